@@ -1,0 +1,124 @@
+//! The answer webhook (`/webhooks/answer`) and the fallback answer webhook (`/webhooks/fallback`):
+//! one route lookup, then an NCCO. An inbound call always gets `200` and a valid NCCO, whatever
+//! goes wrong (rule 3 of the product contract).
+
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response};
+use shared::config::CallConfig;
+use shared::http::{request_base_url, webhook_fields};
+use shared::model::Route;
+use shared::ncco::Ncco;
+use shared::phone::{Msisdn, mask};
+use shared::problem::{ApiError, error_chain};
+use shared::store::{Store, StoreError};
+
+/// The one capability the answer webhook needs from the store.
+pub trait RouteLookup: Send + Sync {
+    fn route(
+        &self,
+        proxy: &Msisdn,
+        caller: &Msisdn,
+    ) -> impl Future<Output = Result<Option<Route>, StoreError>> + Send;
+}
+
+impl RouteLookup for Store {
+    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
+        self.get_route(proxy, caller).await
+    }
+}
+
+pub struct Deps<R> {
+    pub routes: R,
+    pub call: CallConfig,
+}
+
+/// How a call was answered, for the log line and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Connected,
+    UnknownCaller,
+    Expired,
+    Unreadable,
+    StoreFailed,
+}
+
+pub async fn handle<R: RouteLookup>(deps: &Deps<R>, req: Request) -> Response<Body> {
+    if !matches!(req.method().as_str(), "GET" | "POST") {
+        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    let (ncco, _) = answer(deps, &req, shared::now()).await;
+    ncco_response(&ncco)
+}
+
+/// Decides the NCCO for one inbound call at time `now`.
+pub async fn answer<R: RouteLookup>(deps: &Deps<R>, req: &Request, now: i64) -> (Ncco, Outcome) {
+    let fallback = shared::http::path(req).ends_with("/fallback");
+    let Some(fields) = webhook_fields(req) else {
+        tracing::warn!(fallback, "answer webhook with an unreadable body");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::Unreadable);
+    };
+    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+    let (to, from) = (field("to"), field("from"));
+    let span = tracing::info_span!(
+        "answer",
+        uuid = field("uuid"),
+        conversation_uuid = field("conversation_uuid"),
+        to = %mask(to),
+        from = %mask(from),
+        fallback,
+    );
+    let _enter = span.enter();
+    if fallback {
+        tracing::warn!(reason = field("reason"), "fallback answer URL called");
+    }
+
+    let (Some(proxy), Some(caller)) = (Msisdn::from_digits(to), Msisdn::from_digits(from)) else {
+        tracing::info!(outcome = "unknown_caller", "no usable to/from on the call");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
+    };
+    let route = match deps.routes.route(&proxy, &caller).await {
+        Ok(route) => route,
+        Err(e) => {
+            tracing::error!(outcome = "store_failed", error = %error_chain(&e), "route lookup failed");
+            return (Ncco::say(&deps.call.unavailable), Outcome::StoreFailed);
+        }
+    };
+    let Some(route) = route else {
+        tracing::info!(outcome = "unknown_caller", "no route for this caller and number");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
+    };
+    if now >= route.expires_at {
+        tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::Expired);
+    }
+    let base = deps
+        .call
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| request_base_url(req));
+    tracing::info!(
+        outcome = "connected",
+        conversation_id = %route.conversation_id,
+        callee = %route.callee.masked(),
+        caller_id = %route.callee_proxy.masked(),
+        "connecting"
+    );
+    let ncco = Ncco::connect(
+        &deps.call.announcement,
+        &route.callee,
+        &route.callee_proxy,
+        deps.call.ring_timeout_seconds,
+        deps.call.call_limit_seconds,
+        &format!("{base}/webhooks/event"),
+    );
+    (ncco, Outcome::Connected)
+}
+
+fn ncco_response(ncco: &Ncco) -> Response<Body> {
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Body::Text(ncco.to_json()))
+        .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
+}

@@ -1,0 +1,227 @@
+//! Typed configuration, read once per execution environment from the process environment.
+//! Every setting and its default is listed in the README.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} must be set")]
+    Missing(&'static str),
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Credentials and base URLs of the Vonage APIs the product calls.
+#[derive(Debug, Clone)]
+pub struct VonageConfig {
+    pub api_key: String,
+    pub api_secret: SecretString,
+    pub application_id: Option<String>,
+    pub number_insight_url: String,
+    pub sms_url: String,
+    pub numbers_url: String,
+    pub timeout: Duration,
+    pub max_retries: u32,
+}
+
+/// What a caller hears and how a connected call behaves.
+#[derive(Debug, Clone)]
+pub struct CallConfig {
+    /// Played before connecting; empty leaves the `talk` out.
+    pub announcement: String,
+    /// Played to an unknown caller, or on a closed or expired conversation.
+    pub out_of_service: String,
+    /// Played when the store cannot be read.
+    pub unavailable: String,
+    pub ring_timeout_seconds: u32,
+    pub call_limit_seconds: u32,
+    /// Base URL of the webhooks (for the NCCO's `eventUrl`); derived from the request when unset.
+    pub public_base_url: Option<String>,
+}
+
+/// How conversations are created.
+#[derive(Debug, Clone)]
+pub struct ConversationConfig {
+    pub default_ttl_seconds: u64,
+    pub min_ttl_seconds: u64,
+    pub max_ttl_seconds: u64,
+    /// The SMS each participant receives; `{other}` is the other participant's label, `{proxy}`
+    /// the number to call (with `+`), `{expires}` the expiry time.
+    pub notify_template: String,
+}
+
+pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
+pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
+pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";
+
+/// A source of settings: the process environment in Lambda, a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct Env;
+
+impl Source for Env {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Source for F {
+    fn get(&self, name: &str) -> Option<String> {
+        self(name)
+    }
+}
+
+fn optional(src: &dyn Source, name: &str) -> Option<String> {
+    src.get(name).filter(|v| !v.trim().is_empty())
+}
+
+fn required(src: &dyn Source, name: &'static str) -> Result<String, ConfigError> {
+    optional(src, name).ok_or(ConfigError::Missing(name))
+}
+
+fn number<T: std::str::FromStr>(
+    src: &dyn Source,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match optional(src, name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+            name,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn text(src: &dyn Source, name: &str, default: &str) -> String {
+    // An explicitly empty value is kept: it switches an optional announcement off.
+    src.get(name).unwrap_or_else(|| default.to_owned())
+}
+
+fn base_url(src: &dyn Source, name: &str, default: &str) -> String {
+    optional(src, name)
+        .unwrap_or_else(|| default.to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The DynamoDB table every function uses.
+pub fn table_name(src: &dyn Source) -> Result<String, ConfigError> {
+    required(src, "TABLE_NAME")
+}
+
+impl VonageConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            api_key: required(src, "VONAGE_API_KEY")?,
+            api_secret: SecretString::from(required(src, "VONAGE_API_SECRET")?),
+            application_id: optional(src, "VONAGE_APPLICATION_ID"),
+            number_insight_url: base_url(src, "VONAGE_NUMBER_INSIGHT_URL", DEFAULT_NUMBER_INSIGHT_URL),
+            sms_url: base_url(src, "VONAGE_SMS_URL", DEFAULT_SMS_URL),
+            numbers_url: base_url(src, "VONAGE_NUMBERS_URL", DEFAULT_NUMBERS_URL),
+            timeout: Duration::from_millis(number(src, "VONAGE_TIMEOUT_MS", 3000)?),
+            max_retries: number(src, "VONAGE_MAX_RETRIES", 2)?,
+        })
+    }
+}
+
+impl CallConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let call_limit_seconds = number(src, "CALL_LIMIT_SECONDS", 3600)?;
+        if call_limit_seconds > 7200 {
+            return Err(ConfigError::Invalid {
+                name: "CALL_LIMIT_SECONDS",
+                reason: "Vonage allows at most 7200".into(),
+            });
+        }
+        Ok(Self {
+            announcement: text(src, "ANNOUNCEMENT_TEXT", "Connecting your call."),
+            out_of_service: text(
+                src,
+                "OUT_OF_SERVICE_TEXT",
+                "The number you have called is not in service.",
+            ),
+            unavailable: text(
+                src,
+                "UNAVAILABLE_TEXT",
+                "We cannot connect your call right now. Please try again in a few minutes.",
+            ),
+            ring_timeout_seconds: number(src, "RING_TIMEOUT_SECONDS", 45)?,
+            call_limit_seconds,
+            public_base_url: optional(src, "PUBLIC_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_owned()),
+        })
+    }
+}
+
+impl ConversationConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let c = Self {
+            default_ttl_seconds: number(src, "DEFAULT_TTL_SECONDS", 3600)?,
+            min_ttl_seconds: number(src, "MIN_TTL_SECONDS", 60)?,
+            max_ttl_seconds: number(src, "MAX_TTL_SECONDS", 7 * 24 * 3600)?,
+            notify_template: text(
+                src,
+                "NOTIFY_SMS_TEMPLATE",
+                "To reach your {other}, call {proxy}. This number works for this conversation only.",
+            ),
+        };
+        if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
+            return Err(ConfigError::Invalid {
+                name: "DEFAULT_TTL_SECONDS",
+                reason: "must lie between MIN_TTL_SECONDS and MAX_TTL_SECONDS".into(),
+            });
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn src(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_match_the_product_contract() {
+        let v = VonageConfig::from_source(&src(&[
+            ("VONAGE_API_KEY", "abcd1234"),
+            ("VONAGE_API_SECRET", "secret"),
+        ]))
+        .unwrap();
+        assert_eq!(v.number_insight_url, "https://api.nexmo.com/ni");
+        assert_eq!(v.sms_url, "https://rest.nexmo.com/sms");
+        assert_eq!(v.numbers_url, "https://rest.nexmo.com");
+        assert!(!format!("{v:?}").contains("secret\""), "the secret is redacted in Debug");
+    }
+
+    #[test]
+    fn missing_and_invalid_settings_are_named() {
+        let err = VonageConfig::from_source(&src(&[])).unwrap_err();
+        assert!(err.to_string().contains("VONAGE_API_KEY"));
+        let err = CallConfig::from_source(&src(&[("RING_TIMEOUT_SECONDS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("RING_TIMEOUT_SECONDS"));
+        let err = CallConfig::from_source(&src(&[("CALL_LIMIT_SECONDS", "9000")])).unwrap_err();
+        assert!(err.to_string().contains("7200"));
+    }
+
+    #[test]
+    fn an_empty_announcement_switches_it_off() {
+        let c = CallConfig::from_source(&src(&[("ANNOUNCEMENT_TEXT", "")])).unwrap();
+        assert_eq!(c.announcement, "");
+        let c = CallConfig::from_source(&src(&[])).unwrap();
+        assert!(!c.announcement.is_empty());
+    }
+}

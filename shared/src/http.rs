@@ -1,0 +1,146 @@
+//! Request parsing and responses shared by the HTTP functions.
+
+use std::collections::HashMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+pub const CONTENT_TYPE_JSON: &str = "application/json";
+pub const CONTENT_TYPE_PROBLEM: &str = "application/problem+json";
+
+/// The largest management-API body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+fn media_type(req: &Request) -> Option<String> {
+    let value = req.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+fn is_json(media: &str) -> bool {
+    media == CONTENT_TYPE_JSON || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// Reads a JSON body into `T`: `415` unless it is declared JSON, `413` past `MAX_BODY_BYTES`,
+/// `400 invalid_json` when it is not JSON, `400 invalid_request` when it is JSON of the wrong shape.
+pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let body = body_bytes(req);
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    match media_type(req) {
+        Some(m) if is_json(&m) => {}
+        Some(m) => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "expected {CONTENT_TYPE_JSON}, got {m}"
+            )));
+        }
+        None => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "expected Content-Type: {CONTENT_TYPE_JSON}"
+            )));
+        }
+    }
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::InvalidRequest(e.to_string()),
+        _ => ApiError::InvalidJson(format!("the body is not valid JSON: {e}")),
+    })
+}
+
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(body) => Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE_JSON)
+            .body(Body::Text(body))
+            .unwrap_or_else(|_| Response::new(Body::Empty)),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+pub fn empty_response(status: u16) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .body(Body::Empty)
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The webhook's fields, wherever Vonage put them: the query string (GET), a JSON object or a
+/// form (POST). Non-string JSON values are kept in their JSON text. `None` for a body that is
+/// neither, or too large.
+pub fn webhook_fields(req: &Request) -> Option<HashMap<String, String>> {
+    let mut fields: HashMap<String, String> = req
+        .query_string_parameters()
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let body = body_bytes(req);
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(fields);
+    }
+    if body.len() > MAX_BODY_BYTES {
+        return None;
+    }
+    let media = media_type(req).unwrap_or_default();
+    if media == "application/x-www-form-urlencoded" {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
+        fields.extend(pairs);
+        return Some(fields);
+    }
+    // Vonage posts JSON; accept it whatever the declared type, since that is what it sends.
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let object = value.as_object()?;
+    for (k, v) in object {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        fields.insert(k.clone(), text);
+    }
+    Some(fields)
+}
+
+/// The public base URL the request came in on (scheme and host), for links back to ourselves
+/// such as the NCCO's `eventUrl`. API Gateway gives its domain in the request context; a local
+/// emulator gives a `Host` header on plain HTTP.
+pub fn request_base_url(req: &Request) -> String {
+    let domain = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.domain_name.clone(),
+        _ => None,
+    }
+    .filter(|d| !d.is_empty());
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    let forwarded_proto = req
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    let host = domain.or(host).unwrap_or_else(|| "localhost".into());
+    let local = host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
+    let scheme = forwarded_proto.unwrap_or_else(|| if local { "http" } else { "https" }.into());
+    format!("{scheme}://{host}")
+}
+
+/// The request path without a trailing slash, as API Gateway or the local emulator gives it.
+pub fn path(req: &Request) -> String {
+    let raw = req.raw_http_path();
+    let p = raw.trim_end_matches('/');
+    if p.is_empty() { "/".into() } else { p.to_owned() }
+}

@@ -1,0 +1,27 @@
+//! Shared parts of the voice proxy's functions: configuration, phone numbers, the DynamoDB
+//! store, the Vonage client, NCCOs and problem+json errors.
+
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod ncco;
+pub mod phone;
+pub mod problem;
+pub mod store;
+pub mod telemetry;
+pub mod vonage;
+
+#[cfg(feature = "local")]
+pub mod table;
+
+/// Now, in unix seconds.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Unix seconds as RFC 3339 (`2026-11-24T19:00:00Z`), the form the API shows times in.
+pub fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

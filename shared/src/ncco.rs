@@ -1,0 +1,132 @@
+//! Call control objects (NCCOs): the answer webhook's reply, shaped after `vonage/ncco-schema.json`.
+
+use serde::Serialize;
+
+use crate::phone::Msisdn;
+
+/// An NCCO: a non-empty list of actions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Ncco(Vec<Action>);
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum Action {
+    Talk(Talk),
+    Connect(Connect),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Talk {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connect {
+    /// Caller ID shown to the callee: always a proxy number.
+    pub from: String,
+    /// Seconds to ring the callee before giving up.
+    pub timeout: u32,
+    /// Longest the connected call may last, in seconds (at most 7200).
+    pub limit: u32,
+    pub event_url: Vec<String>,
+    pub event_method: &'static str,
+    pub endpoint: Vec<Endpoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Endpoint {
+    Phone { number: String },
+}
+
+/// Talk texts longer than this are rejected by the schema.
+pub const MAX_TALK_CHARS: usize = 1500;
+
+impl Ncco {
+    /// Connects the caller to `callee`, showing `caller_id` (a proxy number), after an optional
+    /// announcement (left out when empty).
+    pub fn connect(
+        announcement: &str,
+        callee: &Msisdn,
+        caller_id: &Msisdn,
+        ring_timeout: u32,
+        call_limit: u32,
+        event_url: &str,
+    ) -> Self {
+        let mut actions = Vec::with_capacity(2);
+        if !announcement.trim().is_empty() {
+            actions.push(Action::Talk(Talk {
+                text: truncate(announcement),
+            }));
+        }
+        actions.push(Action::Connect(Connect {
+            from: caller_id.as_str().to_owned(),
+            timeout: ring_timeout,
+            limit: call_limit.min(7200),
+            event_url: vec![event_url.to_owned()],
+            event_method: "POST",
+            endpoint: vec![Endpoint::Phone {
+                number: callee.as_str().to_owned(),
+            }],
+        }));
+        Self(actions)
+    }
+
+    /// A short spoken message and nothing else: the call ends after it.
+    pub fn say(text: &str) -> Self {
+        let text = if text.trim().is_empty() {
+            "This number is not in service.".to_owned()
+        } else {
+            truncate(text)
+        };
+        Self(vec![Action::Talk(Talk { text })])
+    }
+
+    pub fn actions(&self) -> &[Action] {
+        &self.0
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            // Serializing these plain structs cannot fail; keep the call safe regardless.
+            r#"[{"action":"talk","text":"This number is not in service."}]"#.to_owned()
+        })
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(MAX_TALK_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_serializes_in_vonage_shape() {
+        let callee = Msisdn::from_digits("447700900002").unwrap();
+        let proxy = Msisdn::from_digits("447700900011").unwrap();
+        let ncco = Ncco::connect("Connecting", &callee, &proxy, 30, 3600, "https://x/webhooks/event");
+        let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"action": "talk", "text": "Connecting"},
+                {"action": "connect", "from": "447700900011", "timeout": 30, "limit": 3600,
+                 "eventUrl": ["https://x/webhooks/event"], "eventMethod": "POST",
+                 "endpoint": [{"type": "phone", "number": "447700900002"}]}
+            ])
+        );
+    }
+
+    #[test]
+    fn empty_announcement_is_left_out() {
+        let n = Msisdn::from_digits("447700900002").unwrap();
+        let ncco = Ncco::connect("  ", &n, &n, 30, 9000, "https://x/e");
+        assert_eq!(ncco.actions().len(), 1);
+        let Action::Connect(c) = &ncco.actions()[0] else { panic!("not a connect") };
+        assert_eq!(c.limit, 7200, "limit is capped at the schema's maximum");
+    }
+}

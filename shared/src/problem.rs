@@ -1,0 +1,128 @@
+//! `application/problem+json` (RFC 9457) errors with a stable `code`: the one place where an error
+//! becomes an HTTP response.
+
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::http::CONTENT_TYPE_PROBLEM;
+
+/// Every error the HTTP surface can answer with. The `code` of each is part of the API contract.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidNumber(String),
+    #[error("both participants have the same number")]
+    SameParticipant,
+    #[error("{0}")]
+    NumberNotValid(String),
+    #[error("{0}")]
+    PoolExhausted(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    ConversationClosed(String),
+    #[error("method {0} is not allowed here")]
+    MethodNotAllowed(String),
+    #[error("a Vonage API did not answer correctly")]
+    VonageUnavailable(#[source] crate::vonage::VonageError),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    pub code: &'static str,
+}
+
+impl ApiError {
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+
+    /// `(status, code, title)` for each variant.
+    pub fn parts(&self) -> (u16, &'static str, &'static str) {
+        match self {
+            Self::InvalidJson(_) => (400, "invalid_json", "Malformed JSON"),
+            Self::UnsupportedMediaType(_) => (415, "unsupported_media_type", "Unsupported media type"),
+            Self::PayloadTooLarge(_) => (413, "payload_too_large", "Payload too large"),
+            Self::InvalidRequest(_) => (400, "invalid_request", "Invalid request"),
+            Self::InvalidNumber(_) => (400, "invalid_number", "Invalid phone number"),
+            Self::SameParticipant => (400, "same_participant", "Same participant twice"),
+            Self::NumberNotValid(_) => (422, "number_not_valid", "Number not valid"),
+            Self::PoolExhausted(_) => (409, "pool_exhausted", "No proxy number available"),
+            Self::NotFound(_) => (404, "not_found", "Not found"),
+            Self::Conflict(_) => (409, "conflict", "Conflict"),
+            Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
+            Self::MethodNotAllowed(_) => (405, "method_not_allowed", "Method not allowed"),
+            Self::VonageUnavailable(_) => (503, "vonage_unavailable", "Vonage unavailable"),
+            Self::Internal(_) => (500, "internal", "Internal error"),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, code, title) = self.parts();
+        // 5xx details never carry internals; the cause chain goes to the log instead.
+        let detail = match self {
+            Self::VonageUnavailable(_) => "A Vonage API is unavailable; try again later.".to_owned(),
+            Self::Internal(_) => "The request could not be completed; try again later.".to_owned(),
+            other => other.to_string(),
+        };
+        Problem {
+            type_: format!("https://voice-proxy.dev/problems/{code}"),
+            title,
+            status,
+            detail,
+            code,
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let problem = self.problem();
+        if problem.status >= 500 {
+            tracing::error!(code = problem.code, error = %error_chain(&self), "request failed");
+        } else {
+            tracing::info!(code = problem.code, status = problem.status, "request refused");
+        }
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        let mut builder = Response::builder()
+            .status(problem.status)
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE_PROBLEM);
+        if let Self::MethodNotAllowed(_) = self {
+            builder = builder.header(http::header::ALLOW, "GET, POST, DELETE");
+        }
+        builder
+            .body(Body::Text(body))
+            .unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}
+
+/// An error with each of its sources, `: `-separated, for one log line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}

@@ -1,0 +1,678 @@
+//! The DynamoDB store: one table, every item type keyed by `pk`/`sk` (see the README's table
+//! design). Writes that must hold the product's invariants are conditional or transactional.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, TransactWriteItem, Update,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::{from_item, to_item};
+
+use crate::model::{
+    CloseReason, Conversation, ConversationStatus, PoolNumber, Route,
+};
+use crate::phone::Msisdn;
+
+pub const INDEX_EXPIRY: &str = "expiry";
+pub const INDEX_PARTICIPANT: &str = "participant";
+pub const INDEX_COLLECTION: &str = "collection";
+
+/// Active conversations are spread over this many expiry-index partitions.
+pub const EXPIRY_SHARDS: u32 = 4;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB request failed")]
+    Dynamo(#[source] Box<aws_sdk_dynamodb::Error>),
+    #[error("an item in the table could not be read")]
+    Corrupt(#[source] serde_dynamo::Error),
+    #[error("the pagination cursor is not valid")]
+    InvalidCursor,
+    #[error("the item kept changing while it was being written")]
+    Contended,
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+{
+    fn from(e: SdkError<E, R>) -> Self {
+        Self::Dynamo(Box::new(e.into()))
+    }
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(e: serde_dynamo::Error) -> Self {
+        Self::Corrupt(e)
+    }
+}
+
+/// Why a conversation could not be written; each names what to try differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateConflict {
+    /// Participant `index` already has an active conversation on their proposed proxy number.
+    RouteTaken(usize),
+    /// This pool number was retired or reserved meanwhile.
+    NumberUnavailable(Msisdn),
+    /// Another conversation holds the same `reference`.
+    ReferenceTaken,
+    /// Another transaction touched the same items; the same write may succeed if tried again.
+    Contention,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("conflict: {0:?}")]
+    Conflict(CreateConflict),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<serde_dynamo::Error> for CreateError {
+    fn from(e: serde_dynamo::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// This call closed it.
+    Closed(Conversation),
+    /// It was closed before.
+    AlreadyClosed(Conversation),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<ConversationStatus>,
+    pub participant: Option<Msisdn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Item shapes. Keys and index attributes live beside the record's own fields.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Serialize, Deserialize)]
+struct ConversationItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    conversation: Conversation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
+    gsi3pk: String,
+    gsi3sk: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RouteItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    route: Route,
+    gsi2pk: String,
+    gsi2sk: String,
+}
+
+/// One per participant per conversation, kept after close, so a participant's conversations can
+/// be listed without a scan.
+#[derive(Serialize, Deserialize)]
+struct MemberItem {
+    pk: String,
+    sk: String,
+    conversation_id: String,
+    status: ConversationStatus,
+    gsi2pk: String,
+    gsi2sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NumberItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    number: PoolNumber,
+    gsi3pk: String,
+    gsi3sk: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ReferenceItem {
+    pk: String,
+    sk: String,
+    conversation_id: String,
+}
+
+pub mod keys {
+    use crate::phone::Msisdn;
+
+    pub fn conversation(id: &str) -> (String, String) {
+        (format!("CONV#{id}"), "CONV".into())
+    }
+    pub fn member(id: &str, index: usize) -> (String, String) {
+        (format!("CONV#{id}"), format!("MEMBER#{index}"))
+    }
+    pub fn route(proxy: &Msisdn, caller: &Msisdn) -> (String, String) {
+        (format!("ROUTE#{}#{}", proxy.as_str(), caller.as_str()), "ROUTE".into())
+    }
+    pub fn number(msisdn: &Msisdn) -> (String, String) {
+        (format!("NUMBER#{}", msisdn.as_str()), "NUMBER".into())
+    }
+    pub fn reference(reference: &str) -> (String, String) {
+        (format!("REF#{reference}"), "REF".into())
+    }
+    pub fn participant(number: &Msisdn) -> String {
+        format!("PART#{}", number.as_str())
+    }
+    pub const POOL: &str = "POOL";
+    pub const CONVERSATIONS: &str = "CONVS";
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn key((pk, sk): (String, String)) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn expiry_shard(id: &str) -> u32 {
+    // FNV-1a: stable across releases, unlike std's hasher.
+    let hash = id
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % EXPIRY_SHARDS
+}
+
+fn created_sort_key(c: &Conversation) -> String {
+    format!("{:012}#{}", c.created_at, c.id)
+}
+
+fn conversation_item(c: &Conversation) -> Result<Item, StoreError> {
+    let open = c.status != ConversationStatus::Closed;
+    let (pk, sk) = keys::conversation(&c.id);
+    Ok(to_item(ConversationItem {
+        pk,
+        sk,
+        conversation: c.clone(),
+        gsi1pk: open.then(|| format!("EXP#{}", expiry_shard(&c.id))),
+        gsi1sk: open.then(|| format!("{:012}#{}", c.expires_at, c.id)),
+        gsi3pk: keys::CONVERSATIONS.into(),
+        gsi3sk: created_sort_key(c),
+    })?)
+}
+
+fn build<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
+    // The SDK's builders fail only when a required field is missing, which the code below
+    // always sets; a failure here is a programming error caught by the store tests.
+    #[allow(clippy::expect_used)]
+    r.expect("DynamoDB request builder is missing a required field")
+}
+
+/// The DynamoDB-backed store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` and
+    /// friends), with no request made at start-up.
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(Client::new(&config), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, k: (String, String)) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out.item)
+    }
+
+    // ---- routes -----------------------------------------------------------------------------
+
+    /// The route an inbound call to `proxy` from `caller` takes: one strongly consistent GetItem.
+    #[tracing::instrument(skip_all, fields(proxy = %proxy.masked(), caller = %caller.masked()))]
+    pub async fn get_route(
+        &self,
+        proxy: &Msisdn,
+        caller: &Msisdn,
+    ) -> Result<Option<Route>, StoreError> {
+        match self.get(keys::route(proxy, caller)).await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(from_item::<_, RouteItem>(item)?.route)),
+        }
+    }
+
+    /// The proxy numbers `participant` holds in active conversations.
+    pub async fn proxies_held_by(&self, participant: &Msisdn) -> Result<HashSet<Msisdn>, StoreError> {
+        let mut held = HashSet::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_PARTICIPANT)
+                .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :r)")
+                .expression_attribute_values(":p", s(keys::participant(participant)))
+                .expression_attribute_values(":r", s("ROUTE#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                held.insert(from_item::<_, RouteItem>(item)?.route.proxy_number);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(held);
+            }
+        }
+    }
+
+    // ---- pool -------------------------------------------------------------------------------
+
+    /// Adds a number to the pool; `Ok(false)` when it is there already.
+    pub async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::number(&number.msisdn);
+        let item = to_item(NumberItem {
+            pk,
+            sk,
+            number: number.clone(),
+            gsi3pk: keys::POOL.into(),
+            gsi3sk: format!("{}#{}", number.country, number.msisdn.as_str()),
+        })?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+        match self.get(keys::number(msisdn)).await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(from_item::<_, NumberItem>(item)?.number)),
+        }
+    }
+
+    /// Every number in the pool, by country.
+    pub async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
+        let mut numbers = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_COLLECTION)
+                .key_condition_expression("gsi3pk = :p")
+                .expression_attribute_values(":p", s(keys::POOL))
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                numbers.push(from_item::<_, NumberItem>(item)?.number);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(numbers);
+            }
+        }
+    }
+
+    // ---- conversations ----------------------------------------------------------------------
+
+    pub async fn get_conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+        match self.get(keys::conversation(id)).await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(from_item::<_, ConversationItem>(item)?.conversation)),
+        }
+    }
+
+    /// The conversation that holds `reference`, while it is not closed.
+    pub async fn find_by_reference(&self, reference: &str) -> Result<Option<Conversation>, StoreError> {
+        let Some(item) = self.get(keys::reference(reference)).await? else {
+            return Ok(None);
+        };
+        let r: ReferenceItem = from_item(item)?;
+        self.get_conversation(&r.conversation_id).await
+    }
+
+    /// Writes a new conversation with its two routes, its members, its reference and the pool's
+    /// usage counts in one transaction. Each route is written only if that (proxy number,
+    /// participant) pair is free, each proxy number only if it is still active, and the
+    /// reference only if no other conversation holds it: rule 2 holds under any concurrency.
+    #[tracing::instrument(skip_all, fields(conversation_id = %c.id))]
+    pub async fn create_conversation(&self, c: &Conversation) -> Result<(), CreateError> {
+        let mut items = Vec::with_capacity(8);
+        // What each transaction item stands for, to read the cancellation reasons by position.
+        let mut meaning = Vec::with_capacity(8);
+
+        items.push(put_new(&self.table, conversation_item(c)?));
+        meaning.push(None);
+        for (index, route) in c.routes().iter().enumerate() {
+            let (pk, sk) = keys::route(&route.proxy_number, &route.caller);
+            let item = to_item(RouteItem {
+                pk,
+                sk,
+                route: route.clone(),
+                gsi2pk: keys::participant(&route.caller),
+                gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(Some(CreateConflict::RouteTaken(index)));
+        }
+        for (index, p) in c.participants.iter().enumerate() {
+            let (pk, sk) = keys::member(&c.id, index);
+            let item = to_item(MemberItem {
+                pk,
+                sk,
+                conversation_id: c.id.clone(),
+                status: c.status,
+                gsi2pk: keys::participant(&p.number),
+                gsi2sk: format!("CONV#{}", created_sort_key(c)),
+                ttl: None,
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(None);
+        }
+        if let Some(reference) = &c.reference {
+            let (pk, sk) = keys::reference(reference);
+            let item = to_item(ReferenceItem {
+                pk,
+                sk,
+                conversation_id: c.id.clone(),
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(Some(CreateConflict::ReferenceTaken));
+        }
+        for (msisdn, uses) in usage(c) {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::number(&msisdn))))
+                .update_expression("ADD active_count :d")
+                .condition_expression("#state = :active")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":d", n(uses))
+                .expression_attribute_values(":active", s("active"));
+            items.push(TransactWriteItem::builder().update(build(update.build())).build());
+            meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
+        }
+
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => match cancellation(&e, &meaning) {
+                Some(conflict) => Err(CreateError::Conflict(conflict)),
+                None => Err(StoreError::from(e).into()),
+            },
+        }
+    }
+
+    /// Closes a conversation: status `closed`, its routes and reference deleted, members marked,
+    /// pool counts decremented, all in one transaction conditioned on it being open. Closing a
+    /// closed conversation changes nothing. `retain_until` (unix seconds) becomes the items'
+    /// DynamoDB TTL. `None` when there is no such conversation.
+    #[tracing::instrument(skip(self, reason, now, retain_until))]
+    pub async fn close_conversation(
+        &self,
+        id: &str,
+        reason: CloseReason,
+        now: i64,
+        retain_until: i64,
+    ) -> Result<Option<CloseOutcome>, StoreError> {
+        for _ in 0..5 {
+            let Some(current) = self.get_conversation(id).await? else {
+                return Ok(None);
+            };
+            if current.status == ConversationStatus::Closed {
+                return Ok(Some(CloseOutcome::AlreadyClosed(current)));
+            }
+            let mut closed = current.clone();
+            closed.status = ConversationStatus::Closed;
+            closed.closed_at = Some(now);
+            closed.close_reason = Some(reason);
+
+            let mut items = Vec::with_capacity(8);
+            let mut conv_item = conversation_item(&closed)?;
+            conv_item.insert("ttl".into(), n(retain_until));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(conv_item))
+                .condition_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(current.status.as_str()));
+            items.push(TransactWriteItem::builder().put(build(put.build())).build());
+            for route in current.routes() {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
+                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                    .expression_attribute_values(":id", s(id));
+                items.push(TransactWriteItem::builder().delete(build(delete.build())).build());
+            }
+            for index in 0..current.participants.len() {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::member(id, index))))
+                    .update_expression("SET #status = :closed, #ttl = :ttl")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":closed", s("closed"))
+                    .expression_attribute_values(":ttl", n(retain_until));
+                items.push(TransactWriteItem::builder().update(build(update.build())).build());
+            }
+            if let Some(reference) = &current.reference {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::reference(reference))))
+                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                    .expression_attribute_values(":id", s(id));
+                items.push(TransactWriteItem::builder().delete(build(delete.build())).build());
+            }
+            for (msisdn, uses) in usage(&current) {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::number(&msisdn))))
+                    .update_expression("ADD active_count :d")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":d", n(-uses));
+                items.push(TransactWriteItem::builder().update(build(update.build())).build());
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match out {
+                Ok(_) => return Ok(Some(CloseOutcome::Closed(closed))),
+                // Someone else changed it (closed it, or moved it to in-progress): read again.
+                Err(e) if cancellation(&e, &[]).is_some() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Five changes in a row under our feet: report the state as it now stands.
+        match self.get_conversation(id).await? {
+            Some(c) if c.status == ConversationStatus::Closed => Ok(Some(CloseOutcome::AlreadyClosed(c))),
+            Some(_) => Err(StoreError::Contended),
+            None => Ok(None),
+        }
+    }
+
+    /// Conversations, newest first, by status and/or participant.
+    pub async fn list_conversations(
+        &self,
+        filter: &ListFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let start = cursor.map(decode_cursor).transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        query = match &filter.participant {
+            Some(p) => query
+                .index_name(INDEX_PARTICIPANT)
+                .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :c)")
+                .expression_attribute_values(":p", s(keys::participant(p)))
+                .expression_attribute_values(":c", s("CONV#")),
+            None => query
+                .index_name(INDEX_COLLECTION)
+                .key_condition_expression("gsi3pk = :p")
+                .expression_attribute_values(":p", s(keys::CONVERSATIONS)),
+        };
+        if let Some(status) = filter.status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let out = query.send().await?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            if filter.participant.is_some() {
+                let member: MemberItem = from_item(item)?;
+                if let Some(c) = self.get_conversation(&member.conversation_id).await? {
+                    items.push(c);
+                }
+            } else {
+                items.push(from_item::<_, ConversationItem>(item)?.conversation);
+            }
+        }
+        let next_cursor = out.last_evaluated_key.map(|k| encode_cursor(&k));
+        Ok(Page { items, next_cursor })
+    }
+}
+
+fn put_new(table: &str, item: Item) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)");
+    TransactWriteItem::builder().put(build(put.build())).build()
+}
+
+/// How many routes of `c` use each proxy number (a number may serve both participants).
+fn usage(c: &Conversation) -> Vec<(Msisdn, i64)> {
+    let mut counts: Vec<(Msisdn, i64)> = Vec::with_capacity(2);
+    for p in &c.participants {
+        match counts.iter_mut().find(|(m, _)| *m == p.proxy_number) {
+            Some((_, k)) => *k += 1,
+            None => counts.push((p.proxy_number.clone(), 1)),
+        }
+    }
+    counts
+}
+
+/// Reads a cancelled transaction: the first item whose condition failed, as its meaning, or
+/// `Contention` for a conflict with another transaction. `None` for any other error.
+fn cancellation<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    meaning: &[Option<CreateConflict>],
+) -> Option<CreateConflict> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match e.as_service_error()? {
+        E::TransactionCanceledException(t) => {
+            let reasons = t.cancellation_reasons();
+            for (i, r) in reasons.iter().enumerate() {
+                if r.code() == Some("ConditionalCheckFailed") {
+                    return Some(
+                        meaning
+                            .get(i)
+                            .cloned()
+                            .flatten()
+                            .unwrap_or(CreateConflict::Contention),
+                    );
+                }
+            }
+            Some(CreateConflict::Contention)
+        }
+        E::TransactionInProgressException(_) => Some(CreateConflict::Contention),
+        _ => None,
+    }
+}
+
+fn encode_cursor(k: &Item) -> String {
+    let plain: HashMap<&str, &str> = k
+        .iter()
+        .filter_map(|(name, v)| v.as_s().ok().map(|v| (name.as_str(), v.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
+    const ALLOWED: [&str; 6] = ["pk", "sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk"];
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| StoreError::InvalidCursor)?;
+    let plain: HashMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::InvalidCursor)?;
+    if plain.is_empty() || plain.keys().any(|k| !ALLOWED.contains(&k.as_str())) {
+        return Err(StoreError::InvalidCursor);
+    }
+    Ok(plain.into_iter().map(|(k, v)| (k, s(v))).collect())
+}

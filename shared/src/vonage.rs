@@ -1,0 +1,340 @@
+//! The Vonage client: Number Insight, SMS and Numbers, each at its own base URL, with credentials
+//! sent exactly where each spec in `vonage/` declares them, a timeout, and retries with backoff on
+//! 429 and 5xx. Credentials never appear in a log line or an error (reqwest's URL, which holds
+//! the query string, is stripped from every error).
+
+use std::time::Duration;
+
+use reqwest::{Client, RequestBuilder, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::config::VonageConfig;
+use crate::phone::Msisdn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    NumberInsight,
+    Sms,
+    Numbers,
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Api::NumberInsight => "Number Insight",
+            Api::Sms => "SMS",
+            Api::Numbers => "Numbers",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VonageError {
+    #[error("{api} API timed out")]
+    Timeout { api: Api },
+    #[error("{api} API could not be reached")]
+    Transport {
+        api: Api,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{api} API answered HTTP {status}")]
+    Status { api: Api, status: u16 },
+    #[error("{api} API refused the request: {code} {message}")]
+    Rejected {
+        api: Api,
+        code: String,
+        message: String,
+    },
+    #[error("{api} API answered with a body that could not be read")]
+    Decode {
+        api: Api,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl VonageError {
+    fn from_reqwest(api: Api, e: reqwest::Error) -> Self {
+        let e = e.without_url();
+        if e.is_timeout() {
+            Self::Timeout { api }
+        } else if e.is_decode() {
+            Self::Decode { api, source: e }
+        } else {
+            Self::Transport { api, source: e }
+        }
+    }
+}
+
+/// What Number Insight basic said of a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Insight {
+    /// Status 0: the number in international format and its ISO country.
+    Valid {
+        international: Msisdn,
+        country: String,
+    },
+    /// The lookup worked and the number is not valid (status 3: invalid request for this number).
+    NotValid { status: i64, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+struct NiBasicResponse {
+    status: i64,
+    #[serde(default)]
+    status_message: Option<String>,
+    #[serde(default)]
+    international_format_number: Option<String>,
+    #[serde(default)]
+    country_code: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Credentials<'a> {
+    api_key: &'a str,
+    api_secret: &'a str,
+}
+
+#[derive(Serialize)]
+struct NewMessage<'a> {
+    api_key: &'a str,
+    api_secret: &'a str,
+    from: &'a str,
+    to: &'a str,
+    text: &'a str,
+    #[serde(rename = "type")]
+    type_: &'static str,
+    #[serde(rename = "client-ref", skip_serializing_if = "Option::is_none")]
+    client_ref: Option<&'a str>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SmsResponse {
+    #[serde(default)]
+    messages: Vec<SmsMessageStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SmsMessageStatus {
+    status: String,
+    #[serde(rename = "message-id", default)]
+    message_id: Option<String>,
+    #[serde(rename = "error-text", default)]
+    error_text: Option<String>,
+}
+
+#[derive(Serialize)]
+struct NumberUpdate<'a> {
+    country: &'a str,
+    msisdn: &'a str,
+    app_id: &'a str,
+}
+
+#[derive(Debug, Deserialize)]
+struct NumbersResponse {
+    #[serde(rename = "error-code")]
+    error_code: String,
+    #[serde(rename = "error-code-label", default)]
+    error_code_label: Option<String>,
+}
+
+/// Client for the Vonage REST APIs the product uses. Cheap to clone.
+#[derive(Clone)]
+pub struct VonageClient {
+    http: Client,
+    api_key: String,
+    api_secret: SecretString,
+    number_insight_url: String,
+    sms_url: String,
+    numbers_url: String,
+    max_retries: u32,
+    backoff: Duration,
+}
+
+impl VonageClient {
+    pub fn new(config: &VonageConfig) -> Result<Self, reqwest::Error> {
+        let http = Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(2)))
+            .user_agent(concat!("voice-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            api_key: config.api_key.clone(),
+            api_secret: config.api_secret.clone(),
+            number_insight_url: config.number_insight_url.clone(),
+            sms_url: config.sms_url.clone(),
+            numbers_url: config.numbers_url.clone(),
+            max_retries: config.max_retries,
+            backoff: Duration::from_millis(100),
+        })
+    }
+
+    /// Shortens the wait between retries (tests).
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            api_key: &self.api_key,
+            api_secret: self.api_secret.expose_secret(),
+        }
+    }
+
+    /// Number Insight basic: `GET {ni}/basic/json`, credentials in the query.
+    #[tracing::instrument(skip_all, fields(number = %number.masked()))]
+    pub async fn basic_insight(&self, number: &Msisdn) -> Result<Insight, VonageError> {
+        let api = Api::NumberInsight;
+        let url = format!("{}/basic/json", self.number_insight_url);
+        let body: NiBasicResponse = self
+            .send(api, true, || {
+                self.http
+                    .get(&url)
+                    .query(&self.credentials())
+                    .query(&[("number", number.as_str())])
+            })
+            .await?
+            .json()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        let message = body.status_message.unwrap_or_default();
+        match body.status {
+            0 => {
+                let international = body
+                    .international_format_number
+                    .as_deref()
+                    .and_then(Msisdn::from_digits)
+                    .unwrap_or_else(|| number.clone());
+                let country = body
+                    .country_code
+                    .filter(|c| c.len() == 2)
+                    .or_else(|| number.region())
+                    .unwrap_or_default();
+                Ok(Insight::Valid { international, country })
+            }
+            3 => Ok(Insight::NotValid { status: 3, message }),
+            other => Err(VonageError::Rejected {
+                api,
+                code: other.to_string(),
+                message,
+            }),
+        }
+    }
+
+    /// Sends one SMS: `POST {sms}/json`, form-encoded, credentials in the form. Returns the
+    /// message id. Not retried after a timeout, since the text may already be on its way.
+    #[tracing::instrument(skip_all, fields(from = %from.masked(), to = %to.masked()))]
+    pub async fn send_sms(
+        &self,
+        from: &Msisdn,
+        to: &Msisdn,
+        text: &str,
+        client_ref: Option<&str>,
+    ) -> Result<String, VonageError> {
+        let api = Api::Sms;
+        let url = format!("{}/json", self.sms_url);
+        let secret = self.api_secret.expose_secret();
+        let form = NewMessage {
+            api_key: &self.api_key,
+            api_secret: secret,
+            from: from.as_str(),
+            to: to.as_str(),
+            text,
+            type_: if text.is_ascii() { "text" } else { "unicode" },
+            client_ref,
+        };
+        let body: SmsResponse = self
+            .send(api, false, || self.http.post(&url).form(&form))
+            .await?
+            .json()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        match body.messages.first() {
+            Some(m) if m.status == "0" => Ok(m.message_id.clone().unwrap_or_default()),
+            Some(m) => Err(VonageError::Rejected {
+                api,
+                code: m.status.clone(),
+                message: m.error_text.clone().unwrap_or_default(),
+            }),
+            None => Err(VonageError::Rejected {
+                api,
+                code: "none".into(),
+                message: "no message status in the answer".into(),
+            }),
+        }
+    }
+
+    /// Links a number the account owns to the Voice application:
+    /// `POST {numbers}/number/update`, credentials in the query, form body.
+    #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked(), country))]
+    pub async fn link_number(
+        &self,
+        msisdn: &Msisdn,
+        country: &str,
+        app_id: &str,
+    ) -> Result<(), VonageError> {
+        let api = Api::Numbers;
+        let url = format!("{}/number/update", self.numbers_url);
+        let form = NumberUpdate {
+            country,
+            msisdn: msisdn.as_str(),
+            app_id,
+        };
+        let body: NumbersResponse = self
+            .send(api, true, || {
+                self.http.post(&url).query(&self.credentials()).form(&form)
+            })
+            .await?
+            .json()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        if body.error_code == "200" {
+            Ok(())
+        } else {
+            Err(VonageError::Rejected {
+                api,
+                code: body.error_code,
+                message: body.error_code_label.unwrap_or_default(),
+            })
+        }
+    }
+
+    /// Sends a request, retrying with exponential backoff on 429 and 5xx (and, when the call is
+    /// idempotent, on timeouts and connection failures). Any other non-2xx is an error at once.
+    async fn send(
+        &self,
+        api: Api,
+        idempotent: bool,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<reqwest::Response, VonageError> {
+        let mut attempt = 0;
+        loop {
+            let outcome = build().send().await;
+            let retryable = match &outcome {
+                Ok(r) => r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error(),
+                Err(e) => idempotent && (e.is_timeout() || e.is_connect()),
+            };
+            if retryable && attempt < self.max_retries {
+                attempt += 1;
+                let wait = self.backoff * 2u32.pow(attempt - 1);
+                let jitter = Duration::from_millis(rand::random_range(0..=wait.as_millis() as u64 / 2));
+                tracing::warn!(%api, attempt, "retrying a Vonage request");
+                tokio::time::sleep(wait + jitter).await;
+                continue;
+            }
+            let response = outcome.map_err(|e| VonageError::from_reqwest(api, e))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(VonageError::Status {
+                    api,
+                    status: status.as_u16(),
+                });
+            }
+            return Ok(response);
+        }
+    }
+}
