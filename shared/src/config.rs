@@ -47,6 +47,8 @@ pub struct ConversationConfig {
     pub default_ttl_seconds: u64,
     pub min_ttl_seconds: u64,
     pub max_ttl_seconds: u64,
+    /// How long a closed conversation is kept before DynamoDB's TTL removes it.
+    pub retention_seconds: i64,
     /// The SMS each participant receives; `{other}` is the other participant's label, `{proxy}`
     /// the number to call (with `+`), `{expires}` the expiry time.
     pub notify_template: String,
@@ -167,6 +169,7 @@ impl ConversationConfig {
             default_ttl_seconds: number(src, "DEFAULT_TTL_SECONDS", 3600)?,
             min_ttl_seconds: number(src, "MIN_TTL_SECONDS", 60)?,
             max_ttl_seconds: number(src, "MAX_TTL_SECONDS", 7 * 24 * 3600)?,
+            retention_seconds: number::<i64>(src, "RETENTION_DAYS", 30)? * 24 * 3600,
             notify_template: text(
                 src,
                 "NOTIFY_SMS_TEMPLATE",

@@ -6,6 +6,7 @@ pub mod http;
 pub mod model;
 pub mod ncco;
 pub mod phone;
+pub mod pool;
 pub mod problem;
 pub mod store;
 pub mod telemetry;

@@ -30,6 +30,8 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
+    DuplicateNumber(String),
+    #[error("{0}")]
     ConversationClosed(String),
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
@@ -67,6 +69,7 @@ impl ApiError {
             Self::PoolExhausted(_) => (409, "pool_exhausted", "No proxy number available"),
             Self::NotFound(_) => (404, "not_found", "Not found"),
             Self::Conflict(_) => (409, "conflict", "Conflict"),
+            Self::DuplicateNumber(_) => (409, "duplicate_number", "Number already in the pool"),
             Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
             Self::MethodNotAllowed(_) => (405, "method_not_allowed", "Method not allowed"),
             Self::VonageUnavailable(_) => (503, "vonage_unavailable", "Vonage unavailable"),

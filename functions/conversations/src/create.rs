@@ -1,0 +1,312 @@
+//! `POST /conversations`: validate both numbers, assign proxy numbers under rule 2, write the
+//! conversation atomically, then tell each participant which number reaches the other.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Deserialize;
+use shared::model::{CloseReason, Conversation, ConversationStatus, Participant, PoolNumber};
+use shared::phone::Msisdn;
+use shared::problem::ApiError;
+use shared::store::{CreateConflict, CreateError};
+use shared::vonage::{Insight, VonageError};
+use shared::{pool, rfc3339};
+
+use crate::Deps;
+use crate::view::ConversationView;
+
+pub const MAX_LABEL_CHARS: usize = 32;
+pub const MAX_REFERENCE_CHARS: usize = 64;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    pub participants: Vec<ParticipantRequest>,
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantRequest {
+    pub number: String,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// What creation produced: a new conversation (`201`) or the one that already holds the
+/// request's `reference` (`200`).
+pub enum Created {
+    New(ConversationView),
+    Existing(ConversationView),
+}
+
+struct Checked {
+    numbers: [Msisdn; 2],
+    labels: [Option<String>; 2],
+    ttl: u64,
+    reference: Option<String>,
+}
+
+fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
+    let [a, b]: [ParticipantRequest; 2] = req.participants.try_into().map_err(|v: Vec<_>| {
+        ApiError::InvalidRequest(format!(
+            "a conversation has exactly two participants, not {}",
+            v.len()
+        ))
+    })?;
+    let parse = |i: usize, p: &ParticipantRequest| {
+        Msisdn::parse(&p.number).map_err(|e| {
+            ApiError::InvalidNumber(format!("participants[{i}].number: {e}"))
+        })
+    };
+    let numbers = [parse(0, &a)?, parse(1, &b)?];
+    let labels = [check_label(0, a.label)?, check_label(1, b.label)?];
+    if numbers[0] == numbers[1] {
+        return Err(ApiError::SameParticipant);
+    }
+    let c = &deps.conversations;
+    let ttl = req.ttl_seconds.unwrap_or(c.default_ttl_seconds);
+    if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&ttl) {
+        return Err(ApiError::InvalidRequest(format!(
+            "ttl_seconds must lie between {} and {}",
+            c.min_ttl_seconds, c.max_ttl_seconds
+        )));
+    }
+    let reference = match req.reference {
+        None => None,
+        Some(r) => {
+            let ok = !r.is_empty()
+                && r.len() <= MAX_REFERENCE_CHARS
+                && r.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch));
+            if !ok {
+                return Err(ApiError::InvalidRequest(format!(
+                    "reference must be 1 to {MAX_REFERENCE_CHARS} letters, digits or - _ . :"
+                )));
+            }
+            Some(r)
+        }
+    };
+    Ok(Checked {
+        numbers,
+        labels,
+        ttl,
+        reference,
+    })
+}
+
+/// Labels go into SMS texts: short, plain words only.
+fn check_label(index: usize, label: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(label) = label else { return Ok(None) };
+    let label = label.trim().to_owned();
+    let ok = !label.is_empty()
+        && label.chars().count() <= MAX_LABEL_CHARS
+        && label.chars().all(|c| c.is_alphanumeric() || " -_.'".contains(c));
+    if ok {
+        Ok(Some(label))
+    } else {
+        Err(ApiError::InvalidRequest(format!(
+            "participants[{index}].label must be 1 to {MAX_LABEL_CHARS} letters, digits, spaces or - _ . '"
+        )))
+    }
+}
+
+pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError> {
+    let checked = check(deps, req)?;
+    let now = shared::now();
+
+    if let Some(reference) = &checked.reference {
+        if let Some(existing) = existing_for_reference(deps, reference, now).await? {
+            return Ok(Created::Existing(ConversationView::at(&existing, now)));
+        }
+    }
+
+    // Both Number Insight lookups and the pool read run together.
+    let [a, b] = &checked.numbers;
+    let (insight_a, insight_b, pool) = tokio::join!(
+        deps.vonage.basic_insight(a),
+        deps.vonage.basic_insight(b),
+        deps.store.list_pool(),
+    );
+    let pool = pool.map_err(ApiError::internal)?;
+    let valid = |i: usize, r: Result<Insight, VonageError>| match r {
+        Ok(Insight::Valid {
+            international,
+            country,
+        }) => Ok((international, country)),
+        Ok(Insight::NotValid { status, message }) => Err(ApiError::NumberNotValid(format!(
+            "participants[{i}].number was refused by Number Insight (status {status}: {message})"
+        ))),
+        Err(e) => Err(ApiError::VonageUnavailable(e)),
+    };
+    let (number_a, country_a) = valid(0, insight_a)?;
+    let (number_b, country_b) = valid(1, insight_b)?;
+    if number_a == number_b {
+        return Err(ApiError::SameParticipant);
+    }
+    for (i, n) in [&number_a, &number_b].into_iter().enumerate() {
+        if pool.iter().any(|p| &p.msisdn == n) {
+            return Err(ApiError::InvalidNumber(format!(
+                "participants[{i}].number is one of this service's proxy numbers"
+            )));
+        }
+    }
+
+    let [label_a, label_b] = checked.labels;
+    let draft = Draft {
+        id: uuid::Uuid::new_v4().to_string(),
+        now,
+        expires_at: now + checked.ttl as i64,
+        reference: checked.reference,
+        people: [(number_a, label_a, country_a), (number_b, label_b, country_b)],
+    };
+    let conversation = match assign_and_write(deps, &draft, &pool).await? {
+        Written::Created(c) => c,
+        Written::ReferenceTaken(reference) => {
+            return match existing_for_reference(deps, &reference, now).await? {
+                Some(existing) => Ok(Created::Existing(ConversationView::at(&existing, now))),
+                None => Err(ApiError::Conflict(
+                    "another request with this reference is in progress; try again".into(),
+                )),
+            };
+        }
+    };
+    tracing::info!(
+        conversation_id = %conversation.id,
+        proxy_a = %conversation.participants[0].proxy_number.masked(),
+        proxy_b = %conversation.participants[1].proxy_number.masked(),
+        "conversation created"
+    );
+
+    let notified = notify(deps, &conversation).await;
+    Ok(Created::New(ConversationView::at(&conversation, now).with_notified(notified)))
+}
+
+/// The open conversation holding `reference`. One past its expiry is closed first (the same
+/// path as the sweep), so the reference can start a new one.
+async fn existing_for_reference(
+    deps: &Deps,
+    reference: &str,
+    now: i64,
+) -> Result<Option<Conversation>, ApiError> {
+    let Some(existing) = deps
+        .store
+        .find_by_reference(reference)
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Ok(None);
+    };
+    if existing.is_open_at(now) {
+        return Ok(Some(existing));
+    }
+    deps.close(&existing.id, CloseReason::Expired, now).await?;
+    Ok(None)
+}
+
+struct Draft {
+    id: String,
+    now: i64,
+    expires_at: i64,
+    reference: Option<String>,
+    people: [(Msisdn, Option<String>, String); 2],
+}
+
+enum Written {
+    Created(Conversation),
+    ReferenceTaken(String),
+}
+
+/// Picks a proxy number for each participant and writes the conversation; on a conflict, picks
+/// again without the number that conflicted. The transaction's conditions, not the reads before
+/// it, are what guarantee rule 2.
+async fn assign_and_write(deps: &Deps, d: &Draft, pool: &[PoolNumber]) -> Result<Written, ApiError> {
+    let (held_a, held_b) = tokio::join!(
+        deps.store.proxies_held_by(&d.people[0].0),
+        deps.store.proxies_held_by(&d.people[1].0),
+    );
+    let mut excluded: [HashSet<Msisdn>; 2] = [
+        held_a.map_err(ApiError::internal)?,
+        held_b.map_err(ApiError::internal)?,
+    ];
+    let max_attempts = 2 * pool.len() + 8;
+    for attempt in 0..max_attempts {
+        let mut picks = Vec::with_capacity(2);
+        for (i, (_, _, country)) in d.people.iter().enumerate() {
+            let picked = pool::pick(pool, &excluded[i], country, &mut rand::rng());
+            let Some(n) = picked else {
+                return Err(ApiError::PoolExhausted(format!(
+                    "no proxy number is free for participants[{i}] (country {country}); add numbers to the pool"
+                )));
+            };
+            picks.push(n.msisdn.clone());
+        }
+        let participants = [0, 1].map(|i| {
+            let (number, label, country) = &d.people[i];
+            Participant {
+                number: number.clone(),
+                label: label.clone(),
+                proxy_number: picks[i].clone(),
+                country: country.clone(),
+            }
+        });
+        let conversation = Conversation {
+            id: d.id.clone(),
+            status: ConversationStatus::Active,
+            created_at: d.now,
+            expires_at: d.expires_at,
+            reference: d.reference.clone(),
+            participants,
+            closed_at: None,
+            close_reason: None,
+        };
+        match deps.store.create_conversation(&conversation).await {
+            Ok(()) => return Ok(Written::Created(conversation)),
+            Err(CreateError::Conflict(CreateConflict::RouteTaken(i))) => {
+                excluded[i].insert(picks[i].clone());
+            }
+            Err(CreateError::Conflict(CreateConflict::NumberUnavailable(m))) => {
+                excluded[0].insert(m.clone());
+                excluded[1].insert(m);
+            }
+            Err(CreateError::Conflict(CreateConflict::ReferenceTaken)) => {
+                return Ok(Written::ReferenceTaken(d.reference.clone().unwrap_or_default()));
+            }
+            Err(CreateError::Conflict(CreateConflict::Contention)) => {
+                let wait = 10 + rand::random_range(0..20 * (attempt as u64 + 1));
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Err(CreateError::Store(e)) => return Err(ApiError::internal(e)),
+        }
+    }
+    Err(ApiError::PoolExhausted(
+        "the pool is too busy to assign numbers right now; try again".into(),
+    ))
+}
+
+/// Sends each participant, from their own proxy number, the number that reaches the other.
+/// Both SMS go out together; a failure is logged and reported, never fatal.
+async fn notify(deps: &Deps, c: &Conversation) -> [bool; 2] {
+    let [a, b] = &c.participants;
+    let text = |me: &Participant, other: &Participant| {
+        deps.conversations
+            .notify_template
+            .replace("{other}", other.display_name())
+            .replace("{proxy}", &format!("+{}", me.proxy_number.as_str()))
+            .replace("{expires}", &rfc3339(c.expires_at))
+    };
+    let (text_a, text_b) = (text(a, b), text(b, a));
+    let (sent_a, sent_b) = tokio::join!(
+        deps.vonage.send_sms(&a.proxy_number, &a.number, &text_a, Some(&c.id)),
+        deps.vonage.send_sms(&b.proxy_number, &b.number, &text_b, Some(&c.id)),
+    );
+    [sent_a, sent_b].map(|r| match r {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(conversation_id = %c.id, error = %shared::problem::error_chain(&e), "notification SMS not sent");
+            false
+        }
+    })
+}

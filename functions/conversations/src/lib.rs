@@ -1,0 +1,152 @@
+//! The conversations API: `POST /conversations`, `GET /conversations`, `GET` and
+//! `DELETE /conversations/{id}`.
+
+pub mod create;
+pub mod view;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::config::ConversationConfig;
+use shared::http::{json_response, read_json};
+use shared::model::{CloseReason, Conversation, ConversationStatus};
+use shared::phone::Msisdn;
+use shared::problem::ApiError;
+use shared::store::{CloseOutcome, ListFilter, Store, StoreError};
+use shared::vonage::VonageClient;
+
+use crate::create::Created;
+use crate::view::{ConversationView, ListView};
+
+pub struct Deps {
+    pub store: Store,
+    pub vonage: VonageClient,
+    pub conversations: ConversationConfig,
+}
+
+pub const DEFAULT_PAGE: i32 = 25;
+pub const MAX_PAGE: i32 = 100;
+
+impl Deps {
+    /// Closes a conversation (the path `DELETE` and expiry share). `None` for an unknown id.
+    pub async fn close(
+        &self,
+        id: &str,
+        reason: CloseReason,
+        now: i64,
+    ) -> Result<Option<CloseOutcome>, ApiError> {
+        let retain_until = now + self.conversations.retention_seconds;
+        self.store
+            .close_conversation(id, reason, now, retain_until)
+            .await
+            .map_err(ApiError::internal)
+    }
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    match route(deps, &req).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let path = shared::http::path(req);
+    let method = req.method().as_str();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["conversations"]) => {
+            let body = read_json(req)?;
+            match create::create(deps, body).await? {
+                Created::New(view) => Ok(json_response(201, &view)),
+                Created::Existing(view) => Ok(json_response(200, &view)),
+            }
+        }
+        ("GET", ["conversations"]) => list(deps, req).await,
+        ("GET", ["conversations", id]) => {
+            let c = find(deps, id).await?;
+            Ok(json_response(200, &ConversationView::at(&c, shared::now())))
+        }
+        ("DELETE", ["conversations", id]) => {
+            let id = conversation_id(id)?;
+            let now = shared::now();
+            match deps.close(&id, CloseReason::Closed, now).await? {
+                None => Err(not_found()),
+                Some(CloseOutcome::Closed(c)) => {
+                    tracing::info!(conversation_id = %c.id, "conversation closed");
+                    Ok(json_response(200, &ConversationView::at(&c, now)))
+                }
+                Some(CloseOutcome::AlreadyClosed(c)) => {
+                    Ok(json_response(200, &ConversationView::at(&c, now)))
+                }
+            }
+        }
+        (_, ["conversations"] | ["conversations", _]) => {
+            Err(ApiError::MethodNotAllowed(method.to_owned()))
+        }
+        _ => Err(ApiError::NotFound(format!("no route for {path}"))),
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no conversation with this id".into())
+}
+
+/// Conversation ids are UUIDs; anything else cannot name one.
+fn conversation_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.to_string())
+        .map_err(|_| not_found())
+}
+
+async fn find(deps: &Deps, raw_id: &str) -> Result<Conversation, ApiError> {
+    let id = conversation_id(raw_id)?;
+    deps.store
+        .get_conversation(&id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_found)
+}
+
+async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let q = req.query_string_parameters();
+    let status = match q.first("status").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(ConversationStatus::parse(s).ok_or_else(|| {
+            ApiError::InvalidRequest("status must be active, in-progress or closed".into())
+        })?),
+    };
+    let participant = match q.first("participant").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(p) => Some(
+            Msisdn::parse(p)
+                .map_err(|e| ApiError::InvalidNumber(format!("participant: {e}")))?,
+        ),
+    };
+    let limit = match q.first("limit") {
+        None => DEFAULT_PAGE,
+        Some(l) => l
+            .parse::<i32>()
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| ApiError::InvalidRequest(format!("limit must be 1 to {MAX_PAGE}")))?,
+    };
+    let filter = ListFilter {
+        status,
+        participant,
+    };
+    let page = deps
+        .store
+        .list_conversations(&filter, limit, q.first("cursor"))
+        .await
+        .map_err(|e| match e {
+            StoreError::InvalidCursor => ApiError::InvalidRequest("cursor is not valid".into()),
+            other => ApiError::internal(other),
+        })?;
+    let now = shared::now();
+    Ok(json_response(
+        200,
+        &ListView {
+            conversations: page.items.iter().map(|c| ConversationView::at(c, now)).collect(),
+            next_cursor: page.next_cursor,
+        },
+    ))
+}
