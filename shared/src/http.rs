@@ -138,9 +138,8 @@ pub fn request_base_url(req: &Request) -> String {
     format!("{scheme}://{host}")
 }
 
-/// The request path without a trailing slash, as API Gateway or the local emulator gives it.
+/// The request path without a trailing slash (API Gateway's `rawPath`, without a stage name).
 pub fn path(req: &Request) -> String {
-    let raw = req.raw_http_path();
-    let p = raw.trim_end_matches('/');
+    let p = req.uri().path().trim_end_matches('/');
     if p.is_empty() { "/".into() } else { p.to_owned() }
 }

@@ -14,6 +14,8 @@ pub mod vonage;
 
 #[cfg(feature = "local")]
 pub mod table;
+#[cfg(feature = "local")]
+pub mod testing;
 
 /// Now, in unix seconds.
 pub fn now() -> i64 {

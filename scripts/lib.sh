@@ -1,0 +1,43 @@
+# Helpers sourced by the other scripts: background services with pid files under .local/.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.local"
+mkdir -p "$STATE"
+
+# start NAME PORT COMMAND...: runs COMMAND in the background (log in .local/NAME.log) unless
+# something already answers on PORT, then waits until PORT accepts connections.
+start() {
+  local name=$1 port=$2; shift 2
+  if port_open "$port"; then
+    echo "$name: already listening on $port"
+    return 0
+  fi
+  setsid "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/$name.pid"
+  for _ in $(seq 1 120); do
+    if port_open "$port"; then echo "$name: listening on $port"; return 0; fi
+    if ! kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  echo "$name did not start; its log follows" >&2
+  cat "$STATE/$name.log" >&2
+  return 1
+}
+
+stop() {
+  local name=$1 pid
+  [ -f "$STATE/$name.pid" ] || return 0
+  pid=$(cat "$STATE/$name.pid")
+  kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+  rm -f "$STATE/$name.pid"
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Credentials and region for the local DynamoDB-API server (it accepts any).
+local_aws_env() {
+  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_EC2_METADATA_DISABLED=true
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""A local stand-in for the Vonage APIs the voice proxy calls, for running the stack by hand.
+
+Unlike a spec mock, it behaves: Number Insight looks up the number it is given (with the
+`phonenumbers` library), each SMS is printed so you can read what a participant would receive,
+and linking a number succeeds. Paths match production, so the base URLs are
+  VONAGE_NUMBER_INSIGHT_URL=http://127.0.0.1:PORT/ni
+  VONAGE_SMS_URL=http://127.0.0.1:PORT/sms
+  VONAGE_NUMBERS_URL=http://127.0.0.1:PORT
+GET /_sms lists the SMS sent so far, as JSON.
+
+Usage: vonage_standin.py [PORT]   (default 4000, on 127.0.0.1)
+"""
+import json
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import phonenumbers
+
+SENT = []
+LOCK = threading.Lock()
+
+
+def first(params, name):
+    values = params.get(name) or [""]
+    return values[0]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, fmt, *args):  # one line per request, on stderr
+        sys.stderr.write("vonage-standin: %s\n" % (fmt % args))
+
+    def authorised(self, params):
+        return bool(first(params, "api_key")) and bool(first(params, "api_secret"))
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/_sms":
+            with LOCK:
+                return self.reply(200, SENT)
+        if url.path == "/ni/basic/json":
+            if not self.authorised(query):
+                return self.reply(401, {"status": 4, "status_message": "Invalid credentials"})
+            number = first(query, "number")
+            try:
+                parsed = phonenumbers.parse("+" + number.lstrip("+"))
+                ok = phonenumbers.is_possible_number(parsed)
+            except phonenumbers.NumberParseException:
+                ok = False
+            if not ok:
+                return self.reply(200, {"status": 3, "status_message": "Invalid request",
+                                        "request_id": str(uuid.uuid4())})
+            region = phonenumbers.region_code_for_number(parsed) or \
+                phonenumbers.region_code_for_country_code(parsed.country_code)
+            return self.reply(200, {
+                "status": 0,
+                "status_message": "Success",
+                "request_id": str(uuid.uuid4()),
+                "international_format_number": phonenumbers.format_number(
+                    parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+"),
+                "national_format_number": phonenumbers.format_number(
+                    parsed, phonenumbers.PhoneNumberFormat.NATIONAL),
+                "country_code": region,
+                "country_prefix": str(parsed.country_code),
+            })
+        return self.reply(404, {"error": "no such path in the stand-in"})
+
+    def do_POST(self):
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode())
+        if url.path == "/sms/json":
+            if not self.authorised(form):
+                return self.reply(200, {"message-count": "1", "messages": [
+                    {"status": "2", "error-text": "Missing api_key or api_secret"}]})
+            message = {"from": first(form, "from"), "to": first(form, "to"),
+                       "text": first(form, "text"), "message-id": uuid.uuid4().hex[:16].upper()}
+            with LOCK:
+                SENT.append(message)
+            print("SMS from +%s to +%s: %s" % (message["from"], message["to"], message["text"]),
+                  flush=True)
+            return self.reply(200, {"message-count": "1", "messages": [
+                {"to": message["to"], "message-id": message["message-id"], "status": "0"}]})
+        if url.path in ("/number/update", "/number/buy", "/number/cancel"):
+            if not self.authorised(query):
+                return self.reply(401, {"error-code": "401", "error-code-label": "authentication failed"})
+            return self.reply(200, {"error-code": "200", "error-code-label": "success"})
+        return self.reply(404, {"error": "no such path in the stand-in"})
+
+
+def main():
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

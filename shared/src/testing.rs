@@ -1,0 +1,152 @@
+//! Test support (`--features local`): fresh tables on the local DynamoDB-API server and a
+//! Vonage stand-in on wiremock. `scripts/test` starts the server and sets the environment.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use secrecy::SecretString;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::config::VonageConfig;
+use crate::phone::Msisdn;
+use crate::store::Store;
+use crate::table;
+
+/// The repository's `template.yaml`.
+pub fn template_path() -> String {
+    format!("{}/../template.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A new, empty table defined by `template.yaml`, on the server `AWS_ENDPOINT_URL_DYNAMODB`
+/// names. Each call gets its own table, so tests run in parallel without seeing each other.
+pub async fn fresh_store() -> Store {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test, which starts the \
+         local DynamoDB-API server"
+    );
+    let name = format!(
+        "t-{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4().simple()
+    );
+    let spec = table::spec_from_template(&template_path()).expect("template.yaml defines the table");
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    table::create(&client, &name, &spec).await.expect("table created");
+    Store::new(client, name)
+}
+
+/// Every item in the store's table (tests only: a Scan).
+pub async fn all_items(store: &Store) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}
+
+/// Client settings pointing every Vonage API at `base` (a wiremock server or a Prism mock).
+pub fn vonage_config(ni: &str, sms: &str, numbers: &str) -> VonageConfig {
+    VonageConfig {
+        api_key: "abcd1234".into(),
+        api_secret: SecretString::from("abcdef0123456789"),
+        application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+        number_insight_url: ni.trim_end_matches('/').into(),
+        sms_url: sms.trim_end_matches('/').into(),
+        numbers_url: numbers.trim_end_matches('/').into(),
+        timeout: std::time::Duration::from_millis(1500),
+        max_retries: 2,
+    }
+}
+
+/// Number Insight that answers like Vonage for the number it is asked about: status 0, the
+/// number in international format and its country.
+pub struct EchoInsight;
+
+impl Respond for EchoInsight {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let number = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "number")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        match Msisdn::from_digits(&number) {
+            Some(n) => ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "status": 0,
+                "status_message": "Success",
+                "request_id": uuid::Uuid::new_v4().to_string(),
+                "international_format_number": n.as_str(),
+                "country_code": n.region().unwrap_or_default(),
+            })),
+            None => ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"status": 3, "status_message": "Invalid request"})),
+        }
+    }
+}
+
+/// A Vonage stand-in on wiremock: Number Insight echoes, every SMS is accepted, every number
+/// update succeeds. Mount more specific mocks first to override.
+pub async fn vonage_mock() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ni/basic/json"))
+        .respond_with(EchoInsight)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/sms/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "message-count": "1",
+            "messages": [{"to": "447700900000", "message-id": "0A0000000123ABCD1", "status": "0"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/update"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"error-code": "200", "error-code-label": "success"})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Settings for a client talking to a [`vonage_mock`].
+pub fn mock_config(server: &MockServer) -> VonageConfig {
+    let base = server.uri();
+    vonage_config(&format!("{base}/ni"), &format!("{base}/sms"), &base)
+}
+
+/// The SMS the mock received, as (from, to, text).
+pub async fn sent_sms(server: &MockServer) -> Vec<(String, String, String)> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/sms/json")
+        .map(|r| {
+            let form: std::collections::HashMap<String, String> =
+                serde_urlencoded::from_bytes(&r.body).unwrap_or_default();
+            let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+            (get("from"), get("to"), get("text"))
+        })
+        .collect()
+}

@@ -1,0 +1,242 @@
+//! The store against the local DynamoDB-API server (started by scripts/test).
+
+use shared::model::{
+    CloseReason, Conversation, ConversationStatus, NumberState, Participant, PoolNumber,
+};
+use shared::phone::Msisdn;
+use shared::store::{CloseOutcome, CreateConflict, CreateError, ListFilter, Store};
+use shared::testing::{all_items, fresh_store, template_path};
+
+fn m(d: &str) -> Msisdn {
+    Msisdn::from_digits(d).unwrap()
+}
+
+async fn pool(store: &Store, numbers: &[(&str, NumberState)]) {
+    for (n, state) in numbers {
+        let added = store
+            .add_number(&PoolNumber {
+                msisdn: m(n),
+                country: "GB".into(),
+                state: *state,
+                active_count: 0,
+                added_at: 1,
+            })
+            .await
+            .unwrap();
+        assert!(added);
+    }
+}
+
+fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> Conversation {
+    let p = |(number, proxy): (&str, &str), label: &str| Participant {
+        number: m(number),
+        label: Some(label.into()),
+        proxy_number: m(proxy),
+        country: "GB".into(),
+    };
+    Conversation {
+        id: id.into(),
+        status: ConversationStatus::Active,
+        created_at: 1_000,
+        expires_at,
+        reference: Some(format!("ref-{id}")),
+        participants: [p(a, "rider"), p(b, "driver")],
+        closed_at: None,
+        close_reason: None,
+    }
+}
+
+const A: &str = "447700900001";
+const B: &str = "447700900002";
+const C: &str = "447700900003";
+const P1: &str = "447700900101";
+const P2: &str = "447700900102";
+
+#[tokio::test]
+async fn the_table_matches_the_template() {
+    let store = fresh_store().await;
+    let spec = shared::table::spec_from_template(&template_path()).unwrap();
+    let table = store
+        .client()
+        .describe_table()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let mut indexes: Vec<String> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name().map(str::to_owned))
+        .collect();
+    indexes.sort();
+    let mut expected: Vec<String> =
+        spec.global_secondary_indexes.iter().map(|g| g.index_name.clone()).collect();
+    expected.sort();
+    assert_eq!(indexes, expected);
+    assert_eq!(expected, ["collection", "expiry", "participant"]);
+    let ttl = store
+        .client()
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().and_then(|t| t.attribute_name()),
+        Some("ttl")
+    );
+}
+
+#[tokio::test]
+async fn a_conversation_routes_both_ways_with_one_key_each() {
+    let store = fresh_store().await;
+    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Active)]).await;
+    let c = conversation("c1", (A, P1), (B, P2), i64::MAX / 2);
+    store.create_conversation(&c).await.unwrap();
+
+    let ab = store.get_route(&m(P1), &m(A)).await.unwrap().unwrap();
+    assert_eq!((ab.callee.as_str(), ab.callee_proxy.as_str()), (B, P2));
+    let ba = store.get_route(&m(P2), &m(B)).await.unwrap().unwrap();
+    assert_eq!((ba.callee.as_str(), ba.callee_proxy.as_str()), (A, P1));
+    assert!(store.get_route(&m(P2), &m(A)).await.unwrap().is_none(), "A must call proxy(A)");
+    assert!(store.get_route(&m(P1), &m(C)).await.unwrap().is_none());
+
+    assert_eq!(store.get_conversation("c1").await.unwrap().unwrap(), c);
+    assert_eq!(store.find_by_reference("ref-c1").await.unwrap().unwrap().id, "c1");
+    let counts: Vec<i64> = store.list_pool().await.unwrap().iter().map(|n| n.active_count).collect();
+    assert_eq!(counts, [1, 1]);
+    let held = store.proxies_held_by(&m(A)).await.unwrap();
+    assert_eq!(held.into_iter().collect::<Vec<_>>(), [m(P1)]);
+}
+
+#[tokio::test]
+async fn a_taken_pair_is_refused_and_nothing_is_written() {
+    let store = fresh_store().await;
+    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Active)]).await;
+    store.create_conversation(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2)).await.unwrap();
+    let before = all_items(&store).await.len();
+
+    // A again on P1, with another counterpart: the pair (P1, A) is taken.
+    let err = store
+        .create_conversation(&conversation("c2", (A, P1), (C, P2), i64::MAX / 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CreateError::Conflict(CreateConflict::RouteTaken(0))), "{err:?}");
+    // The same reference is refused too.
+    let mut again = conversation("c3", (C, P1), (A, P2), i64::MAX / 2);
+    again.reference = Some("ref-c1".into());
+    let err = store.create_conversation(&again).await.unwrap_err();
+    assert!(matches!(err, CreateError::Conflict(CreateConflict::ReferenceTaken)), "{err:?}");
+
+    assert_eq!(all_items(&store).await.len(), before, "a refused write leaves nothing behind");
+    // A on P2 is free: one participant may hold several proxy numbers.
+    store.create_conversation(&conversation("c4", (A, P2), (C, P1), i64::MAX / 2)).await.unwrap();
+}
+
+#[tokio::test]
+async fn reserved_numbers_are_refused_by_the_transaction() {
+    let store = fresh_store().await;
+    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Reserved)]).await;
+    let err = store
+        .create_conversation(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CreateError::Conflict(CreateConflict::NumberUnavailable(n)) if n.as_str() == P2),
+        "{err:?}"
+    );
+    assert!(store.get_conversation("c1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn closing_frees_routes_and_counts_once() {
+    let store = fresh_store().await;
+    pool(&store, &[(P1, NumberState::Active)]).await;
+    // Both participants on the same proxy number: two routes, one number used twice.
+    let c = conversation("c1", (A, P1), (B, P1), i64::MAX / 2);
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(store.list_pool().await.unwrap()[0].active_count, 2);
+
+    let out = store.close_conversation("c1", CloseReason::Closed, 2_000, 9_000).await.unwrap();
+    let Some(CloseOutcome::Closed(closed)) = out else { panic!("{out:?}") };
+    assert_eq!(closed.status, ConversationStatus::Closed);
+    assert_eq!(closed.close_reason, Some(CloseReason::Closed));
+    assert!(store.get_route(&m(P1), &m(A)).await.unwrap().is_none());
+    assert!(store.get_route(&m(P1), &m(B)).await.unwrap().is_none());
+    assert!(store.find_by_reference("ref-c1").await.unwrap().is_none());
+    assert_eq!(store.list_pool().await.unwrap()[0].active_count, 0);
+    assert!(store.proxies_held_by(&m(A)).await.unwrap().is_empty());
+
+    let again = store.close_conversation("c1", CloseReason::Expired, 3_000, 9_000).await.unwrap();
+    assert!(matches!(again, Some(CloseOutcome::AlreadyClosed(ref c)) if c.close_reason == Some(CloseReason::Closed)));
+    assert_eq!(store.list_pool().await.unwrap()[0].active_count, 0, "closing twice counts once");
+    assert!(store.close_conversation("nope", CloseReason::Closed, 1, 1).await.unwrap().is_none());
+
+    // Closed items carry the retention TTL; the freed pairs can be used again.
+    let items = all_items(&store).await;
+    let with_ttl = items.iter().filter(|i| i.get("ttl").is_some()).count();
+    assert_eq!(with_ttl, 3, "the conversation and both members carry a TTL");
+    store.create_conversation(&conversation("c2", (A, P1), (B, P1), i64::MAX / 2)).await.unwrap();
+}
+
+#[tokio::test]
+async fn lists_by_status_and_participant_page_by_page() {
+    let store = fresh_store().await;
+    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Active)]).await;
+    for (i, (x, y)) in [(A, B), (A, C), (B, C)].iter().enumerate() {
+        let mut c = conversation(&format!("c{i}"), (x, P1), (y, P2), i64::MAX / 2);
+        c.created_at = 1_000 + i as i64;
+        store.create_conversation(&c).await.unwrap();
+        store.close_conversation(&c.id, CloseReason::Closed, 2_000, 9_000).await.unwrap();
+    }
+    // Open ones, each participant on a distinct proxy number per conversation.
+    for (i, (x, px, y, py)) in [(A, P1, B, P2), (A, P2, C, P1), (B, P1, C, P2)].iter().enumerate() {
+        let mut d = conversation(&format!("d{i}"), (x, px), (y, py), i64::MAX / 2);
+        d.created_at = 2_000 + i as i64;
+        d.reference = None;
+        store.create_conversation(&d).await.unwrap();
+    }
+    // All, newest first, two at a time.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store.list_conversations(&ListFilter::default(), 2, cursor.as_deref()).await.unwrap();
+        seen.extend(page.items.iter().map(|c| c.id.clone()));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, ["d2", "d1", "d0", "c2", "c1", "c0"]);
+
+    let active = ListFilter { status: Some(ConversationStatus::Active), participant: None };
+    let page = store.list_conversations(&active, 100, None).await.unwrap();
+    assert_eq!(page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["d2", "d1", "d0"]);
+
+    let of_a = ListFilter { status: None, participant: Some(m(A)) };
+    let page = store.list_conversations(&of_a, 100, None).await.unwrap();
+    assert_eq!(page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["d1", "d0", "c1", "c0"]);
+    let closed_of_c = ListFilter { status: Some(ConversationStatus::Closed), participant: Some(m(C)) };
+    let page = store.list_conversations(&closed_of_c, 100, None).await.unwrap();
+    assert_eq!(page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c2", "c1"]);
+
+    assert!(store.list_conversations(&ListFilter::default(), 10, Some("not-a-cursor")).await.is_err());
+}
+
+#[tokio::test]
+async fn adding_a_number_twice_keeps_the_first() {
+    let store = fresh_store().await;
+    pool(&store, &[(P1, NumberState::Active)]).await;
+    let again = PoolNumber {
+        msisdn: m(P1),
+        country: "US".into(),
+        state: NumberState::Reserved,
+        active_count: 7,
+        added_at: 5,
+    };
+    assert!(!store.add_number(&again).await.unwrap());
+    let n = store.get_number(&m(P1)).await.unwrap().unwrap();
+    assert_eq!((n.country.as_str(), n.state, n.active_count), ("GB", NumberState::Active, 0));
+}
