@@ -1,0 +1,209 @@
+//! The Vonage client: its requests checked against the published specs (Prism serving each
+//! spec answers 422 to a request the spec forbids, 401 to missing credentials), and its handling
+//! of failures against wiremock.
+
+use std::time::Duration;
+
+use shared::phone::Msisdn;
+use shared::problem::error_chain;
+use shared::testing::{mock_config, vonage_config, vonage_mock};
+use shared::vonage::{Insight, VonageClient, VonageError};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn m(d: &str) -> Msisdn {
+    Msisdn::from_digits(d).unwrap()
+}
+
+fn prism(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests with scripts/test, which starts Prism on each Vonage spec")
+    })
+}
+
+fn prism_client() -> VonageClient {
+    let config = vonage_config(
+        &prism("PRISM_NUMBER_INSIGHT_URL"),
+        &prism("PRISM_SMS_URL"),
+        &prism("PRISM_NUMBERS_URL"),
+    );
+    VonageClient::new(&config).unwrap().with_backoff(Duration::from_millis(5))
+}
+
+#[tokio::test]
+async fn number_insight_request_is_accepted_by_the_spec() {
+    let insight = prism_client().basic_insight(&m("447700900001")).await.unwrap();
+    // Prism answers with the spec's example, whatever number is asked about.
+    assert_eq!(
+        insight,
+        Insight::Valid { international: m("447700900000"), country: "GB".into() }
+    );
+}
+
+#[tokio::test]
+async fn sms_request_is_accepted_by_the_spec() {
+    let id = prism_client()
+        .send_sms(&m("447700900101"), &m("447700900001"), "To reach your driver, call +447700900101.", Some("c-1"))
+        .await
+        .unwrap();
+    assert!(!id.is_empty());
+    // Non-GSM text goes as unicode, which the spec allows too.
+    prism_client()
+        .send_sms(&m("447700900101"), &m("447700900001"), "Café ✓", None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn number_update_request_is_accepted_by_the_spec() {
+    prism_client()
+        .link_number(&m("447700900101"), "GB", "aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_spec_mock_refuses_what_the_spec_forbids() {
+    // The contract check has teeth: a request without credentials is refused by the mock.
+    let url = format!("{}/basic/json?number=447700900001", prism("PRISM_NUMBER_INSIGHT_URL"));
+    let status = reqwest::get(url).await.unwrap().status();
+    assert_eq!(status, 401);
+    let url = format!("{}/number/update", prism("PRISM_NUMBERS_URL"));
+    let form = [("country", "GB"), ("msisdn", "447700900101"), ("api_key", "abcd1234"), ("api_secret", "abcdef0123")];
+    let status = reqwest::Client::new().post(url).form(&form).send().await.unwrap().status();
+    assert_eq!(status, 401, "Numbers credentials belong in the query, not the form");
+}
+
+#[tokio::test]
+async fn a_5xx_is_retried_then_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/ni/basic/json"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    let server = {
+        Mock::given(method("GET"))
+            .and(path("/ni/basic/json"))
+            .and(query_param("api_key", "abcd1234"))
+            .and(query_param("number", "447700900001"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "status": 0, "international_format_number": "447700900001", "country_code": "GB"
+            })))
+            .mount(&server)
+            .await;
+        server
+    };
+    let client = VonageClient::new(&mock_config(&server)).unwrap().with_backoff(Duration::from_millis(5));
+    let insight = client.basic_insight(&m("447700900001")).await.unwrap();
+    assert!(matches!(insight, Insight::Valid { .. }));
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_lasting_5xx_is_a_typed_error_without_secrets() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let client = VonageClient::new(&mock_config(&server)).unwrap().with_backoff(Duration::from_millis(5));
+    let err = client.basic_insight(&m("447700900001")).await.unwrap_err();
+    assert!(matches!(err, VonageError::Status { status: 500, .. }), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3, "one try and two retries");
+    let text = format!("{} {:?}", error_chain(&err), err);
+    assert!(!text.contains("abcdef0123456789"), "{text}");
+}
+
+#[tokio::test]
+async fn a_timeout_is_reported_as_such_without_the_url() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let mut config = mock_config(&server);
+    config.timeout = Duration::from_millis(200);
+    config.max_retries = 1;
+    let client = VonageClient::new(&config).unwrap().with_backoff(Duration::from_millis(5));
+    let err = client.basic_insight(&m("447700900001")).await.unwrap_err();
+    assert!(matches!(err, VonageError::Timeout { .. }), "{err:?}");
+    let text = format!("{} {:?}", error_chain(&err), err);
+    assert!(!text.contains("api_secret"), "{text}");
+}
+
+#[tokio::test]
+async fn an_sms_is_not_resent_after_a_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let mut config = mock_config(&server);
+    config.timeout = Duration::from_millis(200);
+    let client = VonageClient::new(&config).unwrap();
+    let err = client.send_sms(&m("447700900101"), &m("447700900001"), "hi", None).await.unwrap_err();
+    assert!(matches!(err, VonageError::Timeout { .. }), "{err:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn number_insight_statuses_other_than_zero() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param("number", "447700900003"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"status": 3, "status_message": "Invalid request"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("number", "447700900005"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"status": 5, "status_message": "Internal Error"}),
+        ))
+        .mount(&server)
+        .await;
+    let client = VonageClient::new(&mock_config(&server)).unwrap();
+    assert_eq!(
+        client.basic_insight(&m("447700900003")).await.unwrap(),
+        Insight::NotValid { status: 3, message: "Invalid request".into() }
+    );
+    let err = client.basic_insight(&m("447700900005")).await.unwrap_err();
+    assert!(matches!(err, VonageError::Rejected { ref code, .. } if code == "5"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_refused_sms_and_a_refused_update_are_errors() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/sms/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "message-count": "1", "messages": [{"status": "9", "error-text": "Partner quota exceeded"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/update"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"error-code": "420", "error-code-label": "Numbers from this country cannot be linked"}),
+        ))
+        .mount(&server)
+        .await;
+    let client = VonageClient::new(&mock_config(&server)).unwrap();
+    let err = client.send_sms(&m("447700900101"), &m("447700900001"), "hi", None).await.unwrap_err();
+    assert!(matches!(err, VonageError::Rejected { ref code, .. } if code == "9"), "{err:?}");
+    let err = client.link_number(&m("447700900101"), "GB", "app").await.unwrap_err();
+    assert!(matches!(err, VonageError::Rejected { ref code, .. } if code == "420"), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_stand_in_used_by_handler_tests_echoes_numbers() {
+    let server = vonage_mock().await;
+    let client = VonageClient::new(&mock_config(&server)).unwrap();
+    assert_eq!(
+        client.basic_insight(&m("12025550143")).await.unwrap(),
+        Insight::Valid { international: m("12025550143"), country: "US".into() }
+    );
+}
