@@ -1,0 +1,97 @@
+//! Helpers for the conversations API tests: a real local table, a Vonage stand-in, requests.
+#![allow(dead_code)]
+
+use conversations::{Deps, handle};
+use lambda_http::{Body, Request, RequestExt};
+use shared::config::ConversationConfig;
+use shared::model::{NumberState, PoolNumber};
+use shared::phone::Msisdn;
+use shared::store::Store;
+use shared::testing::{fresh_store, mock_config, vonage_mock};
+use shared::vonage::VonageClient;
+use wiremock::MockServer;
+
+pub fn m(d: &str) -> Msisdn {
+    Msisdn::from_digits(d).unwrap()
+}
+
+pub struct App {
+    pub deps: Deps,
+    pub vonage: MockServer,
+}
+
+impl App {
+    pub async fn new(pool: &[(&str, &str)]) -> Self {
+        let store = fresh_store().await;
+        for (msisdn, country) in pool {
+            add_number(&store, msisdn, country, NumberState::Active).await;
+        }
+        let vonage = vonage_mock().await;
+        Self::with(store, vonage)
+    }
+
+    pub fn with(store: Store, vonage: MockServer) -> Self {
+        let client = VonageClient::new(&mock_config(&vonage))
+            .unwrap()
+            .with_backoff(std::time::Duration::from_millis(5));
+        let deps = Deps {
+            store,
+            vonage: client,
+            conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
+        };
+        Self { deps, vonage }
+    }
+
+    pub async fn call(&self, req: Request) -> (u16, serde_json::Value, String) {
+        let response = handle(&self.deps, req).await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = match response.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap_or(serde_json::Value::Null),
+            _ => serde_json::Value::Null,
+        };
+        (status, body, content_type)
+    }
+
+    pub async fn create(&self, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let (status, body, _) = self.call(json_request("POST", "/conversations", &body.to_string())).await;
+        (status, body)
+    }
+}
+
+pub async fn add_number(store: &Store, msisdn: &str, country: &str, state: NumberState) {
+    store
+        .add_number(&PoolNumber {
+            msisdn: m(msisdn),
+            country: country.into(),
+            state,
+            active_count: 0,
+            added_at: 0,
+        })
+        .await
+        .unwrap();
+}
+
+pub fn request(method: &str, path_and_query: &str, content_type: Option<&str>, body: &str) -> Request {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let params: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(query).unwrap();
+    let mut builder = http::Request::builder().method(method).uri(path);
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
+    }
+    let body = if body.is_empty() { Body::Empty } else { Body::Text(body.to_owned()) };
+    builder.body(body).unwrap().with_query_string_parameters(params)
+}
+
+pub fn json_request(method: &str, path: &str, body: &str) -> Request {
+    request(method, path, Some("application/json"), body)
+}
+
+pub fn pair(a: &str, b: &str) -> serde_json::Value {
+    serde_json::json!({"participants": [{"number": a, "label": "rider"}, {"number": b, "label": "driver"}]})
+}
