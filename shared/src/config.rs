@@ -125,7 +125,11 @@ impl VonageConfig {
             api_key: required(src, "VONAGE_API_KEY")?,
             api_secret: SecretString::from(required(src, "VONAGE_API_SECRET")?),
             application_id: optional(src, "VONAGE_APPLICATION_ID"),
-            number_insight_url: base_url(src, "VONAGE_NUMBER_INSIGHT_URL", DEFAULT_NUMBER_INSIGHT_URL),
+            number_insight_url: base_url(
+                src,
+                "VONAGE_NUMBER_INSIGHT_URL",
+                DEFAULT_NUMBER_INSIGHT_URL,
+            ),
             sms_url: base_url(src, "VONAGE_SMS_URL", DEFAULT_SMS_URL),
             numbers_url: base_url(src, "VONAGE_NUMBERS_URL", DEFAULT_NUMBERS_URL),
             timeout: Duration::from_millis(number(src, "VONAGE_TIMEOUT_MS", 3000)?),
@@ -192,8 +196,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn src(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
@@ -207,7 +213,10 @@ mod tests {
         assert_eq!(v.number_insight_url, "https://api.nexmo.com/ni");
         assert_eq!(v.sms_url, "https://rest.nexmo.com/sms");
         assert_eq!(v.numbers_url, "https://rest.nexmo.com");
-        assert!(!format!("{v:?}").contains("secret\""), "the secret is redacted in Debug");
+        assert!(
+            !format!("{v:?}").contains("secret\""),
+            "the secret is redacted in Debug"
+        );
     }
 
     #[test]

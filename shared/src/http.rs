@@ -25,8 +25,19 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 }
 
 fn media_type(req: &Request) -> Option<String> {
-    let value = req.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    let value = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)?
+        .to_str()
+        .ok()?;
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 fn is_json(media: &str) -> bool {
@@ -133,7 +144,8 @@ pub fn request_base_url(req: &Request) -> String {
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned);
     let host = domain.or(host).unwrap_or_else(|| "localhost".into());
-    let local = host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
+    let local =
+        host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
     let scheme = forwarded_proto.unwrap_or_else(|| if local { "http" } else { "https" }.into());
     format!("{scheme}://{host}")
 }
@@ -141,5 +153,9 @@ pub fn request_base_url(req: &Request) -> String {
 /// The request path without a trailing slash (API Gateway's `rawPath`, without a stage name).
 pub fn path(req: &Request) -> String {
     let p = req.uri().path().trim_end_matches('/');
-    if p.is_empty() { "/".into() } else { p.to_owned() }
+    if p.is_empty() {
+        "/".into()
+    } else {
+        p.to_owned()
+    }
 }

@@ -108,7 +108,14 @@ mod tests {
     fn connect_serializes_in_vonage_shape() {
         let callee = Msisdn::from_digits("447700900002").unwrap();
         let proxy = Msisdn::from_digits("447700900011").unwrap();
-        let ncco = Ncco::connect("Connecting", &callee, &proxy, 30, 3600, "https://x/webhooks/event");
+        let ncco = Ncco::connect(
+            "Connecting",
+            &callee,
+            &proxy,
+            30,
+            3600,
+            "https://x/webhooks/event",
+        );
         let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
         assert_eq!(
             json,
@@ -126,7 +133,9 @@ mod tests {
         let n = Msisdn::from_digits("447700900002").unwrap();
         let ncco = Ncco::connect("  ", &n, &n, 30, 9000, "https://x/e");
         assert_eq!(ncco.actions().len(), 1);
-        let Action::Connect(c) = &ncco.actions()[0] else { panic!("not a connect") };
+        let Action::Connect(c) = &ncco.actions()[0] else {
+            panic!("not a connect")
+        };
         assert_eq!(c.limit, 7200, "limit is capped at the schema's maximum");
     }
 }

@@ -116,7 +116,17 @@ fn is_possible(number: &phonenumber::PhoneNumber) -> bool {
     let len = len as u16;
     // Lengths are listed per number type; the general descriptor often leaves them out.
     use phonenumber::Type::*;
-    let kinds = [FixedLine, Mobile, TollFree, PremiumRate, SharedCost, Voip, PersonalNumber, Pager, Uan];
+    let kinds = [
+        FixedLine,
+        Mobile,
+        TollFree,
+        PremiumRate,
+        SharedCost,
+        Voip,
+        PersonalNumber,
+        Pager,
+        Uan,
+    ];
     metas.iter().any(|m| {
         let d = m.descriptors();
         d.general().possible_length().contains(&len)
@@ -143,9 +153,16 @@ pub fn mask(raw: &str) -> String {
 
 fn mask_into(raw: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let chars: Vec<char> = raw.chars().collect();
-    let keep = if chars.len() >= 10 { 4 } else { chars.len() / 4 };
+    let keep = if chars.len() >= 10 {
+        4
+    } else {
+        chars.len() / 4
+    };
     let head: String = chars.iter().take(keep).collect();
-    let tail: String = chars.iter().skip(chars.len().saturating_sub(keep)).collect();
+    let tail: String = chars
+        .iter()
+        .skip(chars.len().saturating_sub(keep))
+        .collect();
     write!(f, "{head}****{tail}")
 }
 
@@ -161,7 +178,11 @@ mod tests {
             "0044 7700 900001",
             "+44 (7700) 900-001",
         ] {
-            assert_eq!(Msisdn::parse(input).unwrap().as_str(), "447700900001", "{input}");
+            assert_eq!(
+                Msisdn::parse(input).unwrap().as_str(),
+                "447700900001",
+                "{input}"
+            );
         }
     }
 
@@ -170,7 +191,10 @@ mod tests {
         assert_eq!(Msisdn::parse(""), Err(PhoneError::Unparseable));
         assert_eq!(Msisdn::parse("call me"), Err(PhoneError::Unparseable));
         assert!(Msisdn::parse("+44 12").is_err());
-        assert_eq!(Msisdn::parse("+44 7700 900001 123"), Err(PhoneError::Invalid));
+        assert_eq!(
+            Msisdn::parse("+44 7700 900001 123"),
+            Err(PhoneError::Invalid)
+        );
         assert_eq!(Msisdn::parse("+999 1234567"), Err(PhoneError::Unparseable));
         assert!(Msisdn::parse(&"9".repeat(40)).is_err());
     }
@@ -195,6 +219,9 @@ mod tests {
     fn knows_its_region() {
         let n = Msisdn::parse("+1 202 555 0143").unwrap();
         assert_eq!(n.region().as_deref(), Some("US"));
-        assert_eq!(Msisdn::parse("447700900001").unwrap().region().as_deref(), Some("GB"));
+        assert_eq!(
+            Msisdn::parse("447700900001").unwrap().region().as_deref(),
+            Some("GB")
+        );
     }
 }

@@ -51,11 +51,23 @@ mod tests {
         ];
         let mut rng = rand::rng();
         let none = HashSet::new();
-        assert_eq!(pick(&pool, &none, "GB", &mut rng).unwrap().msisdn.as_str(), "447700900011");
-        assert_eq!(pick(&pool, &none, "US", &mut rng).unwrap().msisdn.as_str(), "12025550100");
-        assert_eq!(pick(&pool, &none, "FR", &mut rng).unwrap().msisdn.as_str(), "12025550100");
+        assert_eq!(
+            pick(&pool, &none, "GB", &mut rng).unwrap().msisdn.as_str(),
+            "447700900011"
+        );
+        assert_eq!(
+            pick(&pool, &none, "US", &mut rng).unwrap().msisdn.as_str(),
+            "12025550100"
+        );
+        assert_eq!(
+            pick(&pool, &none, "FR", &mut rng).unwrap().msisdn.as_str(),
+            "12025550100"
+        );
         let held: HashSet<Msisdn> = pool[..3].iter().map(|n| n.msisdn.clone()).collect();
-        assert!(pick(&pool, &held, "GB", &mut rng).is_none(), "reserved and retired are never picked");
+        assert!(
+            pick(&pool, &held, "GB", &mut rng).is_none(),
+            "reserved and retired are never picked"
+        );
     }
 
     #[test]
@@ -66,7 +78,13 @@ mod tests {
         ];
         let mut rng = rand::rng();
         let seen: HashSet<String> = (0..64)
-            .map(|_| pick(&pool, &HashSet::new(), "GB", &mut rng).unwrap().msisdn.as_str().to_owned())
+            .map(|_| {
+                pick(&pool, &HashSet::new(), "GB", &mut rng)
+                    .unwrap()
+                    .msisdn
+                    .as_str()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(seen.len(), 2);
     }

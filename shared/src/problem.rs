@@ -60,7 +60,9 @@ impl ApiError {
     pub fn parts(&self) -> (u16, &'static str, &'static str) {
         match self {
             Self::InvalidJson(_) => (400, "invalid_json", "Malformed JSON"),
-            Self::UnsupportedMediaType(_) => (415, "unsupported_media_type", "Unsupported media type"),
+            Self::UnsupportedMediaType(_) => {
+                (415, "unsupported_media_type", "Unsupported media type")
+            }
             Self::PayloadTooLarge(_) => (413, "payload_too_large", "Payload too large"),
             Self::InvalidRequest(_) => (400, "invalid_request", "Invalid request"),
             Self::InvalidNumber(_) => (400, "invalid_number", "Invalid phone number"),
@@ -85,7 +87,9 @@ impl ApiError {
         let (status, code, title) = self.parts();
         // 5xx details never carry internals; the cause chain goes to the log instead.
         let detail = match self {
-            Self::VonageUnavailable(_) => "A Vonage API is unavailable; try again later.".to_owned(),
+            Self::VonageUnavailable(_) => {
+                "A Vonage API is unavailable; try again later.".to_owned()
+            }
             Self::Internal(_) => "The request could not be completed; try again later.".to_owned(),
             other => other.to_string(),
         };
@@ -103,7 +107,11 @@ impl ApiError {
         if problem.status >= 500 {
             tracing::error!(code = problem.code, error = %error_chain(&self), "request failed");
         } else {
-            tracing::info!(code = problem.code, status = problem.status, "request refused");
+            tracing::info!(
+                code = problem.code,
+                status = problem.status,
+                "request refused"
+            );
         }
         let body = serde_json::to_string(&problem).unwrap_or_default();
         let mut builder = Response::builder()

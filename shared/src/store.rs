@@ -5,17 +5,13 @@ use std::collections::{HashMap, HashSet};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
-use crate::model::{
-    CloseReason, Conversation, ConversationStatus, PoolNumber, Route,
-};
+use crate::model::{CloseReason, Conversation, ConversationStatus, PoolNumber, Route};
 use crate::phone::Msisdn;
 
 pub const INDEX_EXPIRY: &str = "expiry";
@@ -170,7 +166,10 @@ pub mod keys {
         (format!("CONV#{id}"), format!("MEMBER#{index}"))
     }
     pub fn route(proxy: &Msisdn, caller: &Msisdn) -> (String, String) {
-        (format!("ROUTE#{}#{}", proxy.as_str(), caller.as_str()), "ROUTE".into())
+        (
+            format!("ROUTE#{}#{}", proxy.as_str(), caller.as_str()),
+            "ROUTE".into(),
+        )
     }
     pub fn number(msisdn: &Msisdn) -> (String, String) {
         (format!("NUMBER#{}", msisdn.as_str()), "NUMBER".into())
@@ -199,9 +198,9 @@ fn key((pk, sk): (String, String)) -> Item {
 
 fn expiry_shard(id: &str) -> u32 {
     // FNV-1a: stable across releases, unlike std's hasher.
-    let hash = id
-        .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
     hash % EXPIRY_SHARDS
 }
 
@@ -288,7 +287,10 @@ impl Store {
     }
 
     /// The proxy numbers `participant` holds in active conversations.
-    pub async fn proxies_held_by(&self, participant: &Msisdn) -> Result<HashSet<Msisdn>, StoreError> {
+    pub async fn proxies_held_by(
+        &self,
+        participant: &Msisdn,
+    ) -> Result<HashSet<Msisdn>, StoreError> {
         let mut held = HashSet::new();
         let mut start = None;
         loop {
@@ -335,7 +337,10 @@ impl Store {
             .await;
         match out {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(e.into()),
@@ -384,7 +389,10 @@ impl Store {
     }
 
     /// The conversation that holds `reference`, while it is not closed.
-    pub async fn find_by_reference(&self, reference: &str) -> Result<Option<Conversation>, StoreError> {
+    pub async fn find_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
         let Some(item) = self.get(keys::reference(reference)).await? else {
             return Ok(None);
         };
@@ -449,7 +457,11 @@ impl Store {
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":d", n(uses))
                 .expression_attribute_values(":active", s("active"));
-            items.push(TransactWriteItem::builder().update(build(update.build())).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .update(build(update.build()))
+                    .build(),
+            );
             meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
         }
 
@@ -508,7 +520,11 @@ impl Store {
                     .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
                     .expression_attribute_values(":id", s(id));
-                items.push(TransactWriteItem::builder().delete(build(delete.build())).build());
+                items.push(
+                    TransactWriteItem::builder()
+                        .delete(build(delete.build()))
+                        .build(),
+                );
             }
             for index in 0..current.participants.len() {
                 let update = Update::builder()
@@ -519,7 +535,11 @@ impl Store {
                     .expression_attribute_names("#ttl", "ttl")
                     .expression_attribute_values(":closed", s("closed"))
                     .expression_attribute_values(":ttl", n(retain_until));
-                items.push(TransactWriteItem::builder().update(build(update.build())).build());
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(build(update.build()))
+                        .build(),
+                );
             }
             if let Some(reference) = &current.reference {
                 let delete = Delete::builder()
@@ -527,7 +547,11 @@ impl Store {
                     .set_key(Some(key(keys::reference(reference))))
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
                     .expression_attribute_values(":id", s(id));
-                items.push(TransactWriteItem::builder().delete(build(delete.build())).build());
+                items.push(
+                    TransactWriteItem::builder()
+                        .delete(build(delete.build()))
+                        .build(),
+                );
             }
             for (msisdn, uses) in usage(&current) {
                 let update = Update::builder()
@@ -536,7 +560,11 @@ impl Store {
                     .update_expression("ADD active_count :d")
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_values(":d", n(-uses));
-                items.push(TransactWriteItem::builder().update(build(update.build())).build());
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(build(update.build()))
+                        .build(),
+                );
             }
             let out = self
                 .client
@@ -553,7 +581,9 @@ impl Store {
         }
         // Five changes in a row under our feet: report the state as it now stands.
         match self.get_conversation(id).await? {
-            Some(c) if c.status == ConversationStatus::Closed => Ok(Some(CloseOutcome::AlreadyClosed(c))),
+            Some(c) if c.status == ConversationStatus::Closed => {
+                Ok(Some(CloseOutcome::AlreadyClosed(c)))
+            }
             Some(_) => Err(StoreError::Contended),
             None => Ok(None),
         }

@@ -32,15 +32,20 @@ pub async fn fresh_store() -> Store {
         NEXT.fetch_add(1, Ordering::Relaxed),
         uuid::Uuid::new_v4().simple()
     );
-    let spec = table::spec_from_template(&template_path()).expect("template.yaml defines the table");
+    let spec =
+        table::spec_from_template(&template_path()).expect("template.yaml defines the table");
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    table::create(&client, &name, &spec).await.expect("table created");
+    table::create(&client, &name, &spec)
+        .await
+        .expect("table created");
     Store::new(client, name)
 }
 
 /// Every item in the store's table (tests only: a Scan).
-pub async fn all_items(store: &Store) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+pub async fn all_items(
+    store: &Store,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -94,8 +99,9 @@ impl Respond for EchoInsight {
                 "international_format_number": n.as_str(),
                 "country_code": n.region().unwrap_or_default(),
             })),
-            None => ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"status": 3, "status_message": "Invalid request"})),
+            None => ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"status": 3, "status_message": "Invalid request"}),
+            ),
         }
     }
 }
@@ -120,8 +126,9 @@ pub async fn vonage_mock() -> MockServer {
     Mock::given(method("POST"))
         .and(path("/number/update"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"error-code": "200", "error-code-label": "success"})),
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"error-code": "200", "error-code-label": "success"}),
+            ),
         )
         .mount(&server)
         .await;

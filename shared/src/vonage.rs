@@ -214,7 +214,10 @@ impl VonageClient {
                     .filter(|c| c.len() == 2)
                     .or_else(|| number.region())
                     .unwrap_or_default();
-                Ok(Insight::Valid { international, country })
+                Ok(Insight::Valid {
+                    international,
+                    country,
+                })
             }
             3 => Ok(Insight::NotValid { status: 3, message }),
             other => Err(VonageError::Rejected {
@@ -315,13 +318,16 @@ impl VonageClient {
         loop {
             let outcome = build().send().await;
             let retryable = match &outcome {
-                Ok(r) => r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error(),
+                Ok(r) => {
+                    r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
+                }
                 Err(e) => idempotent && (e.is_timeout() || e.is_connect()),
             };
             if retryable && attempt < self.max_retries {
                 attempt += 1;
                 let wait = self.backoff * 2u32.pow(attempt - 1);
-                let jitter = Duration::from_millis(rand::random_range(0..=wait.as_millis() as u64 / 2));
+                let jitter =
+                    Duration::from_millis(rand::random_range(0..=wait.as_millis() as u64 / 2));
                 tracing::warn!(%api, attempt, "retrying a Vonage request");
                 tokio::time::sleep(wait + jitter).await;
                 continue;

@@ -1,4 +1,5 @@
 //! The store against the local DynamoDB-API server (started by scripts/test).
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::model::{
     CloseReason, Conversation, ConversationStatus, NumberState, Participant, PoolNumber,
@@ -71,8 +72,11 @@ async fn the_table_matches_the_template() {
         .filter_map(|g| g.index_name().map(str::to_owned))
         .collect();
     indexes.sort();
-    let mut expected: Vec<String> =
-        spec.global_secondary_indexes.iter().map(|g| g.index_name.clone()).collect();
+    let mut expected: Vec<String> = spec
+        .global_secondary_indexes
+        .iter()
+        .map(|g| g.index_name.clone())
+        .collect();
     expected.sort();
     assert_eq!(indexes, expected);
     assert_eq!(expected, ["collection", "expiry", "participant"]);
@@ -84,7 +88,8 @@ async fn the_table_matches_the_template() {
         .await
         .unwrap();
     assert_eq!(
-        ttl.time_to_live_description().and_then(|t| t.attribute_name()),
+        ttl.time_to_live_description()
+            .and_then(|t| t.attribute_name()),
         Some("ttl")
     );
 }
@@ -92,7 +97,11 @@ async fn the_table_matches_the_template() {
 #[tokio::test]
 async fn a_conversation_routes_both_ways_with_one_key_each() {
     let store = fresh_store().await;
-    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Active)]).await;
+    pool(
+        &store,
+        &[(P1, NumberState::Active), (P2, NumberState::Active)],
+    )
+    .await;
     let c = conversation("c1", (A, P1), (B, P2), i64::MAX / 2);
     store.create_conversation(&c).await.unwrap();
 
@@ -100,12 +109,24 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
     assert_eq!((ab.callee.as_str(), ab.callee_proxy.as_str()), (B, P2));
     let ba = store.get_route(&m(P2), &m(B)).await.unwrap().unwrap();
     assert_eq!((ba.callee.as_str(), ba.callee_proxy.as_str()), (A, P1));
-    assert!(store.get_route(&m(P2), &m(A)).await.unwrap().is_none(), "A must call proxy(A)");
+    assert!(
+        store.get_route(&m(P2), &m(A)).await.unwrap().is_none(),
+        "A must call proxy(A)"
+    );
     assert!(store.get_route(&m(P1), &m(C)).await.unwrap().is_none());
 
     assert_eq!(store.get_conversation("c1").await.unwrap().unwrap(), c);
-    assert_eq!(store.find_by_reference("ref-c1").await.unwrap().unwrap().id, "c1");
-    let counts: Vec<i64> = store.list_pool().await.unwrap().iter().map(|n| n.active_count).collect();
+    assert_eq!(
+        store.find_by_reference("ref-c1").await.unwrap().unwrap().id,
+        "c1"
+    );
+    let counts: Vec<i64> = store
+        .list_pool()
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.active_count)
+        .collect();
     assert_eq!(counts, [1, 1]);
     let held = store.proxies_held_by(&m(A)).await.unwrap();
     assert_eq!(held.into_iter().collect::<Vec<_>>(), [m(P1)]);
@@ -114,8 +135,15 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
 #[tokio::test]
 async fn a_taken_pair_is_refused_and_nothing_is_written() {
     let store = fresh_store().await;
-    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Active)]).await;
-    store.create_conversation(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2)).await.unwrap();
+    pool(
+        &store,
+        &[(P1, NumberState::Active), (P2, NumberState::Active)],
+    )
+    .await;
+    store
+        .create_conversation(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2))
+        .await
+        .unwrap();
     let before = all_items(&store).await.len();
 
     // A again on P1, with another counterpart: the pair (P1, A) is taken.
@@ -123,22 +151,39 @@ async fn a_taken_pair_is_refused_and_nothing_is_written() {
         .create_conversation(&conversation("c2", (A, P1), (C, P2), i64::MAX / 2))
         .await
         .unwrap_err();
-    assert!(matches!(err, CreateError::Conflict(CreateConflict::RouteTaken(0))), "{err:?}");
+    assert!(
+        matches!(err, CreateError::Conflict(CreateConflict::RouteTaken(0))),
+        "{err:?}"
+    );
     // The same reference is refused too.
     let mut again = conversation("c3", (C, P1), (A, P2), i64::MAX / 2);
     again.reference = Some("ref-c1".into());
     let err = store.create_conversation(&again).await.unwrap_err();
-    assert!(matches!(err, CreateError::Conflict(CreateConflict::ReferenceTaken)), "{err:?}");
+    assert!(
+        matches!(err, CreateError::Conflict(CreateConflict::ReferenceTaken)),
+        "{err:?}"
+    );
 
-    assert_eq!(all_items(&store).await.len(), before, "a refused write leaves nothing behind");
+    assert_eq!(
+        all_items(&store).await.len(),
+        before,
+        "a refused write leaves nothing behind"
+    );
     // A on P2 is free: one participant may hold several proxy numbers.
-    store.create_conversation(&conversation("c4", (A, P2), (C, P1), i64::MAX / 2)).await.unwrap();
+    store
+        .create_conversation(&conversation("c4", (A, P2), (C, P1), i64::MAX / 2))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn reserved_numbers_are_refused_by_the_transaction() {
     let store = fresh_store().await;
-    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Reserved)]).await;
+    pool(
+        &store,
+        &[(P1, NumberState::Active), (P2, NumberState::Reserved)],
+    )
+    .await;
     let err = store
         .create_conversation(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2))
         .await
@@ -159,8 +204,13 @@ async fn closing_frees_routes_and_counts_once() {
     store.create_conversation(&c).await.unwrap();
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 2);
 
-    let out = store.close_conversation("c1", CloseReason::Closed, 2_000, 9_000).await.unwrap();
-    let Some(CloseOutcome::Closed(closed)) = out else { panic!("{out:?}") };
+    let out = store
+        .close_conversation("c1", CloseReason::Closed, 2_000, 9_000)
+        .await
+        .unwrap();
+    let Some(CloseOutcome::Closed(closed)) = out else {
+        panic!("{out:?}")
+    };
     assert_eq!(closed.status, ConversationStatus::Closed);
     assert_eq!(closed.close_reason, Some(CloseReason::Closed));
     assert!(store.get_route(&m(P1), &m(A)).await.unwrap().is_none());
@@ -169,30 +219,58 @@ async fn closing_frees_routes_and_counts_once() {
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 0);
     assert!(store.proxies_held_by(&m(A)).await.unwrap().is_empty());
 
-    let again = store.close_conversation("c1", CloseReason::Expired, 3_000, 9_000).await.unwrap();
-    assert!(matches!(again, Some(CloseOutcome::AlreadyClosed(ref c)) if c.close_reason == Some(CloseReason::Closed)));
-    assert_eq!(store.list_pool().await.unwrap()[0].active_count, 0, "closing twice counts once");
-    assert!(store.close_conversation("nope", CloseReason::Closed, 1, 1).await.unwrap().is_none());
+    let again = store
+        .close_conversation("c1", CloseReason::Expired, 3_000, 9_000)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Some(CloseOutcome::AlreadyClosed(ref c)) if c.close_reason == Some(CloseReason::Closed))
+    );
+    assert_eq!(
+        store.list_pool().await.unwrap()[0].active_count,
+        0,
+        "closing twice counts once"
+    );
+    assert!(
+        store
+            .close_conversation("nope", CloseReason::Closed, 1, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Closed items carry the retention TTL; the freed pairs can be used again.
     let items = all_items(&store).await;
     let with_ttl = items.iter().filter(|i| i.get("ttl").is_some()).count();
     assert_eq!(with_ttl, 3, "the conversation and both members carry a TTL");
-    store.create_conversation(&conversation("c2", (A, P1), (B, P1), i64::MAX / 2)).await.unwrap();
+    store
+        .create_conversation(&conversation("c2", (A, P1), (B, P1), i64::MAX / 2))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn lists_by_status_and_participant_page_by_page() {
     let store = fresh_store().await;
-    pool(&store, &[(P1, NumberState::Active), (P2, NumberState::Active)]).await;
+    pool(
+        &store,
+        &[(P1, NumberState::Active), (P2, NumberState::Active)],
+    )
+    .await;
     for (i, (x, y)) in [(A, B), (A, C), (B, C)].iter().enumerate() {
         let mut c = conversation(&format!("c{i}"), (x, P1), (y, P2), i64::MAX / 2);
         c.created_at = 1_000 + i as i64;
         store.create_conversation(&c).await.unwrap();
-        store.close_conversation(&c.id, CloseReason::Closed, 2_000, 9_000).await.unwrap();
+        store
+            .close_conversation(&c.id, CloseReason::Closed, 2_000, 9_000)
+            .await
+            .unwrap();
     }
     // Open ones, each participant on a distinct proxy number per conversation.
-    for (i, (x, px, y, py)) in [(A, P1, B, P2), (A, P2, C, P1), (B, P1, C, P2)].iter().enumerate() {
+    for (i, (x, px, y, py)) in [(A, P1, B, P2), (A, P2, C, P1), (B, P1, C, P2)]
+        .iter()
+        .enumerate()
+    {
         let mut d = conversation(&format!("d{i}"), (x, px), (y, py), i64::MAX / 2);
         d.created_at = 2_000 + i as i64;
         d.reference = None;
@@ -202,7 +280,10 @@ async fn lists_by_status_and_participant_page_by_page() {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = store.list_conversations(&ListFilter::default(), 2, cursor.as_deref()).await.unwrap();
+        let page = store
+            .list_conversations(&ListFilter::default(), 2, cursor.as_deref())
+            .await
+            .unwrap();
         seen.extend(page.items.iter().map(|c| c.id.clone()));
         cursor = page.next_cursor;
         if cursor.is_none() {
@@ -211,18 +292,44 @@ async fn lists_by_status_and_participant_page_by_page() {
     }
     assert_eq!(seen, ["d2", "d1", "d0", "c2", "c1", "c0"]);
 
-    let active = ListFilter { status: Some(ConversationStatus::Active), participant: None };
+    let active = ListFilter {
+        status: Some(ConversationStatus::Active),
+        participant: None,
+    };
     let page = store.list_conversations(&active, 100, None).await.unwrap();
-    assert_eq!(page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["d2", "d1", "d0"]);
+    assert_eq!(
+        page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["d2", "d1", "d0"]
+    );
 
-    let of_a = ListFilter { status: None, participant: Some(m(A)) };
+    let of_a = ListFilter {
+        status: None,
+        participant: Some(m(A)),
+    };
     let page = store.list_conversations(&of_a, 100, None).await.unwrap();
-    assert_eq!(page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["d1", "d0", "c1", "c0"]);
-    let closed_of_c = ListFilter { status: Some(ConversationStatus::Closed), participant: Some(m(C)) };
-    let page = store.list_conversations(&closed_of_c, 100, None).await.unwrap();
-    assert_eq!(page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c2", "c1"]);
+    assert_eq!(
+        page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["d1", "d0", "c1", "c0"]
+    );
+    let closed_of_c = ListFilter {
+        status: Some(ConversationStatus::Closed),
+        participant: Some(m(C)),
+    };
+    let page = store
+        .list_conversations(&closed_of_c, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["c2", "c1"]
+    );
 
-    assert!(store.list_conversations(&ListFilter::default(), 10, Some("not-a-cursor")).await.is_err());
+    assert!(
+        store
+            .list_conversations(&ListFilter::default(), 10, Some("not-a-cursor"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -238,5 +345,8 @@ async fn adding_a_number_twice_keeps_the_first() {
     };
     assert!(!store.add_number(&again).await.unwrap());
     let n = store.get_number(&m(P1)).await.unwrap().unwrap();
-    assert_eq!((n.country.as_str(), n.state, n.active_count), ("GB", NumberState::Active, 0));
+    assert_eq!(
+        (n.country.as_str(), n.state, n.active_count),
+        ("GB", NumberState::Active, 0)
+    );
 }

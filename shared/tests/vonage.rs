@@ -1,6 +1,7 @@
 //! The Vonage client: its requests checked against the published specs (Prism serving each
 //! spec answers 422 to a request the spec forbids, 401 to missing credentials), and its handling
 //! of failures against wiremock.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::time::Duration;
 
@@ -27,23 +28,36 @@ fn prism_client() -> VonageClient {
         &prism("PRISM_SMS_URL"),
         &prism("PRISM_NUMBERS_URL"),
     );
-    VonageClient::new(&config).unwrap().with_backoff(Duration::from_millis(5))
+    VonageClient::new(&config)
+        .unwrap()
+        .with_backoff(Duration::from_millis(5))
 }
 
 #[tokio::test]
 async fn number_insight_request_is_accepted_by_the_spec() {
-    let insight = prism_client().basic_insight(&m("447700900001")).await.unwrap();
+    let insight = prism_client()
+        .basic_insight(&m("447700900001"))
+        .await
+        .unwrap();
     // Prism answers with the spec's example, whatever number is asked about.
     assert_eq!(
         insight,
-        Insight::Valid { international: m("447700900000"), country: "GB".into() }
+        Insight::Valid {
+            international: m("447700900000"),
+            country: "GB".into()
+        }
     );
 }
 
 #[tokio::test]
 async fn sms_request_is_accepted_by_the_spec() {
     let id = prism_client()
-        .send_sms(&m("447700900101"), &m("447700900001"), "To reach your driver, call +447700900101.", Some("c-1"))
+        .send_sms(
+            &m("447700900101"),
+            &m("447700900001"),
+            "To reach your driver, call +447700900101.",
+            Some("c-1"),
+        )
         .await
         .unwrap();
     assert!(!id.is_empty());
@@ -57,7 +71,11 @@ async fn sms_request_is_accepted_by_the_spec() {
 #[tokio::test]
 async fn number_update_request_is_accepted_by_the_spec() {
     prism_client()
-        .link_number(&m("447700900101"), "GB", "aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
+        .link_number(
+            &m("447700900101"),
+            "GB",
+            "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        )
         .await
         .unwrap();
 }
@@ -65,13 +83,30 @@ async fn number_update_request_is_accepted_by_the_spec() {
 #[tokio::test]
 async fn the_spec_mock_refuses_what_the_spec_forbids() {
     // The contract check has teeth: a request without credentials is refused by the mock.
-    let url = format!("{}/basic/json?number=447700900001", prism("PRISM_NUMBER_INSIGHT_URL"));
+    let url = format!(
+        "{}/basic/json?number=447700900001",
+        prism("PRISM_NUMBER_INSIGHT_URL")
+    );
     let status = reqwest::get(url).await.unwrap().status();
     assert_eq!(status, 401);
     let url = format!("{}/number/update", prism("PRISM_NUMBERS_URL"));
-    let form = [("country", "GB"), ("msisdn", "447700900101"), ("api_key", "abcd1234"), ("api_secret", "abcdef0123")];
-    let status = reqwest::Client::new().post(url).form(&form).send().await.unwrap().status();
-    assert_eq!(status, 401, "Numbers credentials belong in the query, not the form");
+    let form = [
+        ("country", "GB"),
+        ("msisdn", "447700900101"),
+        ("api_key", "abcd1234"),
+        ("api_secret", "abcdef0123"),
+    ];
+    let status = reqwest::Client::new()
+        .post(url)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        status, 401,
+        "Numbers credentials belong in the query, not the form"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +130,9 @@ async fn a_5xx_is_retried_then_succeeds() {
             .await;
         server
     };
-    let client = VonageClient::new(&mock_config(&server)).unwrap().with_backoff(Duration::from_millis(5));
+    let client = VonageClient::new(&mock_config(&server))
+        .unwrap()
+        .with_backoff(Duration::from_millis(5));
     let insight = client.basic_insight(&m("447700900001")).await.unwrap();
     assert!(matches!(insight, Insight::Valid { .. }));
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -108,10 +145,19 @@ async fn a_lasting_5xx_is_a_typed_error_without_secrets() {
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)
         .await;
-    let client = VonageClient::new(&mock_config(&server)).unwrap().with_backoff(Duration::from_millis(5));
+    let client = VonageClient::new(&mock_config(&server))
+        .unwrap()
+        .with_backoff(Duration::from_millis(5));
     let err = client.basic_insight(&m("447700900001")).await.unwrap_err();
-    assert!(matches!(err, VonageError::Status { status: 500, .. }), "{err:?}");
-    assert_eq!(server.received_requests().await.unwrap().len(), 3, "one try and two retries");
+    assert!(
+        matches!(err, VonageError::Status { status: 500, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "one try and two retries"
+    );
     let text = format!("{} {:?}", error_chain(&err), err);
     assert!(!text.contains("abcdef0123456789"), "{text}");
 }
@@ -126,7 +172,9 @@ async fn a_timeout_is_reported_as_such_without_the_url() {
     let mut config = mock_config(&server);
     config.timeout = Duration::from_millis(200);
     config.max_retries = 1;
-    let client = VonageClient::new(&config).unwrap().with_backoff(Duration::from_millis(5));
+    let client = VonageClient::new(&config)
+        .unwrap()
+        .with_backoff(Duration::from_millis(5));
     let err = client.basic_insight(&m("447700900001")).await.unwrap_err();
     assert!(matches!(err, VonageError::Timeout { .. }), "{err:?}");
     let text = format!("{} {:?}", error_chain(&err), err);
@@ -143,7 +191,10 @@ async fn an_sms_is_not_resent_after_a_timeout() {
     let mut config = mock_config(&server);
     config.timeout = Duration::from_millis(200);
     let client = VonageClient::new(&config).unwrap();
-    let err = client.send_sms(&m("447700900101"), &m("447700900001"), "hi", None).await.unwrap_err();
+    let err = client
+        .send_sms(&m("447700900101"), &m("447700900001"), "hi", None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, VonageError::Timeout { .. }), "{err:?}");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
@@ -153,25 +204,35 @@ async fn number_insight_statuses_other_than_zero() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(query_param("number", "447700900003"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"status": 3, "status_message": "Invalid request"}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"status": 3, "status_message": "Invalid request"}),
+            ),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(query_param("number", "447700900005"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"status": 5, "status_message": "Internal Error"}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"status": 5, "status_message": "Internal Error"}),
+            ),
+        )
         .mount(&server)
         .await;
     let client = VonageClient::new(&mock_config(&server)).unwrap();
     assert_eq!(
         client.basic_insight(&m("447700900003")).await.unwrap(),
-        Insight::NotValid { status: 3, message: "Invalid request".into() }
+        Insight::NotValid {
+            status: 3,
+            message: "Invalid request".into()
+        }
     );
     let err = client.basic_insight(&m("447700900005")).await.unwrap_err();
-    assert!(matches!(err, VonageError::Rejected { ref code, .. } if code == "5"), "{err:?}");
+    assert!(
+        matches!(err, VonageError::Rejected { ref code, .. } if code == "5"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -192,10 +253,22 @@ async fn a_refused_sms_and_a_refused_update_are_errors() {
         .mount(&server)
         .await;
     let client = VonageClient::new(&mock_config(&server)).unwrap();
-    let err = client.send_sms(&m("447700900101"), &m("447700900001"), "hi", None).await.unwrap_err();
-    assert!(matches!(err, VonageError::Rejected { ref code, .. } if code == "9"), "{err:?}");
-    let err = client.link_number(&m("447700900101"), "GB", "app").await.unwrap_err();
-    assert!(matches!(err, VonageError::Rejected { ref code, .. } if code == "420"), "{err:?}");
+    let err = client
+        .send_sms(&m("447700900101"), &m("447700900001"), "hi", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VonageError::Rejected { ref code, .. } if code == "9"),
+        "{err:?}"
+    );
+    let err = client
+        .link_number(&m("447700900101"), "GB", "app")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VonageError::Rejected { ref code, .. } if code == "420"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -204,6 +277,9 @@ async fn the_stand_in_used_by_handler_tests_echoes_numbers() {
     let client = VonageClient::new(&mock_config(&server)).unwrap();
     assert_eq!(
         client.basic_insight(&m("12025550143")).await.unwrap(),
-        Insight::Valid { international: m("12025550143"), country: "US".into() }
+        Insight::Valid {
+            international: m("12025550143"),
+            country: "US".into()
+        }
     );
 }

@@ -85,7 +85,10 @@ pub async fn answer<R: RouteLookup>(deps: &Deps<R>, req: &Request, now: i64) -> 
         }
     };
     let Some(route) = route else {
-        tracing::info!(outcome = "unknown_caller", "no route for this caller and number");
+        tracing::info!(
+            outcome = "unknown_caller",
+            "no route for this caller and number"
+        );
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
     };
     if now >= route.expires_at {

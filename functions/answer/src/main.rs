@@ -13,5 +13,8 @@ async fn main() -> Result<(), Error> {
         call: CallConfig::from_source(&Env)?,
     };
     let deps = &deps;
-    run(service_fn(move |req| async move { Ok::<_, Error>(handle(deps, req).await) })).await
+    run(service_fn(move |req| async move {
+        Ok::<_, Error>(handle(deps, req).await)
+    }))
+    .await
 }

@@ -1,12 +1,15 @@
 //! The answer webhook: routing, refusals and safety, with every NCCO checked against
 //! `vonage/ncco-schema.json`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;
 
 use answer::{Deps, Outcome, RouteLookup, answer, handle};
 use lambda_http::{Body, Request, RequestExt};
 use shared::config::CallConfig;
-use shared::model::{CloseReason, Conversation, ConversationStatus, Participant, PoolNumber, Route};
+use shared::model::{
+    CloseReason, Conversation, ConversationStatus, Participant, PoolNumber, Route,
+};
 use shared::ncco::{Action, Ncco};
 use shared::phone::Msisdn;
 use shared::store::{Store, StoreError};
@@ -25,8 +28,12 @@ fn call_config() -> CallConfig {
 }
 
 fn schema() -> jsonschema::Validator {
-    let path = std::env::var("NCCO_SCHEMA")
-        .unwrap_or_else(|_| format!("{}/../../../shared/vonage/ncco-schema.json", env!("CARGO_MANIFEST_DIR")));
+    let path = std::env::var("NCCO_SCHEMA").unwrap_or_else(|_| {
+        format!(
+            "{}/../../../shared/vonage/ncco-schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
     jsonschema::draft4::new(&schema).unwrap()
@@ -35,16 +42,23 @@ fn schema() -> jsonschema::Validator {
 fn assert_valid(ncco: &Ncco) {
     let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
     let validator = schema();
-    let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "NCCO {json} is not valid: {errors:?}");
 }
 
 fn get(path: &str, query: &[(&str, &str)]) -> Request {
-    let params: HashMap<String, String> =
-        query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let params: HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     http::Request::builder()
         .method("GET")
-        .uri(format!("https://abc123.execute-api.eu-west-1.amazonaws.com{path}"))
+        .uri(format!(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com{path}"
+        ))
         .header("host", "abc123.execute-api.eu-west-1.amazonaws.com")
         .body(Body::Empty)
         .unwrap()
@@ -54,7 +68,9 @@ fn get(path: &str, query: &[(&str, &str)]) -> Request {
 fn post(path: &str, content_type: &str, body: &str) -> Request {
     http::Request::builder()
         .method("POST")
-        .uri(format!("https://abc123.execute-api.eu-west-1.amazonaws.com{path}"))
+        .uri(format!(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com{path}"
+        ))
         .header("host", "abc123.execute-api.eu-west-1.amazonaws.com")
         .header("content-type", content_type)
         .body(Body::Text(body.to_owned()))
@@ -62,7 +78,18 @@ fn post(path: &str, content_type: &str, body: &str) -> Request {
 }
 
 fn inbound(to: &str, from: &str) -> Request {
-    get("/webhooks/answer", &[("to", to), ("from", from), ("uuid", "aaaaaaaa-0000-0000-0000-000000000001"), ("conversation_uuid", "CON-aaaaaaaa-0000-0000-0000-000000000001")])
+    get(
+        "/webhooks/answer",
+        &[
+            ("to", to),
+            ("from", from),
+            ("uuid", "aaaaaaaa-0000-0000-0000-000000000001"),
+            (
+                "conversation_uuid",
+                "CON-aaaaaaaa-0000-0000-0000-000000000001",
+            ),
+        ],
+    )
 }
 
 struct Routes(HashMap<(Msisdn, Msisdn), Route>);
@@ -101,11 +128,18 @@ fn conversation(expires_at: i64) -> Conversation {
 }
 
 fn routes(c: &Conversation) -> Routes {
-    Routes(c.routes().into_iter().map(|r| ((r.proxy_number.clone(), r.caller.clone()), r)).collect())
+    Routes(
+        c.routes()
+            .into_iter()
+            .map(|r| ((r.proxy_number.clone(), r.caller.clone()), r))
+            .collect(),
+    )
 }
 
 fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
-    let Some(Action::Connect(c)) = ncco.actions().last() else { panic!("no connect in {ncco:?}") };
+    let Some(Action::Connect(c)) = ncco.actions().last() else {
+        panic!("no connect in {ncco:?}")
+    };
     let shared::ncco::Endpoint::Phone { number } = &c.endpoint[0];
     (number.clone(), c.from.clone(), c.event_url.clone())
 }
@@ -124,46 +158,75 @@ fn the_schema_check_refuses_what_vonage_refuses() {
 
 #[tokio::test]
 async fn each_direction_reaches_the_other_with_the_right_caller_id() {
-    let deps = Deps { routes: routes(&conversation(2_000)), call: call_config() };
+    let deps = Deps {
+        routes: routes(&conversation(2_000)),
+        call: call_config(),
+    };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::Connected);
     assert_valid(&ncco);
     let (callee, caller_id, event_url) = connect_of(&ncco);
     assert_eq!((callee.as_str(), caller_id.as_str()), (B, PB));
-    assert!(!ncco.to_json().contains(A), "the caller's real number is nowhere in what B receives");
-    assert_eq!(event_url, ["https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/event"]);
+    assert!(
+        !ncco.to_json().contains(A),
+        "the caller's real number is nowhere in what B receives"
+    );
+    assert_eq!(
+        event_url,
+        ["https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/event"]
+    );
 
     // B calls back through POST JSON, as an application with answer_method POST does.
-    let body = serde_json::json!({"to": PB, "from": B, "uuid": "u2", "conversation_uuid": "CON-2"}).to_string();
-    let (ncco, outcome) = answer(&deps, &post("/webhooks/answer", "application/json", &body), 1_000).await;
+    let body = serde_json::json!({"to": PB, "from": B, "uuid": "u2", "conversation_uuid": "CON-2"})
+        .to_string();
+    let (ncco, outcome) = answer(
+        &deps,
+        &post("/webhooks/answer", "application/json", &body),
+        1_000,
+    )
+    .await;
     assert_eq!(outcome, Outcome::Connected);
     assert_valid(&ncco);
     let (callee, caller_id, _) = connect_of(&ncco);
     assert_eq!((callee.as_str(), caller_id.as_str()), (A, PA));
-    assert!(!ncco.to_json().contains(B), "the caller's real number is nowhere in what A receives");
+    assert!(
+        !ncco.to_json().contains(B),
+        "the caller's real number is nowhere in what A receives"
+    );
 }
 
 #[tokio::test]
 async fn nothing_else_connects() {
-    let deps = Deps { routes: routes(&conversation(2_000)), call: call_config() };
+    let deps = Deps {
+        routes: routes(&conversation(2_000)),
+        call: call_config(),
+    };
     let cases = [
-        (inbound(PB, A), Outcome::UnknownCaller),             // A on B's proxy number
+        (inbound(PB, A), Outcome::UnknownCaller), // A on B's proxy number
         (inbound(PA, "447700900009"), Outcome::UnknownCaller), // a stranger
-        (inbound(PA, "Unknown"), Outcome::UnknownCaller),      // withheld caller ID
+        (inbound(PA, "Unknown"), Outcome::UnknownCaller), // withheld caller ID
         (get("/webhooks/answer", &[]), Outcome::UnknownCaller),
-        (post("/webhooks/answer", "application/json", "{not json"), Outcome::Unreadable),
+        (
+            post("/webhooks/answer", "application/json", "{not json"),
+            Outcome::Unreadable,
+        ),
     ];
     for (req, expected) in cases {
         let (ncco, outcome) = answer(&deps, &req, 1_000).await;
         assert_eq!(outcome, expected);
         assert_valid(&ncco);
-        assert!(matches!(ncco.actions(), [Action::Talk(t)] if t.text == call_config().out_of_service));
+        assert!(
+            matches!(ncco.actions(), [Action::Talk(t)] if t.text == call_config().out_of_service)
+        );
     }
 }
 
 #[tokio::test]
 async fn an_expired_conversation_never_connects_even_before_the_sweep() {
-    let deps = Deps { routes: routes(&conversation(2_000)), call: call_config() };
+    let deps = Deps {
+        routes: routes(&conversation(2_000)),
+        call: call_config(),
+    };
     for now in [2_000, 50_000] {
         let (ncco, outcome) = answer(&deps, &inbound(PA, A), now).await;
         assert_eq!(outcome, Outcome::Expired);
@@ -173,20 +236,34 @@ async fn an_expired_conversation_never_connects_even_before_the_sweep() {
 
 #[tokio::test]
 async fn a_store_failure_is_a_spoken_apology_with_200() {
-    let deps = Deps { routes: Broken, call: call_config() };
+    let deps = Deps {
+        routes: Broken,
+        call: call_config(),
+    };
     let response = handle(&deps, inbound(PA, A)).await;
     assert_eq!(response.status(), 200);
-    let Body::Text(text) = response.body() else { panic!("no body") };
+    let Body::Text(text) = response.body() else {
+        panic!("no body")
+    };
     let json: serde_json::Value = serde_json::from_str(text).unwrap();
-    assert_eq!(json, serde_json::json!([{"action": "talk", "text": call_config().unavailable}]));
+    assert_eq!(
+        json,
+        serde_json::json!([{"action": "talk", "text": call_config().unavailable}])
+    );
     let (ncco, _) = answer(&deps, &inbound(PA, A), 0).await;
     assert_valid(&ncco);
 }
 
 #[tokio::test]
 async fn the_fallback_answers_the_same_way() {
-    let deps = Deps { routes: routes(&conversation(2_000)), call: call_config() };
-    let req = get("/webhooks/fallback", &[("to", PA), ("from", A), ("reason", "timeout")]);
+    let deps = Deps {
+        routes: routes(&conversation(2_000)),
+        call: call_config(),
+    };
+    let req = get(
+        "/webhooks/fallback",
+        &[("to", PA), ("from", A), ("reason", "timeout")],
+    );
     let response = handle(&deps, req).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -197,17 +274,30 @@ async fn the_announcement_is_configurable_and_optional() {
     let mut call = call_config();
     call.announcement = String::new();
     call.public_base_url = Some("https://proxy.example.com".into());
-    let deps = Deps { routes: routes(&conversation(2_000)), call };
+    let deps = Deps {
+        routes: routes(&conversation(2_000)),
+        call,
+    };
     let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(ncco.actions().len(), 1);
-    assert_eq!(connect_of(&ncco).2, ["https://proxy.example.com/webhooks/event"]);
+    assert_eq!(
+        connect_of(&ncco).2,
+        ["https://proxy.example.com/webhooks/event"]
+    );
     assert_valid(&ncco);
 }
 
 #[tokio::test]
 async fn other_methods_are_refused_without_5xx() {
-    let deps = Deps { routes: Broken, call: call_config() };
-    let req = http::Request::builder().method("PUT").uri("/webhooks/answer").body(Body::Empty).unwrap();
+    let deps = Deps {
+        routes: Broken,
+        call: call_config(),
+    };
+    let req = http::Request::builder()
+        .method("PUT")
+        .uri("/webhooks/answer")
+        .body(Body::Empty)
+        .unwrap();
     assert_eq!(handle(&deps, req).await.status(), 405);
 }
 
@@ -217,7 +307,13 @@ async fn stored(c: &Conversation) -> Store {
     let store = shared::testing::fresh_store().await;
     for p in [PA, PB] {
         store
-            .add_number(&PoolNumber { msisdn: m(p), country: "GB".into(), state: shared::model::NumberState::Active, active_count: 0, added_at: 0 })
+            .add_number(&PoolNumber {
+                msisdn: m(p),
+                country: "GB".into(),
+                state: shared::model::NumberState::Active,
+                active_count: 0,
+                added_at: 0,
+            })
             .await
             .unwrap();
     }
@@ -229,7 +325,10 @@ async fn stored(c: &Conversation) -> Store {
 async fn through_the_store_both_ways_then_closed() {
     let now = shared::now();
     let c = conversation(now + 3_600);
-    let deps = Deps { routes: stored(&c).await, call: call_config() };
+    let deps = Deps {
+        routes: stored(&c).await,
+        call: call_config(),
+    };
     for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
         let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
         assert_eq!(outcome, Outcome::Connected);
@@ -237,10 +336,17 @@ async fn through_the_store_both_ways_then_closed() {
         assert_eq!(connect_of(&ncco).1, caller_id);
         assert_valid(&ncco);
     }
-    deps.routes.close_conversation("c1", CloseReason::Closed, now, now + 60).await.unwrap();
+    deps.routes
+        .close_conversation("c1", CloseReason::Closed, now, now + 60)
+        .await
+        .unwrap();
     for (to, from) in [(PA, A), (PB, B)] {
         let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
-        assert_eq!(outcome, Outcome::UnknownCaller, "a closed conversation connects nobody");
+        assert_eq!(
+            outcome,
+            Outcome::UnknownCaller,
+            "a closed conversation connects nobody"
+        );
         assert_valid(&ncco);
     }
 }
@@ -248,7 +354,10 @@ async fn through_the_store_both_ways_then_closed() {
 #[tokio::test]
 async fn through_the_store_expired_without_a_sweep() {
     let now = shared::now();
-    let deps = Deps { routes: stored(&conversation(now - 1)).await, call: call_config() };
+    let deps = Deps {
+        routes: stored(&conversation(now - 1)).await,
+        call: call_config(),
+    };
     for (to, from) in [(PA, A), (PB, B)] {
         let (_, outcome) = answer(&deps, &inbound(to, from), now).await;
         assert_eq!(outcome, Outcome::Expired);

@@ -58,9 +58,8 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
         ))
     })?;
     let parse = |i: usize, p: &ParticipantRequest| {
-        Msisdn::parse(&p.number).map_err(|e| {
-            ApiError::InvalidNumber(format!("participants[{i}].number: {e}"))
-        })
+        Msisdn::parse(&p.number)
+            .map_err(|e| ApiError::InvalidNumber(format!("participants[{i}].number: {e}")))
     };
     let numbers = [parse(0, &a)?, parse(1, &b)?];
     let labels = [check_label(0, a.label)?, check_label(1, b.label)?];
@@ -80,7 +79,8 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
         Some(r) => {
             let ok = !r.is_empty()
                 && r.len() <= MAX_REFERENCE_CHARS
-                && r.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch));
+                && r.chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch));
             if !ok {
                 return Err(ApiError::InvalidRequest(format!(
                     "reference must be 1 to {MAX_REFERENCE_CHARS} letters, digits or - _ . :"
@@ -103,7 +103,9 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<String>, Ap
     let label = label.trim().to_owned();
     let ok = !label.is_empty()
         && label.chars().count() <= MAX_LABEL_CHARS
-        && label.chars().all(|c| c.is_alphanumeric() || " -_.'".contains(c));
+        && label
+            .chars()
+            .all(|c| c.is_alphanumeric() || " -_.'".contains(c));
     if ok {
         Ok(Some(label))
     } else {
@@ -117,10 +119,10 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
     let checked = check(deps, req)?;
     let now = shared::now();
 
-    if let Some(reference) = &checked.reference {
-        if let Some(existing) = existing_for_reference(deps, reference, now).await? {
-            return Ok(Created::Existing(ConversationView::at(&existing, now)));
-        }
+    if let Some(reference) = &checked.reference
+        && let Some(existing) = existing_for_reference(deps, reference, now).await?
+    {
+        return Ok(Created::Existing(ConversationView::at(&existing, now)));
     }
 
     // Both Number Insight lookups and the pool read run together.
@@ -160,10 +162,13 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
         now,
         expires_at: now + checked.ttl as i64,
         reference: checked.reference,
-        people: [(number_a, label_a, country_a), (number_b, label_b, country_b)],
+        people: [
+            (number_a, label_a, country_a),
+            (number_b, label_b, country_b),
+        ],
     };
     let conversation = match assign_and_write(deps, &draft, &pool).await? {
-        Written::Created(c) => c,
+        Written::Created(c) => *c,
         Written::ReferenceTaken(reference) => {
             return match existing_for_reference(deps, &reference, now).await? {
                 Some(existing) => Ok(Created::Existing(ConversationView::at(&existing, now))),
@@ -181,7 +186,9 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
     );
 
     let notified = notify(deps, &conversation).await;
-    Ok(Created::New(ConversationView::at(&conversation, now).with_notified(notified)))
+    Ok(Created::New(
+        ConversationView::at(&conversation, now).with_notified(notified),
+    ))
 }
 
 /// The open conversation holding `reference`. One past its expiry is closed first (the same
@@ -215,14 +222,18 @@ struct Draft {
 }
 
 enum Written {
-    Created(Conversation),
+    Created(Box<Conversation>),
     ReferenceTaken(String),
 }
 
 /// Picks a proxy number for each participant and writes the conversation; on a conflict, picks
 /// again without the number that conflicted. The transaction's conditions, not the reads before
 /// it, are what guarantee rule 2.
-async fn assign_and_write(deps: &Deps, d: &Draft, pool: &[PoolNumber]) -> Result<Written, ApiError> {
+async fn assign_and_write(
+    deps: &Deps,
+    d: &Draft,
+    pool: &[PoolNumber],
+) -> Result<Written, ApiError> {
     let (held_a, held_b) = tokio::join!(
         deps.store.proxies_held_by(&d.people[0].0),
         deps.store.proxies_held_by(&d.people[1].0),
@@ -263,7 +274,7 @@ async fn assign_and_write(deps: &Deps, d: &Draft, pool: &[PoolNumber]) -> Result
             close_reason: None,
         };
         match deps.store.create_conversation(&conversation).await {
-            Ok(()) => return Ok(Written::Created(conversation)),
+            Ok(()) => return Ok(Written::Created(Box::new(conversation))),
             Err(CreateError::Conflict(CreateConflict::RouteTaken(i))) => {
                 excluded[i].insert(picks[i].clone());
             }
@@ -272,7 +283,9 @@ async fn assign_and_write(deps: &Deps, d: &Draft, pool: &[PoolNumber]) -> Result
                 excluded[1].insert(m);
             }
             Err(CreateError::Conflict(CreateConflict::ReferenceTaken)) => {
-                return Ok(Written::ReferenceTaken(d.reference.clone().unwrap_or_default()));
+                return Ok(Written::ReferenceTaken(
+                    d.reference.clone().unwrap_or_default(),
+                ));
             }
             Err(CreateError::Conflict(CreateConflict::Contention)) => {
                 let wait = 10 + rand::random_range(0..20 * (attempt as u64 + 1));
@@ -299,8 +312,10 @@ async fn notify(deps: &Deps, c: &Conversation) -> [bool; 2] {
     };
     let (text_a, text_b) = (text(a, b), text(b, a));
     let (sent_a, sent_b) = tokio::join!(
-        deps.vonage.send_sms(&a.proxy_number, &a.number, &text_a, Some(&c.id)),
-        deps.vonage.send_sms(&b.proxy_number, &b.number, &text_b, Some(&c.id)),
+        deps.vonage
+            .send_sms(&a.proxy_number, &a.number, &text_a, Some(&c.id)),
+        deps.vonage
+            .send_sms(&b.proxy_number, &b.number, &text_b, Some(&c.id)),
     );
     [sent_a, sent_b].map(|r| match r {
         Ok(_) => true,

@@ -117,8 +117,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let participant = match q.first("participant").filter(|s| !s.is_empty()) {
         None => None,
         Some(p) => Some(
-            Msisdn::parse(p)
-                .map_err(|e| ApiError::InvalidNumber(format!("participant: {e}")))?,
+            Msisdn::parse(p).map_err(|e| ApiError::InvalidNumber(format!("participant: {e}")))?,
         ),
     };
     let limit = match q.first("limit") {
@@ -145,7 +144,11 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     Ok(json_response(
         200,
         &ListView {
-            conversations: page.items.iter().map(|c| ConversationView::at(c, now)).collect(),
+            conversations: page
+                .items
+                .iter()
+                .map(|c| ConversationView::at(c, now))
+                .collect(),
             next_cursor: page.next_cursor,
         },
     ))

@@ -15,5 +15,8 @@ async fn main() -> Result<(), Error> {
         conversations: ConversationConfig::from_source(&Env)?,
     };
     let deps = &deps;
-    run(service_fn(move |req| async move { Ok::<_, Error>(handle(deps, req).await) })).await
+    run(service_fn(move |req| async move {
+        Ok::<_, Error>(handle(deps, req).await)
+    }))
+    .await
 }

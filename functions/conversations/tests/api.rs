@@ -1,4 +1,5 @@
 //! The conversations API against the real local DynamoDB-API server and a Vonage stand-in.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 
@@ -38,7 +39,10 @@ async fn create_get_close() {
         let other = &people[1 - i];
         assert_eq!(from, me["proxy_number"].as_str().unwrap());
         assert_eq!(to, me["number"].as_str().unwrap());
-        assert!(text.contains(&format!("+{}", me["proxy_number"].as_str().unwrap())), "{text}");
+        assert!(
+            text.contains(&format!("+{}", me["proxy_number"].as_str().unwrap())),
+            "{text}"
+        );
         assert!(text.contains(other["label"].as_str().unwrap()), "{text}");
         assert!(!text.contains(other["number"].as_str().unwrap()), "{text}");
     }
@@ -47,23 +51,54 @@ async fn create_get_close() {
     let store = &app.deps.store;
     let pa = m(people[0]["proxy_number"].as_str().unwrap());
     let pb = m(people[1]["proxy_number"].as_str().unwrap());
-    let route = store.get_route(&pa, &m("447700900001")).await.unwrap().unwrap();
-    assert_eq!((route.callee.as_str(), &route.callee_proxy), ("447700900002", &pb));
+    let route = store
+        .get_route(&pa, &m("447700900001"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (route.callee.as_str(), &route.callee_proxy),
+        ("447700900002", &pb)
+    );
 
-    let (status, got, _) = app.call(request("GET", &format!("/conversations/{id}"), None, "")).await;
+    let (status, got, _) = app
+        .call(request("GET", &format!("/conversations/{id}"), None, ""))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(got["id"], id.as_str());
     assert_eq!(got["status"], "active");
 
-    let (status, closed, _) = app.call(request("DELETE", &format!("/conversations/{id}"), None, "")).await;
+    let (status, closed, _) = app
+        .call(request("DELETE", &format!("/conversations/{id}"), None, ""))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(closed["status"], "closed");
     assert_eq!(closed["close_reason"], "closed");
-    assert!(store.get_route(&pa, &m("447700900001")).await.unwrap().is_none());
-    assert!(store.get_route(&pb, &m("447700900002")).await.unwrap().is_none());
-    let (status, again, _) = app.call(request("DELETE", &format!("/conversations/{id}"), None, "")).await;
-    assert_eq!((status, &again["status"]), (200, &json!("closed")), "closing twice is fine");
-    let (_, got, _) = app.call(request("GET", &format!("/conversations/{id}"), None, "")).await;
+    assert!(
+        store
+            .get_route(&pa, &m("447700900001"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_route(&pb, &m("447700900002"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (status, again, _) = app
+        .call(request("DELETE", &format!("/conversations/{id}"), None, ""))
+        .await;
+    assert_eq!(
+        (status, &again["status"]),
+        (200, &json!("closed")),
+        "closing twice is fine"
+    );
+    let (_, got, _) = app
+        .call(request("GET", &format!("/conversations/{id}"), None, ""))
+        .await;
     assert_eq!(got["status"], "closed");
 }
 
@@ -76,12 +111,20 @@ async fn a_reference_makes_creation_idempotent_while_active() {
     let (second, c2) = app.create(body.clone()).await;
     assert_eq!((first, second), (201, 200));
     assert_eq!(c1["id"], c2["id"]);
-    assert_eq!(sent_sms(&app.vonage).await.len(), 2, "the repeat sends nothing");
+    assert_eq!(
+        sent_sms(&app.vonage).await.len(),
+        2,
+        "the repeat sends nothing"
+    );
 
     let id = c1["id"].as_str().unwrap();
-    app.call(request("DELETE", &format!("/conversations/{id}"), None, "")).await;
+    app.call(request("DELETE", &format!("/conversations/{id}"), None, ""))
+        .await;
     let (third, c3) = app.create(body).await;
-    assert_eq!(third, 201, "a closed conversation's reference starts a new one");
+    assert_eq!(
+        third, 201,
+        "a closed conversation's reference starts a new one"
+    );
     assert_ne!(c3["id"], c1["id"]);
 }
 
@@ -124,19 +167,47 @@ async fn the_list_pages_and_filters() {
     }
     // A fourth would need a fourth number for participant 1.
     let (status, body) = app.create(pair("447700900001", "447700900005")).await;
-    assert_eq!((status, body["code"].as_str().unwrap()), (409, "pool_exhausted"));
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (409, "pool_exhausted")
+    );
 
-    let (status, page, _) = app.call(request("GET", "/conversations?limit=2", None, "")).await;
+    let (status, page, _) = app
+        .call(request("GET", "/conversations?limit=2", None, ""))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(page["conversations"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let (_, rest, _) = app.call(request("GET", &format!("/conversations?limit=2&cursor={cursor}"), None, "")).await;
+    let (_, rest, _) = app
+        .call(request(
+            "GET",
+            &format!("/conversations?limit=2&cursor={cursor}"),
+            None,
+            "",
+        ))
+        .await;
     assert_eq!(rest["conversations"].as_array().unwrap().len(), 1);
-    let (_, mine, _) = app.call(request("GET", "/conversations?participant=%2B447700900001&status=active", None, "")).await;
+    let (_, mine, _) = app
+        .call(request(
+            "GET",
+            "/conversations?participant=%2B447700900001&status=active",
+            None,
+            "",
+        ))
+        .await;
     assert_eq!(mine["conversations"].as_array().unwrap().len(), 3);
-    let (_, theirs, _) = app.call(request("GET", "/conversations?participant=447700900003", None, "")).await;
+    let (_, theirs, _) = app
+        .call(request(
+            "GET",
+            "/conversations?participant=447700900003",
+            None,
+            "",
+        ))
+        .await;
     assert_eq!(theirs["conversations"].as_array().unwrap().len(), 1);
-    let (_, none, _) = app.call(request("GET", "/conversations?status=closed", None, "")).await;
+    let (_, none, _) = app
+        .call(request("GET", "/conversations?status=closed", None, ""))
+        .await;
     assert!(none["conversations"].as_array().unwrap().is_empty());
 }
 
@@ -145,7 +216,10 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
     let app = App::new(&[(GB1, "GB")]).await;
     Mock::given(method("GET"))
         .and(query_param("number", "447700900666"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": 3, "status_message": "Invalid request"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": 3, "status_message": "Invalid request"})),
+        )
         .with_priority(1)
         .mount(&app.vonage)
         .await;
@@ -156,7 +230,10 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
         .mount(&app.vonage)
         .await;
     let before = all_items(&app.deps.store).await.len();
-    let big = format!("{{\"participants\": [], \"reference\": \"{}\"}}", "x".repeat(20_000));
+    let big = format!(
+        "{{\"participants\": [], \"reference\": \"{}\"}}",
+        "x".repeat(20_000)
+    );
     let three = json!({"participants": [{"number": "447700900001"}, {"number": "447700900002"}, {"number": "447700900003"}]});
     let cases: Vec<(lambda_http::Request, u16, &str)> = vec![
         (json_request("POST", "/conversations", "{\"participants\": ["), 400, "invalid_json"),
@@ -191,16 +268,30 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
     for (req, status, code) in cases {
         let described = format!("{} {}", req.method(), req.uri());
         let (got, body, content_type) = app.call(req).await;
-        assert_eq!((got, body["code"].as_str().unwrap_or("")), (status, code), "{described}: {body}");
+        assert_eq!(
+            (got, body["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{described}: {body}"
+        );
         assert_eq!(content_type, "application/problem+json", "{described}");
         for field in ["type", "title", "status", "detail"] {
-            assert!(body.get(field).is_some(), "{described}: {field} missing in {body}");
+            assert!(
+                body.get(field).is_some(),
+                "{described}: {field} missing in {body}"
+            );
         }
         if status >= 500 {
-            assert!(!body["detail"].as_str().unwrap().contains("500"), "no internals in a 5xx: {body}");
+            assert!(
+                !body["detail"].as_str().unwrap().contains("500"),
+                "no internals in a 5xx: {body}"
+            );
         }
     }
-    assert_eq!(all_items(&app.deps.store).await.len(), before, "nothing was written");
+    assert_eq!(
+        all_items(&app.deps.store).await.len(),
+        before,
+        "nothing was written"
+    );
     assert!(sent_sms(&app.vonage).await.is_empty());
 }
 
@@ -208,8 +299,14 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
 async fn an_empty_pool_is_a_clean_pool_exhausted() {
     let app = App::new(&[]).await;
     let (status, body) = app.create(pair("447700900001", "+1 202 555 0143")).await;
-    assert_eq!((status, body["code"].as_str().unwrap()), (409, "pool_exhausted"));
-    assert!(body["detail"].as_str().unwrap().contains("participants[0]"), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (409, "pool_exhausted")
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("participants[0]"),
+        "{body}"
+    );
     assert!(body["detail"].as_str().unwrap().contains("GB"), "{body}");
     assert!(all_items(&app.deps.store).await.is_empty());
 }

@@ -2,6 +2,7 @@
 //! DynamoDB-API server. Afterwards no (proxy number, participant) pair belongs to two active
 //! conversations, every created conversation routes both ways, every refusal is a clean
 //! `pool_exhausted`, and the pool's usage counts match the routes.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 
@@ -56,7 +57,11 @@ async fn parallel_creations_hold_rule_two() {
     }
     assert_eq!(created.len() + refused, CREATIONS);
     // 8 people with 3 numbers each can hold at most 8 * 3 / 2 = 12 conversations.
-    assert!(created.len() <= PEOPLE * POOL.len() / 2, "{} created", created.len());
+    assert!(
+        created.len() <= PEOPLE * POOL.len() / 2,
+        "{} created",
+        created.len()
+    );
     assert!(created.len() >= 6, "only {} created", created.len());
     assert!(refused > 0);
 
@@ -64,7 +69,10 @@ async fn parallel_creations_hold_rule_two() {
     let mut pairs = HashSet::new();
     for c in &created {
         for p in c["participants"].as_array().unwrap() {
-            let key = (p["proxy_number"].as_str().unwrap().to_owned(), p["number"].as_str().unwrap().to_owned());
+            let key = (
+                p["proxy_number"].as_str().unwrap().to_owned(),
+                p["number"].as_str().unwrap().to_owned(),
+            );
             assert!(pairs.insert(key.clone()), "{key:?} assigned twice");
         }
     }
@@ -75,7 +83,11 @@ async fn parallel_creations_hold_rule_two() {
         let p = c["participants"].as_array().unwrap();
         let m = |v: &serde_json::Value| Msisdn::from_digits(v.as_str().unwrap()).unwrap();
         for (me, other) in [(&p[0], &p[1]), (&p[1], &p[0])] {
-            let route = store.get_route(&m(&me["proxy_number"]), &m(&me["number"])).await.unwrap().unwrap();
+            let route = store
+                .get_route(&m(&me["proxy_number"]), &m(&me["number"]))
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(route.conversation_id, c["id"].as_str().unwrap());
             assert_eq!(route.callee, m(&other["number"]));
             assert_eq!(route.callee_proxy, m(&other["proxy_number"]));
@@ -87,11 +99,19 @@ async fn parallel_creations_hold_rule_two() {
     let kind = |prefix: &str| {
         items
             .iter()
-            .filter(|i| i["pk"].as_s().unwrap().starts_with(prefix) && i["sk"].as_s().unwrap() != "MEMBER")
+            .filter(|i| {
+                i["pk"].as_s().unwrap().starts_with(prefix) && i["sk"].as_s().unwrap() != "MEMBER"
+            })
             .count()
     };
-    let conversations = items.iter().filter(|i| i["sk"].as_s().unwrap() == "CONV").count();
-    let members = items.iter().filter(|i| i["sk"].as_s().unwrap().starts_with("MEMBER#")).count();
+    let conversations = items
+        .iter()
+        .filter(|i| i["sk"].as_s().unwrap() == "CONV")
+        .count();
+    let members = items
+        .iter()
+        .filter(|i| i["sk"].as_s().unwrap().starts_with("MEMBER#"))
+        .count();
     assert_eq!(conversations, created.len());
     assert_eq!(members, 2 * created.len());
     assert_eq!(kind("ROUTE#"), 2 * created.len());
@@ -104,6 +124,11 @@ async fn parallel_creations_hold_rule_two() {
         *uses.entry(proxy.clone()).or_default() += 1;
     }
     for n in store.list_pool().await.unwrap() {
-        assert_eq!(n.active_count, uses.get(n.msisdn.as_str()).copied().unwrap_or(0), "{:?}", n.msisdn);
+        assert_eq!(
+            n.active_count,
+            uses.get(n.msisdn.as_str()).copied().unwrap_or(0),
+            "{:?}",
+            n.msisdn
+        );
     }
 }

@@ -81,8 +81,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
 }
 
 async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
-    let msisdn = Msisdn::parse(&body.msisdn)
-        .map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
+    let msisdn =
+        Msisdn::parse(&body.msisdn).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let country = match body.country {
         Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => c,
         Some(_) => {
@@ -122,7 +122,12 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
         active_count: 0,
         added_at: shared::now(),
     };
-    if !deps.store.add_number(&number).await.map_err(ApiError::internal)? {
+    if !deps
+        .store
+        .add_number(&number)
+        .await
+        .map_err(ApiError::internal)?
+    {
         return Err(duplicate(&number.msisdn));
     }
     tracing::info!(msisdn = %number.msisdn.masked(), country = %number.country, "number added to the pool");

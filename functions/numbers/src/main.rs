@@ -20,5 +20,8 @@ async fn main() -> Result<(), Error> {
         application_id,
     };
     let deps = &deps;
-    run(service_fn(move |req| async move { Ok::<_, Error>(handle(deps, req).await) })).await
+    run(service_fn(move |req| async move {
+        Ok::<_, Error>(handle(deps, req).await)
+    }))
+    .await
 }

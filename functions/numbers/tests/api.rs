@@ -1,4 +1,5 @@
 //! The numbers API against the real local DynamoDB-API server and a Vonage stand-in.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use lambda_http::{Body, Request};
 use numbers::{Deps, handle};
@@ -23,7 +24,12 @@ fn request(method: &str, path: &str, content_type: Option<&str>, body: &str) -> 
     if let Some(ct) = content_type {
         b = b.header("content-type", ct);
     }
-    b.body(if body.is_empty() { Body::Empty } else { Body::Text(body.into()) }).unwrap()
+    b.body(if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(body.into())
+    })
+    .unwrap()
 }
 
 async fn call(deps: &Deps, req: Request) -> (u16, serde_json::Value) {
@@ -51,16 +57,35 @@ async fn updates(vonage: &MockServer) -> Vec<String> {
 async fn adding_links_the_number_then_lists_it() {
     let (deps, vonage) = app().await;
     let body = json!({"msisdn": "+44 7700 900101"}).to_string();
-    let (status, n) = call(&deps, request("POST", "/numbers", Some("application/json"), &body)).await;
+    let (status, n) = call(
+        &deps,
+        request("POST", "/numbers", Some("application/json"), &body),
+    )
+    .await;
     assert_eq!(status, 201, "{n}");
-    assert_eq!(n, json!({"msisdn": "447700900101", "country": "GB", "state": "active", "active_conversations": 0, "added_at": n["added_at"]}));
+    assert_eq!(
+        n,
+        json!({"msisdn": "447700900101", "country": "GB", "state": "active", "active_conversations": 0, "added_at": n["added_at"]})
+    );
     let sent = updates(&vonage).await;
     assert_eq!(sent.len(), 1);
-    for field in ["country=GB", "msisdn=447700900101", "app_id=aaaaaaaa-bbbb-cccc-dddd-0123456789ab"] {
+    for field in [
+        "country=GB",
+        "msisdn=447700900101",
+        "app_id=aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+    ] {
         assert!(sent[0].contains(field), "{field} not in {}", sent[0]);
     }
     let reserved = json!({"msisdn": "12025550100", "state": "reserved"}).to_string();
-    assert_eq!(call(&deps, request("POST", "/numbers", Some("application/json"), &reserved)).await.0, 201);
+    assert_eq!(
+        call(
+            &deps,
+            request("POST", "/numbers", Some("application/json"), &reserved)
+        )
+        .await
+        .0,
+        201
+    );
 
     let (status, pool) = call(&deps, request("GET", "/numbers", None, "")).await;
     assert_eq!(status, 200);
@@ -70,38 +95,136 @@ async fn adding_links_the_number_then_lists_it() {
         .iter()
         .map(|n| (n["msisdn"].as_str().unwrap(), n["state"].as_str().unwrap()))
         .collect();
-    assert_eq!(listed, [("447700900101", "active"), ("12025550100", "reserved")]);
+    assert_eq!(
+        listed,
+        [("447700900101", "active"), ("12025550100", "reserved")]
+    );
 }
 
 #[tokio::test]
 async fn bad_input_and_duplicates_are_refused_without_writes() {
     let (deps, vonage) = app().await;
     let first = json!({"msisdn": "447700900101"}).to_string();
-    assert_eq!(call(&deps, request("POST", "/numbers", Some("application/json"), &first)).await.0, 201);
+    assert_eq!(
+        call(
+            &deps,
+            request("POST", "/numbers", Some("application/json"), &first)
+        )
+        .await
+        .0,
+        201
+    );
     let before = all_items(&deps.store).await.len();
     Mock::given(method("POST"))
         .and(path("/number/update"))
-        .and(wiremock::matchers::body_string_contains("msisdn=447700900199"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"error-code": "401", "error-code-label": "authentication failed"})))
+        .and(wiremock::matchers::body_string_contains(
+            "msisdn=447700900199",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"error-code": "401", "error-code-label": "authentication failed"}),
+        ))
         .with_priority(1)
         .mount(&vonage)
         .await;
     let cases = [
-        (request("POST", "/numbers", Some("application/json"), &first), 409, "duplicate_number"),
-        (request("POST", "/numbers", Some("application/json"), &json!({"msisdn": "+44 (7700) 900-101"}).to_string()), 409, "duplicate_number"),
-        (request("POST", "/numbers", Some("application/json"), "{\"msisdn\": "), 400, "invalid_json"),
-        (request("POST", "/numbers", Some("text/plain"), &first), 415, "unsupported_media_type"),
-        (request("POST", "/numbers", Some("application/json"), &json!({"msisdn": "nope"}).to_string()), 400, "invalid_number"),
-        (request("POST", "/numbers", Some("application/json"), &json!({"msisdn": "447700900102", "country": "gb"}).to_string()), 400, "invalid_request"),
-        (request("POST", "/numbers", Some("application/json"), &json!({"msisdn": "447700900102", "state": "retired"}).to_string()), 400, "invalid_request"),
-        (request("POST", "/numbers", Some("application/json"), &json!({"number": "447700900102"}).to_string()), 400, "invalid_request"),
-        (request("POST", "/numbers", Some("application/json"), &json!({"msisdn": "447700900199"}).to_string()), 503, "vonage_unavailable"),
-        (request("PATCH", "/numbers", Some("application/json"), "{}"), 405, "method_not_allowed"),
+        (
+            request("POST", "/numbers", Some("application/json"), &first),
+            409,
+            "duplicate_number",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                &json!({"msisdn": "+44 (7700) 900-101"}).to_string(),
+            ),
+            409,
+            "duplicate_number",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                "{\"msisdn\": ",
+            ),
+            400,
+            "invalid_json",
+        ),
+        (
+            request("POST", "/numbers", Some("text/plain"), &first),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                &json!({"msisdn": "nope"}).to_string(),
+            ),
+            400,
+            "invalid_number",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                &json!({"msisdn": "447700900102", "country": "gb"}).to_string(),
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                &json!({"msisdn": "447700900102", "state": "retired"}).to_string(),
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                &json!({"number": "447700900102"}).to_string(),
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            request(
+                "POST",
+                "/numbers",
+                Some("application/json"),
+                &json!({"msisdn": "447700900199"}).to_string(),
+            ),
+            503,
+            "vonage_unavailable",
+        ),
+        (
+            request("PATCH", "/numbers", Some("application/json"), "{}"),
+            405,
+            "method_not_allowed",
+        ),
     ];
     for (req, status, code) in cases {
         let (got, body) = call(&deps, req).await;
-        assert_eq!((got, body["code"].as_str().unwrap_or("")), (status, code), "{body}");
+        assert_eq!(
+            (got, body["code"].as_str().unwrap_or("")),
+            (status, code),
+            "{body}"
+        );
     }
     assert_eq!(all_items(&deps.store).await.len(), before);
-    assert_eq!(updates(&vonage).await.len(), 2, "only the first add and the refused link reached Vonage");
+    assert_eq!(
+        updates(&vonage).await.len(),
+        2,
+        "only the first add and the refused link reached Vonage"
+    );
 }

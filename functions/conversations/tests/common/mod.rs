@@ -1,5 +1,5 @@
 //! Helpers for the conversations API tests: a real local table, a Vonage stand-in, requests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use conversations::{Deps, handle};
 use lambda_http::{Body, Request, RequestExt};
@@ -58,7 +58,9 @@ impl App {
     }
 
     pub async fn create(&self, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let (status, body, _) = self.call(json_request("POST", "/conversations", &body.to_string())).await;
+        let (status, body, _) = self
+            .call(json_request("POST", "/conversations", &body.to_string()))
+            .await;
         (status, body)
     }
 }
@@ -76,16 +78,30 @@ pub async fn add_number(store: &Store, msisdn: &str, country: &str, state: Numbe
         .unwrap();
 }
 
-pub fn request(method: &str, path_and_query: &str, content_type: Option<&str>, body: &str) -> Request {
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+pub fn request(
+    method: &str,
+    path_and_query: &str,
+    content_type: Option<&str>,
+    body: &str,
+) -> Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
     let params: std::collections::HashMap<String, String> =
         serde_urlencoded::from_str(query).unwrap();
     let mut builder = http::Request::builder().method(method).uri(path);
     if let Some(ct) = content_type {
         builder = builder.header("content-type", ct);
     }
-    let body = if body.is_empty() { Body::Empty } else { Body::Text(body.to_owned()) };
-    builder.body(body).unwrap().with_query_string_parameters(params)
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(body.to_owned())
+    };
+    builder
+        .body(body)
+        .unwrap()
+        .with_query_string_parameters(params)
 }
 
 pub fn json_request(method: &str, path: &str, body: &str) -> Request {

@@ -1,0 +1,96 @@
+//! Every file in `events/` parses as an API Gateway event for a function of the workspace, and
+//! the answer events play out as their names say.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::HashMap;
+
+use answer::{Deps, Outcome, RouteLookup, answer};
+use shared::config::CallConfig;
+use shared::model::{Conversation, ConversationStatus, Participant, Route};
+use shared::phone::Msisdn;
+use shared::store::StoreError;
+
+fn events_dir() -> String {
+    format!("{}/../../events", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(name: &str) -> lambda_http::Request {
+    let text = std::fs::read_to_string(format!("{}/{name}", events_dir())).unwrap();
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn every_event_file_parses_and_names_a_function() {
+    let functions = ["answer", "conversations", "numbers"];
+    let mut count = 0;
+    for entry in std::fs::read_dir(events_dir()).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        let function = name.split('-').next().unwrap();
+        assert!(
+            functions.contains(&function),
+            "{name} is for no function of the workspace"
+        );
+        let req = load(&name);
+        assert!(req.uri().path().starts_with('/'), "{name}");
+        count += 1;
+    }
+    assert!(count >= 10);
+}
+
+struct Routes(HashMap<(Msisdn, Msisdn), Route>);
+
+impl RouteLookup for Routes {
+    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
+        Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
+    }
+}
+
+#[tokio::test]
+async fn the_answer_events_play_as_named() {
+    let m = |d: &str| Msisdn::from_digits(d).unwrap();
+    let p = |n: &str, proxy: &str| Participant {
+        number: m(n),
+        label: None,
+        proxy_number: m(proxy),
+        country: "GB".into(),
+    };
+    let c = Conversation {
+        id: "c1".into(),
+        status: ConversationStatus::Active,
+        created_at: 0,
+        expires_at: i64::MAX / 2,
+        reference: None,
+        participants: [
+            p("447700900001", "447700900101"),
+            p("447700900002", "447700900102"),
+        ],
+        closed_at: None,
+        close_reason: None,
+    };
+    let routes = Routes(
+        c.routes()
+            .into_iter()
+            .map(|r| ((r.proxy_number.clone(), r.caller.clone()), r))
+            .collect(),
+    );
+    let deps = Deps {
+        routes,
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+    };
+    for (file, expected) in [
+        ("answer-known.json", Outcome::Connected),
+        ("answer-post.json", Outcome::Connected),
+        ("answer-fallback.json", Outcome::Connected),
+        ("answer-unknown.json", Outcome::UnknownCaller),
+    ] {
+        let (ncco, outcome) = answer(&deps, &load(file), shared::now()).await;
+        assert_eq!(outcome, expected, "{file}");
+        if expected == Outcome::Connected {
+            assert!(
+                ncco.to_json()
+                    .contains("https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/event"),
+                "{file}"
+            );
+        }
+    }
+}
