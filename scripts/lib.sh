@@ -39,5 +39,5 @@ port_open() {
 local_aws_env() {
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-  export AWS_EC2_METADATA_DISABLED=true
+  export AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 }

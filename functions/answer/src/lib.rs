@@ -4,6 +4,8 @@
 
 use std::future::Future;
 
+use tracing::Instrument;
+
 use lambda_http::{Body, Request, Response};
 use shared::config::CallConfig;
 use shared::http::{request_base_url, webhook_fields};
@@ -59,20 +61,28 @@ pub async fn answer<R: RouteLookup>(deps: &Deps<R>, req: &Request, now: i64) -> 
         return (Ncco::say(&deps.call.out_of_service), Outcome::Unreadable);
     };
     let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
-    let (to, from) = (field("to"), field("from"));
     let span = tracing::info_span!(
         "answer",
         uuid = field("uuid"),
         conversation_uuid = field("conversation_uuid"),
-        to = %mask(to),
-        from = %mask(from),
+        to = %mask(field("to")),
+        from = %mask(field("from")),
         fallback,
     );
-    let _enter = span.enter();
     if fallback {
-        tracing::warn!(reason = field("reason"), "fallback answer URL called");
+        span.in_scope(|| tracing::warn!(reason = field("reason"), "fallback answer URL called"));
     }
+    let (to, from) = (field("to"), field("from"));
+    decide(deps, req, to, from, now).instrument(span).await
+}
 
+async fn decide<R: RouteLookup>(
+    deps: &Deps<R>,
+    req: &Request,
+    to: &str,
+    from: &str,
+    now: i64,
+) -> (Ncco, Outcome) {
     let (Some(proxy), Some(caller)) = (Msisdn::from_digits(to), Msisdn::from_digits(from)) else {
         tracing::info!(outcome = "unknown_caller", "no usable to/from on the call");
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);

@@ -244,15 +244,21 @@ async fn assign_and_write(
     ];
     let max_attempts = 2 * pool.len() + 8;
     for attempt in 0..max_attempts {
+        // The first pick counts as a use when ranking the second, to spread the load.
+        let mut counted = pool.to_vec();
         let mut picks = Vec::with_capacity(2);
         for (i, (_, _, country)) in d.people.iter().enumerate() {
-            let picked = pool::pick(pool, &excluded[i], country, &mut rand::rng());
-            let Some(n) = picked else {
+            let picked = pool::pick(&counted, &excluded[i], country, &mut rand::rng())
+                .map(|n| n.msisdn.clone());
+            let Some(msisdn) = picked else {
                 return Err(ApiError::PoolExhausted(format!(
                     "no proxy number is free for participants[{i}] (country {country}); add numbers to the pool"
                 )));
             };
-            picks.push(n.msisdn.clone());
+            if let Some(n) = counted.iter_mut().find(|n| n.msisdn == msisdn) {
+                n.active_count += 1;
+            }
+            picks.push(msisdn);
         }
         let participants = [0, 1].map(|i| {
             let (number, label, country) = &d.people[i];

@@ -27,6 +27,10 @@ async fn create_get_close() {
         assert_eq!(p["notified"], true);
         assert!([GB1, GB2].contains(&p["proxy_number"].as_str().unwrap()));
     }
+    assert_ne!(
+        people[0]["proxy_number"], people[1]["proxy_number"],
+        "with two idle numbers, the participants' assignments spread over both"
+    );
     let id = c["id"].as_str().unwrap().to_owned();
 
     // Each participant was told, from their own proxy number, the number that reaches the other,
