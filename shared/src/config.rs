@@ -54,6 +54,32 @@ pub struct ConversationConfig {
     pub notify_template: String,
 }
 
+/// The expiry sweep.
+#[derive(Debug, Clone)]
+pub struct ExpiryConfig {
+    pub max_per_run: usize,
+    pub concurrency: usize,
+    /// The SMS each participant gets when a conversation expires; `None` (the default) sends none.
+    pub notify_template: Option<String>,
+}
+
+impl ExpiryConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let notify: bool = number(src, "EXPIRY_NOTIFY", false)?;
+        Ok(Self {
+            max_per_run: number(src, "EXPIRY_MAX_PER_RUN", 2000)?,
+            concurrency: number(src, "EXPIRY_CONCURRENCY", 8)?,
+            notify_template: notify.then(|| {
+                text(
+                    src,
+                    "EXPIRY_SMS_TEMPLATE",
+                    "Your conversation has ended. This number no longer reaches your {other}.",
+                )
+            }),
+        })
+    }
+}
+
 pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
 pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
 pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";

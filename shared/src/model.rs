@@ -67,6 +67,25 @@ pub struct Conversation {
     pub closed_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<CloseReason>,
+    #[serde(default)]
+    pub expiry_mode: ExpiryMode,
+    /// The lifetime asked for at creation; a sliding conversation is extended by it.
+    #[serde(default)]
+    pub ttl_seconds: i64,
+    /// Unix seconds of the latest call event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<i64>,
+}
+
+/// How `expires_at` moves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpiryMode {
+    /// Fixed at creation.
+    #[default]
+    Absolute,
+    /// Each call pushes it to `ttl_seconds` after the call's latest event.
+    Sliding,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,4 +159,148 @@ pub struct PoolNumber {
     /// Active conversations that use this number (for either participant).
     pub active_count: i64,
     pub added_at: i64,
+}
+
+/// Which leg of a call an event is about: the caller's inbound leg, or the outbound leg that
+/// rings the callee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+/// One call-status event as Vonage sent it, kept on the conversation. Its key (call, leg,
+/// status) makes a retried event overwrite itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallEvent {
+    /// Vonage's `conversation_uuid`: one per call, shared by its legs.
+    pub call_id: String,
+    /// Vonage's `uuid` of the leg.
+    pub leg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    pub status: String,
+    /// Unix milliseconds of Vonage's `timestamp`.
+    pub at_ms: i64,
+    /// Index of the participant who placed the call.
+    pub caller_index: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A call-status's place in a call's life: later stages win, whatever order events arrive in.
+pub fn status_rank(status: &str) -> u8 {
+    match status {
+        "started" => 0,
+        "ringing" => 1,
+        "answered" | "human" | "machine" => 2,
+        "disconnected" => 3,
+        _ => 4, // completed, busy, failed, rejected, timeout, cancelled, unanswered
+    }
+}
+
+/// A call through a conversation, folded from its events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interaction {
+    pub call_id: String,
+    /// The caller's inbound leg, when its events have arrived.
+    pub uuid: Option<String>,
+    pub caller_index: u8,
+    /// The furthest status reached: the callee's leg when there is one, else the caller's.
+    pub status: String,
+    /// Unix milliseconds of the first event.
+    pub started_at_ms: i64,
+    pub answered_at_ms: Option<i64>,
+    pub ended_at_ms: Option<i64>,
+    /// Seconds connected (the callee's leg, else the caller's).
+    pub duration: Option<i64>,
+    /// EUR, the legs' prices added up.
+    pub price: Option<String>,
+    pub rate: Option<String>,
+    /// Every status of every leg with its time, in order.
+    pub statuses: Vec<StatusAt>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusAt {
+    pub status: String,
+    pub at_ms: i64,
+    pub direction: Option<Direction>,
+}
+
+impl Interaction {
+    /// Folds events (of any calls, in any order, repeats included) into one interaction per
+    /// call, oldest first.
+    pub fn fold(events: &[CallEvent]) -> Vec<Interaction> {
+        let mut calls: Vec<Interaction> = Vec::new();
+        let mut sorted: Vec<&CallEvent> = events.iter().collect();
+        sorted.sort_by(|a, b| {
+            (a.at_ms, status_rank(&a.status)).cmp(&(b.at_ms, status_rank(&b.status)))
+        });
+        for call_id in sorted
+            .iter()
+            .map(|e| e.call_id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let mine: Vec<&CallEvent> = sorted
+                .iter()
+                .copied()
+                .filter(|e| e.call_id == call_id)
+                .collect();
+            let outbound: Vec<&CallEvent> = mine
+                .iter()
+                .copied()
+                .filter(|e| e.direction == Some(Direction::Outbound))
+                .collect();
+            let deciding = if outbound.is_empty() {
+                &mine
+            } else {
+                &outbound
+            };
+            let last = deciding
+                .iter()
+                .max_by_key(|e| (status_rank(&e.status), e.at_ms))
+                .copied();
+            let terminal = deciding.iter().find(|e| status_rank(&e.status) == 4);
+            let answered = deciding.iter().find(|e| e.status == "answered");
+            let prices: Vec<f64> = mine
+                .iter()
+                .filter(|e| e.status == "completed")
+                .filter_map(|e| e.price.as_deref()?.parse::<f64>().ok())
+                .collect();
+            let Some(last) = last else { continue };
+            calls.push(Interaction {
+                call_id: call_id.clone(),
+                uuid: mine
+                    .iter()
+                    .find(|e| e.direction == Some(Direction::Inbound))
+                    .map(|e| e.leg.clone()),
+                caller_index: last.caller_index,
+                status: last.status.clone(),
+                started_at_ms: mine.first().map(|e| e.at_ms).unwrap_or_default(),
+                answered_at_ms: answered.map(|e| e.at_ms),
+                ended_at_ms: terminal.map(|e| e.at_ms),
+                duration: terminal.and_then(|e| e.duration),
+                price: (!prices.is_empty()).then(|| format!("{:.8}", prices.iter().sum::<f64>())),
+                rate: terminal.and_then(|e| e.rate.clone()),
+                statuses: mine
+                    .iter()
+                    .map(|e| StatusAt {
+                        status: e.status.clone(),
+                        at_ms: e.at_ms,
+                        direction: e.direction,
+                    })
+                    .collect(),
+            });
+        }
+        calls.sort_by_key(|c| c.started_at_ms);
+        calls
+    }
 }

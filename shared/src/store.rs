@@ -11,7 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
-use crate::model::{CloseReason, Conversation, ConversationStatus, PoolNumber, Route};
+use crate::model::{
+    CallEvent, CloseReason, Conversation, ConversationStatus, ExpiryMode, PoolNumber, Route,
+};
 use crate::phone::Msisdn;
 
 pub const INDEX_EXPIRY: &str = "expiry";
@@ -156,6 +158,40 @@ struct ReferenceItem {
     conversation_id: String,
 }
 
+#[derive(Serialize, Deserialize)]
+struct CallRefItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    call: CallRef,
+    ttl: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CallEventItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    event: CallEvent,
+    ttl: i64,
+}
+
+/// Which conversation a Vonage call (`conversation_uuid`) belongs to, and who placed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRef {
+    pub conversation_id: String,
+    pub caller_index: u8,
+}
+
+/// What one expiry query found: conversation ids past their expiry, how many index entries it
+/// read, and where to go on.
+#[derive(Debug, Clone, Default)]
+pub struct ExpiredPage {
+    pub ids: Vec<String>,
+    pub read: i32,
+    pub next: Option<Item>,
+}
+
 pub mod keys {
     use crate::phone::Msisdn;
 
@@ -176,6 +212,15 @@ pub mod keys {
     }
     pub fn reference(reference: &str) -> (String, String) {
         (format!("REF#{reference}"), "REF".into())
+    }
+    pub fn call_ref(call_id: &str) -> (String, String) {
+        (format!("CALLREF#{call_id}"), "CALLREF".into())
+    }
+    pub fn call_event(id: &str, call_id: &str, leg: &str, status: &str) -> (String, String) {
+        (
+            format!("CONV#{id}"),
+            format!("CALL#{call_id}#{leg}#{status}"),
+        )
     }
     pub fn participant(number: &Msisdn) -> String {
         format!("PART#{}", number.as_str())
@@ -204,6 +249,10 @@ fn expiry_shard(id: &str) -> u32 {
     hash % EXPIRY_SHARDS
 }
 
+fn expiry_sort_key(expires_at: i64, id: &str) -> String {
+    format!("{expires_at:012}#{id}")
+}
+
 fn created_sort_key(c: &Conversation) -> String {
     format!("{:012}#{}", c.created_at, c.id)
 }
@@ -216,7 +265,7 @@ fn conversation_item(c: &Conversation) -> Result<Item, StoreError> {
         sk,
         conversation: c.clone(),
         gsi1pk: open.then(|| format!("EXP#{}", expiry_shard(&c.id))),
-        gsi1sk: open.then(|| format!("{:012}#{}", c.expires_at, c.id)),
+        gsi1sk: open.then(|| expiry_sort_key(c.expires_at, &c.id)),
         gsi3pk: keys::CONVERSATIONS.into(),
         gsi3sk: created_sort_key(c),
     })?)
@@ -573,7 +622,10 @@ impl Store {
                 .send()
                 .await;
             match out {
-                Ok(_) => return Ok(Some(CloseOutcome::Closed(closed))),
+                Ok(_) => {
+                    self.stamp_call_log(id, retain_until).await;
+                    return Ok(Some(CloseOutcome::Closed(closed)));
+                }
                 // Someone else changed it (closed it, or moved it to in-progress): read again.
                 Err(e) if cancellation(&e, &[]).is_some() => continue,
                 Err(e) => return Err(e.into()),
@@ -587,6 +639,301 @@ impl Store {
             Some(_) => Err(StoreError::Contended),
             None => Ok(None),
         }
+    }
+
+    /// Writes conversations and their routes as they stand, without conditions, members, pool
+    /// counts or references: for loading large test tables quickly. Never used by the product.
+    #[cfg(feature = "local")]
+    pub async fn load_unchecked(&self, conversations: &[Conversation]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut requests = Vec::with_capacity(conversations.len() * 3);
+        for c in conversations {
+            requests.push(conversation_item(c)?);
+            for route in c.routes() {
+                let (pk, sk) = keys::route(&route.proxy_number, &route.caller);
+                requests.push(to_item(RouteItem {
+                    pk,
+                    sk,
+                    gsi2pk: keys::participant(&route.caller),
+                    gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
+                    route,
+                })?);
+            }
+        }
+        for chunk in requests.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = build(PutRequest::builder().set_item(Some(item.clone())).build());
+                    WriteRequest::builder().put_request(put).build()
+                })
+                .collect();
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    // ---- calls ------------------------------------------------------------------------------
+
+    pub async fn get_call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
+        match self.get(keys::call_ref(call_id)).await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(from_item::<_, CallRefItem>(item)?.call)),
+        }
+    }
+
+    /// Remembers which conversation a call belongs to, so its later events find it even after
+    /// the conversation's routes are gone.
+    pub async fn put_call_ref(
+        &self,
+        call_id: &str,
+        call: &CallRef,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::call_ref(call_id);
+        let item = to_item(CallRefItem {
+            pk,
+            sk,
+            call: call.clone(),
+            ttl,
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps one call-status event. The same event again overwrites itself: one record.
+    #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, status = %event.status))]
+    pub async fn record_call_event(
+        &self,
+        conversation_id: &str,
+        event: &CallEvent,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::call_event(conversation_id, &event.call_id, &event.leg, &event.status);
+        let item = to_item(CallEventItem {
+            pk,
+            sk,
+            event: event.clone(),
+            ttl,
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Every call event kept on a conversation.
+    pub async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
+        let (pk, _) = keys::conversation(conversation_id);
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :call)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":call", s("CALL#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items.unwrap_or_default() {
+                events.push(from_item::<_, CallEventItem>(item)?.event);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// Records a call's activity at `at` (unix seconds) on its conversation: `last_activity`
+    /// moves forward, the first answered call moves it from `active` to `in-progress`, and a
+    /// sliding conversation's expiry moves to `at + ttl_seconds` (never back, and at most once
+    /// a minute). Each step is conditional, so repeats and races change nothing twice, and a
+    /// closed conversation is never touched.
+    pub async fn note_activity(
+        &self,
+        c: &Conversation,
+        at: i64,
+        answered: bool,
+    ) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::conversation(&c.id))))
+            .update_expression("SET last_activity = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND #status <> :closed AND (attribute_not_exists(last_activity) OR last_activity < :at)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":closed", s("closed"))
+            .send()
+            .await;
+        ignore_condition(out.map(|_| ()))?;
+
+        if answered && c.status == ConversationStatus::Active {
+            let mut items = vec![status_update(
+                &self.table,
+                keys::conversation(&c.id),
+                ConversationStatus::InProgress,
+                ConversationStatus::Active,
+            )];
+            for index in 0..c.participants.len() {
+                items.push(status_update(
+                    &self.table,
+                    keys::member(&c.id, index),
+                    ConversationStatus::InProgress,
+                    ConversationStatus::Active,
+                ));
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            ignore_cancelled(out)?;
+        }
+
+        let pushed = at + c.ttl_seconds;
+        if c.expiry_mode == ExpiryMode::Sliding
+            && c.status != ConversationStatus::Closed
+            && pushed >= c.expires_at + 60
+        {
+            let conv = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::conversation(&c.id))))
+                .update_expression("SET expires_at = :e, gsi1sk = :sk")
+                .condition_expression("#status <> :closed AND expires_at < :e")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":e", n(pushed))
+                .expression_attribute_values(":sk", s(expiry_sort_key(pushed, &c.id)))
+                .expression_attribute_values(":closed", s("closed"));
+            let mut items = vec![
+                TransactWriteItem::builder()
+                    .update(build(conv.build()))
+                    .build(),
+            ];
+            for route in c.routes() {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
+                    .update_expression("SET expires_at = :e")
+                    .condition_expression("conversation_id = :id")
+                    .expression_attribute_values(":e", n(pushed))
+                    .expression_attribute_values(":id", s(&c.id));
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(build(update.build()))
+                        .build(),
+                );
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            ignore_cancelled(out)?;
+        }
+        Ok(())
+    }
+
+    /// Gives a closed conversation's call log the conversation's retention. Best effort: each
+    /// event was written with a TTL already, so a failure here only keeps it a little longer.
+    async fn stamp_call_log(&self, id: &str, retain_until: i64) {
+        let events = match self.call_events(id).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(conversation_id = %id, error = %crate::problem::error_chain(&e), "call log retention not updated");
+                return;
+            }
+        };
+        for e in events {
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::call_event(
+                    id, &e.call_id, &e.leg, &e.status,
+                ))))
+                .update_expression("SET #ttl = :ttl")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":ttl", n(retain_until))
+                .send()
+                .await;
+            if let Err(e) = out {
+                tracing::warn!(conversation_id = %id, error = %crate::problem::error_chain(&e), "call log retention not updated");
+                return;
+            }
+        }
+    }
+
+    // ---- expiry -----------------------------------------------------------------------------
+
+    /// Open conversations in one expiry shard whose `expires_at` is at or before `now`, oldest
+    /// first. Reads only index entries that are past their expiry: the work follows what has
+    /// expired, not the size of the table.
+    pub async fn expired(
+        &self,
+        shard: u32,
+        now: i64,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<ExpiredPage, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_EXPIRY)
+            .key_condition_expression("gsi1pk = :shard AND gsi1sk < :bound")
+            .expression_attribute_values(":shard", s(format!("EXP#{shard}")))
+            .expression_attribute_values(":bound", s(format!("{:012}", now + 1)))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await?;
+        let ids = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| {
+                i.get("pk")?
+                    .as_s()
+                    .ok()?
+                    .strip_prefix("CONV#")
+                    .map(str::to_owned)
+            })
+            .collect();
+        Ok(ExpiredPage {
+            ids,
+            read: out.scanned_count,
+            next: out.last_evaluated_key,
+        })
     }
 
     /// Conversations, newest first, by status and/or participant.
@@ -635,6 +982,62 @@ impl Store {
         }
         let next_cursor = out.last_evaluated_key.map(|k| encode_cursor(&k));
         Ok(Page { items, next_cursor })
+    }
+}
+
+fn status_update(
+    table: &str,
+    k: (String, String),
+    to: ConversationStatus,
+    from: ConversationStatus,
+) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(k)))
+        .update_expression("SET #status = :to")
+        .condition_expression("#status = :from")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", s(to.as_str()))
+        .expression_attribute_values(":from", s(from.as_str()));
+    TransactWriteItem::builder()
+        .update(build(update.build()))
+        .build()
+}
+
+/// A failed condition means "already done" or "no longer applies" here.
+fn ignore_condition<R>(
+    out: Result<(), SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
+) -> Result<(), StoreError>
+where
+    aws_sdk_dynamodb::Error:
+        From<SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
+{
+    match out {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(())
+        }
+        other => other.map_err(StoreError::from),
+    }
+}
+
+fn ignore_cancelled<T, R>(
+    out: Result<
+        T,
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+) -> Result<(), StoreError>
+where
+    aws_sdk_dynamodb::Error: From<
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+{
+    match out {
+        Ok(_) => Ok(()),
+        Err(e) if cancellation(&e, &[]).is_some() => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

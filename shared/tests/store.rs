@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, NumberState, Participant, PoolNumber,
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
 };
 use shared::phone::Msisdn;
 use shared::store::{CloseOutcome, CreateConflict, CreateError, ListFilter, Store};
@@ -44,6 +44,9 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         participants: [p(a, "rider"), p(b, "driver")],
         closed_at: None,
         close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: 3600,
+        last_activity: None,
     }
 }
 

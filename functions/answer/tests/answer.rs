@@ -8,7 +8,7 @@ use answer::{Deps, Outcome, RouteLookup, answer, handle};
 use lambda_http::{Body, Request, RequestExt};
 use shared::config::CallConfig;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, Participant, PoolNumber, Route,
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant, PoolNumber, Route,
 };
 use shared::ncco::{Action, Ncco};
 use shared::phone::Msisdn;
@@ -124,6 +124,9 @@ fn conversation(expires_at: i64) -> Conversation {
         participants: [p(A, PA), p(B, PB)],
         closed_at: None,
         close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: 3600,
+        last_activity: None,
     }
 }
 

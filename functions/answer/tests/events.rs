@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use answer::{Deps, Outcome, RouteLookup, answer};
 use shared::config::CallConfig;
-use shared::model::{Conversation, ConversationStatus, Participant, Route};
+use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant, Route};
 use shared::phone::Msisdn;
 use shared::store::StoreError;
 
@@ -66,6 +66,9 @@ async fn the_answer_events_play_as_named() {
         ],
         closed_at: None,
         close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: 3600,
+        last_activity: None,
     };
     let routes = Routes(
         c.routes()

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::Deserialize;
-use shared::model::{CloseReason, Conversation, ConversationStatus, Participant, PoolNumber};
+use shared::model::{
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant, PoolNumber,
+};
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
 use shared::store::{CreateConflict, CreateError};
@@ -26,6 +28,9 @@ pub struct CreateRequest {
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
     pub reference: Option<String>,
+    /// `absolute` (default): `expires_at` is fixed; `sliding`: each call extends it.
+    #[serde(default)]
+    pub expiry_mode: ExpiryMode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +53,7 @@ struct Checked {
     labels: [Option<String>; 2],
     ttl: u64,
     reference: Option<String>,
+    expiry_mode: ExpiryMode,
 }
 
 fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
@@ -94,6 +100,7 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
         labels,
         ttl,
         reference,
+        expiry_mode: req.expiry_mode,
     })
 }
 
@@ -161,6 +168,8 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
         id: uuid::Uuid::new_v4().to_string(),
         now,
         expires_at: now + checked.ttl as i64,
+        ttl: checked.ttl as i64,
+        expiry_mode: checked.expiry_mode,
         reference: checked.reference,
         people: [
             (number_a, label_a, country_a),
@@ -217,6 +226,8 @@ struct Draft {
     id: String,
     now: i64,
     expires_at: i64,
+    ttl: i64,
+    expiry_mode: ExpiryMode,
     reference: Option<String>,
     people: [(Msisdn, Option<String>, String); 2],
 }
@@ -278,6 +289,9 @@ async fn assign_and_write(
             participants,
             closed_at: None,
             close_reason: None,
+            expiry_mode: d.expiry_mode,
+            ttl_seconds: d.ttl,
+            last_activity: None,
         };
         match deps.store.create_conversation(&conversation).await {
             Ok(()) => return Ok(Written::Created(Box::new(conversation))),

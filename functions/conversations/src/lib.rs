@@ -7,7 +7,7 @@ pub mod view;
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::config::ConversationConfig;
 use shared::http::{json_response, read_json};
-use shared::model::{CloseReason, Conversation, ConversationStatus};
+use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
 use shared::store::{CloseOutcome, ListFilter, Store, StoreError};
@@ -63,7 +63,14 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         ("GET", ["conversations"]) => list(deps, req).await,
         ("GET", ["conversations", id]) => {
             let c = find(deps, id).await?;
-            Ok(json_response(200, &ConversationView::at(&c, shared::now())))
+            let events = deps
+                .store
+                .call_events(&c.id)
+                .await
+                .map_err(ApiError::internal)?;
+            let view =
+                ConversationView::at(&c, shared::now()).with_calls(&c, &Interaction::fold(&events));
+            Ok(json_response(200, &view))
         }
         ("DELETE", ["conversations", id]) => {
             let id = conversation_id(id)?;

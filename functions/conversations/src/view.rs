@@ -1,7 +1,9 @@
 //! What the management API shows of a conversation.
 
 use serde::Serialize;
-use shared::model::{CloseReason, Conversation, ConversationStatus, Participant};
+use shared::model::{
+    CloseReason, Conversation, ConversationStatus, Direction, ExpiryMode, Interaction, Participant,
+};
 use shared::rfc3339;
 
 #[derive(Debug, Serialize)]
@@ -16,7 +18,94 @@ pub struct ConversationView {
     pub closed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<CloseReason>,
+    pub expiry_mode: ExpiryMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<String>,
     pub participants: Vec<ParticipantView>,
+    /// The call log, oldest first (only on `GET /conversations/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calls: Option<Vec<CallView>>,
+}
+
+/// One call through the conversation. Participants are named by label (or position), never by
+/// number.
+#[derive(Debug, Serialize)]
+pub struct CallView {
+    /// Vonage's `conversation_uuid` of the call.
+    pub id: String,
+    /// Vonage's `uuid` of the caller's leg.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub status: String,
+    pub started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<i64>,
+    /// EUR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    pub statuses: Vec<StatusView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusView {
+    pub status: String,
+    pub at: String,
+    /// `caller` (the leg into the service) or `callee` (the leg out to the other participant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leg: Option<&'static str>,
+}
+
+fn millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn name(c: &Conversation, index: usize) -> String {
+    c.participants
+        .get(index)
+        .and_then(|p| p.label.clone())
+        .unwrap_or_else(|| format!("participant {}", index + 1))
+}
+
+impl CallView {
+    pub fn new(c: &Conversation, i: &Interaction) -> Self {
+        let caller = usize::from(i.caller_index.min(1));
+        Self {
+            id: i.call_id.clone(),
+            uuid: i.uuid.clone(),
+            from: name(c, caller),
+            to: name(c, 1 - caller),
+            status: i.status.clone(),
+            started_at: millis(i.started_at_ms),
+            answered_at: i.answered_at_ms.map(millis),
+            ended_at: i.ended_at_ms.map(millis),
+            duration: i.duration,
+            price: i.price.clone(),
+            rate: i.rate.clone(),
+            statuses: i
+                .statuses
+                .iter()
+                .map(|s| StatusView {
+                    status: s.status.clone(),
+                    at: millis(s.at_ms),
+                    leg: s.direction.map(|d| match d {
+                        Direction::Inbound => "caller",
+                        Direction::Outbound => "callee",
+                    }),
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -50,8 +139,16 @@ impl ConversationView {
             reference: c.reference.clone(),
             closed_at: closed_at.map(rfc3339),
             close_reason,
+            expiry_mode: c.expiry_mode,
+            last_activity: c.last_activity.map(rfc3339),
             participants: c.participants.iter().map(ParticipantView::from).collect(),
+            calls: None,
         }
+    }
+
+    pub fn with_calls(mut self, c: &Conversation, interactions: &[Interaction]) -> Self {
+        self.calls = Some(interactions.iter().map(|i| CallView::new(c, i)).collect());
+        self
     }
 
     pub fn with_notified(mut self, notified: [bool; 2]) -> Self {

@@ -1,0 +1,187 @@
+//! The event webhook (`/webhooks/event`): every call-status event Vonage sends becomes part of
+//! the call log of the conversation the call went through.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{empty_response, webhook_fields};
+use shared::model::{CallEvent, Direction};
+use shared::phone::{Msisdn, mask};
+use shared::problem::{ApiError, error_chain};
+use shared::store::{CallRef, Store, StoreError};
+
+pub struct Deps {
+    pub store: Store,
+    /// How long call records are kept after their conversation's expiry.
+    pub retention_seconds: i64,
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Recorded,
+    /// No conversation knows this call: acknowledged and logged.
+    UnknownCall,
+    /// Not a call-status event (a `record`, `input`, `transfer` or error result).
+    NotAStatus,
+}
+
+/// A call-status event as read from the request.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub event: CallEvent,
+    pub to: String,
+    pub from: String,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    if !matches!(req.method().as_str(), "GET" | "POST") {
+        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    let incoming = match parse(&req) {
+        Ok(Some(incoming)) => incoming,
+        Ok(None) => return empty_response(204),
+        Err(e) => return e.into_response(),
+    };
+    match record(deps, &incoming, shared::now()).await {
+        Ok(_) => empty_response(204),
+        // Vonage retries an event it could not deliver: better than losing it.
+        Err(e) => {
+            tracing::error!(call_id = %incoming.event.call_id, error = %error_chain(&e), "call event not recorded");
+            ApiError::internal(e).into_response()
+        }
+    }
+}
+
+/// Reads a call-status event; `None` for an action-result event, which has no `status`.
+pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
+    let fields = webhook_fields(req)
+        .ok_or_else(|| ApiError::InvalidJson("the event body is not JSON or a form".into()))?;
+    let get = |k: &str| fields.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let call_id = get("conversation_uuid");
+    let Some(status) = get("status") else {
+        return match call_id.or(get("conversation_uuid_from")) {
+            Some(_) => Ok(None),
+            None => Err(ApiError::InvalidRequest(
+                "an event has a status or a conversation_uuid".into(),
+            )),
+        };
+    };
+    let token = |v: &str, max: usize| {
+        !v.is_empty()
+            && v.len() <= max
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    };
+    if !token(status, 32) {
+        return Err(ApiError::InvalidRequest(
+            "status is not a call status".into(),
+        ));
+    }
+    let call_id = call_id.filter(|c| token(c, 64)).ok_or_else(|| {
+        ApiError::InvalidRequest("conversation_uuid is missing or not an id".into())
+    })?;
+    let leg = get("uuid")
+        .or(get("call_uuid"))
+        .filter(|l| token(l, 64))
+        .ok_or_else(|| ApiError::InvalidRequest("uuid is missing or not an id".into()))?;
+    let at_ms = get("timestamp")
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let direction = match get("direction") {
+        Some("inbound") => Some(Direction::Inbound),
+        Some("outbound") => Some(Direction::Outbound),
+        _ => None,
+    };
+    let decimal = |k: &str| {
+        get(k)
+            .filter(|v| v.len() <= 24 && v.parse::<f64>().is_ok())
+            .map(str::to_owned)
+    };
+    Ok(Some(Incoming {
+        event: CallEvent {
+            call_id: call_id.to_owned(),
+            leg: leg.to_owned(),
+            direction,
+            status: status.to_owned(),
+            at_ms,
+            caller_index: 0,
+            duration: get("duration").and_then(|d| d.parse().ok()),
+            rate: decimal("rate"),
+            price: decimal("price"),
+            detail: get("detail").filter(|d| token(d, 64)).map(str::to_owned),
+        },
+        to: get("to").unwrap_or_default().to_owned(),
+        from: get("from").unwrap_or_default().to_owned(),
+    }))
+}
+
+/// Keeps an event on its conversation and notes the activity there.
+pub async fn record(deps: &Deps, incoming: &Incoming, now: i64) -> Result<Outcome, StoreError> {
+    let event = &incoming.event;
+    let Some(call) = find_call(deps, incoming).await? else {
+        tracing::info!(
+            call_id = %event.call_id,
+            status = %event.status,
+            to = %mask(&incoming.to),
+            from = %mask(&incoming.from),
+            "event for a call no conversation knows"
+        );
+        return Ok(Outcome::UnknownCall);
+    };
+    let Some(conversation) = deps.store.get_conversation(&call.conversation_id).await? else {
+        tracing::info!(call_id = %event.call_id, "event for a conversation that is gone");
+        return Ok(Outcome::UnknownCall);
+    };
+    let mut event = event.clone();
+    event.caller_index = call.caller_index;
+    let keep_until = conversation.expires_at.max(now) + deps.retention_seconds;
+    deps.store
+        .record_call_event(&conversation.id, &event, keep_until)
+        .await?;
+    deps.store
+        .note_activity(
+            &conversation,
+            event.at_ms / 1000,
+            event.status == "answered",
+        )
+        .await?;
+    tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");
+    Ok(Outcome::Recorded)
+}
+
+/// The conversation a call belongs to: remembered from its earlier events, or found through
+/// the route it took. The caller's leg runs (proxy, caller); the callee's leg runs
+/// (callee's proxy → callee), which is the callee's own route, read backwards.
+async fn find_call(deps: &Deps, incoming: &Incoming) -> Result<Option<CallRef>, StoreError> {
+    let call_id = &incoming.event.call_id;
+    if let Some(known) = deps.store.get_call_ref(call_id).await? {
+        return Ok(Some(known));
+    }
+    let (Some(to), Some(from)) = (
+        Msisdn::from_digits(&incoming.to),
+        Msisdn::from_digits(&incoming.from),
+    ) else {
+        return Ok(None);
+    };
+    let legs: &[(bool, &Msisdn, &Msisdn)] = match incoming.event.direction {
+        Some(Direction::Inbound) => &[(false, &to, &from)],
+        Some(Direction::Outbound) => &[(true, &from, &to)],
+        None => &[(false, &to, &from), (true, &from, &to)],
+    };
+    for (reversed, proxy, participant) in legs {
+        if let Some(route) = deps.store.get_route(proxy, participant).await? {
+            let call = CallRef {
+                conversation_id: route.conversation_id.clone(),
+                caller_index: if *reversed {
+                    1 - route.caller_index
+                } else {
+                    route.caller_index
+                },
+            };
+            let keep_until = route.expires_at + deps.retention_seconds;
+            deps.store.put_call_ref(call_id, &call, keep_until).await?;
+            return Ok(Some(call));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,41 @@
+//! Wiring only: configuration and clients once per execution environment, then the sweep.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use expiry::{Deps, Notify, ScheduledEvent, sweep};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use shared::config::{ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
+use shared::store::Store;
+use shared::vonage::VonageClient;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let conversations = ConversationConfig::from_source(&Env)?;
+    let config = ExpiryConfig::from_source(&Env)?;
+    let notify = match config.notify_template.clone() {
+        Some(template) => Some(Notify {
+            vonage: VonageClient::new(&VonageConfig::from_source(&Env)?)?,
+            template,
+        }),
+        None => None,
+    };
+    let deps = Deps {
+        store: Store::from_env(table_name(&Env)?).await,
+        retention_seconds: conversations.retention_seconds,
+        max_per_run: config.max_per_run,
+        concurrency: config.concurrency,
+        safety_margin: Duration::from_secs(3),
+        notify,
+    };
+    let deps = &deps;
+    run(service_fn(move |event: LambdaEvent<ScheduledEvent>| async move {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) as u64;
+        let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+        tracing::info!(schedule_event = %event.payload.id, time = %event.payload.time, "expiry sweep");
+        let report = sweep(deps, shared::now(), Instant::now() + left).await;
+        tracing::info!(?report, "expiry sweep done");
+        Ok::<_, Error>(report)
+    }))
+    .await
+}
