@@ -623,7 +623,10 @@ impl Store {
                 .await;
             match out {
                 Ok(_) => {
-                    self.stamp_call_log(id, retain_until).await;
+                    // A conversation nobody called has no call log to stamp.
+                    if current.last_activity.is_some() {
+                        self.stamp_call_log(id, retain_until).await;
+                    }
                     return Ok(Some(CloseOutcome::Closed(closed)));
                 }
                 // Someone else changed it (closed it, or moved it to in-progress): read again.

@@ -231,15 +231,22 @@ async fn the_call_log_names_participants_by_label() {
 async fn a_late_event_after_close_still_lands() {
     let (deps, c) = setup(ExpiryMode::Absolute, 3600).await;
     assert_eq!(deliver(&deps, inbound("started", 0, json!({}))).await, 204);
+    let retain_until = shared::now() + 60;
     deps.store
-        .close_conversation(
-            &c.id,
-            CloseReason::Closed,
-            shared::now(),
-            shared::now() + 60,
-        )
+        .close_conversation(&c.id, CloseReason::Closed, shared::now(), retain_until)
         .await
         .unwrap();
+    let stamped: Vec<i64> = all_items(&deps.store)
+        .await
+        .into_iter()
+        .filter(|i| i["sk"].as_s().unwrap().starts_with("CALL#"))
+        .map(|i| i["ttl"].as_n().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        stamped,
+        [retain_until],
+        "the call log takes the conversation's retention"
+    );
     assert_eq!(
         deliver(&deps, inbound("completed", 30, json!({"duration": "0"}))).await,
         204

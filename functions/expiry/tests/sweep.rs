@@ -1,0 +1,257 @@
+//! The expiry sweep against the real local DynamoDB-API server.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::time::{Duration, Instant};
+
+use expiry::{Deps, Notify, SweepReport, sweep};
+use shared::model::{
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
+};
+use shared::phone::Msisdn;
+use shared::store::Store;
+use shared::testing::{fresh_store, mock_config, sent_sms, vonage_mock};
+use shared::vonage::VonageClient;
+
+const PA: &str = "447700900101";
+const PB: &str = "447700900102";
+
+fn m(d: &str) -> Msisdn {
+    Msisdn::from_digits(d).unwrap()
+}
+
+fn deps(store: Store) -> Deps {
+    Deps {
+        store,
+        retention_seconds: 30 * 86_400,
+        max_per_run: 100_000,
+        concurrency: 8,
+        safety_margin: Duration::from_millis(0),
+        notify: None,
+    }
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(600)
+}
+
+/// Conversation `i` between two people of its own, on the two pool numbers.
+fn conversation(i: usize, expires_at: i64) -> Conversation {
+    let p = |n: String, proxy: &str, label: &str| Participant {
+        number: m(&n),
+        label: Some(label.into()),
+        proxy_number: m(proxy),
+        country: "GB".into(),
+    };
+    Conversation {
+        id: format!("00000000-0000-4000-8000-{i:012}"),
+        status: ConversationStatus::Active,
+        created_at: 0,
+        expires_at,
+        reference: None,
+        participants: [
+            p(format!("4477{:08}", 2 * i), PA, "rider"),
+            p(format!("4477{:08}", 2 * i + 1), PB, "driver"),
+        ],
+        closed_at: None,
+        close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: 3600,
+        last_activity: None,
+    }
+}
+
+async fn with_pool() -> Store {
+    let store = fresh_store().await;
+    for p in [PA, PB] {
+        store
+            .add_number(&PoolNumber {
+                msisdn: m(p),
+                country: "GB".into(),
+                state: NumberState::Active,
+                active_count: 0,
+                added_at: 0,
+            })
+            .await
+            .unwrap();
+    }
+    store
+}
+
+#[tokio::test]
+async fn a_sweep_closes_exactly_what_expired_and_reads_little_else() {
+    const TOTAL: usize = 20_000;
+    const EXPIRED: usize = 2_000;
+    let store = with_pool().await;
+    let now = shared::now();
+    // Every tenth conversation has expired; the rest live an hour more.
+    let all: Vec<Conversation> = (0..TOTAL)
+        .map(|i| {
+            conversation(
+                i,
+                if i % 10 == 0 {
+                    now - 1 - i as i64
+                } else {
+                    now + 3600
+                },
+            )
+        })
+        .collect();
+    store.load_unchecked(&all).await.unwrap();
+
+    let report = sweep(&deps(store.clone()), now, far()).await;
+    assert_eq!(report.closed, EXPIRED, "{report:?}");
+    assert_eq!(
+        (report.already_closed, report.failed, report.stopped_early),
+        (0, 0, false)
+    );
+    // Index entries read: those it closed, and nothing else beyond a small constant.
+    assert!(report.read as usize <= EXPIRED + 8, "{report:?}");
+
+    for (i, c) in all.iter().enumerate().step_by(97) {
+        let stored = store.get_conversation(&c.id).await.unwrap().unwrap();
+        let [a, b] = &c.participants;
+        let route = store.get_route(&a.proxy_number, &a.number).await.unwrap();
+        if i % 10 == 0 {
+            assert_eq!(stored.status, ConversationStatus::Closed);
+            assert_eq!(stored.close_reason, Some(CloseReason::Expired));
+            assert!(route.is_none());
+            assert!(
+                store
+                    .get_route(&b.proxy_number, &b.number)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        } else {
+            assert_eq!(stored.status, ConversationStatus::Active);
+            assert_eq!(
+                route.unwrap().callee,
+                b.number,
+                "every other route still works"
+            );
+        }
+    }
+    // A second run finds nothing to do, and reads nothing.
+    assert_eq!(
+        sweep(&deps(store), now, far()).await,
+        SweepReport::default()
+    );
+}
+
+#[tokio::test]
+async fn work_per_run_is_bounded_and_the_next_run_finishes() {
+    let store = with_pool().await;
+    let now = shared::now();
+    let all: Vec<Conversation> = (0..12).map(|i| conversation(i, now - 10)).collect();
+    store.load_unchecked(&all).await.unwrap();
+    let mut bounded = deps(store.clone());
+    bounded.max_per_run = 5;
+    let first = sweep(&bounded, now, far()).await;
+    assert_eq!((first.closed, first.stopped_early), (5, true));
+    // Out of time: nothing is started.
+    let late = sweep(&bounded, now, Instant::now()).await;
+    assert_eq!((late.closed, late.read, late.stopped_early), (0, 0, true));
+    let second = sweep(&bounded, now, far()).await;
+    let third = sweep(&bounded, now, far()).await;
+    assert_eq!(second.closed + third.closed, 7);
+    assert!(!third.stopped_early);
+}
+
+#[tokio::test]
+async fn expiry_and_delete_racing_close_once() {
+    for round in 0..5 {
+        let store = with_pool().await;
+        let now = shared::now();
+        let c = conversation(round, now - 5);
+        store.create_conversation(&c).await.unwrap();
+        let sweeper = deps(store.clone());
+        let (report, deleted) = tokio::join!(
+            sweep(&sweeper, now, far()),
+            store.close_conversation(&c.id, CloseReason::Closed, now, now + 60),
+        );
+        assert!(deleted.unwrap().is_some());
+        assert!(report.failed == 0, "{report:?}");
+        let stored = store.get_conversation(&c.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, ConversationStatus::Closed);
+        for p in &c.participants {
+            assert!(
+                store
+                    .get_route(&p.proxy_number, &p.number)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
+        let counts: Vec<i64> = store
+            .list_pool()
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.active_count)
+            .collect();
+        assert_eq!(counts, [0, 0], "counted down once, not twice");
+    }
+}
+
+#[tokio::test]
+async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
+    let store = with_pool().await;
+    let now = shared::now();
+    let c = conversation(1, now - 1);
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(sweep(&deps(store.clone()), now, far()).await.closed, 1);
+
+    let answer = answer::Deps {
+        routes: store.clone(),
+        call: shared::config::CallConfig::from_source(&|_: &str| None).unwrap(),
+    };
+    for p in &c.participants {
+        let params: std::collections::HashMap<String, String> =
+            [("to", p.proxy_number.as_str()), ("from", p.number.as_str())]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let req = lambda_http::RequestExt::with_query_string_parameters(
+            http::Request::builder()
+                .uri("/webhooks/answer")
+                .body(lambda_http::Body::Empty)
+                .unwrap(),
+            params,
+        );
+        let (ncco, outcome) = answer::answer(&answer, &req, now).await;
+        assert_eq!(outcome, answer::Outcome::UnknownCaller);
+        assert!(ncco.to_json().contains("not in service"));
+    }
+    // The same (proxy number, participant) pairs go to a new conversation.
+    let mut again = conversation(1, now + 3600);
+    again.id = "00000000-0000-4000-8000-aaaaaaaaaaaa".into();
+    store.create_conversation(&again).await.unwrap();
+}
+
+#[tokio::test]
+async fn participants_can_be_told_the_conversation_ended() {
+    let store = with_pool().await;
+    let now = shared::now();
+    let c = conversation(3, now - 1);
+    store.create_conversation(&c).await.unwrap();
+    let vonage = vonage_mock().await;
+    let mut d = deps(store);
+    d.notify = Some(Notify {
+        vonage: VonageClient::new(&mock_config(&vonage)).unwrap(),
+        template: "Your conversation has ended. This number no longer reaches your {other}.".into(),
+    });
+    assert_eq!(sweep(&d, now, far()).await.closed, 1);
+    let mut sms = sent_sms(&vonage).await;
+    sms.sort();
+    assert_eq!(sms.len(), 2);
+    let [a, b] = &c.participants;
+    assert_eq!(
+        (sms[0].0.as_str(), sms[0].1.as_str()),
+        (a.proxy_number.as_str(), a.number.as_str())
+    );
+    assert!(sms[0].2.ends_with("your driver."), "{}", sms[0].2);
+    assert_eq!(
+        (sms[1].0.as_str(), sms[1].1.as_str()),
+        (b.proxy_number.as_str(), b.number.as_str())
+    );
+}
