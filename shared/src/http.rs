@@ -143,7 +143,9 @@ pub fn request_base_url(req: &Request) -> String {
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned);
-    let host = domain.or(host).unwrap_or_else(|| "localhost".into());
+    // The Host header carries the port a local emulator listens on; on API Gateway it is the
+    // same as the request context's domain.
+    let host = host.or(domain).unwrap_or_else(|| "localhost".into());
     let local =
         host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
     let scheme = forwarded_proto.unwrap_or_else(|| if local { "http" } else { "https" }.into());

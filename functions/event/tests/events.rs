@@ -1,0 +1,108 @@
+//! The event-webhook files in `events/`, played against the real local store.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use event::{Deps, Outcome, handle, parse, record};
+use shared::model::{
+    Conversation, ConversationStatus, ExpiryMode, Interaction, NumberState, Participant, PoolNumber,
+};
+use shared::phone::Msisdn;
+use shared::testing::fresh_store;
+
+fn load(name: &str) -> lambda_http::Request {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    lambda_http::request::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn every_status_event_plays_as_named() {
+    let m = |d: &str| Msisdn::from_digits(d).unwrap();
+    let store = fresh_store().await;
+    for p in ["447700900101", "447700900102"] {
+        store
+            .add_number(&PoolNumber {
+                msisdn: m(p),
+                country: "GB".into(),
+                state: NumberState::Active,
+                active_count: 0,
+                added_at: 0,
+            })
+            .await
+            .unwrap();
+    }
+    let p = |n: &str, proxy: &str| Participant {
+        number: m(n),
+        label: None,
+        proxy_number: m(proxy),
+        country: "GB".into(),
+    };
+    let now = shared::now();
+    let c = Conversation {
+        id: "5d0f1a2b-0000-4000-8000-000000000002".into(),
+        status: ConversationStatus::Active,
+        created_at: now,
+        expires_at: now + 3600,
+        reference: None,
+        participants: [
+            p("447700900001", "447700900101"),
+            p("447700900002", "447700900102"),
+        ],
+        closed_at: None,
+        close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: 3600,
+        last_activity: None,
+    };
+    store.create_conversation(&c).await.unwrap();
+    let deps = Deps {
+        store: store.clone(),
+        retention_seconds: 86_400,
+    };
+
+    let statuses = [
+        "started",
+        "ringing",
+        "answered",
+        "completed",
+        "busy",
+        "cancelled",
+        "failed",
+        "rejected",
+        "timeout",
+        "unanswered",
+    ];
+    for status in statuses {
+        let req = load(&format!("event-{status}.json"));
+        let incoming = parse(&req).unwrap().unwrap();
+        assert_eq!(incoming.event.status, status);
+        assert_eq!(
+            record(&deps, &incoming, now).await.unwrap(),
+            Outcome::Recorded,
+            "{status}"
+        );
+        assert_eq!(
+            handle(&deps, load(&format!("event-{status}.json")))
+                .await
+                .status(),
+            204
+        );
+    }
+    let log = Interaction::fold(&store.call_events(&c.id).await.unwrap());
+    assert_eq!(log.len(), 1, "one call, however many events");
+    assert_eq!(log[0].statuses.len(), statuses.len());
+
+    let unknown = parse(&load("event-unknown-call.json")).unwrap().unwrap();
+    assert_eq!(
+        record(&deps, &unknown, now).await.unwrap(),
+        Outcome::UnknownCall
+    );
+    assert!(
+        parse(&load("event-input-result.json")).unwrap().is_none(),
+        "an action result is no status"
+    );
+    assert_eq!(
+        handle(&deps, load("event-input-result.json"))
+            .await
+            .status(),
+        204
+    );
+}
