@@ -80,12 +80,42 @@ impl ExpiryConfig {
     }
 }
 
+/// How webhooks are authenticated: `WEBHOOK_SIGNATURES` is `required` (the default) or `off`
+/// (local work only; logged at start). `SIGNATURE_MAX_AGE_SECONDS` bounds a token's age.
+pub fn webhook_auth(
+    src: &dyn Source,
+    signature_secret: Option<SecretString>,
+) -> Result<crate::signature::WebhookAuth, ConfigError> {
+    use crate::signature::{Verifier, WebhookAuth};
+    match optional(src, "WEBHOOK_SIGNATURES").as_deref() {
+        Some("off") => {
+            tracing::warn!(
+                "webhook signature checks are OFF (WEBHOOK_SIGNATURES=off): local work only"
+            );
+            Ok(WebhookAuth::Off)
+        }
+        None | Some("required") => {
+            let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
+            let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
+            Ok(WebhookAuth::Required(Verifier::new(
+                secret,
+                optional(src, "VONAGE_API_KEY"),
+                max_age,
+            )))
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            name: "WEBHOOK_SIGNATURES",
+            reason: format!("{other} is neither required nor off"),
+        }),
+    }
+}
+
 pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
 pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
 pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";
 
 /// A source of settings: the process environment in Lambda, a map in tests.
-pub trait Source {
+pub trait Source: Sync {
     fn get(&self, name: &str) -> Option<String>;
 }
 
@@ -97,7 +127,7 @@ impl Source for Env {
     }
 }
 
-impl<F: Fn(&str) -> Option<String>> Source for F {
+impl<F: Fn(&str) -> Option<String> + Sync> Source for F {
     fn get(&self, name: &str) -> Option<String> {
         self(name)
     }
@@ -146,10 +176,11 @@ pub fn table_name(src: &dyn Source) -> Result<String, ConfigError> {
 }
 
 impl VonageConfig {
-    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+    /// The settings, with the API secret resolved by [`crate::secrets`].
+    pub fn from_source(src: &dyn Source, api_secret: SecretString) -> Result<Self, ConfigError> {
         Ok(Self {
             api_key: required(src, "VONAGE_API_KEY")?,
-            api_secret: SecretString::from(required(src, "VONAGE_API_SECRET")?),
+            api_secret,
             application_id: optional(src, "VONAGE_APPLICATION_ID"),
             number_insight_url: base_url(
                 src,
@@ -231,10 +262,10 @@ mod tests {
 
     #[test]
     fn defaults_match_the_product_contract() {
-        let v = VonageConfig::from_source(&src(&[
-            ("VONAGE_API_KEY", "abcd1234"),
-            ("VONAGE_API_SECRET", "secret"),
-        ]))
+        let v = VonageConfig::from_source(
+            &src(&[("VONAGE_API_KEY", "abcd1234")]),
+            SecretString::from("secret"),
+        )
         .unwrap();
         assert_eq!(v.number_insight_url, "https://api.nexmo.com/ni");
         assert_eq!(v.sms_url, "https://rest.nexmo.com/sms");
@@ -247,7 +278,7 @@ mod tests {
 
     #[test]
     fn missing_and_invalid_settings_are_named() {
-        let err = VonageConfig::from_source(&src(&[])).unwrap_err();
+        let err = VonageConfig::from_source(&src(&[]), SecretString::from("s")).unwrap_err();
         assert!(err.to_string().contains("VONAGE_API_KEY"));
         let err = CallConfig::from_source(&src(&[("RING_TIMEOUT_SECONDS", "soon")])).unwrap_err();
         assert!(err.to_string().contains("RING_TIMEOUT_SECONDS"));

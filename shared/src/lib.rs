@@ -8,6 +8,8 @@ pub mod ncco;
 pub mod phone;
 pub mod pool;
 pub mod problem;
+pub mod secrets;
+pub mod signature;
 pub mod store;
 pub mod telemetry;
 pub mod vonage;

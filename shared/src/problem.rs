@@ -33,6 +33,8 @@ pub enum ApiError {
     DuplicateNumber(String),
     #[error("{0}")]
     ConversationClosed(String),
+    #[error("the request is not signed by Vonage: {0}")]
+    Unauthorized(#[source] crate::signature::SignatureError),
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
     #[error("a Vonage API did not answer correctly")]
@@ -74,6 +76,7 @@ impl ApiError {
             Self::DuplicateNumber(_) => (409, "duplicate_number", "Number already in the pool"),
             Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
             Self::MethodNotAllowed(_) => (405, "method_not_allowed", "Method not allowed"),
+            Self::Unauthorized(_) => (401, "unauthorized", "Unauthorized"),
             Self::VonageUnavailable(_) => (503, "vonage_unavailable", "Vonage unavailable"),
             Self::Internal(_) => (500, "internal", "Internal error"),
         }

@@ -13,6 +13,7 @@ use shared::model::Route;
 use shared::ncco::Ncco;
 use shared::phone::{Msisdn, mask};
 use shared::problem::{ApiError, error_chain};
+use shared::signature::WebhookAuth;
 use shared::store::{Store, StoreError};
 
 /// The one capability the answer webhook needs from the store.
@@ -33,6 +34,7 @@ impl RouteLookup for Store {
 pub struct Deps<R> {
     pub routes: R,
     pub call: CallConfig,
+    pub auth: WebhookAuth,
 }
 
 /// How a call was answered, for the log line and the tests.
@@ -49,7 +51,13 @@ pub async fn handle<R: RouteLookup>(deps: &Deps<R>, req: Request) -> Response<Bo
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
     }
-    let (ncco, _) = answer(deps, &req, shared::now()).await;
+    let now = shared::now();
+    // A request Vonage did not sign is refused before anything is read.
+    if let Err(e) = deps.auth.check(&req, now) {
+        tracing::warn!(error = %e, "unsigned or forged answer webhook refused");
+        return ApiError::Unauthorized(e).into_response();
+    }
+    let (ncco, _) = answer(deps, &req, now).await;
     ncco_response(&ncco)
 }
 
@@ -126,6 +134,11 @@ async fn decide<R: RouteLookup>(
         &format!("{base}/webhooks/event"),
     );
     (ncco, Outcome::Connected)
+}
+
+/// The NCCO for a call that cannot be handled at all (the function could not start).
+pub fn unavailable(call: &CallConfig) -> Response<Body> {
+    ncco_response(&Ncco::say(&call.unavailable))
 }
 
 fn ncco_response(ncco: &Ncco) -> Response<Body> {

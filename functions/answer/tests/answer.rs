@@ -2,6 +2,7 @@
 //! `vonage/ncco-schema.json`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
 use answer::{Deps, Outcome, RouteLookup, answer, handle};
@@ -164,6 +165,7 @@ async fn each_direction_reaches_the_other_with_the_right_caller_id() {
     let deps = Deps {
         routes: routes(&conversation(2_000)),
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::Connected);
@@ -203,6 +205,7 @@ async fn nothing_else_connects() {
     let deps = Deps {
         routes: routes(&conversation(2_000)),
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     let cases = [
         (inbound(PB, A), Outcome::UnknownCaller), // A on B's proxy number
@@ -229,6 +232,7 @@ async fn an_expired_conversation_never_connects_even_before_the_sweep() {
     let deps = Deps {
         routes: routes(&conversation(2_000)),
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     for now in [2_000, 50_000] {
         let (ncco, outcome) = answer(&deps, &inbound(PA, A), now).await;
@@ -242,6 +246,7 @@ async fn a_store_failure_is_a_spoken_apology_with_200() {
     let deps = Deps {
         routes: Broken,
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     let response = handle(&deps, inbound(PA, A)).await;
     assert_eq!(response.status(), 200);
@@ -262,6 +267,7 @@ async fn the_fallback_answers_the_same_way() {
     let deps = Deps {
         routes: routes(&conversation(2_000)),
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     let req = get(
         "/webhooks/fallback",
@@ -280,6 +286,7 @@ async fn the_announcement_is_configurable_and_optional() {
     let deps = Deps {
         routes: routes(&conversation(2_000)),
         call,
+        auth: WebhookAuth::Off,
     };
     let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(ncco.actions().len(), 1);
@@ -295,6 +302,7 @@ async fn other_methods_are_refused_without_5xx() {
     let deps = Deps {
         routes: Broken,
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     let req = http::Request::builder()
         .method("PUT")
@@ -331,6 +339,7 @@ async fn through_the_store_both_ways_then_closed() {
     let deps = Deps {
         routes: stored(&c).await,
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
         let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
@@ -360,6 +369,7 @@ async fn through_the_store_expired_without_a_sweep() {
     let deps = Deps {
         routes: stored(&conversation(now - 1)).await,
         call: call_config(),
+        auth: WebhookAuth::Off,
     };
     for (to, from) in [(PA, A), (PB, B)] {
         let (_, outcome) = answer(&deps, &inbound(to, from), now).await;

@@ -2,6 +2,7 @@
 //! the answer events play out as their names say.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
 use answer::{Deps, Outcome, RouteLookup, answer};
@@ -83,6 +84,7 @@ async fn the_answer_events_play_as_named() {
     let deps = Deps {
         routes,
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
     };
     for (file, expected) in [
         ("answer-known.json", Outcome::Connected),

@@ -6,10 +6,12 @@ use shared::http::{empty_response, webhook_fields};
 use shared::model::{CallEvent, Direction};
 use shared::phone::{Msisdn, mask};
 use shared::problem::{ApiError, error_chain};
+use shared::signature::WebhookAuth;
 use shared::store::{CallRef, Store, StoreError};
 
 pub struct Deps {
     pub store: Store,
+    pub auth: WebhookAuth,
     /// How long call records are kept after their conversation's expiry.
     pub retention_seconds: i64,
 }
@@ -35,6 +37,10 @@ pub struct Incoming {
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    if let Err(e) = deps.auth.check(&req, shared::now()) {
+        tracing::warn!(error = %e, "unsigned or forged event webhook refused");
+        return ApiError::Unauthorized(e).into_response();
     }
     let incoming = match parse(&req) {
         Ok(Some(incoming)) => incoming,

@@ -6,6 +6,7 @@ use shared::model::{
     Conversation, ConversationStatus, ExpiryMode, Interaction, NumberState, Participant, PoolNumber,
 };
 use shared::phone::Msisdn;
+use shared::signature::WebhookAuth;
 use shared::testing::fresh_store;
 
 fn load(name: &str) -> lambda_http::Request {
@@ -55,6 +56,7 @@ async fn every_status_event_plays_as_named() {
     store.create_conversation(&c).await.unwrap();
     let deps = Deps {
         store: store.clone(),
+        auth: WebhookAuth::Off,
         retention_seconds: 86_400,
     };
 

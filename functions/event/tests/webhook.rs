@@ -2,6 +2,7 @@
 //! malformed bodies, the call log and sliding expiry.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
 use event::{Deps, Outcome, handle, parse, record};
@@ -62,6 +63,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
     (
         Deps {
             store,
+            auth: WebhookAuth::Off,
             retention_seconds: 86_400,
         },
         c,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use expiry::{Deps, Notify, ScheduledEvent, sweep};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::config::{ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
+use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
 
@@ -14,10 +15,13 @@ async fn main() -> Result<(), Error> {
     let conversations = ConversationConfig::from_source(&Env)?;
     let config = ExpiryConfig::from_source(&Env)?;
     let notify = match config.notify_template.clone() {
-        Some(template) => Some(Notify {
-            vonage: VonageClient::new(&VonageConfig::from_source(&Env)?)?,
-            template,
-        }),
+        Some(template) => {
+            let secret = require(&Env, API_SECRET).await?;
+            Some(Notify {
+                vonage: VonageClient::new(&VonageConfig::from_source(&Env, secret)?)?,
+                template,
+            })
+        }
         None => None,
     };
     let deps = Deps {

@@ -1,6 +1,7 @@
 //! The expiry sweep against the real local DynamoDB-API server.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::signature::WebhookAuth;
 use std::time::{Duration, Instant};
 
 use expiry::{Deps, Notify, SweepReport, sweep};
@@ -204,6 +205,7 @@ async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
     let answer = answer::Deps {
         routes: store.clone(),
         call: shared::config::CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
     };
     for p in &c.participants {
         let params: std::collections::HashMap<String, String> =

@@ -1,0 +1,190 @@
+//! Signed webhooks: for the answer, fallback and event webhooks, a Vonage signature passes, and
+//! a wrong secret, a body changed after signing, a stale token, a missing header or a malformed
+//! token gets 401 before the table is touched.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use answer::RouteLookup;
+use lambda_http::{Body, Request};
+use secrecy::SecretString;
+use shared::config::CallConfig;
+use shared::model::Route;
+use shared::phone::Msisdn;
+use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
+use shared::store::StoreError;
+use shared::testing::{all_items, fresh_store};
+
+const SECRET: &str = "the-account-signature-secret";
+const KEY: &str = "abcd1234";
+
+fn auth() -> WebhookAuth {
+    WebhookAuth::Required(Verifier::new(
+        SecretString::from(SECRET),
+        Some(KEY.into()),
+        300,
+    ))
+}
+
+/// Counts lookups: a refused request must make none.
+#[derive(Default)]
+struct Counting(AtomicUsize);
+
+impl RouteLookup for Counting {
+    async fn route(&self, _: &Msisdn, _: &Msisdn) -> Result<Option<Route>, StoreError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(None)
+    }
+}
+
+fn post(path: &str, body: &str, authorization: Option<String>) -> Request {
+    let mut b = http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(a) = authorization {
+        b = b.header("authorization", a);
+    }
+    b.body(Body::Text(body.into())).unwrap()
+}
+
+/// (description, request) for every way a request can fail the check, and the good one last.
+fn cases(path: &str, body: &str) -> Vec<(&'static str, Request, u16)> {
+    let now = shared::now();
+    let good = sign(&claims_for(body.as_bytes(), now, KEY), SECRET);
+    let changed = body.replace("447700900001", "447700900003");
+    vec![
+        (
+            "wrong secret",
+            post(
+                path,
+                body,
+                Some(format!(
+                    "Bearer {}",
+                    sign(&claims_for(body.as_bytes(), now, KEY), "not-the-secret")
+                )),
+            ),
+            401,
+        ),
+        (
+            "body changed after signing",
+            post(path, &changed, Some(format!("Bearer {good}"))),
+            401,
+        ),
+        (
+            "older than the window",
+            post(
+                path,
+                body,
+                Some(format!(
+                    "Bearer {}",
+                    sign(&claims_for(body.as_bytes(), now - 301, KEY), SECRET)
+                )),
+            ),
+            401,
+        ),
+        ("missing header", post(path, body, None), 401),
+        (
+            "malformed token",
+            post(path, body, Some("Bearer abc.def".into())),
+            401,
+        ),
+        (
+            "not a bearer token",
+            post(path, body, Some(format!("Basic {good}"))),
+            401,
+        ),
+        (
+            "valid signature",
+            post(path, body, Some(format!("Bearer {good}"))),
+            0,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn answer_and_fallback_refuse_unsigned_calls_before_any_lookup() {
+    let body =
+        r#"{"to":"447700900101","from":"447700900001","uuid":"u1","conversation_uuid":"CON-1"}"#;
+    for path in ["/webhooks/answer", "/webhooks/fallback"] {
+        for (what, req, status) in cases(path, body) {
+            let deps = answer::Deps {
+                routes: Counting::default(),
+                call: CallConfig::from_source(&|_: &str| None).unwrap(),
+                auth: auth(),
+            };
+            let response = answer::handle(&deps, req).await;
+            let lookups = deps.routes.0.load(Ordering::SeqCst);
+            if status == 401 {
+                assert_eq!(response.status(), 401, "{path}: {what}");
+                assert_eq!(
+                    response.headers()["content-type"],
+                    "application/problem+json"
+                );
+                let Body::Text(text) = response.body() else {
+                    panic!()
+                };
+                assert!(text.contains("\"code\":\"unauthorized\""), "{text}");
+                assert_eq!(lookups, 0, "{path}: {what} touched the store");
+            } else {
+                assert_eq!(response.status(), 200, "{path}: {what}");
+                assert_eq!(lookups, 1, "{path}: {what}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
+    let store = fresh_store().await;
+    let deps = event::Deps {
+        store: store.clone(),
+        auth: auth(),
+        retention_seconds: 60,
+    };
+    let body = r#"{"from":"447700900001","to":"447700900101","uuid":"u1","conversation_uuid":"CON-1","status":"started","direction":"inbound"}"#;
+    for (what, req, status) in cases("/webhooks/event", body) {
+        let response = event::handle(&deps, req).await;
+        if status == 401 {
+            assert_eq!(response.status(), 401, "{what}");
+        } else {
+            assert_eq!(
+                response.status(),
+                204,
+                "{what}: an unknown call, acknowledged"
+            );
+        }
+        assert!(all_items(&store).await.is_empty(), "{what} wrote something");
+    }
+}
+
+#[tokio::test]
+async fn a_signed_get_without_body_passes() {
+    let deps = answer::Deps {
+        routes: Counting::default(),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: auth(),
+    };
+    let token = sign(&claims_for(b"", shared::now(), KEY), SECRET);
+    let req = http::Request::builder()
+        .method("GET")
+        .uri("/webhooks/answer")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::Empty)
+        .unwrap();
+    assert_eq!(answer::handle(&deps, req).await.status(), 200);
+}
+
+#[test]
+fn signatures_are_required_unless_explicitly_off() {
+    let none = |_: &str| None;
+    let err = shared::config::webhook_auth(&none, None).err().unwrap();
+    assert!(err.to_string().contains("VONAGE_SIGNATURE_SECRET"), "{err}");
+    let off = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "off".to_string());
+    assert!(matches!(
+        shared::config::webhook_auth(&off, None).unwrap(),
+        WebhookAuth::Off
+    ));
+    let typo = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "of".to_string());
+    assert!(shared::config::webhook_auth(&typo, None).is_err());
+}

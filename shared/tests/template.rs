@@ -1,0 +1,172 @@
+//! `template.yaml` against the workspace: every function is a binary of the workspace, every
+//! route reaches the function that handles it (the same one the local router sends it to), the
+//! management API needs IAM authorization while webhooks do not, no secret is in plain text,
+//! and no function may scan the table or use a wildcard action.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+fn root() -> String {
+    format!("{}/..", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn template() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(format!("{}/template.yaml", root())).unwrap())
+        .unwrap()
+}
+
+fn functions(t: &Value) -> BTreeMap<String, Value> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(k, r)| (k.as_str().unwrap().to_owned(), r.clone()))
+        .collect()
+}
+
+/// (method, path, binary, authorizer) of every HTTP API route.
+fn routes(t: &Value) -> Vec<(String, String, String, Option<String>)> {
+    let mut out = Vec::new();
+    for (_, f) in functions(t) {
+        let binary = f["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let Some(events) = f["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, e) in events {
+            if e["Type"] != "HttpApi" {
+                continue;
+            }
+            let p = &e["Properties"];
+            out.push((
+                p["Method"].as_str().unwrap().to_owned(),
+                p["Path"].as_str().unwrap().to_owned(),
+                binary.clone(),
+                p["Auth"]["Authorizer"].as_str().map(str::to_owned),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_is_a_workspace_binary_built_with_cargo_lambda() {
+    let t = template();
+    let fns = functions(&t);
+    assert!(fns.len() >= 5);
+    for (name, f) in fns {
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda", "{name}");
+        let binary = f["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap();
+        let manifest = format!("{}/functions/{binary}/Cargo.toml", root());
+        let text =
+            std::fs::read_to_string(&manifest).unwrap_or_else(|_| panic!("{name}: no {manifest}"));
+        let package: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(package["package"]["name"].as_str(), Some(binary), "{name}");
+        assert!(
+            std::path::Path::new(&format!("{}/functions/{binary}/src/main.rs", root())).exists()
+        );
+    }
+    assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
+    assert_eq!(t["Globals"]["Function"]["Architectures"][0], "arm64");
+    assert_eq!(t["Globals"]["Function"]["Handler"], "bootstrap");
+}
+
+#[test]
+fn every_route_reaches_the_function_the_local_router_uses() {
+    let cargo: toml::Table =
+        toml::from_str(&std::fs::read_to_string(format!("{}/Cargo.toml", root())).unwrap())
+            .unwrap();
+    let router = cargo["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    let t = template();
+    let all = routes(&t);
+    for (method, path, binary, _) in &all {
+        assert_eq!(
+            router.get(path).and_then(|f| f.as_str()),
+            Some(binary.as_str()),
+            "{method} {path}"
+        );
+    }
+    let expected = [
+        ("POST", "/conversations"),
+        ("GET", "/conversations"),
+        ("GET", "/conversations/{id}"),
+        ("DELETE", "/conversations/{id}"),
+        ("POST", "/numbers"),
+        ("GET", "/numbers"),
+        ("GET", "/webhooks/answer"),
+        ("POST", "/webhooks/answer"),
+        ("GET", "/webhooks/fallback"),
+        ("POST", "/webhooks/fallback"),
+        ("GET", "/webhooks/event"),
+        ("POST", "/webhooks/event"),
+    ];
+    for (method, path) in expected {
+        assert!(
+            all.iter().any(|(m, p, _, _)| m == method && p == path),
+            "{method} {path} has no route"
+        );
+    }
+}
+
+#[test]
+fn the_management_api_needs_iam_and_webhooks_rely_on_signatures() {
+    let t = template();
+    for (method, path, _, auth) in routes(&t) {
+        if path.starts_with("/webhooks/") {
+            assert_eq!(auth, None, "{method} {path} must stay reachable by Vonage");
+        } else {
+            assert_eq!(
+                auth.as_deref(),
+                Some("AWS_IAM"),
+                "{method} {path} must require IAM"
+            );
+        }
+    }
+    let api = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Type"] == "AWS::Serverless::HttpApi")
+        .unwrap();
+    assert_eq!(api["Properties"]["Auth"]["EnableIamAuthorizer"], true);
+}
+
+#[test]
+fn no_secret_in_plain_text_and_no_broad_permissions() {
+    let t = template();
+    let mut envs = vec![t["Globals"]["Function"]["Environment"]["Variables"].clone()];
+    for (_, f) in functions(&t) {
+        envs.push(f["Properties"]["Environment"]["Variables"].clone());
+        let text = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
+        for forbidden in [
+            "dynamodb:*",
+            "dynamodb:Scan",
+            "secretsmanager:*",
+            "Action: '*'",
+            "\"*\"",
+        ] {
+            assert!(!text.contains(forbidden), "{forbidden} in {text}");
+        }
+    }
+    for vars in envs {
+        let Some(vars) = vars.as_mapping() else {
+            continue;
+        };
+        for (k, _) in vars {
+            let k = k.as_str().unwrap();
+            assert!(
+                !k.contains("SECRET") || k == "VONAGE_SECRET_ARN",
+                "{k} would put a secret in the environment"
+            );
+        }
+    }
+    let secret = &t["Parameters"]["VonageSecretArn"];
+    assert_eq!(secret["NoEcho"], true);
+}
