@@ -146,6 +146,29 @@ impl fmt::Display for Masked<'_> {
     }
 }
 
+/// Masks every run of seven or more digits in free text (an error message from an API may
+/// quote a number).
+pub fn mask_digit_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 7 {
+            out.push_str(&mask(&run));
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Masks any digit string the same way, for numbers that failed to parse.
 pub fn mask(raw: &str) -> String {
     Masked(raw).to_string()
@@ -213,6 +236,15 @@ mod tests {
         assert_eq!(n.masked().to_string(), "4477****0001");
         assert_eq!(format!("{n:?}"), "Msisdn(4477****0001)");
         assert_eq!(mask("12345678"), "12****78");
+    }
+
+    #[test]
+    fn masks_numbers_inside_text() {
+        assert_eq!(
+            mask_digit_runs("Invalid to: 447700900001, code 29"),
+            "Invalid to: 4477****0001, code 29"
+        );
+        assert_eq!(mask_digit_runs("no numbers"), "no numbers");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::config::VonageConfig;
-use crate::phone::Msisdn;
+use crate::phone::{Msisdn, mask_digit_runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
@@ -223,7 +223,7 @@ impl VonageClient {
             other => Err(VonageError::Rejected {
                 api,
                 code: other.to_string(),
-                message,
+                message: mask_digit_runs(&message),
             }),
         }
     }
@@ -261,7 +261,7 @@ impl VonageClient {
             Some(m) => Err(VonageError::Rejected {
                 api,
                 code: m.status.clone(),
-                message: m.error_text.clone().unwrap_or_default(),
+                message: mask_digit_runs(m.error_text.as_deref().unwrap_or_default()),
             }),
             None => Err(VonageError::Rejected {
                 api,
@@ -301,7 +301,7 @@ impl VonageClient {
             Err(VonageError::Rejected {
                 api,
                 code: body.error_code,
-                message: body.error_code_label.unwrap_or_default(),
+                message: mask_digit_runs(body.error_code_label.as_deref().unwrap_or_default()),
             })
         }
     }

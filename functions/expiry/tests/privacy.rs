@@ -1,0 +1,270 @@
+//! No real number in the logs: a whole scenario (pool, create, calls both ways, events, the call
+//! log, listing, close, expiry, refusals) runs with every log line captured at the level the
+//! deployed stack uses, and no participant's full number may appear in them.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lambda_http::{Body, Request, RequestExt};
+use serde_json::json;
+use shared::config::{CallConfig, ConversationConfig};
+use shared::signature::WebhookAuth;
+use shared::testing::{fresh_store, mock_config, vonage_mock};
+use shared::vonage::VonageClient;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+const RIDER: &str = "447700900001";
+const DRIVER: &str = "447700900002";
+const OTHER: &str = "447700900003";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn req(
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+    query: &[(&str, &str)],
+) -> Request {
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1:9000");
+    if body.is_some() {
+        b = b.header("content-type", "application/json");
+    }
+    let body = body
+        .map(|v| Body::Text(v.to_string()))
+        .unwrap_or(Body::Empty);
+    let params: std::collections::HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    b.body(body).unwrap().with_query_string_parameters(params)
+}
+
+fn json_of(r: &lambda_http::Response<Body>) -> serde_json::Value {
+    match r.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(serde_json::Value::Null),
+        _ => serde_json::Value::Null,
+    }
+}
+
+#[tokio::test]
+async fn a_whole_scenario_logs_no_real_number() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let store = fresh_store().await;
+    let vonage = vonage_mock().await;
+    // One participant's SMS is refused with a message that quotes the number.
+    Mock::given(method("POST"))
+        .and(path("/sms/json"))
+        .and(wiremock::matchers::body_string_contains(format!("to={OTHER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "message-count": "1", "messages": [{"status": "6", "error-text": format!("Unroutable message - rejected: {OTHER}")}]
+        })))
+        .with_priority(1)
+        .mount(&vonage)
+        .await;
+    let client = VonageClient::new(&mock_config(&vonage)).unwrap();
+    let numbers = numbers::Deps {
+        store: store.clone(),
+        vonage: client.clone(),
+        application_id: "app".into(),
+    };
+    let api = conversations::Deps {
+        store: store.clone(),
+        vonage: client.clone(),
+        conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
+    };
+    let answer = answer::Deps {
+        routes: store.clone(),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+    };
+    let events = event::Deps {
+        store: store.clone(),
+        auth: WebhookAuth::Off,
+        retention_seconds: 60,
+    };
+
+    for n in ["447700900101", "447700900102"] {
+        assert_eq!(
+            numbers::handle(
+                &numbers,
+                req("POST", "/numbers", Some(json!({"msisdn": n})), &[])
+            )
+            .await
+            .status(),
+            201
+        );
+    }
+    let created = conversations::handle(&api, req("POST", "/conversations", Some(json!({
+        "participants": [{"number": "+44 7700 900001", "label": "rider"}, {"number": DRIVER, "label": "driver"}],
+        "expiry_mode": "sliding"
+    })), &[])).await;
+    assert_eq!(created.status(), 201);
+    let c = json_of(&created);
+    let id = c["id"].as_str().unwrap().to_owned();
+    let (pa, pb) = (
+        c["participants"][0]["proxy_number"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        c["participants"][1]["proxy_number"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+
+    // Calls both ways, a stranger, and the events of a call.
+    for (to, from) in [
+        (pa.as_str(), RIDER),
+        (pb.as_str(), DRIVER),
+        (pa.as_str(), OTHER),
+    ] {
+        let r = answer::handle(
+            &answer,
+            req(
+                "GET",
+                "/webhooks/answer",
+                None,
+                &[
+                    ("to", to),
+                    ("from", from),
+                    ("uuid", "u"),
+                    ("conversation_uuid", "CON-P"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
+    for status in ["started", "ringing", "answered", "completed"] {
+        let body = json!({"from": RIDER, "to": pa, "uuid": "u", "conversation_uuid": "CON-P", "status": status, "direction": "inbound", "duration": "5"});
+        assert_eq!(
+            event::handle(&events, req("POST", "/webhooks/event", Some(body), &[]))
+                .await
+                .status(),
+            204
+        );
+    }
+    let stranger = json!({"from": OTHER, "to": pa, "uuid": "x", "conversation_uuid": "CON-X", "status": "started", "direction": "inbound"});
+    event::handle(&events, req("POST", "/webhooks/event", Some(stranger), &[])).await;
+
+    // The log, the list by participant, refusals that carry numbers, a failed SMS, close.
+    assert_eq!(
+        conversations::handle(&api, req("GET", &format!("/conversations/{id}"), None, &[]))
+            .await
+            .status(),
+        200
+    );
+    conversations::handle(
+        &api,
+        req("GET", "/conversations", None, &[("participant", RIDER)]),
+    )
+    .await;
+    conversations::handle(
+        &api,
+        req(
+            "POST",
+            "/conversations",
+            Some(json!({"participants": [{"number": RIDER}, {"number": "+44 7700 900001"}]})),
+            &[],
+        ),
+    )
+    .await;
+    conversations::handle(
+        &api,
+        req(
+            "POST",
+            "/conversations",
+            Some(json!({"participants": [{"number": RIDER}, {"number": "4477009000012345"}]})),
+            &[],
+        ),
+    )
+    .await;
+    let second = conversations::handle(
+        &api,
+        req(
+            "POST",
+            "/conversations",
+            Some(
+                json!({"participants": [{"number": OTHER}, {"number": DRIVER}], "ttl_seconds": 60}),
+            ),
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(json_of(&second)["participants"][0]["notified"], false);
+    assert_eq!(
+        conversations::handle(
+            &api,
+            req("DELETE", &format!("/conversations/{id}"), None, &[])
+        )
+        .await
+        .status(),
+        200
+    );
+    answer::handle(
+        &answer,
+        req(
+            "GET",
+            "/webhooks/answer",
+            None,
+            &[("to", &pa), ("from", RIDER)],
+        ),
+    )
+    .await;
+
+    // The other conversation expires and is swept.
+    let sweeper = expiry::Deps {
+        store: store.clone(),
+        retention_seconds: 60,
+        max_per_run: 10,
+        concurrency: 2,
+        safety_margin: Duration::ZERO,
+        notify: Some(expiry::Notify {
+            vonage: client,
+            template: "Ended; no longer reaches your {other}.".into(),
+        }),
+    };
+    let report = expiry::sweep(
+        &sweeper,
+        shared::now() + 120,
+        Instant::now() + Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(report.closed, 1);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.lines().count() > 20, "the scenario logged: {text}");
+    assert!(
+        text.contains("4477****0001"),
+        "numbers appear masked: {text}"
+    );
+    for number in [RIDER, DRIVER, OTHER] {
+        for (i, line) in text.lines().enumerate() {
+            assert!(!line.contains(number), "line {i} shows {number}: {line}");
+        }
+    }
+}
