@@ -170,3 +170,26 @@ fn no_secret_in_plain_text_and_no_broad_permissions() {
     let secret = &t["Parameters"]["VonageSecretArn"];
     assert_eq!(secret["NoEcho"], true);
 }
+
+#[test]
+fn openapi_describes_exactly_the_management_routes() {
+    let spec: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(format!("{}/openapi.yaml", root())).unwrap())
+            .unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if item.get(method).is_some() {
+                documented.push((method.to_uppercase(), path.as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    documented.sort();
+    let mut management: Vec<(String, String)> = routes(&template())
+        .into_iter()
+        .filter(|(_, path, _, _)| !path.starts_with("/webhooks/"))
+        .map(|(method, path, _, _)| (method, path))
+        .collect();
+    management.sort();
+    assert_eq!(documented, management);
+}

@@ -104,7 +104,7 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
     })
 }
 
-/// Labels go into SMS texts: short, plain words only.
+/// Labels go into SMS texts: short, plain ASCII words (GSM-7 keeps an SMS at 160 characters).
 fn check_label(index: usize, label: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(label) = label else { return Ok(None) };
     let label = label.trim().to_owned();
@@ -112,12 +112,12 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<String>, Ap
         && label.chars().count() <= MAX_LABEL_CHARS
         && label
             .chars()
-            .all(|c| c.is_alphanumeric() || " -_.'".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || " -_.'".contains(c));
     if ok {
         Ok(Some(label))
     } else {
         Err(ApiError::InvalidRequest(format!(
-            "participants[{index}].label must be 1 to {MAX_LABEL_CHARS} letters, digits, spaces or - _ . '"
+            "participants[{index}].label must be 1 to {MAX_LABEL_CHARS} ASCII letters, digits, spaces or - _ . '"
         )))
     }
 }

@@ -115,13 +115,13 @@ async fn find(deps: &Deps, raw_id: &str) -> Result<Conversation, ApiError> {
 
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let q = req.query_string_parameters();
-    let status = match q.first("status").filter(|s| !s.is_empty()) {
+    let status = match q.first("status") {
         None => None,
         Some(s) => Some(ConversationStatus::parse(s).ok_or_else(|| {
             ApiError::InvalidRequest("status must be active, in-progress or closed".into())
         })?),
     };
-    let participant = match q.first("participant").filter(|s| !s.is_empty()) {
+    let participant = match q.first("participant") {
         None => None,
         Some(p) => Some(
             Msisdn::parse(p).map_err(|e| ApiError::InvalidNumber(format!("participant: {e}")))?,

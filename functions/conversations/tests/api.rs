@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{App, json_request, m, pair, request};
+use common::{App, binary_request, json_request, m, pair, request};
 use serde_json::json;
 use shared::testing::{all_items, sent_sms};
 use wiremock::matchers::{method, path, query_param};
@@ -246,6 +246,7 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
         (request("POST", "/conversations", None, &pair("447700900001", "447700900002").to_string()), 415, "unsupported_media_type"),
         (json_request("POST", "/conversations", &big), 413, "payload_too_large"),
         (json_request("POST", "/conversations", "[1, 2]"), 400, "invalid_request"),
+        (binary_request("POST", "/conversations", b"!\xff{"), 400, "invalid_json"),
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001"}]}).to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &three.to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &pair("call me", "447700900002").to_string()), 400, "invalid_number"),
@@ -265,6 +266,8 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
         (request("PUT", "/conversations", Some("application/json"), "{}"), 405, "method_not_allowed"),
         (request("GET", "/elsewhere", None, ""), 404, "not_found"),
         (request("GET", "/conversations?status=open", None, ""), 400, "invalid_request"),
+        (request("GET", "/conversations?status=", None, ""), 400, "invalid_request"),
+        (request("GET", "/conversations?participant=", None, ""), 400, "invalid_number"),
         (request("GET", "/conversations?participant=nobody", None, ""), 400, "invalid_number"),
         (request("GET", "/conversations?limit=0", None, ""), 400, "invalid_request"),
         (request("GET", "/conversations?cursor=%21%21", None, ""), 400, "invalid_request"),

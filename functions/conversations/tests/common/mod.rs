@@ -111,3 +111,13 @@ pub fn json_request(method: &str, path: &str, body: &str) -> Request {
 pub fn pair(a: &str, b: &str) -> serde_json::Value {
     serde_json::json!({"participants": [{"number": a, "label": "rider"}, {"number": b, "label": "driver"}]})
 }
+
+/// A body that is not UTF-8, as API Gateway hands it over (base64-decoded into bytes).
+pub fn binary_request(method: &str, path: &str, body: &[u8]) -> Request {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(Body::Binary(body.to_vec()))
+        .unwrap()
+}
