@@ -1,0 +1,142 @@
+//! An inbound call costs exactly one DynamoDB request, counted on the wire by an SDK interceptor
+//! (every attempt, retries included), whatever the call's outcome.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use answer::{Deps, Outcome, answer};
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use lambda_http::{Body, RequestExt};
+use shared::config::CallConfig;
+use shared::model::{
+    Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
+};
+use shared::phone::Msisdn;
+use shared::signature::WebhookAuth;
+use shared::store::Store;
+
+#[derive(Debug, Clone, Default)]
+struct Counter(Arc<AtomicUsize>);
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "request counter"
+    }
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn m(d: &str) -> Msisdn {
+    Msisdn::from_digits(d).unwrap()
+}
+
+fn call(to: &str, from: &str) -> lambda_http::Request {
+    let q: HashMap<String, String> = [
+        ("to", to),
+        ("from", from),
+        ("uuid", "u"),
+        ("conversation_uuid", "CON-1"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    http::Request::builder()
+        .uri("/webhooks/answer")
+        .body(Body::Empty)
+        .unwrap()
+        .with_query_string_parameters(q)
+}
+
+#[tokio::test]
+async fn every_inbound_call_is_one_dynamodb_request() {
+    let setup = shared::testing::fresh_store().await;
+    for p in ["447700900101", "447700900102"] {
+        setup
+            .add_number(&PoolNumber {
+                msisdn: m(p),
+                country: "GB".into(),
+                state: NumberState::Active,
+                active_count: 0,
+                added_at: 0,
+            })
+            .await
+            .unwrap();
+    }
+    let now = shared::now();
+    let p = |n: &str, proxy: &str| Participant {
+        number: m(n),
+        label: None,
+        proxy_number: m(proxy),
+        country: "GB".into(),
+    };
+    let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
+        id: id.into(),
+        status: ConversationStatus::Active,
+        created_at: now,
+        expires_at,
+        reference: None,
+        participants: [p(a, "447700900101"), p(b, "447700900102")],
+        closed_at: None,
+        close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: 3600,
+        last_activity: None,
+    };
+    setup
+        .create_conversation(&conversation(
+            "live",
+            "447700900001",
+            "447700900002",
+            now + 3600,
+        ))
+        .await
+        .unwrap();
+    setup
+        .create_conversation(&conversation(
+            "old",
+            "447700900003",
+            "447700900004",
+            now - 1,
+        ))
+        .await
+        .unwrap();
+
+    let counter = Counter::default();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(counter.clone())
+        .build();
+    let counted = Store::new(aws_sdk_dynamodb::Client::from_conf(config), setup.table());
+    let deps = Deps {
+        routes: counted,
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+    };
+
+    for (to, from, expected) in [
+        ("447700900101", "447700900001", Outcome::Connected),
+        ("447700900102", "447700900002", Outcome::Connected),
+        ("447700900101", "447700900009", Outcome::UnknownCaller),
+        ("447700900101", "447700900003", Outcome::Expired),
+    ] {
+        let before = counter.0.load(Ordering::SeqCst);
+        let (_, outcome) = answer(&deps, &call(to, from), now).await;
+        assert_eq!(outcome, expected);
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst) - before,
+            1,
+            "{expected:?} cost other than one request"
+        );
+    }
+}
