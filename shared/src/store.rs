@@ -340,28 +340,16 @@ impl Store {
         &self,
         participant: &Msisdn,
     ) -> Result<HashSet<Msisdn>, StoreError> {
-        let mut held = HashSet::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(INDEX_PARTICIPANT)
-                .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :r)")
-                .expression_attribute_values(":p", s(keys::participant(participant)))
-                .expression_attribute_values(":r", s("ROUTE#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                held.insert(from_item::<_, RouteItem>(item)?.route.proxy_number);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(held);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_PARTICIPANT)
+            .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :r)")
+            .expression_attribute_values(":p", s(keys::participant(participant)))
+            .expression_attribute_values(":r", s("ROUTE#"));
+        let routes: Vec<RouteItem> = query_all(query).await?;
+        Ok(routes.into_iter().map(|r| r.route.proxy_number).collect())
     }
 
     // ---- pool -------------------------------------------------------------------------------
@@ -405,27 +393,15 @@ impl Store {
 
     /// Every number in the pool, by country.
     pub async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
-        let mut numbers = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(INDEX_COLLECTION)
-                .key_condition_expression("gsi3pk = :p")
-                .expression_attribute_values(":p", s(keys::POOL))
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                numbers.push(from_item::<_, NumberItem>(item)?.number);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(numbers);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_COLLECTION)
+            .key_condition_expression("gsi3pk = :p")
+            .expression_attribute_values(":p", s(keys::POOL));
+        let numbers: Vec<NumberItem> = query_all(query).await?;
+        Ok(numbers.into_iter().map(|n| n.number).collect())
     }
 
     // ---- conversations ----------------------------------------------------------------------
@@ -498,19 +474,7 @@ impl Store {
             meaning.push(Some(CreateConflict::ReferenceTaken));
         }
         for (msisdn, uses) in usage(c) {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::number(&msisdn))))
-                .update_expression("ADD active_count :d")
-                .condition_expression("#state = :active")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":d", n(uses))
-                .expression_attribute_values(":active", s("active"));
-            items.push(
-                TransactWriteItem::builder()
-                    .update(build(update.build()))
-                    .build(),
-            );
+            items.push(usage_update(&self.table, &msisdn, uses));
             meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
         }
 
@@ -562,18 +526,14 @@ impl Store {
                 .condition_expression("#status = :status")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(current.status.as_str()));
-            items.push(TransactWriteItem::builder().put(build(put.build())).build());
+            items.push(tx_put(put));
             for route in current.routes() {
                 let delete = Delete::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
                     .expression_attribute_values(":id", s(id));
-                items.push(
-                    TransactWriteItem::builder()
-                        .delete(build(delete.build()))
-                        .build(),
-                );
+                items.push(tx_delete(delete));
             }
             for index in 0..current.participants.len() {
                 let update = Update::builder()
@@ -584,11 +544,7 @@ impl Store {
                     .expression_attribute_names("#ttl", "ttl")
                     .expression_attribute_values(":closed", s("closed"))
                     .expression_attribute_values(":ttl", n(retain_until));
-                items.push(
-                    TransactWriteItem::builder()
-                        .update(build(update.build()))
-                        .build(),
-                );
+                items.push(tx_update(update));
             }
             if let Some(reference) = &current.reference {
                 let delete = Delete::builder()
@@ -596,24 +552,10 @@ impl Store {
                     .set_key(Some(key(keys::reference(reference))))
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
                     .expression_attribute_values(":id", s(id));
-                items.push(
-                    TransactWriteItem::builder()
-                        .delete(build(delete.build()))
-                        .build(),
-                );
+                items.push(tx_delete(delete));
             }
             for (msisdn, uses) in usage(&current) {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::number(&msisdn))))
-                    .update_expression("ADD active_count :d")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":d", n(-uses));
-                items.push(
-                    TransactWriteItem::builder()
-                        .update(build(update.build()))
-                        .build(),
-                );
+                items.push(usage_update(&self.table, &msisdn, -uses));
             }
             let out = self
                 .client
@@ -747,28 +689,16 @@ impl Store {
     /// Every call event kept on a conversation.
     pub async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
         let (pk, _) = keys::conversation(conversation_id);
-        let mut events = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :call)")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":call", s("CALL#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                events.push(from_item::<_, CallEventItem>(item)?.event);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(events);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :call)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":call", s("CALL#"))
+            .consistent_read(true);
+        let events: Vec<CallEventItem> = query_all(query).await?;
+        Ok(events.into_iter().map(|e| e.event).collect())
     }
 
     /// Records a call's activity at `at` (unix seconds) on its conversation: `last_activity`
@@ -836,11 +766,7 @@ impl Store {
                 .expression_attribute_values(":e", n(pushed))
                 .expression_attribute_values(":sk", s(expiry_sort_key(pushed, &c.id)))
                 .expression_attribute_values(":closed", s("closed"));
-            let mut items = vec![
-                TransactWriteItem::builder()
-                    .update(build(conv.build()))
-                    .build(),
-            ];
+            let mut items = vec![tx_update(conv)];
             for route in c.routes() {
                 let update = Update::builder()
                     .table_name(&self.table)
@@ -849,11 +775,7 @@ impl Store {
                     .condition_expression("conversation_id = :id")
                     .expression_attribute_values(":e", n(pushed))
                     .expression_attribute_values(":id", s(&c.id));
-                items.push(
-                    TransactWriteItem::builder()
-                        .update(build(update.build()))
-                        .build(),
-                );
+                items.push(tx_update(update));
             }
             let out = self
                 .client
@@ -1002,9 +924,7 @@ fn status_update(
         .expression_attribute_names("#status", "status")
         .expression_attribute_values(":to", s(to.as_str()))
         .expression_attribute_values(":from", s(from.as_str()));
-    TransactWriteItem::builder()
-        .update(build(update.build()))
-        .build()
+    tx_update(update)
 }
 
 /// A failed condition means "already done" or "no longer applies" here.
@@ -1044,12 +964,65 @@ where
     }
 }
 
+/// Every item a query finds, page after page.
+async fn query_all<T: serde::de::DeserializeOwned>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<T>, StoreError> {
+    let mut found = Vec::new();
+    let mut start = None;
+    loop {
+        let out = query.clone().set_exclusive_start_key(start).send().await?;
+        for item in out.items.unwrap_or_default() {
+            found.push(from_item(item)?);
+        }
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(found);
+        }
+    }
+}
+
+fn tx_put(put: aws_sdk_dynamodb::types::builders::PutBuilder) -> TransactWriteItem {
+    TransactWriteItem::builder().put(build(put.build())).build()
+}
+
+fn tx_update(update: aws_sdk_dynamodb::types::builders::UpdateBuilder) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .update(build(update.build()))
+        .build()
+}
+
+fn tx_delete(delete: aws_sdk_dynamodb::types::builders::DeleteBuilder) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .delete(build(delete.build()))
+        .build()
+}
+
+/// Moves a pool number's usage count by `delta` routes. Taking a number on (`delta > 0`) needs
+/// it still `active`; giving it back needs only that it exists.
+fn usage_update(table: &str, msisdn: &Msisdn, delta: i64) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(keys::number(msisdn))))
+        .update_expression("ADD active_count :d")
+        .expression_attribute_values(":d", n(delta));
+    let update = if delta > 0 {
+        update
+            .condition_expression("#state = :active")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":active", s("active"))
+    } else {
+        update.condition_expression("attribute_exists(pk)")
+    };
+    tx_update(update)
+}
+
 fn put_new(table: &str, item: Item) -> TransactWriteItem {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(pk)");
-    TransactWriteItem::builder().put(build(put.build())).build()
+    tx_put(put)
 }
 
 /// How many routes of `c` use each proxy number (a number may serve both participants).
