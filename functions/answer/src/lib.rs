@@ -148,3 +148,9 @@ fn ncco_response(ncco: &Ncco) -> Response<Body> {
         .body(Body::Text(ncco.to_json()))
         .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
 }
+
+impl<R: RouteLookup> shared::runtime::Handler for Deps<R> {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        handle(self, req).await
+    }
+}

@@ -160,3 +160,9 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         },
     ))
 }
+
+impl shared::runtime::Handler for Deps {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        handle(self, req).await
+    }
+}

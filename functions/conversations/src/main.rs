@@ -1,34 +1,22 @@
-//! Wiring only: configuration and clients once per execution environment (on the first call,
-//! so start-up makes no network request), then the handler.
+//! Wiring only: dependencies built once per execution environment, then the handler.
 
-use conversations::{Deps, handle};
-use lambda_http::{Error, run, service_fn};
+use conversations::Deps;
+use lambda_http::Error;
 use shared::config::{ConversationConfig, Env, VonageConfig, table_name};
-use shared::problem::ApiError;
+use shared::runtime::{internal_error, serve};
 use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
-use tokio::sync::OnceCell;
-
-async fn deps() -> Result<Deps, Error> {
-    let secret = require(&Env, API_SECRET).await?;
-    Ok(Deps {
-        store: Store::from_env(table_name(&Env)?).await,
-        vonage: VonageClient::new(&VonageConfig::from_source(&Env, secret)?)?,
-        conversations: ConversationConfig::from_source(&Env)?,
-    })
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let cell = OnceCell::new();
-    let cell = &cell;
-    run(service_fn(move |req| async move {
-        match cell.get_or_try_init(deps).await {
-            Ok(deps) => Ok::<_, Error>(handle(deps, req).await),
-            Err(e) => Ok(ApiError::Internal(e).into_response()),
-        }
-    }))
-    .await
+    let build = || async {
+        let secret = require(&Env, API_SECRET).await?;
+        Ok::<_, Error>(Deps {
+            store: Store::from_env(table_name(&Env)?).await,
+            vonage: VonageClient::new(&VonageConfig::from_source(&Env, secret)?)?,
+            conversations: ConversationConfig::from_source(&Env)?,
+        })
+    };
+    serve(build, internal_error).await
 }

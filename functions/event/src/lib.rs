@@ -191,3 +191,9 @@ async fn find_call(deps: &Deps, incoming: &Incoming) -> Result<Option<CallRef>, 
     }
     Ok(None)
 }
+
+impl shared::runtime::Handler for Deps {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        handle(self, req).await
+    }
+}

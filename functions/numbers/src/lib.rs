@@ -137,3 +137,9 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
 fn duplicate(msisdn: &Msisdn) -> ApiError {
     ApiError::DuplicateNumber(format!("{} is already in the pool", msisdn.as_str()))
 }
+
+impl shared::runtime::Handler for Deps {
+    async fn handle(&self, req: Request) -> Response<Body> {
+        handle(self, req).await
+    }
+}
