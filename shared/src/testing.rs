@@ -157,3 +157,51 @@ pub async fn sent_sms(server: &MockServer) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// Adds active pool numbers in `country`.
+pub async fn add_pool(store: &Store, numbers: &[&str], country: &str) {
+    for n in numbers {
+        let number = crate::model::PoolNumber {
+            msisdn: Msisdn::from_digits(n).expect("a pool number in E.164 digits"),
+            country: country.into(),
+            state: crate::model::NumberState::Active,
+            active_count: 0,
+            added_at: 0,
+        };
+        assert!(
+            store.add_number(&number).await.expect("pool number added"),
+            "{n} twice"
+        );
+    }
+}
+
+/// An active, unlabelled conversation in GB between `a` and `b`, each given as
+/// (number, the proxy number they call).
+pub fn conversation(
+    id: &str,
+    a: (&str, &str),
+    b: (&str, &str),
+    created_at: i64,
+    expires_at: i64,
+) -> crate::model::Conversation {
+    use crate::model::{Conversation, ConversationStatus, ExpiryMode, Participant};
+    let p = |(number, proxy): (&str, &str)| Participant {
+        number: Msisdn::from_digits(number).expect("a participant in E.164 digits"),
+        label: None,
+        proxy_number: Msisdn::from_digits(proxy).expect("a proxy number in E.164 digits"),
+        country: "GB".into(),
+    };
+    Conversation {
+        id: id.into(),
+        status: ConversationStatus::Active,
+        created_at,
+        expires_at,
+        reference: None,
+        participants: [p(a), p(b)],
+        closed_at: None,
+        close_reason: None,
+        expiry_mode: ExpiryMode::Absolute,
+        ttl_seconds: (expires_at - created_at).max(60),
+        last_activity: None,
+    }
+}

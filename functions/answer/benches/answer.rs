@@ -9,7 +9,7 @@ use answer::{Deps, RouteLookup, handle};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Body;
 use shared::config::CallConfig;
-use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant, Route};
+use shared::model::Route;
 use shared::phone::Msisdn;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::StoreError;
@@ -23,29 +23,13 @@ impl RouteLookup for InMemory {
 }
 
 fn routes() -> InMemory {
-    let m = |d: &str| Msisdn::from_digits(d).unwrap();
-    let p = |n: &str, proxy: &str| Participant {
-        number: m(n),
-        label: None,
-        proxy_number: m(proxy),
-        country: "GB".into(),
-    };
-    let c = Conversation {
-        id: "c1".into(),
-        status: ConversationStatus::Active,
-        created_at: 0,
-        expires_at: i64::MAX / 2,
-        reference: None,
-        participants: [
-            p("447700900001", "447700900101"),
-            p("447700900002", "447700900102"),
-        ],
-        closed_at: None,
-        close_reason: None,
-        expiry_mode: ExpiryMode::Absolute,
-        ttl_seconds: 3600,
-        last_activity: None,
-    };
+    let c = shared::testing::conversation(
+        "c1",
+        ("447700900001", "447700900101"),
+        ("447700900002", "447700900102"),
+        0,
+        i64::MAX / 2,
+    );
     InMemory(
         c.routes()
             .into_iter()

@@ -9,7 +9,7 @@ use answer::{Deps, Outcome, RouteLookup, answer, handle};
 use lambda_http::{Body, Request, RequestExt};
 use shared::config::CallConfig;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant, PoolNumber, Route,
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant, Route,
 };
 use shared::ncco::{Action, Ncco};
 use shared::phone::Msisdn;
@@ -316,18 +316,7 @@ async fn other_methods_are_refused_without_5xx() {
 
 async fn stored(c: &Conversation) -> Store {
     let store = shared::testing::fresh_store().await;
-    for p in [PA, PB] {
-        store
-            .add_number(&PoolNumber {
-                msisdn: m(p),
-                country: "GB".into(),
-                state: shared::model::NumberState::Active,
-                active_count: 0,
-                added_at: 0,
-            })
-            .await
-            .unwrap();
-    }
+    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
     store.create_conversation(c).await.unwrap();
     store
 }

@@ -12,9 +12,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use lambda_http::{Body, RequestExt};
 use shared::config::CallConfig;
-use shared::model::{
-    Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
-};
+use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant};
 use shared::phone::Msisdn;
 use shared::signature::WebhookAuth;
 use shared::store::Store;
@@ -61,18 +59,7 @@ fn call(to: &str, from: &str) -> lambda_http::Request {
 #[tokio::test]
 async fn every_inbound_call_is_one_dynamodb_request() {
     let setup = shared::testing::fresh_store().await;
-    for p in ["447700900101", "447700900102"] {
-        setup
-            .add_number(&PoolNumber {
-                msisdn: m(p),
-                country: "GB".into(),
-                state: NumberState::Active,
-                active_count: 0,
-                added_at: 0,
-            })
-            .await
-            .unwrap();
-    }
+    shared::testing::add_pool(&setup, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
     let p = |n: &str, proxy: &str| Participant {
         number: m(n),

@@ -11,8 +11,6 @@ use conversations::{Deps, handle};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Body;
 use shared::config::ConversationConfig;
-use shared::model::{NumberState, PoolNumber};
-use shared::phone::Msisdn;
 use shared::testing::{EchoInsight, fresh_store, mock_config};
 use shared::vonage::VonageClient;
 use wiremock::matchers::{method, path};
@@ -52,23 +50,17 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let (deps, _vonage) = rt.block_on(async {
         let store = fresh_store().await;
-        for n in [
-            "447700900101",
-            "447700900102",
-            "447700900103",
-            "447700900104",
-        ] {
-            store
-                .add_number(&PoolNumber {
-                    msisdn: Msisdn::from_digits(n).unwrap(),
-                    country: "GB".into(),
-                    state: NumberState::Active,
-                    active_count: 0,
-                    added_at: 0,
-                })
-                .await
-                .unwrap();
-        }
+        shared::testing::add_pool(
+            &store,
+            &[
+                "447700900101",
+                "447700900102",
+                "447700900103",
+                "447700900104",
+            ],
+            "GB",
+        )
+        .await;
         let vonage = slow_vonage().await;
         let deps = Deps {
             store,

@@ -2,9 +2,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use event::{Deps, Outcome, handle, parse, record};
-use shared::model::{
-    Conversation, ConversationStatus, ExpiryMode, Interaction, NumberState, Participant, PoolNumber,
-};
+use shared::model::Interaction;
 use shared::phone::Msisdn;
 use shared::signature::WebhookAuth;
 use shared::testing::fresh_store;
@@ -16,43 +14,17 @@ fn load(name: &str) -> lambda_http::Request {
 
 #[tokio::test]
 async fn every_status_event_plays_as_named() {
-    let m = |d: &str| Msisdn::from_digits(d).unwrap();
+    let _m = |d: &str| Msisdn::from_digits(d).unwrap();
     let store = fresh_store().await;
-    for p in ["447700900101", "447700900102"] {
-        store
-            .add_number(&PoolNumber {
-                msisdn: m(p),
-                country: "GB".into(),
-                state: NumberState::Active,
-                active_count: 0,
-                added_at: 0,
-            })
-            .await
-            .unwrap();
-    }
-    let p = |n: &str, proxy: &str| Participant {
-        number: m(n),
-        label: None,
-        proxy_number: m(proxy),
-        country: "GB".into(),
-    };
+    shared::testing::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
-    let c = Conversation {
-        id: "5d0f1a2b-0000-4000-8000-000000000002".into(),
-        status: ConversationStatus::Active,
-        created_at: now,
-        expires_at: now + 3600,
-        reference: None,
-        participants: [
-            p("447700900001", "447700900101"),
-            p("447700900002", "447700900102"),
-        ],
-        closed_at: None,
-        close_reason: None,
-        expiry_mode: ExpiryMode::Absolute,
-        ttl_seconds: 3600,
-        last_activity: None,
-    };
+    let c = shared::testing::conversation(
+        "5d0f1a2b-0000-4000-8000-000000000002",
+        ("447700900001", "447700900101"),
+        ("447700900002", "447700900102"),
+        now,
+        now + 3600,
+    );
     store.create_conversation(&c).await.unwrap();
     let deps = Deps {
         store: store.clone(),

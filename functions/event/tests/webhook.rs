@@ -9,8 +9,7 @@ use event::{Deps, Outcome, handle, parse, record};
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, ExpiryMode, Interaction, NumberState,
-    Participant, PoolNumber,
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, Interaction, Participant,
 };
 use shared::phone::Msisdn;
 use shared::store::Store;
@@ -27,18 +26,7 @@ fn m(d: &str) -> Msisdn {
 
 async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
     let store = fresh_store().await;
-    for p in [PA, PB] {
-        store
-            .add_number(&PoolNumber {
-                msisdn: m(p),
-                country: "GB".into(),
-                state: NumberState::Active,
-                active_count: 0,
-                added_at: 0,
-            })
-            .await
-            .unwrap();
-    }
+    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
     let now = shared::now();
     let p = |n: &str, proxy: &str, label: &str| Participant {
         number: m(n),

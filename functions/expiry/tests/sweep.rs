@@ -5,9 +5,7 @@ use shared::signature::WebhookAuth;
 use std::time::{Duration, Instant};
 
 use expiry::{Deps, Notify, SweepReport, sweep};
-use shared::model::{
-    CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
-};
+use shared::model::{CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant};
 use shared::phone::Msisdn;
 use shared::store::Store;
 use shared::testing::{fresh_store, mock_config, sent_sms, vonage_mock};
@@ -63,18 +61,7 @@ fn conversation(i: usize, expires_at: i64) -> Conversation {
 
 async fn with_pool() -> Store {
     let store = fresh_store().await;
-    for p in [PA, PB] {
-        store
-            .add_number(&PoolNumber {
-                msisdn: m(p),
-                country: "GB".into(),
-                state: NumberState::Active,
-                active_count: 0,
-                added_at: 0,
-            })
-            .await
-            .unwrap();
-    }
+    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
     store
 }
 
