@@ -308,7 +308,11 @@ impl Store {
         &self.table
     }
 
-    async fn get(&self, k: (String, String)) -> Result<Option<Item>, StoreError> {
+    /// One item, read strongly consistently, as `T`.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        k: (String, String),
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -317,7 +321,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        Ok(out.item)
+        Ok(out.item.map(from_item).transpose()?)
     }
 
     // ---- routes -----------------------------------------------------------------------------
@@ -329,10 +333,10 @@ impl Store {
         proxy: &Msisdn,
         caller: &Msisdn,
     ) -> Result<Option<Route>, StoreError> {
-        match self.get(keys::route(proxy, caller)).await? {
-            None => Ok(None),
-            Some(item) => Ok(Some(from_item::<_, RouteItem>(item)?.route)),
-        }
+        Ok(self
+            .get::<RouteItem>(keys::route(proxy, caller))
+            .await?
+            .map(|i| i.route))
     }
 
     /// The proxy numbers `participant` holds in active conversations.
@@ -385,10 +389,10 @@ impl Store {
     }
 
     pub async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
-        match self.get(keys::number(msisdn)).await? {
-            None => Ok(None),
-            Some(item) => Ok(Some(from_item::<_, NumberItem>(item)?.number)),
-        }
+        Ok(self
+            .get::<NumberItem>(keys::number(msisdn))
+            .await?
+            .map(|i| i.number))
     }
 
     /// Every number in the pool, by country.
@@ -407,10 +411,10 @@ impl Store {
     // ---- conversations ----------------------------------------------------------------------
 
     pub async fn get_conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
-        match self.get(keys::conversation(id)).await? {
-            None => Ok(None),
-            Some(item) => Ok(Some(from_item::<_, ConversationItem>(item)?.conversation)),
-        }
+        Ok(self
+            .get::<ConversationItem>(keys::conversation(id))
+            .await?
+            .map(|i| i.conversation))
     }
 
     /// The conversation that holds `reference`, while it is not closed.
@@ -418,10 +422,12 @@ impl Store {
         &self,
         reference: &str,
     ) -> Result<Option<Conversation>, StoreError> {
-        let Some(item) = self.get(keys::reference(reference)).await? else {
+        let Some(r) = self
+            .get::<ReferenceItem>(keys::reference(reference))
+            .await?
+        else {
             return Ok(None);
         };
-        let r: ReferenceItem = from_item(item)?;
         self.get_conversation(&r.conversation_id).await
     }
 
@@ -632,10 +638,10 @@ impl Store {
     // ---- calls ------------------------------------------------------------------------------
 
     pub async fn get_call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
-        match self.get(keys::call_ref(call_id)).await? {
-            None => Ok(None),
-            Some(item) => Ok(Some(from_item::<_, CallRefItem>(item)?.call)),
-        }
+        Ok(self
+            .get::<CallRefItem>(keys::call_ref(call_id))
+            .await?
+            .map(|i| i.call))
     }
 
     /// Remembers which conversation a call belongs to, so its later events find it even after
