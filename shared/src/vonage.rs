@@ -56,6 +56,16 @@ pub enum VonageError {
 }
 
 impl VonageError {
+    /// An API's refusal. Its text may quote a number, so digit runs are masked here, once for
+    /// every refusal.
+    fn rejected(api: Api, code: impl Into<String>, message: &str) -> Self {
+        Self::Rejected {
+            api,
+            code: code.into(),
+            message: mask_digit_runs(message),
+        }
+    }
+
     fn from_reqwest(api: Api, e: reqwest::Error) -> Self {
         let e = e.without_url();
         if e.is_timeout() {
@@ -220,11 +230,7 @@ impl VonageClient {
                 })
             }
             3 => Ok(Insight::NotValid { status: 3, message }),
-            other => Err(VonageError::Rejected {
-                api,
-                code: other.to_string(),
-                message: mask_digit_runs(&message),
-            }),
+            other => Err(VonageError::rejected(api, other.to_string(), &message)),
         }
     }
 
@@ -258,16 +264,16 @@ impl VonageClient {
             .map_err(|e| VonageError::from_reqwest(api, e))?;
         match body.messages.first() {
             Some(m) if m.status == "0" => Ok(m.message_id.clone().unwrap_or_default()),
-            Some(m) => Err(VonageError::Rejected {
+            Some(m) => Err(VonageError::rejected(
                 api,
-                code: m.status.clone(),
-                message: mask_digit_runs(m.error_text.as_deref().unwrap_or_default()),
-            }),
-            None => Err(VonageError::Rejected {
+                m.status.clone(),
+                m.error_text.as_deref().unwrap_or_default(),
+            )),
+            None => Err(VonageError::rejected(
                 api,
-                code: "none".into(),
-                message: "no message status in the answer".into(),
-            }),
+                "none",
+                "no message status in the answer",
+            )),
         }
     }
 
@@ -298,11 +304,11 @@ impl VonageClient {
         if body.error_code == "200" {
             Ok(())
         } else {
-            Err(VonageError::Rejected {
+            Err(VonageError::rejected(
                 api,
-                code: body.error_code,
-                message: mask_digit_runs(body.error_code_label.as_deref().unwrap_or_default()),
-            })
+                body.error_code,
+                body.error_code_label.as_deref().unwrap_or_default(),
+            ))
         }
     }
 
