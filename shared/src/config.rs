@@ -52,7 +52,56 @@ pub struct ConversationConfig {
     /// The SMS each participant receives; `{other}` is the other participant's label, `{proxy}`
     /// the number to call (with `+`), `{expires}` the expiry time.
     pub notify_template: String,
+    /// How long a (proxy number, participant) pair stays out of new conversations with someone
+    /// else after its conversation closed.
+    pub cool_off_seconds: i64,
+    /// Give a participant the proxy number they had before with the same counterpart, when
+    /// they may have it.
+    pub sticky: bool,
+    /// Rent a number when the pool has none to give; `None` (the default) answers
+    /// `pool_exhausted` instead.
+    pub auto_rent: Option<AutoRent>,
 }
+
+/// Renting numbers on the fly when the pool runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoRent {
+    /// The pool never grows past this many numbers (not retired) in one country.
+    pub max_per_country: usize,
+    /// The spec's spelling, such as `SMS,VOICE`.
+    pub features: String,
+    /// `mobile-lvn`, `landline` or `landline-toll-free`; any when unset.
+    pub number_type: Option<String>,
+}
+
+fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {
+    if !number(src, "AUTO_RENT", false)? {
+        return Ok(None);
+    }
+    let features = text(src, "AUTO_RENT_FEATURES", "SMS,VOICE");
+    let listed: Vec<&str> = features.split(',').collect();
+    let features = crate::vonage::features_param(&listed).ok_or(ConfigError::Invalid {
+        name: "AUTO_RENT_FEATURES",
+        reason: format!("{features} is not a set of SMS, VOICE and MMS"),
+    })?;
+    let number_type = optional(src, "AUTO_RENT_TYPE");
+    if let Some(t) = &number_type
+        && !NUMBER_TYPES.contains(&t.as_str())
+    {
+        return Err(ConfigError::Invalid {
+            name: "AUTO_RENT_TYPE",
+            reason: format!("{t} is not one of {}", NUMBER_TYPES.join(", ")),
+        });
+    }
+    Ok(Some(AutoRent {
+        max_per_country: number(src, "AUTO_RENT_MAX_PER_COUNTRY", 5)?,
+        features: features.to_owned(),
+        number_type,
+    }))
+}
+
+/// The number types the Numbers search knows.
+pub const NUMBER_TYPES: [&str; 3] = ["landline", "mobile-lvn", "landline-toll-free"];
 
 /// The expiry sweep.
 #[derive(Debug, Clone)]
@@ -236,6 +285,9 @@ impl ConversationConfig {
                 "NOTIFY_SMS_TEMPLATE",
                 "To reach your {other}, call {proxy}. This number works for this conversation only.",
             ),
+            cool_off_seconds: number(src, "COOL_OFF_SECONDS", 600)?,
+            sticky: number(src, "STICKY_NUMBERS", false)?,
+            auto_rent: auto_rent(src)?,
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
             return Err(ConfigError::Invalid {
@@ -284,6 +336,38 @@ mod tests {
         assert!(err.to_string().contains("RING_TIMEOUT_SECONDS"));
         let err = CallConfig::from_source(&src(&[("CALL_LIMIT_SECONDS", "9000")])).unwrap_err();
         assert!(err.to_string().contains("7200"));
+    }
+
+    #[test]
+    fn auto_rent_is_off_unless_asked_for_and_checked_when_on() {
+        let c = ConversationConfig::from_source(&src(&[])).unwrap();
+        assert_eq!(
+            (c.cool_off_seconds, c.sticky, c.auto_rent),
+            (600, false, None)
+        );
+        let c = ConversationConfig::from_source(&src(&[
+            ("AUTO_RENT", "true"),
+            ("AUTO_RENT_FEATURES", "voice,sms"),
+            ("AUTO_RENT_MAX_PER_COUNTRY", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.auto_rent,
+            Some(AutoRent {
+                max_per_country: 3,
+                features: "SMS,VOICE".into(),
+                number_type: None
+            })
+        );
+        for (name, value) in [
+            ("AUTO_RENT_FEATURES", "FAX"),
+            ("AUTO_RENT_TYPE", "satellite"),
+        ] {
+            let err =
+                ConversationConfig::from_source(&src(&[("AUTO_RENT", "true"), (name, value)]))
+                    .unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod ncco;
 pub mod phone;
 pub mod pool;
 pub mod problem;
+pub mod provision;
 pub mod runtime;
 pub mod secrets;
 pub mod signature;

@@ -159,6 +159,71 @@ pub struct PoolNumber {
     /// Active conversations that use this number (for either participant).
     pub active_count: i64,
     pub added_at: i64,
+    /// What the number can do (`VOICE`, `SMS`, `MMS`), as the Numbers API reported it; empty
+    /// when it was added by hand without saying.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    /// `mobile-lvn`, `landline` or `landline-toll-free`, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
+}
+
+impl PoolNumber {
+    /// A number that is in the pool from now on, with nothing assigned to it yet.
+    pub fn new(msisdn: Msisdn, country: impl Into<String>, state: NumberState, now: i64) -> Self {
+        Self {
+            msisdn,
+            country: country.into(),
+            state,
+            active_count: 0,
+            added_at: now,
+            features: Vec::new(),
+            number_type: None,
+        }
+    }
+}
+
+/// How far the purchase of a number got. The account pays from the moment it is bought, so a
+/// number is recorded before it is bought and finished later if a step fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PendingStage {
+    /// About to be bought, or the purchase had no clear answer: whether the account owns it is
+    /// checked before anything else.
+    Buying,
+    /// Bought, not yet linked to the application.
+    Bought,
+}
+
+/// A number on its way into the pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingNumber {
+    pub msisdn: Msisdn,
+    pub country: String,
+    pub stage: PendingStage,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
+    /// Unix seconds of the first attempt.
+    pub since: i64,
+    /// Why the last attempt stopped, masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A (proxy number, participant) pair given back when a conversation closed. It is not given to
+/// a conversation with anyone else before `free_at`, and it remembers the counterpart for
+/// sticky assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreedPair {
+    pub proxy_number: Msisdn,
+    pub participant: Msisdn,
+    /// Who the participant reached through this number.
+    pub counterpart: Msisdn,
+    pub conversation_id: String,
+    /// Unix seconds: the end of the cool-off.
+    pub free_at: i64,
 }
 
 /// Which leg of a call an event is about: the caller's inbound leg, or the outbound leg that

@@ -7,13 +7,16 @@ use rand::Rng;
 use crate::model::{NumberState, PoolNumber};
 use crate::phone::Msisdn;
 
-/// The best proxy number for a participant in `country`: an active number they do not already
-/// hold (`excluded`), in their country if there is one, the least used among those, with ties
+/// The best proxy number for a participant in `country`: an active number they may be given
+/// (not in `excluded`); `preferred` (the number they had before with the same counterpart) if
+/// it is one; else one in their country if there is one, the least used among those, with ties
 /// broken at random so parallel creations spread over the pool. `None` when nothing fits.
+/// Reserved and retired numbers are never picked.
 pub fn pick<'a>(
     pool: &'a [PoolNumber],
     excluded: &HashSet<Msisdn>,
     country: &str,
+    preferred: Option<&Msisdn>,
     rng: &mut impl Rng,
 ) -> Option<&'a PoolNumber> {
     let rank = |n: &PoolNumber| (n.country != country, n.active_count.max(0));
@@ -21,6 +24,9 @@ pub fn pick<'a>(
         .iter()
         .filter(|n| n.state == NumberState::Active && !excluded.contains(&n.msisdn))
         .collect();
+    if let Some(sticky) = candidates.iter().find(|n| Some(&n.msisdn) == preferred) {
+        return Some(sticky);
+    }
     let best = candidates.iter().map(|n| rank(n)).min()?;
     let ties: Vec<&PoolNumber> = candidates.into_iter().filter(|n| rank(n) == best).collect();
     Some(ties[rng.random_range(0..ties.len())])
@@ -32,11 +38,8 @@ mod tests {
 
     fn number(msisdn: &str, country: &str, state: NumberState, active: i64) -> PoolNumber {
         PoolNumber {
-            msisdn: Msisdn::from_digits(msisdn).unwrap(),
-            country: country.into(),
-            state,
             active_count: active,
-            added_at: 0,
+            ..PoolNumber::new(Msisdn::from_digits(msisdn).unwrap(), country, state, 0)
         }
     }
 
@@ -52,21 +55,67 @@ mod tests {
         let mut rng = rand::rng();
         let none = HashSet::new();
         assert_eq!(
-            pick(&pool, &none, "GB", &mut rng).unwrap().msisdn.as_str(),
+            pick(&pool, &none, "GB", None, &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
             "447700900011"
         );
         assert_eq!(
-            pick(&pool, &none, "US", &mut rng).unwrap().msisdn.as_str(),
+            pick(&pool, &none, "US", None, &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
             "12025550100"
         );
         assert_eq!(
-            pick(&pool, &none, "FR", &mut rng).unwrap().msisdn.as_str(),
+            pick(&pool, &none, "FR", None, &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
             "12025550100"
         );
         let held: HashSet<Msisdn> = pool[..3].iter().map(|n| n.msisdn.clone()).collect();
         assert!(
-            pick(&pool, &held, "GB", &mut rng).is_none(),
+            pick(&pool, &held, "GB", None, &mut rng).is_none(),
             "reserved and retired are never picked"
+        );
+    }
+
+    #[test]
+    fn a_preferred_number_wins_when_it_may_be_given() {
+        let pool = vec![
+            number("447700900010", "GB", NumberState::Active, 0),
+            number("447700900011", "GB", NumberState::Active, 9),
+            number("447700900012", "GB", NumberState::Reserved, 0),
+        ];
+        let mut rng = rand::rng();
+        let busy = Msisdn::from_digits("447700900011").unwrap();
+        let none = HashSet::new();
+        assert_eq!(
+            pick(&pool, &none, "GB", Some(&busy), &mut rng)
+                .unwrap()
+                .msisdn,
+            busy,
+            "the number they had before, however busy"
+        );
+        let held = HashSet::from([busy.clone()]);
+        assert_eq!(
+            pick(&pool, &held, "GB", Some(&busy), &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "447700900010",
+            "unless they may not have it"
+        );
+        let reserved = Msisdn::from_digits("447700900012").unwrap();
+        assert_eq!(
+            pick(&pool, &none, "GB", Some(&reserved), &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "447700900010",
+            "and never a reserved one"
         );
     }
 
@@ -79,7 +128,7 @@ mod tests {
         let mut rng = rand::rng();
         let seen: HashSet<String> = (0..64)
             .map(|_| {
-                pick(&pool, &HashSet::new(), "GB", &mut rng)
+                pick(&pool, &HashSet::new(), "GB", None, &mut rng)
                     .unwrap()
                     .msisdn
                     .as_str()

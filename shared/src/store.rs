@@ -1,20 +1,26 @@
 //! The DynamoDB store: one table, every item type keyed by `pk`/`sk` (see the README's table
 //! design). Writes that must hold the product's invariants are conditional or transactional.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
 use crate::model::{
-    CallEvent, CloseReason, Conversation, ConversationStatus, ExpiryMode, PoolNumber, Route,
+    CallEvent, CloseReason, Conversation, ConversationStatus, ExpiryMode, FreedPair, PoolNumber,
+    Route,
 };
 use crate::phone::Msisdn;
+
+mod numbers;
+pub use numbers::{Holdings, RemoveOutcome};
 
 pub const INDEX_EXPIRY: &str = "expiry";
 pub const INDEX_PARTICIPANT: &str = "participant";
@@ -57,6 +63,9 @@ impl From<serde_dynamo::Error> for StoreError {
 pub enum CreateConflict {
     /// Participant `index` already has an active conversation on their proposed proxy number.
     RouteTaken(usize),
+    /// Participant `index` gave their proposed proxy number back less than the cool-off ago,
+    /// from a conversation with someone else.
+    CoolingOff(usize),
     /// This pool number was retired or reserved meanwhile.
     NumberUnavailable(Msisdn),
     /// Another conversation holds the same `reference`.
@@ -225,7 +234,20 @@ pub mod keys {
     pub fn participant(number: &Msisdn) -> String {
         format!("PART#{}", number.as_str())
     }
+    pub fn freed(proxy: &Msisdn, participant: &Msisdn) -> (String, String) {
+        (
+            format!("FREED#{}#{}", proxy.as_str(), participant.as_str()),
+            "FREED".into(),
+        )
+    }
+    pub fn pending(msisdn: &Msisdn) -> (String, String) {
+        (format!("PENDING#{}", msisdn.as_str()), "PENDING".into())
+    }
+    pub fn lease(name: &str) -> (String, String) {
+        (format!("LEASE#{name}"), "LEASE".into())
+    }
     pub const POOL: &str = "POOL";
+    pub const PENDING: &str = "PENDING";
     pub const CONVERSATIONS: &str = "CONVS";
 }
 
@@ -278,11 +300,16 @@ fn build<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
     r.expect("DynamoDB request builder is missing a required field")
 }
 
+/// How long a (proxy number, participant) pair given back by a closed conversation stays out
+/// of new conversations with anyone else, unless configured otherwise.
+pub const DEFAULT_COOL_OFF_SECONDS: i64 = 600;
+
 /// The DynamoDB-backed store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     client: Client,
     table: String,
+    cool_off_seconds: i64,
 }
 
 impl Store {
@@ -290,7 +317,14 @@ impl Store {
         Self {
             client,
             table: table.into(),
+            cool_off_seconds: DEFAULT_COOL_OFF_SECONDS,
         }
+    }
+
+    /// Sets the cool-off that closing a conversation puts on its pairs.
+    pub fn with_cool_off(mut self, seconds: i64) -> Self {
+        self.cool_off_seconds = seconds.max(0);
+        self
     }
 
     /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` and
@@ -339,35 +373,11 @@ impl Store {
             .map(|i| i.route))
     }
 
-    /// The proxy numbers `participant` holds in active conversations.
-    pub async fn proxies_held_by(
-        &self,
-        participant: &Msisdn,
-    ) -> Result<HashSet<Msisdn>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(INDEX_PARTICIPANT)
-            .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :r)")
-            .expression_attribute_values(":p", s(keys::participant(participant)))
-            .expression_attribute_values(":r", s("ROUTE#"));
-        let routes: Vec<RouteItem> = query_all(query).await?;
-        Ok(routes.into_iter().map(|r| r.route.proxy_number).collect())
-    }
-
     // ---- pool -------------------------------------------------------------------------------
 
     /// Adds a number to the pool; `Ok(false)` when it is there already.
     pub async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::number(&number.msisdn);
-        let item = to_item(NumberItem {
-            pk,
-            sk,
-            number: number.clone(),
-            gsi3pk: keys::POOL.into(),
-            gsi3sk: format!("{}#{}", number.country, number.msisdn.as_str()),
-        })?;
+        let item = numbers::number_item(number)?;
         let out = self
             .client
             .put_item()
@@ -455,6 +465,24 @@ impl Store {
             items.push(put_new(&self.table, item));
             meaning.push(Some(CreateConflict::RouteTaken(index)));
         }
+        // A pair given back by a closed conversation is cooling off, except for the same
+        // counterpart (a late call-back then still reaches the right person).
+        for (index, route) in c.routes().iter().enumerate() {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::freed(&route.proxy_number, &route.caller))))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR free_at <= :now OR counterpart = :other",
+                )
+                .expression_attribute_values(":now", n(c.created_at))
+                .expression_attribute_values(":other", s(route.callee.as_str()));
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(build(check.build()))
+                    .build(),
+            );
+            meaning.push(Some(CreateConflict::CoolingOff(index)));
+        }
         for (index, p) in c.participants.iter().enumerate() {
             let (pk, sk) = keys::member(&c.id, index);
             let item = to_item(MemberItem {
@@ -540,6 +568,20 @@ impl Store {
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
                     .expression_attribute_values(":id", s(id));
                 items.push(tx_delete(delete));
+                let freed = numbers::FreedItem::new(
+                    FreedPair {
+                        proxy_number: route.proxy_number.clone(),
+                        participant: route.caller.clone(),
+                        counterpart: route.callee.clone(),
+                        conversation_id: id.to_owned(),
+                        free_at: now + self.cool_off_seconds,
+                    },
+                    retain_until,
+                );
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(freed)?));
+                items.push(tx_put(put));
             }
             for index in 0..current.participants.len() {
                 let update = Update::builder()
@@ -971,21 +1013,30 @@ where
 }
 
 /// Every item a query finds, page after page.
-async fn query_all<T: serde::de::DeserializeOwned>(
+async fn query_items(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-) -> Result<Vec<T>, StoreError> {
+) -> Result<Vec<Item>, StoreError> {
     let mut found = Vec::new();
     let mut start = None;
     loop {
         let out = query.clone().set_exclusive_start_key(start).send().await?;
-        for item in out.items.unwrap_or_default() {
-            found.push(from_item(item)?);
-        }
+        found.extend(out.items.unwrap_or_default());
         start = out.last_evaluated_key;
         if start.is_none() {
             return Ok(found);
         }
     }
+}
+
+/// Every item a query finds, as `T`.
+async fn query_all<T: serde::de::DeserializeOwned>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<T>, StoreError> {
+    Ok(query_items(query)
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?)
 }
 
 fn tx_put(put: aws_sdk_dynamodb::types::builders::PutBuilder) -> TransactWriteItem {

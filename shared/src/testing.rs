@@ -161,13 +161,12 @@ pub async fn sent_sms(server: &MockServer) -> Vec<(String, String, String)> {
 /// Adds active pool numbers in `country`.
 pub async fn add_pool(store: &Store, numbers: &[&str], country: &str) {
     for n in numbers {
-        let number = crate::model::PoolNumber {
-            msisdn: Msisdn::from_digits(n).expect("a pool number in E.164 digits"),
-            country: country.into(),
-            state: crate::model::NumberState::Active,
-            active_count: 0,
-            added_at: 0,
-        };
+        let number = crate::model::PoolNumber::new(
+            Msisdn::from_digits(n).expect("a pool number in E.164 digits"),
+            country,
+            crate::model::NumberState::Active,
+            0,
+        );
         assert!(
             store.add_number(&number).await.expect("pool number added"),
             "{n} twice"

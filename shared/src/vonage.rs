@@ -142,6 +142,92 @@ struct NumberUpdate<'a> {
     app_id: &'a str,
 }
 
+#[derive(Serialize)]
+struct NumberDetails<'a> {
+    country: &'a str,
+    msisdn: &'a str,
+}
+
+#[derive(Serialize)]
+struct NumberSearch<'a> {
+    country: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    features: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    type_: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pattern: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    search_pattern: Option<u8>,
+    size: u32,
+}
+
+#[derive(Serialize)]
+struct OwnedSearch<'a> {
+    pattern: &'a str,
+    search_pattern: u8,
+}
+
+/// What to look for with the Numbers search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberQuery {
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    /// One of the spellings the spec allows, such as `SMS,VOICE` (see [`features_param`]).
+    pub features: Option<String>,
+    /// `landline`, `mobile-lvn` or `landline-toll-free`.
+    pub number_type: Option<String>,
+    /// Digits the number starts with (country code included).
+    pub starts_with: Option<String>,
+    pub size: u32,
+}
+
+/// A number found by a search or owned by the account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NumberOffer {
+    pub country: String,
+    pub msisdn: String,
+    #[serde(rename = "type", default)]
+    pub number_type: Option<String>,
+    #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
+    pub cost: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NumberList {
+    #[serde(default)]
+    numbers: Vec<NumberOffer>,
+}
+
+/// The feature spellings the Numbers search accepts, in the order its spec lists them.
+const FEATURE_SETS: [&str; 7] = [
+    "SMS",
+    "VOICE",
+    "SMS,VOICE",
+    "MMS",
+    "SMS,MMS",
+    "VOICE,MMS",
+    "SMS,MMS,VOICE",
+];
+
+/// The spec's spelling of a set of features given in any order and case (`["voice", "sms"]` is
+/// `SMS,VOICE`); `None` for an unknown feature or a set the search cannot express.
+pub fn features_param<S: AsRef<str>>(features: &[S]) -> Option<&'static str> {
+    let mut wanted: Vec<String> = features
+        .iter()
+        .map(|f| f.as_ref().trim().to_ascii_uppercase())
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    FEATURE_SETS.into_iter().find(|set| {
+        let mut have: Vec<&str> = set.split(',').collect();
+        have.sort_unstable();
+        have == wanted
+    })
+}
+
 #[derive(Debug, Deserialize)]
 struct NumbersResponse {
     #[serde(rename = "error-code")]
@@ -293,23 +379,102 @@ impl VonageClient {
             msisdn: msisdn.as_str(),
             app_id,
         };
-        let body: NumbersResponse = self
+        let response = self
             .send(api, true, || {
                 self.http.post(&url).query(&self.credentials()).form(&form)
+            })
+            .await?;
+        numbers_outcome(api, response).await
+    }
+
+    /// Numbers the account can buy: `GET {numbers}/number/search`, credentials in the query.
+    #[tracing::instrument(skip_all, fields(country = %query.country))]
+    pub async fn search_numbers(
+        &self,
+        query: &NumberQuery,
+    ) -> Result<Vec<NumberOffer>, VonageError> {
+        let api = Api::Numbers;
+        let url = format!("{}/number/search", self.numbers_url);
+        let params = NumberSearch {
+            country: &query.country,
+            features: query.features.as_deref(),
+            type_: query.number_type.as_deref(),
+            pattern: query.starts_with.as_deref(),
+            search_pattern: query.starts_with.as_ref().map(|_| 0),
+            size: query.size.clamp(1, 100),
+        };
+        let list: NumberList = self
+            .send(api, true, || {
+                self.http
+                    .get(&url)
+                    .query(&self.credentials())
+                    .query(&params)
             })
             .await?
             .json()
             .await
             .map_err(|e| VonageError::from_reqwest(api, e))?;
-        if body.error_code == "200" {
-            Ok(())
-        } else {
-            Err(VonageError::rejected(
-                api,
-                body.error_code,
-                body.error_code_label.as_deref().unwrap_or_default(),
-            ))
-        }
+        Ok(list.numbers)
+    }
+
+    /// The account's own record of `msisdn`, if it owns it: `GET {numbers}/account/numbers`.
+    #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked()))]
+    pub async fn owned_number(&self, msisdn: &Msisdn) -> Result<Option<NumberOffer>, VonageError> {
+        let api = Api::Numbers;
+        let url = format!("{}/account/numbers", self.numbers_url);
+        let params = OwnedSearch {
+            pattern: msisdn.as_str(),
+            search_pattern: 0,
+        };
+        let list: NumberList = self
+            .send(api, true, || {
+                self.http
+                    .get(&url)
+                    .query(&self.credentials())
+                    .query(&params)
+            })
+            .await?
+            .json()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        Ok(list
+            .numbers
+            .into_iter()
+            .find(|n| n.msisdn == msisdn.as_str()))
+    }
+
+    /// Rents a number: `POST {numbers}/number/buy`. Not retried after a timeout: whether it was
+    /// bought is then found out with [`Self::owned_number`].
+    #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked(), country))]
+    pub async fn buy_number(&self, msisdn: &Msisdn, country: &str) -> Result<(), VonageError> {
+        self.number_action("buy", false, msisdn, country).await
+    }
+
+    /// Ends a number's rental: `POST {numbers}/number/cancel`.
+    #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked(), country))]
+    pub async fn cancel_number(&self, msisdn: &Msisdn, country: &str) -> Result<(), VonageError> {
+        self.number_action("cancel", true, msisdn, country).await
+    }
+
+    async fn number_action(
+        &self,
+        action: &str,
+        idempotent: bool,
+        msisdn: &Msisdn,
+        country: &str,
+    ) -> Result<(), VonageError> {
+        let api = Api::Numbers;
+        let url = format!("{}/number/{action}", self.numbers_url);
+        let form = NumberDetails {
+            country,
+            msisdn: msisdn.as_str(),
+        };
+        let response = self
+            .send_allowing(api, idempotent, &[420], || {
+                self.http.post(&url).query(&self.credentials()).form(&form)
+            })
+            .await?;
+        numbers_outcome(api, response).await
     }
 
     /// Sends a request, retrying with exponential backoff on 429 and 5xx (and, when the call is
@@ -318,6 +483,18 @@ impl VonageClient {
         &self,
         api: Api,
         idempotent: bool,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<reqwest::Response, VonageError> {
+        self.send_allowing(api, idempotent, &[], build).await
+    }
+
+    /// [`Self::send`], treating the statuses in `answered` as answers to read rather than
+    /// failures (the Numbers API says why it refused a purchase in a 420's body).
+    async fn send_allowing(
+        &self,
+        api: Api,
+        idempotent: bool,
+        answered: &[u16],
         build: impl Fn() -> RequestBuilder,
     ) -> Result<reqwest::Response, VonageError> {
         let mut attempt = 0;
@@ -340,7 +517,7 @@ impl VonageClient {
             }
             let response = outcome.map_err(|e| VonageError::from_reqwest(api, e))?;
             let status = response.status();
-            if !status.is_success() {
+            if !status.is_success() && !answered.contains(&status.as_u16()) {
                 return Err(VonageError::Status {
                     api,
                     status: status.as_u16(),
@@ -348,5 +525,22 @@ impl VonageClient {
             }
             return Ok(response);
         }
+    }
+}
+
+/// A Numbers API answer: `error-code` 200 is success, anything else a refusal with its label.
+async fn numbers_outcome(api: Api, response: reqwest::Response) -> Result<(), VonageError> {
+    let body: NumbersResponse = response
+        .json()
+        .await
+        .map_err(|e| VonageError::from_reqwest(api, e))?;
+    if body.error_code == "200" {
+        Ok(())
+    } else {
+        Err(VonageError::rejected(
+            api,
+            body.error_code,
+            body.error_code_label.as_deref().unwrap_or_default(),
+        ))
     }
 }

@@ -15,13 +15,7 @@ fn m(d: &str) -> Msisdn {
 async fn pool(store: &Store, numbers: &[(&str, NumberState)]) {
     for (n, state) in numbers {
         let added = store
-            .add_number(&PoolNumber {
-                msisdn: m(n),
-                country: "GB".into(),
-                state: *state,
-                active_count: 0,
-                added_at: 1,
-            })
+            .add_number(&PoolNumber::new(m(n), "GB", *state, 1))
             .await
             .unwrap();
         assert!(added);
@@ -131,7 +125,7 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
         .map(|n| n.active_count)
         .collect();
     assert_eq!(counts, [1, 1]);
-    let held = store.proxies_held_by(&m(A)).await.unwrap();
+    let held = store.holdings(&m(A)).await.unwrap().held;
     assert_eq!(held.into_iter().collect::<Vec<_>>(), [m(P1)]);
 }
 
@@ -220,7 +214,7 @@ async fn closing_frees_routes_and_counts_once() {
     assert!(store.get_route(&m(P1), &m(B)).await.unwrap().is_none());
     assert!(store.find_by_reference("ref-c1").await.unwrap().is_none());
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 0);
-    assert!(store.proxies_held_by(&m(A)).await.unwrap().is_empty());
+    assert!(store.holdings(&m(A)).await.unwrap().held.is_empty());
 
     let again = store
         .close_conversation("c1", CloseReason::Expired, 3_000, 9_000)
@@ -245,7 +239,10 @@ async fn closing_frees_routes_and_counts_once() {
     // Closed items carry the retention TTL; the freed pairs can be used again.
     let items = all_items(&store).await;
     let with_ttl = items.iter().filter(|i| i.get("ttl").is_some()).count();
-    assert_eq!(with_ttl, 3, "the conversation and both members carry a TTL");
+    assert_eq!(
+        with_ttl, 5,
+        "the conversation, both members and both freed pairs carry a TTL"
+    );
     store
         .create_conversation(&conversation("c2", (A, P1), (B, P1), i64::MAX / 2))
         .await
@@ -254,7 +251,8 @@ async fn closing_frees_routes_and_counts_once() {
 
 #[tokio::test]
 async fn lists_by_status_and_participant_page_by_page() {
-    let store = fresh_store().await;
+    // Pairs are reused across counterparts at once here: no cool-off.
+    let store = fresh_store().await.with_cool_off(0);
     pool(
         &store,
         &[(P1, NumberState::Active), (P2, NumberState::Active)],
@@ -265,7 +263,7 @@ async fn lists_by_status_and_participant_page_by_page() {
         c.created_at = 1_000 + i as i64;
         store.create_conversation(&c).await.unwrap();
         store
-            .close_conversation(&c.id, CloseReason::Closed, 2_000, 9_000)
+            .close_conversation(&c.id, CloseReason::Closed, c.created_at, 9_000)
             .await
             .unwrap();
     }
@@ -340,11 +338,8 @@ async fn adding_a_number_twice_keeps_the_first() {
     let store = fresh_store().await;
     pool(&store, &[(P1, NumberState::Active)]).await;
     let again = PoolNumber {
-        msisdn: m(P1),
-        country: "US".into(),
-        state: NumberState::Reserved,
         active_count: 7,
-        added_at: 5,
+        ..PoolNumber::new(m(P1), "US", NumberState::Reserved, 5)
     };
     assert!(!store.add_number(&again).await.unwrap());
     let n = store.get_number(&m(P1)).await.unwrap().unwrap();

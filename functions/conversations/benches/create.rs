@@ -66,6 +66,7 @@ fn bench(c: &mut Criterion) {
             store,
             vonage: VonageClient::new(&mock_config(&vonage)).unwrap(),
             conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
+            application_id: None,
         };
         (deps, vonage)
     });

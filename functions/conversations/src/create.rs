@@ -5,13 +5,15 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::Deserialize;
+use shared::config::AutoRent;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant, PoolNumber,
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
 };
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
+use shared::provision::{ProvisionRequest, Provisioner};
 use shared::store::{CreateConflict, CreateError};
-use shared::vonage::{Insight, VonageError};
+use shared::vonage::{Insight, NumberQuery, VonageError};
 use shared::{pool, rfc3339};
 
 use crate::Deps;
@@ -176,7 +178,7 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
             (number_b, label_b, country_b),
         ],
     };
-    let conversation = match assign_and_write(deps, &draft, &pool).await? {
+    let conversation = match assign_and_write(deps, &draft, pool).await? {
         Written::Created(c) => *c,
         Written::ReferenceTaken(reference) => {
             return match existing_for_reference(deps, &reference, now).await? {
@@ -239,32 +241,59 @@ enum Written {
 
 /// Picks a proxy number for each participant and writes the conversation; on a conflict, picks
 /// again without the number that conflicted. The transaction's conditions, not the reads before
-/// it, are what guarantee rule 2.
+/// it, are what guarantee rule 2 and the cool-off.
 async fn assign_and_write(
     deps: &Deps,
     d: &Draft,
-    pool: &[PoolNumber],
+    mut pool: Vec<PoolNumber>,
 ) -> Result<Written, ApiError> {
-    let (held_a, held_b) = tokio::join!(
-        deps.store.proxies_held_by(&d.people[0].0),
-        deps.store.proxies_held_by(&d.people[1].0),
-    );
-    let mut excluded: [HashSet<Msisdn>; 2] = [
+    let [(a, _, _), (b, _, _)] = &d.people;
+    let (held_a, held_b) = tokio::join!(deps.store.holdings(a), deps.store.holdings(b));
+    let holdings = [
         held_a.map_err(ApiError::internal)?,
         held_b.map_err(ApiError::internal)?,
     ];
-    let max_attempts = 2 * pool.len() + 8;
-    for attempt in 0..max_attempts {
+    let counterpart = [b, a];
+    let mut excluded: [HashSet<Msisdn>; 2] =
+        [0, 1].map(|i| holdings[i].excluded(counterpart[i], d.now));
+    let preferred: [Option<Msisdn>; 2] = [0, 1].map(|i| {
+        deps.conversations
+            .sticky
+            .then(|| holdings[i].previous_with(counterpart[i]).cloned())
+            .flatten()
+    });
+    let mut rentals = 0;
+    let mut attempt = 0;
+    'attempts: while attempt < 2 * pool.len() + 8 {
+        attempt += 1;
         // The first pick counts as a use when ranking the second, to spread the load.
-        let mut counted = pool.to_vec();
+        let mut counted = pool.clone();
         let mut picks = Vec::with_capacity(2);
         for (i, (_, _, country)) in d.people.iter().enumerate() {
-            let picked = pool::pick(&counted, &excluded[i], country, &mut rand::rng())
-                .map(|n| n.msisdn.clone());
+            let picked = pool::pick(
+                &counted,
+                &excluded[i],
+                country,
+                preferred[i].as_ref(),
+                &mut rand::rng(),
+            )
+            .map(|n| n.msisdn.clone());
             let Some(msisdn) = picked else {
-                return Err(ApiError::PoolExhausted(format!(
-                    "no proxy number is free for participants[{i}] (country {country}); add numbers to the pool"
-                )));
+                let exhausted =
+                    format!("no proxy number is free for participants[{i}] (country {country})");
+                match &deps.conversations.auto_rent {
+                    Some(policy) if rentals < 2 => {
+                        rentals += 1;
+                        rent(deps, policy, country, &d.id, &exhausted).await?;
+                        pool = deps.store.list_pool().await.map_err(ApiError::internal)?;
+                        continue 'attempts;
+                    }
+                    _ => {
+                        return Err(ApiError::PoolExhausted(format!(
+                            "{exhausted}; add numbers to the pool"
+                        )));
+                    }
+                }
             };
             if let Some(n) = counted.iter_mut().find(|n| n.msisdn == msisdn) {
                 n.active_count += 1;
@@ -295,7 +324,9 @@ async fn assign_and_write(
         };
         match deps.store.create_conversation(&conversation).await {
             Ok(()) => return Ok(Written::Created(Box::new(conversation))),
-            Err(CreateError::Conflict(CreateConflict::RouteTaken(i))) => {
+            Err(CreateError::Conflict(
+                CreateConflict::RouteTaken(i) | CreateConflict::CoolingOff(i),
+            )) => {
                 excluded[i].insert(picks[i].clone());
             }
             Err(CreateError::Conflict(CreateConflict::NumberUnavailable(m))) => {
@@ -308,7 +339,7 @@ async fn assign_and_write(
                 ));
             }
             Err(CreateError::Conflict(CreateConflict::Contention)) => {
-                let wait = 10 + rand::random_range(0..20 * (attempt as u64 + 1));
+                let wait = 10 + rand::random_range(0..20 * attempt as u64);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
             Err(CreateError::Store(e)) => return Err(ApiError::internal(e)),
@@ -317,6 +348,100 @@ async fn assign_and_write(
     Err(ApiError::PoolExhausted(
         "the pool is too busy to assign numbers right now; try again".into(),
     ))
+}
+
+/// Rents one number in `country` for a creation that found none to give, within the pool's
+/// ceiling for that country. One renter per country at a time (a lease in the table): a
+/// creation that finds the lease taken waits briefly and looks at the pool again.
+async fn rent(
+    deps: &Deps,
+    policy: &AutoRent,
+    country: &str,
+    holder: &str,
+    exhausted: &str,
+) -> Result<(), ApiError> {
+    let lease = format!("rent-{country}");
+    let now = shared::now();
+    let store = &deps.store;
+    if !store
+        .acquire_lease(&lease, holder, now, 60)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        return Ok(());
+    }
+    let outcome = rent_within_ceiling(deps, policy, country, exhausted, now).await;
+    if let Err(e) = store.release_lease(&lease, holder).await {
+        tracing::warn!(error = %shared::problem::error_chain(&e), "rent lease not released; it lapses in a minute");
+    }
+    outcome
+}
+
+async fn rent_within_ceiling(
+    deps: &Deps,
+    policy: &AutoRent,
+    country: &str,
+    exhausted: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let (pool, pending) = tokio::join!(deps.store.list_pool(), deps.store.list_pending());
+    let held = pool
+        .map_err(ApiError::internal)?
+        .iter()
+        .filter(|n| n.country == country && n.state != NumberState::Retired)
+        .count()
+        + pending
+            .map_err(ApiError::internal)?
+            .iter()
+            .filter(|p| p.country == country)
+            .count();
+    if held >= policy.max_per_country {
+        return Err(ApiError::PoolExhausted(format!(
+            "{exhausted}, and the pool holds its ceiling of {} numbers for {country}",
+            policy.max_per_country
+        )));
+    }
+    let Some(application_id) = deps.application_id.as_deref() else {
+        return Err(ApiError::PoolExhausted(format!(
+            "{exhausted}; renting one needs VONAGE_APPLICATION_ID"
+        )));
+    };
+    let provisioner = Provisioner {
+        store: &deps.store,
+        vonage: &deps.vonage,
+        application_id,
+    };
+    let request = ProvisionRequest {
+        query: NumberQuery {
+            country: country.to_owned(),
+            features: Some(policy.features.clone()),
+            number_type: policy.number_type.clone(),
+            starts_with: None,
+            size: 0,
+        },
+        count: 1,
+    };
+    let report = provisioner
+        .provision(&request, now)
+        .await
+        .map_err(ApiError::internal)?;
+    if report.added.is_empty() && report.recovered.is_empty() {
+        let why = report
+            .failed
+            .first()
+            .map(|f| f.reason.clone())
+            .unwrap_or_else(|| "no number was offered".into());
+        return Err(ApiError::PoolExhausted(format!(
+            "{exhausted}, and renting one failed: {why}"
+        )));
+    }
+    tracing::info!(
+        country,
+        added = report.added.len(),
+        "number rented for a new conversation"
+    );
+    Ok(())
 }
 
 /// Sends each participant, from their own proxy number, the number that reaches the other.

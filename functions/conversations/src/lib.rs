@@ -20,6 +20,8 @@ pub struct Deps {
     pub store: Store,
     pub vonage: VonageClient,
     pub conversations: ConversationConfig,
+    /// The Vonage application rented numbers are linked to (needed only with auto-rent).
+    pub application_id: Option<String>,
 }
 
 pub const DEFAULT_PAGE: i32 = 25;

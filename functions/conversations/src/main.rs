@@ -12,10 +12,15 @@ use shared::vonage::VonageClient;
 async fn main() -> Result<(), Error> {
     let build = || async {
         let secret = require(&Env, API_SECRET).await?;
+        let vonage = VonageConfig::from_source(&Env, secret)?;
+        let conversations = ConversationConfig::from_source(&Env)?;
         Ok::<_, Error>(Deps {
-            store: Store::from_env(table_name(&Env)?).await,
-            vonage: VonageClient::new(&VonageConfig::from_source(&Env, secret)?)?,
-            conversations: ConversationConfig::from_source(&Env)?,
+            store: Store::from_env(table_name(&Env)?)
+                .await
+                .with_cool_off(conversations.cool_off_seconds),
+            vonage: VonageClient::new(&vonage)?,
+            conversations,
+            application_id: vonage.application_id,
         })
     };
     serve(build, internal_error).await

@@ -190,6 +190,7 @@ async fn the_call_log_names_participants_by_label() {
         store: deps.store.clone(),
         vonage: shared::vonage::VonageClient::new(&shared::testing::mock_config(&vonage)).unwrap(),
         conversations: shared::config::ConversationConfig::from_source(&|_: &str| None).unwrap(),
+        application_id: None,
     };
     let req = http::Request::builder()
         .method("GET")

@@ -25,7 +25,9 @@ async fn main() -> Result<(), Error> {
         None => None,
     };
     let deps = Deps {
-        store: Store::from_env(table_name(&Env)?).await,
+        store: Store::from_env(table_name(&Env)?)
+            .await
+            .with_cool_off(conversations.cool_off_seconds),
         retention_seconds: conversations.retention_seconds,
         max_per_run: config.max_per_run,
         concurrency: config.concurrency,

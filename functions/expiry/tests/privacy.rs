@@ -95,6 +95,7 @@ async fn a_whole_scenario_logs_no_real_number() {
         store: store.clone(),
         vonage: client.clone(),
         conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
+        application_id: None,
     };
     let answer = answer::Deps {
         routes: store.clone(),

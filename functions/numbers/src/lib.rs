@@ -115,13 +115,7 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
         .link_number(&msisdn, &country, &deps.application_id)
         .await
         .map_err(ApiError::VonageUnavailable)?;
-    let number = PoolNumber {
-        msisdn,
-        country,
-        state,
-        active_count: 0,
-        added_at: shared::now(),
-    };
+    let number = PoolNumber::new(msisdn, country, state, shared::now());
     if !deps
         .store
         .add_number(&number)

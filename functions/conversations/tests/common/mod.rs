@@ -31,13 +31,25 @@ impl App {
     }
 
     pub fn with(store: Store, vonage: MockServer) -> Self {
+        Self::configured(store, vonage, &[])
+    }
+
+    /// An API with these settings (as environment variables) over the defaults.
+    pub fn configured(store: Store, vonage: MockServer, settings: &[(&str, &str)]) -> Self {
         let client = VonageClient::new(&mock_config(&vonage))
             .unwrap()
             .with_backoff(std::time::Duration::from_millis(5));
+        let settings: std::collections::HashMap<String, String> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let conversations =
+            ConversationConfig::from_source(&move |k: &str| settings.get(k).cloned()).unwrap();
         let deps = Deps {
-            store,
+            store: store.with_cool_off(conversations.cool_off_seconds),
             vonage: client,
-            conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
+            conversations,
+            application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
         };
         Self { deps, vonage }
     }
@@ -67,13 +79,7 @@ impl App {
 
 pub async fn add_number(store: &Store, msisdn: &str, country: &str, state: NumberState) {
     store
-        .add_number(&PoolNumber {
-            msisdn: m(msisdn),
-            country: country.into(),
-            state,
-            active_count: 0,
-            added_at: 0,
-        })
+        .add_number(&PoolNumber::new(m(msisdn), country, state, 0))
         .await
         .unwrap();
 }

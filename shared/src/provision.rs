@@ -1,0 +1,254 @@
+//! Renting numbers into the pool: search, buy, link to the application, add. The account pays
+//! from the moment a number is bought, so each number is recorded as pending before it is
+//! bought, and a number that was bought but not linked (or whose purchase had no clear answer)
+//! is finished by the next provisioning call instead of being forgotten.
+
+use serde::Serialize;
+
+use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
+use crate::phone::Msisdn;
+use crate::problem::error_chain;
+use crate::store::{Store, StoreError};
+use crate::vonage::{NumberOffer, NumberQuery, VonageClient, VonageError};
+
+/// At most this many numbers are rented by one request.
+pub const MAX_COUNT: u32 = 10;
+
+/// A purchase whose outcome is unknown is given this long before the account is asked whether
+/// it owns the number, so an in-flight purchase is not second-guessed.
+pub const SETTLE_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    pub query: NumberQuery,
+    pub count: u32,
+}
+
+/// The step at which a number stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Search,
+    Buy,
+    Link,
+    Record,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msisdn: Option<String>,
+    pub step: Step,
+    pub reason: String,
+    /// The number stays recorded as pending and is finished by a later provisioning call.
+    pub pending: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Numbers this request rented and added.
+    pub added: Vec<PoolNumber>,
+    /// Numbers from earlier requests, finished now.
+    pub recovered: Vec<PoolNumber>,
+    pub failed: Vec<Failure>,
+}
+
+/// What provisioning needs.
+pub struct Provisioner<'a> {
+    pub store: &'a Store,
+    pub vonage: &'a VonageClient,
+    pub application_id: &'a str,
+}
+
+impl Provisioner<'_> {
+    /// Finishes what earlier requests left pending, then rents `count` numbers matching the
+    /// query. Vonage refusing one number moves on to the next offer; a store failure stops.
+    pub async fn provision(
+        &self,
+        request: &ProvisionRequest,
+        now: i64,
+    ) -> Result<Report, StoreError> {
+        let mut report = self.recover(now).await?;
+        let count = request.count.min(MAX_COUNT) as usize;
+        if count == 0 {
+            return Ok(report);
+        }
+        let mut query = request.query.clone();
+        // Extra offers cover numbers that are refused or that the pool already holds.
+        query.size = (count as u32 * 2 + 2).min(100);
+        let offers = match self.vonage.search_numbers(&query).await {
+            Ok(o) => o,
+            Err(e) => {
+                report.failed.push(failure(None, Step::Search, &e, false));
+                return Ok(report);
+            }
+        };
+        let pending: Vec<Msisdn> = self
+            .store
+            .list_pending()
+            .await?
+            .into_iter()
+            .map(|p| p.msisdn)
+            .collect();
+        let mut added = 0;
+        for offer in offers {
+            if added == count {
+                break;
+            }
+            let Some(msisdn) = Msisdn::from_digits(&offer.msisdn) else {
+                continue;
+            };
+            if pending.contains(&msisdn) || self.store.get_number(&msisdn).await?.is_some() {
+                continue;
+            }
+            if let Some(number) = self.rent(msisdn, &offer, now, &mut report).await? {
+                report.added.push(number);
+                added += 1;
+            }
+        }
+        if added < count {
+            report.failed.push(Failure {
+                msisdn: None,
+                step: Step::Search,
+                reason: format!(
+                    "{added} of {count} numbers rented: no more numbers in {} match",
+                    request.query.country
+                ),
+                pending: false,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Buys, links and adds one offered number. `None` when it stopped (recorded in `report`).
+    async fn rent(
+        &self,
+        msisdn: Msisdn,
+        offer: &NumberOffer,
+        now: i64,
+        report: &mut Report,
+    ) -> Result<Option<PoolNumber>, StoreError> {
+        let mut pending = PendingNumber {
+            msisdn: msisdn.clone(),
+            country: offer.country.clone(),
+            stage: PendingStage::Buying,
+            features: offer.features.clone(),
+            number_type: offer.number_type.clone(),
+            since: now,
+            last_error: None,
+        };
+        self.store.put_pending(&pending).await?;
+        match self.vonage.buy_number(&msisdn, &offer.country).await {
+            Ok(()) => {}
+            Err(e @ VonageError::Rejected { .. }) => {
+                // A clear refusal: nothing was bought.
+                self.store.drop_pending(&msisdn).await?;
+                report
+                    .failed
+                    .push(failure(Some(&msisdn), Step::Buy, &e, false));
+                return Ok(None);
+            }
+            Err(e) => {
+                // No clear answer: it may have been bought. Kept as pending; the next call asks.
+                pending.last_error = Some(error_chain(&e));
+                self.store.put_pending(&pending).await?;
+                report
+                    .failed
+                    .push(failure(Some(&msisdn), Step::Buy, &e, true));
+                return Ok(None);
+            }
+        }
+        tracing::info!(msisdn = %msisdn.masked(), country = %offer.country, "number bought");
+        pending.stage = PendingStage::Bought;
+        self.store.put_pending(&pending).await?;
+        self.link_and_add(pending, now, report).await
+    }
+
+    /// Links a bought number to the application and moves it into the pool.
+    async fn link_and_add(
+        &self,
+        mut pending: PendingNumber,
+        now: i64,
+        report: &mut Report,
+    ) -> Result<Option<PoolNumber>, StoreError> {
+        let msisdn = pending.msisdn.clone();
+        if let Err(e) = self
+            .vonage
+            .link_number(&msisdn, &pending.country, self.application_id)
+            .await
+        {
+            tracing::warn!(msisdn = %msisdn.masked(), error = %error_chain(&e), "bought number not linked; kept as pending");
+            pending.last_error = Some(error_chain(&e));
+            self.store.put_pending(&pending).await?;
+            report
+                .failed
+                .push(failure(Some(&msisdn), Step::Link, &e, true));
+            return Ok(None);
+        }
+        let number = PoolNumber {
+            features: pending.features,
+            number_type: pending.number_type,
+            ..PoolNumber::new(msisdn, pending.country, NumberState::Active, now)
+        };
+        if !self.store.complete_pending(&number).await? {
+            report.failed.push(Failure {
+                msisdn: Some(number.msisdn.as_str().to_owned()),
+                step: Step::Record,
+                reason: "already in the pool".into(),
+                pending: false,
+            });
+            return Ok(None);
+        }
+        tracing::info!(msisdn = %number.msisdn.masked(), country = %number.country, "number added to the pool");
+        Ok(Some(number))
+    }
+
+    /// Finishes numbers left pending: a bought one is linked and added; one whose purchase had
+    /// no clear answer is looked up in the account (after [`SETTLE_SECONDS`]) and then finished
+    /// or forgotten.
+    pub async fn recover(&self, now: i64) -> Result<Report, StoreError> {
+        let mut report = Report::default();
+        for pending in self.store.list_pending().await? {
+            let msisdn = pending.msisdn.clone();
+            let pending = match pending.stage {
+                PendingStage::Bought => pending,
+                PendingStage::Buying if now - pending.since < SETTLE_SECONDS => continue,
+                PendingStage::Buying => match self.vonage.owned_number(&msisdn).await {
+                    Ok(Some(owned)) => PendingNumber {
+                        stage: PendingStage::Bought,
+                        features: if owned.features.is_empty() {
+                            pending.features
+                        } else {
+                            owned.features
+                        },
+                        ..pending
+                    },
+                    Ok(None) => {
+                        tracing::info!(msisdn = %msisdn.masked(), "purchase never happened; forgotten");
+                        self.store.drop_pending(&msisdn).await?;
+                        continue;
+                    }
+                    Err(e) => {
+                        report
+                            .failed
+                            .push(failure(Some(&msisdn), Step::Buy, &e, true));
+                        continue;
+                    }
+                },
+            };
+            if let Some(number) = self.link_and_add(pending, now, &mut report).await? {
+                report.recovered.push(number);
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn failure(msisdn: Option<&Msisdn>, step: Step, e: &VonageError, pending: bool) -> Failure {
+    Failure {
+        msisdn: msisdn.map(|m| m.as_str().to_owned()),
+        step,
+        reason: error_chain(e),
+        pending,
+    }
+}
