@@ -32,6 +32,8 @@ pub enum ApiError {
     #[error("{0}")]
     DuplicateNumber(String),
     #[error("{0}")]
+    NumberInUse(String),
+    #[error("{0}")]
     ConversationClosed(String),
     #[error("the request is not signed by Vonage: {0}")]
     Unauthorized(#[source] crate::signature::SignatureError),
@@ -74,6 +76,7 @@ impl ApiError {
             Self::NotFound(_) => (404, "not_found", "Not found"),
             Self::Conflict(_) => (409, "conflict", "Conflict"),
             Self::DuplicateNumber(_) => (409, "duplicate_number", "Number already in the pool"),
+            Self::NumberInUse(_) => (409, "number_in_use", "Number still in use"),
             Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
             Self::MethodNotAllowed(_) => (405, "method_not_allowed", "Method not allowed"),
             Self::Unauthorized(_) => (401, "unauthorized", "Unauthorized"),

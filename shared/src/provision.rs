@@ -104,6 +104,10 @@ impl Provisioner<'_> {
             if let Some(number) = self.rent(msisdn, &offer, now, &mut report).await? {
                 report.added.push(number);
                 added += 1;
+            } else if report.failed.last().is_some_and(|f| f.pending) {
+                // Linking failed, or a purchase had no answer: renting more would likely
+                // leave more numbers paid for and unusable. The rest waits for the next call.
+                return Ok(report);
             }
         }
         if added < count {

@@ -204,3 +204,64 @@ pub fn conversation(
         last_activity: None,
     }
 }
+
+/// Prism in proxy mode between the client and a stand-in: every request is checked against a
+/// Vonage spec before it reaches `upstream` (a violation is answered 422, which fails the
+/// client's call), and every answer is checked on the way back. Stopped when dropped.
+pub struct SpecProxy {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl SpecProxy {
+    /// Starts Prism (`PRISM_BIN`, set by scripts/test) on a free port for `spec` (a file name
+    /// in `../shared/vonage`) in front of `upstream`.
+    pub fn start(spec: &str, upstream: &str) -> Self {
+        let prism = std::env::var("PRISM_BIN")
+            .expect("PRISM_BIN is not set: run the tests with scripts/test, which installs Prism");
+        let spec = format!("{}/../../shared/vonage/{spec}", env!("CARGO_MANIFEST_DIR"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new(prism)
+            .args([
+                "proxy",
+                &spec,
+                upstream,
+                "--errors",
+                "-h",
+                "127.0.0.1",
+                "-p",
+            ])
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("Prism starts");
+        let proxy = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Prism proxy did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        proxy
+    }
+}
+
+impl Drop for SpecProxy {
+    fn drop(&mut self) {
+        if let Err(e) = self.child.kill() {
+            eprintln!("Prism proxy not stopped: {e}");
+        }
+        if let Err(e) = self.child.wait() {
+            eprintln!("Prism proxy not reaped: {e}");
+        }
+    }
+}

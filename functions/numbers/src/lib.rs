@@ -1,14 +1,19 @@
 //! The proxy-number pool: `POST /numbers` adds a number the account owns (linking it to the
-//! Voice application), `GET /numbers` lists the pool.
+//! Voice application), `POST /numbers/provision` rents new ones, `GET /numbers` lists the pool
+//! with a summary, `DELETE /numbers/{msisdn}` retires a number and can cancel its rental.
 
-use lambda_http::{Body, Request, Response};
+use std::collections::BTreeMap;
+
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
+use shared::config::NUMBER_TYPES;
 use shared::http::{json_response, read_json};
-use shared::model::{NumberState, PoolNumber};
+use shared::model::{NumberState, PendingNumber, PoolNumber};
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
-use shared::store::Store;
-use shared::vonage::VonageClient;
+use shared::provision::{Failure, MAX_COUNT, ProvisionRequest, Provisioner};
+use shared::store::{RemoveOutcome, Store};
+use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
 
 pub struct Deps {
     pub store: Store,
@@ -27,6 +32,49 @@ pub struct AddNumber {
     /// `active` (default) or `reserved` (never assigned automatically).
     #[serde(default)]
     pub state: Option<NumberState>,
+    /// What the number can do, when known: `VOICE`, `SMS`, `MMS`.
+    #[serde(default)]
+    pub features: Option<Features>,
+}
+
+/// Features as the spec's comma-separated string (`"SMS,VOICE"`) or as a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Features {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl Features {
+    /// The spec's spelling, in whatever order and case they were given.
+    fn param(&self) -> Result<&'static str, ApiError> {
+        let listed: Vec<&str> = match self {
+            Features::Text(s) => s.split(',').collect(),
+            Features::List(v) => v.iter().map(String::as_str).collect(),
+        };
+        features_param(&listed).ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "features must be a set of SMS, VOICE and MMS, such as \"SMS,VOICE\"".into(),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionBody {
+    pub country: String,
+    /// 1 to 10; 1 when left out.
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub features: Option<Features>,
+    /// `landline`, `mobile-lvn` or `landline-toll-free`.
+    #[serde(default, rename = "type")]
+    pub number_type: Option<String>,
+    /// Digits the number starts with, country code included.
+    #[serde(default)]
+    pub pattern: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -34,6 +82,10 @@ pub struct NumberView {
     pub msisdn: String,
     pub country: String,
     pub state: NumberState,
+    /// `VOICE`, `SMS`, `MMS`; empty when not known.
+    pub capabilities: Vec<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
     pub active_conversations: i64,
     pub added_at: String,
 }
@@ -44,15 +96,108 @@ impl From<&PoolNumber> for NumberView {
             msisdn: n.msisdn.as_str().to_owned(),
             country: n.country.clone(),
             state: n.state,
-            active_conversations: n.active_count,
+            capabilities: n.features.clone(),
+            number_type: n.number_type.clone(),
+            active_conversations: n.active_count.max(0),
             added_at: shared::rfc3339(n.added_at),
         }
     }
 }
 
 #[derive(Debug, Serialize)]
+pub struct PendingView {
+    pub msisdn: String,
+    pub country: String,
+    /// `buying` (the purchase had no clear answer) or `bought` (not yet linked).
+    pub stage: shared::model::PendingStage,
+    pub since: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl From<&PendingNumber> for PendingView {
+    fn from(p: &PendingNumber) -> Self {
+        Self {
+            msisdn: p.msisdn.as_str().to_owned(),
+            country: p.country.clone(),
+            stage: p.stage,
+            since: shared::rfc3339(p.since),
+            last_error: p.last_error.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CountrySummary {
+    pub country: String,
+    pub active: usize,
+    pub reserved: usize,
+    pub retired: usize,
+    pub active_conversations: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub countries: Vec<CountrySummary>,
+    /// A participant needs a distinct proxy number for each conversation they are in at once:
+    /// this many active numbers is the most conversations any one participant can hold.
+    pub max_concurrent_per_participant: usize,
+}
+
+#[derive(Debug, Serialize)]
 pub struct PoolView {
     pub numbers: Vec<NumberView>,
+    /// Numbers bought or being bought, not yet in the pool; the next provisioning call
+    /// finishes them.
+    pub pending: Vec<PendingView>,
+    pub summary: Summary,
+}
+
+impl PoolView {
+    pub fn new(pool: &[PoolNumber], pending: &[PendingNumber]) -> Self {
+        let mut countries: BTreeMap<&str, CountrySummary> = BTreeMap::new();
+        for n in pool {
+            let c = countries
+                .entry(&n.country)
+                .or_insert_with(|| CountrySummary {
+                    country: n.country.clone(),
+                    ..CountrySummary::default()
+                });
+            match n.state {
+                NumberState::Active => c.active += 1,
+                NumberState::Reserved => c.reserved += 1,
+                NumberState::Retired => c.retired += 1,
+            }
+            c.active_conversations += n.active_count.max(0);
+        }
+        Self {
+            numbers: pool.iter().map(NumberView::from).collect(),
+            pending: pending.iter().map(PendingView::from).collect(),
+            summary: Summary {
+                max_concurrent_per_participant: pool
+                    .iter()
+                    .filter(|n| n.state == NumberState::Active)
+                    .count(),
+                countries: countries.into_values().collect(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProvisionView {
+    pub added: Vec<NumberView>,
+    /// Numbers left pending by earlier calls and finished by this one.
+    pub recovered: Vec<NumberView>,
+    pub failed: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemovedView {
+    #[serde(flatten)]
+    pub number: NumberView,
+    /// The rental was cancelled and the number left the pool.
+    pub released: bool,
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
@@ -64,19 +209,42 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let path = shared::http::path(req);
-    match (req.method().as_str(), path.as_str()) {
-        ("POST", "/numbers") => add(deps, read_json(req)?).await,
-        ("GET", "/numbers") => {
-            let pool = deps.store.list_pool().await.map_err(ApiError::internal)?;
-            Ok(json_response(
-                200,
-                &PoolView {
-                    numbers: pool.iter().map(NumberView::from).collect(),
-                },
-            ))
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (req.method().as_str(), segments.as_slice()) {
+        ("POST", ["numbers"]) => add(deps, read_json(req)?).await,
+        ("GET", ["numbers"]) => {
+            let (pool, pending) = tokio::join!(deps.store.list_pool(), deps.store.list_pending());
+            let pool = pool.map_err(ApiError::internal)?;
+            let pending = pending.map_err(ApiError::internal)?;
+            Ok(json_response(200, &PoolView::new(&pool, &pending)))
         }
-        (method, "/numbers") => Err(ApiError::MethodNotAllowed(method.to_owned())),
+        ("POST", ["numbers", "provision"]) => provision(deps, read_json(req)?).await,
+        ("DELETE", ["numbers", msisdn]) if *msisdn != "provision" => {
+            let release = match req.query_string_parameters().first("release") {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => {
+                    return Err(ApiError::InvalidRequest(
+                        "release must be true or false".into(),
+                    ));
+                }
+            };
+            remove(deps, msisdn, release).await
+        }
+        (method, ["numbers"] | ["numbers", "provision"] | ["numbers", _]) => {
+            Err(ApiError::MethodNotAllowed(method.to_owned()))
+        }
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
+    }
+}
+
+fn check_country(country: &str) -> Result<(), ApiError> {
+    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidRequest(
+            "country must be an ISO 3166 alpha-2 code such as GB".into(),
+        ))
     }
 }
 
@@ -84,11 +252,9 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
     let msisdn =
         Msisdn::parse(&body.msisdn).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let country = match body.country {
-        Some(c) if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) => c,
-        Some(_) => {
-            return Err(ApiError::InvalidRequest(
-                "country must be an ISO 3166 alpha-2 code such as GB".into(),
-            ));
+        Some(c) => {
+            check_country(&c)?;
+            c
         }
         None => msisdn.region().ok_or_else(|| {
             ApiError::InvalidNumber("msisdn: cannot tell its country; give country".into())
@@ -101,6 +267,10 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
             ));
         }
         s => s,
+    };
+    let features = match &body.features {
+        Some(f) => f.param()?.split(',').map(str::to_owned).collect(),
+        None => Vec::new(),
     };
     if deps
         .store
@@ -115,7 +285,10 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
         .link_number(&msisdn, &country, &deps.application_id)
         .await
         .map_err(ApiError::VonageUnavailable)?;
-    let number = PoolNumber::new(msisdn, country, state, shared::now());
+    let number = PoolNumber {
+        features,
+        ..PoolNumber::new(msisdn, country, state, shared::now())
+    };
     if !deps
         .store
         .add_number(&number)
@@ -130,6 +303,125 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
 
 fn duplicate(msisdn: &Msisdn) -> ApiError {
     ApiError::DuplicateNumber(format!("{} is already in the pool", msisdn.as_str()))
+}
+
+async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, ApiError> {
+    check_country(&body.country)?;
+    let count = body.count.unwrap_or(1);
+    if !(1..=MAX_COUNT).contains(&count) {
+        return Err(ApiError::InvalidRequest(format!(
+            "count must lie between 1 and {MAX_COUNT}"
+        )));
+    }
+    let features = body.features.as_ref().map(Features::param).transpose()?;
+    if let Some(t) = &body.number_type
+        && !NUMBER_TYPES.contains(&t.as_str())
+    {
+        return Err(ApiError::InvalidRequest(format!(
+            "type must be one of {}",
+            NUMBER_TYPES.join(", ")
+        )));
+    }
+    if let Some(p) = &body.pattern
+        && (p.is_empty() || p.len() > 15 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ApiError::InvalidRequest(
+            "pattern must be 1 to 15 digits the number starts with, country code included".into(),
+        ));
+    }
+    let request = ProvisionRequest {
+        query: NumberQuery {
+            country: body.country,
+            features: features.map(str::to_owned),
+            number_type: body.number_type,
+            starts_with: body.pattern,
+            size: 0,
+        },
+        count,
+    };
+    let provisioner = Provisioner {
+        store: &deps.store,
+        vonage: &deps.vonage,
+        application_id: &deps.application_id,
+    };
+    let report = provisioner
+        .provision(&request, shared::now())
+        .await
+        .map_err(ApiError::internal)?;
+    let view = ProvisionView {
+        added: report.added.iter().map(NumberView::from).collect(),
+        recovered: report.recovered.iter().map(NumberView::from).collect(),
+        failed: report.failed,
+    };
+    let status = if view.added.is_empty() && view.recovered.is_empty() {
+        200
+    } else {
+        201
+    };
+    Ok(json_response(status, &view))
+}
+
+/// Retires a number; with `release`, also cancels its rental and takes it out of the pool,
+/// once no active conversation uses it.
+async fn remove(deps: &Deps, raw: &str, release: bool) -> Result<Response<Body>, ApiError> {
+    let msisdn = Msisdn::parse(raw).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
+    let not_found = || ApiError::NotFound(format!("{} is not in the pool", msisdn.as_str()));
+    let retired = deps
+        .store
+        .retire_number(&msisdn)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_found)?;
+    tracing::info!(msisdn = %msisdn.masked(), "number retired");
+    if !release {
+        return Ok(json_response(
+            200,
+            &RemovedView {
+                number: NumberView::from(&retired),
+                released: false,
+            },
+        ));
+    }
+    let in_use = |count: i64| {
+        ApiError::NumberInUse(format!(
+            "{} is retired and still used by {count} active conversation(s); release it once they end",
+            msisdn.as_str()
+        ))
+    };
+    if retired.active_count > 0 {
+        return Err(in_use(retired.active_count));
+    }
+    match deps.vonage.cancel_number(&msisdn, &retired.country).await {
+        Ok(()) => {}
+        // Cancelled before (a retry after the store failed): the account no longer has it.
+        Err(VonageError::Rejected { .. })
+            if deps
+                .vonage
+                .owned_number(&msisdn)
+                .await
+                .map_err(ApiError::VonageUnavailable)?
+                .is_none() => {}
+        Err(e) => return Err(ApiError::VonageUnavailable(e)),
+    }
+    match deps
+        .store
+        .remove_number(&msisdn)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        RemoveOutcome::Removed(number) => {
+            tracing::info!(msisdn = %msisdn.masked(), "rental cancelled; number left the pool");
+            Ok(json_response(
+                200,
+                &RemovedView {
+                    number: NumberView::from(&number),
+                    released: true,
+                },
+            ))
+        }
+        RemoveOutcome::InUse(count) => Err(in_use(count)),
+        RemoveOutcome::NotFound => Err(not_found()),
+    }
 }
 
 impl shared::runtime::Handler for Deps {

@@ -65,7 +65,7 @@ async fn adding_links_the_number_then_lists_it() {
     assert_eq!(status, 201, "{n}");
     assert_eq!(
         n,
-        json!({"msisdn": "447700900101", "country": "GB", "state": "active", "active_conversations": 0, "added_at": n["added_at"]})
+        json!({"msisdn": "447700900101", "country": "GB", "state": "active", "capabilities": [], "active_conversations": 0, "added_at": n["added_at"]})
     );
     let sent = updates(&vonage).await;
     assert_eq!(sent.len(), 1);
