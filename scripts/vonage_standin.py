@@ -3,7 +3,7 @@
 
 Unlike a spec mock, it behaves: Number Insight looks up the number it is given (with the
 `phonenumbers` library), each SMS is printed so you can read what a participant would receive,
-and linking a number succeeds. Paths match production, so the base URLs are
+numbers can be searched for, bought (remembered as owned), linked and cancelled. Paths match production, so the base URLs are
   VONAGE_NUMBER_INSIGHT_URL=http://127.0.0.1:PORT/ni
   VONAGE_SMS_URL=http://127.0.0.1:PORT/sms
   VONAGE_NUMBERS_URL=http://127.0.0.1:PORT
@@ -21,7 +21,29 @@ from urllib.parse import parse_qs, urlparse
 import phonenumbers
 
 SENT = []
+OWNED = {}  # msisdn -> the number as the Numbers API describes it
 LOCK = threading.Lock()
+
+
+def offers(country, size, pattern=""):
+    """Numbers for sale in `country` that start with `pattern`: Ofcom's drama range for GB,
+    else variations on the country's example mobile number."""
+    if country == "GB":
+        base = "4477009002"
+    else:
+        example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+        if example is None:
+            return []
+        base = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164).lstrip("+")[:-2]
+    found = []
+    for i in range(100):
+        msisdn = "%s%02d" % (base, i)
+        if msisdn not in OWNED and msisdn.startswith(pattern):
+            found.append({"country": country, "msisdn": msisdn, "type": "mobile-lvn",
+                          "cost": "1.25", "features": ["VOICE", "SMS"]})
+        if len(found) == size:
+            break
+    return found
 
 
 def first(params, name):
@@ -75,6 +97,17 @@ class Handler(BaseHTTPRequestHandler):
                 "country_code": region,
                 "country_prefix": str(parsed.country_code),
             })
+        if url.path in ("/number/search", "/account/numbers"):
+            if not self.authorised(query):
+                return self.reply(401, {"error-code": "401", "error-code-label": "authentication failed"})
+            size = min(int(first(query, "size") or 10), 100)
+            with LOCK:
+                if url.path == "/number/search":
+                    numbers = offers(first(query, "country"), size, first(query, "pattern"))
+                else:
+                    pattern = first(query, "pattern")
+                    numbers = [n for m, n in OWNED.items() if m.startswith(pattern)][:size]
+            return self.reply(200, {"count": len(numbers), "numbers": numbers})
         return self.reply(404, {"error": "no such path in the stand-in"})
 
     def do_POST(self):
@@ -97,6 +130,18 @@ class Handler(BaseHTTPRequestHandler):
         if url.path in ("/number/update", "/number/buy", "/number/cancel"):
             if not self.authorised(query):
                 return self.reply(401, {"error-code": "401", "error-code-label": "authentication failed"})
+            msisdn, country = first(form, "msisdn"), first(form, "country")
+            with LOCK:
+                if url.path == "/number/buy":
+                    if msisdn in OWNED:
+                        return self.reply(420, {"error-code": "420",
+                                                "error-code-label": "method failed: you already own it"})
+                    OWNED[msisdn] = {"country": country, "msisdn": msisdn, "type": "mobile-lvn",
+                                     "features": ["VOICE", "SMS"]}
+                    print("Numbers: bought +%s" % msisdn, flush=True)
+                elif url.path == "/number/cancel":
+                    OWNED.pop(msisdn, None)
+                    print("Numbers: cancelled +%s" % msisdn, flush=True)
             return self.reply(200, {"error-code": "200", "error-code-label": "success"})
         return self.reply(404, {"error": "no such path in the stand-in"})
 

@@ -64,10 +64,40 @@ pub fn read_json<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
             )));
         }
     }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::InvalidRequest(e.to_string()),
-        _ => ApiError::InvalidJson(format!("the body is not valid JSON: {e}")),
-    })
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::InvalidJson(format!("the body is not valid JSON: {e}")))?;
+    if let Some(at) = null_at(&value, "") {
+        return Err(ApiError::InvalidRequest(format!(
+            "{at} is null; leave an optional field out instead"
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::InvalidRequest(e.to_string()))
+}
+
+/// Where the first `null` in a JSON document is (no field of the API takes one).
+fn null_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Null => Some(if at.is_empty() {
+            "the body".into()
+        } else {
+            at.into()
+        }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| null_at(v, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            null_at(
+                v,
+                &if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                },
+            )
+        }),
+        _ => None,
+    }
 }
 
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {

@@ -106,8 +106,9 @@ impl Respond for EchoInsight {
     }
 }
 
-/// A Vonage stand-in on wiremock: Number Insight echoes, every SMS is accepted, every number
-/// update succeeds. Mount more specific mocks first to override.
+/// A Vonage stand-in on wiremock: Number Insight echoes, every SMS is accepted, the search
+/// offers two GB numbers, and every purchase, update and cancellation succeeds. Mount more
+/// specific mocks first to override.
 pub async fn vonage_mock() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -123,13 +124,22 @@ pub async fn vonage_mock() -> MockServer {
         })))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/number/update"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
+    for action in ["/number/update", "/number/buy", "/number/cancel"] {
+        Mock::given(method("POST"))
+            .and(path(action))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
                 serde_json::json!({"error-code": "200", "error-code-label": "success"}),
-            ),
-        )
+            ))
+            .mount(&server)
+            .await;
+    }
+    let offer = |msisdn: &str| serde_json::json!({"country": "GB", "msisdn": msisdn, "type": "mobile-lvn", "cost": "1.25", "features": ["VOICE", "SMS"]});
+    Mock::given(method("GET"))
+        .and(path("/number/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "count": 2,
+            "numbers": [offer("447700900101"), offer("447700900102")]
+        })))
         .mount(&server)
         .await;
     server

@@ -213,14 +213,13 @@ const FEATURE_SETS: [&str; 7] = [
 ];
 
 /// The spec's spelling of a set of features given in any order and case (`["voice", "sms"]` is
-/// `SMS,VOICE`); `None` for an unknown feature or a set the search cannot express.
+/// `SMS,VOICE`); `None` for an unknown or repeated feature.
 pub fn features_param<S: AsRef<str>>(features: &[S]) -> Option<&'static str> {
     let mut wanted: Vec<String> = features
         .iter()
         .map(|f| f.as_ref().trim().to_ascii_uppercase())
         .collect();
     wanted.sort();
-    wanted.dedup();
     FEATURE_SETS.into_iter().find(|set| {
         let mut have: Vec<&str> = set.split(',').collect();
         have.sort_unstable();

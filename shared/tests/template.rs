@@ -100,6 +100,8 @@ fn every_route_reaches_the_function_the_local_router_uses() {
         ("DELETE", "/conversations/{id}"),
         ("POST", "/numbers"),
         ("GET", "/numbers"),
+        ("POST", "/numbers/provision"),
+        ("DELETE", "/numbers/{msisdn}"),
         ("GET", "/webhooks/answer"),
         ("POST", "/webhooks/answer"),
         ("GET", "/webhooks/fallback"),

@@ -283,3 +283,76 @@ async fn the_stand_in_used_by_handler_tests_echoes_numbers() {
         }
     );
 }
+
+#[test]
+fn features_take_the_spellings_the_search_allows() {
+    use shared::vonage::features_param;
+    assert_eq!(features_param(&["voice", "SMS"]), Some("SMS,VOICE"));
+    assert_eq!(
+        features_param(&["VOICE", "MMS", "sms"]),
+        Some("SMS,MMS,VOICE")
+    );
+    assert_eq!(features_param(&[" mms ", "voice"]), Some("VOICE,MMS"));
+    assert_eq!(features_param(&["SMS", "SMS"]), None, "repeated");
+    assert_eq!(features_param(&["FAX"]), None);
+    assert_eq!(features_param::<&str>(&[]), None);
+}
+
+#[tokio::test]
+async fn numbers_requests_are_accepted_by_the_spec() {
+    use shared::vonage::{NumberQuery, features_param};
+    let client = prism_client();
+    // Every feature set, given in reverse order, goes out in a spelling the spec accepts.
+    for set in [
+        vec!["SMS"],
+        vec!["VOICE"],
+        vec!["VOICE", "SMS"],
+        vec!["MMS"],
+        vec!["MMS", "SMS"],
+        vec!["MMS", "VOICE"],
+        vec!["VOICE", "MMS", "SMS"],
+    ] {
+        let query = NumberQuery {
+            country: "GB".into(),
+            features: features_param(&set).map(str::to_owned),
+            number_type: Some("mobile-lvn".into()),
+            starts_with: Some("447700".into()),
+            size: 3,
+        };
+        let offers = client.search_numbers(&query).await.unwrap();
+        assert_eq!(offers[0].msisdn, "447700900000", "{set:?}");
+    }
+    client.buy_number(&m("447700900000"), "GB").await.unwrap();
+    client
+        .cancel_number(&m("447700900000"), "GB")
+        .await
+        .unwrap();
+    let owned = client.owned_number(&m("447700900000")).await.unwrap();
+    assert_eq!(owned.unwrap().country, "GB");
+}
+
+#[tokio::test]
+async fn a_refused_purchase_is_a_rejection_with_its_reason() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/number/buy"))
+        .respond_with(ResponseTemplate::new(420).set_body_json(serde_json::json!({
+            "error-code": "420",
+            "error-code-label": "method failed: 447700900123 needs an address"
+        })))
+        .mount(&server)
+        .await;
+    let client = VonageClient::new(&mock_config(&server)).unwrap();
+    let err = client
+        .buy_number(&m("447700900123"), "GB")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, VonageError::Rejected { ref code, .. } if code == "420"),
+        "{err:?}"
+    );
+    assert!(
+        !error_chain(&err).contains("447700900123"),
+        "numbers masked: {err}"
+    );
+}

@@ -256,6 +256,7 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001", "lable": "x"}, {"number": "447700900002"}]}).to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001", "label": "<script>"}, {"number": "447700900002"}]}).to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001"}, {"number": "447700900002"}], "ttl_seconds": 10}).to_string()), 400, "invalid_request"),
+        (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001", "label": null}, {"number": "447700900002"}], "ttl_seconds": null}).to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001"}, {"number": "447700900002"}], "ttl_seconds": 99_999_999}).to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001"}, {"number": "447700900002"}], "reference": "a b"}).to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &pair("447700900666", "447700900002").to_string()), 422, "number_not_valid"),

@@ -150,6 +150,7 @@ async fn selling(offers: &[&str]) -> MockServer {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"count": numbers.len(), "numbers": numbers})),
         )
+        .with_priority(1)
         .mount(&vonage)
         .await;
     Mock::given(method("POST"))

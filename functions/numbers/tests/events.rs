@@ -22,8 +22,23 @@ async fn the_numbers_events_play_as_named() {
     assert_eq!(handle(&deps, load("numbers-add.json")).await.status(), 201);
     let listed = handle(&deps, load("numbers-list.json")).await;
     assert_eq!(listed.status(), 200);
-    let Body::Text(text) = listed.body() else {
-        panic!("no body")
-    };
-    assert!(text.contains("447700900101"));
+    assert!(text(&listed).contains("447700900101"));
+    // The search offers 447700900101 (in the pool now) and 447700900102.
+    let provisioned = handle(&deps, load("numbers-provision.json")).await;
+    assert_eq!(provisioned.status(), 201, "{}", text(&provisioned));
+    assert!(text(&provisioned).contains("447700900102"));
+
+    let retired = handle(&deps, load("numbers-retire.json")).await;
+    assert_eq!(retired.status(), 200, "{}", text(&retired));
+    assert!(text(&retired).contains(r#""state":"retired""#));
+    let released = handle(&deps, load("numbers-release.json")).await;
+    assert_eq!(released.status(), 200, "{}", text(&released));
+    assert!(text(&released).contains(r#""released":true"#));
+}
+
+fn text(r: &lambda_http::Response<Body>) -> String {
+    match r.body() {
+        Body::Text(t) => t.clone(),
+        _ => String::new(),
+    }
 }
