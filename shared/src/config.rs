@@ -159,6 +159,70 @@ pub fn webhook_auth(
     }
 }
 
+/// How inbound SMS webhooks are authenticated: as [`webhook_auth`] decides for voice, with the
+/// SMS API's own `sig` scheme (`SMS_SIGNATURE_METHOD`: `md5hash`, the default, or the HMAC
+/// `md5`, `sha1`, `sha256`, `sha512`, as set on the account).
+pub fn sms_auth(
+    src: &dyn Source,
+    signature_secret: Option<SecretString>,
+) -> Result<Option<crate::sms_signature::SmsVerifier>, ConfigError> {
+    use crate::sms_signature::{SmsSignatureMethod, SmsVerifier};
+    if matches!(
+        webhook_auth(src, signature_secret.clone())?,
+        crate::signature::WebhookAuth::Off
+    ) {
+        return Ok(None);
+    }
+    let name = text(src, "SMS_SIGNATURE_METHOD", "md5hash");
+    let method = SmsSignatureMethod::parse(&name).ok_or(ConfigError::Invalid {
+        name: "SMS_SIGNATURE_METHOD",
+        reason: format!("{name} is not md5hash, md5, sha1, sha256 or sha512"),
+    })?;
+    let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
+    let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
+    Ok(Some(SmsVerifier::new(secret, method, max_age)))
+}
+
+/// How texts are relayed.
+#[derive(Debug, Clone)]
+pub struct SmsConfig {
+    /// Sent (at most once an hour per sender and number) to someone texting a proxy number that
+    /// has nothing for them; `None` (the default) sends nothing.
+    pub unknown_reply: Option<String>,
+    /// Sent once when a participant opts out.
+    pub opt_out_reply: String,
+    /// Sent when they opt back in.
+    pub opt_in_reply: String,
+    /// How long a relayed message's record is kept after the conversation's expiry.
+    pub retention_seconds: i64,
+}
+
+impl SmsConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let reply: bool = number(src, "SMS_UNKNOWN_REPLY", false)?;
+        Ok(Self {
+            unknown_reply: reply.then(|| {
+                text(
+                    src,
+                    "SMS_UNKNOWN_REPLY_TEXT",
+                    "This number is not in service.",
+                )
+            }),
+            opt_out_reply: text(
+                src,
+                "SMS_OPT_OUT_TEXT",
+                "You will get no more messages from this number. Reply START to receive them again.",
+            ),
+            opt_in_reply: text(
+                src,
+                "SMS_OPT_IN_TEXT",
+                "You will receive messages from this number again.",
+            ),
+            retention_seconds: number::<i64>(src, "RETENTION_DAYS", 30)? * 24 * 3600,
+        })
+    }
+}
+
 pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
 pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
 pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";

@@ -12,6 +12,7 @@ pub mod provision;
 pub mod runtime;
 pub mod secrets;
 pub mod signature;
+pub mod sms_signature;
 pub mod store;
 pub mod telemetry;
 pub mod vonage;

@@ -75,6 +75,28 @@ pub struct Conversation {
     /// Unix seconds of the latest call event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<i64>,
+    /// The channels it relays.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// Which channels a conversation relays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Voice,
+    Sms,
+    #[default]
+    VoiceAndSms,
+}
+
+impl Mode {
+    pub fn voice(self) -> bool {
+        self != Mode::Sms
+    }
+    pub fn sms(self) -> bool {
+        self != Mode::Voice
+    }
 }
 
 /// How `expires_at` moves.
@@ -123,6 +145,9 @@ pub struct Route {
     /// The other participant's proxy number: the caller ID the callee sees.
     pub callee_proxy: Msisdn,
     pub expires_at: i64,
+    /// The conversation's channels: a call or a text on a channel it leaves out is refused.
+    #[serde(default)]
+    pub mode: Mode,
 }
 
 impl Route {
@@ -135,6 +160,7 @@ impl Route {
             callee: callee.number.clone(),
             callee_proxy: callee.proxy_number.clone(),
             expires_at: c.expires_at,
+            mode: c.mode,
         }
     }
 }

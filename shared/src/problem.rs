@@ -37,6 +37,8 @@ pub enum ApiError {
     ConversationClosed(String),
     #[error("the request is not signed by Vonage: {0}")]
     Unauthorized(#[source] crate::signature::SignatureError),
+    #[error("the text is not signed by Vonage: {0}")]
+    SmsUnauthorized(#[source] crate::sms_signature::SmsSignatureError),
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
     #[error("a Vonage API did not answer correctly")]
@@ -79,7 +81,9 @@ impl ApiError {
             Self::NumberInUse(_) => (409, "number_in_use", "Number still in use"),
             Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
             Self::MethodNotAllowed(_) => (405, "method_not_allowed", "Method not allowed"),
-            Self::Unauthorized(_) => (401, "unauthorized", "Unauthorized"),
+            Self::Unauthorized(_) | Self::SmsUnauthorized(_) => {
+                (401, "unauthorized", "Unauthorized")
+            }
             Self::VonageUnavailable(_) => (503, "vonage_unavailable", "Vonage unavailable"),
             Self::Internal(_) => (500, "internal", "Internal error"),
         }

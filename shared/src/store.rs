@@ -20,7 +20,9 @@ use crate::model::{
 use crate::phone::Msisdn;
 
 mod numbers;
+mod sms;
 pub use numbers::{Holdings, RemoveOutcome};
+pub use sms::{MessagePart, RelayedMessage};
 
 pub const INDEX_EXPIRY: &str = "expiry";
 pub const INDEX_PARTICIPANT: &str = "participant";

@@ -41,6 +41,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         expiry_mode: ExpiryMode::Absolute,
         ttl_seconds: 3600,
         last_activity: None,
+        mode: Default::default(),
     }
 }
 

@@ -108,6 +108,8 @@ fn every_route_reaches_the_function_the_local_router_uses() {
         ("POST", "/webhooks/fallback"),
         ("GET", "/webhooks/event"),
         ("POST", "/webhooks/event"),
+        ("GET", "/webhooks/inbound-sms"),
+        ("POST", "/webhooks/inbound-sms"),
     ];
     for (method, path) in expected {
         assert!(

@@ -43,6 +43,8 @@ pub enum Outcome {
     Connected,
     UnknownCaller,
     Expired,
+    /// The conversation relays texts only.
+    VoiceOff,
     Unreadable,
     StoreFailed,
 }
@@ -112,6 +114,10 @@ async fn decide<R: RouteLookup>(
     if now >= route.expires_at {
         tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
         return (Ncco::say(&deps.call.out_of_service), Outcome::Expired);
+    }
+    if !route.mode.voice() {
+        tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::VoiceOff);
     }
     let base = deps
         .call

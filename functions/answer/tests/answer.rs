@@ -128,6 +128,7 @@ fn conversation(expires_at: i64) -> Conversation {
         expiry_mode: ExpiryMode::Absolute,
         ttl_seconds: 3600,
         last_activity: None,
+        mode: Default::default(),
     }
 }
 
@@ -239,6 +240,20 @@ async fn an_expired_conversation_never_connects_even_before_the_sweep() {
         assert_eq!(outcome, Outcome::Expired);
         assert_valid(&ncco);
     }
+}
+
+#[tokio::test]
+async fn a_texts_only_conversation_refuses_calls() {
+    let mut c = conversation(i64::MAX / 2);
+    c.mode = shared::model::Mode::Sms;
+    let deps = Deps {
+        routes: routes(&c),
+        call: call_config(),
+        auth: WebhookAuth::Off,
+    };
+    let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
+    assert_eq!(outcome, Outcome::VoiceOff);
+    assert!(matches!(ncco.actions(), [Action::Talk(t)] if t.text == call_config().out_of_service));
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ fn load(name: &str) -> lambda_http::Request {
 #[test]
 fn every_event_file_parses_and_names_a_function() {
     // HTTP functions take API Gateway events; expiry takes the schedule's (its own test parses it).
-    let http_functions = ["answer", "conversations", "numbers", "event"];
+    let http_functions = ["answer", "conversations", "numbers", "event", "sms"];
     let mut count = 0;
     for entry in std::fs::read_dir(events_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();

@@ -79,6 +79,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         expiry_mode: ExpiryMode::Absolute,
         ttl_seconds: 3600,
         last_activity: None,
+        mode: Default::default(),
     };
     setup
         .create_conversation(&conversation(

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use shared::config::AutoRent;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
+    CloseReason, Conversation, ConversationStatus, ExpiryMode, Mode, NumberState, Participant,
+    PoolNumber,
 };
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
@@ -33,6 +34,9 @@ pub struct CreateRequest {
     /// `absolute` (default): `expires_at` is fixed; `sliding`: each call extends it.
     #[serde(default)]
     pub expiry_mode: ExpiryMode,
+    /// `voice`, `sms` or `voice-and-sms` (default): the channels relayed.
+    #[serde(default)]
+    pub mode: Mode,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +60,7 @@ struct Checked {
     ttl: u64,
     reference: Option<String>,
     expiry_mode: ExpiryMode,
+    mode: Mode,
 }
 
 fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
@@ -103,6 +108,7 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
         ttl,
         reference,
         expiry_mode: req.expiry_mode,
+        mode: req.mode,
     })
 }
 
@@ -172,6 +178,7 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
         expires_at: now + checked.ttl as i64,
         ttl: checked.ttl as i64,
         expiry_mode: checked.expiry_mode,
+        mode: checked.mode,
         reference: checked.reference,
         people: [
             (number_a, label_a, country_a),
@@ -230,6 +237,7 @@ struct Draft {
     expires_at: i64,
     ttl: i64,
     expiry_mode: ExpiryMode,
+    mode: Mode,
     reference: Option<String>,
     people: [(Msisdn, Option<String>, String); 2],
 }
@@ -321,6 +329,7 @@ async fn assign_and_write(
             expiry_mode: d.expiry_mode,
             ttl_seconds: d.ttl,
             last_activity: None,
+            mode: d.mode,
         };
         match deps.store.create_conversation(&conversation).await {
             Ok(()) => return Ok(Written::Created(Box::new(conversation))),

@@ -65,13 +65,13 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         ("GET", ["conversations"]) => list(deps, req).await,
         ("GET", ["conversations", id]) => {
             let c = find(deps, id).await?;
-            let events = deps
-                .store
-                .call_events(&c.id)
-                .await
-                .map_err(ApiError::internal)?;
-            let view =
-                ConversationView::at(&c, shared::now()).with_calls(&c, &Interaction::fold(&events));
+            let (events, messages) =
+                tokio::join!(deps.store.call_events(&c.id), deps.store.messages(&c.id));
+            let events = events.map_err(ApiError::internal)?;
+            let messages = messages.map_err(ApiError::internal)?;
+            let view = ConversationView::at(&c, shared::now())
+                .with_calls(&c, &Interaction::fold(&events))
+                .with_messages(&c, &messages);
             Ok(json_response(200, &view))
         }
         ("DELETE", ["conversations", id]) => {

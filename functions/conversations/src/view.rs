@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, Direction, ExpiryMode, Interaction, Participant,
+    CloseReason, Conversation, ConversationStatus, Direction, ExpiryMode, Interaction, Mode,
+    Participant,
 };
 use shared::rfc3339;
+use shared::store::RelayedMessage;
 
 #[derive(Debug, Serialize)]
 pub struct ConversationView {
@@ -19,12 +21,29 @@ pub struct ConversationView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<CloseReason>,
     pub expiry_mode: ExpiryMode,
+    pub mode: Mode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<String>,
     pub participants: Vec<ParticipantView>,
     /// The call log, oldest first (only on `GET /conversations/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calls: Option<Vec<CallView>>,
+    /// Texts relayed, oldest first, without their words (only on `GET /conversations/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageView>>,
+}
+
+/// One text relayed through the conversation.
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    pub from: String,
+    pub to: String,
+    pub at: String,
+    /// SMS parts it arrived in.
+    pub parts: u32,
+    /// `submitted` (Vonage accepted the onward send) or `opted-out` (the recipient had opted
+    /// out; nothing was sent).
+    pub status: String,
 }
 
 /// One call through the conversation. Participants are named by label (or position), never by
@@ -140,10 +159,31 @@ impl ConversationView {
             closed_at: closed_at.map(rfc3339),
             close_reason,
             expiry_mode: c.expiry_mode,
+            mode: c.mode,
             last_activity: c.last_activity.map(rfc3339),
             participants: c.participants.iter().map(ParticipantView::from).collect(),
             calls: None,
+            messages: None,
         }
+    }
+
+    pub fn with_messages(mut self, c: &Conversation, messages: &[RelayedMessage]) -> Self {
+        self.messages = Some(
+            messages
+                .iter()
+                .map(|m| {
+                    let from = usize::from(m.from_index.min(1));
+                    MessageView {
+                        from: name(c, from),
+                        to: name(c, 1 - from),
+                        at: rfc3339(m.at),
+                        parts: m.parts,
+                        status: m.status.clone(),
+                    }
+                })
+                .collect(),
+        );
+        self
     }
 
     pub fn with_calls(mut self, c: &Conversation, interactions: &[Interaction]) -> Self {

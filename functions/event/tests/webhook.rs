@@ -46,6 +46,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         expiry_mode: mode,
         ttl_seconds: expires_in,
         last_activity: None,
+        mode: Default::default(),
     };
     store.create_conversation(&c).await.unwrap();
     (

@@ -56,6 +56,7 @@ fn conversation(i: usize, expires_at: i64) -> Conversation {
         expiry_mode: ExpiryMode::Absolute,
         ttl_seconds: 3600,
         last_activity: None,
+        mode: Default::default(),
     }
 }
 

@@ -1,0 +1,265 @@
+//! Texts: which inbound messages were handled (Vonage retries for 24 hours), the parts of
+//! concatenated messages, opt-outs, and each relayed message's record in its conversation.
+
+use serde::{Deserialize, Serialize};
+use serde_dynamo::to_item;
+
+use super::{Store, StoreError, key, keys, n, query_all, s};
+use crate::phone::Msisdn;
+
+/// Vonage gives up retrying an inbound SMS after 24 hours; claims are kept a little longer.
+const CLAIM_SECONDS: i64 = 25 * 3600;
+
+/// One part of a concatenated message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePart {
+    pub part: u32,
+    pub total: u32,
+    pub text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    part: MessagePart,
+    ttl: i64,
+}
+
+/// A text relayed through a conversation, without its words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayedMessage {
+    /// Vonage's id of the inbound message (its last part).
+    pub message_id: String,
+    /// Index of the participant who wrote it.
+    pub from_index: u8,
+    /// Unix seconds.
+    pub at: i64,
+    /// SMS parts it arrived in.
+    pub parts: u32,
+    /// `submitted` when Vonage accepted the onward send, `opted-out` when the recipient had
+    /// opted out and nothing was sent.
+    pub status: String,
+    /// Vonage's id of the onward message, for delivery receipts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbound_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MessageItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    message: RelayedMessage,
+    ttl: i64,
+}
+
+impl Store {
+    /// Claims an inbound message id; `false` when it was claimed before (a retry).
+    pub async fn claim_message(&self, message_id: &str, now: i64) -> Result<bool, StoreError> {
+        self.put_if_absent(
+            (format!("SMSID#{message_id}"), "SMSID".into()),
+            now + CLAIM_SECONDS,
+        )
+        .await
+    }
+
+    /// Gives a claim back (the message could not be relayed; Vonage's retry may try again).
+    pub async fn release_message(&self, message_id: &str) -> Result<(), StoreError> {
+        self.delete((format!("SMSID#{message_id}"), "SMSID".into()))
+            .await
+    }
+
+    /// Keeps one part of a concatenated message and returns every part of it so far, in order.
+    pub async fn put_part(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+        part: &MessagePart,
+        now: i64,
+    ) -> Result<Vec<MessagePart>, StoreError> {
+        let pk = parts_key(sender, reference);
+        let item = to_item(PartItem {
+            pk: pk.clone(),
+            sk: format!("PART#{:03}", part.part),
+            part: part.clone(),
+            ttl: now + CLAIM_SECONDS,
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :part)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":part", s("PART#"))
+            .consistent_read(true);
+        let parts: Vec<PartItem> = query_all(query).await?;
+        Ok(parts.into_iter().map(|p| p.part).collect())
+    }
+
+    /// Claims the relay of a whole concatenated message; `false` when another part's delivery
+    /// already did.
+    pub async fn claim_whole(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.put_if_absent(
+            (parts_key(sender, reference), "DONE".into()),
+            now + CLAIM_SECONDS,
+        )
+        .await
+    }
+
+    pub async fn release_whole(&self, sender: &Msisdn, reference: &str) -> Result<(), StoreError> {
+        self.delete((parts_key(sender, reference), "DONE".into()))
+            .await
+    }
+
+    /// Records that `participant` opted out of texts from `proxy`; `false` if they had already.
+    pub async fn opt_out(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key(opt_out_key(participant, proxy))))
+            .item("since", n(now))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        absent_or_conflict(out)
+    }
+
+    /// Lifts an opt-out; `false` if there was none.
+    pub async fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(opt_out_key(participant, proxy))))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        absent_or_conflict(out)
+    }
+
+    pub async fn opted_out(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(opt_out_key(participant, proxy))))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out.item.is_some())
+    }
+
+    /// Adds a relayed message to its conversation's log, kept until `retain_until`.
+    pub async fn record_message(
+        &self,
+        conversation_id: &str,
+        message: &RelayedMessage,
+        retain_until: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, _) = keys::conversation(conversation_id);
+        let item = to_item(MessageItem {
+            pk,
+            sk: format!("SMS#{:012}#{}", message.at, message.message_id),
+            message: message.clone(),
+            ttl: retain_until,
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// A conversation's relayed messages, oldest first.
+    pub async fn messages(&self, conversation_id: &str) -> Result<Vec<RelayedMessage>, StoreError> {
+        let (pk, _) = keys::conversation(conversation_id);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :sms)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":sms", s("SMS#"));
+        let items: Vec<MessageItem> = query_all(query).await?;
+        Ok(items.into_iter().map(|i| i.message).collect())
+    }
+
+    async fn put_if_absent(&self, k: (String, String), ttl: i64) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key(k)))
+            .item("ttl", n(ttl))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        absent_or_conflict(out)
+    }
+
+    async fn delete(&self, k: (String, String)) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k)))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+fn parts_key(sender: &Msisdn, reference: &str) -> String {
+    format!("SMSPARTS#{}#{reference}", sender.as_str())
+}
+
+fn opt_out_key(participant: &Msisdn, proxy: &Msisdn) -> (String, String) {
+    (
+        format!("OPTOUT#{}#{}", participant.as_str(), proxy.as_str()),
+        "OPTOUT".into(),
+    )
+}
+
+/// `true` when a conditional write went through, `false` when its condition failed.
+fn absent_or_conflict<T, E, R>(
+    out: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
