@@ -237,6 +237,41 @@ async fn a_whole_scenario_logs_no_real_number() {
     )
     .await;
 
+    // OTHER texts DRIVER through the second conversation, and then opts out.
+    let texts = sms::Deps {
+        store: store.clone(),
+        vonage: client.clone(),
+        auth: None,
+        sms: shared::config::SmsConfig::from_source(&|_: &str| None).unwrap(),
+    };
+    let proxy = json_of(&second)["participants"][0]["proxy_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Texts to OTHER are refused by the mock: the STOP confirmation fails, and is retried later.
+    for (id, words, status) in [
+        ("m1", "PRIVATE-WORDS meet at gate 4", 200),
+        ("m2", "STOP", 503),
+    ] {
+        let r = sms::handle(
+            &texts,
+            req(
+                "GET",
+                "/webhooks/inbound-sms",
+                None,
+                &[
+                    ("msisdn", OTHER),
+                    ("to", &proxy),
+                    ("messageId", id),
+                    ("text", words),
+                    ("type", "text"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), status, "{words}");
+    }
+
     // The other conversation expires and is swept.
     let sweeper = expiry::Deps {
         store: store.clone(),
@@ -266,6 +301,11 @@ async fn a_whole_scenario_logs_no_real_number() {
     assert!(
         text.contains("4477****0001"),
         "numbers appear masked: {text}"
+    );
+    assert!(text.contains("inbound SMS handled"), "{text}");
+    assert!(
+        !text.contains("PRIVATE-WORDS"),
+        "message text is never logged: {text}"
     );
     for number in [RIDER, DRIVER, OTHER] {
         for (i, line) in text.lines().enumerate() {
