@@ -50,8 +50,8 @@ pub enum Outcome {
     },
     /// The other participant opted out: nothing sent.
     RecipientOptedOut,
-    /// Vonage's URL check, or a request without a message.
-    NoMessage,
+    /// A binary message (ringtones, configuration): acknowledged, not relayed.
+    Binary,
 }
 
 /// An inbound message as read from the request.
@@ -63,6 +63,8 @@ pub struct Inbound {
     pub text: String,
     /// (reference, part, total) of a concatenated message.
     pub concat: Option<(String, u32, u32)>,
+    /// `type` is `binary`: there is no text to relay.
+    pub binary: bool,
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
@@ -150,6 +152,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<Inbound, ApiError> {
         message_id: message_id.to_owned(),
         text: get("text").to_owned(),
         concat,
+        binary: get("type") == "binary",
     })
 }
 
@@ -181,6 +184,9 @@ pub async fn relay(deps: &Deps, m: &Inbound, now: i64) -> Result<Outcome, RelayE
 }
 
 async fn relay_claimed(deps: &Deps, m: &Inbound, now: i64) -> Result<Outcome, RelayError> {
+    if m.binary {
+        return Ok(Outcome::Binary);
+    }
     let store = &deps.store;
     let route = store
         .get_route(&m.proxy, &m.sender)

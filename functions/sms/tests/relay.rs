@@ -195,6 +195,9 @@ async fn a_retried_message_is_sent_once() {
         deliver(&s, inbound(A, PA, "m1", "once")).await,
         Outcome::Duplicate
     );
+    let mut binary = inbound(A, PA, "m2", "");
+    binary.insert("type".into(), "binary".into());
+    assert_eq!(deliver(&s, binary).await, Outcome::Binary);
     assert_eq!(sent(&s).await.len(), 1);
 }
 
