@@ -360,6 +360,60 @@ impl Store {
         Ok(out.item.map(from_item).transpose()?)
     }
 
+    /// Writes an item as it stands, replacing any with its key.
+    async fn put(&self, item: impl Serialize) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(item)?))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, k: (String, String)) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The items of partition `pk` whose sort key starts with `prefix`, in order, read strongly
+    /// consistently.
+    async fn query_prefix<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true);
+        query_all(query).await
+    }
+
+    /// Every item of one partition of the `collection` index (`POOL`, `PENDING`).
+    async fn collection<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_COLLECTION)
+            .key_condition_expression("gsi3pk = :p")
+            .expression_attribute_values(":p", s(name));
+        query_all(query).await
+    }
+
     // ---- routes -----------------------------------------------------------------------------
 
     /// The route an inbound call to `proxy` from `caller` takes: one strongly consistent GetItem.
@@ -388,16 +442,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        Ok(condition_held(out)?.is_some())
     }
 
     pub async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
@@ -409,14 +454,7 @@ impl Store {
 
     /// Every number in the pool, by country.
     pub async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(INDEX_COLLECTION)
-            .key_condition_expression("gsi3pk = :p")
-            .expression_attribute_values(":p", s(keys::POOL));
-        let numbers: Vec<NumberItem> = query_all(query).await?;
+        let numbers: Vec<NumberItem> = self.collection(keys::POOL).await?;
         Ok(numbers.into_iter().map(|n| n.number).collect())
     }
 
@@ -697,19 +735,13 @@ impl Store {
         ttl: i64,
     ) -> Result<(), StoreError> {
         let (pk, sk) = keys::call_ref(call_id);
-        let item = to_item(CallRefItem {
+        self.put(CallRefItem {
             pk,
             sk,
             call: call.clone(),
             ttl,
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        })
+        .await
     }
 
     /// Keeps one call-status event. The same event again overwrites itself: one record.
@@ -721,33 +753,19 @@ impl Store {
         ttl: i64,
     ) -> Result<(), StoreError> {
         let (pk, sk) = keys::call_event(conversation_id, &event.call_id, &event.leg, &event.status);
-        let item = to_item(CallEventItem {
+        self.put(CallEventItem {
             pk,
             sk,
             event: event.clone(),
             ttl,
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        })
+        .await
     }
 
     /// Every call event kept on a conversation.
     pub async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
         let (pk, _) = keys::conversation(conversation_id);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :call)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":call", s("CALL#"))
-            .consistent_read(true);
-        let events: Vec<CallEventItem> = query_all(query).await?;
+        let events: Vec<CallEventItem> = self.query_prefix(pk, "CALL#").await?;
         Ok(events.into_iter().map(|e| e.event).collect())
     }
 
@@ -776,7 +794,8 @@ impl Store {
             .expression_attribute_values(":closed", s("closed"))
             .send()
             .await;
-        ignore_condition(out.map(|_| ()))?;
+        // A failed condition means "already done" or "no longer applies" here.
+        condition_held(out)?;
 
         if answered && c.status == ConversationStatus::Active {
             let mut items = vec![status_update(
@@ -977,22 +996,22 @@ fn status_update(
     tx_update(update)
 }
 
-/// A failed condition means "already done" or "no longer applies" here.
-fn ignore_condition<R>(
-    out: Result<(), SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
-) -> Result<(), StoreError>
+/// A conditional single-item write: `Some` of its output when the condition held, `None` when
+/// it failed; any other error is an error.
+fn condition_held<T, E, R>(out: Result<T, SdkError<E, R>>) -> Result<Option<T>, StoreError>
 where
-    aws_sdk_dynamodb::Error:
-        From<SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
 {
     match out {
+        Ok(o) => Ok(Some(o)),
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            if e.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
         {
-            Ok(())
+            Ok(None)
         }
-        other => other.map_err(StoreError::from),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
 use super::{
-    INDEX_COLLECTION, INDEX_PARTICIPANT, Item, NumberItem, RouteItem, Store, StoreError,
-    cancellation, key, keys, n, query_all, query_items, s, tx_delete, tx_put,
+    INDEX_PARTICIPANT, Item, NumberItem, RouteItem, Store, StoreError, cancellation,
+    condition_held, key, keys, n, query_items, s, tx_delete, tx_put,
 };
 use crate::model::{FreedPair, PendingNumber, PoolNumber};
 use crate::phone::Msisdn;
@@ -127,44 +127,25 @@ impl Store {
     /// Records (or updates) a number being bought.
     pub async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
         let (pk, sk) = keys::pending(&pending.msisdn);
-        let item = to_item(PendingItem {
+        self.put(PendingItem {
             pk,
             sk,
             pending: pending.clone(),
             gsi3pk: keys::PENDING.into(),
             gsi3sk: pending.msisdn.as_str().to_owned(),
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        })
+        .await
     }
 
     /// Numbers bought, or being bought, that are not in the pool yet.
     pub async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(INDEX_COLLECTION)
-            .key_condition_expression("gsi3pk = :p")
-            .expression_attribute_values(":p", s(keys::PENDING));
-        let items: Vec<PendingItem> = query_all(query).await?;
+        let items: Vec<PendingItem> = self.collection(keys::PENDING).await?;
         Ok(items.into_iter().map(|i| i.pending).collect())
     }
 
     /// Forgets a number that was never bought.
     pub async fn drop_pending(&self, msisdn: &Msisdn) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::pending(msisdn))))
-            .send()
-            .await?;
-        Ok(())
+        self.delete(keys::pending(msisdn)).await
     }
 
     /// Moves a bought and linked number into the pool, in one transaction with forgetting it
@@ -210,20 +191,11 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match out {
-            Ok(o) => Ok(o
-                .attributes
-                .map(from_item::<_, NumberItem>)
-                .transpose()?
-                .map(|i| i.number)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
+        Ok(condition_held(out)?
+            .and_then(|o| o.attributes)
+            .map(from_item::<_, NumberItem>)
+            .transpose()?
+            .map(|i| i.number))
     }
 
     /// Takes a retired number out of the pool, only if no active conversation uses it.
@@ -242,24 +214,22 @@ impl Store {
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        match out {
-            Ok(o) => Ok(
-                match o.attributes.map(from_item::<_, NumberItem>).transpose()? {
-                    Some(i) => RemoveOutcome::Removed(i.number),
-                    None => RemoveOutcome::NotFound,
-                },
-            ),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        let Some(removed) = condition_held(out)? else {
+            return Ok(match self.get_number(msisdn).await? {
+                None => RemoveOutcome::NotFound,
+                Some(n) => RemoveOutcome::InUse(n.active_count),
+            });
+        };
+        Ok(
+            match removed
+                .attributes
+                .map(from_item::<_, NumberItem>)
+                .transpose()?
             {
-                Ok(match self.get_number(msisdn).await? {
-                    None => RemoveOutcome::NotFound,
-                    Some(n) => RemoveOutcome::InUse(n.active_count),
-                })
-            }
-            Err(e) => Err(e.into()),
-        }
+                Some(i) => RemoveOutcome::Removed(i.number),
+                None => RemoveOutcome::NotFound,
+            },
+        )
     }
 
     // ---- leases -----------------------------------------------------------------------------
@@ -288,16 +258,7 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        Ok(condition_held(out)?.is_some())
     }
 
     /// Gives the lease back, if `holder` still holds it.
@@ -311,15 +272,9 @@ impl Store {
             .expression_attribute_values(":h", s(holder))
             .send()
             .await;
-        match out {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            other => other.map(|_| ()).map_err(StoreError::from),
-        }
+        // Held by someone else by now (it lapsed): nothing to give back.
+        condition_held(out)?;
+        Ok(())
     }
 }
 

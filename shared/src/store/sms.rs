@@ -2,9 +2,8 @@
 //! concatenated messages, opt-outs, and each relayed message's record in its conversation.
 
 use serde::{Deserialize, Serialize};
-use serde_dynamo::to_item;
 
-use super::{Store, StoreError, key, keys, n, query_all, s};
+use super::{Store, StoreError, condition_held, key, keys, n};
 use crate::phone::Msisdn;
 
 /// Vonage gives up retrying an inbound SMS after 24 hours; claims are kept a little longer.
@@ -80,27 +79,14 @@ impl Store {
         now: i64,
     ) -> Result<Vec<MessagePart>, StoreError> {
         let pk = parts_key(sender, reference);
-        let item = to_item(PartItem {
+        self.put(PartItem {
             pk: pk.clone(),
             sk: format!("PART#{:03}", part.part),
             part: part.clone(),
             ttl: now + CLAIM_SECONDS,
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :part)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":part", s("PART#"))
-            .consistent_read(true);
-        let parts: Vec<PartItem> = query_all(query).await?;
+        })
+        .await?;
+        let parts: Vec<PartItem> = self.query_prefix(pk, "PART#").await?;
         Ok(parts.into_iter().map(|p| p.part).collect())
     }
 
@@ -140,7 +126,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        absent_or_conflict(out)
+        Ok(condition_held(out)?.is_some())
     }
 
     /// Lifts an opt-out; `false` if there was none.
@@ -153,7 +139,7 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
-        absent_or_conflict(out)
+        Ok(condition_held(out)?.is_some())
     }
 
     pub async fn opted_out(
@@ -161,15 +147,9 @@ impl Store {
         participant: &Msisdn,
         proxy: &Msisdn,
     ) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(opt_out_key(participant, proxy))))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(out.item.is_some())
+        let found: Option<serde::de::IgnoredAny> =
+            self.get(opt_out_key(participant, proxy)).await?;
+        Ok(found.is_some())
     }
 
     /// Adds a relayed message to its conversation's log, kept until `retain_until`.
@@ -180,32 +160,19 @@ impl Store {
         retain_until: i64,
     ) -> Result<(), StoreError> {
         let (pk, _) = keys::conversation(conversation_id);
-        let item = to_item(MessageItem {
+        self.put(MessageItem {
             pk,
             sk: format!("SMS#{:012}#{}", message.at, message.message_id),
             message: message.clone(),
             ttl: retain_until,
-        })?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
-        Ok(())
+        })
+        .await
     }
 
     /// A conversation's relayed messages, oldest first.
     pub async fn messages(&self, conversation_id: &str) -> Result<Vec<RelayedMessage>, StoreError> {
         let (pk, _) = keys::conversation(conversation_id);
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :sms)")
-            .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":sms", s("SMS#"));
-        let items: Vec<MessageItem> = query_all(query).await?;
+        let items: Vec<MessageItem> = self.query_prefix(pk, "SMS#").await?;
         Ok(items.into_iter().map(|i| i.message).collect())
     }
 
@@ -219,17 +186,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        absent_or_conflict(out)
-    }
-
-    async fn delete(&self, k: (String, String)) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(k)))
-            .send()
-            .await?;
-        Ok(())
+        Ok(condition_held(out)?.is_some())
     }
 }
 
@@ -242,24 +199,4 @@ fn opt_out_key(participant: &Msisdn, proxy: &Msisdn) -> (String, String) {
         format!("OPTOUT#{}#{}", participant.as_str(), proxy.as_str()),
         "OPTOUT".into(),
     )
-}
-
-/// `true` when a conditional write went through, `false` when its condition failed.
-fn absent_or_conflict<T, E, R>(
-    out: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
-) -> Result<bool, StoreError>
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
-{
-    match out {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|e| e.code())
-                == Some("ConditionalCheckFailedException") =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
 }
