@@ -392,8 +392,6 @@ impl VonageClient {
         &self,
         query: &NumberQuery,
     ) -> Result<Vec<NumberOffer>, VonageError> {
-        let api = Api::Numbers;
-        let url = format!("{}/number/search", self.numbers_url);
         let params = NumberSearch {
             country: &query.country,
             features: query.features.as_deref(),
@@ -402,44 +400,37 @@ impl VonageClient {
             search_pattern: query.starts_with.as_ref().map(|_| 0),
             size: query.size.clamp(1, 100),
         };
+        self.number_list("/number/search", &params).await
+    }
+
+    /// The account's own record of `msisdn`, if it owns it: `GET {numbers}/account/numbers`.
+    #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked()))]
+    pub async fn owned_number(&self, msisdn: &Msisdn) -> Result<Option<NumberOffer>, VonageError> {
+        let params = OwnedSearch {
+            pattern: msisdn.as_str(),
+            search_pattern: 0,
+        };
+        let numbers = self.number_list("/account/numbers", &params).await?;
+        Ok(numbers.into_iter().find(|n| n.msisdn == msisdn.as_str()))
+    }
+
+    /// A Numbers API list (`GET {numbers}{path}`, credentials and `params` in the query).
+    async fn number_list(
+        &self,
+        path: &str,
+        params: &impl Serialize,
+    ) -> Result<Vec<NumberOffer>, VonageError> {
+        let api = Api::Numbers;
+        let url = format!("{}{path}", self.numbers_url);
         let list: NumberList = self
             .send(api, true, || {
-                self.http
-                    .get(&url)
-                    .query(&self.credentials())
-                    .query(&params)
+                self.http.get(&url).query(&self.credentials()).query(params)
             })
             .await?
             .json()
             .await
             .map_err(|e| VonageError::from_reqwest(api, e))?;
         Ok(list.numbers)
-    }
-
-    /// The account's own record of `msisdn`, if it owns it: `GET {numbers}/account/numbers`.
-    #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked()))]
-    pub async fn owned_number(&self, msisdn: &Msisdn) -> Result<Option<NumberOffer>, VonageError> {
-        let api = Api::Numbers;
-        let url = format!("{}/account/numbers", self.numbers_url);
-        let params = OwnedSearch {
-            pattern: msisdn.as_str(),
-            search_pattern: 0,
-        };
-        let list: NumberList = self
-            .send(api, true, || {
-                self.http
-                    .get(&url)
-                    .query(&self.credentials())
-                    .query(&params)
-            })
-            .await?
-            .json()
-            .await
-            .map_err(|e| VonageError::from_reqwest(api, e))?;
-        Ok(list
-            .numbers
-            .into_iter()
-            .find(|n| n.msisdn == msisdn.as_str()))
     }
 
     /// Rents a number: `POST {numbers}/number/buy`. Not retried after a timeout: whether it was
