@@ -68,7 +68,7 @@ impl Provisioner<'_> {
         request: &ProvisionRequest,
         now: i64,
     ) -> Result<Report, StoreError> {
-        let mut report = self.recover(now).await?;
+        let (mut report, pending) = self.recover_listed(now).await?;
         let count = request.count.min(MAX_COUNT) as usize;
         if count == 0 {
             return Ok(report);
@@ -83,13 +83,6 @@ impl Provisioner<'_> {
                 return Ok(report);
             }
         };
-        let pending: Vec<Msisdn> = self
-            .store
-            .list_pending()
-            .await?
-            .into_iter()
-            .map(|p| p.msisdn)
-            .collect();
         let mut added = 0;
         for offer in offers {
             if added == count {
@@ -211,9 +204,17 @@ impl Provisioner<'_> {
     /// no clear answer is looked up in the account (after [`SETTLE_SECONDS`]) and then finished
     /// or forgotten.
     pub async fn recover(&self, now: i64) -> Result<Report, StoreError> {
+        Ok(self.recover_listed(now).await?.0)
+    }
+
+    /// [`Self::recover`], and the numbers that were pending and were not forgotten (so a search
+    /// in the same call does not offer them again).
+    async fn recover_listed(&self, now: i64) -> Result<(Report, Vec<Msisdn>), StoreError> {
         let mut report = Report::default();
+        let mut kept = Vec::new();
         for pending in self.store.list_pending().await? {
             let msisdn = pending.msisdn.clone();
+            kept.push(msisdn.clone());
             let pending = match pending.stage {
                 PendingStage::Bought => pending,
                 PendingStage::Buying if now - pending.since < SETTLE_SECONDS => continue,
@@ -230,6 +231,7 @@ impl Provisioner<'_> {
                     Ok(None) => {
                         tracing::info!(msisdn = %msisdn.masked(), "purchase never happened; forgotten");
                         self.store.drop_pending(&msisdn).await?;
+                        kept.retain(|m| m != &msisdn);
                         continue;
                     }
                     Err(e) => {
@@ -244,7 +246,7 @@ impl Provisioner<'_> {
                 report.recovered.push(number);
             }
         }
-        Ok(report)
+        Ok((report, kept))
     }
 }
 
