@@ -223,6 +223,26 @@ pub fn conversation(
     }
 }
 
+/// Conversation number `i` of a synthetic load: a rider and a driver of its own (`4477` and
+/// eight digits, `2i` and `2i + 1`), who call the proxy numbers `proxies`, an hour long until
+/// `expires_at`.
+pub fn numbered_conversation(
+    i: usize,
+    proxies: (&str, &str),
+    expires_at: i64,
+) -> crate::model::Conversation {
+    let mut c = conversation(
+        &format!("00000000-0000-4000-8000-{i:012}"),
+        (&format!("4477{:08}", 2 * i), proxies.0),
+        (&format!("4477{:08}", 2 * i + 1), proxies.1),
+        expires_at - 3600,
+        expires_at,
+    );
+    c.participants[0].label = Some("rider".into());
+    c.participants[1].label = Some("driver".into());
+    c
+}
+
 /// Prism in proxy mode between the client and a stand-in: every request is checked against a
 /// Vonage spec before it reaches `upstream` (a violation is answered 422, which fails the
 /// client's call), and every answer is checked on the way back. Stopped when dropped.

@@ -5,18 +5,13 @@ use shared::signature::WebhookAuth;
 use std::time::{Duration, Instant};
 
 use expiry::{Deps, Notify, SweepReport, sweep};
-use shared::model::{CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant};
-use shared::phone::Msisdn;
+use shared::model::{CloseReason, Conversation, ConversationStatus};
 use shared::store::Store;
-use shared::testing::{fresh_store, mock_config, sent_sms, vonage_mock};
+use shared::testing::{fresh_store, mock_config, numbered_conversation, sent_sms, vonage_mock};
 use shared::vonage::VonageClient;
 
 const PA: &str = "447700900101";
 const PB: &str = "447700900102";
-
-fn m(d: &str) -> Msisdn {
-    Msisdn::from_digits(d).unwrap()
-}
 
 fn deps(store: Store) -> Deps {
     Deps {
@@ -35,29 +30,7 @@ fn far() -> Instant {
 
 /// Conversation `i` between two people of its own, on the two pool numbers.
 fn conversation(i: usize, expires_at: i64) -> Conversation {
-    let p = |n: String, proxy: &str, label: &str| Participant {
-        number: m(&n),
-        label: Some(label.into()),
-        proxy_number: m(proxy),
-        country: "GB".into(),
-    };
-    Conversation {
-        id: format!("00000000-0000-4000-8000-{i:012}"),
-        status: ConversationStatus::Active,
-        created_at: 0,
-        expires_at,
-        reference: None,
-        participants: [
-            p(format!("4477{:08}", 2 * i), PA, "rider"),
-            p(format!("4477{:08}", 2 * i + 1), PB, "driver"),
-        ],
-        closed_at: None,
-        close_reason: None,
-        expiry_mode: ExpiryMode::Absolute,
-        ttl_seconds: 3600,
-        last_activity: None,
-        mode: Default::default(),
-    }
+    numbered_conversation(i, (PA, PB), expires_at)
 }
 
 async fn with_pool() -> Store {
