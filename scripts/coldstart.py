@@ -123,12 +123,12 @@ def start_once(binary, env, event):
     threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     finished = run.done.wait(30)
     exited = proc.poll()
     rss = peak_rss_kib(proc.pid) if exited is None else 0
     proc.kill()
-    _, err = proc.communicate()
+    logs, _ = proc.communicate()
     run.done.set()
     server.shutdown()
     server.server_close()
@@ -136,7 +136,7 @@ def start_once(binary, env, event):
         raise SystemExit(
             f"{binary}: no answer to its first event (asked for work: {run.ready is not None}, "
             f"answer: {run.status}, exit status: {exited}): {run.body[:300]!r}\n"
-            f"{err.decode(errors='replace')[-2000:]}"
+            f"{logs.decode(errors='replace')[-2000:]}"
         )
     return {
         "ready_ms": (run.ready - t0) * 1000,

@@ -7,7 +7,7 @@
 //!     with the same number expired.
 //!
 //! `scripts/bench` starts the stack and runs this with `SCALE_API_URL` (the stack) and
-//! `TABLE_NAME` (its table, empty); the figures are printed as one JSON object at the end, and
+//! `TABLE_NAME` (its table, freshly created); the figures are printed as one JSON object at the end, and
 //! written to `SCALE_OUT` when set.
 #![allow(clippy::unwrap_used)] // a benchmark that cannot run stops
 
