@@ -41,3 +41,24 @@ local_aws_env() {
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   export AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 }
+
+# stack_env FILE DYNAMO_PORT VONAGE_PORT TABLE LOG_LEVEL: writes the functions' environment for
+# a local stack (the DynamoDB-API server and Vonage stand-in on those ports) to FILE.
+# Signature checks are off: local requests (curl, the benchmarks) are unsigned.
+stack_env() {
+  cat >"$1" <<ENV
+AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$2
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+TABLE_NAME=$4
+VONAGE_API_KEY=abcd1234
+VONAGE_API_SECRET=abcdef0123456789
+VONAGE_APPLICATION_ID=aaaaaaaa-bbbb-cccc-dddd-0123456789ab
+VONAGE_NUMBER_INSIGHT_URL=http://127.0.0.1:$3/ni
+VONAGE_SMS_URL=http://127.0.0.1:$3/sms
+VONAGE_NUMBERS_URL=http://127.0.0.1:$3
+WEBHOOK_SIGNATURES=off
+RUST_LOG=$5
+ENV
+}
