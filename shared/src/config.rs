@@ -129,6 +129,54 @@ impl ExpiryConfig {
     }
 }
 
+/// Time budgets and retries for every DynamoDB and Secrets Manager request a function makes, so
+/// that a slow, hung or throttling store ends a request with an answer instead of a Lambda
+/// timeout. `STORE_TIMEOUT_MS` bounds one operation with its retries, `STORE_ATTEMPT_TIMEOUT_MS`
+/// one attempt, `STORE_CONNECT_TIMEOUT_MS` a new connection; `STORE_MAX_ATTEMPTS` counts the
+/// first try. The template sets tighter values for the answer webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsBudget {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+    pub max_attempts: u32,
+}
+
+impl AwsBudget {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let ms = |name, default| number(src, name, default).map(Duration::from_millis);
+        let budget = Self {
+            connect: ms("STORE_CONNECT_TIMEOUT_MS", 1000)?,
+            attempt: ms("STORE_ATTEMPT_TIMEOUT_MS", 1000)?,
+            operation: ms("STORE_TIMEOUT_MS", 2500)?,
+            max_attempts: number(src, "STORE_MAX_ATTEMPTS", 3)?,
+        };
+        if budget.attempt > budget.operation || budget.attempt.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "STORE_ATTEMPT_TIMEOUT_MS",
+                reason: "must be more than 0 and at most STORE_TIMEOUT_MS".into(),
+            });
+        }
+        if budget.max_attempts == 0 {
+            return Err(ConfigError::Invalid {
+                name: "STORE_MAX_ATTEMPTS",
+                reason: "counts the first try, so it is at least 1".into(),
+            });
+        }
+        Ok(budget)
+    }
+}
+
+/// How long one request may take before the function answers on its own: the answer webhook's
+/// safe NCCO, or a management API's `503`. `REQUEST_TIMEOUT_MS` when set, else `default`; in
+/// Lambda it is also kept a margin inside the invocation's own deadline.
+pub fn request_timeout(src: &dyn Source, default: Duration) -> Result<Duration, ConfigError> {
+    Ok(match optional(src, "REQUEST_TIMEOUT_MS") {
+        None => default,
+        Some(_) => Duration::from_millis(number(src, "REQUEST_TIMEOUT_MS", 0)?),
+    })
+}
+
 /// How webhooks are authenticated: `WEBHOOK_SIGNATURES` is `required` (the default) or `off`
 /// (local work only; logged at start). `SIGNATURE_MAX_AGE_SECONDS` bounds a token's age.
 pub fn webhook_auth(
@@ -432,6 +480,35 @@ mod tests {
                     .unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
         }
+    }
+
+    #[test]
+    fn store_budgets_have_defaults_and_are_checked() {
+        let b = AwsBudget::from_source(&src(&[])).unwrap();
+        assert_eq!(
+            (b.attempt, b.operation, b.max_attempts),
+            (Duration::from_millis(1000), Duration::from_millis(2500), 3)
+        );
+        let b = AwsBudget::from_source(&src(&[
+            ("STORE_TIMEOUT_MS", "800"),
+            ("STORE_ATTEMPT_TIMEOUT_MS", "300"),
+        ]))
+        .unwrap();
+        assert_eq!(b.operation, Duration::from_millis(800));
+        for (name, value) in [
+            ("STORE_ATTEMPT_TIMEOUT_MS", "9000"),
+            ("STORE_MAX_ATTEMPTS", "0"),
+            ("STORE_TIMEOUT_MS", "soon"),
+        ] {
+            let err = AwsBudget::from_source(&src(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let default = Duration::from_millis(1500);
+        assert_eq!(request_timeout(&src(&[]), default).unwrap(), default);
+        assert_eq!(
+            request_timeout(&src(&[("REQUEST_TIMEOUT_MS", "700")]), default).unwrap(),
+            Duration::from_millis(700)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Shared parts of the voice proxy's functions: configuration, phone numbers, the DynamoDB
 //! store, the Vonage client, NCCOs and problem+json errors.
 
+pub mod aws;
 pub mod config;
 pub mod http;
 pub mod model;

@@ -43,6 +43,12 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("a Vonage API did not answer correctly")]
     VonageUnavailable(#[source] crate::vonage::VonageError),
+    /// The store throttled, timed out or conflicted after bounded retries.
+    #[error("the store is unavailable")]
+    StoreUnavailable(#[source] crate::store::StoreError),
+    /// The request ran out of its time budget.
+    #[error("the request did not finish in time")]
+    Unavailable,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -85,6 +91,8 @@ impl ApiError {
                 (401, "unauthorized", "Unauthorized")
             }
             Self::VonageUnavailable(_) => (503, "vonage_unavailable", "Vonage unavailable"),
+            Self::StoreUnavailable(_) => (503, "store_unavailable", "Store unavailable"),
+            Self::Unavailable => (503, "unavailable", "Service unavailable"),
             Self::Internal(_) => (500, "internal", "Internal error"),
         }
     }
@@ -99,6 +107,12 @@ impl ApiError {
         let detail = match self {
             Self::VonageUnavailable(_) => {
                 "A Vonage API is unavailable; try again later.".to_owned()
+            }
+            Self::StoreUnavailable(_) => {
+                "The data store is busy or did not answer in time; try again shortly.".to_owned()
+            }
+            Self::Unavailable => {
+                "The request did not finish in time; try again shortly.".to_owned()
             }
             Self::Internal(_) => "The request could not be completed; try again later.".to_owned(),
             other => other.to_string(),
@@ -127,12 +141,35 @@ impl ApiError {
         let mut builder = Response::builder()
             .status(problem.status)
             .header(http::header::CONTENT_TYPE, CONTENT_TYPE_PROBLEM);
-        if let Self::MethodNotAllowed(_) = self {
-            builder = builder.header(http::header::ALLOW, "GET, POST, DELETE");
+        match self {
+            Self::MethodNotAllowed(_) => {
+                builder = builder.header(http::header::ALLOW, "GET, POST, DELETE");
+            }
+            Self::StoreUnavailable(_) | Self::Unavailable => {
+                builder = builder.header(http::header::RETRY_AFTER, RETRY_AFTER_SECONDS);
+            }
+            _ => {}
         }
         builder
             .body(Body::Text(body))
             .unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}
+
+/// What a `503` for a busy store or a request out of time asks the client to wait.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// A store error as the API reports it: `503 store_unavailable` when the store was busy,
+/// throttling or unreachable (worth a retry), a `400` for a bad cursor, else a `500`.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::InvalidCursor => {
+                Self::InvalidRequest("cursor is not valid".into())
+            }
+            e if e.is_transient() => Self::StoreUnavailable(e),
+            e => Self::internal(e),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The Vonage secrets (API secret, signature secret). Where the plain environment variable is
 //! set (local work, tests) it wins. Otherwise they come from one AWS Secrets Manager secret named
 //! by `VONAGE_SECRET_ARN`, a JSON object `{"api_secret": "...", "signature_secret": "..."}`,
-//! fetched on first use and kept for the life of the execution environment. They never appear
+//! fetched on first use (within the store's time budget, [`AwsBudget`]) and kept for the life of the execution environment. They never appear
 //! in the template, the deployed environment, a log line or an error body.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
-use crate::config::{ConfigError, Source};
+use crate::config::{AwsBudget, ConfigError, Source};
 
 /// A secret the functions use: its plain variable and its field in the Secrets Manager secret.
 #[derive(Debug, Clone, Copy)]
@@ -42,7 +42,8 @@ pub async fn resolve(
     let Some(arn) = src.get("VONAGE_SECRET_ARN").filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    let fields = FETCHED.get_or_try_init(|| fetch(arn)).await?;
+    let budget = AwsBudget::from_source(src)?;
+    let fields = FETCHED.get_or_try_init(|| fetch(arn, budget)).await?;
     Ok(fields.get(name.field).cloned().map(SecretString::from))
 }
 
@@ -53,8 +54,8 @@ pub async fn require(src: &dyn Source, name: SecretName) -> Result<SecretString,
         .ok_or(ConfigError::Missing(name.variable))
 }
 
-async fn fetch(arn: String) -> Result<HashMap<String, String>, ConfigError> {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+async fn fetch(arn: String, budget: AwsBudget) -> Result<HashMap<String, String>, ConfigError> {
+    let config = crate::aws::sdk_config(&budget).await;
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let invalid = |reason: &str| ConfigError::Invalid {
         name: "VONAGE_SECRET_ARN",

@@ -37,6 +37,14 @@ type Item = HashMap<String, AttributeValue>;
 pub enum StoreError {
     #[error("DynamoDB request failed")]
     Dynamo(#[source] Box<aws_sdk_dynamodb::Error>),
+    /// The store could not answer in time or asked us to slow down, after the SDK's bounded
+    /// retries: the same request may well succeed a moment later.
+    #[error("DynamoDB is unavailable ({kind})")]
+    Unavailable {
+        kind: Unavailable,
+        #[source]
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
     #[error("an item in the table could not be read")]
     Corrupt(#[source] serde_dynamo::Error),
     #[error("the pagination cursor is not valid")]
@@ -45,12 +53,78 @@ pub enum StoreError {
     Contended,
 }
 
+/// Why the store was unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// No answer within the time budget.
+    Timeout,
+    /// Throttled (request rate or provisioned throughput).
+    Throttled,
+    /// Another transaction held the same items.
+    Conflict,
+    /// The connection failed or was dropped.
+    Unreachable,
+    /// DynamoDB reported an internal error.
+    ServerError,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Timeout => "timed out",
+            Self::Throttled => "throttled",
+            Self::Conflict => "transaction conflict",
+            Self::Unreachable => "connection failed",
+            Self::ServerError => "internal server error",
+        })
+    }
+}
+
+impl StoreError {
+    /// The store was busy or unreachable, or the item kept changing: worth trying again later,
+    /// nothing wrong with the request.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::Contended)
+    }
+}
+
 impl<E, R> From<SdkError<E, R>> for StoreError
 where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
     aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
 {
     fn from(e: SdkError<E, R>) -> Self {
-        Self::Dynamo(Box::new(e.into()))
+        match unavailable(&e) {
+            Some(kind) => Self::Unavailable {
+                kind,
+                source: Box::new(e.into()),
+            },
+            None => Self::Dynamo(Box::new(e.into())),
+        }
+    }
+}
+
+/// Reads an SDK error as the store being unavailable, where it is.
+fn unavailable<E, R>(e: &SdkError<E, R>) -> Option<Unavailable>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    match e {
+        SdkError::TimeoutError(_) => Some(Unavailable::Timeout),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Some(Unavailable::Timeout),
+        SdkError::DispatchFailure(d) if d.is_io() => Some(Unavailable::Unreachable),
+        SdkError::ResponseError(_) => Some(Unavailable::Unreachable),
+        SdkError::ServiceError(s) => match s.err().code()? {
+            "ThrottlingException"
+            | "ProvisionedThroughputExceededException"
+            | "RequestLimitExceeded" => Some(Unavailable::Throttled),
+            "InternalServerError" | "ServiceUnavailable" => Some(Unavailable::ServerError),
+            "TransactionConflictException" | "TransactionInProgressException" => {
+                Some(Unavailable::Conflict)
+            }
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -330,9 +404,9 @@ impl Store {
     }
 
     /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL_DYNAMODB` and
-    /// friends), with no request made at start-up.
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    /// friends) within `budget`, with no request made at start-up.
+    pub async fn from_env(table: impl Into<String>, budget: &crate::config::AwsBudget) -> Self {
+        let config = crate::aws::sdk_config(budget).await;
         Self::new(Client::new(&config), table)
     }
 
@@ -552,17 +626,20 @@ impl Store {
             meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
         }
 
+        // The token makes the SDK's own retry of this request idempotent: if a first attempt
+        // was applied but its answer lost, the retry succeeds instead of failing its conditions.
         let out = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(uuid::Uuid::new_v4().to_string())
             .send()
             .await;
         match out {
             Ok(_) => Ok(()),
             Err(e) => match cancellation(&e, &meaning) {
                 Some(conflict) => Err(CreateError::Conflict(conflict)),
-                None => Err(StoreError::from(e).into()),
+                None => Err(tx_error(e).into()),
             },
         }
     }
@@ -661,7 +738,7 @@ impl Store {
                 }
                 // Someone else changed it (closed it, or moved it to in-progress): read again.
                 Err(e) if cancellation(&e, &[]).is_some() => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(tx_error(e)),
             }
         }
         // Five changes in a row under our feet: report the state as it now stands.
@@ -1028,8 +1105,8 @@ where
 {
     match out {
         Ok(_) => Ok(()),
-        Err(e) if cancellation(&e, &[]).is_some() => Ok(()),
-        Err(e) => Err(e.into()),
+        Err(e) if condition_failed(&e) => Ok(()),
+        Err(e) => Err(tx_error(e)),
     }
 }
 
@@ -1116,7 +1193,8 @@ fn usage(c: &Conversation) -> Vec<(Msisdn, i64)> {
 }
 
 /// Reads a cancelled transaction: the first item whose condition failed, as its meaning, or
-/// `Contention` for a conflict with another transaction. `None` for any other error.
+/// `Contention` for a conflict with another transaction (the same write may succeed if tried
+/// again). `None` for any other error, throttling included: see [`tx_error`].
 fn cancellation<R>(
     e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
     meaning: &[Option<CreateConflict>],
@@ -1125,21 +1203,65 @@ fn cancellation<R>(
     match e.as_service_error()? {
         E::TransactionCanceledException(t) => {
             let reasons = t.cancellation_reasons();
-            for (i, r) in reasons.iter().enumerate() {
-                if r.code() == Some("ConditionalCheckFailed") {
-                    return Some(
-                        meaning
-                            .get(i)
-                            .cloned()
-                            .flatten()
-                            .unwrap_or(CreateConflict::Contention),
-                    );
-                }
+            if let Some(i) = reasons
+                .iter()
+                .position(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                return Some(
+                    meaning
+                        .get(i)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or(CreateConflict::Contention),
+                );
             }
-            Some(CreateConflict::Contention)
+            reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+                .then_some(CreateConflict::Contention)
         }
         E::TransactionInProgressException(_) => Some(CreateConflict::Contention),
         _ => None,
+    }
+}
+
+/// Whether a transaction was cancelled because one of its conditions failed (rather than for a
+/// conflict or throttling, after which it is worth trying again).
+fn condition_failed<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    matches!(e.as_service_error(), Some(E::TransactionCanceledException(t))
+        if t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")))
+}
+
+/// A failed transaction as a store error: one cancelled because DynamoDB throttled one of its
+/// items never ran, and is the store being unavailable.
+fn tx_error<R>(
+    e: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> StoreError
+where
+    aws_sdk_dynamodb::Error: From<
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+{
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    let throttled = match e.as_service_error() {
+        Some(E::TransactionCanceledException(t)) => t.cancellation_reasons().iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
+            )
+        }),
+        _ => false,
+    };
+    if throttled {
+        StoreError::Unavailable {
+            kind: Unavailable::Throttled,
+            source: Box::new(e.into()),
+        }
+    } else {
+        e.into()
     }
 }
 

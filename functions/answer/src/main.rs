@@ -1,21 +1,21 @@
 //! Wiring only: dependencies built once per execution environment, then the handler.
 
-use answer::{Deps, unavailable};
+use answer::{DEFAULT_TIMEOUT, build, unavailable};
 use lambda_http::Error;
-use shared::config::{CallConfig, Env, table_name, webhook_auth};
-use shared::secrets::{SIGNATURE_SECRET, resolve};
-use shared::store::Store;
+use shared::config::{CallConfig, Env, request_timeout};
+use shared::runtime::{Service, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let call = CallConfig::from_source(&Env)?;
-    let build = || async {
-        Ok::<_, Error>(Deps {
-            routes: Store::from_env(table_name(&Env)?).await,
-            auth: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
-            call: call.clone(),
-        })
-    };
-    // Rule 3: even then, the caller hears a message and Vonage gets a 200.
-    shared::runtime::serve(build, || unavailable(&call)).await
+    let timeout = request_timeout(&Env, DEFAULT_TIMEOUT)?;
+    let apology = call.clone();
+    // Rule 3: whether the function cannot start or the store does not answer in time, the
+    // caller hears a message and Vonage gets a 200.
+    serve(Service::new(
+        move || build(&Env, call.clone()),
+        move |_| unavailable(&apology),
+        timeout,
+    ))
+    .await
 }

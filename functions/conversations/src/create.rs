@@ -13,7 +13,7 @@ use shared::model::{
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
 use shared::provision::{ProvisionRequest, Provisioner};
-use shared::store::{CreateConflict, CreateError};
+use shared::store::{CreateConflict, CreateError, StoreError};
 use shared::vonage::{Insight, NumberQuery, VonageError};
 use shared::{pool, rfc3339};
 
@@ -147,7 +147,7 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
         deps.vonage.basic_insight(b),
         deps.store.list_pool(),
     );
-    let pool = pool.map_err(ApiError::internal)?;
+    let pool = pool?;
     let valid = |i: usize, r: Result<Insight, VonageError>| match r {
         Ok(Insight::Valid {
             international,
@@ -216,12 +216,7 @@ async fn existing_for_reference(
     reference: &str,
     now: i64,
 ) -> Result<Option<Conversation>, ApiError> {
-    let Some(existing) = deps
-        .store
-        .find_by_reference(reference)
-        .await
-        .map_err(ApiError::internal)?
-    else {
+    let Some(existing) = deps.store.find_by_reference(reference).await? else {
         return Ok(None);
     };
     if existing.is_open_at(now) {
@@ -257,10 +252,7 @@ async fn assign_and_write(
 ) -> Result<Written, ApiError> {
     let [(a, _, _), (b, _, _)] = &d.people;
     let (held_a, held_b) = tokio::join!(deps.store.holdings(a), deps.store.holdings(b));
-    let holdings = [
-        held_a.map_err(ApiError::internal)?,
-        held_b.map_err(ApiError::internal)?,
-    ];
+    let holdings = [held_a?, held_b?];
     let counterpart = [b, a];
     let mut excluded: [HashSet<Msisdn>; 2] =
         [0, 1].map(|i| holdings[i].excluded(counterpart[i], d.now));
@@ -271,9 +263,10 @@ async fn assign_and_write(
             .flatten()
     });
     let mut rentals = 0;
-    let mut attempt = 0;
-    'attempts: while attempt < 2 * pool.len() + 8 {
-        attempt += 1;
+    // Each refused pick excludes a number, so picking ends at `pool_exhausted` by itself; only
+    // conflicts with other transactions are retried as they are, a bounded number of times.
+    let mut conflicts = 0;
+    'attempts: loop {
         // The first pick counts as a use when ranking the second, to spread the load.
         let mut counted = pool.clone();
         let mut picks = Vec::with_capacity(2);
@@ -293,7 +286,7 @@ async fn assign_and_write(
                     Some(policy) if rentals < 2 => {
                         rentals += 1;
                         rent(deps, policy, country, &d.id, &exhausted).await?;
-                        pool = deps.store.list_pool().await.map_err(ApiError::internal)?;
+                        pool = deps.store.list_pool().await?;
                         continue 'attempts;
                     }
                     _ => {
@@ -348,16 +341,21 @@ async fn assign_and_write(
                 ));
             }
             Err(CreateError::Conflict(CreateConflict::Contention)) => {
-                let wait = 10 + rand::random_range(0..20 * attempt as u64);
+                conflicts += 1;
+                if conflicts > MAX_CONFLICT_RETRIES {
+                    return Err(StoreError::Contended.into());
+                }
+                let wait = 10 + rand::random_range(0..20 * conflicts as u64);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
-            Err(CreateError::Store(e)) => return Err(ApiError::internal(e)),
+            Err(CreateError::Store(e)) => return Err(e.into()),
         }
     }
-    Err(ApiError::PoolExhausted(
-        "the pool is too busy to assign numbers right now; try again".into(),
-    ))
 }
+
+/// How often one creation tries again after its transaction met another one on the same items,
+/// before it answers `503 store_unavailable`.
+pub const MAX_CONFLICT_RETRIES: u32 = 6;
 
 /// Rents one number in `country` for a creation that found none to give, within the pool's
 /// ceiling for that country. One renter per country at a time (a lease in the table): a
@@ -372,11 +370,7 @@ async fn rent(
     let lease = format!("rent-{country}");
     let now = shared::now();
     let store = &deps.store;
-    if !store
-        .acquire_lease(&lease, holder, now, 60)
-        .await
-        .map_err(ApiError::internal)?
-    {
+    if !store.acquire_lease(&lease, holder, now, 60).await? {
         tokio::time::sleep(Duration::from_millis(300)).await;
         return Ok(());
     }
@@ -395,16 +389,11 @@ async fn rent_within_ceiling(
     now: i64,
 ) -> Result<(), ApiError> {
     let (pool, pending) = tokio::join!(deps.store.list_pool(), deps.store.list_pending());
-    let held = pool
-        .map_err(ApiError::internal)?
+    let held = pool?
         .iter()
         .filter(|n| n.country == country && n.state != NumberState::Retired)
         .count()
-        + pending
-            .map_err(ApiError::internal)?
-            .iter()
-            .filter(|p| p.country == country)
-            .count();
+        + pending?.iter().filter(|p| p.country == country).count();
     if held >= policy.max_per_country {
         return Err(ApiError::PoolExhausted(format!(
             "{exhausted}, and the pool holds its ceiling of {} numbers for {country}",
@@ -431,10 +420,7 @@ async fn rent_within_ceiling(
         },
         count: 1,
     };
-    let report = provisioner
-        .provision(&request, now)
-        .await
-        .map_err(ApiError::internal)?;
+    let report = provisioner.provision(&request, now).await?;
     if report.added.is_empty() && report.recovered.is_empty() {
         let why = report
             .failed

@@ -10,7 +10,7 @@ use shared::http::{json_response, read_json};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
 use shared::problem::ApiError;
-use shared::store::{CloseOutcome, ListFilter, Store, StoreError};
+use shared::store::{CloseOutcome, ListFilter, Store};
 use shared::vonage::VonageClient;
 
 use crate::create::Created;
@@ -23,6 +23,10 @@ pub struct Deps {
     /// The Vonage application rented numbers are linked to (needed only with auto-rent).
     pub application_id: Option<String>,
 }
+
+/// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 20 s Lambda timeout:
+/// past it the request gets a `503` with `Retry-After` rather than a Lambda timeout.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(18);
 
 pub const DEFAULT_PAGE: i32 = 25;
 pub const MAX_PAGE: i32 = 100;
@@ -39,7 +43,7 @@ impl Deps {
         self.store
             .close_conversation(id, reason, now, retain_until)
             .await
-            .map_err(ApiError::internal)
+            .map_err(ApiError::from)
     }
 }
 
@@ -67,8 +71,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
             let c = find(deps, id).await?;
             let (events, messages) =
                 tokio::join!(deps.store.call_events(&c.id), deps.store.messages(&c.id));
-            let events = events.map_err(ApiError::internal)?;
-            let messages = messages.map_err(ApiError::internal)?;
+            let events = events?;
+            let messages = messages?;
             let view = ConversationView::at(&c, shared::now())
                 .with_calls(&c, &Interaction::fold(&events))
                 .with_messages(&c, &messages);
@@ -110,8 +114,7 @@ async fn find(deps: &Deps, raw_id: &str) -> Result<Conversation, ApiError> {
     let id = conversation_id(raw_id)?;
     deps.store
         .get_conversation(&id)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(not_found)
 }
 
@@ -144,11 +147,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let page = deps
         .store
         .list_conversations(&filter, limit, q.first("cursor"))
-        .await
-        .map_err(|e| match e {
-            StoreError::InvalidCursor => ApiError::InvalidRequest("cursor is not valid".into()),
-            other => ApiError::internal(other),
-        })?;
+        .await?;
     let now = shared::now();
     Ok(json_response(
         200,

@@ -2,8 +2,10 @@
 
 use conversations::Deps;
 use lambda_http::Error;
-use shared::config::{ConversationConfig, Env, VonageConfig, table_name};
-use shared::runtime::{internal_error, serve};
+use shared::config::{
+    AwsBudget, ConversationConfig, Env, VonageConfig, request_timeout, table_name,
+};
+use shared::runtime::{Service, api_fallback, serve};
 use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
@@ -15,7 +17,7 @@ async fn main() -> Result<(), Error> {
         let vonage = VonageConfig::from_source(&Env, secret)?;
         let conversations = ConversationConfig::from_source(&Env)?;
         Ok::<_, Error>(Deps {
-            store: Store::from_env(table_name(&Env)?)
+            store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?)
                 .await
                 .with_cool_off(conversations.cool_off_seconds),
             vonage: VonageClient::new(&vonage)?,
@@ -23,5 +25,6 @@ async fn main() -> Result<(), Error> {
             application_id: vonage.application_id,
         })
     };
-    serve(build, internal_error).await
+    let timeout = request_timeout(&Env, conversations::DEFAULT_TIMEOUT)?;
+    serve(Service::new(build, api_fallback, timeout)).await
 }

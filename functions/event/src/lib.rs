@@ -16,6 +16,10 @@ pub struct Deps {
     pub retention_seconds: i64,
 }
 
+/// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 10 s Lambda timeout:
+/// past it the request gets a `503` with `Retry-After` rather than a Lambda timeout.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// What became of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -49,10 +53,11 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     };
     match record(deps, &incoming, shared::now()).await {
         Ok(_) => empty_response(204),
-        // Vonage retries an event it could not deliver: better than losing it.
+        // Vonage retries an event on a 503 (and on 429 and 504, not on a 500): better than
+        // losing it. Each event is kept once, however often it comes.
         Err(e) => {
             tracing::error!(call_id = %incoming.event.call_id, error = %error_chain(&e), "call event not recorded");
-            ApiError::internal(e).into_response()
+            ApiError::StoreUnavailable(e).into_response()
         }
     }
 }

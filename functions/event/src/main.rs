@@ -2,8 +2,10 @@
 
 use event::Deps;
 use lambda_http::Error;
-use shared::config::{ConversationConfig, Env, table_name, webhook_auth};
-use shared::runtime::{internal_error, serve};
+use shared::config::{
+    AwsBudget, ConversationConfig, Env, request_timeout, table_name, webhook_auth,
+};
+use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::store::Store;
 
@@ -11,10 +13,11 @@ use shared::store::Store;
 async fn main() -> Result<(), Error> {
     let build = || async {
         Ok::<_, Error>(Deps {
-            store: Store::from_env(table_name(&Env)?).await,
+            store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             auth: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
             retention_seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
         })
     };
-    serve(build, internal_error).await
+    let timeout = request_timeout(&Env, event::DEFAULT_TIMEOUT)?;
+    serve(Service::new(build, webhook_fallback, timeout)).await
 }

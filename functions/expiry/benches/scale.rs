@@ -130,7 +130,14 @@ async fn main() {
     // `cargo bench` passes `--bench`; there is nothing to choose here.
     let api = std::env::var("SCALE_API_URL").unwrap_or_else(|_| "http://127.0.0.1:9200".into());
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME: the stack's table");
-    let store = Store::from_env(table).await;
+    // Loading 100,000 conversations into the local server takes long requests.
+    let budget = shared::config::AwsBudget {
+        connect: Duration::from_secs(5),
+        attempt: Duration::from_secs(120),
+        operation: Duration::from_secs(120),
+        max_attempts: 3,
+    };
+    let store = Store::from_env(table, &budget).await;
     let http = reqwest::Client::new();
     let now = shared::now();
     let (live, past) = (now + DAY, now - 60);

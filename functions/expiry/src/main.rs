@@ -4,7 +4,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use expiry::{Deps, Notify, ScheduledEvent, sweep};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::config::{ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
+use shared::config::{AwsBudget, ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
 use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
@@ -25,7 +25,7 @@ async fn main() -> Result<(), Error> {
         None => None,
     };
     let deps = Deps {
-        store: Store::from_env(table_name(&Env)?)
+        store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?)
             .await
             .with_cool_off(conversations.cool_off_seconds),
         retention_seconds: conversations.retention_seconds,

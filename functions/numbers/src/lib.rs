@@ -22,6 +22,10 @@ pub struct Deps {
     pub application_id: String,
 }
 
+/// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 29 s Lambda timeout:
+/// past it the request gets a `503` with `Retry-After` rather than a Lambda timeout.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(27);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddNumber {
@@ -214,8 +218,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         ("POST", ["numbers"]) => add(deps, read_json(req)?).await,
         ("GET", ["numbers"]) => {
             let (pool, pending) = tokio::join!(deps.store.list_pool(), deps.store.list_pending());
-            let pool = pool.map_err(ApiError::internal)?;
-            let pending = pending.map_err(ApiError::internal)?;
+            let pool = pool?;
+            let pending = pending?;
             Ok(json_response(200, &PoolView::new(&pool, &pending)))
         }
         ("POST", ["numbers", "provision"]) => provision(deps, read_json(req)?).await,
@@ -272,13 +276,7 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
         Some(f) => f.param()?.split(',').map(str::to_owned).collect(),
         None => Vec::new(),
     };
-    if deps
-        .store
-        .get_number(&msisdn)
-        .await
-        .map_err(ApiError::internal)?
-        .is_some()
-    {
+    if deps.store.get_number(&msisdn).await?.is_some() {
         return Err(duplicate(&msisdn));
     }
     deps.vonage
@@ -289,12 +287,7 @@ async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
         features,
         ..PoolNumber::new(msisdn, country, state, shared::now())
     };
-    if !deps
-        .store
-        .add_number(&number)
-        .await
-        .map_err(ApiError::internal)?
-    {
+    if !deps.store.add_number(&number).await? {
         return Err(duplicate(&number.msisdn));
     }
     tracing::info!(msisdn = %number.msisdn.masked(), country = %number.country, "number added to the pool");
@@ -344,10 +337,7 @@ async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, A
         vonage: &deps.vonage,
         application_id: &deps.application_id,
     };
-    let report = provisioner
-        .provision(&request, shared::now())
-        .await
-        .map_err(ApiError::internal)?;
+    let report = provisioner.provision(&request, shared::now()).await?;
     let view = ProvisionView {
         added: report.added.iter().map(NumberView::from).collect(),
         recovered: report.recovered.iter().map(NumberView::from).collect(),
@@ -369,8 +359,7 @@ async fn remove(deps: &Deps, raw: &str, release: bool) -> Result<Response<Body>,
     let retired = deps
         .store
         .retire_number(&msisdn)
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .ok_or_else(not_found)?;
     tracing::info!(msisdn = %msisdn.masked(), "number retired");
     if !release {
@@ -403,12 +392,7 @@ async fn remove(deps: &Deps, raw: &str, release: bool) -> Result<Response<Body>,
                 .is_none() => {}
         Err(e) => return Err(ApiError::VonageUnavailable(e)),
     }
-    match deps
-        .store
-        .remove_number(&msisdn)
-        .await
-        .map_err(ApiError::internal)?
-    {
+    match deps.store.remove_number(&msisdn).await? {
         RemoveOutcome::Removed(number) => {
             tracing::info!(msisdn = %msisdn.masked(), "rental cancelled; number left the pool");
             Ok(json_response(

@@ -2,8 +2,8 @@
 
 use lambda_http::Error;
 use numbers::Deps;
-use shared::config::{ConfigError, Env, VonageConfig, table_name};
-use shared::runtime::{internal_error, serve};
+use shared::config::{AwsBudget, ConfigError, Env, VonageConfig, request_timeout, table_name};
+use shared::runtime::{Service, api_fallback, serve};
 use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
@@ -17,10 +17,11 @@ async fn main() -> Result<(), Error> {
             .clone()
             .ok_or(ConfigError::Missing("VONAGE_APPLICATION_ID"))?;
         Ok::<_, Error>(Deps {
-            store: Store::from_env(table_name(&Env)?).await,
+            store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             vonage: VonageClient::new(&vonage)?,
             application_id,
         })
     };
-    serve(build, internal_error).await
+    let timeout = request_timeout(&Env, numbers::DEFAULT_TIMEOUT)?;
+    serve(Service::new(build, api_fallback, timeout)).await
 }

@@ -25,6 +25,10 @@ pub struct Deps {
     pub sms: SmsConfig,
 }
 
+/// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 10 s Lambda timeout:
+/// past it the request gets a `503` with `Retry-After` rather than a Lambda timeout.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// Keywords that stop texts to the sender, and that start them again (matched on the whole
 /// message, case and surrounding space ignored).
 pub const OPT_OUT: [&str; 6] = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
@@ -102,12 +106,12 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
             );
             empty_response(200)
         }
-        // Not acknowledged, so Vonage delivers it again later.
+        // Not acknowledged (a 503, which Vonage retries), so it is delivered again later.
         Err(e) => {
             tracing::error!(message_id = %inbound.message_id, error = %e, "inbound SMS not relayed");
             match e {
                 RelayError::Vonage(v) => ApiError::VonageUnavailable(v).into_response(),
-                RelayError::Store(s) => ApiError::internal(s).into_response(),
+                RelayError::Store(s) => ApiError::StoreUnavailable(s).into_response(),
             }
         }
     }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
 use super::{
-    INDEX_PARTICIPANT, Item, NumberItem, RouteItem, Store, StoreError, cancellation,
-    condition_held, key, keys, n, query_items, s, tx_delete, tx_put,
+    INDEX_PARTICIPANT, Item, NumberItem, RouteItem, Store, StoreError, condition_failed,
+    condition_held, key, keys, n, query_items, s, tx_delete, tx_error, tx_put,
 };
 use crate::model::{FreedPair, PendingNumber, PoolNumber};
 use crate::phone::Msisdn;
@@ -167,11 +167,11 @@ impl Store {
             .await;
         match out {
             Ok(_) => Ok(true),
-            Err(e) if cancellation(&e, &[]).is_some() => {
+            Err(e) if condition_failed(&e) => {
                 self.drop_pending(&number.msisdn).await?;
                 Ok(false)
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(tx_error(e)),
         }
     }
 
