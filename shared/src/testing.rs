@@ -335,3 +335,107 @@ pub async fn assert_spec_accepts(stand_in: &MockServer, prefix: &str, prism_url:
         );
     }
 }
+
+/// The fault-injecting DynamoDB proxy (`scripts/fault_proxy.py`) between a test's store and the
+/// local DynamoDB-API server, started for one test on a free port and stopped when dropped.
+/// The test drives it: added latency, hangs, throttling, transaction conflicts, internal
+/// errors and dropped connections, at a rate or on the Nth request.
+pub struct FaultProxy {
+    pub url: String,
+    child: std::process::Child,
+    http: reqwest::Client,
+}
+
+impl FaultProxy {
+    pub fn start() -> Self {
+        use std::io::BufRead;
+        let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test, which starts \
+             the local DynamoDB-API server",
+        );
+        let script = format!("{}/../scripts/fault_proxy.py", env!("CARGO_MANIFEST_DIR"));
+        let mut child = std::process::Command::new("python3")
+            .args([script.as_str(), "0", upstream.as_str()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("the fault proxy starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("the proxy's output");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the proxy says where it listens");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening on PORT");
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Replaces the rules (see the script for their shape) and zeroes the counts.
+    pub async fn set(&self, seed: u64, rules: serde_json::Value) {
+        let out = self
+            .http
+            .put(format!("{}/_faults", self.url))
+            .json(&serde_json::json!({ "seed": seed, "rules": rules }))
+            .send()
+            .await
+            .expect("the fault proxy answers");
+        assert!(out.status().is_success(), "rules refused: {out:?}");
+    }
+
+    /// No more faults; requests held by a hang are let go.
+    pub async fn clear(&self) {
+        self.http
+            .delete(format!("{}/_faults", self.url))
+            .send()
+            .await
+            .expect("the fault proxy answers");
+    }
+
+    /// `{"requests": {op: n}, "injected": {fault: n}, "forwarded": n}` since the last `set`.
+    pub async fn counts(&self) -> serde_json::Value {
+        self.http
+            .get(format!("{}/_faults", self.url))
+            .send()
+            .await
+            .expect("the fault proxy answers")
+            .json()
+            .await
+            .expect("counts")
+    }
+
+    /// A store on `table` whose every request goes through the proxy, within `budget`.
+    pub async fn store(&self, table: &str, budget: &crate::config::AwsBudget) -> Store {
+        let sdk = crate::aws::sdk_config(budget).await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .endpoint_url(&self.url)
+            .build();
+        Store::new(aws_sdk_dynamodb::Client::from_conf(config), table)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Err(e) = self.child.kill() {
+            eprintln!("fault proxy not stopped: {e}");
+        }
+        if let Err(e) = self.child.wait() {
+            eprintln!("fault proxy not reaped: {e}");
+        }
+    }
+}
+
+/// A time budget for stores in tests, as tight as a deployed answer webhook's.
+pub fn budget(attempt_ms: u64, operation_ms: u64, max_attempts: u32) -> crate::config::AwsBudget {
+    crate::config::AwsBudget {
+        connect: std::time::Duration::from_millis(500),
+        attempt: std::time::Duration::from_millis(attempt_ms),
+        operation: std::time::Duration::from_millis(operation_ms),
+        max_attempts,
+    }
+}
