@@ -13,7 +13,7 @@ are driven over HTTP by the test that started the proxy:
     RULE = {"fault": KIND, "rate": 0.3 | "nth": [1, 5], "ops": ["GetItem", ...],
             "latency_ms": 200}
 
-KIND is one of: latency (forwarded after latency_ms), hang (no answer until the rules are
+KIND (or a list of kinds, one picked at random each time) is one of: latency (forwarded after latency_ms), hang (no answer until the rules are
 cleared, or 120 s, then the connection is closed), throttle (ThrottlingException), provisioned
 (ProvisionedThroughputExceededException), conflict (TransactionCanceledException with
 TransactionConflict reasons on TransactWriteItems, TransactionConflictException elsewhere),
@@ -79,9 +79,12 @@ class Faults:
                 else:
                     hit = self.random.random() < float(rule.get("rate", 1.0))
                 if hit:
+                    rule = dict(rule)
+                    if isinstance(rule["fault"], list):
+                        rule["fault"] = self.random.choice(rule["fault"])
                     kind = rule["fault"]
                     self.injected[kind] = self.injected.get(kind, 0) + 1
-                    return dict(rule), self.released
+                    return rule, self.released
             return None, self.released
 
     def counts(self):

@@ -112,7 +112,8 @@ where
     match e {
         SdkError::TimeoutError(_) => Some(Unavailable::Timeout),
         SdkError::DispatchFailure(d) if d.is_timeout() => Some(Unavailable::Timeout),
-        SdkError::DispatchFailure(d) if d.is_io() => Some(Unavailable::Unreachable),
+        // Refused, reset or closed before the answer: anything but our own request being wrong.
+        SdkError::DispatchFailure(d) if !d.is_user() => Some(Unavailable::Unreachable),
         SdkError::ResponseError(_) => Some(Unavailable::Unreachable),
         SdkError::ServiceError(s) => match s.err().code()? {
             "ThrottlingException"

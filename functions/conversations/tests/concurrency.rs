@@ -6,12 +6,9 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use common::{App, pair};
-use shared::phone::Msisdn;
-use shared::testing::all_items;
+use common::{App, assert_consistent, pair};
 
 const POOL: [&str; 3] = ["447700900101", "447700900102", "447700900103"];
 const CREATIONS: usize = 60;
@@ -65,70 +62,5 @@ async fn parallel_creations_hold_rule_two() {
     assert!(created.len() >= 6, "only {} created", created.len());
     assert!(refused > 0);
 
-    // No (proxy, participant) pair in two created conversations.
-    let mut pairs = HashSet::new();
-    for c in &created {
-        for p in c["participants"].as_array().unwrap() {
-            let key = (
-                p["proxy_number"].as_str().unwrap().to_owned(),
-                p["number"].as_str().unwrap().to_owned(),
-            );
-            assert!(pairs.insert(key.clone()), "{key:?} assigned twice");
-        }
-    }
-
-    // Every created conversation routes correctly both ways.
-    let store = &app.deps.store;
-    for c in &created {
-        let p = c["participants"].as_array().unwrap();
-        let m = |v: &serde_json::Value| Msisdn::from_digits(v.as_str().unwrap()).unwrap();
-        for (me, other) in [(&p[0], &p[1]), (&p[1], &p[0])] {
-            let route = store
-                .get_route(&m(&me["proxy_number"]), &m(&me["number"]))
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(route.conversation_id, c["id"].as_str().unwrap());
-            assert_eq!(route.callee, m(&other["number"]));
-            assert_eq!(route.callee_proxy, m(&other["proxy_number"]));
-        }
-    }
-
-    // Nothing half-written: exactly the items of the created conversations and the pool.
-    let items = all_items(store).await;
-    let kind = |prefix: &str| {
-        items
-            .iter()
-            .filter(|i| {
-                i["pk"].as_s().unwrap().starts_with(prefix) && i["sk"].as_s().unwrap() != "MEMBER"
-            })
-            .count()
-    };
-    let conversations = items
-        .iter()
-        .filter(|i| i["sk"].as_s().unwrap() == "CONV")
-        .count();
-    let members = items
-        .iter()
-        .filter(|i| i["sk"].as_s().unwrap().starts_with("MEMBER#"))
-        .count();
-    assert_eq!(conversations, created.len());
-    assert_eq!(members, 2 * created.len());
-    assert_eq!(kind("ROUTE#"), 2 * created.len());
-    assert_eq!(kind("NUMBER#"), POOL.len());
-    assert_eq!(items.len(), 5 * created.len() + POOL.len());
-
-    // Usage counts match the routes on each number.
-    let mut uses: HashMap<String, i64> = HashMap::new();
-    for (proxy, _) in &pairs {
-        *uses.entry(proxy.clone()).or_default() += 1;
-    }
-    for n in store.list_pool().await.unwrap() {
-        assert_eq!(
-            n.active_count,
-            uses.get(n.msisdn.as_str()).copied().unwrap_or(0),
-            "{:?}",
-            n.msisdn
-        );
-    }
+    assert_consistent(&app.deps.store, &created, POOL.len()).await;
 }

@@ -127,3 +127,73 @@ pub fn binary_request(method: &str, path: &str, body: &[u8]) -> Request {
         .body(Body::Binary(body.to_vec()))
         .unwrap()
 }
+
+/// Rule 2 and a whole table after many creations (and no closes): no (proxy number,
+/// participant) pair in two `created` conversations, each routing both ways, exactly their
+/// items and the pool's `pool_size` numbers in the table (nothing half-written), and usage
+/// counts that match the routes. Reads the table directly, never through a fault proxy.
+pub async fn assert_consistent(store: &Store, created: &[serde_json::Value], pool_size: usize) {
+    use std::collections::{HashMap, HashSet};
+    let mut pairs = HashSet::new();
+    for c in created {
+        for p in c["participants"].as_array().unwrap() {
+            let key = (
+                p["proxy_number"].as_str().unwrap().to_owned(),
+                p["number"].as_str().unwrap().to_owned(),
+            );
+            assert!(pairs.insert(key.clone()), "{key:?} assigned twice");
+        }
+    }
+
+    // Every created conversation routes correctly both ways.
+    for c in created {
+        let p = c["participants"].as_array().unwrap();
+        let m = |v: &serde_json::Value| Msisdn::from_digits(v.as_str().unwrap()).unwrap();
+        for (me, other) in [(&p[0], &p[1]), (&p[1], &p[0])] {
+            let route = store
+                .get_route(&m(&me["proxy_number"]), &m(&me["number"]))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(route.conversation_id, c["id"].as_str().unwrap());
+            assert_eq!(route.callee, m(&other["number"]));
+            assert_eq!(route.callee_proxy, m(&other["proxy_number"]));
+        }
+    }
+
+    // Nothing half-written: exactly the items of the created conversations and the pool.
+    let items = shared::testing::all_items(store).await;
+    let kind = |prefix: &str| {
+        items
+            .iter()
+            .filter(|i| {
+                i["pk"].as_s().unwrap().starts_with(prefix) && i["sk"].as_s().unwrap() != "MEMBER"
+            })
+            .count()
+    };
+    let sk_count = |f: &dyn Fn(&str) -> bool| {
+        items
+            .iter()
+            .filter(|i| f(i["sk"].as_s().unwrap()))
+            .count()
+    };
+    assert_eq!(sk_count(&|sk| sk == "CONV"), created.len());
+    assert_eq!(sk_count(&|sk| sk.starts_with("MEMBER#")), 2 * created.len());
+    assert_eq!(kind("ROUTE#"), 2 * created.len());
+    assert_eq!(kind("NUMBER#"), pool_size);
+    assert_eq!(items.len(), 5 * created.len() + pool_size);
+
+    // Usage counts match the routes on each number.
+    let mut uses: HashMap<String, i64> = HashMap::new();
+    for (proxy, _) in &pairs {
+        *uses.entry(proxy.clone()).or_default() += 1;
+    }
+    for n in store.list_pool().await.unwrap() {
+        assert_eq!(
+            n.active_count,
+            uses.get(n.msisdn.as_str()).copied().unwrap_or(0),
+            "{:?}",
+            n.msisdn
+        );
+    }
+}
