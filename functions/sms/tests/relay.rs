@@ -201,6 +201,41 @@ async fn a_retried_message_is_sent_once() {
     assert_eq!(sent(&s).await.len(), 1);
 }
 
+/// Vonage refuses the onward send once: the webhook answers 503 (so Vonage delivers the text
+/// again), and the retry relays it, once.
+#[tokio::test]
+async fn a_failed_onward_send_is_relayed_once_when_vonage_retries() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let s = stack(&[]).await;
+    talk(&s.deps.store, "c1", (A, PA), (B, PB), Mode::Sms).await;
+    Mock::given(method("POST"))
+        .and(path("/sms/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "message-count": "1",
+            "messages": [{"status": "5", "error-text": "Internal Error"}],
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&s.vonage)
+        .await;
+
+    let text = inbound(A, PA, "m-retried", "running late");
+    let first = handle(&s.deps, get(text.clone())).await;
+    assert_eq!(first.status(), 503);
+    let second = handle(&s.deps, get(text.clone())).await;
+    assert_eq!(second.status(), 200);
+    // A third delivery (Vonage did not see the 200) changes nothing.
+    assert_eq!(handle(&s.deps, get(text)).await.status(), 200);
+
+    // Two sends reached Vonage, the refused one and the one that went out; one was recorded.
+    let sends = sent(&s).await;
+    assert_eq!(sends.len(), 2);
+    assert!(sends.iter().all(|(from, to, text)| from == PB && to == B && text == "running late"));
+    let relayed = s.deps.store.messages("c1").await.unwrap();
+    assert_eq!(relayed.len(), 1, "{relayed:?}");
+}
+
 #[tokio::test]
 async fn a_three_part_message_out_of_order_is_relayed_once_whole() {
     let s = stack(&[]).await;
