@@ -21,6 +21,9 @@ pub enum PhoneError {
     Invalid,
 }
 
+/// How many digits an NCCO's `phone` endpoint accepts.
+pub const NCCO_PHONE_DIGITS: std::ops::RangeInclusive<usize> = 10..=15;
+
 impl Msisdn {
     /// Parses a number a person typed, in any common format: `+44 7700 900001`, `447700900001`,
     /// `0044 7700 900001`, `+1 (202) 555-0143`. Numbers are read as international, and must have a
@@ -61,6 +64,12 @@ impl Msisdn {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether a call can be connected to this number: an NCCO's `phone` endpoint takes 10 to
+    /// 15 digits (`ncco-schema.json`), so a shorter number can be given no valid NCCO (rule 5).
+    pub fn fits_ncco(&self) -> bool {
+        NCCO_PHONE_DIGITS.contains(&self.0.len())
     }
 
     /// The ISO 3166 country of this number: the one libphonenumber places it in, or else the

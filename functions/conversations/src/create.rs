@@ -70,11 +70,10 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
             v.len()
         ))
     })?;
-    let parse = |i: usize, p: &ParticipantRequest| {
-        Msisdn::parse(&p.number)
-            .map_err(|e| ApiError::InvalidNumber(format!("participants[{i}].number: {e}")))
-    };
-    let numbers = [parse(0, &a)?, parse(1, &b)?];
+    let numbers = [
+        participant_number(0, &a.number)?,
+        participant_number(1, &b.number)?,
+    ];
     let labels = [check_label(0, a.label)?, check_label(1, b.label)?];
     if numbers[0] == numbers[1] {
         return Err(ApiError::SameParticipant);
@@ -110,6 +109,28 @@ fn check(deps: &Deps, req: CreateRequest) -> Result<Checked, ApiError> {
         expiry_mode: req.expiry_mode,
         mode: req.mode,
     })
+}
+
+/// Reads participant `index`'s number as typed: any common format, a possible number for its
+/// country, and one a call can be connected to (rule 5: 10 to 15 digits in an NCCO).
+pub fn participant_number(index: usize, typed: &str) -> Result<Msisdn, ApiError> {
+    let number = Msisdn::parse(typed)
+        .map_err(|e| ApiError::InvalidNumber(format!("participants[{index}].number: {e}")))?;
+    callable(index, number)
+}
+
+fn callable(index: usize, number: Msisdn) -> Result<Msisdn, ApiError> {
+    if number.fits_ncco() {
+        Ok(number)
+    } else {
+        Err(ApiError::InvalidNumber(format!(
+            "participants[{index}].number has {} digits; calls can be connected only to numbers \
+             of {} to {} digits",
+            number.as_str().len(),
+            shared::phone::NCCO_PHONE_DIGITS.start(),
+            shared::phone::NCCO_PHONE_DIGITS.end()
+        )))
+    }
 }
 
 /// Labels go into SMS texts: short, plain ASCII words (GSM-7 keeps an SMS at 160 characters).
@@ -160,6 +181,8 @@ pub async fn create(deps: &Deps, req: CreateRequest) -> Result<Created, ApiError
     };
     let (number_a, country_a) = valid(0, insight_a)?;
     let (number_b, country_b) = valid(1, insight_b)?;
+    // Number Insight's international form is the number calls will be connected to.
+    let (number_a, number_b) = (callable(0, number_a)?, callable(1, number_b)?);
     if number_a == number_b {
         return Err(ApiError::SameParticipant);
     }

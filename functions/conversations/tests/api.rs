@@ -251,6 +251,9 @@ async fn bad_input_gets_a_problem_and_writes_nothing() {
         (json_request("POST", "/conversations", &three.to_string()), 400, "invalid_request"),
         (json_request("POST", "/conversations", &pair("call me", "447700900002").to_string()), 400, "invalid_number"),
         (json_request("POST", "/conversations", &pair("+44 12", "447700900002").to_string()), 400, "invalid_number"),
+        // Possible numbers in Niue and Saint Helena, but too short for an NCCO (rule 5).
+        (json_request("POST", "/conversations", &pair("+683 4002", "447700900002").to_string()), 400, "invalid_number"),
+        (json_request("POST", "/conversations", &pair("447700900001", "+290 22158").to_string()), 400, "invalid_number"),
         (json_request("POST", "/conversations", &pair("+44 7700 900001", "00447700900001").to_string()), 400, "same_participant"),
         (json_request("POST", "/conversations", &pair(GB1, "447700900002").to_string()), 400, "invalid_number"),
         (json_request("POST", "/conversations", &json!({"participants": [{"number": "447700900001", "lable": "x"}, {"number": "447700900002"}]}).to_string()), 400, "invalid_request"),

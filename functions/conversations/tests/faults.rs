@@ -72,7 +72,11 @@ async fn parallel_creations_hold_rule_two_while_the_store_fails() {
             (201, _) => created.push(body),
             (409, Some("pool_exhausted")) => {
                 let detail = body["detail"].as_str().unwrap();
-                let who = if detail.contains("participants[0]") { a } else { b };
+                let who = if detail.contains("participants[0]") {
+                    a
+                } else {
+                    b
+                };
                 exhausted.push(who);
             }
             (503, Some("store_unavailable")) => unavailable += 1,
@@ -88,7 +92,10 @@ async fn parallel_creations_hold_rule_two_while_the_store_fails() {
         exhausted.len()
     );
     assert_eq!(created.len() + exhausted.len() + unavailable, CREATIONS);
-    assert!(counts["injected"].as_object().unwrap().len() >= 4, "{counts}");
+    assert!(
+        counts["injected"].as_object().unwrap().len() >= 4,
+        "{counts}"
+    );
     assert!(!created.is_empty());
 
     // pool_exhausted only when true: with no conversation closed, what a participant holds only

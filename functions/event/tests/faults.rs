@@ -122,9 +122,15 @@ async fn every_event_is_kept_once_while_writes_fail() {
     );
     for d in &deliveries {
         assert_eq!(d.last(), Some(&204), "acknowledged in the end: {d:?}");
-        assert!(d[..d.len() - 1].iter().all(|s| *s == 503), "only 503 before: {d:?}");
+        assert!(
+            d[..d.len() - 1].iter().all(|s| *s == 503),
+            "only 503 before: {d:?}"
+        );
     }
-    assert!(refusals > 0, "the faults made some deliveries fail: {counts}");
+    assert!(
+        refusals > 0,
+        "the faults made some deliveries fail: {counts}"
+    );
 
     // Read directly: every event once, every call's log right.
     let kept = store.call_events(ID).await.unwrap();

@@ -231,7 +231,11 @@ async fn a_failed_onward_send_is_relayed_once_when_vonage_retries() {
     // Two sends reached Vonage, the refused one and the one that went out; one was recorded.
     let sends = sent(&s).await;
     assert_eq!(sends.len(), 2);
-    assert!(sends.iter().all(|(from, to, text)| from == PB && to == B && text == "running late"));
+    assert!(
+        sends
+            .iter()
+            .all(|(from, to, text)| from == PB && to == B && text == "running late")
+    );
     let relayed = s.deps.store.messages("c1").await.unwrap();
     assert_eq!(relayed.len(), 1, "{relayed:?}");
 }

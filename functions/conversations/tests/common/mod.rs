@@ -171,12 +171,8 @@ pub async fn assert_consistent(store: &Store, created: &[serde_json::Value], poo
             })
             .count()
     };
-    let sk_count = |f: &dyn Fn(&str) -> bool| {
-        items
-            .iter()
-            .filter(|i| f(i["sk"].as_s().unwrap()))
-            .count()
-    };
+    let sk_count =
+        |f: &dyn Fn(&str) -> bool| items.iter().filter(|i| f(i["sk"].as_s().unwrap())).count();
     assert_eq!(sk_count(&|sk| sk == "CONV"), created.len());
     assert_eq!(sk_count(&|sk| sk.starts_with("MEMBER#")), 2 * created.len());
     assert_eq!(kind("ROUTE#"), 2 * created.len());
