@@ -134,7 +134,16 @@ impl Provisioner<'_> {
             since: now,
             last_error: None,
         };
-        self.store.put_pending(&pending).await?;
+        if !self.store.claim_pending(&pending).await? {
+            // Another request is buying this very number: its record is not ours to touch.
+            report.failed.push(Failure {
+                msisdn: Some(msisdn.as_str().to_owned()),
+                step: Step::Buy,
+                reason: "another request is renting this number".into(),
+                pending: false,
+            });
+            return Ok(None);
+        }
         match self.vonage.buy_number(&msisdn, &offer.country).await {
             Ok(()) => {}
             Err(e @ VonageError::Rejected { .. }) => {

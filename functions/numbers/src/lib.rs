@@ -298,6 +298,11 @@ fn duplicate(msisdn: &Msisdn) -> ApiError {
     ApiError::DuplicateNumber(format!("{} is already in the pool", msisdn.as_str()))
 }
 
+/// The lease one provisioning request holds, and for how long at most (the function's timeout
+/// is 29 s).
+pub const PROVISION_LEASE: &str = "provision";
+pub const PROVISION_LEASE_SECONDS: i64 = 60;
+
 async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, ApiError> {
     check_country(&body.country)?;
     let count = body.count.unwrap_or(1);
@@ -337,7 +342,24 @@ async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, A
         vonage: &deps.vonage,
         application_id: &deps.application_id,
     };
-    let report = provisioner.provision(&request, shared::now()).await?;
+    // One provisioning request at a time: two would compete for the same offers and for what
+    // earlier requests left pending. The lease lapses by itself should this function die.
+    let now = shared::now();
+    let holder = uuid::Uuid::new_v4().to_string();
+    if !deps
+        .store
+        .acquire_lease(PROVISION_LEASE, &holder, now, PROVISION_LEASE_SECONDS)
+        .await?
+    {
+        return Err(ApiError::Conflict(
+            "another provisioning request is running; try again when it has finished".into(),
+        ));
+    }
+    let report = provisioner.provision(&request, now).await;
+    if let Err(e) = deps.store.release_lease(PROVISION_LEASE, &holder).await {
+        tracing::warn!(error = %shared::problem::error_chain(&e), "provisioning lease not released; it lapses by itself");
+    }
+    let report = report?;
     let view = ProvisionView {
         added: report.added.iter().map(NumberView::from).collect(),
         recovered: report.recovered.iter().map(NumberView::from).collect(),

@@ -365,3 +365,102 @@ async fn provisioning_input_is_checked_before_anything_is_bought() {
         assert_eq!(status, 400, "{body} → {problem}");
     }
 }
+
+/// A Numbers stand-in offering the same two numbers to every search, buying slowly enough for
+/// two requests to overlap.
+async fn slow_seller() -> MockServer {
+    let stand_in = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/number/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 2, "numbers": [offer("447700900401"), offer("447700900402")]
+        })))
+        .mount(&stand_in)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/buy"))
+        .respond_with(ok().set_delay(Duration::from_millis(300)))
+        .mount(&stand_in)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/number/update"))
+        .respond_with(ok())
+        .mount(&stand_in)
+        .await;
+    stand_in
+}
+
+async fn bought(stand_in: &MockServer) -> Vec<String> {
+    stand_in
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/number/buy")
+        .map(|r| {
+            let form: std::collections::HashMap<String, String> =
+                serde_urlencoded::from_bytes(&r.body).unwrap();
+            form["msisdn"].clone()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_provisioning_requests_at_once_rent_once() {
+    let stand_in = slow_seller().await;
+    let deps = deps(fresh_store().await, &stand_in.uri());
+    let body = json!({"country": "GB", "count": 1});
+    let (first, second) = tokio::join!(
+        call(&deps, "POST", "/numbers/provision", Some(body.clone())),
+        call(&deps, "POST", "/numbers/provision", Some(body.clone())),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{first:?} {second:?}");
+    let refused = if first.0 == 409 { &first.1 } else { &second.1 };
+    assert_eq!(refused["code"], "conflict", "{refused}");
+    assert_eq!(bought(&stand_in).await.len(), 1);
+    assert_eq!(deps.store.list_pool().await.unwrap().len(), 1);
+    assert!(deps.store.list_pending().await.unwrap().is_empty());
+
+    // The lease was given back: the next request rents the other number.
+    let (status, next) = call(&deps, "POST", "/numbers/provision", Some(body)).await;
+    assert_eq!(status, 201, "{next}");
+    assert_eq!(deps.store.list_pool().await.unwrap().len(), 2);
+}
+
+/// Two renters outside the lease (a creation renting on the fly, and a provisioning request)
+/// never buy the same number, and neither touches the other's pending record.
+#[tokio::test]
+async fn renters_never_buy_the_same_number() {
+    let stand_in = slow_seller().await;
+    let store = fresh_store().await;
+    let vonage = client(&stand_in.uri());
+    let provisioner = Provisioner {
+        store: &store,
+        vonage: &vonage,
+        application_id: APP,
+    };
+    let request = ProvisionRequest {
+        query: NumberQuery {
+            country: "GB".into(),
+            features: None,
+            number_type: None,
+            starts_with: None,
+            size: 0,
+        },
+        count: 1,
+    };
+    let now = shared::now();
+    let (a, b) = tokio::join!(
+        provisioner.provision(&request, now),
+        provisioner.provision(&request, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.added.len() + b.added.len(), 2, "{a:?} {b:?}");
+    let mut numbers = bought(&stand_in).await;
+    numbers.sort();
+    assert_eq!(numbers, ["447700900401", "447700900402"]);
+    assert_eq!(store.list_pool().await.unwrap().len(), 2);
+    assert!(store.list_pending().await.unwrap().is_empty());
+}

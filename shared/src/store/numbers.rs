@@ -137,6 +137,28 @@ impl Store {
         .await
     }
 
+    /// Records a number about to be bought, unless another request is buying it already:
+    /// `false` then, and this request leaves it alone (its pending record is the other's).
+    pub async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
+        let (pk, sk) = keys::pending(&pending.msisdn);
+        let item = to_item(PendingItem {
+            pk,
+            sk,
+            pending: pending.clone(),
+            gsi3pk: keys::PENDING.into(),
+            gsi3sk: pending.msisdn.as_str().to_owned(),
+        })?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        Ok(condition_held(out)?.is_some())
+    }
+
     /// Numbers bought, or being bought, that are not in the pool yet.
     pub async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
         let items: Vec<PendingItem> = self.collection(keys::PENDING).await?;
