@@ -218,3 +218,54 @@ async fn participants_can_be_told_the_conversation_ended() {
         (b.proxy_number.as_str(), b.number.as_str())
     );
 }
+
+/// All the expiry index holds as due at `at`, over every shard.
+async fn due(store: &Store, at: i64) -> Vec<String> {
+    let mut ids = Vec::new();
+    for shard in 0..shared::store::EXPIRY_SHARDS {
+        ids.extend(store.expired(shard, at, 100, None).await.unwrap().ids);
+    }
+    ids
+}
+
+/// A sliding conversation extended by a call moves its expiry-index entry with it: a sweep after
+/// the old expiry closes nothing live, and one after the new expiry closes it.
+#[tokio::test]
+async fn sliding_expiry_moves_the_index_entry_the_sweep_follows() {
+    let store = with_pool().await;
+    let now = shared::now();
+    let mut c = conversation(1, now + 600);
+    c.expiry_mode = shared::model::ExpiryMode::Sliding;
+    c.ttl_seconds = 3600;
+    store.create_conversation(&c).await.unwrap();
+    assert_eq!(due(&store, now + 601).await, [c.id.clone()]);
+
+    // A call answered now: the conversation lives until now + 3600.
+    store.note_activity(&c, now, true).await.unwrap();
+    let moved = store.get_conversation(&c.id).await.unwrap().unwrap();
+    assert_eq!(moved.expires_at, now + 3600);
+    assert!(
+        due(&store, now + 601).await.is_empty(),
+        "the index still holds the old expiry"
+    );
+    assert_eq!(due(&store, now + 3600).await, [c.id.clone()]);
+
+    // A sweep past the old expiry closes nothing, and the call still routes.
+    let d = deps(store.clone());
+    let report = sweep(&d, now + 601, far()).await;
+    assert_eq!(report.closed, 0, "{report:?}");
+    let route = store
+        .get_route(&c.participants[0].proxy_number, &c.participants[0].number)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(route.expires_at, now + 3600);
+    assert_ne!(
+        store.get_conversation(&c.id).await.unwrap().unwrap().status,
+        ConversationStatus::Closed
+    );
+
+    // Past the new expiry, the sweep that follows the entry closes it.
+    let report = sweep(&d, now + 3600, far()).await;
+    assert_eq!(report.closed, 1, "{report:?}");
+}
