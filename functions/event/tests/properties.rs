@@ -14,11 +14,29 @@ use shared::phone::Msisdn;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::StoreError;
 
-struct NoRoutes;
+const A: &str = "447700900001";
+const B: &str = "447700900002";
+const PA: &str = "447700900101";
+const PB: &str = "447700900102";
 
-impl RouteLookup for NoRoutes {
-    async fn route(&self, _: &Msisdn, _: &Msisdn) -> Result<Option<Route>, StoreError> {
-        Ok(None)
+/// A store that knows one route: A calling PA reaches B, who sees PB.
+struct OneRoute;
+
+impl RouteLookup for OneRoute {
+    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
+        let m = |d: &str| Msisdn::from_digits(d).unwrap();
+        Ok(
+            (proxy.as_str() == PA && caller.as_str() == A).then(|| Route {
+                proxy_number: m(PA),
+                caller: m(A),
+                conversation_id: "c1".into(),
+                caller_index: 0,
+                callee: m(B),
+                callee_proxy: m(PB),
+                expires_at: i64::MAX,
+                mode: Default::default(),
+            }),
+        )
     }
 }
 
@@ -105,18 +123,44 @@ proptest! {
     }
 
     #[test]
-    fn any_inbound_call_gets_a_safe_ncco(
-        query in proptest::collection::hash_map("(to|from|uuid|conversation_uuid|reason)", ".{0,30}", 0..5),
-        body in proptest::collection::vec(any::<u8>(), 0..200),
+    fn an_inbound_call_connects_only_on_its_route_and_is_safe_otherwise(
+        to in prop_oneof![Just(PA.to_owned()), Just(PB.to_owned()), ".{0,20}"],
+        from in prop_oneof![Just(A.to_owned()), Just(B.to_owned()), ".{0,20}"],
+        extra in proptest::collection::hash_map("(uuid|conversation_uuid|reason)", ".{0,30}", 0..3),
+        body in prop_oneof![
+            Just(Vec::new()),
+            proptest::collection::hash_map("(to|from|uuid)", prop_oneof![Just(PA.to_owned()), Just(A.to_owned()), ".{0,12}"], 0..3)
+                .prop_map(|m| serde_json::to_vec(&m).unwrap()),
+            proptest::collection::vec(any::<u8>(), 0..200),
+        ],
     ) {
         let deps = answer::Deps {
-            routes: NoRoutes,
+            routes: OneRoute,
             call: CallConfig::from_source(&|_: &str| None).unwrap(),
             auth: WebhookAuth::Off,
         };
+        let mut query = extra;
+        query.insert("to".to_owned(), to.clone());
+        query.insert("from".to_owned(), from.clone());
         let req = body_request("application/json", body).with_query_string_parameters(query);
+        // What the request says, wherever Vonage put it (a JSON body may name to and from too).
+        let fields = shared::http::webhook_fields(&req);
+        let says = |k: &str| fields.as_ref().and_then(|f| f.get(k)).map(String::as_str);
         let (ncco, outcome) = runtime().block_on(answer::answer(&deps, &req, 0));
-        prop_assert_ne!(outcome, Outcome::Connected);
-        prop_assert!(matches!(ncco.actions(), [Action::Talk(_)]));
+        // Only the known (proxy, caller) pair connects, to the other participant with their
+        // proxy number as caller ID; everything else gets the one spoken message.
+        if says("to") == Some(PA) && says("from") == Some(A) {
+            prop_assert_eq!(outcome, Outcome::Connected);
+            let connect = ncco.actions().iter().find_map(|a| match a {
+                Action::Connect(c) => Some(c),
+                _ => None,
+            });
+            let json = serde_json::to_value(connect.unwrap()).unwrap();
+            prop_assert_eq!(&json["endpoint"][0]["number"], B);
+            prop_assert_eq!(&json["from"], PB);
+        } else {
+            prop_assert_ne!(outcome, Outcome::Connected);
+            prop_assert!(matches!(ncco.actions(), [Action::Talk(_)]));
+        }
     }
 }

@@ -145,7 +145,7 @@ async fn repeated_and_out_of_order_events_give_one_interaction() {
 }
 
 #[tokio::test]
-async fn the_callees_leg_decides_and_both_legs_are_priced() {
+async fn the_callees_leg_decides() {
     let (deps, c) = setup(ExpiryMode::Absolute, 3600).await;
     for req in [
         inbound("started", 0, json!({})),
@@ -170,6 +170,37 @@ async fn the_callees_leg_decides_and_both_legs_are_priced() {
     assert_eq!(log[0].uuid.as_deref(), Some("leg-in"));
     // The callee's leg alone (proxy(B) → B) maps to A's call: a call from participant 0.
     assert_eq!(log[0].caller_index, 0);
+    // Only the caller's leg was priced.
+    assert_eq!(log[0].price.as_deref(), Some("0.00100000"));
+}
+
+#[tokio::test]
+async fn both_legs_of_a_call_are_priced() {
+    let (deps, c) = setup(ExpiryMode::Absolute, 3600).await;
+    for req in [
+        inbound("started", 0, json!({})),
+        outbound("started", 1, json!({})),
+        outbound("answered", 3, json!({})),
+        inbound("answered", 3, json!({})),
+        outbound(
+            "completed",
+            30,
+            json!({"duration": "27", "price": "0.00200000", "rate": "0.00450000"}),
+        ),
+        inbound(
+            "completed",
+            31,
+            json!({"duration": "31", "price": "0.00100000", "rate": "0.00200000"}),
+        ),
+    ] {
+        assert_eq!(deliver(&deps, req).await, 204);
+    }
+    let log = calls(&deps.store, &c.id).await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].status, "completed");
+    // The call costs what both legs cost; it lasted as long as the callee was connected.
+    assert_eq!(log[0].price.as_deref(), Some("0.00300000"));
+    assert_eq!(log[0].duration, Some(27));
 }
 
 #[tokio::test]
