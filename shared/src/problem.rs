@@ -145,7 +145,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => {
                 builder = builder.header(http::header::ALLOW, "GET, POST, DELETE");
             }
-            Self::StoreUnavailable(_) | Self::Unavailable => {
+            Self::StoreUnavailable(_) | Self::Unavailable | Self::VonageUnavailable(_) => {
                 builder = builder.header(http::header::RETRY_AFTER, RETRY_AFTER_SECONDS);
             }
             _ => {}
@@ -156,7 +156,7 @@ impl ApiError {
     }
 }
 
-/// What a `503` for a busy store or a request out of time asks the client to wait.
+/// How long every `503` asks the client to wait before trying again.
 pub const RETRY_AFTER_SECONDS: &str = "1";
 
 /// A store error as the API reports it: `503 store_unavailable` when the store was busy,

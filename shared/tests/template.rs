@@ -197,3 +197,44 @@ fn openapi_describes_exactly_the_management_routes() {
     management.sort();
     assert_eq!(documented, management);
 }
+
+/// Every HTTP function answers before Lambda would time it out: its request budget fits inside
+/// its timeout with the runtime's margin to spare, and the answer webhook's fits inside the 2 s
+/// of rule 3, with the store's own budget inside that.
+#[test]
+fn time_budgets_fit_the_lambda_timeouts_and_rule_three() {
+    let t = template();
+    let global = t["Globals"]["Function"]["Timeout"].as_u64().unwrap();
+    let ms = |f: &Value, name: &str| -> Option<u64> {
+        f["Properties"]["Environment"]["Variables"][name]
+            .as_str()
+            .map(|v| v.parse().unwrap())
+    };
+    let margin = shared::runtime::LAMBDA_MARGIN.as_millis() as u64;
+    for (name, f) in functions(&t) {
+        let is_http = f["Properties"]["Events"]
+            .as_mapping()
+            .is_some_and(|e| e.values().any(|e| e["Type"] == "HttpApi"));
+        if !is_http {
+            continue;
+        }
+        let timeout_ms = f["Properties"]["Timeout"].as_u64().unwrap_or(global) * 1000;
+        let budget = ms(&f, "REQUEST_TIMEOUT_MS")
+            .unwrap_or_else(|| panic!("{name} sets no REQUEST_TIMEOUT_MS"));
+        assert!(
+            budget + margin <= timeout_ms,
+            "{name}: a {budget} ms request budget does not fit a {timeout_ms} ms timeout"
+        );
+        let store = ms(&f, "STORE_TIMEOUT_MS").unwrap_or(2500);
+        assert!(
+            store < budget,
+            "{name}: the store's budget exceeds the request's"
+        );
+    }
+    let answer = &functions(&t)["AnswerFunction"];
+    let budget = ms(answer, "REQUEST_TIMEOUT_MS").unwrap();
+    assert!(
+        budget <= 1500,
+        "the answer webhook keeps 500 ms of the 2 s for the network"
+    );
+}

@@ -43,7 +43,11 @@ async fn parallel_creations_hold_rule_two_while_the_store_fails() {
                     "rate": 0.3,
                     "ops": ["TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"],
                 },
-                {"fault": ["throttle", "provisioned", "internal", "drop"], "rate": 0.3},
+                {
+                    "fault": ["throttle", "provisioned", "internal", "drop"],
+                    "rate": 0.3,
+                    "ops": ["GetItem", "Query"],
+                },
             ]),
         )
         .await;
