@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Request, RequestExt};
 use secrecy::SecretString;
 use shared::config::SmsConfig;
@@ -102,19 +103,24 @@ async fn sent(s: &Stack) -> Vec<(String, String, String)> {
     sent_sms(&s.vonage).await
 }
 
-/// Every item in the table, each with its attributes in order, sorted: equal when nothing
-/// was written.
+/// Every item in the table, each written out with its attributes (and those of nested maps) in
+/// order, sorted: equal when nothing was written.
 async fn table(store: &Store) -> Vec<String> {
+    fn canonical(v: &AttributeValue) -> String {
+        match v {
+            AttributeValue::M(m) => {
+                let sorted: std::collections::BTreeMap<_, _> =
+                    m.iter().map(|(k, v)| (k, canonical(v))).collect();
+                format!("{sorted:?}")
+            }
+            AttributeValue::L(l) => format!("{:?}", l.iter().map(canonical).collect::<Vec<_>>()),
+            other => format!("{other:?}"),
+        }
+    }
     let mut items: Vec<String> = all_items(store)
         .await
         .into_iter()
-        .map(|item| {
-            format!(
-                "{:?}",
-                item.into_iter()
-                    .collect::<std::collections::BTreeMap<_, _>>()
-            )
-        })
+        .map(|item| canonical(&AttributeValue::M(item)))
         .collect();
     items.sort();
     items
