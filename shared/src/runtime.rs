@@ -92,7 +92,16 @@ where
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
-        own.min(start + left.saturating_sub(LAMBDA_MARGIN))
+        if left <= LAMBDA_MARGIN {
+            // No real invocation starts this late; a local emulator's deadline can, when it
+            // was set before the emulator built the function. The function's own budget holds.
+            tracing::warn!(
+                left_ms = left.as_millis() as u64,
+                "the invocation's deadline is (nearly) past as the request starts; keeping the request budget"
+            );
+            return own;
+        }
+        own.min(start + left - LAMBDA_MARGIN)
     }
 }
 
