@@ -95,9 +95,9 @@ where
         if left <= LAMBDA_MARGIN {
             // No real invocation starts this late; a local emulator's deadline can, when it
             // was set before the emulator built the function. The function's own budget holds.
-            tracing::warn!(
+            tracing::debug!(
                 left_ms = left.as_millis() as u64,
-                "the invocation's deadline is (nearly) past as the request starts; keeping the request budget"
+                "the invocation's deadline is past as the request starts; keeping the request budget"
             );
             return own;
         }
