@@ -80,7 +80,7 @@ fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {
     }
     let features = text(src, "AUTO_RENT_FEATURES", "SMS,VOICE");
     let listed: Vec<&str> = features.split(',').collect();
-    let features = crate::vonage::features_param(&listed).ok_or(ConfigError::Invalid {
+    let features = crate::model::features_param(&listed).ok_or(ConfigError::Invalid {
         name: "AUTO_RENT_FEATURES",
         reason: format!("{features} is not a set of SMS, VOICE and MMS"),
     })?;
@@ -177,60 +177,6 @@ pub fn request_timeout(src: &dyn Source, default: Duration) -> Result<Duration, 
     })
 }
 
-/// How webhooks are authenticated: `WEBHOOK_SIGNATURES` is `required` (the default) or `off`
-/// (local work only; logged at start). `SIGNATURE_MAX_AGE_SECONDS` bounds a token's age.
-pub fn webhook_auth(
-    src: &dyn Source,
-    signature_secret: Option<SecretString>,
-) -> Result<crate::signature::WebhookAuth, ConfigError> {
-    use crate::signature::{Verifier, WebhookAuth};
-    match optional(src, "WEBHOOK_SIGNATURES").as_deref() {
-        Some("off") => {
-            tracing::warn!(
-                "webhook signature checks are OFF (WEBHOOK_SIGNATURES=off): local work only"
-            );
-            Ok(WebhookAuth::Off)
-        }
-        None | Some("required") => {
-            let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
-            let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
-            Ok(WebhookAuth::Required(Verifier::new(
-                secret,
-                optional(src, "VONAGE_API_KEY"),
-                max_age,
-            )))
-        }
-        Some(other) => Err(ConfigError::Invalid {
-            name: "WEBHOOK_SIGNATURES",
-            reason: format!("{other} is neither required nor off"),
-        }),
-    }
-}
-
-/// How inbound SMS webhooks are authenticated: as [`webhook_auth`] decides for voice, with the
-/// SMS API's own `sig` scheme (`SMS_SIGNATURE_METHOD`: `md5hash`, the default, or the HMAC
-/// `md5`, `sha1`, `sha256`, `sha512`, as set on the account).
-pub fn sms_auth(
-    src: &dyn Source,
-    signature_secret: Option<SecretString>,
-) -> Result<Option<crate::sms_signature::SmsVerifier>, ConfigError> {
-    use crate::sms_signature::{SmsSignatureMethod, SmsVerifier};
-    if matches!(
-        webhook_auth(src, signature_secret.clone())?,
-        crate::signature::WebhookAuth::Off
-    ) {
-        return Ok(None);
-    }
-    let name = text(src, "SMS_SIGNATURE_METHOD", "md5hash");
-    let method = SmsSignatureMethod::parse(&name).ok_or(ConfigError::Invalid {
-        name: "SMS_SIGNATURE_METHOD",
-        reason: format!("{name} is not md5hash, md5, sha1, sha256 or sha512"),
-    })?;
-    let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
-    let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
-    Ok(Some(SmsVerifier::new(secret, method, max_age)))
-}
-
 /// How texts are relayed.
 #[derive(Debug, Clone)]
 pub struct SmsConfig {
@@ -294,7 +240,7 @@ impl<F: Fn(&str) -> Option<String> + Sync> Source for F {
     }
 }
 
-fn optional(src: &dyn Source, name: &str) -> Option<String> {
+pub(crate) fn optional(src: &dyn Source, name: &str) -> Option<String> {
     src.get(name).filter(|v| !v.trim().is_empty())
 }
 
@@ -302,7 +248,7 @@ fn required(src: &dyn Source, name: &'static str) -> Result<String, ConfigError>
     optional(src, name).ok_or(ConfigError::Missing(name))
 }
 
-fn number<T: std::str::FromStr>(
+pub(crate) fn number<T: std::str::FromStr>(
     src: &dyn Source,
     name: &'static str,
     default: T,
@@ -319,7 +265,7 @@ where
     }
 }
 
-fn text(src: &dyn Source, name: &str, default: &str) -> String {
+pub(crate) fn text(src: &dyn Source, name: &str, default: &str) -> String {
     // An explicitly empty value is kept: it switches an optional announcement off.
     src.get(name).unwrap_or_else(|| default.to_owned())
 }

@@ -8,21 +8,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
+use crate::request::body_bytes;
 
 pub const CONTENT_TYPE_JSON: &str = "application/json";
-pub const CONTENT_TYPE_PROBLEM: &str = "application/problem+json";
 
 /// The largest management-API body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-pub fn body_bytes(req: &Request) -> &[u8] {
-    match req.body() {
-        Body::Empty => &[],
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => &[],
-    }
-}
 
 fn media_type(req: &Request) -> Option<String> {
     let value = req

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod model;
 pub mod ncco;
@@ -10,6 +11,7 @@ pub mod phone;
 pub mod pool;
 pub mod problem;
 pub mod provision;
+pub mod request;
 pub mod runtime;
 pub mod secrets;
 pub mod signature;

@@ -395,3 +395,29 @@ impl Interaction {
         calls
     }
 }
+
+/// The feature spellings the Numbers search accepts, in the order its spec lists them.
+const FEATURE_SETS: [&str; 7] = [
+    "SMS",
+    "VOICE",
+    "SMS,VOICE",
+    "MMS",
+    "SMS,MMS",
+    "VOICE,MMS",
+    "SMS,MMS,VOICE",
+];
+
+/// The spec's spelling of a set of features given in any order and case (`["voice", "sms"]` is
+/// `SMS,VOICE`); `None` for an unknown or repeated feature.
+pub fn features_param<S: AsRef<str>>(features: &[S]) -> Option<&'static str> {
+    let mut wanted: Vec<String> = features
+        .iter()
+        .map(|f| f.as_ref().trim().to_ascii_uppercase())
+        .collect();
+    wanted.sort();
+    FEATURE_SETS.into_iter().find(|set| {
+        let mut have: Vec<&str> = set.split(',').collect();
+        have.sort_unstable();
+        have == wanted
+    })
+}

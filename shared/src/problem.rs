@@ -4,7 +4,9 @@
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::http::CONTENT_TYPE_PROBLEM;
+
+/// The media type of every error answer.
+pub const CONTENT_TYPE_PROBLEM: &str = "application/problem+json";
 
 /// Every error the HTTP surface can answer with. The `code` of each is part of the API contract.
 #[derive(Debug, thiserror::Error)]
@@ -173,14 +175,4 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// An error with each of its sources, `: `-separated, for one log line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
-}
+pub use crate::error::error_chain;

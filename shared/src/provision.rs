@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
 use crate::phone::Msisdn;
-use crate::problem::error_chain;
+use crate::error::error_chain;
 use crate::store::{Store, StoreError};
 use crate::vonage::{NumberOffer, NumberQuery, VonageClient, VonageError};
 

@@ -11,7 +11,8 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::problem::{ApiError, error_chain};
+use crate::error::error_chain;
+use crate::problem::ApiError;
 
 /// A function's dependencies, ready to handle a request.
 pub trait Handler: Send + Sync {

@@ -69,7 +69,7 @@ async fn fetch(arn: String, budget: AwsBudget) -> Result<HashMap<String, String>
         .map_err(|e| {
             invalid(&format!(
                 "the secret could not be read ({})",
-                crate::problem::error_chain(&e)
+                crate::error::error_chain(&e)
             ))
         })?;
     let text = out

@@ -2,6 +2,7 @@
 //! secret, claims `iat`, `jti`, `iss`, `api_key` and `payload_hash` (hex SHA-256 of the raw body).
 //! A request passes only with a valid signature, a fresh `iat`, and a body whose hash matches.
 
+use crate::config::{ConfigError, Source, number, optional};
 use std::collections::HashSet;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
@@ -111,7 +112,7 @@ impl Verifier {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or(SignatureError::Missing)?
             .trim();
-        self.verify(token, crate::http::body_bytes(req), now)
+        self.verify(token, crate::request::body_bytes(req), now)
     }
 }
 
@@ -145,6 +146,35 @@ pub fn claims_for(body: &[u8], iat: i64, api_key: &str) -> Claims {
         api_key: Some(api_key.into()),
         payload_hash: Some(payload_hash(body)),
         application_id: None,
+    }
+}
+
+/// How webhooks are authenticated: `WEBHOOK_SIGNATURES` is `required` (the default) or `off`
+/// (local work only; logged at start). `SIGNATURE_MAX_AGE_SECONDS` bounds a token's age.
+pub fn webhook_auth(
+    src: &dyn Source,
+    signature_secret: Option<SecretString>,
+) -> Result<WebhookAuth, ConfigError> {
+    match optional(src, "WEBHOOK_SIGNATURES").as_deref() {
+        Some("off") => {
+            tracing::warn!(
+                "webhook signature checks are OFF (WEBHOOK_SIGNATURES=off): local work only"
+            );
+            Ok(WebhookAuth::Off)
+        }
+        None | Some("required") => {
+            let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
+            let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
+            Ok(WebhookAuth::Required(Verifier::new(
+                secret,
+                optional(src, "VONAGE_API_KEY"),
+                max_age,
+            )))
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            name: "WEBHOOK_SIGNATURES",
+            reason: format!("{other} is neither required nor off"),
+        }),
     }
 }
 

@@ -3,6 +3,8 @@
 //! text followed by the signature secret (`md5hash`) or an HMAC of it keyed by the secret. The
 //! `timestamp` it covers bounds how old a signed request may be.
 
+use crate::config::{ConfigError, Source, number, text};
+use crate::signature::{WebhookAuth, webhook_auth};
 use std::collections::{BTreeMap, HashMap};
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -136,6 +138,29 @@ impl SmsVerifier {
         }
         Ok(())
     }
+}
+
+/// How inbound SMS webhooks are authenticated: as [`webhook_auth`](crate::signature::webhook_auth) decides for voice, with the
+/// SMS API's own `sig` scheme (`SMS_SIGNATURE_METHOD`: `md5hash`, the default, or the HMAC
+/// `md5`, `sha1`, `sha256`, `sha512`, as set on the account).
+pub fn sms_auth(
+    src: &dyn Source,
+    signature_secret: Option<SecretString>,
+) -> Result<Option<SmsVerifier>, ConfigError> {
+    if matches!(
+        webhook_auth(src, signature_secret.clone())?,
+        WebhookAuth::Off
+    ) {
+        return Ok(None);
+    }
+    let name = text(src, "SMS_SIGNATURE_METHOD", "md5hash");
+    let method = SmsSignatureMethod::parse(&name).ok_or(ConfigError::Invalid {
+        name: "SMS_SIGNATURE_METHOD",
+        reason: format!("{name} is not md5hash, md5, sha1, sha256 or sha512"),
+    })?;
+    let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
+    let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
+    Ok(Some(SmsVerifier::new(secret, method, max_age)))
 }
 
 #[cfg(test)]

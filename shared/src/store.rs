@@ -941,7 +941,7 @@ impl Store {
         let events = match self.call_events(id).await {
             Ok(events) => events,
             Err(e) => {
-                tracing::warn!(conversation_id = %id, error = %crate::problem::error_chain(&e), "call log retention not updated");
+                tracing::warn!(conversation_id = %id, error = %crate::error::error_chain(&e), "call log retention not updated");
                 return;
             }
         };
@@ -959,7 +959,7 @@ impl Store {
                 .send()
                 .await;
             if let Err(e) = out {
-                tracing::warn!(conversation_id = %id, error = %crate::problem::error_chain(&e), "call log retention not updated");
+                tracing::warn!(conversation_id = %id, error = %crate::error::error_chain(&e), "call log retention not updated");
                 return;
             }
         }

@@ -201,32 +201,6 @@ struct NumberList {
     numbers: Vec<NumberOffer>,
 }
 
-/// The feature spellings the Numbers search accepts, in the order its spec lists them.
-const FEATURE_SETS: [&str; 7] = [
-    "SMS",
-    "VOICE",
-    "SMS,VOICE",
-    "MMS",
-    "SMS,MMS",
-    "VOICE,MMS",
-    "SMS,MMS,VOICE",
-];
-
-/// The spec's spelling of a set of features given in any order and case (`["voice", "sms"]` is
-/// `SMS,VOICE`); `None` for an unknown or repeated feature.
-pub fn features_param<S: AsRef<str>>(features: &[S]) -> Option<&'static str> {
-    let mut wanted: Vec<String> = features
-        .iter()
-        .map(|f| f.as_ref().trim().to_ascii_uppercase())
-        .collect();
-    wanted.sort();
-    FEATURE_SETS.into_iter().find(|set| {
-        let mut have: Vec<&str> = set.split(',').collect();
-        have.sort_unstable();
-        have == wanted
-    })
-}
-
 #[derive(Debug, Deserialize)]
 struct NumbersResponse {
     #[serde(rename = "error-code")]
@@ -234,6 +208,8 @@ struct NumbersResponse {
     #[serde(rename = "error-code-label", default)]
     error_code_label: Option<String>,
 }
+
+pub use crate::model::features_param;
 
 /// Client for the Vonage REST APIs the product uses. Cheap to clone.
 #[derive(Clone)]

@@ -1,5 +1,6 @@
 //! The pool's records against the local DynamoDB-API server: cool-off of freed pairs, numbers
 //! on their way in, retiring and removing, and leases.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};

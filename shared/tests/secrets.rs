@@ -1,5 +1,6 @@
 //! Secrets come from Secrets Manager (here the local server) unless the plain variable is set,
 //! and are read once per execution environment.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use secrecy::ExposeSecret;

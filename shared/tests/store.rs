@@ -1,4 +1,5 @@
 //! The store against the local DynamoDB-API server (started by scripts/test).
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::model::{

@@ -1,6 +1,7 @@
 //! The Vonage client: its requests checked against the published specs (Prism serving each
 //! spec answers 422 to a request the spec forbids, 401 to missing credentials), and its handling
 //! of failures against wiremock.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::time::Duration;

@@ -8,14 +8,14 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use lambda_http::{Body, Request, Response};
-use shared::config::{AwsBudget, CallConfig, Source, table_name, webhook_auth};
+use shared::config::{AwsBudget, CallConfig, Source, table_name};
 use shared::http::{request_base_url, webhook_fields};
 use shared::model::Route;
 use shared::ncco::Ncco;
 use shared::phone::{Msisdn, mask};
 use shared::problem::{ApiError, error_chain};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
-use shared::signature::WebhookAuth;
+use shared::signature::{WebhookAuth, webhook_auth};
 use shared::store::{Store, StoreError};
 
 /// The one capability the answer webhook needs from the store.

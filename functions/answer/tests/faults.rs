@@ -1,6 +1,7 @@
 //! Rule 3 under faults: the answer webhook, wired as the deployed function is (start, time budget
 //! and fallback included), through the fault-injecting proxy in front of the real local
 //! DynamoDB-API server. Whatever the store does, every call gets `200` and a valid NCCO.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;

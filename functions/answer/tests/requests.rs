@@ -1,5 +1,6 @@
 //! An inbound call costs exactly one DynamoDB request, counted on the wire by an SDK interceptor
 //! (every attempt, retries included), whatever the call's outcome.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;

@@ -2,6 +2,7 @@
 //! DynamoDB-API server. Afterwards no (proxy number, participant) pair belongs to two active
 //! conversations, every created conversation routes both ways, every refusal is a clean
 //! `pool_exhausted`, and the pool's usage counts match the routes.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;

@@ -3,6 +3,7 @@
 //! fault-injecting proxy in front of the real local DynamoDB-API server. Every refusal says
 //! what is true (`pool_exhausted` only for a participant who holds every number), and the
 //! table is whole afterwards.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;

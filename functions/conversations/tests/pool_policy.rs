@@ -1,5 +1,6 @@
 //! How proxy numbers are given out, against the real local DynamoDB-API server: load spread,
 //! reserved numbers, the cool-off, sticky assignment and renting when the pool runs out.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;

@@ -3,6 +3,7 @@
 //! proxy in front of the real local DynamoDB-API server. A failed delivery is answered `503`,
 //! never `500`, and delivered again as Vonage does; every event is kept exactly once and every
 //! call log comes out right.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use event::{Deps, handle};

@@ -1,6 +1,7 @@
 //! Signed webhooks: for the answer, fallback and event webhooks, a Vonage signature passes, and
 //! a wrong secret, a body changed after signing, a stale token, a missing header or a malformed
 //! token gets 401 before the table is touched.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -178,13 +179,13 @@ async fn a_signed_get_without_body_passes() {
 #[test]
 fn signatures_are_required_unless_explicitly_off() {
     let none = |_: &str| None;
-    let err = shared::config::webhook_auth(&none, None).err().unwrap();
+    let err = shared::signature::webhook_auth(&none, None).err().unwrap();
     assert!(err.to_string().contains("VONAGE_SIGNATURE_SECRET"), "{err}");
     let off = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "off".to_string());
     assert!(matches!(
-        shared::config::webhook_auth(&off, None).unwrap(),
+        shared::signature::webhook_auth(&off, None).unwrap(),
         WebhookAuth::Off
     ));
     let typo = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "of".to_string());
-    assert!(shared::config::webhook_auth(&typo, None).is_err());
+    assert!(shared::signature::webhook_auth(&typo, None).is_err());
 }

@@ -1,5 +1,6 @@
 //! The event webhook against the real local DynamoDB-API server: retries, order, unknown calls,
 //! malformed bodies, the call log and sliding expiry.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::signature::WebhookAuth;

@@ -56,6 +56,23 @@ pub struct SweepReport {
     pub stopped_early: bool,
 }
 
+/// One scheduled run: a sweep at the current time that stops `safety_margin` before the
+/// invocation's deadline, and its report (which is also the invocation's result).
+pub async fn handle(
+    deps: &Deps,
+    event: lambda_runtime::LambdaEvent<ScheduledEvent>,
+) -> Result<SweepReport, lambda_runtime::Error> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+    tracing::info!(schedule_event = %event.payload.id, time = %event.payload.time, "expiry sweep");
+    let report = sweep(deps, shared::now(), Instant::now() + left).await;
+    tracing::info!(?report, "expiry sweep done");
+    Ok(report)
+}
+
 /// Closes what has expired at `now`, until done, `max_per_run`, or `deadline - safety_margin`.
 pub async fn sweep(deps: &Deps, now: i64, deadline: Instant) -> SweepReport {
     let mut report = SweepReport::default();

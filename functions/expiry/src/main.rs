@@ -1,9 +1,9 @@
 //! Wiring only: configuration and clients once per execution environment, then the sweep.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use expiry::{Deps, Notify, ScheduledEvent, sweep};
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use expiry::{Deps, Notify, handle};
+use lambda_runtime::{Error, run, service_fn};
 use shared::config::{AwsBudget, ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
 use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
@@ -35,13 +35,5 @@ async fn main() -> Result<(), Error> {
         notify,
     };
     let deps = &deps;
-    run(service_fn(move |event: LambdaEvent<ScheduledEvent>| async move {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) as u64;
-        let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
-        tracing::info!(schedule_event = %event.payload.id, time = %event.payload.time, "expiry sweep");
-        let report = sweep(deps, shared::now(), Instant::now() + left).await;
-        tracing::info!(?report, "expiry sweep done");
-        Ok::<_, Error>(report)
-    }))
-    .await
+    run(service_fn(move |event| handle(deps, event))).await
 }

@@ -1,12 +1,14 @@
-//! The schedule event in `events/` is what the expiry function takes.
+//! The schedule event in `events/` is what the expiry function takes: the handler reads it and
+//! its invocation's deadline, and sweeps.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use expiry::{Deps, ScheduledEvent, SweepReport, sweep};
+use expiry::{Deps, ScheduledEvent, handle};
+use lambda_runtime::{Context, LambdaEvent};
 
-#[tokio::test]
-async fn the_schedule_event_parses_and_starts_a_sweep() {
+fn scheduled(deadline_in: Duration) -> LambdaEvent<ScheduledEvent> {
     let path = format!(
         "{}/../../events/expiry-schedule.json",
         env!("CARGO_MANIFEST_DIR")
@@ -14,23 +16,36 @@ async fn the_schedule_event_parses_and_starts_a_sweep() {
     let event: ScheduledEvent =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(event.detail_type, "Scheduled Event");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = Context::default();
+    context.deadline = now_ms + deadline_in.as_millis() as u64;
+    LambdaEvent::new(event, context)
+}
+
+#[tokio::test]
+async fn the_schedule_event_starts_a_sweep_within_the_invocation_deadline() {
+    let store = shared::testing::fresh_store().await;
+    shared::testing::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
+    let now = shared::now();
+    let expired = shared::testing::numbered_conversation(1, ("447700900101", "447700900102"), now - 5);
+    store.create_conversation(&expired).await.unwrap();
     let deps = Deps {
-        store: shared::testing::fresh_store().await,
+        store,
         retention_seconds: 60,
         max_per_run: 10,
         concurrency: 2,
         safety_margin: Duration::from_secs(1),
         notify: None,
     };
-    let report = sweep(
-        &deps,
-        shared::now(),
-        Instant::now() + Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(
-        report,
-        SweepReport::default(),
-        "an empty table: nothing to do"
-    );
+
+    // An invocation already at its deadline leaves the work to the next run.
+    let report = handle(&deps, scheduled(Duration::from_millis(500))).await.unwrap();
+    assert!(report.stopped_early, "{report:?}");
+    assert_eq!(report.closed, 0);
+
+    let report = handle(&deps, scheduled(Duration::from_secs(30))).await.unwrap();
+    assert_eq!((report.closed, report.stopped_early), (1, false), "{report:?}");
 }

@@ -1,6 +1,7 @@
 //! No real number in the logs: a whole scenario (pool, create, calls both ways, events, the call
 //! log, listing, close, expiry, refusals) runs with every log line captured at the level the
 //! deployed stack uses, and no participant's full number may appear in them.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::sync::{Arc, Mutex};

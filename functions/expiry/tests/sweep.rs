@@ -1,4 +1,5 @@
 //! The expiry sweep against the real local DynamoDB-API server.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::signature::WebhookAuth;

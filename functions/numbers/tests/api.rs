@@ -1,4 +1,5 @@
 //! The numbers API against the real local DynamoDB-API server and a Vonage stand-in.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use lambda_http::{Body, Request};

@@ -1,6 +1,7 @@
 //! Renting, retiring and releasing numbers, against the real local DynamoDB-API server, with
 //! every Numbers request checked by Prism serving `numbers.yml` (as a mock, or as a validating
 //! proxy in front of a stand-in that can fail on purpose).
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::time::Duration;

@@ -2,10 +2,11 @@
 
 use lambda_http::Error;
 use shared::config::{
-    AwsBudget, Env, SmsConfig, VonageConfig, request_timeout, sms_auth, table_name,
+    AwsBudget, Env, SmsConfig, VonageConfig, request_timeout, table_name,
 };
 use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{API_SECRET, SIGNATURE_SECRET, require, resolve};
+use shared::sms_signature::sms_auth;
 use shared::store::Store;
 use shared::vonage::VonageClient;
 use sms::Deps;

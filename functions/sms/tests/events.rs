@@ -1,4 +1,5 @@
 //! The inbound-SMS events in `events/`, played against the real local store.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::config::SmsConfig;

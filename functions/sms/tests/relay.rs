@@ -1,5 +1,6 @@
 //! Texts relayed between participants, against the real local DynamoDB-API server; every send
 //! the stand-in records is replayed to Prism serving `sms.yml`, which must accept it.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;
