@@ -4,7 +4,6 @@
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-
 /// The media type of every error answer.
 pub const CONTENT_TYPE_PROBLEM: &str = "application/problem+json";
 

@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
+use crate::error::error_chain;
 use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
 use crate::phone::Msisdn;
-use crate::error::error_chain;
 use crate::store::{Store, StoreError};
 use crate::vonage::{NumberOffer, NumberQuery, VonageClient, VonageError};
 

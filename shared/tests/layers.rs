@@ -7,7 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every module of `shared/src`, lowest layer first. A module missing here fails the test.
 const LAYERS: [(&str, &[&str]); 6] = [
-    ("types", &["lib", "error", "phone", "model", "ncco", "request"]),
+    (
+        "types",
+        &["lib", "error", "phone", "model", "ncco", "request"],
+    ),
     ("config", &["config"]),
     (
         "adapters",
@@ -31,7 +34,9 @@ fn layer_of(module: &str) -> usize {
     LAYERS
         .iter()
         .position(|(_, modules)| modules.contains(&module))
-        .unwrap_or_else(|| panic!("module {module} is in no layer: add it to LAYERS and ARCHITECTURE.md"))
+        .unwrap_or_else(|| {
+            panic!("module {module} is in no layer: add it to LAYERS and ARCHITECTURE.md")
+        })
 }
 
 /// The modules each module of `shared/src` names through `crate::`, comments left out.
@@ -49,7 +54,9 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         }
         // `store/numbers.rs` belongs to `store`; `bin/*` are tools, above every layer.
         let relative = path.strip_prefix(&src).unwrap();
-        let mut parts = relative.components().map(|c| c.as_os_str().to_str().unwrap());
+        let mut parts = relative
+            .components()
+            .map(|c| c.as_os_str().to_str().unwrap());
         let first = parts.next().unwrap();
         if first == "bin" {
             continue;
@@ -128,7 +135,10 @@ fn no_modules_use_each_other_in_a_circle() {
     let mut done = BTreeSet::new();
     for module in imports.keys() {
         if let Some(circle) = visit(module, &imports, &mut Vec::new(), &mut done) {
-            panic!("modules use each other in a circle: {}", circle.join(" -> "));
+            panic!(
+                "modules use each other in a circle: {}",
+                circle.join(" -> ")
+            );
         }
     }
 }

@@ -2,9 +2,7 @@
 
 use event::Deps;
 use lambda_http::Error;
-use shared::config::{
-    AwsBudget, ConversationConfig, Env, request_timeout, table_name,
-};
+use shared::config::{AwsBudget, ConversationConfig, Env, request_timeout, table_name};
 use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::webhook_auth;

@@ -30,7 +30,8 @@ async fn the_schedule_event_starts_a_sweep_within_the_invocation_deadline() {
     let store = shared::testing::fresh_store().await;
     shared::testing::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
-    let expired = shared::testing::numbered_conversation(1, ("447700900101", "447700900102"), now - 5);
+    let expired =
+        shared::testing::numbered_conversation(1, ("447700900101", "447700900102"), now - 5);
     store.create_conversation(&expired).await.unwrap();
     let deps = Deps {
         store,
@@ -42,10 +43,18 @@ async fn the_schedule_event_starts_a_sweep_within_the_invocation_deadline() {
     };
 
     // An invocation already at its deadline leaves the work to the next run.
-    let report = handle(&deps, scheduled(Duration::from_millis(500))).await.unwrap();
+    let report = handle(&deps, scheduled(Duration::from_millis(500)))
+        .await
+        .unwrap();
     assert!(report.stopped_early, "{report:?}");
     assert_eq!(report.closed, 0);
 
-    let report = handle(&deps, scheduled(Duration::from_secs(30))).await.unwrap();
-    assert_eq!((report.closed, report.stopped_early), (1, false), "{report:?}");
+    let report = handle(&deps, scheduled(Duration::from_secs(30)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.closed, report.stopped_early),
+        (1, false),
+        "{report:?}"
+    );
 }

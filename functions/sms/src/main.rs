@@ -1,9 +1,7 @@
 //! Wiring only: dependencies built once per execution environment, then the handler.
 
 use lambda_http::Error;
-use shared::config::{
-    AwsBudget, Env, SmsConfig, VonageConfig, request_timeout, table_name,
-};
+use shared::config::{AwsBudget, Env, SmsConfig, VonageConfig, request_timeout, table_name};
 use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{API_SECRET, SIGNATURE_SECRET, require, resolve};
 use shared::sms_signature::sms_auth;
