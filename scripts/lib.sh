@@ -3,13 +3,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.local"
 mkdir -p "$STATE"
 
-# start NAME PORT COMMAND...: runs COMMAND in the background (log in .local/NAME.log) unless
-# something already answers on PORT, then waits until PORT accepts connections.
+# start NAME PORT COMMAND...: runs COMMAND in the background (log in .local/NAME.log), then
+# waits until PORT accepts connections. If PORT is already answering, it must be NAME as these
+# scripts started it (its pid file names a live process); anything else there is refused, so a
+# stale or foreign server is never silently taken for ours.
 start() {
   local name=$1 port=$2; shift 2
   if port_open "$port"; then
-    echo "$name: already listening on $port"
-    return 0
+    if [ -f "$STATE/$name.pid" ] && kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null; then
+      echo "$name: already running on $port"
+      return 0
+    fi
+    echo "$name: port $port is taken by a process these scripts did not start; stop it first" >&2
+    return 1
   fi
   setsid "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
   echo $! >"$STATE/$name.pid"
