@@ -439,3 +439,16 @@ pub fn budget(attempt_ms: u64, operation_ms: u64, max_attempts: u32) -> crate::c
         max_attempts,
     }
 }
+
+/// A validator for Vonage's NCCO schema (`NCCO_SCHEMA`, else `../shared/vonage/ncco-schema.json`).
+pub fn ncco_schema() -> jsonschema::Validator {
+    let path = std::env::var("NCCO_SCHEMA").unwrap_or_else(|_| {
+        format!(
+            "{}/../../shared/vonage/ncco-schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the NCCO schema is JSON");
+    jsonschema::draft4::new(&schema).expect("the NCCO schema compiles")
+}

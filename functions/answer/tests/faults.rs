@@ -24,17 +24,6 @@ fn call_config() -> CallConfig {
     CallConfig::from_source(&|_: &str| None).unwrap()
 }
 
-fn schema() -> jsonschema::Validator {
-    let path = std::env::var("NCCO_SCHEMA").unwrap_or_else(|_| {
-        format!(
-            "{}/../../../shared/vonage/ncco-schema.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    jsonschema::draft4::new(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
 fn call(to: &str, from: &str) -> Request {
     let params: HashMap<String, String> = [("to", to), ("from", from), ("uuid", "leg-1")]
         .into_iter()
@@ -74,22 +63,22 @@ fn is_apology(ncco: &serde_json::Value, call: &CallConfig) -> bool {
         && ncco[0]["text"] == call.unavailable
 }
 
-/// A table with one conversation (A on PA, B on PB), and the same table through the proxy with
-/// the deployed answer function's store budget.
-async fn setup(proxy: &FaultProxy) -> (Store, Store) {
+/// A fresh table with one open conversation: A on PA, B on PB.
+async fn with_conversation(id: &str) -> Store {
     let store = fresh_store().await;
     add_pool(&store, &[PA, PB], "GB").await;
     let now = shared::now();
     store
-        .create_conversation(&conversation(
-            "c0000000-0000-4000-8000-000000000001",
-            (A, PA),
-            (B, PB),
-            now,
-            now + 3600,
-        ))
+        .create_conversation(&conversation(id, (A, PA), (B, PB), now, now + 3600))
         .await
         .unwrap();
+    store
+}
+
+/// A table with one conversation (A on PA, B on PB), and the same table through the proxy with
+/// the deployed answer function's store budget.
+async fn setup(proxy: &FaultProxy) -> (Store, Store) {
+    let store = with_conversation("c0000000-0000-4000-8000-000000000001").await;
     let via = proxy.store(store.table(), &budget(500, 1000, 3)).await;
     (store, via)
 }
@@ -98,7 +87,7 @@ async fn setup(proxy: &FaultProxy) -> (Store, Store) {
 async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
     let proxy = FaultProxy::start();
     let (_, via) = setup(&proxy).await;
-    let schema = schema();
+    let schema = shared::testing::ncco_schema();
     let config = call_config();
     let apology = config.clone();
     let service = Service::new(
@@ -183,19 +172,7 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
 /// is there works, in the same execution environment.
 #[tokio::test]
 async fn an_unreadable_secret_gets_the_apology_then_recovers() {
-    let store = fresh_store().await;
-    add_pool(&store, &[PA, PB], "GB").await;
-    let now = shared::now();
-    store
-        .create_conversation(&conversation(
-            "c0000000-0000-4000-8000-000000000002",
-            (A, PA),
-            (B, PB),
-            now,
-            now + 3600,
-        ))
-        .await
-        .unwrap();
+    let store = with_conversation("c0000000-0000-4000-8000-000000000002").await;
     let name = format!("voice-proxy-{}", uuid::Uuid::new_v4());
     let settings: HashMap<&str, String> = [
         ("TABLE_NAME", store.table().to_owned()),
@@ -211,7 +188,7 @@ async fn an_unreadable_secret_gets_the_apology_then_recovers() {
         move |_| unavailable(&apology),
         DEFAULT_TIMEOUT,
     );
-    let schema = schema();
+    let schema = shared::testing::ncco_schema();
     let signed = |secret: &str| {
         let mut req = call(PA, A);
         let token = sign(&claims_for(b"", shared::now(), "abcd1234"), secret);

@@ -9,15 +9,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{App, assert_consistent, pair};
+use common::{App, assert_consistent, overlapping_pairs, pair};
 
 const POOL: [&str; 3] = ["447700900101", "447700900102", "447700900103"];
 const CREATIONS: usize = 60;
 const PEOPLE: usize = 8;
-
-fn person(i: usize) -> String {
-    format!("4477009000{:02}", i + 1)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_creations_hold_rule_two() {
@@ -25,13 +21,7 @@ async fn parallel_creations_hold_rule_two() {
     let app = Arc::new(App::new(&pool).await);
 
     // Overlapping pairs: every participant appears in many requests.
-    let requests: Vec<(String, String)> = (0..CREATIONS)
-        .map(|k| {
-            let a = k % PEOPLE;
-            let b = (a + 1 + (k / PEOPLE) % (PEOPLE - 1)) % PEOPLE;
-            (person(a), person(b))
-        })
-        .collect();
+    let requests = overlapping_pairs(CREATIONS, PEOPLE);
     let tasks: Vec<_> = requests
         .iter()
         .cloned()

@@ -11,7 +11,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use common::{App, assert_consistent, pair};
+use common::{App, assert_consistent, overlapping_pairs, pair};
 use shared::testing::{FaultProxy, add_pool, budget, fresh_store, vonage_mock};
 
 const POOL: [&str; 4] = [
@@ -22,10 +22,6 @@ const POOL: [&str; 4] = [
 ];
 const CREATIONS: usize = 200;
 const PEOPLE: usize = 12;
-
-fn person(i: usize) -> String {
-    format!("4477009000{:02}", i + 1)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_creations_hold_rule_two_while_the_store_fails() {
@@ -53,13 +49,7 @@ async fn parallel_creations_hold_rule_two_while_the_store_fails() {
         )
         .await;
 
-    let requests: Vec<(String, String)> = (0..CREATIONS)
-        .map(|k| {
-            let a = k % PEOPLE;
-            let b = (a + 1 + (k / PEOPLE) % (PEOPLE - 1)) % PEOPLE;
-            (person(a), person(b))
-        })
-        .collect();
+    let requests = overlapping_pairs(CREATIONS, PEOPLE);
     let tasks: Vec<_> = requests
         .iter()
         .cloned()

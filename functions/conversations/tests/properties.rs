@@ -10,17 +10,6 @@ use proptest::test_runner::{Config, TestRunner};
 use shared::ncco::Ncco;
 use shared::phone::Msisdn;
 
-fn schema() -> jsonschema::Validator {
-    let path = std::env::var("NCCO_SCHEMA").unwrap_or_else(|_| {
-        format!(
-            "{}/../../../shared/vonage/ncco-schema.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    jsonschema::draft4::new(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
 /// Calling codes from the longest to the shortest numbering plans, small territories included.
 const CODES: [&str; 16] = [
     "1", "7", "33", "44", "49", "55", "61", "81", "86", "91", "234", "290", "500", "672", "677",
@@ -29,7 +18,7 @@ const CODES: [&str; 16] = [
 
 #[test]
 fn every_accepted_participant_gets_a_valid_ncco() {
-    let schema = schema();
+    let schema = shared::testing::ncco_schema();
     let proxy = Msisdn::from_digits("447700900101").unwrap();
     let (accepted, too_short) = (Cell::new(0), Cell::new(0));
     let mut runner = TestRunner::new(Config {

@@ -25,6 +25,19 @@ struct PendingItem {
     gsi3sk: String,
 }
 
+impl PendingItem {
+    fn new(pending: &PendingNumber) -> Self {
+        let (pk, sk) = keys::pending(&pending.msisdn);
+        Self {
+            pk,
+            sk,
+            pending: pending.clone(),
+            gsi3pk: keys::PENDING.into(),
+            gsi3sk: pending.msisdn.as_str().to_owned(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 pub(super) struct FreedItem {
     pk: String,
@@ -126,28 +139,13 @@ impl Store {
 
     /// Records (or updates) a number being bought.
     pub async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
-        let (pk, sk) = keys::pending(&pending.msisdn);
-        self.put(PendingItem {
-            pk,
-            sk,
-            pending: pending.clone(),
-            gsi3pk: keys::PENDING.into(),
-            gsi3sk: pending.msisdn.as_str().to_owned(),
-        })
-        .await
+        self.put(PendingItem::new(pending)).await
     }
 
     /// Records a number about to be bought, unless another request is buying it already:
     /// `false` then, and this request leaves it alone (its pending record is the other's).
     pub async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::pending(&pending.msisdn);
-        let item = to_item(PendingItem {
-            pk,
-            sk,
-            pending: pending.clone(),
-            gsi3pk: keys::PENDING.into(),
-            gsi3sk: pending.msisdn.as_str().to_owned(),
-        })?;
+        let item = to_item(PendingItem::new(pending))?;
         let out = self
             .client
             .put_item()

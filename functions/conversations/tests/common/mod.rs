@@ -114,6 +114,19 @@ pub fn json_request(method: &str, path: &str, body: &str) -> Request {
     request(method, path, Some("application/json"), body)
 }
 
+/// `count` creations between `people` people (`447700900001` on), in overlapping pairs: every
+/// participant appears in many requests.
+pub fn overlapping_pairs(count: usize, people: usize) -> Vec<(String, String)> {
+    let person = |i: usize| format!("4477009000{:02}", i + 1);
+    (0..count)
+        .map(|k| {
+            let a = k % people;
+            let b = (a + 1 + (k / people) % (people - 1)) % people;
+            (person(a), person(b))
+        })
+        .collect()
+}
+
 pub fn pair(a: &str, b: &str) -> serde_json::Value {
     serde_json::json!({"participants": [{"number": a, "label": "rider"}, {"number": b, "label": "driver"}]})
 }
