@@ -9,6 +9,7 @@ pub mod model;
 pub mod ncco;
 pub mod phone;
 pub mod pool;
+pub mod ports;
 pub mod problem;
 pub mod provision;
 pub mod request;
@@ -20,6 +21,8 @@ pub mod store;
 pub mod telemetry;
 pub mod vonage;
 
+#[cfg(feature = "local")]
+pub mod fakes;
 #[cfg(feature = "local")]
 pub mod table;
 #[cfg(feature = "local")]

@@ -25,9 +25,9 @@ const LAYERS: [(&str, &[&str]); 6] = [
             "telemetry",
         ],
     ),
-    ("domain", &["pool", "provision"]),
+    ("domain", &["pool", "provision", "ports"]),
     ("http kit", &["http", "problem", "runtime"]),
-    ("test support", &["testing"]),
+    ("test support", &["testing", "fakes"]),
 ];
 
 fn layer_of(module: &str) -> usize {

@@ -5,18 +5,19 @@
 
 use std::collections::HashMap;
 
-use answer::{Deps, RouteLookup, handle};
+use answer::{Deps, handle};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Body;
 use shared::config::CallConfig;
 use shared::model::Route;
 use shared::phone::Msisdn;
+use shared::ports::RouteReader;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::StoreError;
 
 struct InMemory(HashMap<(Msisdn, Msisdn), Route>);
 
-impl RouteLookup for InMemory {
+impl RouteReader for InMemory {
     async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
         Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
     }

@@ -2,7 +2,6 @@
 //! one route lookup, then an NCCO. An inbound call always gets `200` and a valid NCCO, whatever
 //! goes wrong (rule 3 of the product contract).
 
-use std::future::Future;
 use std::time::Duration;
 
 use tracing::Instrument;
@@ -10,28 +9,13 @@ use tracing::Instrument;
 use lambda_http::{Body, Request, Response};
 use shared::config::{AwsBudget, CallConfig, Source, table_name};
 use shared::http::{request_base_url, webhook_fields};
-use shared::model::Route;
 use shared::ncco::Ncco;
 use shared::phone::{Msisdn, mask};
+use shared::ports::RouteReader;
 use shared::problem::{ApiError, error_chain};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::{WebhookAuth, webhook_auth};
-use shared::store::{Store, StoreError};
-
-/// The one capability the answer webhook needs from the store.
-pub trait RouteLookup: Send + Sync {
-    fn route(
-        &self,
-        proxy: &Msisdn,
-        caller: &Msisdn,
-    ) -> impl Future<Output = Result<Option<Route>, StoreError>> + Send;
-}
-
-impl RouteLookup for Store {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
-        self.get_route(proxy, caller).await
-    }
-}
+use shared::store::Store;
 
 pub struct Deps<R> {
     pub routes: R,
@@ -65,7 +49,7 @@ pub enum Outcome {
     StoreFailed,
 }
 
-pub async fn handle<R: RouteLookup>(deps: &Deps<R>, req: Request) -> Response<Body> {
+pub async fn handle<R: RouteReader>(deps: &Deps<R>, req: Request) -> Response<Body> {
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
     }
@@ -80,7 +64,7 @@ pub async fn handle<R: RouteLookup>(deps: &Deps<R>, req: Request) -> Response<Bo
 }
 
 /// Decides the NCCO for one inbound call at time `now`.
-pub async fn answer<R: RouteLookup>(deps: &Deps<R>, req: &Request, now: i64) -> (Ncco, Outcome) {
+pub async fn answer<R: RouteReader>(deps: &Deps<R>, req: &Request, now: i64) -> (Ncco, Outcome) {
     let fallback = shared::http::path(req).ends_with("/fallback");
     let Some(fields) = webhook_fields(req) else {
         tracing::warn!(fallback, "answer webhook with an unreadable body");
@@ -102,7 +86,7 @@ pub async fn answer<R: RouteLookup>(deps: &Deps<R>, req: &Request, now: i64) -> 
     decide(deps, req, to, from, now).instrument(span).await
 }
 
-async fn decide<R: RouteLookup>(
+async fn decide<R: RouteReader>(
     deps: &Deps<R>,
     req: &Request,
     to: &str,
@@ -172,7 +156,7 @@ fn ncco_response(ncco: &Ncco) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
 }
 
-impl<R: RouteLookup> shared::runtime::Handler for Deps<R> {
+impl<R: RouteReader> shared::runtime::Handler for Deps<R> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

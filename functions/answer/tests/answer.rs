@@ -1,20 +1,18 @@
 //! The answer webhook: routing, refusals and safety, with every NCCO checked against
 //! `vonage/ncco-schema.json`.
-#![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
-use answer::{Deps, Outcome, RouteLookup, answer, handle};
+use answer::{Deps, Outcome, answer, handle};
 use lambda_http::{Body, Request, RequestExt};
 use shared::config::CallConfig;
-use shared::model::{
-    CloseReason, Conversation, ConversationStatus, ExpiryMode, Participant, Route,
-};
+use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant, Route};
 use shared::ncco::{Action, Ncco};
 use shared::phone::Msisdn;
-use shared::store::{Store, StoreError};
+use shared::ports::RouteReader;
+use shared::store::StoreError;
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -29,21 +27,9 @@ fn call_config() -> CallConfig {
     CallConfig::from_source(&|_: &str| None).unwrap()
 }
 
-fn schema() -> jsonschema::Validator {
-    let path = std::env::var("NCCO_SCHEMA").unwrap_or_else(|_| {
-        format!(
-            "{}/../../../shared/vonage/ncco-schema.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
-    });
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-    jsonschema::draft4::new(&schema).unwrap()
-}
-
 fn assert_valid(ncco: &Ncco) {
     let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
-    let validator = schema();
+    let validator = shared::testing::ncco_schema();
     let errors: Vec<String> = validator
         .iter_errors(&json)
         .map(|e| e.to_string())
@@ -96,7 +82,7 @@ fn inbound(to: &str, from: &str) -> Request {
 
 struct Routes(HashMap<(Msisdn, Msisdn), Route>);
 
-impl RouteLookup for Routes {
+impl RouteReader for Routes {
     async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
         Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
     }
@@ -104,7 +90,7 @@ impl RouteLookup for Routes {
 
 struct Broken;
 
-impl RouteLookup for Broken {
+impl RouteReader for Broken {
     async fn route(&self, _: &Msisdn, _: &Msisdn) -> Result<Option<Route>, StoreError> {
         Err(StoreError::InvalidCursor)
     }
@@ -152,7 +138,7 @@ fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
 
 #[test]
 fn the_schema_check_refuses_what_vonage_refuses() {
-    let validator = schema();
+    let validator = shared::testing::ncco_schema();
     for bad in [
         serde_json::json!([]),
         serde_json::json!([{"action": "connect", "endpoint": [{"type": "phone", "number": "+447700900002"}]}]),
@@ -328,56 +314,62 @@ async fn other_methods_are_refused_without_5xx() {
     assert_eq!(handle(&deps, req).await.status(), 405);
 }
 
-// ---- against the real local DynamoDB-API server -------------------------------------------
+/// Against the real local DynamoDB-API server (scripts/test starts it).
+#[cfg(feature = "services")]
+mod through_the_store {
+    use super::*;
+    use shared::model::CloseReason;
+    use shared::store::Store;
 
-async fn stored(c: &Conversation) -> Store {
-    let store = shared::testing::fresh_store().await;
-    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
-    store.create_conversation(c).await.unwrap();
-    store
-}
-
-#[tokio::test]
-async fn through_the_store_both_ways_then_closed() {
-    let now = shared::now();
-    let c = conversation(now + 3_600);
-    let deps = Deps {
-        routes: stored(&c).await,
-        call: call_config(),
-        auth: WebhookAuth::Off,
-    };
-    for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
-        let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
-        assert_eq!(outcome, Outcome::Connected);
-        assert_eq!(connect_of(&ncco).0, callee);
-        assert_eq!(connect_of(&ncco).1, caller_id);
-        assert_valid(&ncco);
+    async fn stored(c: &Conversation) -> Store {
+        let store = shared::testing::fresh_store().await;
+        shared::testing::add_pool(&store, &[PA, PB], "GB").await;
+        store.create_conversation(c).await.unwrap();
+        store
     }
-    deps.routes
-        .close_conversation("c1", CloseReason::Closed, now, now + 60)
-        .await
-        .unwrap();
-    for (to, from) in [(PA, A), (PB, B)] {
-        let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
-        assert_eq!(
-            outcome,
-            Outcome::UnknownCaller,
-            "a closed conversation connects nobody"
-        );
-        assert_valid(&ncco);
-    }
-}
 
-#[tokio::test]
-async fn through_the_store_expired_without_a_sweep() {
-    let now = shared::now();
-    let deps = Deps {
-        routes: stored(&conversation(now - 1)).await,
-        call: call_config(),
-        auth: WebhookAuth::Off,
-    };
-    for (to, from) in [(PA, A), (PB, B)] {
-        let (_, outcome) = answer(&deps, &inbound(to, from), now).await;
-        assert_eq!(outcome, Outcome::Expired);
+    #[tokio::test]
+    async fn through_the_store_both_ways_then_closed() {
+        let now = shared::now();
+        let c = conversation(now + 3_600);
+        let deps = Deps {
+            routes: stored(&c).await,
+            call: call_config(),
+            auth: WebhookAuth::Off,
+        };
+        for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
+            let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
+            assert_eq!(outcome, Outcome::Connected);
+            assert_eq!(connect_of(&ncco).0, callee);
+            assert_eq!(connect_of(&ncco).1, caller_id);
+            assert_valid(&ncco);
+        }
+        deps.routes
+            .close_conversation("c1", CloseReason::Closed, now, now + 60)
+            .await
+            .unwrap();
+        for (to, from) in [(PA, A), (PB, B)] {
+            let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
+            assert_eq!(
+                outcome,
+                Outcome::UnknownCaller,
+                "a closed conversation connects nobody"
+            );
+            assert_valid(&ncco);
+        }
+    }
+
+    #[tokio::test]
+    async fn through_the_store_expired_without_a_sweep() {
+        let now = shared::now();
+        let deps = Deps {
+            routes: stored(&conversation(now - 1)).await,
+            call: call_config(),
+            auth: WebhookAuth::Off,
+        };
+        for (to, from) in [(PA, A), (PB, B)] {
+            let (_, outcome) = answer(&deps, &inbound(to, from), now).await;
+            assert_eq!(outcome, Outcome::Expired);
+        }
     }
 }

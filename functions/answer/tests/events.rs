@@ -5,10 +5,11 @@
 use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
-use answer::{Deps, Outcome, RouteLookup, answer};
+use answer::{Deps, Outcome, answer};
 use shared::config::CallConfig;
 use shared::model::Route;
 use shared::phone::Msisdn;
+use shared::ports::RouteReader;
 use shared::store::StoreError;
 
 fn events_dir() -> String {
@@ -44,7 +45,7 @@ fn every_event_file_parses_and_names_a_function() {
 
 struct Routes(HashMap<(Msisdn, Msisdn), Route>);
 
-impl RouteLookup for Routes {
+impl RouteReader for Routes {
     async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
         Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
     }

@@ -5,12 +5,15 @@ use lambda_http::{Body, Request, Response};
 use shared::http::{empty_response, webhook_fields};
 use shared::model::{CallEvent, Direction};
 use shared::phone::{Msisdn, mask};
+use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
 use shared::signature::WebhookAuth;
 use shared::store::{CallRef, Store, StoreError};
 
-pub struct Deps {
-    pub store: Store,
+/// What the event webhook needs: the call log (`Store` in the stack, an in-memory fake in
+/// handler tests) and the webhook signature check.
+pub struct Deps<S = Store> {
+    pub store: S,
     pub auth: WebhookAuth,
     /// How long call records are kept after their conversation's expiry.
     pub retention_seconds: i64,
@@ -38,7 +41,7 @@ pub struct Incoming {
     pub from: String,
 }
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
     }
@@ -127,7 +130,11 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
 }
 
 /// Keeps an event on its conversation and notes the activity there.
-pub async fn record(deps: &Deps, incoming: &Incoming, now: i64) -> Result<Outcome, StoreError> {
+pub async fn record<S: CallLog>(
+    deps: &Deps<S>,
+    incoming: &Incoming,
+    now: i64,
+) -> Result<Outcome, StoreError> {
     let event = &incoming.event;
     let Some(call) = find_call(deps, incoming).await? else {
         tracing::info!(
@@ -139,7 +146,7 @@ pub async fn record(deps: &Deps, incoming: &Incoming, now: i64) -> Result<Outcom
         );
         return Ok(Outcome::UnknownCall);
     };
-    let Some(conversation) = deps.store.get_conversation(&call.conversation_id).await? else {
+    let Some(conversation) = deps.store.conversation(&call.conversation_id).await? else {
         tracing::info!(call_id = %event.call_id, "event for a conversation that is gone");
         return Ok(Outcome::UnknownCall);
     };
@@ -147,7 +154,7 @@ pub async fn record(deps: &Deps, incoming: &Incoming, now: i64) -> Result<Outcom
     event.caller_index = call.caller_index;
     let keep_until = conversation.expires_at.max(now) + deps.retention_seconds;
     deps.store
-        .record_call_event(&conversation.id, &event, keep_until)
+        .record_event(&conversation.id, &event, keep_until)
         .await?;
     deps.store
         .note_activity(
@@ -163,9 +170,12 @@ pub async fn record(deps: &Deps, incoming: &Incoming, now: i64) -> Result<Outcom
 /// The conversation a call belongs to: remembered from its earlier events, or found through
 /// the route it took. The caller's leg runs (proxy, caller); the callee's leg runs
 /// (callee's proxy → callee), which is the callee's own route, read backwards.
-async fn find_call(deps: &Deps, incoming: &Incoming) -> Result<Option<CallRef>, StoreError> {
+async fn find_call<S: CallLog>(
+    deps: &Deps<S>,
+    incoming: &Incoming,
+) -> Result<Option<CallRef>, StoreError> {
     let call_id = &incoming.event.call_id;
-    if let Some(known) = deps.store.get_call_ref(call_id).await? {
+    if let Some(known) = deps.store.call_ref(call_id).await? {
         return Ok(Some(known));
     }
     let (Some(to), Some(from)) = (
@@ -180,7 +190,7 @@ async fn find_call(deps: &Deps, incoming: &Incoming) -> Result<Option<CallRef>, 
         None => &[(false, &to, &from), (true, &from, &to)],
     };
     for (reversed, proxy, participant) in legs {
-        if let Some(route) = deps.store.get_route(proxy, participant).await? {
+        if let Some(route) = deps.store.route(proxy, participant).await? {
             let call = CallRef {
                 conversation_id: route.conversation_id.clone(),
                 caller_index: if *reversed {
@@ -190,14 +200,14 @@ async fn find_call(deps: &Deps, incoming: &Incoming) -> Result<Option<CallRef>, 
                 },
             };
             let keep_until = route.expires_at + deps.retention_seconds;
-            deps.store.put_call_ref(call_id, &call, keep_until).await?;
+            deps.store.remember_call(call_id, &call, keep_until).await?;
             return Ok(Some(call));
         }
     }
     Ok(None)
 }
 
-impl shared::runtime::Handler for Deps {
+impl<S: CallLog> shared::runtime::Handler for Deps<S> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

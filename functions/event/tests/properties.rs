@@ -3,7 +3,7 @@
 //! promise on every input.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use answer::{Outcome, RouteLookup};
+use answer::Outcome;
 use lambda_http::{Body, Request, RequestExt};
 use proptest::prelude::*;
 use secrecy::SecretString;
@@ -11,6 +11,7 @@ use shared::config::CallConfig;
 use shared::model::Route;
 use shared::ncco::Action;
 use shared::phone::Msisdn;
+use shared::ports::RouteReader;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::StoreError;
 
@@ -22,7 +23,7 @@ const PB: &str = "447700900102";
 /// A store that knows one route: A calling PA reaches B, who sees PB.
 struct OneRoute;
 
-impl RouteLookup for OneRoute {
+impl RouteReader for OneRoute {
     async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
         let m = |d: &str| Msisdn::from_digits(d).unwrap();
         Ok(

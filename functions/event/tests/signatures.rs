@@ -6,12 +6,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use answer::RouteLookup;
 use lambda_http::{Body, Request};
 use secrecy::SecretString;
 use shared::config::CallConfig;
 use shared::model::Route;
 use shared::phone::Msisdn;
+use shared::ports::RouteReader;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::StoreError;
 use shared::testing::{all_items, fresh_store};
@@ -31,7 +31,7 @@ fn auth() -> WebhookAuth {
 #[derive(Default)]
 struct Counting(AtomicUsize);
 
-impl RouteLookup for Counting {
+impl RouteReader for Counting {
     async fn route(&self, _: &Msisdn, _: &Msisdn) -> Result<Option<Route>, StoreError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(None)
