@@ -171,10 +171,7 @@ impl AwsBudget {
 /// safe NCCO, or a management API's `503`. `REQUEST_TIMEOUT_MS` when set, else `default`; in
 /// Lambda it is also kept a margin inside the invocation's own deadline.
 pub fn request_timeout(src: &dyn Source, default: Duration) -> Result<Duration, ConfigError> {
-    Ok(match optional(src, "REQUEST_TIMEOUT_MS") {
-        None => default,
-        Some(_) => Duration::from_millis(number(src, "REQUEST_TIMEOUT_MS", 0)?),
-    })
+    number(src, "REQUEST_TIMEOUT_MS", default.as_millis() as u64).map(Duration::from_millis)
 }
 
 /// How texts are relayed.

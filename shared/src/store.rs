@@ -435,6 +435,19 @@ impl Store {
         Ok(out.item.map(from_item).transpose()?)
     }
 
+    /// Writes an item unless one with its key is there: `false` then, and nothing changes.
+    async fn insert(&self, item: Item) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        Ok(condition_held(out)?.is_some())
+    }
+
     /// Writes an item as it stands, replacing any with its key.
     async fn put(&self, item: impl Serialize) -> Result<(), StoreError> {
         self.client
@@ -508,16 +521,7 @@ impl Store {
 
     /// Adds a number to the pool; `Ok(false)` when it is there already.
     pub async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
-        let item = numbers::number_item(number)?;
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        Ok(condition_held(out)?.is_some())
+        self.insert(numbers::number_item(number)?).await
     }
 
     pub async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {

@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{App, assert_consistent, overlapping_pairs, pair};
+use common::{App, assert_consistent, create_all, overlapping_pairs};
 
 const POOL: [&str; 3] = ["447700900101", "447700900102", "447700900103"];
 const CREATIONS: usize = 60;
@@ -21,19 +21,10 @@ async fn parallel_creations_hold_rule_two() {
     let app = Arc::new(App::new(&pool).await);
 
     // Overlapping pairs: every participant appears in many requests.
-    let requests = overlapping_pairs(CREATIONS, PEOPLE);
-    let tasks: Vec<_> = requests
-        .iter()
-        .cloned()
-        .map(|(a, b)| {
-            let app = Arc::clone(&app);
-            tokio::spawn(async move { app.create(pair(&a, &b)).await })
-        })
-        .collect();
+    let answers = create_all(&app, overlapping_pairs(CREATIONS, PEOPLE)).await;
     let mut created = Vec::new();
     let mut refused = 0;
-    for task in tasks {
-        let (status, body) = task.await.unwrap();
+    for (_, _, status, body) in answers {
         match status {
             201 => created.push(body),
             409 => {

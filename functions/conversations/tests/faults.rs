@@ -11,7 +11,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use common::{App, assert_consistent, overlapping_pairs, pair};
+use common::{App, assert_consistent, create_all, overlapping_pairs};
 use shared::testing::{FaultProxy, add_pool, budget, fresh_store, vonage_mock};
 
 const POOL: [&str; 4] = [
@@ -49,20 +49,11 @@ async fn parallel_creations_hold_rule_two_while_the_store_fails() {
         )
         .await;
 
-    let requests = overlapping_pairs(CREATIONS, PEOPLE);
-    let tasks: Vec<_> = requests
-        .iter()
-        .cloned()
-        .map(|(a, b)| {
-            let app = Arc::clone(&app);
-            tokio::spawn(async move { (a.clone(), b.clone(), app.create(pair(&a, &b)).await) })
-        })
-        .collect();
+    let answers = create_all(&app, overlapping_pairs(CREATIONS, PEOPLE)).await;
     let mut created = Vec::new();
     let mut exhausted = Vec::new();
     let mut unavailable = 0;
-    for task in tasks {
-        let (a, b, (status, body)) = task.await.unwrap();
+    for (a, b, status, body) in answers {
         match (status, body["code"].as_str()) {
             (201, _) => created.push(body),
             (409, Some("pool_exhausted")) => {

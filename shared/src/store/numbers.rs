@@ -145,16 +145,7 @@ impl Store {
     /// Records a number about to be bought, unless another request is buying it already:
     /// `false` then, and this request leaves it alone (its pending record is the other's).
     pub async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
-        let item = to_item(PendingItem::new(pending))?;
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        Ok(condition_held(out)?.is_some())
+        self.insert(to_item(PendingItem::new(pending))?).await
     }
 
     /// Numbers bought, or being bought, that are not in the pool yet.

@@ -117,16 +117,9 @@ impl Store {
         proxy: &Msisdn,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(key(opt_out_key(participant, proxy))))
-            .item("since", n(now))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        Ok(condition_held(out)?.is_some())
+        let mut item = key(opt_out_key(participant, proxy));
+        item.insert("since".into(), n(now));
+        self.insert(item).await
     }
 
     /// Lifts an opt-out; `false` if there was none.
@@ -177,16 +170,9 @@ impl Store {
     }
 
     async fn put_if_absent(&self, k: (String, String), ttl: i64) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(key(k)))
-            .item("ttl", n(ttl))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        Ok(condition_held(out)?.is_some())
+        let mut item = key(k);
+        item.insert("ttl".into(), n(ttl));
+        self.insert(item).await
     }
 }
 

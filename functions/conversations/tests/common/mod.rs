@@ -127,6 +127,28 @@ pub fn overlapping_pairs(count: usize, people: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Creates a conversation for each pair at once; each pair with its answer, in order.
+pub async fn create_all(
+    app: &std::sync::Arc<App>,
+    requests: Vec<(String, String)>,
+) -> Vec<(String, String, u16, serde_json::Value)> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(a, b)| {
+            let app = std::sync::Arc::clone(app);
+            tokio::spawn(async move {
+                let (status, body) = app.create(pair(&a, &b)).await;
+                (a, b, status, body)
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
 pub fn pair(a: &str, b: &str) -> serde_json::Value {
     serde_json::json!({"participants": [{"number": a, "label": "rider"}, {"number": b, "label": "driver"}]})
 }
