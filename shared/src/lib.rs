@@ -1,17 +1,17 @@
-//! Shared parts of the voice proxy's functions: configuration, phone numbers, the DynamoDB
-//! store, the Vonage client, NCCOs and problem+json errors.
+//! Shared parts of the voice proxy's functions, in layers (ARCHITECTURE.md): types, settings,
+//! adapters (the DynamoDB store, the Vonage client, signatures), the domain (the product's rules
+//! and the ports they use), and the HTTP kit (parsing, problem+json, the Lambda loop).
 
 pub mod aws;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod model;
 pub mod ncco;
 pub mod phone;
-pub mod pool;
 pub mod ports;
 pub mod problem;
-pub mod provision;
 pub mod request;
 pub mod runtime;
 pub mod secrets;

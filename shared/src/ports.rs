@@ -1,12 +1,21 @@
-//! Ports: what a handler needs of the store, shaped by its role (and by what its IAM policy
-//! grants). `Store` implements them here, so the store itself knows nothing of them; handler
-//! tests use the in-memory fake in `testing` instead.
+//! Ports: what the domain and the handlers need of the store and of Vonage, shaped by role (and
+//! so by what a function's IAM policy grants). `Store` and `VonageClient` implement them here,
+//! so neither knows of them; handler tests use the in-memory fakes of `shared::fakes` instead.
+//!
+//! Each method has the name and meaning of the adapter's own method it stands for.
 
 use std::future::Future;
 
-use crate::model::{CallEvent, Conversation, Route};
+use crate::model::{CallEvent, Conversation, PendingNumber, PoolNumber, Route};
 use crate::phone::Msisdn;
-use crate::store::{CallRef, Store, StoreError};
+use crate::store::{
+    CallRef, CloseOutcome, Closing, ExpiredPage, Holdings, ListFilter, MessagePart, Page,
+    RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
+};
+use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
+
+type Stored<T> = Result<T, StoreError>;
+type Sent<T> = Result<T, VonageError>;
 
 /// Finds the route an inbound call or text takes: (proxy number, caller) → conversation.
 pub trait RouteReader: Send + Sync {
@@ -14,21 +23,15 @@ pub trait RouteReader: Send + Sync {
         &self,
         proxy: &Msisdn,
         caller: &Msisdn,
-    ) -> impl Future<Output = Result<Option<Route>, StoreError>> + Send;
+    ) -> impl Future<Output = Stored<Option<Route>>> + Send;
 }
 
 /// The call log: which conversation a call belongs to, and the events of its legs.
 pub trait CallLog: RouteReader {
-    fn conversation(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<Conversation>, StoreError>> + Send;
+    fn conversation(&self, id: &str) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
 
     /// The conversation a call was matched to by an earlier event.
-    fn call_ref(
-        &self,
-        call_id: &str,
-    ) -> impl Future<Output = Result<Option<CallRef>, StoreError>> + Send;
+    fn call_ref(&self, call_id: &str) -> impl Future<Output = Stored<Option<CallRef>>> + Send;
 
     /// Remembers a call's conversation until `keep_until`, for its later events.
     fn remember_call(
@@ -36,7 +39,7 @@ pub trait CallLog: RouteReader {
         call_id: &str,
         call: &CallRef,
         keep_until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Stored<()>> + Send;
 
     /// Keeps one event; the same (call, leg, status) again is the same record.
     fn record_event(
@@ -44,7 +47,7 @@ pub trait CallLog: RouteReader {
         conversation_id: &str,
         event: &CallEvent,
         keep_until: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Stored<()>> + Send;
 
     /// Notes activity at `at`: in-progress on the first answered call, and a sliding
     /// conversation's expiry moved along.
@@ -53,49 +56,322 @@ pub trait CallLog: RouteReader {
         c: &Conversation,
         at: i64,
         answered: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Stored<()>> + Send;
 }
 
+/// Conversations: read, written whole under rule 2, closed, listed, and their histories.
+pub trait Conversations: Send + Sync {
+    fn get_conversation(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
+
+    /// The conversation holding `reference`, while it is not closed.
+    fn find_by_reference(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
+
+    /// Writes a new conversation, its routes and its reference, or nothing: a refused condition
+    /// comes back as the [`crate::store::CreateConflict`] that names it.
+    fn create_conversation(
+        &self,
+        c: &Conversation,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Closes it (routes given back, pairs cooling off); closing a closed one changes nothing.
+    fn close_conversation(
+        &self,
+        id: &str,
+        closing: &Closing,
+    ) -> impl Future<Output = Stored<Option<CloseOutcome>>> + Send;
+
+    fn list_conversations(
+        &self,
+        filter: &ListFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Stored<Page<Conversation>>> + Send;
+
+    fn call_events(
+        &self,
+        conversation_id: &str,
+    ) -> impl Future<Output = Stored<Vec<CallEvent>>> + Send;
+
+    fn messages(
+        &self,
+        conversation_id: &str,
+    ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
+}
+
+/// The pool of proxy numbers, the numbers on their way into it, and what each participant holds.
+pub trait Pool: Send + Sync {
+    fn list_pool(&self) -> impl Future<Output = Stored<Vec<PoolNumber>>> + Send;
+
+    fn get_number(
+        &self,
+        msisdn: &Msisdn,
+    ) -> impl Future<Output = Stored<Option<PoolNumber>>> + Send;
+
+    /// `false` when the number is in the pool already.
+    fn add_number(&self, number: &PoolNumber) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// The number, retired; `None` when it is not in the pool.
+    fn retire_number(
+        &self,
+        msisdn: &Msisdn,
+    ) -> impl Future<Output = Stored<Option<PoolNumber>>> + Send;
+
+    /// Takes a retired number out of the pool, unless a conversation still uses it.
+    fn remove_number(&self, msisdn: &Msisdn) -> impl Future<Output = Stored<RemoveOutcome>> + Send;
+
+    /// The proxy numbers a participant holds and the pairs their closed conversations gave back.
+    fn holdings(&self, participant: &Msisdn) -> impl Future<Output = Stored<Holdings>> + Send;
+
+    fn list_pending(&self) -> impl Future<Output = Stored<Vec<PendingNumber>>> + Send;
+
+    /// Records a number as being bought; `false` when another request is buying it.
+    fn claim_pending(&self, pending: &PendingNumber) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn put_pending(&self, pending: &PendingNumber) -> impl Future<Output = Stored<()>> + Send;
+
+    fn drop_pending(&self, msisdn: &Msisdn) -> impl Future<Output = Stored<()>> + Send;
+
+    /// Moves a pending number into the pool; `false` when it is there already.
+    fn complete_pending(&self, number: &PoolNumber) -> impl Future<Output = Stored<bool>> + Send;
+}
+
+/// Short leases that keep two processes from doing the same work at once.
+pub trait Leases: Send + Sync {
+    /// Takes lease `name` until `now + hold_seconds`; `false` when someone holds it.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        hold_seconds: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn release_lease(&self, name: &str, holder: &str) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// The SMS ledger: messages handled once, parts of long ones, opt-outs, relayed messages.
+pub trait SmsLedger: Send + Sync {
+    /// `false` when this message id was claimed before (a retry).
+    fn claim_message(
+        &self,
+        message_id: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn release_message(&self, message_id: &str) -> impl Future<Output = Stored<()>> + Send;
+
+    /// Keeps a part; every part of that message so far.
+    fn put_part(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+        part: &MessagePart,
+        now: i64,
+    ) -> impl Future<Output = Stored<Vec<MessagePart>>> + Send;
+
+    /// `false` when another part's delivery already relays the whole message.
+    fn claim_whole(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn release_whole(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+    ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// `false` when they had opted out already.
+    fn opt_out(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// `false` when there was no opt-out.
+    fn opt_in(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn opted_out(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn record_message(
+        &self,
+        conversation_id: &str,
+        message: &RelayedMessage,
+        retain_until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// Open conversations past their expiry, by shard, a page at a time.
+pub trait ExpiryIndex: Send + Sync {
+    fn expired(
+        &self,
+        shard: u32,
+        now: i64,
+        limit: i32,
+        start: Option<crate::store::ExpiryCursor>,
+    ) -> impl Future<Output = Stored<ExpiredPage>> + Send;
+}
+
+/// Number Insight: is a number valid, and in which international form and country.
+pub trait NumberInsight: Send + Sync {
+    fn basic_insight(&self, number: &Msisdn) -> impl Future<Output = Sent<Insight>> + Send;
+}
+
+/// Sends one SMS; the message id.
+pub trait SmsSender: Send + Sync {
+    fn send_sms(
+        &self,
+        from: &Msisdn,
+        to: &Msisdn,
+        text: &str,
+        client_ref: Option<&str>,
+    ) -> impl Future<Output = Sent<String>> + Send;
+}
+
+/// The account's numbers: search, buy, link to the application, look up, cancel.
+pub trait NumberInventory: Send + Sync {
+    fn search_numbers(
+        &self,
+        query: &NumberQuery,
+    ) -> impl Future<Output = Sent<Vec<NumberOffer>>> + Send;
+
+    fn buy_number(&self, msisdn: &Msisdn, country: &str) -> impl Future<Output = Sent<()>> + Send;
+
+    fn link_number(
+        &self,
+        msisdn: &Msisdn,
+        country: &str,
+        application_id: &str,
+    ) -> impl Future<Output = Sent<()>> + Send;
+
+    fn owned_number(
+        &self,
+        msisdn: &Msisdn,
+    ) -> impl Future<Output = Sent<Option<NumberOffer>>> + Send;
+
+    fn cancel_number(
+        &self,
+        msisdn: &Msisdn,
+        country: &str,
+    ) -> impl Future<Output = Sent<()>> + Send;
+}
+
+// ---- the store and the Vonage client ---------------------------------------------------------
+
 impl RouteReader for Store {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
+    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Stored<Option<Route>> {
         self.get_route(proxy, caller).await
     }
 }
 
 impl CallLog for Store {
-    async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
-        self.get_conversation(id).await
+    async fn conversation(&self, id: &str) -> Stored<Option<Conversation>> {
+        Store::get_conversation(self, id).await
     }
-
-    async fn call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
+    async fn call_ref(&self, call_id: &str) -> Stored<Option<CallRef>> {
         self.get_call_ref(call_id).await
     }
-
-    async fn remember_call(
-        &self,
-        call_id: &str,
-        call: &CallRef,
-        keep_until: i64,
-    ) -> Result<(), StoreError> {
+    async fn remember_call(&self, call_id: &str, call: &CallRef, keep_until: i64) -> Stored<()> {
         self.put_call_ref(call_id, call, keep_until).await
     }
-
     async fn record_event(
         &self,
         conversation_id: &str,
         event: &CallEvent,
         keep_until: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Stored<()> {
         self.record_call_event(conversation_id, event, keep_until)
             .await
     }
-
-    async fn note_activity(
-        &self,
-        c: &Conversation,
-        at: i64,
-        answered: bool,
-    ) -> Result<(), StoreError> {
+    async fn note_activity(&self, c: &Conversation, at: i64, answered: bool) -> Stored<()> {
         Store::note_activity(self, c, at, answered).await
     }
 }
+
+/// Delegates each port method to the inherent method of the same name (inherent methods win
+/// method resolution, so `Store::name` is never the trait's own).
+macro_rules! delegate {
+    ($ty:ty => $trait_:ident { $(fn $name:ident(&self $(, $arg:ident: $t:ty)*) -> $out:ty;)* }) => {
+        impl $trait_ for $ty {
+            $(async fn $name(&self $(, $arg: $t)*) -> $out { <$ty>::$name(self $(, $arg)*).await })*
+        }
+    };
+}
+
+delegate!(Store => Conversations {
+    fn get_conversation(&self, id: &str) -> Stored<Option<Conversation>>;
+    fn find_by_reference(&self, reference: &str) -> Stored<Option<Conversation>>;
+    fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError>;
+    fn close_conversation(&self, id: &str, closing: &Closing) -> Stored<Option<CloseOutcome>>;
+    fn list_conversations(&self, filter: &ListFilter, limit: i32, cursor: Option<&str>) -> Stored<Page<Conversation>>;
+    fn call_events(&self, conversation_id: &str) -> Stored<Vec<CallEvent>>;
+    fn messages(&self, conversation_id: &str) -> Stored<Vec<RelayedMessage>>;
+});
+
+delegate!(Store => Pool {
+    fn list_pool(&self) -> Stored<Vec<PoolNumber>>;
+    fn get_number(&self, msisdn: &Msisdn) -> Stored<Option<PoolNumber>>;
+    fn add_number(&self, number: &PoolNumber) -> Stored<bool>;
+    fn retire_number(&self, msisdn: &Msisdn) -> Stored<Option<PoolNumber>>;
+    fn remove_number(&self, msisdn: &Msisdn) -> Stored<RemoveOutcome>;
+    fn holdings(&self, participant: &Msisdn) -> Stored<Holdings>;
+    fn list_pending(&self) -> Stored<Vec<PendingNumber>>;
+    fn claim_pending(&self, pending: &PendingNumber) -> Stored<bool>;
+    fn put_pending(&self, pending: &PendingNumber) -> Stored<()>;
+    fn drop_pending(&self, msisdn: &Msisdn) -> Stored<()>;
+    fn complete_pending(&self, number: &PoolNumber) -> Stored<bool>;
+});
+
+delegate!(Store => Leases {
+    fn acquire_lease(&self, name: &str, holder: &str, now: i64, hold_seconds: i64) -> Stored<bool>;
+    fn release_lease(&self, name: &str, holder: &str) -> Stored<()>;
+});
+
+delegate!(Store => SmsLedger {
+    fn claim_message(&self, message_id: &str, now: i64) -> Stored<bool>;
+    fn release_message(&self, message_id: &str) -> Stored<()>;
+    fn put_part(&self, sender: &Msisdn, reference: &str, part: &MessagePart, now: i64) -> Stored<Vec<MessagePart>>;
+    fn claim_whole(&self, sender: &Msisdn, reference: &str, now: i64) -> Stored<bool>;
+    fn release_whole(&self, sender: &Msisdn, reference: &str) -> Stored<()>;
+    fn opt_out(&self, participant: &Msisdn, proxy: &Msisdn, now: i64) -> Stored<bool>;
+    fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool>;
+    fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool>;
+    fn record_message(&self, conversation_id: &str, message: &RelayedMessage, retain_until: i64) -> Stored<()>;
+});
+
+delegate!(Store => ExpiryIndex {
+    fn expired(&self, shard: u32, now: i64, limit: i32, start: Option<crate::store::ExpiryCursor>) -> Stored<ExpiredPage>;
+});
+
+delegate!(VonageClient => NumberInsight {
+    fn basic_insight(&self, number: &Msisdn) -> Sent<Insight>;
+});
+
+delegate!(VonageClient => SmsSender {
+    fn send_sms(&self, from: &Msisdn, to: &Msisdn, text: &str, client_ref: Option<&str>) -> Sent<String>;
+});
+
+delegate!(VonageClient => NumberInventory {
+    fn search_numbers(&self, query: &NumberQuery) -> Sent<Vec<NumberOffer>>;
+    fn buy_number(&self, msisdn: &Msisdn, country: &str) -> Sent<()>;
+    fn link_number(&self, msisdn: &Msisdn, country: &str, application_id: &str) -> Sent<()>;
+    fn owned_number(&self, msisdn: &Msisdn) -> Sent<Option<NumberOffer>>;
+    fn cancel_number(&self, msisdn: &Msisdn, country: &str) -> Sent<()>;
+});

@@ -174,4 +174,42 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// Why a creation failed, as the API reports it.
+impl From<crate::domain::conversation::CreateError> for ApiError {
+    fn from(e: crate::domain::conversation::CreateError) -> Self {
+        use crate::domain::conversation::CreateError as E;
+        match e {
+            E::NotValid { .. } => Self::NumberNotValid(e.to_string()),
+            E::NotCallable { .. } | E::ProxyNumber(_) => Self::InvalidNumber(e.to_string()),
+            E::SameParticipant => Self::SameParticipant,
+            E::PoolExhausted(detail) => Self::PoolExhausted(detail),
+            E::ReferenceBusy => Self::Conflict(e.to_string()),
+            E::Store(e) => e.into(),
+            E::Vonage(e) => Self::VonageUnavailable(e),
+        }
+    }
+}
+
+/// Why provisioning did not run, as the API reports it.
+impl From<crate::domain::rent::ProvisionError> for ApiError {
+    fn from(e: crate::domain::rent::ProvisionError) -> Self {
+        use crate::domain::rent::ProvisionError as E;
+        match e {
+            E::Busy => Self::Conflict(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Why a text was not relayed: Vonage retries an unacknowledged message, so both are `503`.
+impl From<crate::domain::relay::RelayError> for ApiError {
+    fn from(e: crate::domain::relay::RelayError) -> Self {
+        use crate::domain::relay::RelayError as E;
+        match e {
+            E::Vonage(v) => Self::VonageUnavailable(v),
+            E::Store(s) => Self::StoreUnavailable(s),
+        }
+    }
+}
+
 pub use crate::error::error_chain;

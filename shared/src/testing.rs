@@ -452,3 +452,18 @@ pub fn ncco_schema() -> jsonschema::Validator {
     let schema: serde_json::Value = serde_json::from_str(&text).expect("the NCCO schema is JSON");
     jsonschema::draft4::new(&schema).expect("the NCCO schema compiles")
 }
+
+/// Closing at `at` for `reason`, records kept until `retain_until`, pairs cooling off for the
+/// default 600 s.
+pub fn closing(
+    reason: crate::model::CloseReason,
+    at: i64,
+    retain_until: i64,
+) -> crate::store::Closing {
+    crate::store::Closing {
+        reason,
+        at,
+        retain_until,
+        cool_off_seconds: 600,
+    }
+}

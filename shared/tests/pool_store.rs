@@ -5,7 +5,7 @@
 
 use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};
 use shared::phone::Msisdn;
-use shared::store::{CreateConflict, CreateError, RemoveOutcome};
+use shared::store::{CreateConflict, RemoveOutcome, WriteError};
 use shared::testing::{add_pool, all_items, conversation, fresh_store};
 
 fn m(d: &str) -> Msisdn {
@@ -20,14 +20,17 @@ const P2: &str = "447700900102";
 
 #[tokio::test]
 async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
-    let store = fresh_store().await.with_cool_off(600);
+    let store = fresh_store().await;
     add_pool(&store, &[P1, P2], "GB").await;
     store
         .create_conversation(&conversation("c1", (A, P1), (B, P2), 1_000, 5_000))
         .await
         .unwrap();
     store
-        .close_conversation("c1", CloseReason::Closed, 2_000, 90_000)
+        .close_conversation(
+            "c1",
+            &shared::testing::closing(CloseReason::Closed, 2_000, 90_000),
+        )
         .await
         .unwrap();
 
@@ -43,7 +46,7 @@ async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
     early.created_at = 2_100;
     let err = store.create_conversation(&early).await.unwrap_err();
     assert!(
-        matches!(err, CreateError::Conflict(CreateConflict::CoolingOff(0))),
+        matches!(err, WriteError::Conflict(CreateConflict::CoolingOff(0))),
         "{err:?}"
     );
     // With the same counterpart, at once.
@@ -51,7 +54,10 @@ async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
     again.created_at = 2_100;
     store.create_conversation(&again).await.unwrap();
     store
-        .close_conversation("c3", CloseReason::Closed, 2_200, 90_000)
+        .close_conversation(
+            "c3",
+            &shared::testing::closing(CloseReason::Closed, 2_200, 90_000),
+        )
         .await
         .unwrap();
     // With someone else once the cool-off has passed.
@@ -125,7 +131,10 @@ async fn a_number_in_use_is_retired_but_not_removed() {
     );
 
     store
-        .close_conversation("c1", CloseReason::Closed, 2_000, 9_000)
+        .close_conversation(
+            "c1",
+            &shared::testing::closing(CloseReason::Closed, 2_000, 9_000),
+        )
         .await
         .unwrap();
     let RemoveOutcome::Removed(gone) = store.remove_number(&m(P1)).await.unwrap() else {

@@ -6,7 +6,7 @@ use shared::model::{
     CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
 };
 use shared::phone::Msisdn;
-use shared::store::{CloseOutcome, CreateConflict, CreateError, ListFilter, Store};
+use shared::store::{CloseOutcome, CreateConflict, ListFilter, Store, WriteError};
 use shared::testing::{all_items, fresh_store, template_path};
 
 fn m(d: &str) -> Msisdn {
@@ -151,7 +151,7 @@ async fn a_taken_pair_is_refused_and_nothing_is_written() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, CreateError::Conflict(CreateConflict::RouteTaken(0))),
+        matches!(err, WriteError::Conflict(CreateConflict::RouteTaken(0))),
         "{err:?}"
     );
     // The same reference is refused too.
@@ -159,7 +159,7 @@ async fn a_taken_pair_is_refused_and_nothing_is_written() {
     again.reference = Some("ref-c1".into());
     let err = store.create_conversation(&again).await.unwrap_err();
     assert!(
-        matches!(err, CreateError::Conflict(CreateConflict::ReferenceTaken)),
+        matches!(err, WriteError::Conflict(CreateConflict::ReferenceTaken)),
         "{err:?}"
     );
 
@@ -188,7 +188,7 @@ async fn reserved_numbers_are_refused_by_the_transaction() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, CreateError::Conflict(CreateConflict::NumberUnavailable(n)) if n.as_str() == P2),
+        matches!(&err, WriteError::Conflict(CreateConflict::NumberUnavailable(n)) if n.as_str() == P2),
         "{err:?}"
     );
     assert!(store.get_conversation("c1").await.unwrap().is_none());
@@ -204,7 +204,10 @@ async fn closing_frees_routes_and_counts_once() {
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 2);
 
     let out = store
-        .close_conversation("c1", CloseReason::Closed, 2_000, 9_000)
+        .close_conversation(
+            "c1",
+            &shared::testing::closing(CloseReason::Closed, 2_000, 9_000),
+        )
         .await
         .unwrap();
     let Some(CloseOutcome::Closed(closed)) = out else {
@@ -219,7 +222,10 @@ async fn closing_frees_routes_and_counts_once() {
     assert!(store.holdings(&m(A)).await.unwrap().held.is_empty());
 
     let again = store
-        .close_conversation("c1", CloseReason::Expired, 3_000, 9_000)
+        .close_conversation(
+            "c1",
+            &shared::testing::closing(CloseReason::Expired, 3_000, 9_000),
+        )
         .await
         .unwrap();
     assert!(
@@ -232,7 +238,7 @@ async fn closing_frees_routes_and_counts_once() {
     );
     assert!(
         store
-            .close_conversation("nope", CloseReason::Closed, 1, 1)
+            .close_conversation("nope", &shared::testing::closing(CloseReason::Closed, 1, 1))
             .await
             .unwrap()
             .is_none()
@@ -254,7 +260,7 @@ async fn closing_frees_routes_and_counts_once() {
 #[tokio::test]
 async fn lists_by_status_and_participant_page_by_page() {
     // Pairs are reused across counterparts at once here: no cool-off.
-    let store = fresh_store().await.with_cool_off(0);
+    let store = fresh_store().await;
     pool(
         &store,
         &[(P1, NumberState::Active), (P2, NumberState::Active)],
@@ -265,7 +271,13 @@ async fn lists_by_status_and_participant_page_by_page() {
         c.created_at = 1_000 + i as i64;
         store.create_conversation(&c).await.unwrap();
         store
-            .close_conversation(&c.id, CloseReason::Closed, c.created_at, 9_000)
+            .close_conversation(
+                &c.id,
+                &shared::store::Closing {
+                    cool_off_seconds: 0,
+                    ..shared::testing::closing(CloseReason::Closed, c.created_at, 9_000)
+                },
+            )
             .await
             .unwrap();
     }

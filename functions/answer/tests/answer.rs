@@ -345,7 +345,10 @@ mod through_the_store {
             assert_valid(&ncco);
         }
         deps.routes
-            .close_conversation("c1", CloseReason::Closed, now, now + 60)
+            .close_conversation(
+                "c1",
+                &shared::testing::closing(CloseReason::Closed, now, now + 60),
+            )
             .await
             .unwrap();
         for (to, from) in [(PA, A), (PB, B)] {

@@ -6,19 +6,24 @@ pub mod view;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::config::ConversationConfig;
+use shared::domain::conversation::{self, ClosePolicy};
 use shared::http::{json_response, read_json};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
+use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
 use shared::problem::ApiError;
 use shared::store::{CloseOutcome, ListFilter, Store};
 use shared::vonage::VonageClient;
 
-use crate::create::Created;
+use crate::create::Answer;
 use crate::view::{ConversationView, ListView};
 
-pub struct Deps {
-    pub store: Store,
-    pub vonage: VonageClient,
+/// What the conversations API needs: conversations, the pool and leases (`Store` in the stack,
+/// an in-memory fake in handler tests), Number Insight, SMS and the number inventory (the Vonage
+/// client, or a fake), and the settings.
+pub struct Deps<S = Store, V = VonageClient> {
+    pub store: S,
+    pub vonage: V,
     pub conversations: ConversationConfig,
     /// The Vonage application rented numbers are linked to (needed only with auto-rent).
     pub application_id: Option<String>,
@@ -31,30 +36,26 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub const DEFAULT_PAGE: i32 = 25;
 pub const MAX_PAGE: i32 = 100;
 
-impl Deps {
-    /// Closes a conversation (the path `DELETE` and expiry share). `None` for an unknown id.
-    pub async fn close(
-        &self,
-        id: &str,
-        reason: CloseReason,
-        now: i64,
-    ) -> Result<Option<CloseOutcome>, ApiError> {
-        let retain_until = now + self.conversations.retention_seconds;
-        self.store
-            .close_conversation(id, reason, now, retain_until)
-            .await
-            .map_err(ApiError::from)
-    }
-}
+/// The ports the conversations API uses of the store, and of Vonage.
+pub trait StorePorts: Conversations + Pool + Leases {}
+impl<T: Conversations + Pool + Leases> StorePorts for T {}
+pub trait VonagePorts: NumberInsight + NumberInventory + SmsSender {}
+impl<T: NumberInsight + NumberInventory + SmsSender> VonagePorts for T {}
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+pub async fn handle<S: StorePorts, V: VonagePorts>(
+    deps: &Deps<S, V>,
+    req: Request,
+) -> Response<Body> {
     match route(deps, &req).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn route<S: StorePorts, V: VonagePorts>(
+    deps: &Deps<S, V>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
     let path = shared::http::path(req);
     let method = req.method().as_str();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -62,8 +63,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         ("POST", ["conversations"]) => {
             let body = read_json(req)?;
             match create::create(deps, body).await? {
-                Created::New(view) => Ok(json_response(201, &view)),
-                Created::Existing(view) => Ok(json_response(200, &view)),
+                Answer::New(view) => Ok(json_response(201, &view)),
+                Answer::Existing(view) => Ok(json_response(200, &view)),
             }
         }
         ("GET", ["conversations"]) => list(deps, req).await,
@@ -81,7 +82,8 @@ async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         ("DELETE", ["conversations", id]) => {
             let id = conversation_id(id)?;
             let now = shared::now();
-            match deps.close(&id, CloseReason::Closed, now).await? {
+            let policy = ClosePolicy::from(&deps.conversations);
+            match conversation::close(&deps.store, &id, CloseReason::Closed, now, policy).await? {
                 None => Err(not_found()),
                 Some(CloseOutcome::Closed(c)) => {
                     tracing::info!(conversation_id = %c.id, "conversation closed");
@@ -110,7 +112,10 @@ fn conversation_id(raw: &str) -> Result<String, ApiError> {
         .map_err(|_| not_found())
 }
 
-async fn find(deps: &Deps, raw_id: &str) -> Result<Conversation, ApiError> {
+async fn find<S: Conversations, V>(
+    deps: &Deps<S, V>,
+    raw_id: &str,
+) -> Result<Conversation, ApiError> {
     let id = conversation_id(raw_id)?;
     deps.store
         .get_conversation(&id)
@@ -118,7 +123,10 @@ async fn find(deps: &Deps, raw_id: &str) -> Result<Conversation, ApiError> {
         .ok_or_else(not_found)
 }
 
-async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn list<S: Conversations, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
     let q = req.query_string_parameters();
     let status = match q.first("status") {
         None => None,
@@ -162,7 +170,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     ))
 }
 
-impl shared::runtime::Handler for Deps {
+impl<S: StorePorts, V: VonagePorts> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -17,9 +17,7 @@ async fn main() -> Result<(), Error> {
         let vonage = VonageConfig::from_source(&Env, secret)?;
         let conversations = ConversationConfig::from_source(&Env)?;
         Ok::<_, Error>(Deps {
-            store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?)
-                .await
-                .with_cool_off(conversations.cool_off_seconds),
+            store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             vonage: VonageClient::new(&vonage)?,
             conversations,
             application_id: vonage.application_id,

@@ -2,13 +2,15 @@
 //! the call log of the conversation the call went through.
 
 use lambda_http::{Body, Request, Response};
+use shared::domain::Retention;
+use shared::domain::calls;
+pub use shared::domain::calls::{Incoming, Outcome};
 use shared::http::{empty_response, webhook_fields};
 use shared::model::{CallEvent, Direction};
-use shared::phone::{Msisdn, mask};
 use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
 use shared::signature::WebhookAuth;
-use shared::store::{CallRef, Store, StoreError};
+use shared::store::{Store, StoreError};
 
 /// What the event webhook needs: the call log (`Store` in the stack, an in-memory fake in
 /// handler tests) and the webhook signature check.
@@ -16,30 +18,12 @@ pub struct Deps<S = Store> {
     pub store: S,
     pub auth: WebhookAuth,
     /// How long call records are kept after their conversation's expiry.
-    pub retention_seconds: i64,
+    pub retention: Retention,
 }
 
 /// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 10 s Lambda timeout:
 /// past it the request gets a `503` with `Retry-After` rather than a Lambda timeout.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// What became of one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Recorded,
-    /// No conversation knows this call: acknowledged and logged.
-    UnknownCall,
-    /// Not a call-status event (a `record`, `input`, `transfer` or error result).
-    NotAStatus,
-}
-
-/// A call-status event as read from the request.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    pub event: CallEvent,
-    pub to: String,
-    pub from: String,
-}
 
 pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
     if !matches!(req.method().as_str(), "GET" | "POST") {
@@ -135,76 +119,7 @@ pub async fn record<S: CallLog>(
     incoming: &Incoming,
     now: i64,
 ) -> Result<Outcome, StoreError> {
-    let event = &incoming.event;
-    let Some(call) = find_call(deps, incoming).await? else {
-        tracing::info!(
-            call_id = %event.call_id,
-            status = %event.status,
-            to = %mask(&incoming.to),
-            from = %mask(&incoming.from),
-            "event for a call no conversation knows"
-        );
-        return Ok(Outcome::UnknownCall);
-    };
-    let Some(conversation) = deps.store.conversation(&call.conversation_id).await? else {
-        tracing::info!(call_id = %event.call_id, "event for a conversation that is gone");
-        return Ok(Outcome::UnknownCall);
-    };
-    let mut event = event.clone();
-    event.caller_index = call.caller_index;
-    let keep_until = conversation.expires_at.max(now) + deps.retention_seconds;
-    deps.store
-        .record_event(&conversation.id, &event, keep_until)
-        .await?;
-    deps.store
-        .note_activity(
-            &conversation,
-            event.at_ms / 1000,
-            event.status == "answered",
-        )
-        .await?;
-    tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");
-    Ok(Outcome::Recorded)
-}
-
-/// The conversation a call belongs to: remembered from its earlier events, or found through
-/// the route it took. The caller's leg runs (proxy, caller); the callee's leg runs
-/// (callee's proxy → callee), which is the callee's own route, read backwards.
-async fn find_call<S: CallLog>(
-    deps: &Deps<S>,
-    incoming: &Incoming,
-) -> Result<Option<CallRef>, StoreError> {
-    let call_id = &incoming.event.call_id;
-    if let Some(known) = deps.store.call_ref(call_id).await? {
-        return Ok(Some(known));
-    }
-    let (Some(to), Some(from)) = (
-        Msisdn::from_digits(&incoming.to),
-        Msisdn::from_digits(&incoming.from),
-    ) else {
-        return Ok(None);
-    };
-    let legs: &[(bool, &Msisdn, &Msisdn)] = match incoming.event.direction {
-        Some(Direction::Inbound) => &[(false, &to, &from)],
-        Some(Direction::Outbound) => &[(true, &from, &to)],
-        None => &[(false, &to, &from), (true, &from, &to)],
-    };
-    for (reversed, proxy, participant) in legs {
-        if let Some(route) = deps.store.route(proxy, participant).await? {
-            let call = CallRef {
-                conversation_id: route.conversation_id.clone(),
-                caller_index: if *reversed {
-                    1 - route.caller_index
-                } else {
-                    route.caller_index
-                },
-            };
-            let keep_until = route.expires_at + deps.retention_seconds;
-            deps.store.remember_call(call_id, &call, keep_until).await?;
-            return Ok(Some(call));
-        }
-    }
-    Ok(None)
+    calls::record(&deps.store, deps.retention, incoming, now).await
 }
 
 impl<S: CallLog> shared::runtime::Handler for Deps<S> {

@@ -3,6 +3,7 @@
 use event::Deps;
 use lambda_http::Error;
 use shared::config::{AwsBudget, ConversationConfig, Env, request_timeout, table_name};
+use shared::domain::Retention;
 use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::webhook_auth;
@@ -14,7 +15,9 @@ async fn main() -> Result<(), Error> {
         Ok::<_, Error>(Deps {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             auth: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
-            retention_seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
+            retention: Retention {
+                seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
+            },
         })
     };
     let timeout = request_timeout(&Env, event::DEFAULT_TIMEOUT)?;

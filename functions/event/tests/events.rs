@@ -30,7 +30,7 @@ async fn every_status_event_plays_as_named() {
     let deps = Deps {
         store: store.clone(),
         auth: WebhookAuth::Off,
-        retention_seconds: 86_400,
+        retention: shared::domain::Retention { seconds: 86_400 },
     };
 
     let statuses = [

@@ -76,7 +76,7 @@ async fn every_event_is_kept_once_while_writes_fail() {
     let deps = Deps {
         store: proxy.store(store.table(), &budget(1000, 2500, 3)).await,
         auth: WebhookAuth::Off,
-        retention_seconds: 86_400,
+        retention: shared::domain::Retention { seconds: 86_400 },
     };
 
     let mut events = Vec::new();

@@ -21,7 +21,7 @@ fn deps() -> Deps<MemoryStore> {
     Deps {
         store: MemoryStore::with([conversation(ID, (A, PA), (B, PB), now, now + 3600)]),
         auth: WebhookAuth::Off,
-        retention_seconds: 86_400,
+        retention: shared::domain::Retention { seconds: 86_400 },
     }
 }
 

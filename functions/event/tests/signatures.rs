@@ -141,7 +141,7 @@ async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
     let deps = event::Deps {
         store: store.clone(),
         auth: auth(),
-        retention_seconds: 60,
+        retention: shared::domain::Retention { seconds: 60 },
     };
     let body = r#"{"from":"447700900001","to":"447700900101","uuid":"u1","conversation_uuid":"CON-1","status":"started","direction":"inbound"}"#;
     for (what, req, status) in cases("/webhooks/event", body) {

@@ -54,7 +54,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         Deps {
             store,
             auth: WebhookAuth::Off,
-            retention_seconds: 86_400,
+            retention: shared::domain::Retention { seconds: 86_400 },
         },
         c,
     )
@@ -257,7 +257,10 @@ async fn a_late_event_after_close_still_lands() {
     assert_eq!(deliver(&deps, inbound("started", 0, json!({}))).await, 204);
     let retain_until = shared::now() + 60;
     deps.store
-        .close_conversation(&c.id, CloseReason::Closed, shared::now(), retain_until)
+        .close_conversation(
+            &c.id,
+            &shared::testing::closing(CloseReason::Closed, shared::now(), retain_until),
+        )
         .await
         .unwrap();
     let stamped: Vec<i64> = all_items(&deps.store)

@@ -102,9 +102,12 @@ async fn answer_latency(http: &reqwest::Client, api: &str, active: usize) -> ser
 
 /// One sweep with `EXPIRED` conversations past their end among `active` open ones.
 async fn sweep_reads(store: &Store, active: usize) -> serde_json::Value {
-    let deps = Deps {
+    let deps: Deps = Deps {
         store: store.clone(),
-        retention_seconds: 30 * DAY,
+        closing: shared::domain::conversation::ClosePolicy {
+            retention: shared::domain::Retention { seconds: 30 * DAY },
+            cool_off_seconds: 600,
+        },
         max_per_run: 100_000,
         concurrency: 8,
         safety_margin: Duration::ZERO,

@@ -8,14 +8,20 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use shared::model::{CloseReason, Conversation};
-use shared::problem::error_chain;
+use shared::domain::conversation::{self, ClosePolicy};
+use shared::domain::notify;
+use shared::error::error_chain;
+use shared::model::CloseReason;
+use shared::ports::{Conversations, ExpiryIndex, SmsSender};
 use shared::store::{CloseOutcome, EXPIRY_SHARDS, Store};
 use shared::vonage::VonageClient;
 
-pub struct Deps {
-    pub store: Store,
-    pub retention_seconds: i64,
+/// What the sweep needs: the expiry index and conversations (`Store` in the stack, an in-memory
+/// fake in handler tests), and an SMS sender when participants are told.
+pub struct Deps<S = Store, V = VonageClient> {
+    pub store: S,
+    /// Retention and cool-off, as `DELETE` closes with.
+    pub closing: ClosePolicy,
     /// Most conversations closed in one run.
     pub max_per_run: usize,
     /// Closes run this many at a time.
@@ -23,11 +29,11 @@ pub struct Deps {
     /// Stop starting work this long before the deadline.
     pub safety_margin: Duration,
     /// When set, each participant is told by SMS that the conversation has ended.
-    pub notify: Option<Notify>,
+    pub notify: Option<Notify<V>>,
 }
 
-pub struct Notify {
-    pub vonage: VonageClient,
+pub struct Notify<V = VonageClient> {
+    pub vonage: V,
     /// `{other}` is the other participant's label.
     pub template: String,
 }
@@ -58,8 +64,8 @@ pub struct SweepReport {
 
 /// One scheduled run: a sweep at the current time that stops `safety_margin` before the
 /// invocation's deadline, and its report (which is also the invocation's result).
-pub async fn handle(
-    deps: &Deps,
+pub async fn handle<S: Conversations + ExpiryIndex, V: SmsSender>(
+    deps: &Deps<S, V>,
     event: lambda_runtime::LambdaEvent<ScheduledEvent>,
 ) -> Result<SweepReport, lambda_runtime::Error> {
     let now_ms = std::time::SystemTime::now()
@@ -74,7 +80,11 @@ pub async fn handle(
 }
 
 /// Closes what has expired at `now`, until done, `max_per_run`, or `deadline - safety_margin`.
-pub async fn sweep(deps: &Deps, now: i64, deadline: Instant) -> SweepReport {
+pub async fn sweep<S, V>(deps: &Deps<S, V>, now: i64, deadline: Instant) -> SweepReport
+where
+    S: Conversations + ExpiryIndex,
+    V: SmsSender,
+{
     let mut report = SweepReport::default();
     'shards: for shard in 0..EXPIRY_SHARDS {
         let mut start = None;
@@ -121,16 +131,22 @@ pub async fn sweep(deps: &Deps, now: i64, deadline: Instant) -> SweepReport {
 }
 
 /// `Ok(true)` when this run closed it.
-async fn close(deps: &Deps, id: String, now: i64) -> Result<bool, ()> {
-    match deps
-        .store
-        .close_conversation(&id, CloseReason::Expired, now, now + deps.retention_seconds)
-        .await
-    {
+async fn close<S: Conversations, V: SmsSender>(
+    deps: &Deps<S, V>,
+    id: String,
+    now: i64,
+) -> Result<bool, ()> {
+    match conversation::close(&deps.store, &id, CloseReason::Expired, now, deps.closing).await {
         Ok(Some(CloseOutcome::Closed(c))) => {
             tracing::info!(conversation_id = %id, "conversation expired and closed");
-            if let Some(notify) = &deps.notify {
-                tell_participants(notify, &c).await;
+            if let Some(n) = &deps.notify {
+                notify::tell_both(
+                    &n.vonage,
+                    &c,
+                    &n.template,
+                    "end-of-conversation SMS not sent",
+                )
+                .await;
             }
             Ok(true)
         }
@@ -138,20 +154,6 @@ async fn close(deps: &Deps, id: String, now: i64) -> Result<bool, ()> {
         Err(e) => {
             tracing::error!(conversation_id = %id, error = %error_chain(&e), "closing an expired conversation failed; the next run retries");
             Err(())
-        }
-    }
-}
-
-async fn tell_participants(notify: &Notify, c: &Conversation) {
-    let [a, b] = &c.participants;
-    for (me, other) in [(a, b), (b, a)] {
-        let text = notify.template.replace("{other}", other.display_name());
-        if let Err(e) = notify
-            .vonage
-            .send_sms(&me.proxy_number, &me.number, &text, Some(&c.id))
-            .await
-        {
-            tracing::warn!(conversation_id = %c.id, error = %error_chain(&e), "end-of-conversation SMS not sent");
         }
     }
 }

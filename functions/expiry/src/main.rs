@@ -5,6 +5,7 @@ use std::time::Duration;
 use expiry::{Deps, Notify, handle};
 use lambda_runtime::{Error, run, service_fn};
 use shared::config::{AwsBudget, ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
+use shared::domain::conversation::ClosePolicy;
 use shared::secrets::{API_SECRET, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
@@ -25,10 +26,8 @@ async fn main() -> Result<(), Error> {
         None => None,
     };
     let deps = Deps {
-        store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?)
-            .await
-            .with_cool_off(conversations.cool_off_seconds),
-        retention_seconds: conversations.retention_seconds,
+        store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
+        closing: ClosePolicy::from(&conversations),
         max_per_run: config.max_per_run,
         concurrency: config.concurrency,
         safety_margin: Duration::from_secs(3),

@@ -33,9 +33,12 @@ async fn the_schedule_event_starts_a_sweep_within_the_invocation_deadline() {
     let expired =
         shared::testing::numbered_conversation(1, ("447700900101", "447700900102"), now - 5);
     store.create_conversation(&expired).await.unwrap();
-    let deps = Deps {
+    let deps: Deps = Deps {
         store,
-        retention_seconds: 60,
+        closing: shared::domain::conversation::ClosePolicy {
+            retention: shared::domain::Retention { seconds: 60 },
+            cool_off_seconds: 600,
+        },
         max_per_run: 10,
         concurrency: 2,
         safety_margin: Duration::from_secs(1),

@@ -106,7 +106,7 @@ async fn a_whole_scenario_logs_no_real_number() {
     let events = event::Deps {
         store: store.clone(),
         auth: WebhookAuth::Off,
-        retention_seconds: 60,
+        retention: shared::domain::Retention { seconds: 60 },
     };
 
     for n in ["447700900101", "447700900102"] {
@@ -274,9 +274,12 @@ async fn a_whole_scenario_logs_no_real_number() {
     }
 
     // The other conversation expires and is swept.
-    let sweeper = expiry::Deps {
+    let sweeper: expiry::Deps = expiry::Deps {
         store: store.clone(),
-        retention_seconds: 60,
+        closing: shared::domain::conversation::ClosePolicy {
+            retention: shared::domain::Retention { seconds: 60 },
+            cool_off_seconds: 600,
+        },
         max_per_run: 10,
         concurrency: 2,
         safety_margin: Duration::ZERO,

@@ -17,7 +17,12 @@ const PB: &str = "447700900102";
 fn deps(store: Store) -> Deps {
     Deps {
         store,
-        retention_seconds: 30 * 86_400,
+        closing: shared::domain::conversation::ClosePolicy {
+            retention: shared::domain::Retention {
+                seconds: 30 * 86_400,
+            },
+            cool_off_seconds: 600,
+        },
         max_per_run: 100_000,
         concurrency: 8,
         safety_margin: Duration::from_millis(0),
@@ -128,9 +133,10 @@ async fn expiry_and_delete_racing_close_once() {
         let c = conversation(round, now - 5);
         store.create_conversation(&c).await.unwrap();
         let sweeper = deps(store.clone());
+        let closing = shared::testing::closing(CloseReason::Closed, now, now + 60);
         let (report, deleted) = tokio::join!(
             sweep(&sweeper, now, far()),
-            store.close_conversation(&c.id, CloseReason::Closed, now, now + 60),
+            store.close_conversation(&c.id, &closing),
         );
         assert!(deleted.unwrap().is_some());
         assert!(report.failed == 0, "{report:?}");

@@ -7,17 +7,20 @@ use std::collections::BTreeMap;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 use shared::config::NUMBER_TYPES;
+use shared::domain::rent::{self, Failure, MAX_COUNT, ProvisionRequest, Provisioner};
 use shared::http::{json_response, read_json};
 use shared::model::{NumberState, PendingNumber, PoolNumber};
 use shared::phone::Msisdn;
+use shared::ports::{Leases, NumberInventory, Pool};
 use shared::problem::ApiError;
-use shared::provision::{Failure, MAX_COUNT, ProvisionRequest, Provisioner};
 use shared::store::{RemoveOutcome, Store};
 use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
 
-pub struct Deps {
-    pub store: Store,
-    pub vonage: VonageClient,
+/// What the numbers API needs: the pool and leases (`Store` in the stack, an in-memory fake in
+/// handler tests) and the account's number inventory (the Vonage client, or a fake).
+pub struct Deps<S = Store, V = VonageClient> {
+    pub store: S,
+    pub vonage: V,
     /// The Vonage application numbers are linked to.
     pub application_id: String,
 }
@@ -204,14 +207,20 @@ pub struct RemovedView {
     pub released: bool,
 }
 
-pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+pub async fn handle<S: Pool + Leases, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    req: Request,
+) -> Response<Body> {
     match route(deps, &req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn route(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+async fn route<S: Pool + Leases, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    req: &Request,
+) -> Result<Response<Body>, ApiError> {
     let path = shared::http::path(req);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (req.method().as_str(), segments.as_slice()) {
@@ -252,7 +261,10 @@ fn check_country(country: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn add(deps: &Deps, body: AddNumber) -> Result<Response<Body>, ApiError> {
+async fn add<S: Pool, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    body: AddNumber,
+) -> Result<Response<Body>, ApiError> {
     let msisdn =
         Msisdn::parse(&body.msisdn).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let country = match body.country {
@@ -298,12 +310,12 @@ fn duplicate(msisdn: &Msisdn) -> ApiError {
     ApiError::DuplicateNumber(format!("{} is already in the pool", msisdn.as_str()))
 }
 
-/// The lease one provisioning request holds, and for how long at most (the function's timeout
-/// is 29 s).
-pub const PROVISION_LEASE: &str = "provision";
-pub const PROVISION_LEASE_SECONDS: i64 = 60;
+pub use rent::{PROVISION_LEASE, PROVISION_LEASE_SECONDS};
 
-async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, ApiError> {
+async fn provision<S: Pool + Leases, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    body: ProvisionBody,
+) -> Result<Response<Body>, ApiError> {
     check_country(&body.country)?;
     let count = body.count.unwrap_or(1);
     if !(1..=MAX_COUNT).contains(&count) {
@@ -342,24 +354,7 @@ async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, A
         vonage: &deps.vonage,
         application_id: &deps.application_id,
     };
-    // One provisioning request at a time: two would compete for the same offers and for what
-    // earlier requests left pending. The lease lapses by itself should this function die.
-    let now = shared::now();
-    let holder = uuid::Uuid::new_v4().to_string();
-    if !deps
-        .store
-        .acquire_lease(PROVISION_LEASE, &holder, now, PROVISION_LEASE_SECONDS)
-        .await?
-    {
-        return Err(ApiError::Conflict(
-            "another provisioning request is running; try again when it has finished".into(),
-        ));
-    }
-    let report = provisioner.provision(&request, now).await;
-    if let Err(e) = deps.store.release_lease(PROVISION_LEASE, &holder).await {
-        tracing::warn!(error = %shared::problem::error_chain(&e), "provisioning lease not released; it lapses by itself");
-    }
-    let report = report?;
+    let report = rent::provision_exclusively(&provisioner, &request, shared::now()).await?;
     let view = ProvisionView {
         added: report.added.iter().map(NumberView::from).collect(),
         recovered: report.recovered.iter().map(NumberView::from).collect(),
@@ -375,7 +370,11 @@ async fn provision(deps: &Deps, body: ProvisionBody) -> Result<Response<Body>, A
 
 /// Retires a number; with `release`, also cancels its rental and takes it out of the pool,
 /// once no active conversation uses it.
-async fn remove(deps: &Deps, raw: &str, release: bool) -> Result<Response<Body>, ApiError> {
+async fn remove<S: Pool, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    raw: &str,
+    release: bool,
+) -> Result<Response<Body>, ApiError> {
     let msisdn = Msisdn::parse(raw).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let not_found = || ApiError::NotFound(format!("{} is not in the pool", msisdn.as_str()));
     let retired = deps
@@ -430,7 +429,7 @@ async fn remove(deps: &Deps, raw: &str, release: bool) -> Result<Response<Body>,
     }
 }
 
-impl shared::runtime::Handler for Deps {
+impl<S: Pool + Leases, V: NumberInventory> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

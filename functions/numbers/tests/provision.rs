@@ -9,8 +9,8 @@ use std::time::Duration;
 use lambda_http::{Body, Request, RequestExt};
 use numbers::{Deps, handle};
 use serde_json::{Value, json};
+use shared::domain::rent::{ProvisionRequest, Provisioner, SETTLE_SECONDS};
 use shared::model::{CloseReason, PendingStage};
-use shared::provision::{ProvisionRequest, Provisioner, SETTLE_SECONDS};
 use shared::store::Store;
 use shared::testing::{SpecProxy, conversation, fresh_store, vonage_config};
 use shared::vonage::{NumberQuery, VonageClient};
@@ -292,7 +292,10 @@ async fn release_is_refused_while_in_use_then_cancels_the_rental() {
     assert_eq!(n.state, shared::model::NumberState::Retired);
 
     store
-        .close_conversation("c1", CloseReason::Closed, 2_000, 9_000)
+        .close_conversation(
+            "c1",
+            &shared::testing::closing(CloseReason::Closed, 2_000, 9_000),
+        )
         .await
         .unwrap();
     let (status, body) = call(&deps, "DELETE", "/numbers/447700900000?release=true", None).await;

@@ -194,7 +194,10 @@ async fn expired_closed_and_voice_only_conversations_relay_nothing() {
         .unwrap();
     talk(store, "closed", (A, PB), (B, PA), Mode::VoiceAndSms).await;
     store
-        .close_conversation("closed", CloseReason::Closed, now, now + 60)
+        .close_conversation(
+            "closed",
+            &shared::testing::closing(CloseReason::Closed, now, now + 60),
+        )
         .await
         .unwrap();
     talk(store, "voice", (A, PC), (B, PC), Mode::Voice).await;

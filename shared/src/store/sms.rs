@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, condition_held, key, keys, n};
+use super::*;
 use crate::phone::Msisdn;
 
 /// Vonage gives up retrying an inbound SMS after 24 hours; claims are kept a little longer.
@@ -57,17 +57,13 @@ struct MessageItem {
 impl Store {
     /// Claims an inbound message id; `false` when it was claimed before (a retry).
     pub async fn claim_message(&self, message_id: &str, now: i64) -> Result<bool, StoreError> {
-        self.put_if_absent(
-            (format!("SMSID#{message_id}"), "SMSID".into()),
-            now + CLAIM_SECONDS,
-        )
-        .await
+        self.put_if_absent(keys::message_claim(message_id), now + CLAIM_SECONDS)
+            .await
     }
 
     /// Gives a claim back (the message could not be relayed; Vonage's retry may try again).
     pub async fn release_message(&self, message_id: &str) -> Result<(), StoreError> {
-        self.delete((format!("SMSID#{message_id}"), "SMSID".into()))
-            .await
+        self.delete(keys::message_claim(message_id)).await
     }
 
     /// Keeps one part of a concatenated message and returns every part of it so far, in order.
@@ -78,10 +74,10 @@ impl Store {
         part: &MessagePart,
         now: i64,
     ) -> Result<Vec<MessagePart>, StoreError> {
-        let pk = parts_key(sender, reference);
+        let (pk, sk) = keys::message_part(sender, reference, part.part);
         self.put(PartItem {
             pk: pk.clone(),
-            sk: format!("PART#{:03}", part.part),
+            sk,
             part: part.clone(),
             ttl: now + CLAIM_SECONDS,
         })
@@ -98,16 +94,12 @@ impl Store {
         reference: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        self.put_if_absent(
-            (parts_key(sender, reference), "DONE".into()),
-            now + CLAIM_SECONDS,
-        )
-        .await
+        self.put_if_absent(keys::message_whole(sender, reference), now + CLAIM_SECONDS)
+            .await
     }
 
     pub async fn release_whole(&self, sender: &Msisdn, reference: &str) -> Result<(), StoreError> {
-        self.delete((parts_key(sender, reference), "DONE".into()))
-            .await
+        self.delete(keys::message_whole(sender, reference)).await
     }
 
     /// Records that `participant` opted out of texts from `proxy`; `false` if they had already.
@@ -117,7 +109,7 @@ impl Store {
         proxy: &Msisdn,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = key(opt_out_key(participant, proxy));
+        let mut item = key(keys::opt_out(participant, proxy));
         item.insert("since".into(), n(now));
         self.insert(item).await
     }
@@ -128,7 +120,7 @@ impl Store {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(opt_out_key(participant, proxy))))
+            .set_key(Some(key(keys::opt_out(participant, proxy))))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
@@ -141,7 +133,7 @@ impl Store {
         proxy: &Msisdn,
     ) -> Result<bool, StoreError> {
         let found: Option<serde::de::IgnoredAny> =
-            self.get(opt_out_key(participant, proxy)).await?;
+            self.get(keys::opt_out(participant, proxy)).await?;
         Ok(found.is_some())
     }
 
@@ -152,10 +144,10 @@ impl Store {
         message: &RelayedMessage,
         retain_until: i64,
     ) -> Result<(), StoreError> {
-        let (pk, _) = keys::conversation(conversation_id);
+        let (pk, sk) = keys::message(conversation_id, message.at, &message.message_id);
         self.put(MessageItem {
             pk,
-            sk: format!("SMS#{:012}#{}", message.at, message.message_id),
+            sk,
             message: message.clone(),
             ttl: retain_until,
         })
@@ -174,15 +166,4 @@ impl Store {
         item.insert("ttl".into(), n(ttl));
         self.insert(item).await
     }
-}
-
-fn parts_key(sender: &Msisdn, reference: &str) -> String {
-    format!("SMSPARTS#{}#{reference}", sender.as_str())
-}
-
-fn opt_out_key(participant: &Msisdn, proxy: &Msisdn) -> (String, String) {
-    (
-        format!("OPTOUT#{}#{}", participant.as_str(), proxy.as_str()),
-        "OPTOUT".into(),
-    )
 }

@@ -46,7 +46,7 @@ impl App {
         let conversations =
             ConversationConfig::from_source(&move |k: &str| settings.get(k).cloned()).unwrap();
         let deps = Deps {
-            store: store.with_cool_off(conversations.cool_off_seconds),
+            store,
             vonage: client,
             conversations,
             application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),

@@ -2,14 +2,22 @@
 //! from the moment a number is bought, so each number is recorded as pending before it is
 //! bought, and a number that was bought but not linked (or whose purchase had no clear answer)
 //! is finished by the next provisioning call instead of being forgotten.
+//!
+//! One renter at a time: `POST /numbers/provision` holds the [`PROVISION_LEASE`], a creation
+//! that rents a number holds the lease of its country ([`for_creation`]).
+
+use std::future::Future;
+use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::config::AutoRent;
 use crate::error::error_chain;
 use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
 use crate::phone::Msisdn;
-use crate::store::{Store, StoreError};
-use crate::vonage::{NumberOffer, NumberQuery, VonageClient, VonageError};
+use crate::ports::{Leases, NumberInventory, Pool};
+use crate::store::StoreError;
+use crate::vonage::{NumberOffer, NumberQuery, VonageError};
 
 /// At most this many numbers are rented by one request.
 pub const MAX_COUNT: u32 = 10;
@@ -54,13 +62,13 @@ pub struct Report {
 }
 
 /// What provisioning needs.
-pub struct Provisioner<'a> {
-    pub store: &'a Store,
-    pub vonage: &'a VonageClient,
+pub struct Provisioner<'a, S, V> {
+    pub store: &'a S,
+    pub vonage: &'a V,
     pub application_id: &'a str,
 }
 
-impl Provisioner<'_> {
+impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
     /// Finishes what earlier requests left pending, then rents `count` numbers matching the
     /// query. Vonage refusing one number moves on to the next offer; a store failure stops.
     pub async fn provision(
@@ -257,6 +265,161 @@ impl Provisioner<'_> {
         }
         Ok((report, kept))
     }
+}
+
+/// Why provisioning did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("another provisioning request is running; try again when it has finished")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The lease one provisioning request holds, and for how long at most (the numbers function's
+/// timeout is 29 s).
+pub const PROVISION_LEASE: &str = "provision";
+pub const PROVISION_LEASE_SECONDS: i64 = 60;
+
+/// Provisions as [`Provisioner::provision`] does, one request at a time: two would compete for
+/// the same offers and for what earlier requests left pending.
+pub async fn provision_exclusively<S, V>(
+    provisioner: &Provisioner<'_, S, V>,
+    request: &ProvisionRequest,
+    now: i64,
+) -> Result<Report, ProvisionError>
+where
+    S: Pool + Leases,
+    V: NumberInventory,
+{
+    let work = provisioner.provision(request, now);
+    match leased(
+        provisioner.store,
+        PROVISION_LEASE,
+        now,
+        PROVISION_LEASE_SECONDS,
+        work,
+    )
+    .await?
+    {
+        Some(report) => Ok(report?),
+        None => Err(ProvisionError::Busy),
+    }
+}
+
+/// Runs `work` holding lease `name` (taken until `now + seconds`, so it lapses by itself should
+/// the process die), and gives the lease back after; `None`, and nothing run, when someone
+/// else holds it.
+pub async fn leased<L: Leases, T>(
+    leases: &L,
+    name: &str,
+    now: i64,
+    seconds: i64,
+    work: impl Future<Output = T>,
+) -> Result<Option<T>, StoreError> {
+    let holder = uuid::Uuid::new_v4().to_string();
+    if !leases.acquire_lease(name, &holder, now, seconds).await? {
+        return Ok(None);
+    }
+    let out = work.await;
+    if let Err(e) = leases.release_lease(name, &holder).await {
+        tracing::warn!(lease = name, error = %error_chain(&e), "lease not released; it lapses by itself");
+    }
+    Ok(Some(out))
+}
+
+/// What renting a number for a creation came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rented {
+    /// A number was added: pick again.
+    Added,
+    /// Another creation is renting for this country: it waited briefly; pick again.
+    Busy,
+    /// Nothing was rented; why, as the end of the `pool_exhausted` detail (", and ...").
+    Refused(String),
+}
+
+/// Rents one number in `country` for a creation that found none to give, within the pool's
+/// ceiling for that country. One renter per country at a time: a creation that finds the lease
+/// taken waits briefly and looks at the pool again.
+pub async fn for_creation<S, V>(
+    store: &S,
+    vonage: &V,
+    policy: &AutoRent,
+    application_id: Option<&str>,
+    country: &str,
+    now: i64,
+) -> Result<Rented, StoreError>
+where
+    S: Pool + Leases,
+    V: NumberInventory,
+{
+    let lease = format!("rent-{country}");
+    let work = rent_within_ceiling(store, vonage, policy, application_id, country, now);
+    match leased(store, &lease, now, 60, work).await? {
+        Some(rented) => rented,
+        None => {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(Rented::Busy)
+        }
+    }
+}
+
+async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
+    store: &S,
+    vonage: &V,
+    policy: &AutoRent,
+    application_id: Option<&str>,
+    country: &str,
+    now: i64,
+) -> Result<Rented, StoreError> {
+    let (pool, pending) = tokio::join!(store.list_pool(), store.list_pending());
+    let held = pool?
+        .iter()
+        .filter(|n| n.country == country && n.state != NumberState::Retired)
+        .count()
+        + pending?.iter().filter(|p| p.country == country).count();
+    if held >= policy.max_per_country {
+        return Ok(Rented::Refused(format!(
+            ", and the pool holds its ceiling of {} numbers for {country}",
+            policy.max_per_country
+        )));
+    }
+    let Some(application_id) = application_id else {
+        return Ok(Rented::Refused(
+            "; renting one needs VONAGE_APPLICATION_ID".into(),
+        ));
+    };
+    let provisioner = Provisioner {
+        store,
+        vonage,
+        application_id,
+    };
+    let request = ProvisionRequest {
+        query: NumberQuery {
+            country: country.to_owned(),
+            features: Some(policy.features.clone()),
+            number_type: policy.number_type.clone(),
+            starts_with: None,
+            size: 0,
+        },
+        count: 1,
+    };
+    let report = provisioner.provision(&request, now).await?;
+    if report.added.is_empty() && report.recovered.is_empty() {
+        let why = report
+            .failed
+            .first()
+            .map(|f| f.reason.clone())
+            .unwrap_or_else(|| "no number was offered".into());
+        return Ok(Rented::Refused(format!(", and renting one failed: {why}")));
+    }
+    tracing::info!(
+        country,
+        added = report.added.len(),
+        "number rented for a new conversation"
+    );
+    Ok(Rented::Added)
 }
 
 fn failure(msisdn: Option<&Msisdn>, step: Step, e: &VonageError, pending: bool) -> Failure {

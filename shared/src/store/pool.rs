@@ -1,67 +1,13 @@
-//! Pool numbers beyond plain reads: numbers on their way in (bought, not yet linked), retiring
-//! and removing numbers, the pairs a closed conversation gave back, and short leases that keep
-//! two processes from renting for the same country at once.
+//! The pool: its numbers, numbers on their way in (bought, not yet linked), retiring and
+//! removing numbers, and the pairs a closed conversation gave back.
 
 use std::collections::HashSet;
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue};
-use serde::{Deserialize, Serialize};
-use serde_dynamo::{from_item, to_item};
 
-use super::{
-    INDEX_PARTICIPANT, Item, NumberItem, RouteItem, Store, StoreError, condition_failed,
-    condition_held, key, keys, n, query_items, s, tx_delete, tx_error, tx_put,
-};
+use super::*;
 use crate::model::{FreedPair, PendingNumber, PoolNumber};
 use crate::phone::Msisdn;
-
-#[derive(Serialize, Deserialize)]
-struct PendingItem {
-    pk: String,
-    sk: String,
-    #[serde(flatten)]
-    pending: PendingNumber,
-    gsi3pk: String,
-    gsi3sk: String,
-}
-
-impl PendingItem {
-    fn new(pending: &PendingNumber) -> Self {
-        let (pk, sk) = keys::pending(&pending.msisdn);
-        Self {
-            pk,
-            sk,
-            pending: pending.clone(),
-            gsi3pk: keys::PENDING.into(),
-            gsi3sk: pending.msisdn.as_str().to_owned(),
-        }
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-pub(super) struct FreedItem {
-    pk: String,
-    sk: String,
-    #[serde(flatten)]
-    pub(super) pair: FreedPair,
-    gsi2pk: String,
-    gsi2sk: String,
-    ttl: i64,
-}
-
-impl FreedItem {
-    pub(super) fn new(pair: FreedPair, ttl: i64) -> Self {
-        let (pk, sk) = keys::freed(&pair.proxy_number, &pair.participant);
-        Self {
-            pk,
-            sk,
-            gsi2pk: keys::participant(&pair.participant),
-            gsi2sk: format!("FREED#{}", pair.proxy_number.as_str()),
-            ttl: ttl.max(pair.free_at),
-            pair,
-        }
-    }
-}
 
 /// What a participant holds: the proxy numbers of their active conversations, and the pairs
 /// their closed conversations gave back (cooling off or remembered for sticky assignment).
@@ -242,60 +188,24 @@ impl Store {
             },
         )
     }
-
-    // ---- leases -----------------------------------------------------------------------------
-
-    /// Takes the lease `name` until `now + hold_seconds` if nobody holds it; `false` if
-    /// someone does.
-    pub async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: i64,
-        hold_seconds: i64,
-    ) -> Result<bool, StoreError> {
-        let (pk, sk) = keys::lease(name);
-        let out = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(pk))
-            .item("sk", s(sk))
-            .item("holder", s(holder))
-            .item("until", n(now + hold_seconds))
-            .item("ttl", n(now + hold_seconds + 3600))
-            .condition_expression("attribute_not_exists(pk) OR #until < :now")
-            .expression_attribute_names("#until", "until")
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        Ok(condition_held(out)?.is_some())
-    }
-
-    /// Gives the lease back, if `holder` still holds it.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::lease(name))))
-            .condition_expression("holder = :h")
-            .expression_attribute_values(":h", s(holder))
-            .send()
-            .await;
-        // Held by someone else by now (it lapsed): nothing to give back.
-        condition_held(out)?;
-        Ok(())
-    }
 }
 
-pub(super) fn number_item(number: &PoolNumber) -> Result<Item, StoreError> {
-    let (pk, sk) = keys::number(&number.msisdn);
-    Ok(to_item(NumberItem {
-        pk,
-        sk,
-        number: number.clone(),
-        gsi3pk: keys::POOL.into(),
-        gsi3sk: format!("{}#{}", number.country, number.msisdn.as_str()),
-    })?)
+impl Store {
+    /// Adds a number to the pool; `Ok(false)` when it is there already.
+    pub async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+        self.insert(number_item(number)?).await
+    }
+
+    pub async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+        Ok(self
+            .get::<NumberItem>(keys::number(msisdn))
+            .await?
+            .map(|i| i.number))
+    }
+
+    /// Every number in the pool, by country.
+    pub async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
+        let numbers: Vec<NumberItem> = self.collection(keys::POOL).await?;
+        Ok(numbers.into_iter().map(|n| n.number).collect())
+    }
 }

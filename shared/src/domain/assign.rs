@@ -1,0 +1,309 @@
+//! Assigning proxy numbers: the pick for one participant ([`pick`]), and writing a
+//! conversation with picks that rule 2 and the cool-off accept ([`assign_and_write`]).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::config::AutoRent;
+use crate::domain::error::CreateError;
+use crate::domain::rent::{self, Rented};
+use crate::model::{Conversation, ConversationStatus, NumberState, Participant, PoolNumber};
+use crate::phone::Msisdn;
+use crate::ports::{Conversations, Leases, NumberInventory, Pool};
+use crate::store::{CreateConflict, StoreError, WriteError};
+
+/// How numbers are assigned: plain values, from the conversation settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy<'a> {
+    /// Give a participant the number they had with the same counterpart before, if free.
+    pub sticky: bool,
+    /// Rent a number when none is free (`AUTO_RENT`).
+    pub auto_rent: Option<&'a AutoRent>,
+    /// The application rented numbers are linked to.
+    pub application_id: Option<&'a str>,
+}
+
+/// How often one creation tries again after its transaction met another one on the same items,
+/// before it answers `503 store_unavailable`.
+pub const MAX_CONFLICT_RETRIES: u32 = 6;
+
+/// A conversation before its proxy numbers are chosen.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub id: String,
+    pub now: i64,
+    pub ttl_seconds: i64,
+    pub expiry_mode: crate::model::ExpiryMode,
+    pub mode: crate::model::Mode,
+    pub reference: Option<String>,
+    /// (number, label, country) of each participant, numbers as Number Insight gave them.
+    pub people: [(Msisdn, Option<String>, String); 2],
+}
+
+impl Draft {
+    fn with_proxies(&self, picks: &[Msisdn]) -> Conversation {
+        let participants = [0, 1].map(|i| {
+            let (number, label, country) = &self.people[i];
+            Participant {
+                number: number.clone(),
+                label: label.clone(),
+                proxy_number: picks[i].clone(),
+                country: country.clone(),
+            }
+        });
+        Conversation {
+            id: self.id.clone(),
+            status: ConversationStatus::Active,
+            created_at: self.now,
+            expires_at: self.now + self.ttl_seconds,
+            reference: self.reference.clone(),
+            participants,
+            closed_at: None,
+            close_reason: None,
+            expiry_mode: self.expiry_mode,
+            ttl_seconds: self.ttl_seconds,
+            last_activity: None,
+            mode: self.mode,
+        }
+    }
+}
+
+/// What writing came to: the conversation, or another one holds its reference.
+pub enum Written {
+    Created(Box<Conversation>),
+    ReferenceTaken,
+}
+
+/// Picks a proxy number for each participant and writes the conversation; on a conflict, picks
+/// again without the number that conflicted. The transaction's conditions, not the reads before
+/// it, are what guarantee rule 2 and the cool-off.
+pub async fn assign_and_write<S, V>(
+    store: &S,
+    vonage: &V,
+    policy: Policy<'_>,
+    d: &Draft,
+    mut pool: Vec<PoolNumber>,
+) -> Result<Written, CreateError>
+where
+    S: Conversations + Pool + Leases,
+    V: NumberInventory,
+{
+    let [(a, _, _), (b, _, _)] = &d.people;
+    let (held_a, held_b) = tokio::join!(store.holdings(a), store.holdings(b));
+    let holdings = [held_a?, held_b?];
+    let counterpart = [b, a];
+    let mut excluded: [HashSet<Msisdn>; 2] =
+        [0, 1].map(|i| holdings[i].excluded(counterpart[i], d.now));
+    let preferred: [Option<Msisdn>; 2] = [0, 1].map(|i| {
+        policy
+            .sticky
+            .then(|| holdings[i].previous_with(counterpart[i]).cloned())
+            .flatten()
+    });
+    let mut rentals = 0;
+    // Each refused pick excludes a number, so picking ends at `pool_exhausted` by itself; only
+    // conflicts with other transactions are retried as they are, a bounded number of times.
+    let mut conflicts = 0;
+    'attempts: loop {
+        // The first pick counts as a use when ranking the second, to spread the load.
+        let mut counted = pool.clone();
+        let mut picks = Vec::with_capacity(2);
+        for (i, (_, _, country)) in d.people.iter().enumerate() {
+            let picked = pick(
+                &counted,
+                &excluded[i],
+                country,
+                preferred[i].as_ref(),
+                &mut rand::rng(),
+            )
+            .map(|n| n.msisdn.clone());
+            let Some(msisdn) = picked else {
+                let exhausted =
+                    format!("no proxy number is free for participants[{i}] (country {country})");
+                let Some(auto_rent) = policy.auto_rent.filter(|_| rentals < 2) else {
+                    return Err(CreateError::PoolExhausted(format!(
+                        "{exhausted}; add numbers to the pool"
+                    )));
+                };
+                rentals += 1;
+                let rented = rent::for_creation(
+                    store,
+                    vonage,
+                    auto_rent,
+                    policy.application_id,
+                    country,
+                    crate::now(),
+                )
+                .await?;
+                if let Rented::Refused(why) = rented {
+                    return Err(CreateError::PoolExhausted(format!("{exhausted}{why}")));
+                }
+                pool = store.list_pool().await?;
+                continue 'attempts;
+            };
+            if let Some(n) = counted.iter_mut().find(|n| n.msisdn == msisdn) {
+                n.active_count += 1;
+            }
+            picks.push(msisdn);
+        }
+        let conversation = d.with_proxies(&picks);
+        match store.create_conversation(&conversation).await {
+            Ok(()) => return Ok(Written::Created(Box::new(conversation))),
+            Err(WriteError::Conflict(
+                CreateConflict::RouteTaken(i) | CreateConflict::CoolingOff(i),
+            )) => {
+                excluded[i].insert(picks[i].clone());
+            }
+            Err(WriteError::Conflict(CreateConflict::NumberUnavailable(m))) => {
+                excluded[0].insert(m.clone());
+                excluded[1].insert(m);
+            }
+            Err(WriteError::Conflict(CreateConflict::ReferenceTaken)) => {
+                return Ok(Written::ReferenceTaken);
+            }
+            Err(WriteError::Conflict(CreateConflict::Contention)) => {
+                conflicts += 1;
+                if conflicts > MAX_CONFLICT_RETRIES {
+                    return Err(StoreError::Contended.into());
+                }
+                let wait = 10 + rand::random_range(0..20 * conflicts as u64);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Err(WriteError::Store(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// The best proxy number for a participant in `country`: an active number they may be given
+/// (not in `excluded`); `preferred` (the number they had before with the same counterpart) if
+/// it is one; else one in their country if there is one, the least used among those, with ties
+/// broken at random so parallel creations spread over the pool. `None` when nothing fits.
+/// Reserved and retired numbers are never picked.
+pub fn pick<'a>(
+    pool: &'a [PoolNumber],
+    excluded: &HashSet<Msisdn>,
+    country: &str,
+    preferred: Option<&Msisdn>,
+    rng: &mut impl Rng,
+) -> Option<&'a PoolNumber> {
+    let rank = |n: &PoolNumber| (n.country != country, n.active_count.max(0));
+    let candidates: Vec<&PoolNumber> = pool
+        .iter()
+        .filter(|n| n.state == NumberState::Active && !excluded.contains(&n.msisdn))
+        .collect();
+    if let Some(sticky) = candidates.iter().find(|n| Some(&n.msisdn) == preferred) {
+        return Some(sticky);
+    }
+    let best = candidates.iter().map(|n| rank(n)).min()?;
+    let ties: Vec<&PoolNumber> = candidates.into_iter().filter(|n| rank(n) == best).collect();
+    Some(ties[rng.random_range(0..ties.len())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(msisdn: &str, country: &str, state: NumberState, active: i64) -> PoolNumber {
+        PoolNumber {
+            active_count: active,
+            ..PoolNumber::new(Msisdn::from_digits(msisdn).unwrap(), country, state, 0)
+        }
+    }
+
+    #[test]
+    fn prefers_the_participants_country_then_the_least_used() {
+        let pool = vec![
+            number("12025550100", "US", NumberState::Active, 0),
+            number("447700900010", "GB", NumberState::Active, 5),
+            number("447700900011", "GB", NumberState::Active, 2),
+            number("447700900012", "GB", NumberState::Reserved, 0),
+            number("447700900013", "GB", NumberState::Retired, 0),
+        ];
+        let mut rng = rand::rng();
+        let none = HashSet::new();
+        assert_eq!(
+            pick(&pool, &none, "GB", None, &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "447700900011"
+        );
+        assert_eq!(
+            pick(&pool, &none, "US", None, &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "12025550100"
+        );
+        assert_eq!(
+            pick(&pool, &none, "FR", None, &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "12025550100"
+        );
+        let held: HashSet<Msisdn> = pool[..3].iter().map(|n| n.msisdn.clone()).collect();
+        assert!(
+            pick(&pool, &held, "GB", None, &mut rng).is_none(),
+            "reserved and retired are never picked"
+        );
+    }
+
+    #[test]
+    fn a_preferred_number_wins_when_it_may_be_given() {
+        let pool = vec![
+            number("447700900010", "GB", NumberState::Active, 0),
+            number("447700900011", "GB", NumberState::Active, 9),
+            number("447700900012", "GB", NumberState::Reserved, 0),
+        ];
+        let mut rng = rand::rng();
+        let busy = Msisdn::from_digits("447700900011").unwrap();
+        let none = HashSet::new();
+        assert_eq!(
+            pick(&pool, &none, "GB", Some(&busy), &mut rng)
+                .unwrap()
+                .msisdn,
+            busy,
+            "the number they had before, however busy"
+        );
+        let held = HashSet::from([busy.clone()]);
+        assert_eq!(
+            pick(&pool, &held, "GB", Some(&busy), &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "447700900010",
+            "unless they may not have it"
+        );
+        let reserved = Msisdn::from_digits("447700900012").unwrap();
+        assert_eq!(
+            pick(&pool, &none, "GB", Some(&reserved), &mut rng)
+                .unwrap()
+                .msisdn
+                .as_str(),
+            "447700900010",
+            "and never a reserved one"
+        );
+    }
+
+    #[test]
+    fn ties_are_spread() {
+        let pool = vec![
+            number("447700900010", "GB", NumberState::Active, 1),
+            number("447700900011", "GB", NumberState::Active, 1),
+        ];
+        let mut rng = rand::rng();
+        let seen: HashSet<String> = (0..64)
+            .map(|_| {
+                pick(&pool, &HashSet::new(), "GB", None, &mut rng)
+                    .unwrap()
+                    .msisdn
+                    .as_str()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(seen.len(), 2);
+    }
+}

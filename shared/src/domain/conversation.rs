@@ -1,0 +1,205 @@
+//! A conversation's life: created with both numbers checked and proxy numbers assigned under
+//! rule 2 ([`create`]), and closed by one path ([`close`]) that `DELETE`, the expiry sweep and a
+//! reference reused after expiry all take.
+
+use crate::config::ConversationConfig;
+use crate::domain::Retention;
+use crate::domain::assign::{self, Draft, Written};
+pub use crate::domain::error::CreateError;
+use crate::domain::notify;
+use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
+use crate::phone::Msisdn;
+use crate::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
+use crate::store::{CloseOutcome, Closing, StoreError};
+use crate::vonage::{Insight, VonageError};
+
+/// A creation request, parsed and checked at the edge.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub numbers: [Msisdn; 2],
+    pub labels: [Option<String>; 2],
+    pub ttl_seconds: u64,
+    pub reference: Option<String>,
+    pub expiry_mode: ExpiryMode,
+    pub mode: Mode,
+}
+
+/// What creation produced.
+#[derive(Debug, Clone)]
+pub enum Created {
+    /// A new conversation, and whether each participant's notification SMS was sent.
+    New {
+        conversation: Box<Conversation>,
+        notified: [bool; 2],
+    },
+    /// The open conversation that already holds the request's reference.
+    Existing(Box<Conversation>),
+}
+
+/// Participant `index`'s number if a call can be connected to it (rule 5: 10 to 15 digits in
+/// an NCCO).
+pub fn callable(index: usize, number: Msisdn) -> Result<Msisdn, CreateError> {
+    if number.fits_ncco() {
+        Ok(number)
+    } else {
+        Err(CreateError::NotCallable {
+            index,
+            digits: number.as_str().len(),
+        })
+    }
+}
+
+/// How conversations are closed: how long their records stay, how long their pairs cool off.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosePolicy {
+    pub retention: Retention,
+    pub cool_off_seconds: i64,
+}
+
+impl From<&ConversationConfig> for ClosePolicy {
+    fn from(c: &ConversationConfig) -> Self {
+        Self {
+            retention: Retention {
+                seconds: c.retention_seconds,
+            },
+            cool_off_seconds: c.cool_off_seconds.max(0),
+        }
+    }
+}
+
+/// Closes a conversation at `now`; `None` for an unknown id. Closing a closed one changes
+/// nothing and answers it as it is.
+pub async fn close<S: Conversations>(
+    store: &S,
+    id: &str,
+    reason: CloseReason,
+    now: i64,
+    policy: ClosePolicy,
+) -> Result<Option<CloseOutcome>, StoreError> {
+    let closing = Closing {
+        reason,
+        at: now,
+        retain_until: policy.retention.until(now, now),
+        cool_off_seconds: policy.cool_off_seconds,
+    };
+    store.close_conversation(id, &closing).await
+}
+
+/// Creates a conversation: an open one with the same reference is answered as it is; both
+/// numbers are checked with Number Insight; proxy numbers are assigned and the conversation
+/// written under rule 2; each participant is sent, by SMS, the number that reaches the other.
+pub async fn create<S, V>(
+    store: &S,
+    vonage: &V,
+    settings: &ConversationConfig,
+    application_id: Option<&str>,
+    new: NewConversation,
+    now: i64,
+) -> Result<Created, CreateError>
+where
+    S: Conversations + Pool + Leases,
+    V: NumberInsight + NumberInventory + SmsSender,
+{
+    let closing = ClosePolicy::from(settings);
+    if let Some(reference) = &new.reference
+        && let Some(existing) = open_with_reference(store, reference, now, closing).await?
+    {
+        return Ok(Created::Existing(Box::new(existing)));
+    }
+
+    // Both Number Insight lookups and the pool read run together.
+    let [a, b] = &new.numbers;
+    let (insight_a, insight_b, pool) = tokio::join!(
+        vonage.basic_insight(a),
+        vonage.basic_insight(b),
+        store.list_pool(),
+    );
+    let pool = pool?;
+    let valid = |index: usize, r: Result<Insight, VonageError>| match r? {
+        Insight::Valid {
+            international,
+            country,
+        } => Ok((international, country)),
+        Insight::NotValid { status, message } => Err(CreateError::NotValid {
+            index,
+            status,
+            message,
+        }),
+    };
+    let (number_a, country_a) = valid(0, insight_a)?;
+    let (number_b, country_b) = valid(1, insight_b)?;
+    // Number Insight's international form is the number calls will be connected to.
+    let (number_a, number_b) = (callable(0, number_a)?, callable(1, number_b)?);
+    if number_a == number_b {
+        return Err(CreateError::SameParticipant);
+    }
+    for (i, n) in [&number_a, &number_b].into_iter().enumerate() {
+        if pool.iter().any(|p| &p.msisdn == n) {
+            return Err(CreateError::ProxyNumber(i));
+        }
+    }
+
+    let [label_a, label_b] = new.labels;
+    let draft = Draft {
+        id: uuid::Uuid::new_v4().to_string(),
+        now,
+        ttl_seconds: new.ttl_seconds as i64,
+        expiry_mode: new.expiry_mode,
+        mode: new.mode,
+        reference: new.reference,
+        people: [
+            (number_a, label_a, country_a),
+            (number_b, label_b, country_b),
+        ],
+    };
+    let policy = assign::Policy {
+        sticky: settings.sticky,
+        auto_rent: settings.auto_rent.as_ref(),
+        application_id,
+    };
+    let conversation = match assign::assign_and_write(store, vonage, policy, &draft, pool).await? {
+        Written::Created(c) => c,
+        Written::ReferenceTaken => {
+            let reference = draft.reference.unwrap_or_default();
+            return match open_with_reference(store, &reference, now, closing).await? {
+                Some(existing) => Ok(Created::Existing(Box::new(existing))),
+                None => Err(CreateError::ReferenceBusy),
+            };
+        }
+    };
+    tracing::info!(
+        conversation_id = %conversation.id,
+        proxy_a = %conversation.participants[0].proxy_number.masked(),
+        proxy_b = %conversation.participants[1].proxy_number.masked(),
+        "conversation created"
+    );
+    let notified = notify::tell_both(
+        vonage,
+        &conversation,
+        &settings.notify_template,
+        "notification SMS not sent",
+    )
+    .await;
+    Ok(Created::New {
+        conversation,
+        notified,
+    })
+}
+
+/// The open conversation holding `reference`. One past its expiry is closed first (the same
+/// path as the sweep), so the reference can start a new one.
+async fn open_with_reference<S: Conversations>(
+    store: &S,
+    reference: &str,
+    now: i64,
+    policy: ClosePolicy,
+) -> Result<Option<Conversation>, StoreError> {
+    let Some(existing) = store.find_by_reference(reference).await? else {
+        return Ok(None);
+    };
+    if existing.is_open_at(now) {
+        return Ok(Some(existing));
+    }
+    close(store, &existing.id, CloseReason::Expired, now, policy).await?;
+    Ok(None)
+}

@@ -1,0 +1,256 @@
+//! The SMS relay: a text from a participant's real number to their proxy number is sent on to
+//! the other participant from the other's proxy number, through the same route a call takes.
+//! Nothing is relayed for an unknown sender, a closed or expired conversation or one without
+//! texts; opt-out keywords are honoured; a message Vonage delivers twice is relayed once; a
+//! concatenated message is relayed once, whole. Message text is never logged.
+
+use crate::config::SmsConfig;
+use crate::domain::Retention;
+use crate::error::error_chain;
+use crate::model::Route;
+use crate::phone::Msisdn;
+use crate::ports::{Leases, RouteReader, SmsLedger, SmsSender};
+use crate::store::{MessagePart, RelayedMessage, StoreError};
+use crate::vonage::VonageError;
+
+/// What relaying needs: the route reader and SMS ledger, the sender, and the SMS settings.
+pub struct Relay<'a, S, V> {
+    pub store: &'a S,
+    pub vonage: &'a V,
+    pub sms: &'a SmsConfig,
+}
+
+/// Keywords that stop texts to the sender, and that start them again (matched on the whole
+/// message, case and surrounding space ignored).
+pub const OPT_OUT: [&str; 6] = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
+pub const OPT_IN: [&str; 3] = ["START", "UNSTOP", "YES"];
+
+/// What became of one inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Relayed,
+    /// Seen before (Vonage retried): acknowledged, not sent again.
+    Duplicate,
+    /// A part of a concatenated message; the rest has not arrived.
+    PartKept,
+    /// No open conversation with texts for this sender and number.
+    Unknown {
+        replied: bool,
+    },
+    OptedOut {
+        confirmed: bool,
+    },
+    OptedIn {
+        confirmed: bool,
+    },
+    /// The other participant opted out: nothing sent.
+    RecipientOptedOut,
+    /// A binary message (ringtones, configuration): acknowledged, not relayed.
+    Binary,
+}
+
+/// An inbound message as read from the request.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub sender: Msisdn,
+    pub proxy: Msisdn,
+    pub message_id: String,
+    pub text: String,
+    /// (reference, part, total) of a concatenated message.
+    pub concat: Option<(String, u32, u32)>,
+    /// `type` is `binary`: there is no text to relay.
+    pub binary: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{}", error_chain(.0))]
+    Vonage(VonageError),
+}
+
+fn keyword(text: &str) -> String {
+    text.trim().to_ascii_uppercase()
+}
+
+/// Handles one inbound message at `now`.
+pub async fn relay<S, V>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    now: i64,
+) -> Result<Outcome, RelayError>
+where
+    S: RouteReader + SmsLedger + Leases,
+    V: SmsSender,
+{
+    let store = &deps.store;
+    if !store.claim_message(&m.message_id, now).await? {
+        return Ok(Outcome::Duplicate);
+    }
+    let outcome = relay_claimed(deps, m, now).await;
+    if outcome.is_err()
+        && let Err(e) = store.release_message(&m.message_id).await
+    {
+        tracing::error!(error = %error_chain(&e), "message claim not released; a retry will be taken for a duplicate");
+    }
+    outcome
+}
+
+async fn relay_claimed<S, V>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    now: i64,
+) -> Result<Outcome, RelayError>
+where
+    S: RouteReader + SmsLedger + Leases,
+    V: SmsSender,
+{
+    if m.binary {
+        return Ok(Outcome::Binary);
+    }
+    let store = &deps.store;
+    let route = store
+        .route(&m.proxy, &m.sender)
+        .await?
+        .filter(|r| now < r.expires_at && r.mode.sms());
+
+    // Opt-out and opt-in keywords are never relayed; they hold for this sender and number.
+    let word = keyword(&m.text);
+    if m.concat.is_none() && OPT_OUT.contains(&word.as_str()) {
+        let first_time = store.opt_out(&m.sender, &m.proxy, now).await?;
+        if first_time {
+            send(deps, &m.proxy, &m.sender, &deps.sms.opt_out_reply, None).await?;
+        }
+        return Ok(Outcome::OptedOut {
+            confirmed: first_time,
+        });
+    }
+    if m.concat.is_none() && OPT_IN.contains(&word.as_str()) {
+        let was_out = store.opt_in(&m.sender, &m.proxy).await?;
+        if was_out {
+            send(deps, &m.proxy, &m.sender, &deps.sms.opt_in_reply, None).await?;
+        }
+        return Ok(Outcome::OptedIn { confirmed: was_out });
+    }
+
+    let Some(route) = route else {
+        return unknown_sender(deps, m, now).await;
+    };
+
+    let (text, parts) = match &m.concat {
+        None => (m.text.clone(), 1),
+        Some((reference, part, total)) => {
+            let part = MessagePart {
+                part: *part,
+                total: *total,
+                text: m.text.clone(),
+            };
+            let have = store.put_part(&m.sender, reference, &part, now).await?;
+            let complete = (1..=*total).all(|i| have.iter().any(|p| p.part == i));
+            if !complete || !store.claim_whole(&m.sender, reference, now).await? {
+                return Ok(Outcome::PartKept);
+            }
+            let whole: String = (1..=*total)
+                .filter_map(|i| have.iter().find(|p| p.part == i))
+                .map(|p| p.text.as_str())
+                .collect();
+            (whole, *total)
+        }
+    };
+
+    let result = deliver(deps, m, &route, &text, parts, now).await;
+    if result.is_err()
+        && let Some((reference, _, _)) = &m.concat
+        && let Err(e) = store.release_whole(&m.sender, reference).await
+    {
+        tracing::error!(error = %error_chain(&e), "whole-message claim not released");
+    }
+    result
+}
+
+async fn deliver<S: SmsLedger, V: SmsSender>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    route: &Route,
+    text: &str,
+    parts: u32,
+    now: i64,
+) -> Result<Outcome, RelayError> {
+    let store = &deps.store;
+    let mut record = RelayedMessage {
+        message_id: m.message_id.clone(),
+        from_index: route.caller_index,
+        at: now,
+        parts,
+        status: "submitted".into(),
+        outbound_id: None,
+    };
+    let outcome = if store.opted_out(&route.callee, &route.callee_proxy).await? {
+        record.status = "opted-out".into();
+        Outcome::RecipientOptedOut
+    } else {
+        // The recipient sees the text come from the number they use to reach the sender.
+        let id = send(
+            deps,
+            &route.callee_proxy,
+            &route.callee,
+            text,
+            Some(&route.conversation_id),
+        )
+        .await?;
+        record.outbound_id = Some(id);
+        Outcome::Relayed
+    };
+    let retention = Retention {
+        seconds: deps.sms.retention_seconds,
+    };
+    let retain_until = retention.until(route.expires_at, now);
+    if let Err(e) = store
+        .record_message(&route.conversation_id, &record, retain_until)
+        .await
+    {
+        // The text went out; losing its record is better than sending it twice.
+        tracing::error!(conversation_id = %route.conversation_id, error = %error_chain(&e), "relayed message not recorded");
+    }
+    Ok(outcome)
+}
+
+/// Someone texting a proxy number that has nothing for them: by default nothing happens;
+/// with `SMS_UNKNOWN_REPLY` they are told, at most once an hour per sender and number.
+async fn unknown_sender<S, V>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    now: i64,
+) -> Result<Outcome, RelayError>
+where
+    S: RouteReader + SmsLedger + Leases,
+    V: SmsSender,
+{
+    let Some(reply) = &deps.sms.unknown_reply else {
+        return Ok(Outcome::Unknown { replied: false });
+    };
+    let lease = format!("autoreply-{}-{}", m.sender.as_str(), m.proxy.as_str());
+    if !deps
+        .store
+        .acquire_lease(&lease, &m.message_id, now, 3600)
+        .await?
+    {
+        return Ok(Outcome::Unknown { replied: false });
+    }
+    send(deps, &m.proxy, &m.sender, reply, None).await?;
+    Ok(Outcome::Unknown { replied: true })
+}
+
+async fn send<S, V: SmsSender>(
+    deps: &Relay<'_, S, V>,
+    from: &Msisdn,
+    to: &Msisdn,
+    text: &str,
+    client_ref: Option<&str>,
+) -> Result<String, RelayError> {
+    deps.vonage
+        .send_sms(from, to, text, client_ref)
+        .await
+        .map_err(RelayError::Vonage)
+}

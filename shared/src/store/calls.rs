@@ -1,0 +1,198 @@
+//! The call log: which conversation a call belongs to, its events, and the activity it notes
+//! on its conversation.
+
+use super::*;
+
+/// Which conversation a Vonage call (`conversation_uuid`) belongs to, and who placed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRef {
+    pub conversation_id: String,
+    pub caller_index: u8,
+}
+
+impl Store {
+    pub async fn get_call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
+        Ok(self
+            .get::<CallRefItem>(keys::call_ref(call_id))
+            .await?
+            .map(|i| i.call))
+    }
+
+    /// Remembers which conversation a call belongs to, so its later events find it even after
+    /// the conversation's routes are gone.
+    pub async fn put_call_ref(
+        &self,
+        call_id: &str,
+        call: &CallRef,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::call_ref(call_id);
+        self.put(CallRefItem {
+            pk,
+            sk,
+            call: call.clone(),
+            ttl,
+        })
+        .await
+    }
+
+    /// Keeps one call-status event. The same event again overwrites itself: one record.
+    #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, status = %event.status))]
+    pub async fn record_call_event(
+        &self,
+        conversation_id: &str,
+        event: &CallEvent,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::call_event(conversation_id, &event.call_id, &event.leg, &event.status);
+        self.put(CallEventItem {
+            pk,
+            sk,
+            event: event.clone(),
+            ttl,
+        })
+        .await
+    }
+
+    /// Every call event kept on a conversation.
+    pub async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
+        let (pk, _) = keys::conversation(conversation_id);
+        let events: Vec<CallEventItem> = self.query_prefix(pk, "CALL#").await?;
+        Ok(events.into_iter().map(|e| e.event).collect())
+    }
+
+    /// Records a call's activity at `at` (unix seconds) on its conversation: `last_activity`
+    /// moves forward, the first answered call moves it from `active` to `in-progress`, and a
+    /// sliding conversation's expiry moves to `at + ttl_seconds` (never back, and at most once
+    /// a minute). Each step is conditional, so repeats and races change nothing twice, and a
+    /// closed conversation is never touched.
+    pub async fn note_activity(
+        &self,
+        c: &Conversation,
+        at: i64,
+        answered: bool,
+    ) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::conversation(&c.id))))
+            .update_expression("SET last_activity = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND #status <> :closed AND (attribute_not_exists(last_activity) OR last_activity < :at)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":closed", s("closed"))
+            .send()
+            .await;
+        // A failed condition means "already done" or "no longer applies" here.
+        condition_held(out)?;
+
+        if answered && c.status == ConversationStatus::Active {
+            let mut items = vec![status_update(
+                &self.table,
+                keys::conversation(&c.id),
+                ConversationStatus::InProgress,
+                ConversationStatus::Active,
+            )];
+            for index in 0..c.participants.len() {
+                items.push(status_update(
+                    &self.table,
+                    keys::member(&c.id, index),
+                    ConversationStatus::InProgress,
+                    ConversationStatus::Active,
+                ));
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            ignore_cancelled(out)?;
+        }
+
+        let pushed = at + c.ttl_seconds;
+        if c.expiry_mode == ExpiryMode::Sliding
+            && c.status != ConversationStatus::Closed
+            && pushed >= c.expires_at + 60
+        {
+            let conv = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::conversation(&c.id))))
+                .update_expression("SET expires_at = :e, gsi1sk = :sk")
+                .condition_expression("#status <> :closed AND expires_at < :e")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":e", n(pushed))
+                .expression_attribute_values(":sk", s(expiry_sort_key(pushed, &c.id)))
+                .expression_attribute_values(":closed", s("closed"));
+            let mut items = vec![tx_update(conv)];
+            for route in c.routes() {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
+                    .update_expression("SET expires_at = :e")
+                    .condition_expression("conversation_id = :id")
+                    .expression_attribute_values(":e", n(pushed))
+                    .expression_attribute_values(":id", s(&c.id));
+                items.push(tx_update(update));
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            ignore_cancelled(out)?;
+        }
+        Ok(())
+    }
+
+    /// Gives a closed conversation's call log the conversation's retention. Best effort: each
+    /// event was written with a TTL already, so a failure here only keeps it a little longer.
+    pub(super) async fn stamp_call_log(&self, id: &str, retain_until: i64) {
+        let events = match self.call_events(id).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(conversation_id = %id, error = %crate::error::error_chain(&e), "call log retention not updated");
+                return;
+            }
+        };
+        for e in events {
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::call_event(
+                    id, &e.call_id, &e.leg, &e.status,
+                ))))
+                .update_expression("SET #ttl = :ttl")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":ttl", n(retain_until))
+                .send()
+                .await;
+            if let Err(e) = out {
+                tracing::warn!(conversation_id = %id, error = %crate::error::error_chain(&e), "call log retention not updated");
+                return;
+            }
+        }
+    }
+}
+
+pub(super) fn status_update(
+    table: &str,
+    k: (String, String),
+    to: ConversationStatus,
+    from: ConversationStatus,
+) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(k)))
+        .update_expression("SET #status = :to")
+        .condition_expression("#status = :from")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":to", s(to.as_str()))
+        .expression_attribute_values(":from", s(from.as_str()));
+    tx_update(update)
+}

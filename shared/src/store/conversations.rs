@@ -1,0 +1,378 @@
+//! Conversations: reads, the creation and close transactions, and listing.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseOutcome {
+    /// This call closed it.
+    Closed(Conversation),
+    /// It was closed before.
+    AlreadyClosed(Conversation),
+}
+
+/// How a conversation is closed: when, why, until when its records are kept, and how long the
+/// pairs it gives back stay out of conversations with anyone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    pub reason: CloseReason,
+    pub at: i64,
+    /// Unix seconds; the closed items' DynamoDB TTL.
+    pub retain_until: i64,
+    pub cool_off_seconds: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<ConversationStatus>,
+    pub participant: Option<Msisdn>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    pub async fn get_conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self
+            .get::<ConversationItem>(keys::conversation(id))
+            .await?
+            .map(|i| i.conversation))
+    }
+
+    /// The conversation that holds `reference`, while it is not closed.
+    pub async fn find_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let Some(r) = self
+            .get::<ReferenceItem>(keys::reference(reference))
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.get_conversation(&r.conversation_id).await
+    }
+
+    /// Writes a new conversation with its two routes, its members, its reference and the pool's
+    /// usage counts in one transaction. Each route is written only if that (proxy number,
+    /// participant) pair is free, each proxy number only if it is still active, and the
+    /// reference only if no other conversation holds it: rule 2 holds under any concurrency.
+    #[tracing::instrument(skip_all, fields(conversation_id = %c.id))]
+    pub async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
+        let mut items = Vec::with_capacity(8);
+        // What each transaction item stands for, to read the cancellation reasons by position.
+        let mut meaning = Vec::with_capacity(8);
+
+        items.push(put_new(&self.table, conversation_item(c)?));
+        meaning.push(None);
+        for (index, route) in c.routes().iter().enumerate() {
+            let (pk, sk) = keys::route(&route.proxy_number, &route.caller);
+            let item = to_item(RouteItem {
+                pk,
+                sk,
+                route: route.clone(),
+                gsi2pk: keys::participant(&route.caller),
+                gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(Some(CreateConflict::RouteTaken(index)));
+        }
+        // A pair given back by a closed conversation is cooling off, except for the same
+        // counterpart (a late call-back then still reaches the right person).
+        for (index, route) in c.routes().iter().enumerate() {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::freed(&route.proxy_number, &route.caller))))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR free_at <= :now OR counterpart = :other",
+                )
+                .expression_attribute_values(":now", n(c.created_at))
+                .expression_attribute_values(":other", s(route.callee.as_str()));
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(build(check.build()))
+                    .build(),
+            );
+            meaning.push(Some(CreateConflict::CoolingOff(index)));
+        }
+        for (index, p) in c.participants.iter().enumerate() {
+            let (pk, sk) = keys::member(&c.id, index);
+            let item = to_item(MemberItem {
+                pk,
+                sk,
+                conversation_id: c.id.clone(),
+                status: c.status,
+                gsi2pk: keys::participant(&p.number),
+                gsi2sk: format!("CONV#{}", created_sort_key(c)),
+                ttl: None,
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(None);
+        }
+        if let Some(reference) = &c.reference {
+            let (pk, sk) = keys::reference(reference);
+            let item = to_item(ReferenceItem {
+                pk,
+                sk,
+                conversation_id: c.id.clone(),
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(Some(CreateConflict::ReferenceTaken));
+        }
+        for (msisdn, uses) in usage(c) {
+            items.push(usage_update(&self.table, &msisdn, uses));
+            meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
+        }
+
+        // The token makes the SDK's own retry of this request idempotent: if a first attempt
+        // was applied but its answer lost, the retry succeeds instead of failing its conditions.
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => match cancellation(&e, &meaning) {
+                Some(conflict) => Err(WriteError::Conflict(conflict)),
+                None => Err(tx_error(e).into()),
+            },
+        }
+    }
+
+    /// Closes a conversation: status `closed`, its routes and reference deleted, members marked,
+    /// pool counts decremented, all in one transaction conditioned on it being open. Closing a
+    /// closed conversation changes nothing. `None` when there is no such conversation.
+    #[tracing::instrument(skip(self, closing))]
+    pub async fn close_conversation(
+        &self,
+        id: &str,
+        closing: &Closing,
+    ) -> Result<Option<CloseOutcome>, StoreError> {
+        let Closing {
+            reason,
+            at: now,
+            retain_until,
+            cool_off_seconds,
+        } = *closing;
+        for _ in 0..5 {
+            let Some(current) = self.get_conversation(id).await? else {
+                return Ok(None);
+            };
+            if current.status == ConversationStatus::Closed {
+                return Ok(Some(CloseOutcome::AlreadyClosed(current)));
+            }
+            let mut closed = current.clone();
+            closed.status = ConversationStatus::Closed;
+            closed.closed_at = Some(now);
+            closed.close_reason = Some(reason);
+
+            let mut items = Vec::with_capacity(8);
+            let mut conv_item = conversation_item(&closed)?;
+            conv_item.insert("ttl".into(), n(retain_until));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(conv_item))
+                .condition_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(current.status.as_str()));
+            items.push(tx_put(put));
+            for route in current.routes() {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
+                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                    .expression_attribute_values(":id", s(id));
+                items.push(tx_delete(delete));
+                let freed = FreedItem::new(
+                    FreedPair {
+                        proxy_number: route.proxy_number.clone(),
+                        participant: route.caller.clone(),
+                        counterpart: route.callee.clone(),
+                        conversation_id: id.to_owned(),
+                        free_at: now + cool_off_seconds,
+                    },
+                    retain_until,
+                );
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(freed)?));
+                items.push(tx_put(put));
+            }
+            for index in 0..current.participants.len() {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::member(id, index))))
+                    .update_expression("SET #status = :closed, #ttl = :ttl")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":closed", s("closed"))
+                    .expression_attribute_values(":ttl", n(retain_until));
+                items.push(tx_update(update));
+            }
+            if let Some(reference) = &current.reference {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::reference(reference))))
+                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                    .expression_attribute_values(":id", s(id));
+                items.push(tx_delete(delete));
+            }
+            for (msisdn, uses) in usage(&current) {
+                items.push(usage_update(&self.table, &msisdn, -uses));
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match out {
+                Ok(_) => {
+                    // A conversation nobody called has no call log to stamp.
+                    if current.last_activity.is_some() {
+                        self.stamp_call_log(id, retain_until).await;
+                    }
+                    return Ok(Some(CloseOutcome::Closed(closed)));
+                }
+                // Someone else changed it (closed it, or moved it to in-progress): read again.
+                Err(e) if cancellation(&e, &[]).is_some() => continue,
+                Err(e) => return Err(tx_error(e)),
+            }
+        }
+        // Five changes in a row under our feet: report the state as it now stands.
+        match self.get_conversation(id).await? {
+            Some(c) if c.status == ConversationStatus::Closed => {
+                Ok(Some(CloseOutcome::AlreadyClosed(c)))
+            }
+            Some(_) => Err(StoreError::Contended),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes conversations and their routes as they stand, without conditions, members, pool
+    /// counts or references: for loading large test tables quickly. Never used by the product.
+    #[cfg(feature = "local")]
+    pub async fn load_unchecked(&self, conversations: &[Conversation]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut requests = Vec::with_capacity(conversations.len() * 3);
+        for c in conversations {
+            requests.push(conversation_item(c)?);
+            for route in c.routes() {
+                let (pk, sk) = keys::route(&route.proxy_number, &route.caller);
+                requests.push(to_item(RouteItem {
+                    pk,
+                    sk,
+                    gsi2pk: keys::participant(&route.caller),
+                    gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
+                    route,
+                })?);
+            }
+        }
+        for chunk in requests.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = build(PutRequest::builder().set_item(Some(item.clone())).build());
+                    WriteRequest::builder().put_request(put).build()
+                })
+                .collect();
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    /// Conversations, newest first, by status and/or participant.
+    pub async fn list_conversations(
+        &self,
+        filter: &ListFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let start = cursor.map(decode_cursor).transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        query = match &filter.participant {
+            Some(p) => query
+                .index_name(INDEX_PARTICIPANT)
+                .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :c)")
+                .expression_attribute_values(":p", s(keys::participant(p)))
+                .expression_attribute_values(":c", s("CONV#")),
+            None => query
+                .index_name(INDEX_COLLECTION)
+                .key_condition_expression("gsi3pk = :p")
+                .expression_attribute_values(":p", s(keys::CONVERSATIONS)),
+        };
+        if let Some(status) = filter.status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let out = query.send().await?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            if filter.participant.is_some() {
+                let member: MemberItem = from_item(item)?;
+                if let Some(c) = self.get_conversation(&member.conversation_id).await? {
+                    items.push(c);
+                }
+            } else {
+                items.push(from_item::<_, ConversationItem>(item)?.conversation);
+            }
+        }
+        let next_cursor = out.last_evaluated_key.map(|k| encode_cursor(&k));
+        Ok(Page { items, next_cursor })
+    }
+}
+
+/// Moves a pool number's usage count by `delta` routes. Taking a number on (`delta > 0`) needs
+/// it still `active`; giving it back needs only that it exists.
+pub(super) fn usage_update(table: &str, msisdn: &Msisdn, delta: i64) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(keys::number(msisdn))))
+        .update_expression("ADD active_count :d")
+        .expression_attribute_values(":d", n(delta));
+    let update = if delta > 0 {
+        update
+            .condition_expression("#state = :active")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":active", s("active"))
+    } else {
+        update.condition_expression("attribute_exists(pk)")
+    };
+    tx_update(update)
+}
+
+/// How many routes of `c` use each proxy number (a number may serve both participants).
+pub(super) fn usage(c: &Conversation) -> Vec<(Msisdn, i64)> {
+    let mut counts: Vec<(Msisdn, i64)> = Vec::with_capacity(2);
+    for p in &c.participants {
+        match counts.iter_mut().find(|(m, _)| *m == p.proxy_number) {
+            Some((_, k)) => *k += 1,
+            None => counts.push((p.proxy_number.clone(), 1)),
+        }
+    }
+    counts
+}

@@ -1,0 +1,55 @@
+//! The expiry index: open conversations by shard and expiry time.
+
+use super::*;
+
+/// What one expiry query found: conversation ids past their expiry, how many index entries it
+/// read, and where to go on.
+#[derive(Debug, Clone, Default)]
+pub struct ExpiredPage {
+    pub ids: Vec<String>,
+    pub read: i32,
+    pub next: Option<ExpiryCursor>,
+}
+
+impl Store {
+    /// Open conversations in one expiry shard whose `expires_at` is at or before `now`, oldest
+    /// first. Reads only index entries that are past their expiry: the work follows what has
+    /// expired, not the size of the table.
+    pub async fn expired(
+        &self,
+        shard: u32,
+        now: i64,
+        limit: i32,
+        start: Option<ExpiryCursor>,
+    ) -> Result<ExpiredPage, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_EXPIRY)
+            .key_condition_expression("gsi1pk = :shard AND gsi1sk < :bound")
+            .expression_attribute_values(":shard", s(format!("EXP#{shard}")))
+            .expression_attribute_values(":bound", s(format!("{:012}", now + 1)))
+            .limit(limit)
+            .set_exclusive_start_key(start.map(|c| c.key()).transpose()?)
+            .send()
+            .await?;
+        let ids = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| {
+                i.get("pk")?
+                    .as_s()
+                    .ok()?
+                    .strip_prefix("CONV#")
+                    .map(str::to_owned)
+            })
+            .collect();
+        Ok(ExpiredPage {
+            ids,
+            read: out.scanned_count,
+            next: out.last_evaluated_key.as_ref().map(ExpiryCursor::new),
+        })
+    }
+}

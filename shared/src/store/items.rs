@@ -1,0 +1,165 @@
+//! Item shapes: each record with its keys and index attributes beside its own fields.
+
+use super::*;
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ConversationItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) conversation: Conversation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1sk: Option<String>,
+    pub(super) gsi3pk: String,
+    pub(super) gsi3sk: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct RouteItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) route: Route,
+    pub(super) gsi2pk: String,
+    pub(super) gsi2sk: String,
+}
+
+/// One per participant per conversation, kept after close, so a participant's conversations can
+/// be listed without a scan.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MemberItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) conversation_id: String,
+    pub(super) status: ConversationStatus,
+    pub(super) gsi2pk: String,
+    pub(super) gsi2sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) ttl: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct NumberItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) number: PoolNumber,
+    pub(super) gsi3pk: String,
+    pub(super) gsi3sk: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ReferenceItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    pub(super) conversation_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct CallRefItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) call: CallRef,
+    pub(super) ttl: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct CallEventItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) event: CallEvent,
+    pub(super) ttl: i64,
+}
+
+pub(super) fn expiry_shard(id: &str) -> u32 {
+    // FNV-1a: stable across releases, unlike std's hasher.
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % EXPIRY_SHARDS
+}
+
+pub(super) fn expiry_sort_key(expires_at: i64, id: &str) -> String {
+    format!("{expires_at:012}#{id}")
+}
+
+pub(super) fn created_sort_key(c: &Conversation) -> String {
+    format!("{:012}#{}", c.created_at, c.id)
+}
+
+pub(super) fn conversation_item(c: &Conversation) -> Result<Item, StoreError> {
+    let open = c.status != ConversationStatus::Closed;
+    let (pk, sk) = keys::conversation(&c.id);
+    Ok(to_item(ConversationItem {
+        pk,
+        sk,
+        conversation: c.clone(),
+        gsi1pk: open.then(|| format!("EXP#{}", expiry_shard(&c.id))),
+        gsi1sk: open.then(|| expiry_sort_key(c.expires_at, &c.id)),
+        gsi3pk: keys::CONVERSATIONS.into(),
+        gsi3sk: created_sort_key(c),
+    })?)
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct PendingItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) pending: PendingNumber,
+    pub(super) gsi3pk: String,
+    pub(super) gsi3sk: String,
+}
+
+impl PendingItem {
+    pub(super) fn new(pending: &PendingNumber) -> Self {
+        let (pk, sk) = keys::pending(&pending.msisdn);
+        Self {
+            pk,
+            sk,
+            pending: pending.clone(),
+            gsi3pk: keys::PENDING.into(),
+            gsi3sk: pending.msisdn.as_str().to_owned(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct FreedItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) pair: FreedPair,
+    pub(super) gsi2pk: String,
+    pub(super) gsi2sk: String,
+    pub(super) ttl: i64,
+}
+
+impl FreedItem {
+    pub(super) fn new(pair: FreedPair, ttl: i64) -> Self {
+        let (pk, sk) = keys::freed(&pair.proxy_number, &pair.participant);
+        Self {
+            pk,
+            sk,
+            gsi2pk: keys::participant(&pair.participant),
+            gsi2sk: format!("FREED#{}", pair.proxy_number.as_str()),
+            ttl: ttl.max(pair.free_at),
+            pair,
+        }
+    }
+}
+
+pub(super) fn number_item(number: &PoolNumber) -> Result<Item, StoreError> {
+    let (pk, sk) = keys::number(&number.msisdn);
+    Ok(to_item(NumberItem {
+        pk,
+        sk,
+        number: number.clone(),
+        gsi3pk: keys::POOL.into(),
+        gsi3sk: format!("{}#{}", number.country, number.msisdn.as_str()),
+    })?)
+}

@@ -1,0 +1,77 @@
+//! Every key in the table, in one place.
+
+use crate::phone::Msisdn;
+
+pub fn conversation(id: &str) -> (String, String) {
+    (format!("CONV#{id}"), "CONV".into())
+}
+pub fn member(id: &str, index: usize) -> (String, String) {
+    (format!("CONV#{id}"), format!("MEMBER#{index}"))
+}
+pub fn route(proxy: &Msisdn, caller: &Msisdn) -> (String, String) {
+    (
+        format!("ROUTE#{}#{}", proxy.as_str(), caller.as_str()),
+        "ROUTE".into(),
+    )
+}
+pub fn number(msisdn: &Msisdn) -> (String, String) {
+    (format!("NUMBER#{}", msisdn.as_str()), "NUMBER".into())
+}
+pub fn reference(reference: &str) -> (String, String) {
+    (format!("REF#{reference}"), "REF".into())
+}
+pub fn call_ref(call_id: &str) -> (String, String) {
+    (format!("CALLREF#{call_id}"), "CALLREF".into())
+}
+pub fn call_event(id: &str, call_id: &str, leg: &str, status: &str) -> (String, String) {
+    (
+        format!("CONV#{id}"),
+        format!("CALL#{call_id}#{leg}#{status}"),
+    )
+}
+pub fn participant(number: &Msisdn) -> String {
+    format!("PART#{}", number.as_str())
+}
+pub fn freed(proxy: &Msisdn, participant: &Msisdn) -> (String, String) {
+    (
+        format!("FREED#{}#{}", proxy.as_str(), participant.as_str()),
+        "FREED".into(),
+    )
+}
+pub fn pending(msisdn: &Msisdn) -> (String, String) {
+    (format!("PENDING#{}", msisdn.as_str()), "PENDING".into())
+}
+pub fn lease(name: &str) -> (String, String) {
+    (format!("LEASE#{name}"), "LEASE".into())
+}
+/// An inbound message id, once handled.
+pub fn message_claim(message_id: &str) -> (String, String) {
+    (format!("SMSID#{message_id}"), "SMSID".into())
+}
+fn message_parts(sender: &Msisdn, reference: &str) -> String {
+    format!("SMSPARTS#{}#{reference}", sender.as_str())
+}
+/// One part of a concatenated message.
+pub fn message_part(sender: &Msisdn, reference: &str, part: u32) -> (String, String) {
+    (message_parts(sender, reference), format!("PART#{part:03}"))
+}
+/// The claim on relaying a concatenated message whole.
+pub fn message_whole(sender: &Msisdn, reference: &str) -> (String, String) {
+    (message_parts(sender, reference), "DONE".into())
+}
+/// A relayed message in its conversation's log.
+pub fn message(conversation_id: &str, at: i64, message_id: &str) -> (String, String) {
+    (
+        format!("CONV#{conversation_id}"),
+        format!("SMS#{at:012}#{message_id}"),
+    )
+}
+pub fn opt_out(participant: &Msisdn, proxy: &Msisdn) -> (String, String) {
+    (
+        format!("OPTOUT#{}#{}", participant.as_str(), proxy.as_str()),
+        "OPTOUT".into(),
+    )
+}
+pub const POOL: &str = "POOL";
+pub const PENDING: &str = "PENDING";
+pub const CONVERSATIONS: &str = "CONVS";
