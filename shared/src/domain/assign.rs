@@ -128,14 +128,15 @@ where
                     )));
                 };
                 rentals += 1;
-                let rented = rent::for_creation(
+                // Renting is rare and its future large: boxed, so creation's stays small.
+                let rented = Box::pin(rent::for_creation(
                     store,
                     vonage,
                     auto_rent,
                     policy.application_id,
                     country,
                     crate::now(),
-                )
+                ))
                 .await?;
                 if let Rented::Refused(why) = rented {
                     return Err(CreateError::PoolExhausted(format!("{exhausted}{why}")));
