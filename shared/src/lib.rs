@@ -22,11 +22,7 @@ pub mod telemetry;
 pub mod vonage;
 
 #[cfg(feature = "local")]
-pub mod fakes;
-#[cfg(feature = "local")]
 pub mod table;
-#[cfg(feature = "local")]
-pub mod testing;
 
 /// Now, in unix seconds.
 pub fn now() -> i64 {

@@ -6,7 +6,7 @@
 use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};
 use shared::phone::Msisdn;
 use shared::store::{CreateConflict, RemoveOutcome, WriteError};
-use shared::testing::{add_pool, all_items, conversation, fresh_store};
+use testkit::{add_pool, all_items, conversation, fresh_store};
 
 fn m(d: &str) -> Msisdn {
     Msisdn::from_digits(d).unwrap()
@@ -27,10 +27,7 @@ async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
         .await
         .unwrap();
     store
-        .close_conversation(
-            "c1",
-            &shared::testing::closing(CloseReason::Closed, 2_000, 90_000),
-        )
+        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 90_000))
         .await
         .unwrap();
 
@@ -54,10 +51,7 @@ async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
     again.created_at = 2_100;
     store.create_conversation(&again).await.unwrap();
     store
-        .close_conversation(
-            "c3",
-            &shared::testing::closing(CloseReason::Closed, 2_200, 90_000),
-        )
+        .close_conversation("c3", &testkit::closing(CloseReason::Closed, 2_200, 90_000))
         .await
         .unwrap();
     // With someone else once the cool-off has passed.
@@ -131,10 +125,7 @@ async fn a_number_in_use_is_retired_but_not_removed() {
     );
 
     store
-        .close_conversation(
-            "c1",
-            &shared::testing::closing(CloseReason::Closed, 2_000, 9_000),
-        )
+        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 9_000))
         .await
         .unwrap();
     let RemoveOutcome::Removed(gone) = store.remove_number(&m(P1)).await.unwrap() else {

@@ -7,7 +7,7 @@ use shared::model::{
 };
 use shared::phone::Msisdn;
 use shared::store::{CloseOutcome, CreateConflict, ListFilter, Store, WriteError};
-use shared::testing::{all_items, fresh_store, template_path};
+use testkit::{all_items, fresh_store, template_path};
 
 fn m(d: &str) -> Msisdn {
     Msisdn::from_digits(d).unwrap()
@@ -204,10 +204,7 @@ async fn closing_frees_routes_and_counts_once() {
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 2);
 
     let out = store
-        .close_conversation(
-            "c1",
-            &shared::testing::closing(CloseReason::Closed, 2_000, 9_000),
-        )
+        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 9_000))
         .await
         .unwrap();
     let Some(CloseOutcome::Closed(closed)) = out else {
@@ -222,10 +219,7 @@ async fn closing_frees_routes_and_counts_once() {
     assert!(store.holdings(&m(A)).await.unwrap().held.is_empty());
 
     let again = store
-        .close_conversation(
-            "c1",
-            &shared::testing::closing(CloseReason::Expired, 3_000, 9_000),
-        )
+        .close_conversation("c1", &testkit::closing(CloseReason::Expired, 3_000, 9_000))
         .await
         .unwrap();
     assert!(
@@ -238,7 +232,7 @@ async fn closing_frees_routes_and_counts_once() {
     );
     assert!(
         store
-            .close_conversation("nope", &shared::testing::closing(CloseReason::Closed, 1, 1))
+            .close_conversation("nope", &testkit::closing(CloseReason::Closed, 1, 1))
             .await
             .unwrap()
             .is_none()
@@ -275,7 +269,7 @@ async fn lists_by_status_and_participant_page_by_page() {
                 &c.id,
                 &shared::store::Closing {
                     cool_off_seconds: 0,
-                    ..shared::testing::closing(CloseReason::Closed, c.created_at, 9_000)
+                    ..testkit::closing(CloseReason::Closed, c.created_at, 9_000)
                 },
             )
             .await

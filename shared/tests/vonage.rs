@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use shared::phone::Msisdn;
 use shared::problem::error_chain;
-use shared::testing::{mock_config, vonage_config, vonage_mock};
 use shared::vonage::{Insight, VonageClient, VonageError};
+use testkit::{mock_config, vonage_config, vonage_mock};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

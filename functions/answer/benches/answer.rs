@@ -24,7 +24,7 @@ impl RouteReader for InMemory {
 }
 
 fn routes() -> InMemory {
-    let c = shared::testing::conversation(
+    let c = testkit::conversation(
         "c1",
         ("447700900001", "447700900101"),
         ("447700900002", "447700900102"),

@@ -29,7 +29,7 @@ fn call_config() -> CallConfig {
 
 fn assert_valid(ncco: &Ncco) {
     let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
-    let validator = shared::testing::ncco_schema();
+    let validator = testkit::ncco_schema();
     let errors: Vec<String> = validator
         .iter_errors(&json)
         .map(|e| e.to_string())
@@ -138,7 +138,7 @@ fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
 
 #[test]
 fn the_schema_check_refuses_what_vonage_refuses() {
-    let validator = shared::testing::ncco_schema();
+    let validator = testkit::ncco_schema();
     for bad in [
         serde_json::json!([]),
         serde_json::json!([{"action": "connect", "endpoint": [{"type": "phone", "number": "+447700900002"}]}]),
@@ -322,8 +322,8 @@ mod through_the_store {
     use shared::store::Store;
 
     async fn stored(c: &Conversation) -> Store {
-        let store = shared::testing::fresh_store().await;
-        shared::testing::add_pool(&store, &[PA, PB], "GB").await;
+        let store = testkit::fresh_store().await;
+        testkit::add_pool(&store, &[PA, PB], "GB").await;
         store.create_conversation(c).await.unwrap();
         store
     }
@@ -345,10 +345,7 @@ mod through_the_store {
             assert_valid(&ncco);
         }
         deps.routes
-            .close_conversation(
-                "c1",
-                &shared::testing::closing(CloseReason::Closed, now, now + 60),
-            )
+            .close_conversation("c1", &testkit::closing(CloseReason::Closed, now, now + 60))
             .await
             .unwrap();
         for (to, from) in [(PA, A), (PB, B)] {

@@ -53,7 +53,7 @@ impl RouteReader for Routes {
 
 #[tokio::test]
 async fn the_answer_events_play_as_named() {
-    let c = shared::testing::conversation(
+    let c = testkit::conversation(
         "c1",
         ("447700900001", "447700900101"),
         ("447700900002", "447700900102"),

@@ -13,7 +13,7 @@ use shared::config::CallConfig;
 use shared::runtime::Service;
 use shared::signature::{WebhookAuth, claims_for, sign};
 use shared::store::Store;
-use shared::testing::{FaultProxy, add_pool, budget, conversation, fresh_store};
+use testkit::{FaultProxy, add_pool, budget, conversation, fresh_store};
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -87,7 +87,7 @@ async fn setup(proxy: &FaultProxy) -> (Store, Store) {
 async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
     let proxy = FaultProxy::start();
     let (_, via) = setup(&proxy).await;
-    let schema = shared::testing::ncco_schema();
+    let schema = testkit::ncco_schema();
     let config = call_config();
     let apology = config.clone();
     let service = Service::new(
@@ -188,7 +188,7 @@ async fn an_unreadable_secret_gets_the_apology_then_recovers() {
         move |_| unavailable(&apology),
         DEFAULT_TIMEOUT,
     );
-    let schema = shared::testing::ncco_schema();
+    let schema = testkit::ncco_schema();
     let signed = |secret: &str| {
         let mut req = call(PA, A);
         let token = sign(&claims_for(b"", shared::now(), "abcd1234"), secret);

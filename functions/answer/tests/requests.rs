@@ -59,8 +59,8 @@ fn call(to: &str, from: &str) -> lambda_http::Request {
 
 #[tokio::test]
 async fn every_inbound_call_is_one_dynamodb_request() {
-    let setup = shared::testing::fresh_store().await;
-    shared::testing::add_pool(&setup, &["447700900101", "447700900102"], "GB").await;
+    let setup = testkit::fresh_store().await;
+    testkit::add_pool(&setup, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
     let p = |n: &str, proxy: &str| Participant {
         number: m(n),

@@ -11,8 +11,8 @@ use conversations::{Deps, handle};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Body;
 use shared::config::ConversationConfig;
-use shared::testing::{EchoInsight, fresh_store, mock_config};
 use shared::vonage::VonageClient;
+use testkit::{EchoInsight, fresh_store, mock_config};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let (deps, _vonage) = rt.block_on(async {
         let store = fresh_store().await;
-        shared::testing::add_pool(
+        testkit::add_pool(
             &store,
             &[
                 "447700900101",

@@ -6,7 +6,7 @@ mod common;
 
 use common::{App, binary_request, json_request, m, pair, request};
 use serde_json::json;
-use shared::testing::{all_items, sent_sms};
+use testkit::{all_items, sent_sms};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 

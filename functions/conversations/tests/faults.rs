@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use common::{App, assert_consistent, create_all, overlapping_pairs};
-use shared::testing::{FaultProxy, add_pool, budget, fresh_store, vonage_mock};
+use testkit::{FaultProxy, add_pool, budget, fresh_store, vonage_mock};
 
 const POOL: [&str; 4] = [
     "447700900101",

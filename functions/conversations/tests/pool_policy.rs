@@ -12,8 +12,8 @@ use conversations::Deps;
 use serde_json::{Value, json};
 use shared::config::ConversationConfig;
 use shared::model::NumberState;
-use shared::testing::{SpecProxy, fresh_store, mock_config, vonage_config, vonage_mock};
 use shared::vonage::VonageClient;
+use testkit::{SpecProxy, fresh_store, mock_config, vonage_config, vonage_mock};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

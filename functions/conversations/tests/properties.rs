@@ -18,7 +18,7 @@ const CODES: [&str; 16] = [
 
 #[test]
 fn every_accepted_participant_gets_a_valid_ncco() {
-    let schema = shared::testing::ncco_schema();
+    let schema = testkit::ncco_schema();
     let proxy = Msisdn::from_digits("447700900101").unwrap();
     let (accepted, too_short) = (Cell::new(0), Cell::new(0));
     let mut runner = TestRunner::new(Config {

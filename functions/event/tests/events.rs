@@ -6,7 +6,7 @@ use event::{Deps, Outcome, handle, parse, record};
 use shared::model::Interaction;
 use shared::phone::Msisdn;
 use shared::signature::WebhookAuth;
-use shared::testing::fresh_store;
+use testkit::fresh_store;
 
 fn load(name: &str) -> lambda_http::Request {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -17,9 +17,9 @@ fn load(name: &str) -> lambda_http::Request {
 async fn every_status_event_plays_as_named() {
     let _m = |d: &str| Msisdn::from_digits(d).unwrap();
     let store = fresh_store().await;
-    shared::testing::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
+    testkit::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
-    let c = shared::testing::conversation(
+    let c = testkit::conversation(
         "5d0f1a2b-0000-4000-8000-000000000002",
         ("447700900001", "447700900101"),
         ("447700900002", "447700900102"),

@@ -12,7 +12,7 @@ use lambda_http::{Body, Request};
 use serde_json::json;
 use shared::model::{ConversationStatus, Interaction};
 use shared::signature::WebhookAuth;
-use shared::testing::{FaultProxy, add_pool, budget, conversation, fresh_store};
+use testkit::{FaultProxy, add_pool, budget, conversation, fresh_store};
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";

@@ -5,10 +5,10 @@
 use event::{Deps, handle};
 use lambda_http::{Body, Request};
 use serde_json::json;
-use shared::fakes::MemoryStore;
 use shared::model::{ConversationStatus, Interaction};
 use shared::signature::WebhookAuth;
-use shared::testing::conversation;
+use testkit::conversation;
+use testkit::fakes::MemoryStore;
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";

@@ -14,7 +14,7 @@ use shared::model::{
 };
 use shared::phone::Msisdn;
 use shared::store::Store;
-use shared::testing::{all_items, fresh_store};
+use testkit::{all_items, fresh_store};
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -27,7 +27,7 @@ fn m(d: &str) -> Msisdn {
 
 async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
     let store = fresh_store().await;
-    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
+    testkit::add_pool(&store, &[PA, PB], "GB").await;
     let now = shared::now();
     let p = |n: &str, proxy: &str, label: &str| Participant {
         number: m(n),
@@ -205,53 +205,6 @@ async fn both_legs_of_a_call_are_priced() {
 }
 
 #[tokio::test]
-async fn the_call_log_names_participants_by_label() {
-    let (deps, c) = setup(ExpiryMode::Absolute, 3600).await;
-    for req in [
-        outbound("started", 1, json!({})),
-        outbound("answered", 3, json!({})),
-        outbound(
-            "completed",
-            30,
-            json!({"duration": "27", "price": "0.00500000", "rate": "0.01000000"}),
-        ),
-    ] {
-        assert_eq!(deliver(&deps, req).await, 204);
-    }
-    let vonage = shared::testing::vonage_mock().await;
-    let api = conversations::Deps {
-        store: deps.store.clone(),
-        vonage: shared::vonage::VonageClient::new(&shared::testing::mock_config(&vonage)).unwrap(),
-        conversations: shared::config::ConversationConfig::from_source(&|_: &str| None).unwrap(),
-        application_id: None,
-    };
-    let req = http::Request::builder()
-        .method("GET")
-        .uri(format!("/conversations/{}", c.id))
-        .body(Body::Empty)
-        .unwrap();
-    let response = conversations::handle(&api, req).await;
-    let Body::Text(text) = response.body() else {
-        panic!("no body")
-    };
-    let view: serde_json::Value = serde_json::from_str(text).unwrap();
-    assert_eq!(view["status"], "in-progress");
-    let call = &view["calls"][0];
-    assert_eq!(
-        (call["from"].as_str(), call["to"].as_str()),
-        (Some("rider"), Some("driver"))
-    );
-    assert_eq!(call["status"], "completed");
-    assert_eq!(call["duration"], 27);
-    assert_eq!(call["price"], "0.00500000");
-    assert_eq!(call["started_at"], "2026-11-24T10:00:01.000Z");
-    assert!(
-        !view["calls"].to_string().contains(A) && !view["calls"].to_string().contains(B),
-        "no numbers in the log"
-    );
-}
-
-#[tokio::test]
 async fn a_late_event_after_close_still_lands() {
     let (deps, c) = setup(ExpiryMode::Absolute, 3600).await;
     assert_eq!(deliver(&deps, inbound("started", 0, json!({}))).await, 204);
@@ -259,7 +212,7 @@ async fn a_late_event_after_close_still_lands() {
     deps.store
         .close_conversation(
             &c.id,
-            &shared::testing::closing(CloseReason::Closed, shared::now(), retain_until),
+            &testkit::closing(CloseReason::Closed, shared::now(), retain_until),
         )
         .await
         .unwrap();

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use rand::Rng;
 use shared::model::Conversation;
 use shared::store::Store;
-use shared::testing::numbered_conversation;
+use testkit::numbered_conversation;
 
 const PA: &str = "447700900101";
 const PB: &str = "447700900102";
@@ -144,7 +144,7 @@ async fn main() {
     let http = reqwest::Client::new();
     let now = shared::now();
     let (live, past) = (now + DAY, now - 60);
-    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
+    testkit::add_pool(&store, &[PA, PB], "GB").await;
 
     // 100 active.
     load(&store, 0, 100, live).await;

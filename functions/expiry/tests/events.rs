@@ -27,11 +27,10 @@ fn scheduled(deadline_in: Duration) -> LambdaEvent<ScheduledEvent> {
 
 #[tokio::test]
 async fn the_schedule_event_starts_a_sweep_within_the_invocation_deadline() {
-    let store = shared::testing::fresh_store().await;
-    shared::testing::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
+    let store = testkit::fresh_store().await;
+    testkit::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
-    let expired =
-        shared::testing::numbered_conversation(1, ("447700900101", "447700900102"), now - 5);
+    let expired = testkit::numbered_conversation(1, ("447700900101", "447700900102"), now - 5);
     store.create_conversation(&expired).await.unwrap();
     let deps: Deps = Deps {
         store,

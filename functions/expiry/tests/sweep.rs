@@ -2,14 +2,13 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use shared::signature::WebhookAuth;
 use std::time::{Duration, Instant};
 
 use expiry::{Deps, Notify, SweepReport, sweep};
 use shared::model::{CloseReason, Conversation, ConversationStatus};
 use shared::store::Store;
-use shared::testing::{fresh_store, mock_config, numbered_conversation, sent_sms, vonage_mock};
 use shared::vonage::VonageClient;
+use testkit::{fresh_store, mock_config, numbered_conversation, sent_sms, vonage_mock};
 
 const PA: &str = "447700900101";
 const PB: &str = "447700900102";
@@ -41,7 +40,7 @@ fn conversation(i: usize, expires_at: i64) -> Conversation {
 
 async fn with_pool() -> Store {
     let store = fresh_store().await;
-    shared::testing::add_pool(&store, &[PA, PB], "GB").await;
+    testkit::add_pool(&store, &[PA, PB], "GB").await;
     store
 }
 
@@ -133,7 +132,7 @@ async fn expiry_and_delete_racing_close_once() {
         let c = conversation(round, now - 5);
         store.create_conversation(&c).await.unwrap();
         let sweeper = deps(store.clone());
-        let closing = shared::testing::closing(CloseReason::Closed, now, now + 60);
+        let closing = testkit::closing(CloseReason::Closed, now, now + 60);
         let (report, deleted) = tokio::join!(
             sweep(&sweeper, now, far()),
             store.close_conversation(&c.id, &closing),
@@ -160,42 +159,6 @@ async fn expiry_and_delete_racing_close_once() {
             .collect();
         assert_eq!(counts, [0, 0], "counted down once, not twice");
     }
-}
-
-#[tokio::test]
-async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
-    let store = with_pool().await;
-    let now = shared::now();
-    let c = conversation(1, now - 1);
-    store.create_conversation(&c).await.unwrap();
-    assert_eq!(sweep(&deps(store.clone()), now, far()).await.closed, 1);
-
-    let answer = answer::Deps {
-        routes: store.clone(),
-        call: shared::config::CallConfig::from_source(&|_: &str| None).unwrap(),
-        auth: WebhookAuth::Off,
-    };
-    for p in &c.participants {
-        let params: std::collections::HashMap<String, String> =
-            [("to", p.proxy_number.as_str()), ("from", p.number.as_str())]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-        let req = lambda_http::RequestExt::with_query_string_parameters(
-            http::Request::builder()
-                .uri("/webhooks/answer")
-                .body(lambda_http::Body::Empty)
-                .unwrap(),
-            params,
-        );
-        let (ncco, outcome) = answer::answer(&answer, &req, now).await;
-        assert_eq!(outcome, answer::Outcome::UnknownCaller);
-        assert!(ncco.to_json().contains("not in service"));
-    }
-    // The same (proxy number, participant) pairs go to a new conversation.
-    let mut again = conversation(1, now + 3600);
-    again.id = "00000000-0000-4000-8000-aaaaaaaaaaaa".into();
-    store.create_conversation(&again).await.unwrap();
 }
 
 #[tokio::test]

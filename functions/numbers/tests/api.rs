@@ -5,8 +5,8 @@
 use lambda_http::{Body, Request};
 use numbers::{Deps, handle};
 use serde_json::json;
-use shared::testing::{all_items, fresh_store, mock_config, vonage_mock};
 use shared::vonage::VonageClient;
+use testkit::{all_items, fresh_store, mock_config, vonage_mock};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -4,8 +4,8 @@
 
 use lambda_http::Body;
 use numbers::{Deps, handle};
-use shared::testing::{fresh_store, mock_config, vonage_mock};
 use shared::vonage::VonageClient;
+use testkit::{fresh_store, mock_config, vonage_mock};
 
 fn load(name: &str) -> lambda_http::Request {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use shared::domain::rent::{ProvisionRequest, Provisioner, SETTLE_SECONDS};
 use shared::model::{CloseReason, PendingStage};
 use shared::store::Store;
-use shared::testing::{SpecProxy, conversation, fresh_store, vonage_config};
 use shared::vonage::{NumberQuery, VonageClient};
+use testkit::{SpecProxy, conversation, fresh_store, vonage_config};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -267,7 +267,7 @@ async fn a_purchase_without_an_answer_is_checked_with_the_account() {
 #[tokio::test]
 async fn release_is_refused_while_in_use_then_cancels_the_rental() {
     let store = fresh_store().await;
-    shared::testing::add_pool(&store, &["447700900000", "447700900102"], "GB").await;
+    testkit::add_pool(&store, &["447700900000", "447700900102"], "GB").await;
     store
         .create_conversation(&conversation(
             "c1",
@@ -292,10 +292,7 @@ async fn release_is_refused_while_in_use_then_cancels_the_rental() {
     assert_eq!(n.state, shared::model::NumberState::Retired);
 
     store
-        .close_conversation(
-            "c1",
-            &shared::testing::closing(CloseReason::Closed, 2_000, 9_000),
-        )
+        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 9_000))
         .await
         .unwrap();
     let (status, body) = call(&deps, "DELETE", "/numbers/447700900000?release=true", None).await;
@@ -322,8 +319,8 @@ async fn release_is_refused_while_in_use_then_cancels_the_rental() {
 #[tokio::test]
 async fn the_pool_is_summarised_per_country() {
     let store = fresh_store().await;
-    shared::testing::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
-    shared::testing::add_pool(&store, &["12025550100"], "US").await;
+    testkit::add_pool(&store, &["447700900101", "447700900102"], "GB").await;
+    testkit::add_pool(&store, &["12025550100"], "US").await;
     store
         .retire_number(&shared::phone::Msisdn::from_digits("447700900102").unwrap())
         .await

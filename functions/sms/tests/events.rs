@@ -4,9 +4,9 @@
 
 use shared::config::SmsConfig;
 use shared::model::Mode;
-use shared::testing::{add_pool, conversation, fresh_store, mock_config, sent_sms, vonage_mock};
 use shared::vonage::VonageClient;
 use sms::{Deps, handle};
+use testkit::{add_pool, conversation, fresh_store, mock_config, sent_sms, vonage_mock};
 
 fn load(name: &str) -> lambda_http::Request {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -13,12 +13,12 @@ use shared::config::SmsConfig;
 use shared::model::{CloseReason, Mode};
 use shared::sms_signature::{SmsSignatureMethod, SmsVerifier, sms_sign};
 use shared::store::Store;
-use shared::testing::{
+use shared::vonage::VonageClient;
+use sms::{Deps, Outcome, handle, parse, relay};
+use testkit::{
     add_pool, all_items, assert_spec_accepts, conversation, fresh_store, sent_sms, vonage_config,
     vonage_mock,
 };
-use shared::vonage::VonageClient;
-use sms::{Deps, Outcome, handle, parse, relay};
 use wiremock::MockServer;
 
 const A: &str = "447700900001";
@@ -196,7 +196,7 @@ async fn expired_closed_and_voice_only_conversations_relay_nothing() {
     store
         .close_conversation(
             "closed",
-            &shared::testing::closing(CloseReason::Closed, now, now + 60),
+            &testkit::closing(CloseReason::Closed, now, now + 60),
         )
         .await
         .unwrap();

@@ -7,8 +7,8 @@ use shared::config::ConversationConfig;
 use shared::model::{NumberState, PoolNumber};
 use shared::phone::Msisdn;
 use shared::store::Store;
-use shared::testing::{fresh_store, mock_config, vonage_mock};
 use shared::vonage::VonageClient;
+use testkit::{fresh_store, mock_config, vonage_mock};
 use wiremock::MockServer;
 
 pub fn m(d: &str) -> Msisdn {
@@ -197,7 +197,7 @@ pub async fn assert_consistent(store: &Store, created: &[serde_json::Value], poo
     }
 
     // Nothing half-written: exactly the items of the created conversations and the pool.
-    let items = shared::testing::all_items(store).await;
+    let items = testkit::all_items(store).await;
     let kind = |prefix: &str| {
         items
             .iter()

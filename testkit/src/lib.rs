@@ -1,5 +1,10 @@
-//! Test support (`--features local`): fresh tables on the local DynamoDB-API server and a
-//! Vonage stand-in on wiremock. `scripts/test` starts the server and sets the environment.
+//! Test support, never part of a Lambda binary: fresh tables on the local DynamoDB-API server,
+//! a Vonage stand-in on wiremock, Prism proxies that check requests and answers against the
+//! Vonage specs, the fault proxy, fixtures, and in-memory fakes of the ports ([`fakes`]).
+//! `scripts/test` starts the servers and sets the environment the server-backed helpers read.
+
+pub mod fakes;
+pub mod requests;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -7,10 +12,10 @@ use secrecy::SecretString;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::config::VonageConfig;
-use crate::phone::Msisdn;
-use crate::store::Store;
-use crate::table;
+use shared::config::VonageConfig;
+use shared::phone::Msisdn;
+use shared::store::Store;
+use shared::table;
 
 /// The repository's `template.yaml`.
 pub fn template_path() -> String {
@@ -178,10 +183,10 @@ pub async fn sent_sms(server: &MockServer) -> Vec<(String, String, String)> {
 /// Adds active pool numbers in `country`.
 pub async fn add_pool(store: &Store, numbers: &[&str], country: &str) {
     for n in numbers {
-        let number = crate::model::PoolNumber::new(
+        let number = shared::model::PoolNumber::new(
             Msisdn::from_digits(n).expect("a pool number in E.164 digits"),
             country,
-            crate::model::NumberState::Active,
+            shared::model::NumberState::Active,
             0,
         );
         assert!(
@@ -199,8 +204,8 @@ pub fn conversation(
     b: (&str, &str),
     created_at: i64,
     expires_at: i64,
-) -> crate::model::Conversation {
-    use crate::model::{Conversation, ConversationStatus, ExpiryMode, Participant};
+) -> shared::model::Conversation {
+    use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant};
     let p = |(number, proxy): (&str, &str)| Participant {
         number: Msisdn::from_digits(number).expect("a participant in E.164 digits"),
         label: None,
@@ -230,7 +235,7 @@ pub fn numbered_conversation(
     i: usize,
     proxies: (&str, &str),
     expires_at: i64,
-) -> crate::model::Conversation {
+) -> shared::model::Conversation {
     let mut c = conversation(
         &format!("00000000-0000-4000-8000-{i:012}"),
         (&format!("4477{:08}", 2 * i), proxies.0),
@@ -306,13 +311,22 @@ impl Drop for SpecProxy {
 
 /// Replays every request `stand_in` received under `prefix` against the Prism mock of a Vonage
 /// spec at `prism_url` (with `prefix` taken off the path) and fails unless Prism accepts each
-/// one: the requests a test made are checked against the published spec, while the stand-in
-/// decided the answers. (Used where the spec's responses cannot be validated by a Prism proxy:
+/// one (and fails when it received none): the requests a test made are checked against the
+/// published spec, while the stand-in decided the answers. (Used where the spec's responses cannot be validated by a Prism proxy:
 /// `sms.yml` answers with a `oneOf` whose branches both match any body.)
 pub async fn assert_spec_accepts(stand_in: &MockServer, prefix: &str, prism_url: &str) {
     let client = reqwest::Client::new();
     let requests = stand_in.received_requests().await.unwrap_or_default();
-    for r in requests.iter().filter(|r| r.url.path().starts_with(prefix)) {
+    let seen: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path().starts_with(prefix))
+        .collect();
+    // A check that saw nothing proves nothing: the test meant to send something and did not.
+    assert!(
+        !seen.is_empty(),
+        "the stand-in received no request under {prefix} to check against the spec"
+    );
+    for r in seen {
         let mut url = format!("{prism_url}{}", &r.url.path()[prefix.len()..]);
         if let Some(q) = r.url.query() {
             url.push('?');
@@ -410,8 +424,8 @@ impl FaultProxy {
     }
 
     /// A store on `table` whose every request goes through the proxy, within `budget`.
-    pub async fn store(&self, table: &str, budget: &crate::config::AwsBudget) -> Store {
-        let sdk = crate::aws::sdk_config(budget).await;
+    pub async fn store(&self, table: &str, budget: &shared::config::AwsBudget) -> Store {
+        let sdk = shared::aws::sdk_config(budget).await;
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .endpoint_url(&self.url)
             .build();
@@ -431,8 +445,8 @@ impl Drop for FaultProxy {
 }
 
 /// A time budget for stores in tests, as tight as a deployed answer webhook's.
-pub fn budget(attempt_ms: u64, operation_ms: u64, max_attempts: u32) -> crate::config::AwsBudget {
-    crate::config::AwsBudget {
+pub fn budget(attempt_ms: u64, operation_ms: u64, max_attempts: u32) -> shared::config::AwsBudget {
+    shared::config::AwsBudget {
         connect: std::time::Duration::from_millis(500),
         attempt: std::time::Duration::from_millis(attempt_ms),
         operation: std::time::Duration::from_millis(operation_ms),
@@ -456,11 +470,11 @@ pub fn ncco_schema() -> jsonschema::Validator {
 /// Closing at `at` for `reason`, records kept until `retain_until`, pairs cooling off for the
 /// default 600 s.
 pub fn closing(
-    reason: crate::model::CloseReason,
+    reason: shared::model::CloseReason,
     at: i64,
     retain_until: i64,
-) -> crate::store::Closing {
-    crate::store::Closing {
+) -> shared::store::Closing {
+    shared::store::Closing {
         reason,
         at,
         retain_until,

@@ -14,7 +14,7 @@ use shared::phone::Msisdn;
 use shared::ports::RouteReader;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::StoreError;
-use shared::testing::{all_items, fresh_store};
+use testkit::{all_items, fresh_store};
 
 const SECRET: &str = "the-account-signature-secret";
 const KEY: &str = "abcd1234";

@@ -11,8 +11,8 @@ use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
 use shared::config::{CallConfig, ConversationConfig};
 use shared::signature::WebhookAuth;
-use shared::testing::{fresh_store, mock_config, vonage_mock};
 use shared::vonage::VonageClient;
+use testkit::{fresh_store, mock_config, vonage_mock};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 

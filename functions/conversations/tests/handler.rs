@@ -1,0 +1,251 @@
+//! The conversations API on the in-memory store and Vonage: no server needed. The same paths
+//! against the real local DynamoDB-API server and the Vonage stand-in are in `api.rs`,
+//! `pool_policy.rs`, `concurrency.rs` and `faults.rs`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use conversations::{Deps, handle};
+use serde_json::json;
+use shared::config::ConversationConfig;
+use shared::model::{ConversationStatus, NumberState};
+use shared::vonage::{Insight, NumberOffer};
+use testkit::fakes::{FakeVonage, MemoryStore};
+use testkit::requests::{json, read};
+
+const A: &str = "447700900001";
+const B: &str = "447700900002";
+const PA: &str = "447700900101";
+const PB: &str = "447700900102";
+
+fn app(store: MemoryStore, settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeVonage> {
+    let settings: std::collections::HashMap<String, String> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Deps {
+        store,
+        vonage: FakeVonage::default(),
+        conversations: ConversationConfig::from_source(&move |k: &str| settings.get(k).cloned())
+            .unwrap(),
+        application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+    }
+}
+
+fn pair() -> serde_json::Value {
+    json!({"participants": [{"number": A, "label": "rider"}, {"number": B, "label": "driver"}]})
+}
+
+async fn call(
+    deps: &Deps<MemoryStore, FakeVonage>,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    read(handle(deps, json(method, path, body)).await)
+}
+
+#[tokio::test]
+async fn create_notify_read_and_close() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // Each participant is told, from their own proxy number, the number that reaches the other.
+    let sent = deps.vonage.sent();
+    assert_eq!(sent.len(), 2);
+    let stored = deps.store.conversation_now(&id).unwrap();
+    for (p, sms) in stored.participants.iter().zip(&sent) {
+        assert_eq!(sms.from, p.proxy_number.as_str());
+        assert_eq!(sms.to, p.number.as_str());
+        assert!(sms.text.contains(&format!("+{}", p.proxy_number.as_str())));
+        assert_eq!(sms.client_ref.as_deref(), Some(id.as_str()));
+    }
+
+    let (status, read_back) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
+    assert_eq!((status, &read_back["status"]), (200, &json!("active")));
+
+    let (status, closed) = call(&deps, "DELETE", &format!("/conversations/{id}"), None).await;
+    assert_eq!((status, &closed["status"]), (200, &json!("closed")));
+    assert_eq!(
+        deps.store.conversation_now(&id).unwrap().status,
+        ConversationStatus::Closed
+    );
+    for n in [PA, PB] {
+        assert_eq!(deps.store.number_now(n).unwrap().active_count, 0);
+    }
+    // Closing again answers it as it is.
+    assert_eq!(
+        call(&deps, "DELETE", &format!("/conversations/{id}"), None)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_reference_answers_the_same_conversation() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let mut body = pair();
+    body["reference"] = json!("ride-42");
+    let (first, a) = call(&deps, "POST", "/conversations", Some(body.clone())).await;
+    let (second, b) = call(&deps, "POST", "/conversations", Some(body)).await;
+    assert_eq!((first, second), (201, 200));
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(deps.store.conversations_now().len(), 1);
+}
+
+#[tokio::test]
+async fn refusals_write_nothing() {
+    let deps = app(MemoryStore::default(), &[]);
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!((status, &problem["code"]), (409, &json!("pool_exhausted")));
+
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    deps.vonage.insight(
+        B,
+        Insight::NotValid {
+            status: 3,
+            message: "Invalid request".into(),
+        },
+    );
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (422, &json!("number_not_valid"))
+    );
+
+    let (status, problem) = call(
+        &deps,
+        "POST",
+        "/conversations",
+        Some(json!({"participants": [{"number": A}, {"number": A}]})),
+    )
+    .await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (400, &json!("same_participant"))
+    );
+
+    let (status, problem) = call(
+        &deps,
+        "POST",
+        "/conversations",
+        Some(json!({"participants": [{"number": A}, {"number": PA}]})),
+    )
+    .await;
+    assert_eq!((status, &problem["code"]), (400, &json!("invalid_number")));
+    assert!(deps.store.conversations_now().is_empty());
+    assert!(deps.vonage.sent().is_empty());
+}
+
+#[tokio::test]
+async fn an_outage_is_a_503_and_writes_nothing() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    deps.vonage.fail("insight", true);
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (503, &json!("vonage_unavailable"))
+    );
+
+    deps.vonage.fail("insight", false);
+    deps.store.fail(true);
+    let response = handle(&deps, json("POST", "/conversations", Some(pair()))).await;
+    assert_eq!(response.headers()["retry-after"], "1");
+    let (status, problem) = read(response);
+    assert_eq!(
+        (status, &problem["code"]),
+        (503, &json!("store_unavailable"))
+    );
+    deps.store.fail(false);
+    assert!(deps.store.conversations_now().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_sms_is_reported_not_fatal() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    deps.vonage.fail("sms", true);
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201);
+    for p in created["participants"].as_array().unwrap() {
+        assert_eq!(p["notified"], json!(false), "{created}");
+    }
+    assert_eq!(deps.store.conversations_now().len(), 1);
+}
+
+#[tokio::test]
+async fn an_empty_pool_rents_with_auto_rent_and_links_the_number() {
+    let offer = |msisdn: &str| NumberOffer {
+        country: "GB".into(),
+        msisdn: msisdn.into(),
+        number_type: Some("mobile-lvn".into()),
+        features: vec!["VOICE".into(), "SMS".into()],
+        cost: Some("1.25".into()),
+    };
+    let deps = app(
+        MemoryStore::default(),
+        &[("AUTO_RENT", "true"), ("AUTO_RENT_MAX_PER_COUNTRY", "1")],
+    );
+    deps.vonage.offer([offer(PA), offer(PB)]);
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201, "{created}");
+    // One number serves both participants: one was rented, linked and added.
+    let number = deps.store.number_now(PA).unwrap();
+    assert_eq!(number.state, NumberState::Active);
+    assert_eq!(
+        deps.vonage.linked()[PA],
+        "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+    );
+    assert!(deps.store.number_now(PB).is_none());
+    assert!(
+        !deps.store.lease_held("rent-GB"),
+        "the renting lease is given back"
+    );
+
+    // The rider needs a second number for a second counterpart; at its ceiling, the pool does
+    // not grow.
+    let (status, problem) = call(
+        &deps,
+        "POST",
+        "/conversations",
+        Some(json!({"participants": [{"number": A}, {"number": "447700900004"}]})),
+    )
+    .await;
+    assert_eq!((status, &problem["code"]), (409, &json!("pool_exhausted")));
+    assert!(
+        problem["detail"].as_str().unwrap().contains("ceiling"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn the_list_filters_and_pages() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB, "447700900103"], "GB"), &[]);
+    for other in ["447700900003", "447700900004", "447700900005"] {
+        let body = json!({"participants": [{"number": A}, {"number": other}]});
+        assert_eq!(
+            call(&deps, "POST", "/conversations", Some(body)).await.0,
+            201
+        );
+    }
+    let (status, page) = call(
+        &deps,
+        "GET",
+        &format!("/conversations?participant={A}&limit=2"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["conversations"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = call(
+        &deps,
+        "GET",
+        &format!("/conversations?participant={A}&limit=2&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(rest["conversations"].as_array().unwrap().len(), 1);
+    let (status, problem) = call(&deps, "GET", "/conversations?status=nope", None).await;
+    assert_eq!((status, &problem["code"]), (400, &json!("invalid_request")));
+}

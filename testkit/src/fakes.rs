@@ -1,0 +1,808 @@
+//! In-memory fakes of the ports, for handler and use-case tests that need no server. They keep
+//! the ports' promises (rule 2 and the cool-off on creation, one record per call, leg and
+//! status, in-progress on the first answer, sliding expiry, claims taken once) in the simplest
+//! way; the store's own tests check the real thing against the local DynamoDB-API server, and
+//! the Vonage client's tests check its requests against the specs with Prism.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use shared::model::{
+    CallEvent, Conversation, ConversationStatus, ExpiryMode, FreedPair, NumberState, PendingNumber,
+    PoolNumber, Route,
+};
+use shared::phone::Msisdn;
+use shared::ports::{
+    CallLog, Conversations, ExpiryIndex, Leases, NumberInsight, NumberInventory, Pool, RouteReader,
+    SmsLedger, SmsSender,
+};
+use shared::store::{
+    CallRef, CloseOutcome, Closing, CreateConflict, ExpiredPage, ExpiryCursor, Holdings,
+    ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError, Unavailable,
+    WriteError,
+};
+use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+type EventKey = (String, String, String, String);
+
+#[derive(Default)]
+struct State {
+    conversations: HashMap<String, Conversation>,
+    references: HashMap<String, String>,
+    pool: BTreeMap<String, PoolNumber>,
+    pending: BTreeMap<String, PendingNumber>,
+    /// (proxy, participant) → the pair a closed conversation gave back.
+    freed: HashMap<(Msisdn, Msisdn), FreedPair>,
+    leases: HashMap<String, (String, i64)>,
+    call_refs: HashMap<String, CallRef>,
+    events: BTreeMap<EventKey, CallEvent>,
+    claims: HashSet<String>,
+    parts: HashMap<(Msisdn, String), BTreeMap<u32, MessagePart>>,
+    wholes: HashSet<(Msisdn, String)>,
+    opt_outs: HashSet<(Msisdn, Msisdn)>,
+    messages: Vec<(String, RelayedMessage)>,
+}
+
+impl State {
+    fn open(&self) -> impl Iterator<Item = &Conversation> {
+        self.conversations
+            .values()
+            .filter(|c| c.status != ConversationStatus::Closed)
+    }
+
+    fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Option<Route> {
+        self.open()
+            .flat_map(|c| c.routes())
+            .find(|r| &r.proxy_number == proxy && &r.caller == caller)
+    }
+}
+
+/// A store in memory. `fail(true)` makes every request fail as a store that does not answer
+/// does; `requests()` counts them.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    failing: AtomicBool,
+    calls: AtomicUsize,
+}
+
+impl MemoryStore {
+    /// A store holding these conversations (and so their routes), written as they stand.
+    pub fn with(conversations: impl IntoIterator<Item = Conversation>) -> Self {
+        let store = Self::default();
+        {
+            let mut s = lock(&store.state);
+            for c in conversations {
+                if let Some(r) = &c.reference {
+                    s.references.insert(r.clone(), c.id.clone());
+                }
+                s.conversations.insert(c.id.clone(), c);
+            }
+        }
+        store
+    }
+
+    /// A store whose pool holds these active numbers, in `country`.
+    pub fn with_pool(numbers: &[&str], country: &str) -> Self {
+        let store = Self::default();
+        for n in numbers {
+            store.put_number(PoolNumber::new(
+                Msisdn::from_digits(n).expect("a pool number in the test is a number"),
+                country,
+                NumberState::Active,
+                0,
+            ));
+        }
+        store
+    }
+
+    /// Puts a number into the pool as it stands.
+    pub fn put_number(&self, number: PoolNumber) {
+        lock(&self.state)
+            .pool
+            .insert(number.msisdn.as_str().to_owned(), number);
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many requests were made of the store.
+    pub fn requests(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn events(&self, conversation_id: &str) -> Vec<CallEvent> {
+        lock(&self.state)
+            .events
+            .iter()
+            .filter(|(k, _)| k.0 == conversation_id)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    pub fn conversation_now(&self, id: &str) -> Option<Conversation> {
+        lock(&self.state).conversations.get(id).cloned()
+    }
+
+    pub fn conversations_now(&self) -> Vec<Conversation> {
+        lock(&self.state).conversations.values().cloned().collect()
+    }
+
+    pub fn number_now(&self, msisdn: &str) -> Option<PoolNumber> {
+        lock(&self.state).pool.get(msisdn).cloned()
+    }
+
+    pub fn pending_now(&self) -> Vec<PendingNumber> {
+        lock(&self.state).pending.values().cloned().collect()
+    }
+
+    /// Every relayed message kept, with its conversation.
+    pub fn messages_now(&self) -> Vec<(String, RelayedMessage)> {
+        lock(&self.state).messages.clone()
+    }
+
+    pub fn lease_held(&self, name: &str) -> bool {
+        lock(&self.state).leases.contains_key(name)
+    }
+
+    fn request(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                kind: Unavailable::Timeout,
+                source: Box::new(aws_sdk_dynamodb::Error::InternalServerError(
+                    aws_sdk_dynamodb::types::error::InternalServerError::builder()
+                        .message("the in-memory store is set to fail")
+                        .build(),
+                )),
+            });
+        }
+        Ok(lock(&self.state))
+    }
+}
+
+impl RouteReader for MemoryStore {
+    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
+        Ok(self.request()?.route(proxy, caller))
+    }
+}
+
+impl CallLog for MemoryStore {
+    async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.request()?.conversations.get(id).cloned())
+    }
+
+    async fn call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
+        Ok(self.request()?.call_refs.get(call_id).cloned())
+    }
+
+    async fn remember_call(&self, call_id: &str, call: &CallRef, _: i64) -> Result<(), StoreError> {
+        self.request()?
+            .call_refs
+            .insert(call_id.to_owned(), call.clone());
+        Ok(())
+    }
+
+    async fn record_event(
+        &self,
+        conversation_id: &str,
+        event: &CallEvent,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        let key = (
+            conversation_id.to_owned(),
+            event.call_id.clone(),
+            event.leg.clone(),
+            event.status.clone(),
+        );
+        self.request()?.events.insert(key, event.clone());
+        Ok(())
+    }
+
+    async fn note_activity(
+        &self,
+        c: &Conversation,
+        at: i64,
+        answered: bool,
+    ) -> Result<(), StoreError> {
+        let mut s = self.request()?;
+        let Some(stored) = s.conversations.get_mut(&c.id) else {
+            return Ok(());
+        };
+        if stored.status == ConversationStatus::Closed {
+            return Ok(());
+        }
+        stored.last_activity = Some(stored.last_activity.unwrap_or(at).max(at));
+        if answered && stored.status == ConversationStatus::Active {
+            stored.status = ConversationStatus::InProgress;
+        }
+        let pushed = at + stored.ttl_seconds;
+        if stored.expiry_mode == ExpiryMode::Sliding && pushed >= stored.expires_at + 60 {
+            stored.expires_at = pushed;
+        }
+        Ok(())
+    }
+}
+
+impl Conversations for MemoryStore {
+    async fn get_conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.request()?.conversations.get(id).cloned())
+    }
+
+    async fn find_by_reference(&self, reference: &str) -> Result<Option<Conversation>, StoreError> {
+        let s = self.request()?;
+        Ok(s.references
+            .get(reference)
+            .and_then(|id| s.conversations.get(id))
+            .cloned())
+    }
+
+    /// Checks what the store's transaction checks, in its order, and writes all or nothing.
+    async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
+        let mut s = self.request()?;
+        if s.conversations.contains_key(&c.id) {
+            return Err(WriteError::Conflict(CreateConflict::Contention));
+        }
+        let routes = c.routes();
+        for (i, r) in routes.iter().enumerate() {
+            if s.route(&r.proxy_number, &r.caller).is_some() {
+                return Err(WriteError::Conflict(CreateConflict::RouteTaken(i)));
+            }
+        }
+        for (i, r) in routes.iter().enumerate() {
+            if let Some(f) = s.freed.get(&(r.proxy_number.clone(), r.caller.clone()))
+                && f.free_at > c.created_at
+                && f.counterpart != r.callee
+            {
+                return Err(WriteError::Conflict(CreateConflict::CoolingOff(i)));
+            }
+        }
+        if let Some(r) = &c.reference
+            && s.references.contains_key(r)
+        {
+            return Err(WriteError::Conflict(CreateConflict::ReferenceTaken));
+        }
+        for p in &c.participants {
+            let usable = s
+                .pool
+                .get(p.proxy_number.as_str())
+                .is_some_and(|n| n.state == NumberState::Active);
+            if !usable {
+                return Err(WriteError::Conflict(CreateConflict::NumberUnavailable(
+                    p.proxy_number.clone(),
+                )));
+            }
+        }
+        for p in &c.participants {
+            if let Some(n) = s.pool.get_mut(p.proxy_number.as_str()) {
+                n.active_count += 1;
+            }
+        }
+        if let Some(r) = &c.reference {
+            s.references.insert(r.clone(), c.id.clone());
+        }
+        s.conversations.insert(c.id.clone(), c.clone());
+        Ok(())
+    }
+
+    async fn close_conversation(
+        &self,
+        id: &str,
+        closing: &Closing,
+    ) -> Result<Option<CloseOutcome>, StoreError> {
+        let mut s = self.request()?;
+        let Some(current) = s.conversations.get(id).cloned() else {
+            return Ok(None);
+        };
+        if current.status == ConversationStatus::Closed {
+            return Ok(Some(CloseOutcome::AlreadyClosed(current)));
+        }
+        let mut closed = current.clone();
+        closed.status = ConversationStatus::Closed;
+        closed.closed_at = Some(closing.at);
+        closed.close_reason = Some(closing.reason);
+        for r in current.routes() {
+            let pair = FreedPair {
+                proxy_number: r.proxy_number.clone(),
+                participant: r.caller.clone(),
+                counterpart: r.callee.clone(),
+                conversation_id: id.to_owned(),
+                free_at: closing.at + closing.cool_off_seconds,
+            };
+            s.freed.insert((r.proxy_number, r.caller), pair);
+        }
+        for p in &current.participants {
+            if let Some(n) = s.pool.get_mut(p.proxy_number.as_str()) {
+                n.active_count -= 1;
+            }
+        }
+        if let Some(r) = &current.reference {
+            s.references.remove(r);
+        }
+        s.conversations.insert(id.to_owned(), closed.clone());
+        Ok(Some(CloseOutcome::Closed(closed)))
+    }
+
+    /// Newest first; the cursor is how many were skipped.
+    async fn list_conversations(
+        &self,
+        filter: &ListFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let s = self.request()?;
+        let skip = match cursor {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| StoreError::InvalidCursor)?,
+        };
+        let mut all: Vec<&Conversation> = s
+            .conversations
+            .values()
+            .filter(|c| filter.status.is_none_or(|st| c.status == st))
+            .filter(|c| {
+                filter
+                    .participant
+                    .as_ref()
+                    .is_none_or(|p| c.participants.iter().any(|x| &x.number == p))
+            })
+            .collect();
+        all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let limit = limit.max(1) as usize;
+        let items: Vec<Conversation> = all
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|c| (*c).clone())
+            .collect();
+        let next_cursor = (skip + limit < all.len()).then(|| (skip + limit).to_string());
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
+        drop(self.request()?);
+        Ok(self.events(conversation_id))
+    }
+
+    async fn messages(&self, conversation_id: &str) -> Result<Vec<RelayedMessage>, StoreError> {
+        let s = self.request()?;
+        let mut found: Vec<RelayedMessage> = s
+            .messages
+            .iter()
+            .filter(|(c, _)| c == conversation_id)
+            .map(|(_, m)| m.clone())
+            .collect();
+        found.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
+        Ok(found)
+    }
+}
+
+impl Pool for MemoryStore {
+    async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
+        let s = self.request()?;
+        let mut numbers: Vec<PoolNumber> = s.pool.values().cloned().collect();
+        numbers
+            .sort_by(|a, b| (&a.country, a.msisdn.as_str()).cmp(&(&b.country, b.msisdn.as_str())));
+        Ok(numbers)
+    }
+
+    async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+        Ok(self.request()?.pool.get(msisdn.as_str()).cloned())
+    }
+
+    async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        if s.pool.contains_key(number.msisdn.as_str()) {
+            return Ok(false);
+        }
+        s.pool
+            .insert(number.msisdn.as_str().to_owned(), number.clone());
+        Ok(true)
+    }
+
+    async fn retire_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+        let mut s = self.request()?;
+        Ok(s.pool.get_mut(msisdn.as_str()).map(|n| {
+            n.state = NumberState::Retired;
+            n.clone()
+        }))
+    }
+
+    async fn remove_number(&self, msisdn: &Msisdn) -> Result<RemoveOutcome, StoreError> {
+        let mut s = self.request()?;
+        Ok(match s.pool.get(msisdn.as_str()) {
+            None => RemoveOutcome::NotFound,
+            Some(n) if n.active_count > 0 || n.state != NumberState::Retired => {
+                RemoveOutcome::InUse(n.active_count)
+            }
+            Some(_) => match s.pool.remove(msisdn.as_str()) {
+                Some(n) => RemoveOutcome::Removed(n),
+                None => RemoveOutcome::NotFound,
+            },
+        })
+    }
+
+    async fn holdings(&self, participant: &Msisdn) -> Result<Holdings, StoreError> {
+        let s = self.request()?;
+        let held = s
+            .open()
+            .flat_map(|c| c.participants.iter())
+            .filter(|p| &p.number == participant)
+            .map(|p| p.proxy_number.clone())
+            .collect();
+        let freed = s
+            .freed
+            .values()
+            .filter(|f| &f.participant == participant)
+            .cloned()
+            .collect();
+        Ok(Holdings { held, freed })
+    }
+
+    async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
+        Ok(self.request()?.pending.values().cloned().collect())
+    }
+
+    async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let key = pending.msisdn.as_str().to_owned();
+        if s.pending.contains_key(&key) {
+            return Ok(false);
+        }
+        s.pending.insert(key, pending.clone());
+        Ok(true)
+    }
+
+    async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
+        self.request()?
+            .pending
+            .insert(pending.msisdn.as_str().to_owned(), pending.clone());
+        Ok(())
+    }
+
+    async fn drop_pending(&self, msisdn: &Msisdn) -> Result<(), StoreError> {
+        self.request()?.pending.remove(msisdn.as_str());
+        Ok(())
+    }
+
+    async fn complete_pending(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let key = number.msisdn.as_str().to_owned();
+        if s.pool.contains_key(&key) {
+            return Ok(false);
+        }
+        s.pending.remove(&key);
+        s.pool.insert(key, number.clone());
+        Ok(true)
+    }
+}
+
+impl Leases for MemoryStore {
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        hold_seconds: i64,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        if s.leases.get(name).is_some_and(|(_, until)| *until >= now) {
+            return Ok(false);
+        }
+        s.leases
+            .insert(name.to_owned(), (holder.to_owned(), now + hold_seconds));
+        Ok(true)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut s = self.request()?;
+        if s.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            s.leases.remove(name);
+        }
+        Ok(())
+    }
+}
+
+impl SmsLedger for MemoryStore {
+    async fn claim_message(&self, message_id: &str, _: i64) -> Result<bool, StoreError> {
+        Ok(self.request()?.claims.insert(message_id.to_owned()))
+    }
+
+    async fn release_message(&self, message_id: &str) -> Result<(), StoreError> {
+        self.request()?.claims.remove(message_id);
+        Ok(())
+    }
+
+    async fn put_part(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+        part: &MessagePart,
+        _: i64,
+    ) -> Result<Vec<MessagePart>, StoreError> {
+        let mut s = self.request()?;
+        let parts = s
+            .parts
+            .entry((sender.clone(), reference.to_owned()))
+            .or_default();
+        parts.insert(part.part, part.clone());
+        Ok(parts.values().cloned().collect())
+    }
+
+    async fn claim_whole(
+        &self,
+        sender: &Msisdn,
+        reference: &str,
+        _: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .request()?
+            .wholes
+            .insert((sender.clone(), reference.to_owned())))
+    }
+
+    async fn release_whole(&self, sender: &Msisdn, reference: &str) -> Result<(), StoreError> {
+        self.request()?
+            .wholes
+            .remove(&(sender.clone(), reference.to_owned()));
+        Ok(())
+    }
+
+    async fn opt_out(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+        _: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .request()?
+            .opt_outs
+            .insert((participant.clone(), proxy.clone())))
+    }
+
+    async fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
+        Ok(self
+            .request()?
+            .opt_outs
+            .remove(&(participant.clone(), proxy.clone())))
+    }
+
+    async fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
+        Ok(self
+            .request()?
+            .opt_outs
+            .contains(&(participant.clone(), proxy.clone())))
+    }
+
+    async fn record_message(
+        &self,
+        conversation_id: &str,
+        message: &RelayedMessage,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        self.request()?
+            .messages
+            .push((conversation_id.to_owned(), message.clone()));
+        Ok(())
+    }
+}
+
+/// Every open conversation sits in shard 0, oldest expiry first; the cursor is the last id.
+impl ExpiryIndex for MemoryStore {
+    async fn expired(
+        &self,
+        shard: u32,
+        now: i64,
+        limit: i32,
+        start: Option<ExpiryCursor>,
+    ) -> Result<ExpiredPage, StoreError> {
+        let s = self.request()?;
+        if shard != 0 {
+            return Ok(ExpiredPage::default());
+        }
+        let mut due: Vec<(i64, String)> = s
+            .open()
+            .filter(|c| c.expires_at <= now)
+            .map(|c| (c.expires_at, c.id.clone()))
+            .collect();
+        due.sort();
+        let after = start.map(|c| c.0);
+        let from = match &after {
+            Some(id) => due.iter().position(|(_, i)| i == id).map_or(0, |p| p + 1),
+            None => 0,
+        };
+        let page: Vec<String> = due
+            .iter()
+            .skip(from)
+            .take(limit.max(1) as usize)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let more = from + page.len() < due.len();
+        Ok(ExpiredPage {
+            read: page.len() as i32,
+            next: more
+                .then(|| page.last().cloned())
+                .flatten()
+                .map(ExpiryCursor),
+            ids: page,
+        })
+    }
+}
+
+/// One SMS the fake Vonage was asked to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    pub from: String,
+    pub to: String,
+    pub text: String,
+    pub client_ref: Option<String>,
+}
+
+/// Vonage in memory: Number Insight says every number is valid in its own country unless told
+/// otherwise, SMS are kept, and the account's numbers are a list of offers. `fail(api)` makes
+/// every request to that API fail as an unreachable Vonage does.
+#[derive(Default)]
+pub struct FakeVonage {
+    insight: Mutex<HashMap<String, Insight>>,
+    sent: Mutex<Vec<SentSms>>,
+    offers: Mutex<Vec<NumberOffer>>,
+    owned: Mutex<BTreeMap<String, NumberOffer>>,
+    linked: Mutex<HashMap<String, String>>,
+    cancelled: Mutex<Vec<String>>,
+    failing: Mutex<HashSet<&'static str>>,
+    requests: Mutex<Vec<&'static str>>,
+}
+
+impl FakeVonage {
+    /// What Number Insight says of `number`.
+    pub fn insight(&self, number: &str, answer: Insight) {
+        lock(&self.insight).insert(number.to_owned(), answer);
+    }
+
+    /// Numbers a search offers (and that can then be bought).
+    pub fn offer(&self, offers: impl IntoIterator<Item = NumberOffer>) {
+        lock(&self.offers).extend(offers);
+    }
+
+    /// A number the account owns already.
+    pub fn own(&self, offer: NumberOffer) {
+        lock(&self.owned).insert(offer.msisdn.clone(), offer);
+    }
+
+    /// Requests to `api` fail: `insight`, `sms`, `search`, `buy`, `link`, `owned`, `cancel`.
+    pub fn fail(&self, api: &'static str, failing: bool) {
+        let mut f = lock(&self.failing);
+        if failing {
+            f.insert(api);
+        } else {
+            f.remove(api);
+        }
+    }
+
+    pub fn sent(&self) -> Vec<SentSms> {
+        lock(&self.sent).clone()
+    }
+
+    /// The application each number was linked to.
+    pub fn linked(&self) -> HashMap<String, String> {
+        lock(&self.linked).clone()
+    }
+
+    pub fn cancelled(&self) -> Vec<String> {
+        lock(&self.cancelled).clone()
+    }
+
+    /// The APIs asked, in order.
+    pub fn requests(&self) -> Vec<&'static str> {
+        lock(&self.requests).clone()
+    }
+
+    fn request(&self, name: &'static str, api: Api) -> Result<(), VonageError> {
+        lock(&self.requests).push(name);
+        if lock(&self.failing).contains(name) {
+            return Err(VonageError::Status { api, status: 503 });
+        }
+        Ok(())
+    }
+}
+
+fn refused(api: Api, message: &str) -> VonageError {
+    VonageError::Rejected {
+        api,
+        code: "420".into(),
+        message: message.into(),
+    }
+}
+
+impl NumberInsight for FakeVonage {
+    async fn basic_insight(&self, number: &Msisdn) -> Result<Insight, VonageError> {
+        self.request("insight", Api::NumberInsight)?;
+        Ok(lock(&self.insight)
+            .get(number.as_str())
+            .cloned()
+            .unwrap_or_else(|| Insight::Valid {
+                international: number.clone(),
+                country: number.region().unwrap_or_default(),
+            }))
+    }
+}
+
+impl SmsSender for FakeVonage {
+    async fn send_sms(
+        &self,
+        from: &Msisdn,
+        to: &Msisdn,
+        text: &str,
+        client_ref: Option<&str>,
+    ) -> Result<String, VonageError> {
+        self.request("sms", Api::Sms)?;
+        let mut sent = lock(&self.sent);
+        sent.push(SentSms {
+            from: from.as_str().to_owned(),
+            to: to.as_str().to_owned(),
+            text: text.to_owned(),
+            client_ref: client_ref.map(str::to_owned),
+        });
+        Ok(format!("message-{}", sent.len()))
+    }
+}
+
+impl NumberInventory for FakeVonage {
+    async fn search_numbers(&self, query: &NumberQuery) -> Result<Vec<NumberOffer>, VonageError> {
+        self.request("search", Api::Numbers)?;
+        let owned = lock(&self.owned);
+        Ok(lock(&self.offers)
+            .iter()
+            .filter(|o| o.country == query.country && !owned.contains_key(&o.msisdn))
+            .filter(|o| {
+                query
+                    .starts_with
+                    .as_ref()
+                    .is_none_or(|p| o.msisdn.starts_with(p.as_str()))
+            })
+            .take(query.size.max(1) as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn buy_number(&self, msisdn: &Msisdn, _: &str) -> Result<(), VonageError> {
+        self.request("buy", Api::Numbers)?;
+        let offer = lock(&self.offers)
+            .iter()
+            .find(|o| o.msisdn == msisdn.as_str())
+            .cloned()
+            .ok_or_else(|| refused(Api::Numbers, "number not available"))?;
+        lock(&self.owned).insert(offer.msisdn.clone(), offer);
+        Ok(())
+    }
+
+    async fn link_number(
+        &self,
+        msisdn: &Msisdn,
+        _: &str,
+        application_id: &str,
+    ) -> Result<(), VonageError> {
+        self.request("link", Api::Numbers)?;
+        lock(&self.linked).insert(msisdn.as_str().to_owned(), application_id.to_owned());
+        Ok(())
+    }
+
+    async fn owned_number(&self, msisdn: &Msisdn) -> Result<Option<NumberOffer>, VonageError> {
+        self.request("owned", Api::Numbers)?;
+        Ok(lock(&self.owned).get(msisdn.as_str()).cloned())
+    }
+
+    async fn cancel_number(&self, msisdn: &Msisdn, _: &str) -> Result<(), VonageError> {
+        self.request("cancel", Api::Numbers)?;
+        if lock(&self.owned).remove(msisdn.as_str()).is_none() {
+            return Err(refused(Api::Numbers, "number not owned"));
+        }
+        lock(&self.cancelled).push(msisdn.as_str().to_owned());
+        Ok(())
+    }
+}
