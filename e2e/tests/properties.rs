@@ -118,7 +118,7 @@ proptest! {
     ) {
         let body = serde_json::to_vec(&fields).unwrap();
         if let Ok(Some(incoming)) = event::parse(&body_request("application/json", body)) {
-            prop_assert!(!incoming.event.status.is_empty());
+            prop_assert!(!incoming.event.status.as_str().is_empty());
             prop_assert!(incoming.event.call_id.len() <= 64);
         }
     }

@@ -19,6 +19,7 @@ pub mod signature;
 pub mod sms_signature;
 pub mod store;
 pub mod telemetry;
+pub mod values;
 pub mod vonage;
 
 #[cfg(feature = "local")]

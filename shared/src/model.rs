@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::phone::Msisdn;
+use crate::values::{CallStatus, Label, Reference};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -38,7 +39,7 @@ impl ConversationStatus {
 pub struct Participant {
     pub number: Msisdn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<Label>,
     /// The proxy number this participant calls to reach the other one.
     pub proxy_number: Msisdn,
     /// ISO 3166 country, from Number Insight.
@@ -48,7 +49,7 @@ pub struct Participant {
 impl Participant {
     /// How this participant is named to the other one: their label, or a neutral word.
     pub fn display_name(&self) -> &str {
-        self.label.as_deref().unwrap_or("contact")
+        self.label.as_ref().map_or("contact", Label::as_str)
     }
 }
 
@@ -61,7 +62,7 @@ pub struct Conversation {
     /// Unix seconds; calls stop connecting at this instant whether or not the sweep has run.
     pub expires_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     pub participants: [Participant; 2],
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<i64>,
@@ -271,7 +272,7 @@ pub struct CallEvent {
     pub leg: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
-    pub status: String,
+    pub status: CallStatus,
     /// Unix milliseconds of Vonage's `timestamp`.
     pub at_ms: i64,
     /// Index of the participant who placed the call.
@@ -286,17 +287,6 @@ pub struct CallEvent {
     pub detail: Option<String>,
 }
 
-/// A call-status's place in a call's life: later stages win, whatever order events arrive in.
-pub fn status_rank(status: &str) -> u8 {
-    match status {
-        "started" => 0,
-        "ringing" => 1,
-        "answered" | "human" | "machine" => 2,
-        "disconnected" => 3,
-        _ => 4, // completed, busy, failed, rejected, timeout, cancelled, unanswered
-    }
-}
-
 /// A call through a conversation, folded from its events.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Interaction {
@@ -305,7 +295,7 @@ pub struct Interaction {
     pub uuid: Option<String>,
     pub caller_index: u8,
     /// The furthest status reached: the callee's leg when there is one, else the caller's.
-    pub status: String,
+    pub status: CallStatus,
     /// Unix milliseconds of the first event.
     pub started_at_ms: i64,
     pub answered_at_ms: Option<i64>,
@@ -321,7 +311,7 @@ pub struct Interaction {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusAt {
-    pub status: String,
+    pub status: CallStatus,
     pub at_ms: i64,
     pub direction: Option<Direction>,
 }
@@ -332,9 +322,7 @@ impl Interaction {
     pub fn fold(events: &[CallEvent]) -> Vec<Interaction> {
         let mut calls: Vec<Interaction> = Vec::new();
         let mut sorted: Vec<&CallEvent> = events.iter().collect();
-        sorted.sort_by(|a, b| {
-            (a.at_ms, status_rank(&a.status)).cmp(&(b.at_ms, status_rank(&b.status)))
-        });
+        sorted.sort_by_key(|e| (e.at_ms, e.status.rank()));
         for call_id in sorted
             .iter()
             .map(|e| e.call_id.clone())
@@ -357,9 +345,9 @@ impl Interaction {
             };
             let last = deciding
                 .iter()
-                .max_by_key(|e| (status_rank(&e.status), e.at_ms))
+                .max_by_key(|e| (e.status.rank(), e.at_ms))
                 .copied();
-            let terminal = deciding.iter().find(|e| status_rank(&e.status) == 4);
+            let terminal = deciding.iter().find(|e| e.status.rank() == 4);
             let answered = deciding.iter().find(|e| e.status == "answered");
             let prices: Vec<f64> = mine
                 .iter()

@@ -12,6 +12,7 @@ use crate::store::{
     CallRef, CloseOutcome, Closing, ExpiredPage, Holdings, ListFilter, MessagePart, Page,
     RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
 };
+use crate::values::Reference;
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
 
 type Stored<T> = Result<T, StoreError>;
@@ -69,7 +70,7 @@ pub trait Conversations: Send + Sync {
     /// The conversation holding `reference`, while it is not closed.
     fn find_by_reference(
         &self,
-        reference: &str,
+        reference: &Reference,
     ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
 
     /// Writes a new conversation, its routes and its reference, or nothing: a refused condition
@@ -317,7 +318,7 @@ macro_rules! delegate {
 
 delegate!(Store => Conversations {
     fn get_conversation(&self, id: &str) -> Stored<Option<Conversation>>;
-    fn find_by_reference(&self, reference: &str) -> Stored<Option<Conversation>>;
+    fn find_by_reference(&self, reference: &Reference) -> Stored<Option<Conversation>>;
     fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError>;
     fn close_conversation(&self, id: &str, closing: &Closing) -> Stored<Option<CloseOutcome>>;
     fn list_conversations(&self, filter: &ListFilter, limit: i32, cursor: Option<&str>) -> Stored<Page<Conversation>>;

@@ -26,7 +26,7 @@ async fn pool(store: &Store, numbers: &[(&str, NumberState)]) {
 fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> Conversation {
     let p = |(number, proxy): (&str, &str), label: &str| Participant {
         number: m(number),
-        label: Some(label.into()),
+        label: label.parse().ok(),
         proxy_number: m(proxy),
         country: "GB".into(),
     };
@@ -35,7 +35,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         status: ConversationStatus::Active,
         created_at: 1_000,
         expires_at,
-        reference: Some(format!("ref-{id}")),
+        reference: format!("ref-{id}").parse().ok(),
         participants: [p(a, "rider"), p(b, "driver")],
         closed_at: None,
         close_reason: None,
@@ -116,7 +116,12 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
 
     assert_eq!(store.get_conversation("c1").await.unwrap().unwrap(), c);
     assert_eq!(
-        store.find_by_reference("ref-c1").await.unwrap().unwrap().id,
+        store
+            .find_by_reference(&"ref-c1".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         "c1"
     );
     let counts: Vec<i64> = store
@@ -156,7 +161,7 @@ async fn a_taken_pair_is_refused_and_nothing_is_written() {
     );
     // The same reference is refused too.
     let mut again = conversation("c3", (C, P1), (A, P2), i64::MAX / 2);
-    again.reference = Some("ref-c1".into());
+    again.reference = "ref-c1".parse().ok();
     let err = store.create_conversation(&again).await.unwrap_err();
     assert!(
         matches!(err, WriteError::Conflict(CreateConflict::ReferenceTaken)),
@@ -214,7 +219,13 @@ async fn closing_frees_routes_and_counts_once() {
     assert_eq!(closed.close_reason, Some(CloseReason::Closed));
     assert!(store.get_route(&m(P1), &m(A)).await.unwrap().is_none());
     assert!(store.get_route(&m(P1), &m(B)).await.unwrap().is_none());
-    assert!(store.find_by_reference("ref-c1").await.unwrap().is_none());
+    assert!(
+        store
+            .find_by_reference(&"ref-c1".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 0);
     assert!(store.holdings(&m(A)).await.unwrap().held.is_empty());
 

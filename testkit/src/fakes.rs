@@ -22,6 +22,7 @@ use shared::store::{
     ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError, Unavailable,
     WriteError,
 };
+use shared::values::Reference;
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -33,7 +34,7 @@ type EventKey = (String, String, String, String);
 #[derive(Default)]
 struct State {
     conversations: HashMap<String, Conversation>,
-    references: HashMap<String, String>,
+    references: HashMap<Reference, String>,
     pool: BTreeMap<String, PoolNumber>,
     pending: BTreeMap<String, PendingNumber>,
     /// (proxy, participant) → the pair a closed conversation gave back.
@@ -199,7 +200,7 @@ impl CallLog for MemoryStore {
             conversation_id.to_owned(),
             event.call_id.clone(),
             event.leg.clone(),
-            event.status.clone(),
+            event.status.to_string(),
         );
         self.request()?.events.insert(key, event.clone());
         Ok(())
@@ -235,7 +236,10 @@ impl Conversations for MemoryStore {
         Ok(self.request()?.conversations.get(id).cloned())
     }
 
-    async fn find_by_reference(&self, reference: &str) -> Result<Option<Conversation>, StoreError> {
+    async fn find_by_reference(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<Conversation>, StoreError> {
         let s = self.request()?;
         Ok(s.references
             .get(reference)

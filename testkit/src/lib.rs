@@ -243,8 +243,8 @@ pub fn numbered_conversation(
         expires_at - 3600,
         expires_at,
     );
-    c.participants[0].label = Some("rider".into());
-    c.participants[1].label = Some("driver".into());
+    c.participants[0].label = "rider".parse().ok();
+    c.participants[1].label = "driver".parse().ok();
     c
 }
 

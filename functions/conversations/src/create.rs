@@ -7,12 +7,12 @@ use shared::model::{ExpiryMode, Mode};
 use shared::phone::Msisdn;
 use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
 use shared::problem::ApiError;
+use shared::values::{Label, Reference};
 
 use crate::Deps;
 use crate::view::ConversationView;
 
-pub const MAX_LABEL_CHARS: usize = 32;
-pub const MAX_REFERENCE_CHARS: usize = 64;
+pub use shared::values::{MAX_LABEL_CHARS, MAX_REFERENCE_CHARS};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,21 +71,11 @@ fn check(
             c.min_ttl_seconds, c.max_ttl_seconds
         )));
     }
-    let reference = match req.reference {
-        None => None,
-        Some(r) => {
-            let ok = !r.is_empty()
-                && r.len() <= MAX_REFERENCE_CHARS
-                && r.chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.:".contains(ch));
-            if !ok {
-                return Err(ApiError::InvalidRequest(format!(
-                    "reference must be 1 to {MAX_REFERENCE_CHARS} letters, digits or - _ . :"
-                )));
-            }
-            Some(r)
-        }
-    };
+    let reference = req
+        .reference
+        .map(|r| r.parse::<Reference>())
+        .transpose()
+        .map_err(|e| ApiError::InvalidRequest(format!("reference must be {e}")))?;
     Ok(NewConversation {
         numbers,
         labels,
@@ -105,23 +95,12 @@ pub fn participant_number(index: usize, typed: &str) -> Result<Msisdn, ApiError>
 }
 
 /// Labels go into SMS texts: short, plain ASCII words (GSM-7 keeps an SMS at 160 characters).
-fn check_label(index: usize, label: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(label) = label else { return Ok(None) };
-    let label = label.trim().to_owned();
-    let ok = !label.is_empty()
-        && label.chars().count() <= MAX_LABEL_CHARS
-        && label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " -_.'".contains(c));
-    if ok {
-        Ok(Some(label))
-    } else {
-        Err(ApiError::InvalidRequest(format!(
-            "participants[{index}].label must be 1 to {MAX_LABEL_CHARS} ASCII letters, digits, spaces or - _ . '"
-        )))
-    }
+fn check_label(index: usize, label: Option<String>) -> Result<Option<Label>, ApiError> {
+    label
+        .map(|l| l.trim().parse::<Label>())
+        .transpose()
+        .map_err(|e| ApiError::InvalidRequest(format!("participants[{index}].label must be {e}")))
 }
-
 pub async fn create<S, V>(deps: &Deps<S, V>, req: CreateRequest) -> Result<Answer, ApiError>
 where
     S: Conversations + Pool + Leases,

@@ -7,6 +7,7 @@ use shared::model::{
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
+use shared::values::{CallStatus, Label, MessageStatus, Reference};
 
 #[derive(Debug, Serialize)]
 pub struct ConversationView {
@@ -15,7 +16,7 @@ pub struct ConversationView {
     pub created_at: String,
     pub expires_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,7 +44,7 @@ pub struct MessageView {
     pub parts: u32,
     /// `submitted` (Vonage accepted the onward send) or `opted-out` (the recipient had opted
     /// out; nothing was sent).
-    pub status: String,
+    pub status: MessageStatus,
 }
 
 /// One call through the conversation. Participants are named by label (or position), never by
@@ -57,7 +58,7 @@ pub struct CallView {
     pub uuid: Option<String>,
     pub from: String,
     pub to: String,
-    pub status: String,
+    pub status: CallStatus,
     pub started_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answered_at: Option<String>,
@@ -76,7 +77,7 @@ pub struct CallView {
 
 #[derive(Debug, Serialize)]
 pub struct StatusView {
-    pub status: String,
+    pub status: CallStatus,
     pub at: String,
     /// `caller` (the leg into the service) or `callee` (the leg out to the other participant).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,8 +93,8 @@ fn millis(ms: i64) -> String {
 fn name(c: &Conversation, index: usize) -> String {
     c.participants
         .get(index)
-        .and_then(|p| p.label.clone())
-        .unwrap_or_else(|| format!("participant {}", index + 1))
+        .and_then(|p| p.label.as_ref())
+        .map_or_else(|| format!("participant {}", index + 1), Label::to_string)
 }
 
 impl CallView {
@@ -131,7 +132,7 @@ impl CallView {
 pub struct ParticipantView {
     pub number: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub label: Option<Label>,
     /// The number this participant calls to reach the other.
     pub proxy_number: String,
     pub country: String,
@@ -178,7 +179,7 @@ impl ConversationView {
                         to: name(c, 1 - from),
                         at: rfc3339(m.at),
                         parts: m.parts,
-                        status: m.status.clone(),
+                        status: m.status,
                     }
                 })
                 .collect(),

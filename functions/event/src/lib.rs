@@ -11,6 +11,7 @@ use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
 use shared::signature::WebhookAuth;
 use shared::store::{Store, StoreError};
+use shared::values::CallStatus;
 
 /// What the event webhook needs: the call log (`Store` in the stack, an in-memory fake in
 /// handler tests) and the webhook signature check.
@@ -69,11 +70,9 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
             && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
     };
-    if !token(status, 32) {
-        return Err(ApiError::InvalidRequest(
-            "status is not a call status".into(),
-        ));
-    }
+    let status: CallStatus = status
+        .parse()
+        .map_err(|_| ApiError::InvalidRequest("status is not a call status".into()))?;
     let call_id = call_id.filter(|c| token(c, 64)).ok_or_else(|| {
         ApiError::InvalidRequest("conversation_uuid is missing or not an id".into())
     })?;
@@ -100,7 +99,7 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
             call_id: call_id.to_owned(),
             leg: leg.to_owned(),
             direction,
-            status: status.to_owned(),
+            status,
             at_ms,
             caller_index: 0,
             duration: get("duration").and_then(|d| d.parse().ok()),

@@ -31,7 +31,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
     let now = shared::now();
     let p = |n: &str, proxy: &str, label: &str| Participant {
         number: m(n),
-        label: Some(label.into()),
+        label: label.parse().ok(),
         proxy_number: m(proxy),
         country: "GB".into(),
     };

@@ -64,7 +64,10 @@ async fn the_sweep_closes_what_expired_and_tells_the_participants() {
     }
     let sent = deps.notify.as_ref().unwrap().vonage.sent();
     assert_eq!(sent.len(), 4);
-    assert!(sent.iter().any(|s| s.text == "Your conversation with the driver has ended."));
+    assert!(
+        sent.iter()
+            .any(|s| s.text == "Your conversation with the driver has ended.")
+    );
     // A second run finds nothing left.
     assert_eq!(sweep(&deps, now, far()).await.closed, 0);
 }
@@ -89,12 +92,20 @@ async fn work_per_run_is_bounded_and_a_failing_store_is_left_for_the_next_run() 
 #[tokio::test]
 async fn the_schedule_event_runs_a_sweep() {
     let now = shared::now();
-    let deps = deps(MemoryStore::with([numbered_conversation(1, (PA, PB), now - 1)]), None);
-    let path = format!("{}/../../events/expiry-schedule.json", env!("CARGO_MANIFEST_DIR"));
+    let deps = deps(
+        MemoryStore::with([numbered_conversation(1, (PA, PB), now - 1)]),
+        None,
+    );
+    let path = format!(
+        "{}/../../events/expiry-schedule.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let event: ScheduledEvent =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut context = Context::default();
     context.deadline = (now as u64 + 60) * 1000;
-    let report = handle(&deps, LambdaEvent::new(event, context)).await.unwrap();
+    let report = handle(&deps, LambdaEvent::new(event, context))
+        .await
+        .unwrap();
     assert_eq!(report.closed, 1);
 }

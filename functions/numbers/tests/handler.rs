@@ -43,12 +43,27 @@ async fn call(
 async fn add_list_retire_and_release() {
     let deps = app();
     deps.vonage.own(offer("447700900101"));
-    let (status, added) = call(&deps, "POST", "/numbers", Some(json!({"msisdn": "+44 7700 900101"}))).await;
+    let (status, added) = call(
+        &deps,
+        "POST",
+        "/numbers",
+        Some(json!({"msisdn": "+44 7700 900101"})),
+    )
+    .await;
     assert_eq!((status, &added["country"]), (201, &json!("GB")), "{added}");
     assert_eq!(deps.vonage.linked()["447700900101"], APP);
 
-    let (status, problem) = call(&deps, "POST", "/numbers", Some(json!({"msisdn": "447700900101"}))).await;
-    assert_eq!((status, &problem["code"]), (409, &json!("duplicate_number")));
+    let (status, problem) = call(
+        &deps,
+        "POST",
+        "/numbers",
+        Some(json!({"msisdn": "447700900101"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (409, &json!("duplicate_number"))
+    );
 
     let (status, pool) = call(&deps, "GET", "/numbers", None).await;
     assert_eq!(status, 200);
@@ -60,8 +75,13 @@ async fn add_list_retire_and_release() {
         deps.store.number_now("447700900101").unwrap().state,
         NumberState::Retired
     );
-    let (status, released) = call(&deps, "DELETE", "/numbers/447700900101?release=true", None).await;
-    assert_eq!((status, &released["released"]), (200, &json!(true)), "{released}");
+    let (status, released) =
+        call(&deps, "DELETE", "/numbers/447700900101?release=true", None).await;
+    assert_eq!(
+        (status, &released["released"]),
+        (200, &json!(true)),
+        "{released}"
+    );
     assert_eq!(deps.vonage.cancelled(), ["447700900101"]);
     assert!(deps.store.number_now("447700900101").is_none());
 
@@ -73,15 +93,28 @@ async fn add_list_retire_and_release() {
 async fn a_link_that_fails_adds_nothing() {
     let deps = app();
     deps.vonage.fail("link", true);
-    let (status, problem) = call(&deps, "POST", "/numbers", Some(json!({"msisdn": "447700900101"}))).await;
-    assert_eq!((status, &problem["code"]), (503, &json!("vonage_unavailable")));
+    let (status, problem) = call(
+        &deps,
+        "POST",
+        "/numbers",
+        Some(json!({"msisdn": "447700900101"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (503, &json!("vonage_unavailable"))
+    );
     assert!(deps.store.number_now("447700900101").is_none());
 }
 
 #[tokio::test]
 async fn provisioning_rents_links_and_adds() {
     let deps = app();
-    deps.vonage.offer([offer("447700900101"), offer("447700900102"), offer("447700900103")]);
+    deps.vonage.offer([
+        offer("447700900101"),
+        offer("447700900102"),
+        offer("447700900103"),
+    ]);
     let (status, report) = call(
         &deps,
         "POST",
@@ -104,7 +137,13 @@ async fn a_bought_number_that_cannot_be_linked_is_finished_later() {
     let deps = app();
     deps.vonage.offer([offer("447700900101")]);
     deps.vonage.fail("link", true);
-    let (status, report) = call(&deps, "POST", "/numbers/provision", Some(json!({"country": "GB"}))).await;
+    let (status, report) = call(
+        &deps,
+        "POST",
+        "/numbers/provision",
+        Some(json!({"country": "GB"})),
+    )
+    .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["failed"][0]["step"], "link");
     assert_eq!(report["failed"][0]["pending"], true);
@@ -132,23 +171,61 @@ async fn one_provisioning_request_at_a_time() {
             .await
             .unwrap()
     );
-    let (status, problem) = call(&deps, "POST", "/numbers/provision", Some(json!({"country": "GB"}))).await;
+    let (status, problem) = call(
+        &deps,
+        "POST",
+        "/numbers/provision",
+        Some(json!({"country": "GB"})),
+    )
+    .await;
     assert_eq!((status, &problem["code"]), (409, &json!("conflict")));
-    assert!(deps.vonage.requests().is_empty(), "nothing was searched or bought");
+    assert!(
+        deps.vonage.requests().is_empty(),
+        "nothing was searched or bought"
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_problem() {
     let deps = app();
     for (method, path, body, code) in [
-        ("POST", "/numbers", json!({"msisdn": "12"}), "invalid_number"),
-        ("POST", "/numbers", json!({"msisdn": "447700900101", "state": "retired"}), "invalid_request"),
-        ("POST", "/numbers/provision", json!({"country": "gb"}), "invalid_request"),
-        ("POST", "/numbers/provision", json!({"country": "GB", "count": 11}), "invalid_request"),
-        ("POST", "/numbers/provision", json!({"country": "GB", "type": "fax"}), "invalid_request"),
+        (
+            "POST",
+            "/numbers",
+            json!({"msisdn": "12"}),
+            "invalid_number",
+        ),
+        (
+            "POST",
+            "/numbers",
+            json!({"msisdn": "447700900101", "state": "retired"}),
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/numbers/provision",
+            json!({"country": "gb"}),
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/numbers/provision",
+            json!({"country": "GB", "count": 11}),
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "/numbers/provision",
+            json!({"country": "GB", "type": "fax"}),
+            "invalid_request",
+        ),
     ] {
         let (status, problem) = call(&deps, method, path, Some(body)).await;
-        assert_eq!((status, problem["code"].as_str()), (400, Some(code)), "{path}");
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (400, Some(code)),
+            "{path}"
+        );
     }
     assert!(deps.vonage.requests().is_empty());
 }

@@ -29,10 +29,22 @@ fn app(settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeVonage> {
     }
 }
 
-async fn text(deps: &Deps<MemoryStore, FakeVonage>, from: &str, to: &str, id: &str, words: &str) -> u16 {
+async fn text(
+    deps: &Deps<MemoryStore, FakeVonage>,
+    from: &str,
+    to: &str,
+    id: &str,
+    words: &str,
+) -> u16 {
     let req = form(
         "/webhooks/inbound-sms",
-        &[("msisdn", from), ("to", to), ("messageId", id), ("text", words), ("type", "text")],
+        &[
+            ("msisdn", from),
+            ("to", to),
+            ("messageId", id),
+            ("text", words),
+            ("type", "text"),
+        ],
     );
     read(handle(deps, req).await).0
 }
@@ -60,7 +72,10 @@ async fn opting_out_stops_texts_to_that_participant() {
     assert_eq!(deps.vonage.sent().len(), 1, "the opt-out is confirmed once");
     assert_eq!(text(&deps, A, PA, "m-2", "hello?").await, 200);
     assert_eq!(deps.vonage.sent().len(), 1, "nothing reaches who opted out");
-    assert_eq!(deps.store.messages_now()[0].1.status, "opted-out");
+    assert_eq!(
+        deps.store.messages_now()[0].1.status,
+        shared::values::MessageStatus::OptedOut
+    );
     assert_eq!(text(&deps, B, PB, "m-3", "START").await, 200);
     assert_eq!(text(&deps, A, PA, "m-4", "hello again").await, 200);
     assert_eq!(deps.vonage.sent().last().unwrap().text, "hello again");
@@ -74,7 +89,10 @@ async fn a_stranger_is_answered_at_most_once_an_hour_when_configured() {
     }
     let sent = deps.vonage.sent();
     assert_eq!(sent.len(), 1);
-    assert_eq!((sent[0].from.as_str(), sent[0].to.as_str()), (PA, "447700900999"));
+    assert_eq!(
+        (sent[0].from.as_str(), sent[0].to.as_str()),
+        (PA, "447700900999")
+    );
 }
 
 #[tokio::test]
@@ -85,12 +103,21 @@ async fn failures_are_503s_that_vonage_retries_and_nothing_is_lost() {
         &deps,
         form(
             "/webhooks/inbound-sms",
-            &[("msisdn", A), ("to", PA), ("messageId", "m-1"), ("text", "hi"), ("type", "text")],
+            &[
+                ("msisdn", A),
+                ("to", PA),
+                ("messageId", "m-1"),
+                ("text", "hi"),
+                ("type", "text"),
+            ],
         ),
     )
     .await;
     let (status, problem) = read(response);
-    assert_eq!((status, &problem["code"]), (503, &json!("vonage_unavailable")));
+    assert_eq!(
+        (status, &problem["code"]),
+        (503, &json!("vonage_unavailable"))
+    );
     // Vonage's retry, once sending works again, is relayed: the claim was given back.
     deps.vonage.fail("sms", false);
     assert_eq!(text(&deps, A, PA, "m-1", "hi").await, 200);

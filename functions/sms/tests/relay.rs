@@ -13,6 +13,7 @@ use shared::config::SmsConfig;
 use shared::model::{CloseReason, Mode};
 use shared::sms_signature::{SmsSignatureMethod, SmsVerifier, sms_sign};
 use shared::store::Store;
+use shared::values::MessageStatus;
 use shared::vonage::VonageClient;
 use sms::{Deps, Outcome, handle, parse, relay};
 use testkit::{
@@ -158,9 +159,12 @@ async fn texts_are_relayed_both_ways_without_showing_a_real_number() {
     let log = s.deps.store.messages("c1").await.unwrap();
     assert_eq!(
         log.iter()
-            .map(|m| (m.from_index, m.status.as_str(), m.parts))
+            .map(|m| (m.from_index, m.status, m.parts))
             .collect::<Vec<_>>(),
-        [(0, "submitted", 1), (1, "submitted", 1)]
+        [
+            (0, MessageStatus::Submitted, 1),
+            (1, MessageStatus::Submitted, 1)
+        ]
     );
     assert!(log.iter().all(|m| m.outbound_id.is_some()));
 }
@@ -351,8 +355,8 @@ async fn stop_and_start() {
     );
     let log = s.deps.store.messages("c1").await.unwrap();
     assert_eq!(
-        log.iter().map(|m| m.status.as_str()).collect::<Vec<_>>(),
-        ["opted-out", "submitted"]
+        log.iter().map(|m| m.status).collect::<Vec<_>>(),
+        [MessageStatus::OptedOut, MessageStatus::Submitted]
     );
 }
 

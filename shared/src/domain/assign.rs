@@ -13,6 +13,7 @@ use crate::model::{Conversation, ConversationStatus, NumberState, Participant, P
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
 use crate::store::{CreateConflict, StoreError, WriteError};
+use crate::values::{Label, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
 #[derive(Debug, Clone, Copy)]
@@ -37,9 +38,9 @@ pub struct Draft {
     pub ttl_seconds: i64,
     pub expiry_mode: crate::model::ExpiryMode,
     pub mode: crate::model::Mode,
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     /// (number, label, country) of each participant, numbers as Number Insight gave them.
-    pub people: [(Msisdn, Option<String>, String); 2],
+    pub people: [(Msisdn, Option<Label>, String); 2],
 }
 
 impl Draft {

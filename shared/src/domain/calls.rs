@@ -58,7 +58,7 @@ pub async fn record<S: CallLog>(
         .note_activity(
             &conversation,
             event.at_ms / 1000,
-            event.status == "answered",
+            event.status.is_answered(),
         )
         .await?;
     tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");

@@ -11,15 +11,16 @@ use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
 use crate::store::{CloseOutcome, Closing, StoreError};
+use crate::values::{Label, Reference};
 use crate::vonage::{Insight, VonageError};
 
 /// A creation request, parsed and checked at the edge.
 #[derive(Debug, Clone)]
 pub struct NewConversation {
     pub numbers: [Msisdn; 2],
-    pub labels: [Option<String>; 2],
+    pub labels: [Option<Label>; 2],
     pub ttl_seconds: u64,
-    pub reference: Option<String>,
+    pub reference: Option<Reference>,
     pub expiry_mode: ExpiryMode,
     pub mode: Mode,
 }
@@ -160,7 +161,9 @@ where
     let conversation = match assign::assign_and_write(store, vonage, policy, &draft, pool).await? {
         Written::Created(c) => c,
         Written::ReferenceTaken => {
-            let reference = draft.reference.unwrap_or_default();
+            let Some(reference) = draft.reference else {
+                return Err(CreateError::ReferenceBusy);
+            };
             return match open_with_reference(store, &reference, now, closing).await? {
                 Some(existing) => Ok(Created::Existing(Box::new(existing))),
                 None => Err(CreateError::ReferenceBusy),
@@ -190,7 +193,7 @@ where
 /// path as the sweep), so the reference can start a new one.
 async fn open_with_reference<S: Conversations>(
     store: &S,
-    reference: &str,
+    reference: &Reference,
     now: i64,
     policy: ClosePolicy,
 ) -> Result<Option<Conversation>, StoreError> {

@@ -11,6 +11,7 @@ use crate::model::Route;
 use crate::phone::Msisdn;
 use crate::ports::{Leases, RouteReader, SmsLedger, SmsSender};
 use crate::store::{MessagePart, RelayedMessage, StoreError};
+use crate::values::MessageStatus;
 use crate::vonage::VonageError;
 
 /// What relaying needs: the route reader and SMS ledger, the sender, and the SMS settings.
@@ -183,11 +184,11 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
         from_index: route.caller_index,
         at: now,
         parts,
-        status: "submitted".into(),
+        status: MessageStatus::Submitted,
         outbound_id: None,
     };
     let outcome = if store.opted_out(&route.callee, &route.callee_proxy).await? {
-        record.status = "opted-out".into();
+        record.status = MessageStatus::OptedOut;
         Outcome::RecipientOptedOut
     } else {
         // The recipient sees the text come from the number they use to reach the sender.

@@ -44,7 +44,7 @@ impl Store {
     /// The conversation that holds `reference`, while it is not closed.
     pub async fn find_by_reference(
         &self,
-        reference: &str,
+        reference: &Reference,
     ) -> Result<Option<Conversation>, StoreError> {
         let Some(r) = self
             .get::<ReferenceItem>(keys::reference(reference))

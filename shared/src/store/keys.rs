@@ -1,6 +1,7 @@
 //! Every key in the table, in one place.
 
 use crate::phone::Msisdn;
+use crate::values::{CallStatus, Reference};
 
 pub fn conversation(id: &str) -> (String, String) {
     (format!("CONV#{id}"), "CONV".into())
@@ -17,13 +18,13 @@ pub fn route(proxy: &Msisdn, caller: &Msisdn) -> (String, String) {
 pub fn number(msisdn: &Msisdn) -> (String, String) {
     (format!("NUMBER#{}", msisdn.as_str()), "NUMBER".into())
 }
-pub fn reference(reference: &str) -> (String, String) {
+pub fn reference(reference: &Reference) -> (String, String) {
     (format!("REF#{reference}"), "REF".into())
 }
 pub fn call_ref(call_id: &str) -> (String, String) {
     (format!("CALLREF#{call_id}"), "CALLREF".into())
 }
-pub fn call_event(id: &str, call_id: &str, leg: &str, status: &str) -> (String, String) {
+pub fn call_event(id: &str, call_id: &str, leg: &str, status: &CallStatus) -> (String, String) {
     (
         format!("CONV#{id}"),
         format!("CALL#{call_id}#{leg}#{status}"),

@@ -18,6 +18,7 @@ use crate::model::{
     PoolNumber, Route,
 };
 use crate::phone::Msisdn;
+use crate::values::Reference;
 
 mod calls;
 mod conversations;

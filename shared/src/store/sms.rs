@@ -37,9 +37,7 @@ pub struct RelayedMessage {
     pub at: i64,
     /// SMS parts it arrived in.
     pub parts: u32,
-    /// `submitted` when Vonage accepted the onward send, `opted-out` when the recipient had
-    /// opted out and nothing was sent.
-    pub status: String,
+    pub status: crate::values::MessageStatus,
     /// Vonage's id of the onward message, for delivery receipts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outbound_id: Option<String>,

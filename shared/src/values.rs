@@ -1,0 +1,167 @@
+//! Small values that used to travel as plain strings: each is checked once, where it enters
+//! (a request, a webhook, a Vonage answer, an item read from the table), and is known good
+//! everywhere after. Each reads and writes as the plain string it stands for, so stored items
+//! and API bodies keep their shape.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A value that did not pass its check; the text says what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident, $check:expr, $expected:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidValue;
+            fn try_from(s: String) -> Result<Self, InvalidValue> {
+                let check: fn(&str) -> bool = $check;
+                if check(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(InvalidValue($expected.into()))
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidValue;
+            fn from_str(s: &str) -> Result<Self, InvalidValue> {
+                Self::try_from(s.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+/// Most characters in a label: labels go into SMS texts and spoken whispers.
+pub const MAX_LABEL_CHARS: usize = 32;
+/// Most characters in a conversation's reference.
+pub const MAX_REFERENCE_CHARS: usize = 64;
+
+text_value!(
+    /// How a participant is named to the other one: 1 to 32 plain ASCII letters, digits,
+    /// spaces or `- _ . '` (GSM-7 keeps an SMS at 160 characters), trimmed.
+    Label,
+    |s| {
+        !s.is_empty()
+            && s.trim() == s
+            && s.chars().count() <= MAX_LABEL_CHARS
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || " -_.'".contains(c))
+    },
+    format!("1 to {MAX_LABEL_CHARS} ASCII letters, digits, spaces or - _ . '")
+);
+
+text_value!(
+    /// The marketplace's own name for a conversation (a ride, an order): 1 to 64 letters,
+    /// digits or `- _ . :`; at most one open conversation holds each.
+    Reference,
+    |s| {
+        !s.is_empty()
+            && s.len() <= MAX_REFERENCE_CHARS
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    },
+    format!("1 to {MAX_REFERENCE_CHARS} letters, digits or - _ . :")
+);
+
+text_value!(
+    /// A call leg's status as Vonage reports it (`started`, `ringing`, `answered`, `completed`,
+    /// `busy`, ...): a short lowercase token, kept as sent so new statuses are not lost.
+    CallStatus,
+    |s| {
+        !s.is_empty()
+            && s.len() <= 32
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    },
+    "a call status"
+);
+
+impl CallStatus {
+    /// The callee picked up (a person or a machine).
+    pub fn is_answered(&self) -> bool {
+        self.0 == "answered"
+    }
+
+    /// The status's place in a call's life: later stages win, whatever order events arrive in.
+    pub fn rank(&self) -> u8 {
+        match self.as_str() {
+            "started" => 0,
+            "ringing" => 1,
+            "answered" | "human" | "machine" => 2,
+            "disconnected" => 3,
+            _ => 4, // completed, busy, failed, rejected, timeout, cancelled, unanswered
+        }
+    }
+}
+
+/// What became of a relayed text's onward send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageStatus {
+    /// Vonage accepted the onward send.
+    Submitted,
+    /// The recipient had opted out: nothing was sent.
+    OptedOut,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_once_and_read_as_plain_strings() {
+        assert!("the driver".parse::<Label>().is_ok());
+        for bad in ["", " padded ", "émoji", &"x".repeat(33)] {
+            assert!(bad.parse::<Label>().is_err(), "{bad}");
+        }
+        assert!("ride:42".parse::<Reference>().is_ok());
+        assert!("ride 42".parse::<Reference>().is_err());
+        let r: Reference = serde_json::from_str("\"ride-42\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            serde_json::to_string(&r).ok().as_deref(),
+            Some("\"ride-42\"")
+        );
+        assert!(serde_json::from_str::<Reference>("\"ride 42\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&MessageStatus::OptedOut)
+                .ok()
+                .as_deref(),
+            Some("\"opted-out\"")
+        );
+    }
+}
