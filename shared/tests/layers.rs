@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 const LAYERS: [(&str, &[&str]); 5] = [
     (
         "types",
-        &["lib", "error", "phone", "values", "model", "ncco", "request"],
+        &[
+            "lib", "error", "phone", "values", "model", "ncco", "request",
+        ],
     ),
     ("config", &["config"]),
     (

@@ -97,12 +97,16 @@ async fn deliver(s: &Stack, f: HashMap<String, String>) -> Outcome {
         .unwrap()
 }
 
-/// The texts sent so far, each one checked against `sms.yml` by the Prism mock.
+/// The texts sent so far, each one checked against `sms.yml` by the Prism mock (none sent is
+/// nothing to check; the test asserts that itself).
 async fn sent(s: &Stack) -> Vec<(String, String, String)> {
-    let prism = std::env::var("PRISM_SMS_URL")
-        .expect("PRISM_SMS_URL is not set: run the tests with scripts/test");
-    assert_spec_accepts(&s.vonage, "/sms", &prism).await;
-    sent_sms(&s.vonage).await
+    let texts = sent_sms(&s.vonage).await;
+    if !texts.is_empty() {
+        let prism = std::env::var("PRISM_SMS_URL")
+            .expect("PRISM_SMS_URL is not set: run the tests with scripts/test");
+        assert_spec_accepts(&s.vonage, "/sms", &prism).await;
+    }
+    texts
 }
 
 /// Every item in the table, each written out with its attributes (and those of nested maps) in
