@@ -1,6 +1,7 @@
 //! Typed configuration, read once per execution environment from the process environment.
 //! Every setting and its default is listed in the README.
 
+use crate::values::NumberType;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -69,9 +70,9 @@ pub struct AutoRent {
     /// The pool never grows past this many numbers (not retired) in one country.
     pub max_per_country: usize,
     /// The spec's spelling, such as `SMS,VOICE`.
-    pub features: String,
+    pub features: &'static str,
     /// `mobile-lvn`, `landline` or `landline-toll-free`; any when unset.
-    pub number_type: Option<String>,
+    pub number_type: Option<NumberType>,
 }
 
 fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {
@@ -84,24 +85,20 @@ fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {
         name: "AUTO_RENT_FEATURES",
         reason: format!("{features} is not a set of SMS, VOICE and MMS"),
     })?;
-    let number_type = optional(src, "AUTO_RENT_TYPE");
-    if let Some(t) = &number_type
-        && !NUMBER_TYPES.contains(&t.as_str())
-    {
-        return Err(ConfigError::Invalid {
-            name: "AUTO_RENT_TYPE",
-            reason: format!("{t} is not one of {}", NUMBER_TYPES.join(", ")),
-        });
-    }
+    let number_type = optional(src, "AUTO_RENT_TYPE")
+        .map(|t| {
+            t.parse::<NumberType>().map_err(|e| ConfigError::Invalid {
+                name: "AUTO_RENT_TYPE",
+                reason: format!("{t} is not {e}"),
+            })
+        })
+        .transpose()?;
     Ok(Some(AutoRent {
         max_per_country: number(src, "AUTO_RENT_MAX_PER_COUNTRY", 5)?,
-        features: features.to_owned(),
+        features,
         number_type,
     }))
 }
-
-/// The number types the Numbers search knows.
-pub const NUMBER_TYPES: [&str; 3] = ["landline", "mobile-lvn", "landline-toll-free"];
 
 /// The expiry sweep.
 #[derive(Debug, Clone)]
@@ -410,7 +407,7 @@ mod tests {
             c.auto_rent,
             Some(AutoRent {
                 max_per_country: 3,
-                features: "SMS,VOICE".into(),
+                features: "SMS,VOICE",
                 number_type: None
             })
         );

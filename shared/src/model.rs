@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::phone::Msisdn;
-use crate::values::{CallStatus, Label, Reference};
+use crate::values::{CallStatus, Country, Feature, Label, NumberType, Reference};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -43,7 +43,7 @@ pub struct Participant {
     /// The proxy number this participant calls to reach the other one.
     pub proxy_number: Msisdn,
     /// ISO 3166 country, from Number Insight.
-    pub country: String,
+    pub country: Country,
 }
 
 impl Participant {
@@ -181,7 +181,7 @@ pub enum NumberState {
 pub struct PoolNumber {
     pub msisdn: Msisdn,
     /// ISO 3166 country.
-    pub country: String,
+    pub country: Country,
     pub state: NumberState,
     /// Active conversations that use this number (for either participant).
     pub active_count: i64,
@@ -189,18 +189,18 @@ pub struct PoolNumber {
     /// What the number can do (`VOICE`, `SMS`, `MMS`), as the Numbers API reported it; empty
     /// when it was added by hand without saying.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub features: Vec<String>,
+    pub features: Vec<Feature>,
     /// `mobile-lvn`, `landline` or `landline-toll-free`, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub number_type: Option<String>,
+    pub number_type: Option<NumberType>,
 }
 
 impl PoolNumber {
     /// A number that is in the pool from now on, with nothing assigned to it yet.
-    pub fn new(msisdn: Msisdn, country: impl Into<String>, state: NumberState, now: i64) -> Self {
+    pub fn new(msisdn: Msisdn, country: Country, state: NumberState, now: i64) -> Self {
         Self {
             msisdn,
-            country: country.into(),
+            country,
             state,
             active_count: 0,
             added_at: now,
@@ -226,12 +226,12 @@ pub enum PendingStage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingNumber {
     pub msisdn: Msisdn,
-    pub country: String,
+    pub country: Country,
     pub stage: PendingStage,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub features: Vec<String>,
+    pub features: Vec<Feature>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub number_type: Option<String>,
+    pub number_type: Option<NumberType>,
     /// Unix seconds of the first attempt.
     pub since: i64,
     /// Why the last attempt stopped, masked.

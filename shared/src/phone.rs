@@ -1,5 +1,6 @@
 //! Phone numbers: parsed once at the edge, then carried as E.164 digits without `+`.
 
+use crate::values::Country;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -74,18 +75,21 @@ impl Msisdn {
 
     /// The ISO 3166 country of this number: the one libphonenumber places it in, or else the
     /// main country of its calling code.
-    pub fn region(&self) -> Option<String> {
+    pub fn region(&self) -> Option<Country> {
         let number = phonenumber::parse(None, format!("+{}", self.0)).ok()?;
-        if let Some(id) = number.country().id() {
-            return Some(format!("{id:?}"));
-        }
-        let code = number.code().value();
-        let metas = phonenumber::metadata::DATABASE.by_code(&code)?;
-        metas
-            .iter()
-            .find(|m| m.is_main_country_for_code())
-            .or(metas.first())
-            .map(|m| m.id().to_owned())
+        let id = match number.country().id() {
+            Some(id) => format!("{id:?}"),
+            None => {
+                let code = number.code().value();
+                let metas = phonenumber::metadata::DATABASE.by_code(&code)?;
+                metas
+                    .iter()
+                    .find(|m| m.is_main_country_for_code())
+                    .or(metas.first())
+                    .map(|m| m.id().to_owned())?
+            }
+        };
+        id.parse().ok()
     }
 
     /// The number with its middle hidden, for logs: `4477****0001`.
@@ -259,9 +263,13 @@ mod tests {
     #[test]
     fn knows_its_region() {
         let n = Msisdn::parse("+1 202 555 0143").unwrap();
-        assert_eq!(n.region().as_deref(), Some("US"));
+        assert_eq!(n.region().map(String::from).as_deref(), Some("US"));
         assert_eq!(
-            Msisdn::parse("447700900001").unwrap().region().as_deref(),
+            Msisdn::parse("447700900001")
+                .unwrap()
+                .region()
+                .map(String::from)
+                .as_deref(),
             Some("GB")
         );
     }

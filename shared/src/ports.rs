@@ -12,7 +12,7 @@ use crate::store::{
     CallRef, CloseOutcome, Closing, ExpiredPage, Holdings, ListFilter, MessagePart, Page,
     RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
 };
-use crate::values::Reference;
+use crate::values::{Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
 
 type Stored<T> = Result<T, StoreError>;
@@ -253,12 +253,16 @@ pub trait NumberInventory: Send + Sync {
         query: &NumberQuery,
     ) -> impl Future<Output = Sent<Vec<NumberOffer>>> + Send;
 
-    fn buy_number(&self, msisdn: &Msisdn, country: &str) -> impl Future<Output = Sent<()>> + Send;
+    fn buy_number(
+        &self,
+        msisdn: &Msisdn,
+        country: &Country,
+    ) -> impl Future<Output = Sent<()>> + Send;
 
     fn link_number(
         &self,
         msisdn: &Msisdn,
-        country: &str,
+        country: &Country,
         application_id: &str,
     ) -> impl Future<Output = Sent<()>> + Send;
 
@@ -270,7 +274,7 @@ pub trait NumberInventory: Send + Sync {
     fn cancel_number(
         &self,
         msisdn: &Msisdn,
-        country: &str,
+        country: &Country,
     ) -> impl Future<Output = Sent<()>> + Send;
 }
 
@@ -371,8 +375,8 @@ delegate!(VonageClient => SmsSender {
 
 delegate!(VonageClient => NumberInventory {
     fn search_numbers(&self, query: &NumberQuery) -> Sent<Vec<NumberOffer>>;
-    fn buy_number(&self, msisdn: &Msisdn, country: &str) -> Sent<()>;
-    fn link_number(&self, msisdn: &Msisdn, country: &str, application_id: &str) -> Sent<()>;
+    fn buy_number(&self, msisdn: &Msisdn, country: &Country) -> Sent<()>;
+    fn link_number(&self, msisdn: &Msisdn, country: &Country, application_id: &str) -> Sent<()>;
     fn owned_number(&self, msisdn: &Msisdn) -> Sent<Option<NumberOffer>>;
-    fn cancel_number(&self, msisdn: &Msisdn, country: &str) -> Sent<()>;
+    fn cancel_number(&self, msisdn: &Msisdn, country: &Country) -> Sent<()>;
 });

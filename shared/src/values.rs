@@ -75,6 +75,21 @@ pub const MAX_LABEL_CHARS: usize = 32;
 pub const MAX_REFERENCE_CHARS: usize = 64;
 
 text_value!(
+    /// An ISO 3166 alpha-2 country code, such as `GB`.
+    Country,
+    |s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()),
+    "an ISO 3166 alpha-2 code such as GB"
+);
+
+impl Country {
+    /// ISO 3166's code for an unknown country: for a number neither Number Insight nor the
+    /// numbering plan places in one.
+    pub fn unknown() -> Self {
+        Self("ZZ".into())
+    }
+}
+
+text_value!(
     /// How a participant is named to the other one: 1 to 32 plain ASCII letters, digits,
     /// spaces or `- _ . '` (GSM-7 keeps an SMS at 160 characters), trimmed.
     Label,
@@ -139,12 +154,91 @@ pub enum MessageStatus {
     OptedOut,
 }
 
+/// A kind of phone number, as the Numbers API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NumberType {
+    Landline,
+    MobileLvn,
+    LandlineTollFree,
+}
+
+impl NumberType {
+    pub const ALL: [NumberType; 3] = [Self::Landline, Self::MobileLvn, Self::LandlineTollFree];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Landline => "landline",
+            Self::MobileLvn => "mobile-lvn",
+            Self::LandlineTollFree => "landline-toll-free",
+        }
+    }
+
+    /// Every type, for messages: `landline, mobile-lvn, landline-toll-free`.
+    pub fn listed() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl FromStr for NumberType {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| InvalidValue(format!("one of {}", Self::listed())))
+    }
+}
+
+impl fmt::Display for NumberType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a number can do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Feature {
+    Voice,
+    Sms,
+    Mms,
+}
+
+impl FromStr for Feature {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "VOICE" => Ok(Self::Voice),
+            "SMS" => Ok(Self::Sms),
+            "MMS" => Ok(Self::Mms),
+            _ => Err(InvalidValue("VOICE, SMS or MMS".into())),
+        }
+    }
+}
+
+impl Feature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Voice => "VOICE",
+            Self::Sms => "SMS",
+            Self::Mms => "MMS",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn values_are_checked_once_and_read_as_plain_strings() {
+        assert!("GB".parse::<Country>().is_ok());
+        for bad in ["gb", "GBR", "", "G1"] {
+            assert!(bad.parse::<Country>().is_err(), "{bad}");
+        }
         assert!("the driver".parse::<Label>().is_ok());
         for bad in ["", " padded ", "émoji", &"x".repeat(33)] {
             assert!(bad.parse::<Label>().is_err(), "{bad}");

@@ -3,6 +3,7 @@
 //! 429 and 5xx. Credentials never appear in a log line or an error (reqwest's URL, which holds
 //! the query string, is stripped from every error).
 
+use crate::values::{Country, NumberType};
 use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -84,7 +85,7 @@ pub enum Insight {
     /// Status 0: the number in international format and its ISO country.
     Valid {
         international: Msisdn,
-        country: String,
+        country: Country,
     },
     /// The lookup worked and the number is not valid (status 3: invalid request for this number).
     NotValid { status: i64, message: String },
@@ -169,17 +170,30 @@ struct OwnedSearch<'a> {
 }
 
 /// What to look for with the Numbers search.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberQuery {
     /// ISO 3166 alpha-2.
-    pub country: String,
+    pub country: Country,
     /// One of the spellings the spec allows, such as `SMS,VOICE` (see [`features_param`]).
-    pub features: Option<String>,
+    pub features: Option<&'static str>,
     /// `landline`, `mobile-lvn` or `landline-toll-free`.
-    pub number_type: Option<String>,
+    pub number_type: Option<NumberType>,
     /// Digits the number starts with (country code included).
     pub starts_with: Option<String>,
     pub size: u32,
+}
+
+impl NumberQuery {
+    /// Any number in `country`.
+    pub fn in_country(country: Country) -> Self {
+        Self {
+            country,
+            features: None,
+            number_type: None,
+            starts_with: None,
+            size: 0,
+        }
+    }
 }
 
 /// A number found by a search or owned by the account.
@@ -282,9 +296,9 @@ impl VonageClient {
                     .unwrap_or_else(|| number.clone());
                 let country = body
                     .country_code
-                    .filter(|c| c.len() == 2)
+                    .and_then(|c| c.parse().ok())
                     .or_else(|| number.region())
-                    .unwrap_or_default();
+                    .unwrap_or_else(Country::unknown);
                 Ok(Insight::Valid {
                     international,
                     country,
@@ -344,13 +358,13 @@ impl VonageClient {
     pub async fn link_number(
         &self,
         msisdn: &Msisdn,
-        country: &str,
+        country: &Country,
         app_id: &str,
     ) -> Result<(), VonageError> {
         let api = Api::Numbers;
         let url = format!("{}/number/update", self.numbers_url);
         let form = NumberUpdate {
-            country,
+            country: country.as_str(),
             msisdn: msisdn.as_str(),
             app_id,
         };
@@ -369,9 +383,9 @@ impl VonageClient {
         query: &NumberQuery,
     ) -> Result<Vec<NumberOffer>, VonageError> {
         let params = NumberSearch {
-            country: &query.country,
-            features: query.features.as_deref(),
-            type_: query.number_type.as_deref(),
+            country: query.country.as_str(),
+            features: query.features,
+            type_: query.number_type.map(NumberType::as_str),
             pattern: query.starts_with.as_deref(),
             search_pattern: query.starts_with.as_ref().map(|_| 0),
             size: query.size.clamp(1, 100),
@@ -412,13 +426,17 @@ impl VonageClient {
     /// Rents a number: `POST {numbers}/number/buy`. Not retried after a timeout: whether it was
     /// bought is then found out with [`Self::owned_number`].
     #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked(), country))]
-    pub async fn buy_number(&self, msisdn: &Msisdn, country: &str) -> Result<(), VonageError> {
+    pub async fn buy_number(&self, msisdn: &Msisdn, country: &Country) -> Result<(), VonageError> {
         self.number_action("buy", false, msisdn, country).await
     }
 
     /// Ends a number's rental: `POST {numbers}/number/cancel`.
     #[tracing::instrument(skip_all, fields(msisdn = %msisdn.masked(), country))]
-    pub async fn cancel_number(&self, msisdn: &Msisdn, country: &str) -> Result<(), VonageError> {
+    pub async fn cancel_number(
+        &self,
+        msisdn: &Msisdn,
+        country: &Country,
+    ) -> Result<(), VonageError> {
         self.number_action("cancel", true, msisdn, country).await
     }
 
@@ -427,12 +445,12 @@ impl VonageClient {
         action: &str,
         idempotent: bool,
         msisdn: &Msisdn,
-        country: &str,
+        country: &Country,
     ) -> Result<(), VonageError> {
         let api = Api::Numbers;
         let url = format!("{}/number/{action}", self.numbers_url);
         let form = NumberDetails {
-            country,
+            country: country.as_str(),
             msisdn: msisdn.as_str(),
         };
         let response = self

@@ -6,6 +6,7 @@
 use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};
 use shared::phone::Msisdn;
 use shared::store::{CreateConflict, RemoveOutcome, WriteError};
+use shared::values::{Feature, NumberType};
 use testkit::{add_pool, all_items, conversation, fresh_store};
 
 fn m(d: &str) -> Msisdn {
@@ -65,10 +66,10 @@ async fn a_pending_number_becomes_a_pool_number_once() {
     let store = fresh_store().await;
     let pending = PendingNumber {
         msisdn: m(P1),
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
         stage: PendingStage::Buying,
-        features: vec!["VOICE".into(), "SMS".into()],
-        number_type: Some("mobile-lvn".into()),
+        features: vec![Feature::Voice, Feature::Sms],
+        number_type: Some(NumberType::MobileLvn),
         since: 10,
         last_error: None,
     };
@@ -84,7 +85,7 @@ async fn a_pending_number_becomes_a_pool_number_once() {
         "not assignable yet"
     );
 
-    let number = PoolNumber::new(m(P1), "GB", NumberState::Active, 20);
+    let number = PoolNumber::new(m(P1), "GB".parse().unwrap(), NumberState::Active, 20);
     assert!(store.complete_pending(&number).await.unwrap());
     assert!(store.list_pending().await.unwrap().is_empty());
     assert_eq!(store.list_pool().await.unwrap(), vec![number.clone()]);

@@ -16,7 +16,7 @@ fn m(d: &str) -> Msisdn {
 async fn pool(store: &Store, numbers: &[(&str, NumberState)]) {
     for (n, state) in numbers {
         let added = store
-            .add_number(&PoolNumber::new(m(n), "GB", *state, 1))
+            .add_number(&PoolNumber::new(m(n), "GB".parse().unwrap(), *state, 1))
             .await
             .unwrap();
         assert!(added);
@@ -28,7 +28,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         number: m(number),
         label: label.parse().ok(),
         proxy_number: m(proxy),
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
     };
     Conversation {
         id: id.into(),
@@ -358,7 +358,7 @@ async fn adding_a_number_twice_keeps_the_first() {
     pool(&store, &[(P1, NumberState::Active)]).await;
     let again = PoolNumber {
         active_count: 7,
-        ..PoolNumber::new(m(P1), "US", NumberState::Reserved, 5)
+        ..PoolNumber::new(m(P1), "US".parse().unwrap(), NumberState::Reserved, 5)
     };
     assert!(!store.add_number(&again).await.unwrap());
     let n = store.get_number(&m(P1)).await.unwrap().unwrap();

@@ -13,6 +13,10 @@ use testkit::{mock_config, vonage_config, vonage_mock};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+fn gb() -> shared::values::Country {
+    "GB".parse().unwrap()
+}
+
 fn m(d: &str) -> Msisdn {
     Msisdn::from_digits(d).unwrap()
 }
@@ -45,7 +49,7 @@ async fn number_insight_request_is_accepted_by_the_spec() {
         insight,
         Insight::Valid {
             international: m("447700900000"),
-            country: "GB".into()
+            country: "GB".parse().unwrap()
         }
     );
 }
@@ -74,7 +78,7 @@ async fn number_update_request_is_accepted_by_the_spec() {
     prism_client()
         .link_number(
             &m("447700900101"),
-            "GB",
+            &gb(),
             "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
         )
         .await
@@ -263,7 +267,7 @@ async fn a_refused_sms_and_a_refused_update_are_errors() {
         "{err:?}"
     );
     let err = client
-        .link_number(&m("447700900101"), "GB", "app")
+        .link_number(&m("447700900101"), &gb(), "app")
         .await
         .unwrap_err();
     assert!(
@@ -280,7 +284,7 @@ async fn the_stand_in_used_by_handler_tests_echoes_numbers() {
         client.basic_insight(&m("12025550143")).await.unwrap(),
         Insight::Valid {
             international: m("12025550143"),
-            country: "US".into()
+            country: "US".parse().unwrap()
         }
     );
 }
@@ -314,18 +318,18 @@ async fn numbers_requests_are_accepted_by_the_spec() {
         vec!["VOICE", "MMS", "SMS"],
     ] {
         let query = NumberQuery {
-            country: "GB".into(),
-            features: features_param(&set).map(str::to_owned),
-            number_type: Some("mobile-lvn".into()),
+            country: "GB".parse().unwrap(),
+            features: features_param(&set),
+            number_type: Some(shared::values::NumberType::MobileLvn),
             starts_with: Some("447700".into()),
             size: 3,
         };
         let offers = client.search_numbers(&query).await.unwrap();
         assert_eq!(offers[0].msisdn, "447700900000", "{set:?}");
     }
-    client.buy_number(&m("447700900000"), "GB").await.unwrap();
+    client.buy_number(&m("447700900000"), &gb()).await.unwrap();
     client
-        .cancel_number(&m("447700900000"), "GB")
+        .cancel_number(&m("447700900000"), &gb())
         .await
         .unwrap();
     let owned = client.owned_number(&m("447700900000")).await.unwrap();
@@ -345,7 +349,7 @@ async fn a_refused_purchase_is_a_rejection_with_its_reason() {
         .await;
     let client = VonageClient::new(&mock_config(&server)).unwrap();
     let err = client
-        .buy_number(&m("447700900123"), "GB")
+        .buy_number(&m("447700900123"), &gb())
         .await
         .unwrap_err();
     assert!(

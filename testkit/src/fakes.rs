@@ -22,7 +22,7 @@ use shared::store::{
     ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError, Unavailable,
     WriteError,
 };
-use shared::values::Reference;
+use shared::values::{Country, Reference};
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,7 +94,7 @@ impl MemoryStore {
         for n in numbers {
             store.put_number(PoolNumber::new(
                 Msisdn::from_digits(n).expect("a pool number in the test is a number"),
-                country,
+                country.parse().expect("a test country is a country code"),
                 NumberState::Active,
                 0,
             ));
@@ -731,7 +731,7 @@ impl NumberInsight for FakeVonage {
             .cloned()
             .unwrap_or_else(|| Insight::Valid {
                 international: number.clone(),
-                country: number.region().unwrap_or_default(),
+                country: number.region().unwrap_or_else(Country::unknown),
             }))
     }
 }
@@ -762,7 +762,7 @@ impl NumberInventory for FakeVonage {
         let owned = lock(&self.owned);
         Ok(lock(&self.offers)
             .iter()
-            .filter(|o| o.country == query.country && !owned.contains_key(&o.msisdn))
+            .filter(|o| query.country == o.country.as_str() && !owned.contains_key(&o.msisdn))
             .filter(|o| {
                 query
                     .starts_with
@@ -774,7 +774,7 @@ impl NumberInventory for FakeVonage {
             .collect())
     }
 
-    async fn buy_number(&self, msisdn: &Msisdn, _: &str) -> Result<(), VonageError> {
+    async fn buy_number(&self, msisdn: &Msisdn, _: &Country) -> Result<(), VonageError> {
         self.request("buy", Api::Numbers)?;
         let offer = lock(&self.offers)
             .iter()
@@ -788,7 +788,7 @@ impl NumberInventory for FakeVonage {
     async fn link_number(
         &self,
         msisdn: &Msisdn,
-        _: &str,
+        _: &Country,
         application_id: &str,
     ) -> Result<(), VonageError> {
         self.request("link", Api::Numbers)?;
@@ -801,7 +801,7 @@ impl NumberInventory for FakeVonage {
         Ok(lock(&self.owned).get(msisdn.as_str()).cloned())
     }
 
-    async fn cancel_number(&self, msisdn: &Msisdn, _: &str) -> Result<(), VonageError> {
+    async fn cancel_number(&self, msisdn: &Msisdn, _: &Country) -> Result<(), VonageError> {
         self.request("cancel", Api::Numbers)?;
         if lock(&self.owned).remove(msisdn.as_str()).is_none() {
             return Err(refused(Api::Numbers, "number not owned"));

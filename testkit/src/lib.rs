@@ -102,7 +102,7 @@ impl Respond for EchoInsight {
                 "status_message": "Success",
                 "request_id": uuid::Uuid::new_v4().to_string(),
                 "international_format_number": n.as_str(),
-                "country_code": n.region().unwrap_or_default(),
+                "country_code": n.region().map(String::from).unwrap_or_default(),
             })),
             None => ResponseTemplate::new(200).set_body_json(
                 serde_json::json!({"status": 3, "status_message": "Invalid request"}),
@@ -185,7 +185,7 @@ pub async fn add_pool(store: &Store, numbers: &[&str], country: &str) {
     for n in numbers {
         let number = shared::model::PoolNumber::new(
             Msisdn::from_digits(n).expect("a pool number in E.164 digits"),
-            country,
+            country.parse().expect("a test country is a country code"),
             shared::model::NumberState::Active,
             0,
         );
@@ -210,7 +210,7 @@ pub fn conversation(
         number: Msisdn::from_digits(number).expect("a participant in E.164 digits"),
         label: None,
         proxy_number: Msisdn::from_digits(proxy).expect("a proxy number in E.164 digits"),
-        country: "GB".into(),
+        country: "GB".parse().expect("GB is a country code"),
     };
     Conversation {
         id: id.into(),

@@ -23,17 +23,17 @@ async fn the_stand_ins_answers_satisfy_the_specs() {
         Insight::Valid { .. }
     ));
     let query = NumberQuery {
-        country: "GB".into(),
         size: 10,
-        ..NumberQuery::default()
+        ..NumberQuery::in_country("GB".parse().unwrap())
     };
     let offers = client.search_numbers(&query).await.unwrap();
     assert_eq!(offers.len(), 2);
     let offered = Msisdn::from_digits(&offers[0].msisdn).unwrap();
-    client.buy_number(&offered, "GB").await.unwrap();
+    let gb = offers[0].country.parse().unwrap();
+    client.buy_number(&offered, &gb).await.unwrap();
     client
-        .link_number(&offered, "GB", "aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
+        .link_number(&offered, &gb, "aaaaaaaa-bbbb-cccc-dddd-0123456789ab")
         .await
         .unwrap();
-    client.cancel_number(&offered, "GB").await.unwrap();
+    client.cancel_number(&offered, &gb).await.unwrap();
 }

@@ -101,7 +101,7 @@ fn conversation(expires_at: i64) -> Conversation {
         number: m(n),
         label: None,
         proxy_number: m(proxy),
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
     };
     Conversation {
         id: "c1".into(),

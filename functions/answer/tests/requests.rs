@@ -66,7 +66,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         number: m(n),
         label: None,
         proxy_number: m(proxy),
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
         id: id.into(),

@@ -7,7 +7,7 @@ use shared::model::{
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
-use shared::values::{CallStatus, Label, MessageStatus, Reference};
+use shared::values::{CallStatus, Country, Label, MessageStatus, Reference};
 
 #[derive(Debug, Serialize)]
 pub struct ConversationView {
@@ -135,7 +135,7 @@ pub struct ParticipantView {
     pub label: Option<Label>,
     /// The number this participant calls to reach the other.
     pub proxy_number: String,
-    pub country: String,
+    pub country: Country,
     /// On creation: whether this participant's SMS was accepted by Vonage.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notified: Option<bool>,

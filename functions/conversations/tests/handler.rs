@@ -176,7 +176,7 @@ async fn a_failed_sms_is_reported_not_fatal() {
 #[tokio::test]
 async fn an_empty_pool_rents_with_auto_rent_and_links_the_number() {
     let offer = |msisdn: &str| NumberOffer {
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
         msisdn: msisdn.into(),
         number_type: Some("mobile-lvn".into()),
         features: vec!["VOICE".into(), "SMS".into()],

@@ -33,7 +33,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         number: m(n),
         label: label.parse().ok(),
         proxy_number: m(proxy),
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
     };
     let c = Conversation {
         id: "5d0f1a2b-0000-4000-8000-000000000001".into(),

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
-use shared::config::NUMBER_TYPES;
 use shared::domain::rent::{self, Failure, MAX_COUNT, ProvisionRequest, Provisioner};
 use shared::http::{json_response, read_json};
 use shared::model::{NumberState, PendingNumber, PoolNumber};
@@ -14,6 +13,7 @@ use shared::phone::Msisdn;
 use shared::ports::{Leases, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::store::{RemoveOutcome, Store};
+use shared::values::{Country, Feature, NumberType};
 use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
 
 /// What the numbers API needs: the pool and leases (`Store` in the stack, an in-memory fake in
@@ -87,12 +87,12 @@ pub struct ProvisionBody {
 #[derive(Debug, Serialize)]
 pub struct NumberView {
     pub msisdn: String,
-    pub country: String,
+    pub country: Country,
     pub state: NumberState,
     /// `VOICE`, `SMS`, `MMS`; empty when not known.
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Feature>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub number_type: Option<String>,
+    pub number_type: Option<NumberType>,
     pub active_conversations: i64,
     pub added_at: String,
 }
@@ -104,7 +104,7 @@ impl From<&PoolNumber> for NumberView {
             country: n.country.clone(),
             state: n.state,
             capabilities: n.features.clone(),
-            number_type: n.number_type.clone(),
+            number_type: n.number_type,
             active_conversations: n.active_count.max(0),
             added_at: shared::rfc3339(n.added_at),
         }
@@ -114,7 +114,7 @@ impl From<&PoolNumber> for NumberView {
 #[derive(Debug, Serialize)]
 pub struct PendingView {
     pub msisdn: String,
-    pub country: String,
+    pub country: Country,
     /// `buying` (the purchase had no clear answer) or `bought` (not yet linked).
     pub stage: shared::model::PendingStage,
     pub since: String,
@@ -134,9 +134,9 @@ impl From<&PendingNumber> for PendingView {
     }
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct CountrySummary {
-    pub country: String,
+    pub country: Country,
     pub active: usize,
     pub reserved: usize,
     pub retired: usize,
@@ -162,13 +162,16 @@ pub struct PoolView {
 
 impl PoolView {
     pub fn new(pool: &[PoolNumber], pending: &[PendingNumber]) -> Self {
-        let mut countries: BTreeMap<&str, CountrySummary> = BTreeMap::new();
+        let mut countries: BTreeMap<&Country, CountrySummary> = BTreeMap::new();
         for n in pool {
             let c = countries
                 .entry(&n.country)
                 .or_insert_with(|| CountrySummary {
                     country: n.country.clone(),
-                    ..CountrySummary::default()
+                    active: 0,
+                    reserved: 0,
+                    retired: 0,
+                    active_conversations: 0,
                 });
             match n.state {
                 NumberState::Active => c.active += 1,
@@ -251,14 +254,10 @@ async fn route<S: Pool + Leases, V: NumberInventory>(
     }
 }
 
-fn check_country(country: &str) -> Result<(), ApiError> {
-    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(ApiError::InvalidRequest(
-            "country must be an ISO 3166 alpha-2 code such as GB".into(),
-        ))
-    }
+fn check_country(country: &str) -> Result<Country, ApiError> {
+    country
+        .parse()
+        .map_err(|e| ApiError::InvalidRequest(format!("country must be {e}")))
 }
 
 async fn add<S: Pool, V: NumberInventory>(
@@ -268,10 +267,7 @@ async fn add<S: Pool, V: NumberInventory>(
     let msisdn =
         Msisdn::parse(&body.msisdn).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let country = match body.country {
-        Some(c) => {
-            check_country(&c)?;
-            c
-        }
+        Some(c) => check_country(&c)?,
         None => msisdn.region().ok_or_else(|| {
             ApiError::InvalidNumber("msisdn: cannot tell its country; give country".into())
         })?,
@@ -285,7 +281,11 @@ async fn add<S: Pool, V: NumberInventory>(
         s => s,
     };
     let features = match &body.features {
-        Some(f) => f.param()?.split(',').map(str::to_owned).collect(),
+        Some(f) => f
+            .param()?
+            .split(',')
+            .filter_map(|f| f.parse().ok())
+            .collect(),
         None => Vec::new(),
     };
     if deps.store.get_number(&msisdn).await?.is_some() {
@@ -316,7 +316,7 @@ async fn provision<S: Pool + Leases, V: NumberInventory>(
     deps: &Deps<S, V>,
     body: ProvisionBody,
 ) -> Result<Response<Body>, ApiError> {
-    check_country(&body.country)?;
+    let country = check_country(&body.country)?;
     let count = body.count.unwrap_or(1);
     if !(1..=MAX_COUNT).contains(&count) {
         return Err(ApiError::InvalidRequest(format!(
@@ -324,14 +324,12 @@ async fn provision<S: Pool + Leases, V: NumberInventory>(
         )));
     }
     let features = body.features.as_ref().map(Features::param).transpose()?;
-    if let Some(t) = &body.number_type
-        && !NUMBER_TYPES.contains(&t.as_str())
-    {
-        return Err(ApiError::InvalidRequest(format!(
-            "type must be one of {}",
-            NUMBER_TYPES.join(", ")
-        )));
-    }
+    let number_type = body
+        .number_type
+        .as_deref()
+        .map(str::parse::<NumberType>)
+        .transpose()
+        .map_err(|e| ApiError::InvalidRequest(format!("type must be {e}")))?;
     if let Some(p) = &body.pattern
         && (p.is_empty() || p.len() > 15 || !p.bytes().all(|b| b.is_ascii_digit()))
     {
@@ -341,9 +339,9 @@ async fn provision<S: Pool + Leases, V: NumberInventory>(
     }
     let request = ProvisionRequest {
         query: NumberQuery {
-            country: body.country,
-            features: features.map(str::to_owned),
-            number_type: body.number_type,
+            country,
+            features,
+            number_type,
             starts_with: body.pattern,
             size: 0,
         },

@@ -22,7 +22,7 @@ fn app() -> Deps<MemoryStore, FakeVonage> {
 
 fn offer(msisdn: &str) -> NumberOffer {
     NumberOffer {
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
         msisdn: msisdn.into(),
         number_type: Some("mobile-lvn".into()),
         features: vec!["VOICE".into(), "SMS".into()],

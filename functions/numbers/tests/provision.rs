@@ -237,10 +237,7 @@ async fn a_purchase_without_an_answer_is_checked_with_the_account() {
         application_id: APP,
     };
     let request = ProvisionRequest {
-        query: NumberQuery {
-            country: "GB".into(),
-            ..NumberQuery::default()
-        },
+        query: NumberQuery::in_country("GB".parse().unwrap()),
         count: 1,
     };
     let now = 1_000_000;
@@ -444,7 +441,7 @@ async fn renters_never_buy_the_same_number() {
     };
     let request = ProvisionRequest {
         query: NumberQuery {
-            country: "GB".into(),
+            country: "GB".parse().unwrap(),
             features: None,
             number_type: None,
             starts_with: None,

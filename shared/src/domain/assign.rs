@@ -13,7 +13,7 @@ use crate::model::{Conversation, ConversationStatus, NumberState, Participant, P
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
 use crate::store::{CreateConflict, StoreError, WriteError};
-use crate::values::{Label, Reference};
+use crate::values::{Country, Label, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +40,7 @@ pub struct Draft {
     pub mode: crate::model::Mode,
     pub reference: Option<Reference>,
     /// (number, label, country) of each participant, numbers as Number Insight gave them.
-    pub people: [(Msisdn, Option<Label>, String); 2],
+    pub people: [(Msisdn, Option<Label>, Country); 2],
 }
 
 impl Draft {
@@ -186,11 +186,11 @@ where
 pub fn pick<'a>(
     pool: &'a [PoolNumber],
     excluded: &HashSet<Msisdn>,
-    country: &str,
+    country: &Country,
     preferred: Option<&Msisdn>,
     rng: &mut impl Rng,
 ) -> Option<&'a PoolNumber> {
-    let rank = |n: &PoolNumber| (n.country != country, n.active_count.max(0));
+    let rank = |n: &PoolNumber| (&n.country != country, n.active_count.max(0));
     let candidates: Vec<&PoolNumber> = pool
         .iter()
         .filter(|n| n.state == NumberState::Active && !excluded.contains(&n.msisdn))
@@ -207,10 +207,14 @@ pub fn pick<'a>(
 mod tests {
     use super::*;
 
+    fn c(country: &str) -> Country {
+        country.parse().unwrap()
+    }
+
     fn number(msisdn: &str, country: &str, state: NumberState, active: i64) -> PoolNumber {
         PoolNumber {
             active_count: active,
-            ..PoolNumber::new(Msisdn::from_digits(msisdn).unwrap(), country, state, 0)
+            ..PoolNumber::new(Msisdn::from_digits(msisdn).unwrap(), c(country), state, 0)
         }
     }
 
@@ -226,21 +230,21 @@ mod tests {
         let mut rng = rand::rng();
         let none = HashSet::new();
         assert_eq!(
-            pick(&pool, &none, "GB", None, &mut rng)
+            pick(&pool, &none, &c("GB"), None, &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
             "447700900011"
         );
         assert_eq!(
-            pick(&pool, &none, "US", None, &mut rng)
+            pick(&pool, &none, &c("US"), None, &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
             "12025550100"
         );
         assert_eq!(
-            pick(&pool, &none, "FR", None, &mut rng)
+            pick(&pool, &none, &c("FR"), None, &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
@@ -248,7 +252,7 @@ mod tests {
         );
         let held: HashSet<Msisdn> = pool[..3].iter().map(|n| n.msisdn.clone()).collect();
         assert!(
-            pick(&pool, &held, "GB", None, &mut rng).is_none(),
+            pick(&pool, &held, &c("GB"), None, &mut rng).is_none(),
             "reserved and retired are never picked"
         );
     }
@@ -264,7 +268,7 @@ mod tests {
         let busy = Msisdn::from_digits("447700900011").unwrap();
         let none = HashSet::new();
         assert_eq!(
-            pick(&pool, &none, "GB", Some(&busy), &mut rng)
+            pick(&pool, &none, &c("GB"), Some(&busy), &mut rng)
                 .unwrap()
                 .msisdn,
             busy,
@@ -272,7 +276,7 @@ mod tests {
         );
         let held = HashSet::from([busy.clone()]);
         assert_eq!(
-            pick(&pool, &held, "GB", Some(&busy), &mut rng)
+            pick(&pool, &held, &c("GB"), Some(&busy), &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
@@ -281,7 +285,7 @@ mod tests {
         );
         let reserved = Msisdn::from_digits("447700900012").unwrap();
         assert_eq!(
-            pick(&pool, &none, "GB", Some(&reserved), &mut rng)
+            pick(&pool, &none, &c("GB"), Some(&reserved), &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
@@ -299,7 +303,7 @@ mod tests {
         let mut rng = rand::rng();
         let seen: HashSet<String> = (0..64)
             .map(|_| {
-                pick(&pool, &HashSet::new(), "GB", None, &mut rng)
+                pick(&pool, &HashSet::new(), &c("GB"), None, &mut rng)
                     .unwrap()
                     .msisdn
                     .as_str()

@@ -17,6 +17,7 @@ use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
 use crate::phone::Msisdn;
 use crate::ports::{Leases, NumberInventory, Pool};
 use crate::store::StoreError;
+use crate::values::{Country, Feature};
 use crate::vonage::{NumberOffer, NumberQuery, VonageError};
 
 /// At most this many numbers are rented by one request.
@@ -96,13 +97,17 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
             if added == count {
                 break;
             }
-            let Some(msisdn) = Msisdn::from_digits(&offer.msisdn) else {
+            // An offer is taken as Vonage describes it, or not at all.
+            let (Some(msisdn), Ok(country)) = (
+                Msisdn::from_digits(&offer.msisdn),
+                offer.country.parse::<Country>(),
+            ) else {
                 continue;
             };
             if pending.contains(&msisdn) || self.store.get_number(&msisdn).await?.is_some() {
                 continue;
             }
-            if let Some(number) = self.rent(msisdn, &offer, now, &mut report).await? {
+            if let Some(number) = self.rent(msisdn, country, &offer, now, &mut report).await? {
                 report.added.push(number);
                 added += 1;
             } else if report.failed.last().is_some_and(|f| f.pending) {
@@ -129,16 +134,17 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
     async fn rent(
         &self,
         msisdn: Msisdn,
+        country: Country,
         offer: &NumberOffer,
         now: i64,
         report: &mut Report,
     ) -> Result<Option<PoolNumber>, StoreError> {
         let mut pending = PendingNumber {
             msisdn: msisdn.clone(),
-            country: offer.country.clone(),
+            country,
             stage: PendingStage::Buying,
-            features: offer.features.clone(),
-            number_type: offer.number_type.clone(),
+            features: features(&offer.features),
+            number_type: offer.number_type.as_deref().and_then(|t| t.parse().ok()),
             since: now,
             last_error: None,
         };
@@ -152,7 +158,7 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
             });
             return Ok(None);
         }
-        match self.vonage.buy_number(&msisdn, &offer.country).await {
+        match self.vonage.buy_number(&msisdn, &pending.country).await {
             Ok(()) => {}
             Err(e @ VonageError::Rejected { .. }) => {
                 // A clear refusal: nothing was bought.
@@ -172,7 +178,7 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
                 return Ok(None);
             }
         }
-        tracing::info!(msisdn = %msisdn.masked(), country = %offer.country, "number bought");
+        tracing::info!(msisdn = %msisdn.masked(), country = %pending.country, "number bought");
         pending.stage = PendingStage::Bought;
         self.store.put_pending(&pending).await?;
         self.link_and_add(pending, now, report).await
@@ -241,7 +247,7 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
                         features: if owned.features.is_empty() {
                             pending.features
                         } else {
-                            owned.features
+                            features(&owned.features)
                         },
                         ..pending
                     },
@@ -347,7 +353,7 @@ pub async fn for_creation<S, V>(
     vonage: &V,
     policy: &AutoRent,
     application_id: Option<&str>,
-    country: &str,
+    country: &Country,
     now: i64,
 ) -> Result<Rented, StoreError>
 where
@@ -370,15 +376,15 @@ async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
     vonage: &V,
     policy: &AutoRent,
     application_id: Option<&str>,
-    country: &str,
+    country: &Country,
     now: i64,
 ) -> Result<Rented, StoreError> {
     let (pool, pending) = tokio::join!(store.list_pool(), store.list_pending());
     let held = pool?
         .iter()
-        .filter(|n| n.country == country && n.state != NumberState::Retired)
+        .filter(|n| &n.country == country && n.state != NumberState::Retired)
         .count()
-        + pending?.iter().filter(|p| p.country == country).count();
+        + pending?.iter().filter(|p| &p.country == country).count();
     if held >= policy.max_per_country {
         return Ok(Rented::Refused(format!(
             ", and the pool holds its ceiling of {} numbers for {country}",
@@ -397,9 +403,9 @@ async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
     };
     let request = ProvisionRequest {
         query: NumberQuery {
-            country: country.to_owned(),
-            features: Some(policy.features.clone()),
-            number_type: policy.number_type.clone(),
+            country: country.clone(),
+            features: Some(policy.features),
+            number_type: policy.number_type,
             starts_with: None,
             size: 0,
         },
@@ -415,11 +421,16 @@ async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
         return Ok(Rented::Refused(format!(", and renting one failed: {why}")));
     }
     tracing::info!(
-        country,
+        country = %country,
         added = report.added.len(),
         "number rented for a new conversation"
     );
     Ok(Rented::Added)
+}
+
+/// The features Vonage lists for a number, those this service knows.
+fn features(listed: &[String]) -> Vec<Feature> {
+    listed.iter().filter_map(|f| f.parse().ok()).collect()
 }
 
 fn failure(msisdn: Option<&Msisdn>, step: Step, e: &VonageError, pending: bool) -> Failure {

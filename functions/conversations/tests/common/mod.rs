@@ -79,7 +79,12 @@ impl App {
 
 pub async fn add_number(store: &Store, msisdn: &str, country: &str, state: NumberState) {
     store
-        .add_number(&PoolNumber::new(m(msisdn), country, state, 0))
+        .add_number(&PoolNumber::new(
+            m(msisdn),
+            country.parse().unwrap(),
+            state,
+            0,
+        ))
         .await
         .unwrap();
 }
