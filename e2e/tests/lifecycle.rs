@@ -138,6 +138,6 @@ async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
     }
     // The same (proxy number, participant) pairs go to a new conversation.
     let mut again = numbered_conversation(1, (PA, PB), now + 3600);
-    again.id = "00000000-0000-4000-8000-aaaaaaaaaaaa".into();
+    again.id = "00000000-0000-4000-8000-aaaaaaaaaaaa".parse().unwrap();
     store.create_conversation(&again).await.unwrap();
 }

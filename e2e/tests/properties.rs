@@ -30,7 +30,7 @@ impl RouteReader for OneRoute {
             (proxy.as_str() == PA && caller.as_str() == A).then(|| Route {
                 proxy_number: m(PA),
                 caller: m(A),
-                conversation_id: "c1".into(),
+                conversation_id: "c1".parse().unwrap(),
                 caller_index: 0,
                 callee: m(B),
                 callee_proxy: m(PB),

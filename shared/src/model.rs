@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::phone::Msisdn;
-use crate::values::{CallStatus, Country, Feature, Label, NumberType, Reference};
+use crate::values::{CallStatus, ConversationId, Country, Feature, Label, NumberType, Reference};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -55,7 +55,7 @@ impl Participant {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
-    pub id: String,
+    pub id: ConversationId,
     pub status: ConversationStatus,
     /// Unix seconds.
     pub created_at: i64,
@@ -138,7 +138,7 @@ impl Conversation {
 pub struct Route {
     pub proxy_number: Msisdn,
     pub caller: Msisdn,
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     /// Index of the caller in the conversation's participants.
     pub caller_index: u8,
     /// The other participant's real number: where the call goes.
@@ -248,7 +248,7 @@ pub struct FreedPair {
     pub participant: Msisdn,
     /// Who the participant reached through this number.
     pub counterpart: Msisdn,
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     /// Unix seconds: the end of the cool-off.
     pub free_at: i64,
 }

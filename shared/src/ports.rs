@@ -12,7 +12,7 @@ use crate::store::{
     CallRef, CloseOutcome, Closing, ExpiredPage, Holdings, ListFilter, MessagePart, Page,
     RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
 };
-use crate::values::{Country, Reference};
+use crate::values::{ConversationId, Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
 
 type Stored<T> = Result<T, StoreError>;
@@ -29,7 +29,10 @@ pub trait RouteReader: Send + Sync {
 
 /// The call log: which conversation a call belongs to, and the events of its legs.
 pub trait CallLog: RouteReader {
-    fn conversation(&self, id: &str) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
+    fn conversation(
+        &self,
+        id: &ConversationId,
+    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
 
     /// The conversation a call was matched to by an earlier event.
     fn call_ref(&self, call_id: &str) -> impl Future<Output = Stored<Option<CallRef>>> + Send;
@@ -45,7 +48,7 @@ pub trait CallLog: RouteReader {
     /// Keeps one event; the same (call, leg, status) again is the same record.
     fn record_event(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         event: &CallEvent,
         keep_until: i64,
     ) -> impl Future<Output = Stored<()>> + Send;
@@ -64,7 +67,7 @@ pub trait CallLog: RouteReader {
 pub trait Conversations: Send + Sync {
     fn get_conversation(
         &self,
-        id: &str,
+        id: &ConversationId,
     ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
 
     /// The conversation holding `reference`, while it is not closed.
@@ -83,7 +86,7 @@ pub trait Conversations: Send + Sync {
     /// Closes it (routes given back, pairs cooling off); closing a closed one changes nothing.
     fn close_conversation(
         &self,
-        id: &str,
+        id: &ConversationId,
         closing: &Closing,
     ) -> impl Future<Output = Stored<Option<CloseOutcome>>> + Send;
 
@@ -96,12 +99,12 @@ pub trait Conversations: Send + Sync {
 
     fn call_events(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
     ) -> impl Future<Output = Stored<Vec<CallEvent>>> + Send;
 
     fn messages(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
     ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
 }
 
@@ -213,7 +216,7 @@ pub trait SmsLedger: Send + Sync {
 
     fn record_message(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         message: &RelayedMessage,
         retain_until: i64,
     ) -> impl Future<Output = Stored<()>> + Send;
@@ -287,7 +290,7 @@ impl RouteReader for Store {
 }
 
 impl CallLog for Store {
-    async fn conversation(&self, id: &str) -> Stored<Option<Conversation>> {
+    async fn conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>> {
         Store::get_conversation(self, id).await
     }
     async fn call_ref(&self, call_id: &str) -> Stored<Option<CallRef>> {
@@ -298,7 +301,7 @@ impl CallLog for Store {
     }
     async fn record_event(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         event: &CallEvent,
         keep_until: i64,
     ) -> Stored<()> {
@@ -321,13 +324,13 @@ macro_rules! delegate {
 }
 
 delegate!(Store => Conversations {
-    fn get_conversation(&self, id: &str) -> Stored<Option<Conversation>>;
+    fn get_conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>>;
     fn find_by_reference(&self, reference: &Reference) -> Stored<Option<Conversation>>;
     fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError>;
-    fn close_conversation(&self, id: &str, closing: &Closing) -> Stored<Option<CloseOutcome>>;
+    fn close_conversation(&self, id: &ConversationId, closing: &Closing) -> Stored<Option<CloseOutcome>>;
     fn list_conversations(&self, filter: &ListFilter, limit: i32, cursor: Option<&str>) -> Stored<Page<Conversation>>;
-    fn call_events(&self, conversation_id: &str) -> Stored<Vec<CallEvent>>;
-    fn messages(&self, conversation_id: &str) -> Stored<Vec<RelayedMessage>>;
+    fn call_events(&self, conversation_id: &ConversationId) -> Stored<Vec<CallEvent>>;
+    fn messages(&self, conversation_id: &ConversationId) -> Stored<Vec<RelayedMessage>>;
 });
 
 delegate!(Store => Pool {
@@ -358,7 +361,7 @@ delegate!(Store => SmsLedger {
     fn opt_out(&self, participant: &Msisdn, proxy: &Msisdn, now: i64) -> Stored<bool>;
     fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool>;
     fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool>;
-    fn record_message(&self, conversation_id: &str, message: &RelayedMessage, retain_until: i64) -> Stored<()>;
+    fn record_message(&self, conversation_id: &ConversationId, message: &RelayedMessage, retain_until: i64) -> Stored<()>;
 });
 
 delegate!(Store => ExpiryIndex {

@@ -75,6 +75,29 @@ pub const MAX_LABEL_CHARS: usize = 32;
 pub const MAX_REFERENCE_CHARS: usize = 64;
 
 text_value!(
+    /// A conversation's id: a UUID when this service makes one; any 1 to 64 ASCII letters,
+    /// digits or `-` is safe in the table's keys (whose parts `#` separates).
+    ConversationId,
+    |s| {
+        !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    },
+    "1 to 64 letters, digits or -"
+);
+
+impl ConversationId {
+    /// A new, random id (a UUID).
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id a path names, if it is a UUID (the only ids the API hands out), in its canonical
+    /// lowercase form.
+    pub fn from_uuid(raw: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(raw).ok().map(|u| Self(u.to_string()))
+    }
+}
+
+text_value!(
     /// An ISO 3166 alpha-2 country code, such as `GB`.
     Country,
     |s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()),

@@ -28,7 +28,10 @@ async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
         .await
         .unwrap();
     store
-        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 90_000))
+        .close_conversation(
+            &"c1".parse().unwrap(),
+            &testkit::closing(CloseReason::Closed, 2_000, 90_000),
+        )
         .await
         .unwrap();
 
@@ -52,7 +55,10 @@ async fn a_freed_pair_cools_off_except_for_the_same_counterpart() {
     again.created_at = 2_100;
     store.create_conversation(&again).await.unwrap();
     store
-        .close_conversation("c3", &testkit::closing(CloseReason::Closed, 2_200, 90_000))
+        .close_conversation(
+            &"c3".parse().unwrap(),
+            &testkit::closing(CloseReason::Closed, 2_200, 90_000),
+        )
         .await
         .unwrap();
     // With someone else once the cool-off has passed.
@@ -126,7 +132,10 @@ async fn a_number_in_use_is_retired_but_not_removed() {
     );
 
     store
-        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 9_000))
+        .close_conversation(
+            &"c1".parse().unwrap(),
+            &testkit::closing(CloseReason::Closed, 2_000, 9_000),
+        )
         .await
         .unwrap();
     let RemoveOutcome::Removed(gone) = store.remove_number(&m(P1)).await.unwrap() else {

@@ -31,7 +31,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         country: "GB".parse().unwrap(),
     };
     Conversation {
-        id: id.into(),
+        id: id.parse().unwrap(),
         status: ConversationStatus::Active,
         created_at: 1_000,
         expires_at,
@@ -114,7 +114,14 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
     );
     assert!(store.get_route(&m(P1), &m(C)).await.unwrap().is_none());
 
-    assert_eq!(store.get_conversation("c1").await.unwrap().unwrap(), c);
+    assert_eq!(
+        store
+            .get_conversation(&"c1".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap(),
+        c
+    );
     assert_eq!(
         store
             .find_by_reference(&"ref-c1".parse().unwrap())
@@ -196,7 +203,13 @@ async fn reserved_numbers_are_refused_by_the_transaction() {
         matches!(&err, WriteError::Conflict(CreateConflict::NumberUnavailable(n)) if n.as_str() == P2),
         "{err:?}"
     );
-    assert!(store.get_conversation("c1").await.unwrap().is_none());
+    assert!(
+        store
+            .get_conversation(&"c1".parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -209,7 +222,10 @@ async fn closing_frees_routes_and_counts_once() {
     assert_eq!(store.list_pool().await.unwrap()[0].active_count, 2);
 
     let out = store
-        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 9_000))
+        .close_conversation(
+            &"c1".parse().unwrap(),
+            &testkit::closing(CloseReason::Closed, 2_000, 9_000),
+        )
         .await
         .unwrap();
     let Some(CloseOutcome::Closed(closed)) = out else {
@@ -230,7 +246,10 @@ async fn closing_frees_routes_and_counts_once() {
     assert!(store.holdings(&m(A)).await.unwrap().held.is_empty());
 
     let again = store
-        .close_conversation("c1", &testkit::closing(CloseReason::Expired, 3_000, 9_000))
+        .close_conversation(
+            &"c1".parse().unwrap(),
+            &testkit::closing(CloseReason::Expired, 3_000, 9_000),
+        )
         .await
         .unwrap();
     assert!(
@@ -243,7 +262,10 @@ async fn closing_frees_routes_and_counts_once() {
     );
     assert!(
         store
-            .close_conversation("nope", &testkit::closing(CloseReason::Closed, 1, 1))
+            .close_conversation(
+                &"nope".parse().unwrap(),
+                &testkit::closing(CloseReason::Closed, 1, 1)
+            )
             .await
             .unwrap()
             .is_none()

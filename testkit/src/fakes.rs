@@ -22,7 +22,7 @@ use shared::store::{
     ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError, Unavailable,
     WriteError,
 };
-use shared::values::{Country, Reference};
+use shared::values::{ConversationId, Country, Reference};
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -33,8 +33,8 @@ type EventKey = (String, String, String, String);
 
 #[derive(Default)]
 struct State {
-    conversations: HashMap<String, Conversation>,
-    references: HashMap<Reference, String>,
+    conversations: HashMap<ConversationId, Conversation>,
+    references: HashMap<Reference, ConversationId>,
     pool: BTreeMap<String, PoolNumber>,
     pending: BTreeMap<String, PendingNumber>,
     /// (proxy, participant) → the pair a closed conversation gave back.
@@ -46,7 +46,7 @@ struct State {
     parts: HashMap<(Msisdn, String), BTreeMap<u32, MessagePart>>,
     wholes: HashSet<(Msisdn, String)>,
     opt_outs: HashSet<(Msisdn, Msisdn)>,
-    messages: Vec<(String, RelayedMessage)>,
+    messages: Vec<(ConversationId, RelayedMessage)>,
 }
 
 impl State {
@@ -128,7 +128,8 @@ impl MemoryStore {
     }
 
     pub fn conversation_now(&self, id: &str) -> Option<Conversation> {
-        lock(&self.state).conversations.get(id).cloned()
+        let id: ConversationId = id.parse().ok()?;
+        lock(&self.state).conversations.get(&id).cloned()
     }
 
     pub fn conversations_now(&self) -> Vec<Conversation> {
@@ -144,7 +145,7 @@ impl MemoryStore {
     }
 
     /// Every relayed message kept, with its conversation.
-    pub fn messages_now(&self) -> Vec<(String, RelayedMessage)> {
+    pub fn messages_now(&self) -> Vec<(ConversationId, RelayedMessage)> {
         lock(&self.state).messages.clone()
     }
 
@@ -175,7 +176,7 @@ impl RouteReader for MemoryStore {
 }
 
 impl CallLog for MemoryStore {
-    async fn conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
         Ok(self.request()?.conversations.get(id).cloned())
     }
 
@@ -192,12 +193,12 @@ impl CallLog for MemoryStore {
 
     async fn record_event(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         event: &CallEvent,
         _: i64,
     ) -> Result<(), StoreError> {
         let key = (
-            conversation_id.to_owned(),
+            conversation_id.to_string(),
             event.call_id.clone(),
             event.leg.clone(),
             event.status.to_string(),
@@ -232,7 +233,10 @@ impl CallLog for MemoryStore {
 }
 
 impl Conversations for MemoryStore {
-    async fn get_conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+    async fn get_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
         Ok(self.request()?.conversations.get(id).cloned())
     }
 
@@ -297,7 +301,7 @@ impl Conversations for MemoryStore {
 
     async fn close_conversation(
         &self,
-        id: &str,
+        id: &ConversationId,
         closing: &Closing,
     ) -> Result<Option<CloseOutcome>, StoreError> {
         let mut s = self.request()?;
@@ -368,12 +372,18 @@ impl Conversations for MemoryStore {
         Ok(Page { items, next_cursor })
     }
 
-    async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
+    async fn call_events(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<CallEvent>, StoreError> {
         drop(self.request()?);
-        Ok(self.events(conversation_id))
+        Ok(self.events(conversation_id.as_str()))
     }
 
-    async fn messages(&self, conversation_id: &str) -> Result<Vec<RelayedMessage>, StoreError> {
+    async fn messages(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<RelayedMessage>, StoreError> {
         let s = self.request()?;
         let mut found: Vec<RelayedMessage> = s
             .messages
@@ -585,7 +595,7 @@ impl SmsLedger for MemoryStore {
 
     async fn record_message(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         message: &RelayedMessage,
         _: i64,
     ) -> Result<(), StoreError> {
@@ -609,7 +619,7 @@ impl ExpiryIndex for MemoryStore {
         if shard != 0 {
             return Ok(ExpiredPage::default());
         }
-        let mut due: Vec<(i64, String)> = s
+        let mut due: Vec<(i64, ConversationId)> = s
             .open()
             .filter(|c| c.expires_at <= now)
             .map(|c| (c.expires_at, c.id.clone()))
@@ -617,10 +627,13 @@ impl ExpiryIndex for MemoryStore {
         due.sort();
         let after = start.map(|c| c.0);
         let from = match &after {
-            Some(id) => due.iter().position(|(_, i)| i == id).map_or(0, |p| p + 1),
+            Some(id) => due
+                .iter()
+                .position(|(_, i)| i.as_str() == id)
+                .map_or(0, |p| p + 1),
             None => 0,
         };
-        let page: Vec<String> = due
+        let page: Vec<ConversationId> = due
             .iter()
             .skip(from)
             .take(limit.max(1) as usize)
@@ -630,9 +643,8 @@ impl ExpiryIndex for MemoryStore {
         Ok(ExpiredPage {
             read: page.len() as i32,
             next: more
-                .then(|| page.last().cloned())
-                .flatten()
-                .map(ExpiryCursor),
+                .then(|| page.last().map(|id| ExpiryCursor(id.to_string())))
+                .flatten(),
             ids: page,
         })
     }

@@ -213,7 +213,7 @@ pub fn conversation(
         country: "GB".parse().expect("GB is a country code"),
     };
     Conversation {
-        id: id.into(),
+        id: id.parse().expect("a test conversation id"),
         status: ConversationStatus::Active,
         created_at,
         expires_at,

@@ -104,7 +104,7 @@ fn conversation(expires_at: i64) -> Conversation {
         country: "GB".parse().unwrap(),
     };
     Conversation {
-        id: "c1".into(),
+        id: "c1".parse().unwrap(),
         status: ConversationStatus::Active,
         created_at: 0,
         expires_at,
@@ -345,7 +345,10 @@ mod through_the_store {
             assert_valid(&ncco);
         }
         deps.routes
-            .close_conversation("c1", &testkit::closing(CloseReason::Closed, now, now + 60))
+            .close_conversation(
+                &"c1".parse().unwrap(),
+                &testkit::closing(CloseReason::Closed, now, now + 60),
+            )
             .await
             .unwrap();
         for (to, from) in [(PA, A), (PB, B)] {

@@ -69,7 +69,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         country: "GB".parse().unwrap(),
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
-        id: id.into(),
+        id: id.parse().unwrap(),
         status: ConversationStatus::Active,
         created_at: now,
         expires_at,

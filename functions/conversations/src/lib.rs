@@ -13,6 +13,7 @@ use shared::phone::Msisdn;
 use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
 use shared::problem::ApiError;
 use shared::store::{CloseOutcome, ListFilter, Store};
+use shared::values::ConversationId;
 use shared::vonage::VonageClient;
 
 use crate::create::Answer;
@@ -106,10 +107,8 @@ fn not_found() -> ApiError {
 }
 
 /// Conversation ids are UUIDs; anything else cannot name one.
-fn conversation_id(raw: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| not_found())
+fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::from_uuid(raw).ok_or_else(not_found)
 }
 
 async fn find<S: Conversations, V>(

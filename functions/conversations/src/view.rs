@@ -7,11 +7,11 @@ use shared::model::{
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
-use shared::values::{CallStatus, Country, Label, MessageStatus, Reference};
+use shared::values::{CallStatus, ConversationId, Country, Label, MessageStatus, Reference};
 
 #[derive(Debug, Serialize)]
 pub struct ConversationView {
-    pub id: String,
+    pub id: ConversationId,
     pub status: &'static str,
     pub created_at: String,
     pub expires_at: String,

@@ -161,7 +161,14 @@ async fn a_failed_sms_does_not_lose_the_conversation() {
     assert_eq!(c["participants"][0]["notified"], false);
     assert_eq!(c["participants"][1]["notified"], false);
     let id = c["id"].as_str().unwrap();
-    assert!(app.deps.store.get_conversation(id).await.unwrap().is_some());
+    assert!(
+        app.deps
+            .store
+            .get_conversation(&id.parse().unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]

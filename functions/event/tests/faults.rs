@@ -134,7 +134,7 @@ async fn every_event_is_kept_once_while_writes_fail() {
     );
 
     // Read directly: every event once, every call's log right.
-    let kept = store.call_events(ID).await.unwrap();
+    let kept = store.call_events(&ID.parse().unwrap()).await.unwrap();
     assert_eq!(kept.len(), 500);
     let calls = Interaction::fold(&kept);
     assert_eq!(calls.len(), ANSWERED + BUSY);
@@ -151,6 +151,10 @@ async fn every_event_is_kept_once_while_writes_fail() {
         }
         assert_eq!(call.caller_index, 0);
     }
-    let c = store.get_conversation(ID).await.unwrap().unwrap();
+    let c = store
+        .get_conversation(&ID.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.status, ConversationStatus::InProgress);
 }

@@ -36,7 +36,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         country: "GB".parse().unwrap(),
     };
     let c = Conversation {
-        id: "5d0f1a2b-0000-4000-8000-000000000001".into(),
+        id: "5d0f1a2b-0000-4000-8000-000000000001".parse().unwrap(),
         status: ConversationStatus::Active,
         created_at: now,
         expires_at: now + expires_in,
@@ -100,7 +100,7 @@ async fn deliver(deps: &Deps, req: Request) -> u16 {
     handle(deps, req).await.status().as_u16()
 }
 
-async fn calls(store: &Store, id: &str) -> Vec<Interaction> {
+async fn calls(store: &Store, id: &shared::values::ConversationId) -> Vec<Interaction> {
     Interaction::fold(&store.call_events(id).await.unwrap())
 }
 

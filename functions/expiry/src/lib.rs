@@ -14,6 +14,7 @@ use shared::error::error_chain;
 use shared::model::CloseReason;
 use shared::ports::{Conversations, ExpiryIndex, SmsSender};
 use shared::store::{CloseOutcome, EXPIRY_SHARDS, Store};
+use shared::values::ConversationId;
 use shared::vonage::VonageClient;
 
 /// What the sweep needs: the expiry index and conversations (`Store` in the stack, an in-memory
@@ -133,7 +134,7 @@ where
 /// `Ok(true)` when this run closed it.
 async fn close<S: Conversations, V: SmsSender>(
     deps: &Deps<S, V>,
-    id: String,
+    id: ConversationId,
     now: i64,
 ) -> Result<bool, ()> {
     match conversation::close(&deps.store, &id, CloseReason::Expired, now, deps.closing).await {

@@ -190,7 +190,7 @@ async fn participants_can_be_told_the_conversation_ended() {
 }
 
 /// All the expiry index holds as due at `at`, over every shard.
-async fn due(store: &Store, at: i64) -> Vec<String> {
+async fn due(store: &Store, at: i64) -> Vec<shared::values::ConversationId> {
     let mut ids = Vec::new();
     for shard in 0..shared::store::EXPIRY_SHARDS {
         ids.extend(store.expired(shard, at, 100, None).await.unwrap().ids);

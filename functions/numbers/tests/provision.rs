@@ -289,7 +289,10 @@ async fn release_is_refused_while_in_use_then_cancels_the_rental() {
     assert_eq!(n.state, shared::model::NumberState::Retired);
 
     store
-        .close_conversation("c1", &testkit::closing(CloseReason::Closed, 2_000, 9_000))
+        .close_conversation(
+            &"c1".parse().unwrap(),
+            &testkit::closing(CloseReason::Closed, 2_000, 9_000),
+        )
         .await
         .unwrap();
     let (status, body) = call(&deps, "DELETE", "/numbers/447700900000?release=true", None).await;

@@ -160,7 +160,7 @@ async fn texts_are_relayed_both_ways_without_showing_a_real_number() {
             (PA.into(), A.into(), "See you".into())
         ]
     );
-    let log = s.deps.store.messages("c1").await.unwrap();
+    let log = s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap();
     assert_eq!(
         log.iter()
             .map(|m| (m.from_index, m.status, m.parts))
@@ -203,7 +203,7 @@ async fn expired_closed_and_voice_only_conversations_relay_nothing() {
     talk(store, "closed", (A, PB), (B, PA), Mode::VoiceAndSms).await;
     store
         .close_conversation(
-            "closed",
+            &"closed".parse().unwrap(),
             &testkit::closing(CloseReason::Closed, now, now + 60),
         )
         .await
@@ -272,7 +272,7 @@ async fn a_failed_onward_send_is_relayed_once_when_vonage_retries() {
             .iter()
             .all(|(from, to, text)| from == PB && to == B && text == "running late")
     );
-    let relayed = s.deps.store.messages("c1").await.unwrap();
+    let relayed = s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap();
     assert_eq!(relayed.len(), 1, "{relayed:?}");
 }
 
@@ -315,7 +315,10 @@ async fn a_three_part_message_out_of_order_is_relayed_once_whole() {
             "The start, the middle, the end.".into()
         )]
     );
-    assert_eq!(s.deps.store.messages("c1").await.unwrap()[0].parts, 3);
+    assert_eq!(
+        s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap()[0].parts,
+        3
+    );
 }
 
 #[tokio::test]
@@ -357,7 +360,7 @@ async fn stop_and_start() {
         texts.iter().all(|t| t.2 != "hello"),
         "nothing relayed while opted out"
     );
-    let log = s.deps.store.messages("c1").await.unwrap();
+    let log = s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap();
     assert_eq!(
         log.iter().map(|m| m.status).collect::<Vec<_>>(),
         [MessageStatus::OptedOut, MessageStatus::Submitted]

@@ -13,7 +13,7 @@ use crate::model::{Conversation, ConversationStatus, NumberState, Participant, P
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
 use crate::store::{CreateConflict, StoreError, WriteError};
-use crate::values::{Country, Label, Reference};
+use crate::values::{ConversationId, Country, Label, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +33,7 @@ pub const MAX_CONFLICT_RETRIES: u32 = 6;
 /// A conversation before its proxy numbers are chosen.
 #[derive(Debug, Clone)]
 pub struct Draft {
-    pub id: String,
+    pub id: ConversationId,
     pub now: i64,
     pub ttl_seconds: i64,
     pub expiry_mode: crate::model::ExpiryMode,

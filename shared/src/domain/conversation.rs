@@ -11,7 +11,7 @@ use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
 use crate::store::{CloseOutcome, Closing, StoreError};
-use crate::values::{Label, Reference};
+use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
 
 /// A creation request, parsed and checked at the edge.
@@ -72,7 +72,7 @@ impl From<&ConversationConfig> for ClosePolicy {
 /// nothing and answers it as it is.
 pub async fn close<S: Conversations>(
     store: &S,
-    id: &str,
+    id: &ConversationId,
     reason: CloseReason,
     now: i64,
     policy: ClosePolicy,
@@ -142,7 +142,7 @@ where
 
     let [label_a, label_b] = new.labels;
     let draft = Draft {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: ConversationId::random(),
         now,
         ttl_seconds: new.ttl_seconds as i64,
         expiry_mode: new.expiry_mode,

@@ -26,8 +26,8 @@ pub async fn tell_both<V: SmsSender>(
     let [a, b] = &c.participants;
     let (text_a, text_b) = (text(template, c, a, b), text(template, c, b, a));
     let (sent_a, sent_b) = tokio::join!(
-        sms.send_sms(&a.proxy_number, &a.number, &text_a, Some(&c.id)),
-        sms.send_sms(&b.proxy_number, &b.number, &text_b, Some(&c.id)),
+        sms.send_sms(&a.proxy_number, &a.number, &text_a, Some(c.id.as_str())),
+        sms.send_sms(&b.proxy_number, &b.number, &text_b, Some(c.id.as_str())),
     );
     [sent_a, sent_b].map(|r| match r {
         Ok(_) => true,

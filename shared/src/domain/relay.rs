@@ -197,7 +197,7 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
             &route.callee_proxy,
             &route.callee,
             text,
-            Some(&route.conversation_id),
+            Some(route.conversation_id.as_str()),
         )
         .await?;
         record.outbound_id = Some(id);

@@ -6,7 +6,7 @@ use super::*;
 /// Which conversation a Vonage call (`conversation_uuid`) belongs to, and who placed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRef {
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub caller_index: u8,
 }
 
@@ -40,7 +40,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, status = %event.status))]
     pub async fn record_call_event(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         event: &CallEvent,
         ttl: i64,
     ) -> Result<(), StoreError> {
@@ -55,7 +55,10 @@ impl Store {
     }
 
     /// Every call event kept on a conversation.
-    pub async fn call_events(&self, conversation_id: &str) -> Result<Vec<CallEvent>, StoreError> {
+    pub async fn call_events(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<CallEvent>, StoreError> {
         let (pk, _) = keys::conversation(conversation_id);
         let events: Vec<CallEventItem> = self.query_prefix(pk, "CALL#").await?;
         Ok(events.into_iter().map(|e| e.event).collect())
@@ -135,7 +138,7 @@ impl Store {
                     .update_expression("SET expires_at = :e")
                     .condition_expression("conversation_id = :id")
                     .expression_attribute_values(":e", n(pushed))
-                    .expression_attribute_values(":id", s(&c.id));
+                    .expression_attribute_values(":id", s(c.id.as_str()));
                 items.push(tx_update(update));
             }
             let out = self
@@ -151,7 +154,7 @@ impl Store {
 
     /// Gives a closed conversation's call log the conversation's retention. Best effort: each
     /// event was written with a TTL already, so a failure here only keeps it a little longer.
-    pub(super) async fn stamp_call_log(&self, id: &str, retain_until: i64) {
+    pub(super) async fn stamp_call_log(&self, id: &ConversationId, retain_until: i64) {
         let events = match self.call_events(id).await {
             Ok(events) => events,
             Err(e) => {

@@ -34,7 +34,10 @@ pub struct Page<T> {
 }
 
 impl Store {
-    pub async fn get_conversation(&self, id: &str) -> Result<Option<Conversation>, StoreError> {
+    pub async fn get_conversation(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>, StoreError> {
         Ok(self
             .get::<ConversationItem>(keys::conversation(id))
             .await?
@@ -150,7 +153,7 @@ impl Store {
     #[tracing::instrument(skip(self, closing))]
     pub async fn close_conversation(
         &self,
-        id: &str,
+        id: &ConversationId,
         closing: &Closing,
     ) -> Result<Option<CloseOutcome>, StoreError> {
         let Closing {
@@ -186,7 +189,7 @@ impl Store {
                     .table_name(&self.table)
                     .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
-                    .expression_attribute_values(":id", s(id));
+                    .expression_attribute_values(":id", s(id.as_str()));
                 items.push(tx_delete(delete));
                 let freed = FreedItem::new(
                     FreedPair {
@@ -219,7 +222,7 @@ impl Store {
                     .table_name(&self.table)
                     .set_key(Some(key(keys::reference(reference))))
                     .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
-                    .expression_attribute_values(":id", s(id));
+                    .expression_attribute_values(":id", s(id.as_str()));
                 items.push(tx_delete(delete));
             }
             for (msisdn, uses) in usage(&current) {

@@ -6,7 +6,7 @@ use super::*;
 /// read, and where to go on.
 #[derive(Debug, Clone, Default)]
 pub struct ExpiredPage {
-    pub ids: Vec<String>,
+    pub ids: Vec<ConversationId>,
     pub read: i32,
     pub next: Option<ExpiryCursor>,
 }
@@ -42,8 +42,9 @@ impl Store {
                 i.get("pk")?
                     .as_s()
                     .ok()?
-                    .strip_prefix("CONV#")
-                    .map(str::to_owned)
+                    .strip_prefix("CONV#")?
+                    .parse()
+                    .ok()
             })
             .collect();
         Ok(ExpiredPage {

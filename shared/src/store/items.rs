@@ -32,7 +32,7 @@ pub(super) struct RouteItem {
 pub(super) struct MemberItem {
     pub(super) pk: String,
     pub(super) sk: String,
-    pub(super) conversation_id: String,
+    pub(super) conversation_id: ConversationId,
     pub(super) status: ConversationStatus,
     pub(super) gsi2pk: String,
     pub(super) gsi2sk: String,
@@ -54,7 +54,7 @@ pub(super) struct NumberItem {
 pub(super) struct ReferenceItem {
     pub(super) pk: String,
     pub(super) sk: String,
-    pub(super) conversation_id: String,
+    pub(super) conversation_id: ConversationId,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,15 +75,15 @@ pub(super) struct CallEventItem {
     pub(super) ttl: i64,
 }
 
-pub(super) fn expiry_shard(id: &str) -> u32 {
+pub(super) fn expiry_shard(id: &ConversationId) -> u32 {
     // FNV-1a: stable across releases, unlike std's hasher.
-    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+    let hash = id.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     hash % EXPIRY_SHARDS
 }
 
-pub(super) fn expiry_sort_key(expires_at: i64, id: &str) -> String {
+pub(super) fn expiry_sort_key(expires_at: i64, id: &ConversationId) -> String {
     format!("{expires_at:012}#{id}")
 }
 

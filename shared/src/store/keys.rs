@@ -1,12 +1,12 @@
 //! Every key in the table, in one place.
 
 use crate::phone::Msisdn;
-use crate::values::{CallStatus, Reference};
+use crate::values::{CallStatus, ConversationId, Reference};
 
-pub fn conversation(id: &str) -> (String, String) {
+pub fn conversation(id: &ConversationId) -> (String, String) {
     (format!("CONV#{id}"), "CONV".into())
 }
-pub fn member(id: &str, index: usize) -> (String, String) {
+pub fn member(id: &ConversationId, index: usize) -> (String, String) {
     (format!("CONV#{id}"), format!("MEMBER#{index}"))
 }
 pub fn route(proxy: &Msisdn, caller: &Msisdn) -> (String, String) {
@@ -24,7 +24,12 @@ pub fn reference(reference: &Reference) -> (String, String) {
 pub fn call_ref(call_id: &str) -> (String, String) {
     (format!("CALLREF#{call_id}"), "CALLREF".into())
 }
-pub fn call_event(id: &str, call_id: &str, leg: &str, status: &CallStatus) -> (String, String) {
+pub fn call_event(
+    id: &ConversationId,
+    call_id: &str,
+    leg: &str,
+    status: &CallStatus,
+) -> (String, String) {
     (
         format!("CONV#{id}"),
         format!("CALL#{call_id}#{leg}#{status}"),
@@ -61,7 +66,7 @@ pub fn message_whole(sender: &Msisdn, reference: &str) -> (String, String) {
     (message_parts(sender, reference), "DONE".into())
 }
 /// A relayed message in its conversation's log.
-pub fn message(conversation_id: &str, at: i64, message_id: &str) -> (String, String) {
+pub fn message(conversation_id: &ConversationId, at: i64, message_id: &str) -> (String, String) {
     (
         format!("CONV#{conversation_id}"),
         format!("SMS#{at:012}#{message_id}"),

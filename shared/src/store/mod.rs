@@ -18,7 +18,7 @@ use crate::model::{
     PoolNumber, Route,
 };
 use crate::phone::Msisdn;
-use crate::values::Reference;
+use crate::values::{ConversationId, Reference};
 
 mod calls;
 mod conversations;

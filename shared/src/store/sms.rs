@@ -138,7 +138,7 @@ impl Store {
     /// Adds a relayed message to its conversation's log, kept until `retain_until`.
     pub async fn record_message(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         message: &RelayedMessage,
         retain_until: i64,
     ) -> Result<(), StoreError> {
@@ -153,7 +153,10 @@ impl Store {
     }
 
     /// A conversation's relayed messages, oldest first.
-    pub async fn messages(&self, conversation_id: &str) -> Result<Vec<RelayedMessage>, StoreError> {
+    pub async fn messages(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<RelayedMessage>, StoreError> {
         let (pk, _) = keys::conversation(conversation_id);
         let items: Vec<MessageItem> = self.query_prefix(pk, "SMS#").await?;
         Ok(items.into_iter().map(|i| i.message).collect())
