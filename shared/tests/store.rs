@@ -93,6 +93,30 @@ async fn the_table_matches_the_template() {
     );
 }
 
+/// A write applied by an attempt whose answer was lost, then sent again (without DynamoDB's
+/// client-token idempotency): the second is told the conversation is there, and nothing
+/// changes.
+#[tokio::test]
+async fn the_same_conversation_written_again_is_already_written() {
+    let store = fresh_store().await;
+    pool(
+        &store,
+        &[(P1, NumberState::Active), (P2, NumberState::Active)],
+    )
+    .await;
+    let c = conversation("c1", (A, P1), (B, P2), i64::MAX / 2);
+    store.create_conversation(&c).await.unwrap();
+    let before = all_items(&store).await.len();
+    let err = store.create_conversation(&c).await.unwrap_err();
+    assert!(
+        matches!(err, WriteError::Conflict(CreateConflict::AlreadyWritten)),
+        "{err:?}"
+    );
+    assert_eq!(all_items(&store).await.len(), before);
+    let counted = store.get_number(&m(P1)).await.unwrap().unwrap();
+    assert_eq!(counted.active_count, 1, "counted once");
+}
+
 #[tokio::test]
 async fn a_conversation_routes_both_ways_with_one_key_each() {
     let store = fresh_store().await;

@@ -255,7 +255,7 @@ impl Conversations for MemoryStore {
     async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
         let mut s = self.request()?;
         if s.conversations.contains_key(&c.id) {
-            return Err(WriteError::Conflict(CreateConflict::Contention));
+            return Err(WriteError::Conflict(CreateConflict::AlreadyWritten));
         }
         let routes = c.routes();
         for (i, r) in routes.iter().enumerate() {

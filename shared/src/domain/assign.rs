@@ -152,7 +152,9 @@ where
         }
         let conversation = d.with_proxies(&picks);
         match store.create_conversation(&conversation).await {
-            Ok(()) => return Ok(Written::Created(Box::new(conversation))),
+            Ok(()) | Err(WriteError::Conflict(CreateConflict::AlreadyWritten)) => {
+                return Ok(Written::Created(Box::new(conversation)));
+            }
             Err(WriteError::Conflict(
                 CreateConflict::RouteTaken(i) | CreateConflict::CoolingOff(i),
             )) => {

@@ -69,7 +69,7 @@ impl Store {
         let mut meaning = Vec::with_capacity(8);
 
         items.push(put_new(&self.table, conversation_item(c)?));
-        meaning.push(None);
+        meaning.push(Some(CreateConflict::AlreadyWritten));
         for (index, route) in c.routes().iter().enumerate() {
             let (pk, sk) = keys::route(&route.proxy_number, &route.caller);
             let item = to_item(RouteItem {

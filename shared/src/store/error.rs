@@ -119,6 +119,9 @@ pub enum CreateConflict {
     ReferenceTaken,
     /// Another transaction touched the same items; the same write may succeed if tried again.
     Contention,
+    /// The conversation's item is there already. Its id is new to this request, so this is the
+    /// request's own write, applied by an attempt whose answer was lost: it is created.
+    AlreadyWritten,
 }
 
 #[derive(Debug, thiserror::Error)]
