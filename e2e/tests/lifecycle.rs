@@ -22,12 +22,7 @@ async fn with_pool() -> Store {
 }
 
 fn event(fields: serde_json::Value) -> lambda_http::Request {
-    http::Request::builder()
-        .method("POST")
-        .uri("/webhooks/event")
-        .header("content-type", "application/json")
-        .body(Body::Text(fields.to_string()))
-        .unwrap()
+    testkit::requests::json("POST", "/webhooks/event", Some(fields))
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use conversations::{Deps, handle};
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request};
 use shared::config::ConversationConfig;
 use shared::model::{NumberState, PoolNumber};
 use shared::phone::Msisdn;
@@ -89,31 +89,7 @@ pub async fn add_number(store: &Store, msisdn: &str, country: &str, state: Numbe
         .unwrap();
 }
 
-pub fn request(
-    method: &str,
-    path_and_query: &str,
-    content_type: Option<&str>,
-    body: &str,
-) -> Request {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let params: std::collections::HashMap<String, String> =
-        serde_urlencoded::from_str(query).unwrap();
-    let mut builder = http::Request::builder().method(method).uri(path);
-    if let Some(ct) = content_type {
-        builder = builder.header("content-type", ct);
-    }
-    let body = if body.is_empty() {
-        Body::Empty
-    } else {
-        Body::Text(body.to_owned())
-    };
-    builder
-        .body(body)
-        .unwrap()
-        .with_query_string_parameters(params)
-}
+pub use testkit::requests::request;
 
 pub fn json_request(method: &str, path: &str, body: &str) -> Request {
     request(method, path, Some("application/json"), body)
