@@ -467,6 +467,44 @@ pub fn ncco_schema() -> jsonschema::Validator {
     jsonschema::draft4::new(&schema).expect("the NCCO schema compiles")
 }
 
+/// The JSON Schema of one event detail-type (`schemas/events/<detail-type>.json`).
+pub fn event_schema(detail_type: &str) -> jsonschema::Validator {
+    let path = format!(
+        "{}/../schemas/events/{detail_type}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("an event schema is JSON");
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("an event schema compiles")
+}
+
+/// Checks an event against its detail-type's schema, and that it names no participant's real
+/// number: `real` are the numbers that must not appear anywhere in it.
+pub fn assert_event(event: &shared::domain::events::Event, real: &[&str]) {
+    let schema = event_schema(event.detail_type);
+    let errors: Vec<String> = schema
+        .iter_errors(&event.detail)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} does not match its schema: {errors:?}\n{}",
+        event.detail_type,
+        event.detail
+    );
+    let text = event.detail.to_string();
+    for number in real {
+        assert!(
+            !text.contains(number),
+            "{} names a real number: {text}",
+            event.detail_type
+        );
+    }
+}
+
 /// Closing at `at` for `reason`, records kept until `retain_until`, pairs cooling off for the
 /// default 600 s.
 pub fn closing(

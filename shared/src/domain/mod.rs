@@ -7,6 +7,7 @@ pub mod assign;
 pub mod calls;
 pub mod conversation;
 pub mod error;
+pub mod events;
 pub mod notify;
 pub mod relay;
 pub mod rent;

@@ -21,6 +21,7 @@ use crate::phone::Msisdn;
 use crate::values::{ConversationId, Reference};
 
 mod calls;
+mod changes;
 mod conversations;
 mod cursor;
 mod dynamo;
@@ -38,6 +39,7 @@ use dynamo::*;
 use items::*;
 
 pub use calls::CallRef;
+pub use changes::{Change, read_change};
 pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};

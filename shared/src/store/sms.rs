@@ -44,12 +44,12 @@ pub struct RelayedMessage {
 }
 
 #[derive(Serialize, Deserialize)]
-struct MessageItem {
-    pk: String,
-    sk: String,
+pub(super) struct MessageItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
     #[serde(flatten)]
-    message: RelayedMessage,
-    ttl: i64,
+    pub(super) message: RelayedMessage,
+    pub(super) ttl: i64,
 }
 
 impl Store {

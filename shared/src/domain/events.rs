@@ -1,0 +1,184 @@
+//! The event catalogue (PRODUCT.md, "Events"): what each change of the table means to the
+//! marketplace, as EventBridge events with `source` = [`SOURCE`]. Events are derived from the
+//! change itself, so a state change and its event cannot disagree. Participants are named by
+//! index and label; no real phone number is ever put in one (proxy numbers may be).
+
+use serde_json::{Value, json};
+
+use crate::model::{CloseReason, Conversation, ConversationStatus, Direction, NumberState};
+use crate::store::Change;
+use crate::values::MessageStatus;
+
+/// The `source` of every event.
+pub const SOURCE: &str = "voice-proxy";
+
+/// Every detail-type the catalogue has; each has a JSON Schema in `schemas/events/`.
+pub const DETAIL_TYPES: [&str; 12] = [
+    "conversation.created",
+    "conversation.closed",
+    "participant.notified",
+    "participant.notification_failed",
+    "call.answered",
+    "call.completed",
+    "call.missed",
+    "message.relayed",
+    "number.added",
+    "number.retired",
+    "number.released",
+    "pool.exhausted",
+];
+
+/// Call statuses of the callee's leg that mean the call was not taken, as `call.missed` names
+/// them.
+const MISSED: [&str; 6] = [
+    "busy",
+    "unanswered",
+    "rejected",
+    "failed",
+    "timeout",
+    "cancelled",
+];
+
+/// One event, ready to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub detail_type: &'static str,
+    /// Carries `event_id`, `occurred_at` and the detail-type's own fields.
+    pub detail: Value,
+}
+
+impl Event {
+    pub fn event_id(&self) -> &str {
+        self.detail["event_id"].as_str().unwrap_or_default()
+    }
+}
+
+/// The events one change means. `change_id` names the change and stays the same when the
+/// stream delivers it again (the stream record's `eventID`), so each event's `event_id`
+/// (`change_id` and the event's place among this change's events) does too. `occurred_at` is
+/// when the change was made (unix seconds).
+pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut push = |detail_type: &'static str, mut detail: Value| {
+        let fields = detail.as_object_mut();
+        if let Some(fields) = fields {
+            fields.insert(
+                "event_id".into(),
+                json!(format!("{change_id}:{}", events.len())),
+            );
+            fields.insert("occurred_at".into(), json!(crate::rfc3339(occurred_at)));
+        }
+        events.push(Event {
+            detail_type,
+            detail,
+        });
+    };
+    match change {
+        Change::Conversation { old, new } => match (old.as_deref(), new.as_deref()) {
+            (None, Some(c)) => push("conversation.created", created(c)),
+            (Some(before), Some(after))
+                if before.status != ConversationStatus::Closed
+                    && after.status == ConversationStatus::Closed =>
+            {
+                let reason = match after.close_reason {
+                    Some(CloseReason::Expired) => "expired",
+                    _ => "closed",
+                };
+                let mut detail = about(after);
+                detail["reason"] = json!(reason);
+                push("conversation.closed", detail);
+            }
+            _ => {}
+        },
+        Change::CallEvent {
+            conversation_id,
+            event,
+        } => {
+            // The callee's leg says what became of a call; the caller's would say it twice.
+            if event.direction == Some(Direction::Outbound) {
+                let base = json!({
+                    "conversation_id": conversation_id,
+                    "call_id": event.call_id,
+                    "from_index": event.caller_index,
+                    "to_index": 1 - event.caller_index.min(1),
+                });
+                let status = event.status.as_str();
+                if status == "answered" {
+                    push("call.answered", base);
+                } else if status == "completed" {
+                    let mut detail = base;
+                    detail["duration"] = json!(event.duration);
+                    detail["price"] = json!(event.price);
+                    push("call.completed", detail);
+                } else if MISSED.contains(&status) {
+                    let mut detail = base;
+                    detail["reason"] = json!(status);
+                    push("call.missed", detail);
+                }
+            }
+        }
+        Change::Message {
+            conversation_id,
+            message,
+        } => {
+            if message.status == MessageStatus::Submitted {
+                push(
+                    "message.relayed",
+                    json!({
+                        "conversation_id": conversation_id,
+                        "from_index": message.from_index,
+                        "to_index": 1 - message.from_index.min(1),
+                        "parts": message.parts,
+                    }),
+                );
+            }
+        }
+        Change::Number { old, new } => {
+            let number = |n: &crate::model::PoolNumber| json!({"proxy_number": n.msisdn.as_str(), "country": n.country});
+            match (old, new) {
+                (None, Some(n)) => push("number.added", number(n)),
+                (Some(before), Some(after))
+                    if before.state != NumberState::Retired
+                        && after.state == NumberState::Retired =>
+                {
+                    push("number.retired", number(after))
+                }
+                (Some(n), None) => push("number.released", number(n)),
+                _ => {}
+            }
+        }
+    }
+    events
+}
+
+/// `conversation_id` and, when it has one, `reference`.
+fn about(c: &Conversation) -> Value {
+    let mut detail = json!({"conversation_id": c.id});
+    if let Some(reference) = &c.reference {
+        detail["reference"] = json!(reference);
+    }
+    detail
+}
+
+fn created(c: &Conversation) -> Value {
+    let mut detail = about(c);
+    detail["participants"] = c
+        .participants
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let mut shown = json!({
+                "index": index,
+                "proxy_number": p.proxy_number.as_str(),
+                "country": p.country,
+            });
+            if let Some(label) = &p.label {
+                shown["label"] = json!(label);
+            }
+            shown
+        })
+        .collect();
+    detail["expires_at"] = json!(crate::rfc3339(c.expires_at));
+    detail["mode"] = json!(c.mode);
+    detail
+}

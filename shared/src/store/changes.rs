@@ -1,0 +1,98 @@
+//! The table's change stream read back as records: what a stream record's old and new images
+//! say changed. Only the changes the event catalogue names are read; every other item (routes,
+//! members, claims, leases) is `None`.
+
+use super::*;
+use crate::store::sms::MessageItem;
+
+/// One change of the table, as records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A conversation written, updated or deleted (`None` on the side where it did not exist).
+    Conversation {
+        old: Option<Box<Conversation>>,
+        new: Option<Box<Conversation>>,
+    },
+    /// A call event kept for the first time (a repeat overwrites itself and changes nothing).
+    CallEvent {
+        conversation_id: ConversationId,
+        event: CallEvent,
+    },
+    /// A relayed message recorded.
+    Message {
+        conversation_id: ConversationId,
+        message: RelayedMessage,
+    },
+    /// A pool number added, changed or taken out.
+    Number {
+        old: Option<PoolNumber>,
+        new: Option<PoolNumber>,
+    },
+}
+
+/// What the stream record with these images says changed; `None` for items the catalogue has
+/// no event for. An image that does not read as its item shape is an error.
+pub fn read_change(
+    old: Option<serde_dynamo::Item>,
+    new: Option<serde_dynamo::Item>,
+) -> Result<Option<Change>, StoreError> {
+    let sort_key = |image: &Option<serde_dynamo::Item>| {
+        image.as_ref().and_then(|i| match i.get("sk") {
+            Some(serde_dynamo::AttributeValue::S(sk)) => Some(sk.clone()),
+            _ => None,
+        })
+    };
+    let Some(sk) = sort_key(&new).or_else(|| sort_key(&old)) else {
+        return Ok(None);
+    };
+    let conversation_of = |pk: &str| {
+        pk.strip_prefix("CONV#")
+            .and_then(|id| id.parse::<ConversationId>().ok())
+            .ok_or_else(|| {
+                StoreError::Corrupt(<serde_dynamo::Error as serde::de::Error>::custom(format!(
+                    "{pk} is not a conversation's key"
+                )))
+            })
+    };
+    Ok(match sk.as_str() {
+        "CONV" => {
+            let read = |i: serde_dynamo::Item| -> Result<Box<Conversation>, StoreError> {
+                Ok(Box::new(from_item::<_, ConversationItem>(i)?.conversation))
+            };
+            Some(Change::Conversation {
+                old: old.map(read).transpose()?,
+                new: new.map(read).transpose()?,
+            })
+        }
+        "NUMBER" => {
+            let read = |i: serde_dynamo::Item| -> Result<PoolNumber, StoreError> {
+                Ok(from_item::<_, NumberItem>(i)?.number)
+            };
+            Some(Change::Number {
+                old: old.map(read).transpose()?,
+                new: new.map(read).transpose()?,
+            })
+        }
+        sk if sk.starts_with("CALL#") => match (old, new) {
+            (None, Some(new)) => {
+                let item: CallEventItem = from_item(new)?;
+                Some(Change::CallEvent {
+                    conversation_id: conversation_of(&item.pk)?,
+                    event: item.event,
+                })
+            }
+            _ => None,
+        },
+        sk if sk.starts_with("SMS#") => match (old, new) {
+            (None, Some(new)) => {
+                let item: MessageItem = from_item(new)?;
+                Some(Change::Message {
+                    conversation_id: conversation_of(&item.pk)?,
+                    message: item.message,
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}

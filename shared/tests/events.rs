@@ -1,0 +1,219 @@
+//! The event catalogue: each change of the table means the events PRODUCT.md lists, each valid
+//! against its schema in `schemas/events/`, none naming a participant's real number, and each
+//! with the same `event_id` when the same change is delivered again.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use shared::domain::events::{DETAIL_TYPES, Event, derive};
+use shared::model::{
+    CallEvent, CloseReason, ConversationStatus, Direction, NumberState, PoolNumber,
+};
+use shared::phone::Msisdn;
+use shared::store::{Change, RelayedMessage};
+use shared::values::MessageStatus;
+use testkit::{assert_event, numbered_conversation};
+
+const PA: &str = "447700900101";
+const PB: &str = "447700900102";
+
+fn call(status: &str, direction: Direction, caller_index: u8) -> CallEvent {
+    CallEvent {
+        call_id: "CON-1".into(),
+        leg: "leg".into(),
+        direction: Some(direction),
+        status: status.parse().unwrap(),
+        at_ms: 1_000,
+        caller_index,
+        duration: (status == "completed").then_some(42),
+        rate: None,
+        price: (status == "completed").then(|| "0.00980000".into()),
+        detail: None,
+    }
+}
+
+/// A conversation's life and a number's, as changes, with the detail-types each must give.
+fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
+    let now = shared::now();
+    let mut c = numbered_conversation(1, (PA, PB), now + 3600);
+    c.reference = "ride-42".parse().ok();
+    let real: Vec<String> = c
+        .participants
+        .iter()
+        .map(|p| p.number.as_str().to_owned())
+        .collect();
+    let mut closed = c.clone();
+    closed.status = ConversationStatus::Closed;
+    closed.close_reason = Some(CloseReason::Expired);
+    let mut in_progress = c.clone();
+    in_progress.status = ConversationStatus::InProgress;
+    let id = c.id.clone();
+    let message = |status| Change::Message {
+        conversation_id: id.clone(),
+        message: RelayedMessage {
+            message_id: "m-1".into(),
+            from_index: 1,
+            at: now,
+            parts: 2,
+            status,
+            outbound_id: None,
+        },
+    };
+    let number = PoolNumber::new(
+        Msisdn::from_digits(PA).unwrap(),
+        "GB".parse().unwrap(),
+        NumberState::Active,
+        now,
+    );
+    let retired = PoolNumber {
+        state: NumberState::Retired,
+        ..number.clone()
+    };
+    let call_change = |status, direction, caller| Change::CallEvent {
+        conversation_id: id.clone(),
+        event: call(status, direction, caller),
+    };
+    let changes = vec![
+        (
+            Change::Conversation {
+                old: None,
+                new: Some(Box::new(c.clone())),
+            },
+            vec!["conversation.created"],
+        ),
+        // The caller's leg says nothing the callee's does not.
+        (call_change("answered", Direction::Inbound, 0), vec![]),
+        (call_change("ringing", Direction::Outbound, 0), vec![]),
+        (
+            call_change("answered", Direction::Outbound, 0),
+            vec!["call.answered"],
+        ),
+        (
+            Change::Conversation {
+                old: Some(Box::new(c.clone())),
+                new: Some(Box::new(in_progress.clone())),
+            },
+            vec![],
+        ),
+        (
+            call_change("completed", Direction::Outbound, 0),
+            vec!["call.completed"],
+        ),
+        (
+            call_change("busy", Direction::Outbound, 1),
+            vec!["call.missed"],
+        ),
+        (message(MessageStatus::Submitted), vec!["message.relayed"]),
+        (message(MessageStatus::OptedOut), vec![]),
+        (
+            Change::Conversation {
+                old: Some(Box::new(in_progress)),
+                new: Some(Box::new(closed.clone())),
+            },
+            vec!["conversation.closed"],
+        ),
+        // Closing a closed one again changes nothing.
+        (
+            Change::Conversation {
+                old: Some(Box::new(closed.clone())),
+                new: Some(Box::new(closed)),
+            },
+            vec![],
+        ),
+        (
+            Change::Number {
+                old: None,
+                new: Some(number.clone()),
+            },
+            vec!["number.added"],
+        ),
+        (
+            Change::Number {
+                old: Some(number),
+                new: Some(retired.clone()),
+            },
+            vec!["number.retired"],
+        ),
+        (
+            Change::Number {
+                old: Some(retired),
+                new: None,
+            },
+            vec!["number.released"],
+        ),
+    ];
+    (changes, real)
+}
+
+#[test]
+fn each_change_means_the_catalogued_events_valid_and_without_real_numbers() {
+    let (changes, real) = scenario();
+    let real: Vec<&str> = real.iter().map(String::as_str).collect();
+    for (i, (change, expected)) in changes.iter().enumerate() {
+        let events = derive(change, &format!("record-{i}"), 1_764_000_000);
+        let types: Vec<&str> = events.iter().map(|e| e.detail_type).collect();
+        assert_eq!(&types, expected, "{change:?}");
+        for event in &events {
+            assert_event(event, &real);
+        }
+    }
+    let created = derive(&changes[0].0, "record-0", 1_764_000_000);
+    let detail = &created[0].detail;
+    assert_eq!(detail["reference"], "ride-42");
+    assert_eq!(detail["participants"][1]["label"], "driver");
+    assert_eq!(detail["participants"][0]["proxy_number"], PA);
+    // A real number slipped into an event fails its schema.
+    let mut leaked = created[0].detail.clone();
+    leaked["participants"][0]["number"] = serde_json::json!(real[0]);
+    assert!(!testkit::event_schema("conversation.created").is_valid(&leaked));
+    let closed = derive(&changes[9].0, "record-9", 1_764_000_000);
+    assert_eq!(closed[0].detail["reason"], "expired");
+    let missed = derive(&changes[6].0, "record-6", 1_764_000_000);
+    assert_eq!(
+        (
+            &missed[0].detail["from_index"],
+            &missed[0].detail["to_index"]
+        ),
+        (&serde_json::json!(1), &serde_json::json!(0))
+    );
+}
+
+#[test]
+fn a_change_delivered_again_gives_the_same_event_ids() {
+    let (changes, _) = scenario();
+    let ids = |change: &Change| -> Vec<String> {
+        derive(change, "shard-1:000042", 1_764_000_000)
+            .iter()
+            .map(|e: &Event| e.event_id().to_owned())
+            .collect()
+    };
+    for (change, _) in &changes {
+        assert_eq!(ids(change), ids(change));
+    }
+    let other: Vec<String> = derive(&changes[0].0, "shard-1:000043", 1_764_000_000)
+        .iter()
+        .map(|e| e.event_id().to_owned())
+        .collect();
+    assert_ne!(ids(&changes[0].0), other, "another change, other ids");
+}
+
+#[test]
+fn every_detail_type_has_a_schema_and_every_schema_a_detail_type() {
+    let dir = format!("{}/../schemas/events", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .into_string()
+                .unwrap()
+                .trim_end_matches(".json")
+                .to_owned()
+        })
+        .collect();
+    files.sort();
+    let mut types: Vec<String> = DETAIL_TYPES.iter().map(|t| t.to_string()).collect();
+    types.sort();
+    assert_eq!(files, types);
+    for t in DETAIL_TYPES {
+        testkit::event_schema(t);
+    }
+}
