@@ -238,3 +238,55 @@ fn time_budgets_fit_the_lambda_timeouts_and_rule_three() {
         "the answer webhook keeps 500 ms of the 2 s for the network"
     );
 }
+
+/// A value as YAML text, intrinsic functions (`!GetAtt`, `!Ref`) included.
+fn yaml(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap()
+}
+
+#[test]
+fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
+    let t = template();
+    let resources = &t["Resources"];
+    assert_eq!(
+        resources["Table"]["Properties"]["StreamSpecification"]["StreamViewType"],
+        "NEW_AND_OLD_IMAGES",
+        "events need the change's before and after"
+    );
+    assert_eq!(resources["EventBus"]["Type"], "AWS::Events::EventBus");
+
+    let publisher = &functions(&t)["PublisherFunction"]["Properties"];
+    let streams: Vec<&Value> = publisher["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "DynamoDB")
+        .collect();
+    assert_eq!(streams.len(), 1, "the publisher reads the table's stream");
+    let stream = &streams[0]["Properties"];
+    assert!(yaml(&stream["Stream"]).contains("Table.StreamArn"));
+    assert_eq!(
+        stream["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    let retries = stream["MaximumRetryAttempts"].as_u64().unwrap();
+    assert!((1..=100).contains(&retries), "a bounded retry");
+    assert!(
+        yaml(&stream["DestinationConfig"]["OnFailure"]["Destination"])
+            .contains("PublisherDeadLetterQueue.Arn")
+    );
+    assert_eq!(
+        resources["PublisherDeadLetterQueue"]["Type"],
+        "AWS::SQS::Queue"
+    );
+    assert!(
+        yaml(&publisher["Environment"]["Variables"]["EVENT_BUS_NAME"]).contains("EventBus"),
+        "the publisher puts on the stack's bus"
+    );
+    let policies = yaml(&publisher["Policies"]);
+    assert!(policies.contains("events:PutEvents") && policies.contains("EventBus.Arn"));
+
+    let alarm = &resources["PublisherDeadLetterAlarm"]["Properties"];
+    assert!(yaml(&alarm["Dimensions"]).contains("PublisherDeadLetterQueue.QueueName"));
+}
