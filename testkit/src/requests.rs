@@ -64,3 +64,13 @@ pub fn read(response: Response<Body>) -> (u16, serde_json::Value) {
     };
     (status, body)
 }
+
+/// A JSON request to any function's handler, and its answer read back.
+pub async fn call(
+    handler: &impl shared::runtime::Handler,
+    method: &str,
+    path_and_query: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    read(handler.handle(json(method, path_and_query, body)).await)
+}

@@ -9,7 +9,7 @@ use shared::config::ConversationConfig;
 use shared::model::{ConversationStatus, NumberState};
 use shared::vonage::{Insight, NumberOffer};
 use testkit::fakes::{FakeVonage, MemoryStore};
-use testkit::requests::{json, read};
+use testkit::requests::{call, json, read};
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -32,15 +32,6 @@ fn app(store: MemoryStore, settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeV
 
 fn pair() -> serde_json::Value {
     json!({"participants": [{"number": A, "label": "rider"}, {"number": B, "label": "driver"}]})
-}
-
-async fn call(
-    deps: &Deps<MemoryStore, FakeVonage>,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    read(handle(deps, json(method, path, body)).await)
 }
 
 #[tokio::test]

@@ -2,13 +2,13 @@
 //! the real local DynamoDB-API server and the Vonage specs are in `api.rs` and `provision.rs`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use numbers::{Deps, PROVISION_LEASE, handle};
+use numbers::{Deps, PROVISION_LEASE};
 use serde_json::json;
 use shared::model::NumberState;
 use shared::ports::Leases;
 use shared::vonage::NumberOffer;
 use testkit::fakes::{FakeVonage, MemoryStore};
-use testkit::requests::{json, read};
+use testkit::requests::call;
 
 const APP: &str = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab";
 
@@ -28,15 +28,6 @@ fn offer(msisdn: &str) -> NumberOffer {
         features: vec!["VOICE".into(), "SMS".into()],
         cost: Some("1.25".into()),
     }
-}
-
-async fn call(
-    deps: &Deps<MemoryStore, FakeVonage>,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    read(handle(deps, json(method, path, body)).await)
 }
 
 #[tokio::test]
