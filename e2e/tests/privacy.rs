@@ -217,7 +217,24 @@ async fn a_whole_scenario_logs_no_real_number() {
         ),
     )
     .await;
-    assert_eq!(json_of(&second)["participants"][0]["notified"], false);
+    assert_eq!(json_of(&second)["participants"][0]["notified"], "pending");
+    // The notifier sends its SMS from the change stream; the one to OTHER is refused.
+    let second_id: shared::values::ConversationId =
+        json_of(&second)["id"].as_str().unwrap().parse().unwrap();
+    let written = store.get_conversation(&second_id).await.unwrap().unwrap();
+    let notifier = notifier::Deps {
+        store: store.clone(),
+        vonage: client.clone(),
+        notify: shared::config::NotifyConfig::from_source(&|_: &str| None).unwrap(),
+        pause: Duration::ZERO,
+    };
+    let image = shared::store::conversation_image(&written).unwrap();
+    let batch = testkit::stream_batch(vec![testkit::stream_record(1, None, Some(image))]);
+    let (response, _) = notifier::handle(&notifier, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    let notified = store.get_conversation(&second_id).await.unwrap().unwrap();
+    let failed = notified.participants[0].notification.as_ref().unwrap();
+    assert_eq!(failed.status, shared::model::NotificationStatus::Failed);
     assert_eq!(
         conversations::handle(
             &api,

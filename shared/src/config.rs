@@ -100,6 +100,25 @@ fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {
     }))
 }
 
+/// The notification SMS, sent from the table's change stream.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// The text (`{other}`, `{proxy}`, `{expires}`), as `NOTIFY_SMS_TEMPLATE` sets it.
+    pub template: String,
+    /// A text that Vonage cannot take for a while (an outage, throttling) is retried until this
+    /// many seconds after the conversation was created, then recorded as failed.
+    pub give_up_after_seconds: i64,
+}
+
+impl NotifyConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            template: ConversationConfig::from_source(src)?.notify_template,
+            give_up_after_seconds: number(src, "NOTIFY_RETRY_SECONDS", 900)?,
+        })
+    }
+}
+
 /// The expiry sweep.
 #[derive(Debug, Clone)]
 pub struct ExpiryConfig {

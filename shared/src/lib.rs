@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod signature;
 pub mod sms_signature;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 pub mod values;
 pub mod vonage;

@@ -44,6 +44,41 @@ pub struct Participant {
     pub proxy_number: Msisdn,
     /// ISO 3166 country, from Number Insight.
     pub country: Country,
+    /// The SMS that tells them their proxy number; `None` on conversations written before it
+    /// was tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Notification>,
+}
+
+/// Where a participant's notification SMS stands. It is sent after the conversation is written
+/// (by the stream consumer), so creation never waits on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub status: NotificationStatus,
+    /// Attempts that failed in a way a later one may not (an outage, throttling).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Why it finally failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Notification {
+    pub fn pending() -> Self {
+        Self {
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            reason: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationStatus {
+    Pending,
+    Sent,
+    Failed,
 }
 
 impl Participant {

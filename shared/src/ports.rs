@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use crate::model::{CallEvent, Conversation, PendingNumber, PoolNumber, Route};
+use crate::model::{CallEvent, Conversation, Notification, PendingNumber, PoolNumber, Route};
 use crate::phone::Msisdn;
 use crate::store::{
     CallRef, CloseOutcome, Closing, ExpiredPage, Holdings, ListFilter, MessagePart, Page,
@@ -106,6 +106,31 @@ pub trait Conversations: Send + Sync {
         &self,
         conversation_id: &ConversationId,
     ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
+}
+
+/// Participants' notification SMS, their outcomes recorded on the conversation.
+pub trait Notifications: Send + Sync {
+    fn conversation(
+        &self,
+        id: &ConversationId,
+    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
+
+    /// Records how participant `index`'s notification ended; `false` when it was recorded
+    /// before.
+    fn finish_notification(
+        &self,
+        id: &ConversationId,
+        index: usize,
+        outcome: &Notification,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// Counts a failed attempt while it is pending: the attempts so far, `None` when it is no
+    /// longer pending.
+    fn count_notification_attempt(
+        &self,
+        id: &ConversationId,
+        index: usize,
+    ) -> impl Future<Output = Stored<Option<u32>>> + Send;
 }
 
 /// The pool of proxy numbers, the numbers on their way into it, and what each participant holds.
@@ -332,6 +357,27 @@ delegate!(Store => Conversations {
     fn call_events(&self, conversation_id: &ConversationId) -> Stored<Vec<CallEvent>>;
     fn messages(&self, conversation_id: &ConversationId) -> Stored<Vec<RelayedMessage>>;
 });
+
+impl Notifications for Store {
+    async fn conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>> {
+        Store::get_conversation(self, id).await
+    }
+    async fn finish_notification(
+        &self,
+        id: &ConversationId,
+        index: usize,
+        outcome: &Notification,
+    ) -> Stored<bool> {
+        Store::finish_notification(self, id, index, outcome).await
+    }
+    async fn count_notification_attempt(
+        &self,
+        id: &ConversationId,
+        index: usize,
+    ) -> Stored<Option<u32>> {
+        Store::count_notification_attempt(self, id, index).await
+    }
+}
 
 delegate!(Store => Pool {
     fn list_pool(&self) -> Stored<Vec<PoolNumber>>;

@@ -4,7 +4,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde::Deserialize;
 
@@ -33,6 +34,14 @@ pub struct TableSpec {
     pub global_secondary_indexes: Vec<IndexSpec>,
     #[serde(default)]
     pub time_to_live_specification: Option<TtlSpec>,
+    #[serde(default)]
+    pub stream_specification: Option<StreamSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpec {
+    pub stream_view_type: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +116,7 @@ fn keys(spec: &[KeySpec]) -> Vec<KeySchemaElement> {
         .collect()
 }
 
-/// Creates `name` with the template's keys, indexes and TTL setting. An existing table is left
+/// Creates `name` with the template's keys, indexes, change stream and TTL setting. An existing table is left
 /// as it is (`Ok(false)`).
 pub async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<bool, TableError> {
     let dynamo = |e: aws_sdk_dynamodb::Error| TableError::Dynamo(Box::new(e));
@@ -124,6 +133,15 @@ pub async fn create(client: &Client, name: &str, spec: &TableSpec) -> Result<boo
         {
             req = req.attribute_definitions(def);
         }
+    }
+    if let Some(stream) = &spec.stream_specification {
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(stream.stream_view_type.as_str()))
+                .build()
+                .map_err(|e| TableError::Invalid(e.to_string()))?,
+        );
     }
     for g in &spec.global_secondary_indexes {
         let projection = Projection::builder()

@@ -67,6 +67,17 @@ impl VonageError {
         }
     }
 
+    /// Whether a later attempt may succeed: a timeout, no connection, a `429` or `5xx`, an
+    /// answer that could not be read, or an SMS refused as throttled (`1`) or by an internal
+    /// error (`5`). Anything else (bad credentials, a barred number) fails the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::Transport { .. } | Self::Decode { .. } => true,
+            Self::Status { status, .. } => *status == 429 || *status >= 500,
+            Self::Rejected { api, code, .. } => *api == Api::Sms && (code == "1" || code == "5"),
+        }
+    }
+
     fn from_reqwest(api: Api, e: reqwest::Error) -> Self {
         let e = e.without_url();
         if e.is_timeout() {

@@ -5,7 +5,8 @@
 
 use shared::domain::events::{DETAIL_TYPES, Event, derive};
 use shared::model::{
-    CallEvent, CloseReason, ConversationStatus, Direction, NumberState, PoolNumber,
+    CallEvent, CloseReason, ConversationStatus, Direction, Notification, NotificationStatus,
+    NumberState, PoolNumber,
 };
 use shared::phone::Msisdn;
 use shared::store::{Change, RelayedMessage};
@@ -67,6 +68,27 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
         state: NumberState::Retired,
         ..number.clone()
     };
+    let mut pending = c.clone();
+    for p in &mut pending.participants {
+        p.notification = Some(Notification::pending());
+    }
+    let mut sent_a = pending.clone();
+    sent_a.participants[0].notification = Some(Notification {
+        status: NotificationStatus::Sent,
+        attempts: 0,
+        reason: None,
+    });
+    let mut failed_b = sent_a.clone();
+    failed_b.participants[1].notification = Some(Notification {
+        status: NotificationStatus::Failed,
+        attempts: 5,
+        reason: Some("SMS API answered HTTP 503".into()),
+    });
+    let mut attempted = pending.clone();
+    attempted.participants[1].notification = Some(Notification {
+        attempts: 1,
+        ..Notification::pending()
+    });
     let call_change = |status, direction, caller| Change::CallEvent {
         conversation_id: id.clone(),
         event: call(status, direction, caller),
@@ -139,6 +161,29 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
             },
             vec!["number.released"],
         ),
+        // The notifier records each participant's SMS on the conversation.
+        (
+            Change::Conversation {
+                old: Some(Box::new(pending.clone())),
+                new: Some(Box::new(sent_a.clone())),
+            },
+            vec!["participant.notified"],
+        ),
+        (
+            Change::Conversation {
+                old: Some(Box::new(sent_a.clone())),
+                new: Some(Box::new(failed_b)),
+            },
+            vec!["participant.notification_failed"],
+        ),
+        // An attempt counted changes no outcome.
+        (
+            Change::Conversation {
+                old: Some(Box::new(pending)),
+                new: Some(Box::new(attempted)),
+            },
+            vec![],
+        ),
     ];
     (changes, real)
 }
@@ -166,6 +211,21 @@ fn each_change_means_the_catalogued_events_valid_and_without_real_numbers() {
     assert!(!testkit::event_schema("conversation.created").is_valid(&leaked));
     let closed = derive(&changes[9].0, "record-9", 1_764_000_000);
     assert_eq!(closed[0].detail["reason"], "expired");
+    let notified = derive(&changes[14].0, "record-14", 1_764_000_000);
+    assert_eq!(notified[0].detail["index"], 0);
+    let failed = derive(&changes[15].0, "record-15", 1_764_000_000);
+    assert_eq!(
+        (
+            &failed[0].detail["index"],
+            &failed[0].detail["label"],
+            &failed[0].detail["reason"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!("driver"),
+            &serde_json::json!("SMS API answered HTTP 503")
+        )
+    );
     let missed = derive(&changes[6].0, "record-6", 1_764_000_000);
     assert_eq!(
         (

@@ -19,6 +19,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
         &[
             "aws",
             "store",
+            "stream",
             "vonage",
             "signature",
             "sms_signature",

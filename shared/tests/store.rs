@@ -29,6 +29,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         label: label.parse().ok(),
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
+        notification: None,
     };
     Conversation {
         id: id.parse().unwrap(),

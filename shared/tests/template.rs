@@ -290,3 +290,48 @@ fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
     let alarm = &resources["PublisherDeadLetterAlarm"]["Properties"];
     assert!(yaml(&alarm["Dimensions"]).contains("PublisherDeadLetterQueue.QueueName"));
 }
+
+#[test]
+fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead_letter_queue() {
+    let t = template();
+    let notifier = &functions(&t)["NotifierFunction"]["Properties"];
+    let streams: Vec<&Value> = notifier["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "DynamoDB")
+        .collect();
+    assert_eq!(streams.len(), 1, "the notifier reads the table's stream");
+    let stream = &streams[0]["Properties"];
+    assert!(yaml(&stream["Stream"]).contains("Table.StreamArn"));
+    let pattern: serde_json::Value = serde_json::from_str(
+        stream["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["CONV"]}}}}),
+        "only new conversations reach it"
+    );
+    assert_eq!(
+        stream["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert!(
+        stream["MaximumRetryAttempts"].as_u64().is_some(),
+        "a bounded retry"
+    );
+    assert!(
+        yaml(&stream["DestinationConfig"]["OnFailure"]["Destination"])
+            .contains("NotifierDeadLetterQueue.Arn")
+    );
+    let policies = yaml(&notifier["Policies"]);
+    assert!(
+        policies.contains("dynamodb:UpdateItem")
+            && policies.contains("secretsmanager:GetSecretValue")
+    );
+    let alarm = &t["Resources"]["NotifierDeadLetterAlarm"]["Properties"];
+    assert!(yaml(&alarm["Dimensions"]).contains("NotifierDeadLetterQueue.QueueName"));
+}

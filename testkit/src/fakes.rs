@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::model::{
-    CallEvent, Conversation, ConversationStatus, ExpiryMode, FreedPair, NumberState, PendingNumber,
-    PoolNumber, Route,
+    CallEvent, Conversation, ConversationStatus, ExpiryMode, FreedPair, Notification,
+    NotificationStatus, NumberState, PendingNumber, PoolNumber, Route,
 };
 use shared::phone::Msisdn;
 use shared::ports::{
-    CallLog, Conversations, ExpiryIndex, Leases, NumberInsight, NumberInventory, Pool, RouteReader,
-    SmsLedger, SmsSender,
+    CallLog, Conversations, ExpiryIndex, Leases, Notifications, NumberInsight, NumberInventory,
+    Pool, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
     CallRef, CloseOutcome, Closing, CreateConflict, ExpiredPage, ExpiryCursor, Holdings,
@@ -396,6 +396,47 @@ impl Conversations for MemoryStore {
     }
 }
 
+impl Notifications for MemoryStore {
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+        Ok(self.request()?.conversations.get(id).cloned())
+    }
+
+    async fn finish_notification(
+        &self,
+        id: &ConversationId,
+        index: usize,
+        outcome: &Notification,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let Some(n) = s
+            .conversations
+            .get_mut(id)
+            .and_then(|c| c.participants[index.min(1)].notification.as_mut())
+            .filter(|n| n.status == NotificationStatus::Pending)
+        else {
+            return Ok(false);
+        };
+        *n = outcome.clone();
+        Ok(true)
+    }
+
+    async fn count_notification_attempt(
+        &self,
+        id: &ConversationId,
+        index: usize,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut s = self.request()?;
+        Ok(s.conversations
+            .get_mut(id)
+            .and_then(|c| c.participants[index.min(1)].notification.as_mut())
+            .filter(|n| n.status == NotificationStatus::Pending)
+            .map(|n| {
+                n.attempts += 1;
+                n.attempts
+            }))
+    }
+}
+
 impl Pool for MemoryStore {
     async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
         let s = self.request()?;
@@ -671,6 +712,7 @@ pub struct FakeVonage {
     linked: Mutex<HashMap<String, String>>,
     cancelled: Mutex<Vec<String>>,
     failing: Mutex<HashSet<&'static str>>,
+    refusing: Mutex<HashSet<&'static str>>,
     requests: Mutex<Vec<&'static str>>,
 }
 
@@ -718,10 +760,24 @@ impl FakeVonage {
         lock(&self.requests).clone()
     }
 
+    /// Requests to `api` are refused for good (as an SMS to a barred number is), not failed
+    /// for a while.
+    pub fn refuse(&self, api: &'static str, refusing: bool) {
+        let mut r = lock(&self.refusing);
+        if refusing {
+            r.insert(api);
+        } else {
+            r.remove(api);
+        }
+    }
+
     fn request(&self, name: &'static str, api: Api) -> Result<(), VonageError> {
         lock(&self.requests).push(name);
         if lock(&self.failing).contains(name) {
             return Err(VonageError::Status { api, status: 503 });
+        }
+        if lock(&self.refusing).contains(name) {
+            return Err(refused(api, "refused for good"));
         }
         Ok(())
     }

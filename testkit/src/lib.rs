@@ -211,6 +211,7 @@ pub fn conversation(
         label: None,
         proxy_number: Msisdn::from_digits(proxy).expect("a proxy number in E.164 digits"),
         country: "GB".parse().expect("GB is a country code"),
+        notification: None,
     };
     Conversation {
         id: id.parse().expect("a test conversation id"),
@@ -518,4 +519,47 @@ pub fn closing(
         retain_until,
         cool_off_seconds: 600,
     }
+}
+
+/// A stream record as Lambda hands it over: the change from `old` to `new` (item images),
+/// numbered `seq` on its shard.
+pub fn stream_record(
+    seq: u64,
+    old: Option<serde_dynamo::Item>,
+    new: Option<serde_dynamo::Item>,
+) -> aws_lambda_events::event::dynamodb::EventRecord {
+    let name = match (&old, &new) {
+        (None, _) => "INSERT",
+        (Some(_), Some(_)) => "MODIFY",
+        (Some(_), None) => "REMOVE",
+    };
+    let image = |i: &Option<serde_dynamo::Item>| {
+        serde_json::to_value(i.clone().unwrap_or_default()).expect("an image is JSON")
+    };
+    let record = serde_json::json!({
+        "eventID": format!("record-{seq}"),
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": shared::now(),
+            "Keys": {},
+            "SequenceNumber": format!("{seq:021}"),
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "OldImage": image(&old),
+            "NewImage": image(&new),
+        },
+    });
+    serde_json::from_value(record).expect("a stream record")
+}
+
+/// A batch of stream records.
+pub fn stream_batch(
+    records: Vec<aws_lambda_events::event::dynamodb::EventRecord>,
+) -> shared::stream::Batch {
+    let mut batch = shared::stream::Batch::default();
+    batch.records = records;
+    batch
 }

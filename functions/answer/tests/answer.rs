@@ -102,6 +102,7 @@ fn conversation(expires_at: i64) -> Conversation {
         label: None,
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
+        notification: None,
     };
     Conversation {
         id: "c1".parse().unwrap(),

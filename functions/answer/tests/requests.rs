@@ -67,6 +67,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         label: None,
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
+        notification: None,
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
         id: id.parse().unwrap(),

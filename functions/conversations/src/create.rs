@@ -5,7 +5,7 @@ use serde::Deserialize;
 use shared::domain::conversation::{self, Created, NewConversation};
 use shared::model::{ExpiryMode, Mode};
 use shared::phone::Msisdn;
-use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
+use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::values::{Label, Reference};
 
@@ -104,7 +104,7 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<Label>, Api
 pub async fn create<S, V>(deps: &Deps<S, V>, req: CreateRequest) -> Result<Answer, ApiError>
 where
     S: Conversations + Pool + Leases,
-    V: NumberInsight + NumberInventory + SmsSender,
+    V: NumberInsight + NumberInventory,
 {
     let new = check(&deps.conversations, req)?;
     let now = shared::now();
@@ -118,10 +118,7 @@ where
     )
     .await?;
     Ok(match created {
-        Created::New {
-            conversation,
-            notified,
-        } => Answer::New(ConversationView::at(&conversation, now).with_notified(notified)),
+        Created::New(conversation) => Answer::New(ConversationView::at(&conversation, now)),
         Created::Existing(existing) => Answer::Existing(ConversationView::at(&existing, now)),
     })
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use shared::model::{
     CloseReason, Conversation, ConversationStatus, Direction, ExpiryMode, Interaction, Mode,
-    Participant,
+    NotificationStatus, Participant,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
@@ -136,9 +136,13 @@ pub struct ParticipantView {
     /// The number this participant calls to reach the other.
     pub proxy_number: String,
     pub country: Country,
-    /// On creation: whether this participant's SMS was accepted by Vonage.
+    /// The SMS that tells this participant their proxy number: `pending` until it is sent
+    /// (after creation has answered), then `sent` or `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub notified: Option<bool>,
+    pub notified: Option<NotificationStatus>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification_failure: Option<String>,
 }
 
 impl ConversationView {
@@ -191,13 +195,6 @@ impl ConversationView {
         self.calls = Some(interactions.iter().map(|i| CallView::new(c, i)).collect());
         self
     }
-
-    pub fn with_notified(mut self, notified: [bool; 2]) -> Self {
-        for (p, sent) in self.participants.iter_mut().zip(notified) {
-            p.notified = Some(sent);
-        }
-        self
-    }
 }
 
 impl From<&Participant> for ParticipantView {
@@ -207,7 +204,8 @@ impl From<&Participant> for ParticipantView {
             label: p.label.clone(),
             proxy_number: p.proxy_number.as_str().to_owned(),
             country: p.country.clone(),
-            notified: None,
+            notified: p.notification.as_ref().map(|n| n.status),
+            notification_failure: p.notification.as_ref().and_then(|n| n.reason.clone()),
         }
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use common::{App, binary_request, json_request, m, pair, request};
 use serde_json::json;
 use testkit::{all_items, sent_sms};
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 const GB1: &str = "447700900101";
@@ -25,7 +25,7 @@ async fn create_get_close() {
     assert_eq!(people[1]["number"], "447700900002");
     for p in people {
         assert_eq!(p["country"], "GB");
-        assert_eq!(p["notified"], true);
+        assert_eq!(p["notified"], "pending");
         assert!([GB1, GB2].contains(&p["proxy_number"].as_str().unwrap()));
     }
     assert_ne!(
@@ -33,24 +33,6 @@ async fn create_get_close() {
         "with two idle numbers, the participants' assignments spread over both"
     );
     let id = c["id"].as_str().unwrap().to_owned();
-
-    // Each participant was told, from their own proxy number, the number that reaches the other,
-    // with the other's label and never the other's real number.
-    let mut sms = sent_sms(&app.vonage).await;
-    sms.sort_by(|x, y| x.1.cmp(&y.1));
-    assert_eq!(sms.len(), 2);
-    for (i, (from, to, text)) in sms.iter().enumerate() {
-        let me = &people[i];
-        let other = &people[1 - i];
-        assert_eq!(from, me["proxy_number"].as_str().unwrap());
-        assert_eq!(to, me["number"].as_str().unwrap());
-        assert!(
-            text.contains(&format!("+{}", me["proxy_number"].as_str().unwrap())),
-            "{text}"
-        );
-        assert!(text.contains(other["label"].as_str().unwrap()), "{text}");
-        assert!(!text.contains(other["number"].as_str().unwrap()), "{text}");
-    }
 
     // The routes exist both ways.
     let store = &app.deps.store;
@@ -116,10 +98,11 @@ async fn a_reference_makes_creation_idempotent_while_active() {
     let (second, c2) = app.create(body.clone()).await;
     assert_eq!((first, second), (201, 200));
     assert_eq!(c1["id"], c2["id"]);
+    let (_, list, _) = app.call(request("GET", "/conversations", None, "")).await;
     assert_eq!(
-        sent_sms(&app.vonage).await.len(),
-        2,
-        "the repeat sends nothing"
+        list["conversations"].as_array().unwrap().len(),
+        1,
+        "the repeat writes nothing (and so texts no one)"
     );
 
     let id = c1["id"].as_str().unwrap();
@@ -143,32 +126,6 @@ async fn each_participant_gets_a_number_in_their_country() {
     assert_eq!(c["participants"][0]["country"], "US");
     assert_eq!(c["participants"][0]["proxy_number"], US1);
     assert_eq!(c["participants"][1]["proxy_number"], GB1);
-}
-
-#[tokio::test]
-async fn a_failed_sms_does_not_lose_the_conversation() {
-    let app = App::new(&[(GB1, "GB")]).await;
-    Mock::given(method("POST"))
-        .and(path("/sms/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "message-count": "1", "messages": [{"status": "8", "error-text": "Account barred"}]
-        })))
-        .with_priority(1)
-        .mount(&app.vonage)
-        .await;
-    let (status, c) = app.create(pair("447700900001", "447700900002")).await;
-    assert_eq!(status, 201, "{c}");
-    assert_eq!(c["participants"][0]["notified"], false);
-    assert_eq!(c["participants"][1]["notified"], false);
-    let id = c["id"].as_str().unwrap();
-    assert!(
-        app.deps
-            .store
-            .get_conversation(&id.parse().unwrap())
-            .await
-            .unwrap()
-            .is_some()
-    );
 }
 
 #[tokio::test]

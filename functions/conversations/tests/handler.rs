@@ -35,22 +35,11 @@ fn pair() -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn create_notify_read_and_close() {
+async fn create_read_and_close() {
     let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
     let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-
-    // Each participant is told, from their own proxy number, the number that reaches the other.
-    let sent = deps.vonage.sent();
-    assert_eq!(sent.len(), 2);
-    let stored = deps.store.conversation_now(&id).unwrap();
-    for (p, sms) in stored.participants.iter().zip(&sent) {
-        assert_eq!(sms.from, p.proxy_number.as_str());
-        assert_eq!(sms.to, p.number.as_str());
-        assert!(sms.text.contains(&format!("+{}", p.proxy_number.as_str())));
-        assert_eq!(sms.client_ref.as_deref(), Some(id.as_str()));
-    }
 
     let (status, read_back) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
     assert_eq!((status, &read_back["status"]), (200, &json!("active")));
@@ -153,15 +142,19 @@ async fn an_outage_is_a_503_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn a_failed_sms_is_reported_not_fatal() {
+async fn creation_sends_no_sms_and_answers_the_notifications_pending() {
     let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
     deps.vonage.fail("sms", true);
     let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
     assert_eq!(status, 201);
     for p in created["participants"].as_array().unwrap() {
-        assert_eq!(p["notified"], json!(false), "{created}");
+        assert_eq!(p["notified"], json!("pending"), "{created}");
     }
     assert_eq!(deps.store.conversations_now().len(), 1);
+    assert!(
+        !deps.vonage.requests().contains(&"sms"),
+        "the notifier sends them"
+    );
 }
 
 #[tokio::test]

@@ -34,6 +34,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         label: label.parse().ok(),
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
+        notification: None,
     };
     let c = Conversation {
         id: "5d0f1a2b-0000-4000-8000-000000000001".parse().unwrap(),

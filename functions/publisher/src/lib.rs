@@ -6,11 +6,11 @@
 
 use std::future::Future;
 
-use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use shared::domain::events::{self, Event, SOURCE};
 use shared::error::error_chain;
-use shared::store::read_change;
+use shared::stream::{self, Batch};
 
 /// EventBridge takes at most this many entries in one `PutEvents`.
 pub const PUT_EVENTS_MAX: usize = 10;
@@ -79,7 +79,7 @@ pub struct Report {
 /// not all taken are reported as failures (partial batch response), so the stream retries
 /// from the earliest of them; the rest is not published again. Each event's `event_id` comes
 /// from its record's `eventID`, so a redelivered record publishes the same ids.
-pub async fn handle<B: Bus>(deps: &Deps<B>, batch: StreamEvent) -> (DynamoDbEventResponse, Report) {
+pub async fn handle<B: Bus>(deps: &Deps<B>, batch: Batch) -> (DynamoDbEventResponse, Report) {
     let mut report = Report {
         records: batch.records.len(),
         ..Report::default()
@@ -123,28 +123,12 @@ pub async fn handle<B: Bus>(deps: &Deps<B>, batch: StreamEvent) -> (DynamoDbEven
             .map(|(r, _)| r),
     );
     report.failed = failed.len();
-    let batch_item_failures = failed
-        .into_iter()
-        .map(|r| {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = r.change.sequence_number.clone();
-            failure
-        })
-        .collect();
-    let mut response = DynamoDbEventResponse::default();
-    response.batch_item_failures = batch_item_failures;
-    (response, report)
+    (stream::retry(failed), report)
 }
 
 /// The events one stream record means.
 fn events_of(record: &EventRecord) -> Result<Vec<Event>, shared::store::StoreError> {
-    let image = |i: &serde_dynamo::Item| (!i.is_empty()).then(|| i.clone());
-    let change = read_change(
-        image(&record.change.old_image),
-        image(&record.change.new_image),
-    )?;
-    let at = record.change.approximate_creation_date_time.timestamp();
-    Ok(change
-        .map(|c| events::derive(&c, &record.event_id, at))
+    Ok(stream::change_of(record)?
+        .map(|c| events::derive(&c, &record.event_id, stream::changed_at(record)))
         .unwrap_or_default())
 }

@@ -9,7 +9,9 @@ use rand::Rng;
 use crate::config::AutoRent;
 use crate::domain::error::CreateError;
 use crate::domain::rent::{self, Rented};
-use crate::model::{Conversation, ConversationStatus, NumberState, Participant, PoolNumber};
+use crate::model::{
+    Conversation, ConversationStatus, Notification, NumberState, Participant, PoolNumber,
+};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
 use crate::store::{CreateConflict, StoreError, WriteError};
@@ -52,6 +54,7 @@ impl Draft {
                 label: label.clone(),
                 proxy_number: picks[i].clone(),
                 country: country.clone(),
+                notification: Some(Notification::pending()),
             }
         });
         Conversation {

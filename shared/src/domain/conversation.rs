@@ -6,10 +6,9 @@ use crate::config::ConversationConfig;
 use crate::domain::Retention;
 use crate::domain::assign::{self, Draft, Written};
 pub use crate::domain::error::CreateError;
-use crate::domain::notify;
 use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
-use crate::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool, SmsSender};
+use crate::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool};
 use crate::store::{CloseOutcome, Closing, StoreError};
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
@@ -28,11 +27,9 @@ pub struct NewConversation {
 /// What creation produced.
 #[derive(Debug, Clone)]
 pub enum Created {
-    /// A new conversation, and whether each participant's notification SMS was sent.
-    New {
-        conversation: Box<Conversation>,
-        notified: [bool; 2],
-    },
+    /// A new conversation; each participant's notification SMS is pending (it is sent from
+    /// the table's change stream, [`crate::domain::notify::deliver`]).
+    New(Box<Conversation>),
     /// The open conversation that already holds the request's reference.
     Existing(Box<Conversation>),
 }
@@ -88,7 +85,7 @@ pub async fn close<S: Conversations>(
 
 /// Creates a conversation: an open one with the same reference is answered as it is; both
 /// numbers are checked with Number Insight; proxy numbers are assigned and the conversation
-/// written under rule 2; each participant is sent, by SMS, the number that reaches the other.
+/// written under rule 2, each participant's notification SMS pending.
 pub async fn create<S, V>(
     store: &S,
     vonage: &V,
@@ -99,7 +96,7 @@ pub async fn create<S, V>(
 ) -> Result<Created, CreateError>
 where
     S: Conversations + Pool + Leases,
-    V: NumberInsight + NumberInventory + SmsSender,
+    V: NumberInsight + NumberInventory,
 {
     let closing = ClosePolicy::from(settings);
     if let Some(reference) = &new.reference
@@ -176,17 +173,7 @@ where
         proxy_b = %conversation.participants[1].proxy_number.masked(),
         "conversation created"
     );
-    let notified = notify::tell_both(
-        vonage,
-        &conversation,
-        &settings.notify_template,
-        "notification SMS not sent",
-    )
-    .await;
-    Ok(Created::New {
-        conversation,
-        notified,
-    })
+    Ok(Created::New(conversation))
 }
 
 /// The open conversation holding `reference`. One past its expiry is closed first (the same

@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{CloseReason, Conversation, ConversationStatus, Direction, NumberState};
+use crate::model::{
+    CloseReason, Conversation, ConversationStatus, Direction, NotificationStatus, NumberState,
+};
 use crate::store::Change;
 use crate::values::MessageStatus;
 
@@ -76,17 +78,45 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
     match change {
         Change::Conversation { old, new } => match (old.as_deref(), new.as_deref()) {
             (None, Some(c)) => push("conversation.created", created(c)),
-            (Some(before), Some(after))
+            (Some(before), Some(after)) => {
+                for (index, (was, is)) in before
+                    .participants
+                    .iter()
+                    .zip(&after.participants)
+                    .enumerate()
+                {
+                    let status =
+                        |p: &crate::model::Participant| p.notification.as_ref().map(|n| n.status);
+                    if status(was) != Some(NotificationStatus::Pending) {
+                        continue;
+                    }
+                    let mut detail = about(after);
+                    detail["index"] = json!(index);
+                    if let Some(label) = &is.label {
+                        detail["label"] = json!(label);
+                    }
+                    match is.notification.as_ref() {
+                        Some(n) if n.status == NotificationStatus::Sent => {
+                            push("participant.notified", detail)
+                        }
+                        Some(n) if n.status == NotificationStatus::Failed => {
+                            detail["reason"] = json!(n.reason.as_deref().unwrap_or("not sent"));
+                            push("participant.notification_failed", detail)
+                        }
+                        _ => {}
+                    }
+                }
                 if before.status != ConversationStatus::Closed
-                    && after.status == ConversationStatus::Closed =>
-            {
-                let reason = match after.close_reason {
-                    Some(CloseReason::Expired) => "expired",
-                    _ => "closed",
-                };
-                let mut detail = about(after);
-                detail["reason"] = json!(reason);
-                push("conversation.closed", detail);
+                    && after.status == ConversationStatus::Closed
+                {
+                    let reason = match after.close_reason {
+                        Some(CloseReason::Expired) => "expired",
+                        _ => "closed",
+                    };
+                    let mut detail = about(after);
+                    detail["reason"] = json!(reason);
+                    push("conversation.closed", detail);
+                }
             }
             _ => {}
         },

@@ -1,9 +1,14 @@
-//! The texts participants are sent: their proxy number when a conversation starts, and, if
-//! configured, that it has ended. One template function fills every placeholder.
+//! The texts participants are sent: their proxy number when a conversation starts ([`deliver`],
+//! after the conversation is written), and, if configured, that it has ended. One template
+//! function fills every placeholder.
 
 use crate::error::error_chain;
-use crate::model::{Conversation, Participant};
-use crate::ports::SmsSender;
+use crate::model::{
+    Conversation, ConversationStatus, Notification, NotificationStatus, Participant,
+};
+use crate::ports::{Notifications, SmsSender};
+use crate::store::StoreError;
+use crate::values::ConversationId;
 
 /// `template` for participant `me` of `c`: `{other}` is the other participant's label (or
 /// "the other participant"), `{proxy}` the proxy number `me` reaches them on, `{expires}` when
@@ -36,4 +41,105 @@ pub async fn tell_both<V: SmsSender>(
             false
         }
     })
+}
+
+/// What one round of [`deliver`] left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Every notification of the conversation is recorded as sent or failed (or it is gone).
+    Done,
+    /// At least one could not be sent this time and may be next time: retry the change. The
+    /// most attempts either participant has had so far.
+    Retry { attempts: u32 },
+}
+
+impl Delivery {
+    fn and(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Retry { attempts: a }, Self::Retry { attempts: b }) => {
+                Self::Retry { attempts: a.max(b) }
+            }
+            (Self::Retry { attempts }, Self::Done) | (Self::Done, Self::Retry { attempts }) => {
+                Self::Retry { attempts }
+            }
+            (Self::Done, Self::Done) => Self::Done,
+        }
+    }
+}
+
+/// Sends each participant of conversation `id` whose notification is still pending the
+/// `template` text from their own proxy number, and records the outcome on the conversation:
+/// `sent`; `failed` when Vonage refused for good, when a passing failure (an outage,
+/// throttling) outlasts `give_up_after` seconds from the conversation's creation, or when the
+/// conversation closed first. Pending is read from the stored conversation, so a redelivered
+/// change does not text anyone twice once their outcome is recorded.
+pub async fn deliver<S: Notifications, V: SmsSender>(
+    store: &S,
+    sms: &V,
+    id: &ConversationId,
+    template: &str,
+    now: i64,
+    give_up_after: i64,
+) -> Result<Delivery, StoreError> {
+    let Some(c) = store.conversation(id).await? else {
+        return Ok(Delivery::Done);
+    };
+    let give_up = now >= c.created_at + give_up_after;
+    let (a, b) = tokio::join!(
+        deliver_one(store, sms, &c, 0, template, give_up),
+        deliver_one(store, sms, &c, 1, template, give_up),
+    );
+    Ok(a?.and(b?))
+}
+
+async fn deliver_one<S: Notifications, V: SmsSender>(
+    store: &S,
+    sms: &V,
+    c: &Conversation,
+    index: usize,
+    template: &str,
+    give_up: bool,
+) -> Result<Delivery, StoreError> {
+    let (me, other) = (&c.participants[index], &c.participants[1 - index]);
+    if me.notification.as_ref().map(|n| n.status) != Some(NotificationStatus::Pending) {
+        return Ok(Delivery::Done);
+    }
+    let mut attempts = me.notification.as_ref().map_or(0, |n| n.attempts);
+    let finished = |status, attempts, reason| Notification {
+        status,
+        attempts,
+        reason,
+    };
+    if c.status == ConversationStatus::Closed {
+        let reason = "the conversation closed before the text was sent".to_owned();
+        let outcome = finished(NotificationStatus::Failed, attempts, Some(reason));
+        store.finish_notification(&c.id, index, &outcome).await?;
+        return Ok(Delivery::Done);
+    }
+    let body = text(template, c, me, other);
+    let sent = sms
+        .send_sms(&me.proxy_number, &me.number, &body, Some(c.id.as_str()))
+        .await;
+    let outcome = match sent {
+        Ok(_) => finished(NotificationStatus::Sent, attempts, None),
+        Err(e) if e.is_transient() => {
+            let counted = store.count_notification_attempt(&c.id, index).await?;
+            tracing::warn!(conversation_id = %c.id, index, ?counted, error = %error_chain(&e), "notification SMS not sent yet");
+            match counted {
+                Some(n) if give_up => {
+                    attempts = n;
+                    finished(NotificationStatus::Failed, attempts, Some(e.to_string()))
+                }
+                Some(n) => return Ok(Delivery::Retry { attempts: n }),
+                // Recorded meanwhile by another delivery of the same change.
+                None => return Ok(Delivery::Done),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(conversation_id = %c.id, index, error = %error_chain(&e), "notification SMS refused");
+            finished(NotificationStatus::Failed, attempts, Some(e.to_string()))
+        }
+    };
+    store.finish_notification(&c.id, index, &outcome).await?;
+    Ok(Delivery::Done)
 }

@@ -96,3 +96,9 @@ pub fn read_change(
         _ => None,
     })
 }
+
+/// The image a stream record carries for conversation `c` as the store writes it: what
+/// [`read_change`] reads back (for building stream batches in tests and local tools).
+pub fn conversation_image(c: &Conversation) -> Result<serde_dynamo::Item, StoreError> {
+    Ok(serde_dynamo::Item::from(conversation_item(c)?))
+}

@@ -30,6 +30,7 @@ mod expiry;
 mod items;
 pub mod keys;
 mod leases;
+mod notifications;
 mod pool;
 mod routes;
 mod sms;
@@ -39,7 +40,7 @@ use dynamo::*;
 use items::*;
 
 pub use calls::CallRef;
-pub use changes::{Change, read_change};
+pub use changes::{Change, conversation_image, read_change};
 pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};

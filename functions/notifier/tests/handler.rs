@@ -1,0 +1,232 @@
+//! The notifier on fakes in memory: a new conversation's record texts both participants from
+//! their own proxy numbers and records `sent`; a redelivered record texts no one again; an SMS
+//! outage is retried with the stream until it goes out, or fails for good after the bounded
+//! attempts; a refusal fails at once; every other change is passed over.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use std::time::Duration;
+
+use notifier::{Deps, MAX_PAUSE, Report, handle, pause};
+use shared::config::NotifyConfig;
+use shared::model::{Conversation, ConversationStatus, Notification, NotificationStatus};
+use shared::store::conversation_image;
+use testkit::fakes::{FakeVonage, MemoryStore};
+use testkit::{numbered_conversation, stream_batch, stream_record};
+
+const PA: &str = "447700900101";
+const PB: &str = "447700900102";
+const TEMPLATE: &str = "Reach your {other} on {proxy}";
+
+/// A new conversation as creation writes it (both notifications pending), and the notifier
+/// over a store that holds it.
+fn created() -> (Conversation, Deps<MemoryStore, FakeVonage>) {
+    let mut c = numbered_conversation(1, (PA, PB), shared::now() + 3600);
+    for p in &mut c.participants {
+        p.notification = Some(Notification::pending());
+    }
+    let deps = Deps {
+        store: MemoryStore::with([c.clone()]),
+        vonage: FakeVonage::default(),
+        notify: NotifyConfig {
+            template: TEMPLATE.into(),
+            give_up_after_seconds: 900,
+        },
+        pause: Duration::ZERO,
+    };
+    (c, deps)
+}
+
+fn insert(c: &Conversation) -> shared::stream::Batch {
+    stream_batch(vec![stream_record(
+        7,
+        None,
+        Some(conversation_image(c).unwrap()),
+    )])
+}
+
+fn statuses(deps: &Deps<MemoryStore, FakeVonage>, c: &Conversation) -> Vec<Notification> {
+    let stored = deps.store.conversation_now(c.id.as_str()).unwrap();
+    stored
+        .participants
+        .iter()
+        .map(|p| p.notification.clone().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_conversation_texts_each_participant_once_from_their_own_proxy_number() {
+    let (c, deps) = created();
+    let (response, report) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        report,
+        Report {
+            records: 1,
+            notified: 1,
+            retried: 0
+        }
+    );
+    let sent = deps.vonage.sent();
+    assert_eq!(sent.len(), 2);
+    let to_rider = sent
+        .iter()
+        .find(|s| s.to == c.participants[0].number.as_str())
+        .unwrap();
+    assert_eq!(to_rider.from, PA);
+    assert_eq!(to_rider.text, format!("Reach your driver on +{PA}"));
+    assert_eq!(to_rider.client_ref.as_deref(), Some(c.id.as_str()));
+    let to_driver = sent
+        .iter()
+        .find(|s| s.to == c.participants[1].number.as_str())
+        .unwrap();
+    assert_eq!(to_driver.from, PB);
+    assert!(
+        statuses(&deps, &c)
+            .iter()
+            .all(|n| n.status == NotificationStatus::Sent)
+    );
+
+    // The stream delivers the same record again: nobody is texted twice.
+    let (response, _) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(deps.vonage.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn an_sms_outage_is_retried_with_the_stream_until_the_text_goes_out() {
+    let (c, deps) = created();
+    deps.vonage.fail("sms", true);
+    let (response, report) = handle(&deps, insert(&c)).await;
+    assert_eq!(report.retried, 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some("000000000000000000007")
+    );
+    let pending = statuses(&deps, &c);
+    assert!(
+        pending
+            .iter()
+            .all(|n| n.status == NotificationStatus::Pending && n.attempts == 1)
+    );
+
+    deps.vonage.fail("sms", false);
+    let (response, report) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(report.notified, 1);
+    assert_eq!(deps.vonage.sent().len(), 2);
+    assert!(
+        statuses(&deps, &c)
+            .iter()
+            .all(|n| n.status == NotificationStatus::Sent && n.attempts == 1)
+    );
+}
+
+#[tokio::test]
+async fn an_outage_that_outlasts_the_retry_time_fails_the_notification_with_its_reason() {
+    let (c, mut deps) = created();
+    deps.notify.give_up_after_seconds = 0;
+    deps.vonage.fail("sms", true);
+    let (response, report) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty(), "no endless retry");
+    assert_eq!(report.notified, 1);
+    for n in statuses(&deps, &c) {
+        assert_eq!(n.status, NotificationStatus::Failed);
+        assert_eq!(n.attempts, 1);
+        assert_eq!(n.reason.as_deref(), Some("SMS API answered HTTP 503"));
+    }
+}
+
+#[test]
+fn retries_pause_longer_each_time_up_to_a_minute() {
+    let base = Duration::from_secs(1);
+    let pauses: Vec<u64> = (1..=8).map(|n| pause(base, n).as_secs()).collect();
+    assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 60, 60]);
+    assert_eq!(pause(base, 0), base);
+    assert_eq!(pause(base, u32::MAX), MAX_PAUSE);
+}
+
+#[tokio::test]
+async fn a_refused_text_fails_at_once_and_one_closed_first_is_not_sent() {
+    let (c, deps) = created();
+    deps.vonage.refuse("sms", true);
+    let (response, _) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty());
+    for n in statuses(&deps, &c) {
+        assert_eq!(n.status, NotificationStatus::Failed);
+        assert_eq!(n.attempts, 0);
+        assert!(n.reason.unwrap().contains("refused"));
+    }
+
+    let (c, deps) = created();
+    let mut closed = c.clone();
+    closed.status = ConversationStatus::Closed;
+    let deps = Deps {
+        store: MemoryStore::with([closed]),
+        ..deps
+    };
+    let (response, _) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(deps.vonage.sent().is_empty());
+    assert!(
+        statuses(&deps, &c)
+            .iter()
+            .all(|n| n.status == NotificationStatus::Failed)
+    );
+}
+
+#[tokio::test]
+async fn a_store_that_does_not_answer_retries_the_record_and_other_changes_are_passed_over() {
+    let (c, deps) = created();
+    deps.store.fail(true);
+    let (response, report) = handle(&deps, insert(&c)).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(report.retried, 1);
+    assert!(deps.vonage.sent().is_empty());
+    deps.store.fail(false);
+
+    // A conversation written before notifications were tracked, one closed, and one whose
+    // notifications are finished: nothing to send.
+    let mut untracked = c.clone();
+    for p in &mut untracked.participants {
+        p.notification = None;
+    }
+    let mut closed = c.clone();
+    closed.status = ConversationStatus::Closed;
+    let batch = stream_batch(vec![
+        stream_record(1, None, Some(conversation_image(&untracked).unwrap())),
+        stream_record(
+            2,
+            Some(conversation_image(&c).unwrap()),
+            Some(conversation_image(&closed).unwrap()),
+        ),
+        stream_record(3, Some(conversation_image(&c).unwrap()), None),
+    ]);
+    let (response, report) = handle(&deps, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!((report.records, report.notified), (3, 0));
+    assert!(deps.vonage.sent().is_empty());
+}
+
+#[tokio::test]
+async fn the_stream_batch_in_events_notifies_its_conversation() {
+    let path = format!(
+        "{}/../../events/notifier-stream.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let batch: shared::stream::Batch =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let Ok(Some(shared::store::Change::Conversation { new: Some(c), .. })) =
+        shared::stream::change_of(&batch.records[0])
+    else {
+        panic!("the file holds a new conversation");
+    };
+    let (_, deps) = created();
+    let deps = Deps {
+        store: MemoryStore::with([*c.clone()]),
+        ..deps
+    };
+    let (response, report) = handle(&deps, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(report.notified, 1);
+    assert_eq!(deps.vonage.sent().len(), 2);
+}
