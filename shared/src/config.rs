@@ -62,6 +62,9 @@ pub struct ConversationConfig {
     /// Rent a number when the pool has none to give; `None` (the default) answers
     /// `pool_exhausted` instead.
     pub auto_rent: Option<AutoRent>,
+    /// How long Number Insight's answer for a valid number is kept and used instead of a new
+    /// lookup; `0` looks every number up every time.
+    pub insight_keep_seconds: i64,
 }
 
 /// Renting numbers on the fly when the pool runs out.
@@ -359,6 +362,7 @@ impl ConversationConfig {
             cool_off_seconds: number(src, "COOL_OFF_SECONDS", 600)?,
             sticky: number(src, "STICKY_NUMBERS", false)?,
             auto_rent: auto_rent(src)?,
+            insight_keep_seconds: number::<i64>(src, "INSIGHT_CACHE_DAYS", 30)?.max(0) * 24 * 3600,
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
             return Err(ConfigError::Invalid {

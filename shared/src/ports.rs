@@ -108,6 +108,25 @@ pub trait Conversations: Send + Sync {
     ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
 }
 
+/// Number Insight answers kept per number (valid ones only), so a returning participant costs
+/// no lookup.
+pub trait InsightCache: Send + Sync {
+    /// The international form and country kept for `number`, if not past their time at `now`.
+    fn kept_insight(
+        &self,
+        number: &Msisdn,
+        now: i64,
+    ) -> impl Future<Output = Stored<Option<(Msisdn, Country)>>> + Send;
+
+    fn keep_insight(
+        &self,
+        number: &Msisdn,
+        international: &Msisdn,
+        country: &Country,
+        until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
 /// Participants' notification SMS, their outcomes recorded on the conversation.
 pub trait Notifications: Send + Sync {
     fn conversation(
@@ -378,6 +397,11 @@ impl Notifications for Store {
         Store::count_notification_attempt(self, id, index).await
     }
 }
+
+delegate!(Store => InsightCache {
+    fn kept_insight(&self, number: &Msisdn, now: i64) -> Stored<Option<(Msisdn, Country)>>;
+    fn keep_insight(&self, number: &Msisdn, international: &Msisdn, country: &Country, until: i64) -> Stored<()>;
+});
 
 delegate!(Store => Pool {
     fn list_pool(&self) -> Stored<Vec<PoolNumber>>;

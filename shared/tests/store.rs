@@ -414,3 +414,32 @@ async fn adding_a_number_twice_keeps_the_first() {
         ("GB", NumberState::Active, 0)
     );
 }
+
+#[tokio::test]
+async fn number_insight_answers_are_kept_until_their_time() {
+    let store = fresh_store().await;
+    let typed = Msisdn::from_digits("447700900001").unwrap();
+    let gb: shared::values::Country = "GB".parse().unwrap();
+    let now = shared::now();
+    assert_eq!(store.kept_insight(&typed, now).await.unwrap(), None);
+    store
+        .keep_insight(&typed, &typed, &gb, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.kept_insight(&typed, now).await.unwrap(),
+        Some((typed.clone(), gb.clone()))
+    );
+    // Past its time it is not used, even before DynamoDB's TTL removes it.
+    assert_eq!(store.kept_insight(&typed, now + 60).await.unwrap(), None);
+    let ttl = all_items(&store)
+        .await
+        .into_iter()
+        .find(|i| i["pk"].as_s().unwrap().starts_with("INSIGHT#"))
+        .unwrap()["ttl"]
+        .as_n()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert_eq!(ttl, now + 60, "removed by the table's TTL");
+}

@@ -14,8 +14,8 @@ use shared::model::{
 };
 use shared::phone::Msisdn;
 use shared::ports::{
-    CallLog, Conversations, ExpiryIndex, Leases, Notifications, NumberInsight, NumberInventory,
-    Pool, RouteReader, SmsLedger, SmsSender,
+    CallLog, Conversations, ExpiryIndex, InsightCache, Leases, Notifications, NumberInsight,
+    NumberInventory, Pool, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
     CallRef, CloseOutcome, Closing, CreateConflict, ExpiredPage, ExpiryCursor, Holdings,
@@ -47,6 +47,8 @@ struct State {
     wholes: HashSet<(Msisdn, String)>,
     opt_outs: HashSet<(Msisdn, Msisdn)>,
     messages: Vec<(ConversationId, RelayedMessage)>,
+    /// number → (international form, country, kept until).
+    insights: HashMap<Msisdn, (Msisdn, Country, i64)>,
 }
 
 impl State {
@@ -393,6 +395,35 @@ impl Conversations for MemoryStore {
             .collect();
         found.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
         Ok(found)
+    }
+}
+
+impl InsightCache for MemoryStore {
+    async fn kept_insight(
+        &self,
+        number: &Msisdn,
+        now: i64,
+    ) -> Result<Option<(Msisdn, Country)>, StoreError> {
+        Ok(self
+            .request()?
+            .insights
+            .get(number)
+            .filter(|(_, _, until)| *until > now)
+            .map(|(international, country, _)| (international.clone(), country.clone())))
+    }
+
+    async fn keep_insight(
+        &self,
+        number: &Msisdn,
+        international: &Msisdn,
+        country: &Country,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        self.request()?.insights.insert(
+            number.clone(),
+            (international.clone(), country.clone(), until),
+        );
+        Ok(())
     }
 }
 

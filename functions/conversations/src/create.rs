@@ -5,7 +5,7 @@ use serde::Deserialize;
 use shared::domain::conversation::{self, Created, NewConversation};
 use shared::model::{ExpiryMode, Mode};
 use shared::phone::Msisdn;
-use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool};
+use shared::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::values::{Label, Reference};
 
@@ -103,7 +103,7 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<Label>, Api
 }
 pub async fn create<S, V>(deps: &Deps<S, V>, req: CreateRequest) -> Result<Answer, ApiError>
 where
-    S: Conversations + Pool + Leases,
+    S: Conversations + Pool + Leases + InsightCache,
     V: NumberInsight + NumberInventory,
 {
     let new = check(&deps.conversations, req)?;

@@ -10,7 +10,7 @@ use shared::domain::conversation::{self, ClosePolicy};
 use shared::http::{json_response, read_json};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
-use shared::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool};
+use shared::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::store::{CloseOutcome, ListFilter, Store};
 use shared::values::ConversationId;
@@ -38,8 +38,8 @@ pub const DEFAULT_PAGE: i32 = 25;
 pub const MAX_PAGE: i32 = 100;
 
 /// The ports the conversations API uses of the store, and of Vonage.
-pub trait StorePorts: Conversations + Pool + Leases {}
-impl<T: Conversations + Pool + Leases> StorePorts for T {}
+pub trait StorePorts: Conversations + Pool + Leases + InsightCache {}
+impl<T: Conversations + Pool + Leases + InsightCache> StorePorts for T {}
 pub trait VonagePorts: NumberInsight + NumberInventory {}
 impl<T: NumberInsight + NumberInventory> VonagePorts for T {}
 

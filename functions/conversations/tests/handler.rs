@@ -233,3 +233,81 @@ async fn the_list_filters_and_pages() {
     let (status, problem) = call(&deps, "GET", "/conversations?status=nope", None).await;
     assert_eq!((status, &problem["code"]), (400, &json!("invalid_request")));
 }
+
+fn lookups(deps: &Deps<MemoryStore, FakeVonage>) -> usize {
+    deps.vonage
+        .requests()
+        .iter()
+        .filter(|r| **r == "insight")
+        .count()
+}
+
+#[tokio::test]
+async fn a_returning_participant_costs_no_number_insight_lookup() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let (status, first) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201);
+    assert_eq!(lookups(&deps), 2);
+    let id = first["id"].as_str().unwrap();
+    call(&deps, "DELETE", &format!("/conversations/{id}"), None).await;
+
+    // Both again, typed another way: the kept answers stand in for the lookups.
+    let again =
+        json!({"participants": [{"number": "+44 7700 900001"}, {"number": "+44 7700-900002"}]});
+    let (status, second) = call(&deps, "POST", "/conversations", Some(again)).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(lookups(&deps), 2, "no new lookup");
+    assert_eq!(second["participants"][0]["country"], "GB");
+    assert_eq!(second["participants"][1]["number"], B);
+}
+
+#[tokio::test]
+async fn only_answers_of_a_written_conversation_are_kept() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    deps.vonage.insight(
+        B,
+        Insight::NotValid {
+            status: 3,
+            message: "Invalid request".into(),
+        },
+    );
+    for _ in 0..2 {
+        let (status, problem) = call(&deps, "POST", "/conversations", Some(pair())).await;
+        assert_eq!(
+            (status, &problem["code"]),
+            (422, &json!("number_not_valid"))
+        );
+    }
+    // Answers are kept only with a conversation written: a refused creation keeps nothing.
+    assert_eq!(lookups(&deps), 4);
+    deps.vonage.insight(
+        B,
+        Insight::Valid {
+            international: shared::phone::Msisdn::from_digits(B).unwrap(),
+            country: "GB".parse().unwrap(),
+        },
+    );
+    let (status, _) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201);
+    assert_eq!(lookups(&deps), 6);
+}
+
+#[tokio::test]
+async fn with_keeping_off_every_creation_looks_both_numbers_up() {
+    let deps = app(
+        MemoryStore::with_pool(&[PA, PB], "GB"),
+        &[("INSIGHT_CACHE_DAYS", "0")],
+    );
+    for expected in [2, 4] {
+        let (status, c) = call(&deps, "POST", "/conversations", Some(pair())).await;
+        assert_eq!(status, 201);
+        call(
+            &deps,
+            "DELETE",
+            &format!("/conversations/{}", c["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(lookups(&deps), expected);
+    }
+}

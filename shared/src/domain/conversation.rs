@@ -6,9 +6,10 @@ use crate::config::ConversationConfig;
 use crate::domain::Retention;
 use crate::domain::assign::{self, Draft, Written};
 pub use crate::domain::error::CreateError;
+use crate::error::error_chain;
 use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
-use crate::ports::{Conversations, Leases, NumberInsight, NumberInventory, Pool};
+use crate::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
 use crate::store::{CloseOutcome, Closing, StoreError};
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
@@ -95,7 +96,7 @@ pub async fn create<S, V>(
     now: i64,
 ) -> Result<Created, CreateError>
 where
-    S: Conversations + Pool + Leases,
+    S: Conversations + Pool + Leases + InsightCache,
     V: NumberInsight + NumberInventory,
 {
     let closing = ClosePolicy::from(settings);
@@ -105,15 +106,16 @@ where
         return Ok(Created::Existing(Box::new(existing)));
     }
 
-    // Both Number Insight lookups and the pool read run together.
+    // Both Number Insight answers (kept ones, or lookups) and the pool read run together.
     let [a, b] = &new.numbers;
+    let keep = settings.insight_keep_seconds;
     let (insight_a, insight_b, pool) = tokio::join!(
-        vonage.basic_insight(a),
-        vonage.basic_insight(b),
+        insight(store, vonage, a, now, keep),
+        insight(store, vonage, b, now, keep),
         store.list_pool(),
     );
     let pool = pool?;
-    let valid = |index: usize, r: Result<Insight, VonageError>| match r? {
+    let valid = |index: usize, r: Result<Looked, VonageError>| match r?.insight {
         Insight::Valid {
             international,
             country,
@@ -124,6 +126,11 @@ where
             message,
         }),
     };
+    // Answers from a new lookup are kept once the conversation is written.
+    let fresh = [
+        insight_a.as_ref().is_ok_and(|l| l.fresh),
+        insight_b.as_ref().is_ok_and(|l| l.fresh),
+    ];
     let (number_a, country_a) = valid(0, insight_a)?;
     let (number_b, country_b) = valid(1, insight_b)?;
     // Number Insight's international form is the number calls will be connected to.
@@ -173,7 +180,62 @@ where
         proxy_b = %conversation.participants[1].proxy_number.masked(),
         "conversation created"
     );
+    let keep_one = |i: usize| {
+        let p = &conversation.participants[i];
+        let typed = &new.numbers[i];
+        async move {
+            if !fresh[i] || keep == 0 {
+                return;
+            }
+            if let Err(e) = store
+                .keep_insight(typed, &p.number, &p.country, now + keep)
+                .await
+            {
+                tracing::warn!(number = %typed.masked(), error = %error_chain(&e), "Number Insight answer not kept");
+            }
+        }
+    };
+    tokio::join!(keep_one(0), keep_one(1));
     Ok(Created::New(conversation))
+}
+
+/// Number Insight's answer for a number, and whether it came from a new lookup.
+struct Looked {
+    insight: Insight,
+    fresh: bool,
+}
+
+/// Number Insight's answer for `number`: the one kept from an earlier lookup (for `keep`
+/// seconds) if there is one, else a new lookup. Kept answers only save lookups: when the store
+/// cannot read one, the lookup is made.
+async fn insight<S: InsightCache, V: NumberInsight>(
+    store: &S,
+    vonage: &V,
+    number: &Msisdn,
+    now: i64,
+    keep: i64,
+) -> Result<Looked, VonageError> {
+    if keep > 0 {
+        match store.kept_insight(number, now).await {
+            Ok(Some((international, country))) => {
+                return Ok(Looked {
+                    insight: Insight::Valid {
+                        international,
+                        country,
+                    },
+                    fresh: false,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(number = %number.masked(), error = %error_chain(&e), "kept Number Insight answer not read")
+            }
+        }
+    }
+    Ok(Looked {
+        insight: vonage.basic_insight(number).await?,
+        fresh: true,
+    })
 }
 
 /// The open conversation holding `reference`. One past its expiry is closed first (the same

@@ -44,6 +44,9 @@ pub fn freed(proxy: &Msisdn, participant: &Msisdn) -> (String, String) {
         "FREED".into(),
     )
 }
+pub fn insight(number: &Msisdn) -> (String, String) {
+    (format!("INSIGHT#{}", number.as_str()), "INSIGHT".into())
+}
 pub fn pending(msisdn: &Msisdn) -> (String, String) {
     (format!("PENDING#{}", msisdn.as_str()), "PENDING".into())
 }

@@ -27,6 +27,7 @@ mod cursor;
 mod dynamo;
 mod error;
 mod expiry;
+mod insight;
 mod items;
 pub mod keys;
 mod leases;
