@@ -9,8 +9,8 @@ use std::future::Future;
 use crate::model::{CallEvent, Conversation, Notification, PendingNumber, PoolNumber, Route};
 use crate::phone::Msisdn;
 use crate::store::{
-    CallRef, CloseOutcome, Closing, ExpiredPage, Holdings, ListFilter, MessagePart, Page,
-    RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
+    CallRef, CloseOutcome, Closing, Exhaustion, ExpiredPage, Holdings, ListFilter, MessagePart,
+    Page, RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
 };
 use crate::values::{ConversationId, Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
@@ -187,6 +187,9 @@ pub trait Pool: Send + Sync {
 
     /// Moves a pending number into the pool; `false` when it is there already.
     fn complete_pending(&self, number: &PoolNumber) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// Records that a creation found no number (for `pool.exhausted`).
+    fn record_exhaustion(&self, e: &Exhaustion) -> impl Future<Output = Stored<()>> + Send;
 }
 
 /// Short leases that keep two processes from doing the same work at once.
@@ -415,6 +418,7 @@ delegate!(Store => Pool {
     fn put_pending(&self, pending: &PendingNumber) -> Stored<()>;
     fn drop_pending(&self, msisdn: &Msisdn) -> Stored<()>;
     fn complete_pending(&self, number: &PoolNumber) -> Stored<bool>;
+    fn record_exhaustion(&self, e: &Exhaustion) -> Stored<()>;
 });
 
 delegate!(Store => Leases {

@@ -182,7 +182,7 @@ impl From<crate::domain::conversation::CreateError> for ApiError {
             E::NotValid { .. } => Self::NumberNotValid(e.to_string()),
             E::NotCallable { .. } | E::ProxyNumber(_) => Self::InvalidNumber(e.to_string()),
             E::SameParticipant => Self::SameParticipant,
-            E::PoolExhausted(detail) => Self::PoolExhausted(detail),
+            E::PoolExhausted { detail, .. } => Self::PoolExhausted(detail),
             E::ReferenceBusy => Self::Conflict(e.to_string()),
             E::Store(e) => e.into(),
             E::Vonage(e) => Self::VonageUnavailable(e),

@@ -9,7 +9,7 @@ use shared::model::{
     NumberState, PoolNumber,
 };
 use shared::phone::Msisdn;
-use shared::store::{Change, RelayedMessage};
+use shared::store::{Change, Exhaustion, RelayedMessage};
 use shared::values::MessageStatus;
 use testkit::{assert_event, numbered_conversation};
 
@@ -175,6 +175,14 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
                 new: Some(Box::new(failed_b)),
             },
             vec!["participant.notification_failed"],
+        ),
+        (
+            Change::PoolExhausted(Exhaustion {
+                country: "GB".parse().unwrap(),
+                index: 1,
+                at_ms: 1_764_000_000_000,
+            }),
+            vec!["pool.exhausted"],
         ),
         // An attempt counted changes no outcome.
         (

@@ -18,9 +18,9 @@ use shared::ports::{
     NumberInventory, Pool, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
-    CallRef, CloseOutcome, Closing, CreateConflict, ExpiredPage, ExpiryCursor, Holdings,
-    ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError, Unavailable,
-    WriteError,
+    CallRef, CloseOutcome, Closing, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor,
+    Holdings, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError,
+    Unavailable, WriteError,
 };
 use shared::values::{ConversationId, Country, Reference};
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
@@ -49,6 +49,7 @@ struct State {
     messages: Vec<(ConversationId, RelayedMessage)>,
     /// number → (international form, country, kept until).
     insights: HashMap<Msisdn, (Msisdn, Country, i64)>,
+    exhaustions: Vec<Exhaustion>,
 }
 
 impl State {
@@ -468,6 +469,13 @@ impl Notifications for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Every creation that found no number, as recorded.
+    pub fn exhaustions_now(&self) -> Vec<Exhaustion> {
+        lock(&self.state).exhaustions.clone()
+    }
+}
+
 impl Pool for MemoryStore {
     async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
         let s = self.request()?;
@@ -565,6 +573,11 @@ impl Pool for MemoryStore {
         s.pending.remove(&key);
         s.pool.insert(key, number.clone());
         Ok(true)
+    }
+
+    async fn record_exhaustion(&self, e: &Exhaustion) -> Result<(), StoreError> {
+        self.request()?.exhaustions.push(e.clone());
+        Ok(())
     }
 }
 

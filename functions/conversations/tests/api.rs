@@ -284,5 +284,16 @@ async fn an_empty_pool_is_a_clean_pool_exhausted() {
         "{body}"
     );
     assert!(body["detail"].as_str().unwrap().contains("GB"), "{body}");
-    assert!(all_items(&app.deps.store).await.is_empty());
+    // Nothing but the record the change stream turns into `pool.exhausted`.
+    let items = all_items(&app.deps.store).await;
+    assert_eq!(items.len(), 1);
+    let change = shared::store::read_change(None, Some(items[0].clone().into()))
+        .unwrap()
+        .unwrap();
+    let events = shared::domain::events::derive(&change, "r", 0);
+    assert_eq!(events[0].detail_type, "pool.exhausted");
+    assert_eq!(
+        (&events[0].detail["country"], &events[0].detail["index"]),
+        (&json!("GB"), &json!(0))
+    );
 }

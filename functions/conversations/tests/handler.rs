@@ -311,3 +311,18 @@ async fn with_keeping_off_every_creation_looks_both_numbers_up() {
         assert_eq!(lookups(&deps), expected);
     }
 }
+
+#[tokio::test]
+async fn a_creation_that_finds_no_number_is_recorded_for_the_pool_exhausted_event() {
+    // Participant 0 holds the only number already; a conversation with someone else needs another.
+    let deps = app(MemoryStore::with_pool(&[PA], "GB"), &[]);
+    let (status, _) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201);
+    let other = json!({"participants": [{"number": "447700900003"}, {"number": A}]});
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(other)).await;
+    assert_eq!((status, &problem["code"]), (409, &json!("pool_exhausted")));
+    let recorded = deps.store.exhaustions_now();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!((recorded[0].country.as_str(), recorded[0].index), ("GB", 1));
+    assert_eq!(deps.store.conversations_now().len(), 1);
+}

@@ -127,9 +127,11 @@ where
                 let exhausted =
                     format!("no proxy number is free for participants[{i}] (country {country})");
                 let Some(auto_rent) = policy.auto_rent.filter(|_| rentals < 2) else {
-                    return Err(CreateError::PoolExhausted(format!(
-                        "{exhausted}; add numbers to the pool"
-                    )));
+                    return Err(CreateError::PoolExhausted {
+                        index: i,
+                        country: country.clone(),
+                        detail: format!("{exhausted}; add numbers to the pool"),
+                    });
                 };
                 rentals += 1;
                 // Renting is rare and its future large: boxed, so creation's stays small.
@@ -143,7 +145,11 @@ where
                 ))
                 .await?;
                 if let Rented::Refused(why) = rented {
-                    return Err(CreateError::PoolExhausted(format!("{exhausted}{why}")));
+                    return Err(CreateError::PoolExhausted {
+                        index: i,
+                        country: country.clone(),
+                        detail: format!("{exhausted}{why}"),
+                    });
                 }
                 pool = store.list_pool().await?;
                 continue 'attempts;

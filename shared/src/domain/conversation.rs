@@ -10,7 +10,7 @@ use crate::error::error_chain;
 use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
-use crate::store::{CloseOutcome, Closing, StoreError};
+use crate::store::{CloseOutcome, Closing, Exhaustion, StoreError};
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
 
@@ -162,7 +162,18 @@ where
         auto_rent: settings.auto_rent.as_ref(),
         application_id,
     };
-    let conversation = match assign::assign_and_write(store, vonage, policy, &draft, pool).await? {
+    let written = assign::assign_and_write(store, vonage, policy, &draft, pool).await;
+    if let Err(CreateError::PoolExhausted { index, country, .. }) = &written {
+        let e = Exhaustion {
+            country: country.clone(),
+            index: *index,
+            at_ms: now * 1000,
+        };
+        if let Err(e) = store.record_exhaustion(&e).await {
+            tracing::warn!(error = %error_chain(&e), "pool exhaustion not recorded");
+        }
+    }
+    let conversation = match written? {
         Written::Created(c) => c,
         Written::ReferenceTaken => {
             let Some(reference) = draft.reference else {

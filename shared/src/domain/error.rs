@@ -3,6 +3,7 @@
 use crate::error::error_chain;
 use crate::phone::NCCO_PHONE_DIGITS;
 use crate::store::StoreError;
+use crate::values::Country;
 use crate::vonage::VonageError;
 
 /// Why a conversation was not created.
@@ -26,8 +27,13 @@ pub enum CreateError {
     SameParticipant,
     #[error("participants[{0}].number is one of this service's proxy numbers")]
     ProxyNumber(usize),
-    #[error("{0}")]
-    PoolExhausted(String),
+    /// No number for participant `index` (in `country`); `detail` says why, for the API.
+    #[error("{detail}")]
+    PoolExhausted {
+        index: usize,
+        country: Country,
+        detail: String,
+    },
     #[error("another request with this reference is in progress; try again")]
     ReferenceBusy,
     #[error(transparent)]

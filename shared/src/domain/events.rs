@@ -163,6 +163,10 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
                 );
             }
         }
+        Change::PoolExhausted(e) => push(
+            "pool.exhausted",
+            json!({"country": e.country, "index": e.index}),
+        ),
         Change::Number { old, new } => {
             let number = |n: &crate::model::PoolNumber| json!({"proxy_number": n.msisdn.as_str(), "country": n.country});
             match (old, new) {

@@ -23,6 +23,8 @@ pub enum Change {
         conversation_id: ConversationId,
         message: RelayedMessage,
     },
+    /// A creation found no number for a participant.
+    PoolExhausted(super::Exhaustion),
     /// A pool number added, changed or taken out.
     Number {
         old: Option<PoolNumber>,
@@ -81,6 +83,12 @@ pub fn read_change(
                     event: item.event,
                 })
             }
+            _ => None,
+        },
+        sk if sk.starts_with("EXHAUSTED#") => match (old, new) {
+            (None, Some(new)) => Some(Change::PoolExhausted(
+                from_item::<_, super::pool::ExhaustionItem>(new)?.exhaustion,
+            )),
             _ => None,
         },
         sk if sk.starts_with("SMS#") => match (old, new) {

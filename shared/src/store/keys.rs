@@ -44,6 +44,13 @@ pub fn freed(proxy: &Msisdn, participant: &Msisdn) -> (String, String) {
         "FREED".into(),
     )
 }
+/// One record per creation that found no number in `country`, at `at_ms`.
+pub fn exhaustion(country: &crate::values::Country, at_ms: i64, id: &str) -> (String, String) {
+    (
+        format!("EXHAUSTED#{country}"),
+        format!("EXHAUSTED#{at_ms:015}#{id}"),
+    )
+}
 pub fn insight(number: &Msisdn) -> (String, String) {
     (format!("INSIGHT#{}", number.as_str()), "INSIGHT".into())
 }

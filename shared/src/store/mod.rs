@@ -46,7 +46,7 @@ pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};
 pub use expiry::ExpiredPage;
-pub use pool::{Holdings, RemoveOutcome};
+pub use pool::{Exhaustion, Holdings, RemoveOutcome};
 pub use sms::{MessagePart, RelayedMessage};
 
 pub const INDEX_EXPIRY: &str = "expiry";

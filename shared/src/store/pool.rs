@@ -209,3 +209,40 @@ impl Store {
         Ok(numbers.into_iter().map(|n| n.number).collect())
     }
 }
+
+/// A creation that found no number for participant `index` in `country`: kept for a day, so
+/// the change stream can tell the marketplace (`pool.exhausted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exhaustion {
+    pub country: crate::values::Country,
+    pub index: usize,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ExhaustionItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) exhaustion: Exhaustion,
+    pub(super) ttl: i64,
+}
+
+impl Store {
+    /// Records that a creation found no number (see [`Exhaustion`]).
+    pub async fn record_exhaustion(&self, e: &Exhaustion) -> Result<(), StoreError> {
+        let (pk, sk) = keys::exhaustion(
+            &e.country,
+            e.at_ms,
+            &uuid::Uuid::new_v4().simple().to_string(),
+        );
+        self.put(ExhaustionItem {
+            pk,
+            sk,
+            exhaustion: e.clone(),
+            ttl: e.at_ms / 1000 + 24 * 3600,
+        })
+        .await
+    }
+}
