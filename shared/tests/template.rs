@@ -335,3 +335,98 @@ fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead
     let alarm = &t["Resources"]["NotifierDeadLetterAlarm"]["Properties"];
     assert!(yaml(&alarm["Dimensions"]).contains("NotifierDeadLetterQueue.QueueName"));
 }
+
+#[test]
+fn https_delivery_of_events_exists_only_with_a_webhook_url() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let webhook: Vec<&str> = resources
+        .iter()
+        .filter(|(k, _)| k.as_str().unwrap().starts_with("EventWebhook"))
+        .map(|(k, r)| {
+            assert_eq!(r["Condition"], "HasEventWebhook", "{k:?} is conditional");
+            r["Type"].as_str().unwrap()
+        })
+        .collect();
+    for kind in [
+        "AWS::Events::Connection",
+        "AWS::Events::ApiDestination",
+        "AWS::Events::Rule",
+        "AWS::SQS::Queue",
+        "AWS::IAM::Role",
+        "AWS::CloudWatch::Alarm",
+    ] {
+        assert!(webhook.contains(&kind), "{kind} for the webhook");
+    }
+    let condition = yaml(&t["Conditions"]["HasEventWebhook"]);
+    assert!(condition.contains("EventWebhookUrl"), "{condition}");
+    assert_eq!(t["Parameters"]["EventWebhookUrl"]["Default"], "");
+
+    let rule = &t["Resources"]["EventWebhookRule"]["Properties"];
+    assert!(yaml(&rule["EventBusName"]).contains("EventBus"));
+    assert_eq!(rule["EventPattern"]["source"][0], "voice-proxy");
+    assert!(yaml(&rule["EventPattern"]["detail-type"]).contains("EventWebhookDetailTypes"));
+    let target = &rule["Targets"][0];
+    assert!(yaml(&target["Arn"]).contains("EventWebhookDestination.Arn"));
+    assert!(
+        target["RetryPolicy"]["MaximumRetryAttempts"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(yaml(&target["DeadLetterConfig"]["Arn"]).contains("EventWebhookDeadLetterQueue.Arn"));
+    // The API key comes from Secrets Manager, never from a plain parameter.
+    let key = yaml(
+        &t["Resources"]["EventWebhookConnection"]["Properties"]["AuthParameters"]["ApiKeyAuthParameters"]
+            ["ApiKeyValue"],
+    );
+    assert!(key.contains("resolve:secretsmanager"), "{key}");
+}
+
+#[test]
+fn the_dashboard_shows_the_product_metrics_beside_lambda_api_gateway_and_dynamodb() {
+    let t = template();
+    let body = match &t["Resources"]["Dashboard"]["Properties"]["DashboardBody"] {
+        Value::Tagged(tagged) => tagged.value.as_str().unwrap().to_owned(),
+        other => other.as_str().unwrap().to_owned(),
+    };
+    // What `!Sub` fills in is a name; any name keeps the JSON valid.
+    let filled = fill_sub(&body);
+    let dashboard: serde_json::Value = serde_json::from_str(&filled).unwrap();
+    let text = dashboard.to_string();
+    for metric in [
+        "\"Calls\"",
+        "AnswerLatency",
+        "ConversationsCreated",
+        "ConversationsClosed",
+        "PoolExhausted",
+        "TextsRelayed",
+        "EventsPublished",
+        "EventsFailed",
+        "AWS/Lambda",
+        "AWS/ApiGateway",
+        "AWS/DynamoDB",
+    ] {
+        assert!(text.contains(metric), "the dashboard shows {metric}");
+    }
+    let alarm = &t["Resources"]["PoolExhaustedAlarm"]["Properties"];
+    assert_eq!(
+        (&alarm["Namespace"], &alarm["MetricName"]),
+        (&Value::from("VoiceProxy"), &Value::from("PoolExhausted"))
+    );
+    assert!(t["Resources"]["PublisherDeadLetterAlarm"].is_mapping());
+}
+
+/// `${Name}` and `${Name.Attr}` replaced by `name`.
+fn fill_sub(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').unwrap() + start;
+        out.push_str("name");
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -16,6 +16,7 @@ use shared::problem::{ApiError, error_chain};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::{WebhookAuth, webhook_auth};
 use shared::store::Store;
+use shared::telemetry;
 
 pub struct Deps<R> {
     pub routes: R,
@@ -49,6 +50,20 @@ pub enum Outcome {
     StoreFailed,
 }
 
+impl Outcome {
+    /// As the log lines and the `Calls` metric's `Outcome` dimension name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::UnknownCaller => "unknown_caller",
+            Self::Expired => "expired",
+            Self::VoiceOff => "voice_off",
+            Self::Unreadable => "unreadable",
+            Self::StoreFailed => "store_failed",
+        }
+    }
+}
+
 pub async fn handle<R: RouteReader>(deps: &Deps<R>, req: Request) -> Response<Body> {
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
@@ -59,7 +74,15 @@ pub async fn handle<R: RouteReader>(deps: &Deps<R>, req: Request) -> Response<Bo
         tracing::warn!(error = %e, "unsigned or forged answer webhook refused");
         return ApiError::Unauthorized(e).into_response();
     }
-    let (ncco, _) = answer(deps, &req, now).await;
+    let started = std::time::Instant::now();
+    let (ncco, outcome) = answer(deps, &req, now).await;
+    telemetry::count("Calls", &[("Outcome", outcome.as_str())]);
+    telemetry::metric(
+        "AnswerLatency",
+        started.elapsed().as_secs_f64() * 1000.0,
+        telemetry::Unit::Milliseconds,
+        &[],
+    );
     ncco_response(&ncco)
 }
 

@@ -123,6 +123,11 @@ pub async fn handle<B: Bus>(deps: &Deps<B>, batch: Batch) -> (DynamoDbEventRespo
             .map(|(r, _)| r),
     );
     report.failed = failed.len();
+    let count = |name, n: usize| {
+        shared::telemetry::metric(name, n as f64, shared::telemetry::Unit::Count, &[]);
+    };
+    count("EventsPublished", report.published);
+    count("EventsFailed", pending.len() - report.published);
     (stream::retry(failed), report)
 }
 

@@ -11,6 +11,7 @@ use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
 use crate::store::{CloseOutcome, Closing, Exhaustion, StoreError};
+use crate::telemetry;
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
 
@@ -81,7 +82,15 @@ pub async fn close<S: Conversations>(
         retain_until: policy.retention.until(now, now),
         cool_off_seconds: policy.cool_off_seconds,
     };
-    store.close_conversation(id, &closing).await
+    let outcome = store.close_conversation(id, &closing).await?;
+    if let Some(CloseOutcome::Closed(_)) = &outcome {
+        let reason = match reason {
+            CloseReason::Closed => "closed",
+            CloseReason::Expired => "expired",
+        };
+        telemetry::count("ConversationsClosed", &[("Reason", reason)]);
+    }
+    Ok(outcome)
 }
 
 /// Creates a conversation: an open one with the same reference is answered as it is; both
@@ -169,6 +178,7 @@ where
             index: *index,
             at_ms: now * 1000,
         };
+        telemetry::count("PoolExhausted", &[("Country", e.country.as_str())]);
         if let Err(e) = store.record_exhaustion(&e).await {
             tracing::warn!(error = %error_chain(&e), "pool exhaustion not recorded");
         }
@@ -191,6 +201,7 @@ where
         proxy_b = %conversation.participants[1].proxy_number.masked(),
         "conversation created"
     );
+    telemetry::count("ConversationsCreated", &[]);
     let keep_one = |i: usize| {
         let p = &conversation.participants[i];
         let typed = &new.numbers[i];

@@ -140,6 +140,12 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
             finished(NotificationStatus::Failed, attempts, Some(e.to_string()))
         }
     };
-    store.finish_notification(&c.id, index, &outcome).await?;
+    if store.finish_notification(&c.id, index, &outcome).await? {
+        let status = match outcome.status {
+            NotificationStatus::Sent => "sent",
+            _ => "failed",
+        };
+        crate::telemetry::count("Notifications", &[("Status", status)]);
+    }
     Ok(Delivery::Done)
 }

@@ -201,6 +201,12 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
         )
         .await?;
         record.outbound_id = Some(id);
+        crate::telemetry::metric(
+            "TextsRelayed",
+            f64::from(parts),
+            crate::telemetry::Unit::Count,
+            &[],
+        );
         Outcome::Relayed
     };
     let retention = Retention {
