@@ -37,6 +37,25 @@ stop() {
   rm -f "$STATE/$name.pid"
 }
 
+# start_background NAME COMMAND...: runs COMMAND in the background (log in .local/NAME.log) for
+# a process that listens on no port; it must still be running a moment later.
+start_background() {
+  local name=$1; shift
+  if [ -f "$STATE/$name.pid" ] && kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null; then
+    echo "$name: already running"
+    return 0
+  fi
+  setsid "$@" >"$STATE/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/$name.pid"
+  sleep 1
+  if ! kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null; then
+    echo "$name did not start; its log follows" >&2
+    cat "$STATE/$name.log" >&2
+    return 1
+  fi
+  echo "$name: running"
+}
+
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -54,6 +73,10 @@ local_aws_env() {
 stack_env() {
   cat >"$1" <<ENV
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$2
+AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:$2
+AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:$2
+AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$2
+EVENT_BUS_NAME=voice-proxy-events
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local

@@ -181,4 +181,60 @@ pub mod local {
             _ => json!({ "NULL": true }),
         }
     }
+
+    /// A queue subscribed to `bus` with a rule for every event of `source` (created, with the
+    /// bus, if missing): what a marketplace's own consumer would do. Its URL.
+    pub async fn subscribe_queue(
+        events: &aws_sdk_eventbridge::Client,
+        sqs: &aws_sdk_sqs::Client,
+        bus: &str,
+        source: &str,
+        queue: &str,
+    ) -> Result<String, Error> {
+        if let Err(e) = events.create_event_bus().name(bus).send().await
+            && !e
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception())
+        {
+            return Err(e.into());
+        }
+        let url = sqs
+            .create_queue()
+            .queue_name(queue)
+            .send()
+            .await?
+            .queue_url
+            .ok_or("the queue has no URL")?;
+        let arn_name = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(arn_name.clone())
+            .send()
+            .await?
+            .attributes
+            .and_then(|mut a| a.remove(&arn_name))
+            .ok_or("the queue has no ARN")?;
+        let rule = format!("{queue}-all-events");
+        events
+            .put_rule()
+            .name(&rule)
+            .event_bus_name(bus)
+            .event_pattern(serde_json::json!({ "source": [source] }).to_string())
+            .send()
+            .await?;
+        events
+            .put_targets()
+            .rule(&rule)
+            .event_bus_name(bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(arn)
+                    .build()?,
+            )
+            .send()
+            .await?;
+        Ok(url)
+    }
 }

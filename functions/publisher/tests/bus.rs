@@ -6,6 +6,8 @@
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use publisher::{Deps, EventBridge, handle};
+use shared::domain::events::SOURCE;
+use shared::stream::local::subscribe_queue;
 
 #[tokio::test]
 async fn a_batch_reaches_a_queue_subscribed_to_the_bus() {
@@ -23,39 +25,7 @@ async fn a_batch_reaches_a_queue_subscribed_to_the_bus() {
             .build(),
     );
     let name = format!("bus-{}", std::process::id());
-    events.create_event_bus().name(&name).send().await.unwrap();
-    let queue = sqs.create_queue().queue_name(&name).send().await.unwrap();
-    let queue_url = queue.queue_url().unwrap().to_owned();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    events
-        .put_rule()
-        .name("all-events")
-        .event_bus_name(&name)
-        .event_pattern(r#"{"source": ["voice-proxy"]}"#)
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("all-events")
-        .event_bus_name(&name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    let queue_url = subscribe_queue(&events, &sqs, &name, SOURCE, &name)
         .await
         .unwrap();
 
