@@ -256,26 +256,10 @@ fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
     assert_eq!(resources["EventBus"]["Type"], "AWS::Events::EventBus");
 
     let publisher = &functions(&t)["PublisherFunction"]["Properties"];
-    let streams: Vec<&Value> = publisher["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|e| e["Type"] == "DynamoDB")
-        .collect();
-    assert_eq!(streams.len(), 1, "the publisher reads the table's stream");
-    let stream = &streams[0]["Properties"];
-    assert!(yaml(&stream["Stream"]).contains("Table.StreamArn"));
-    assert_eq!(
-        stream["FunctionResponseTypes"][0],
-        "ReportBatchItemFailures"
-    );
+    let stream = stream_consumer(publisher, "PublisherDeadLetterQueue");
     assert_eq!(stream["BisectBatchOnFunctionError"], true);
     let retries = stream["MaximumRetryAttempts"].as_u64().unwrap();
     assert!((1..=100).contains(&retries), "a bounded retry");
-    assert!(
-        yaml(&stream["DestinationConfig"]["OnFailure"]["Destination"])
-            .contains("PublisherDeadLetterQueue.Arn")
-    );
     assert_eq!(
         resources["PublisherDeadLetterQueue"]["Type"],
         "AWS::SQS::Queue"
@@ -295,15 +279,7 @@ fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
 fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead_letter_queue() {
     let t = template();
     let notifier = &functions(&t)["NotifierFunction"]["Properties"];
-    let streams: Vec<&Value> = notifier["Events"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|e| e["Type"] == "DynamoDB")
-        .collect();
-    assert_eq!(streams.len(), 1, "the notifier reads the table's stream");
-    let stream = &streams[0]["Properties"];
-    assert!(yaml(&stream["Stream"]).contains("Table.StreamArn"));
+    let stream = stream_consumer(notifier, "NotifierDeadLetterQueue");
     let pattern: serde_json::Value = serde_json::from_str(
         stream["FilterCriteria"]["Filters"][0]["Pattern"]
             .as_str()
@@ -315,17 +291,9 @@ fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead
         serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["CONV"]}}}}),
         "only new conversations reach it"
     );
-    assert_eq!(
-        stream["FunctionResponseTypes"][0],
-        "ReportBatchItemFailures"
-    );
     assert!(
         stream["MaximumRetryAttempts"].as_u64().is_some(),
         "a bounded retry"
-    );
-    assert!(
-        yaml(&stream["DestinationConfig"]["OnFailure"]["Destination"])
-            .contains("NotifierDeadLetterQueue.Arn")
     );
     let policies = yaml(&notifier["Policies"]);
     assert!(
@@ -429,4 +397,27 @@ fn fill_sub(body: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The one DynamoDB stream source of `function`: on the table's stream, reporting partial batch
+/// failures, with `dead_letter_queue` for what it finally cannot take.
+fn stream_consumer<'a>(function: &'a Value, dead_letter_queue: &str) -> &'a Value {
+    let streams: Vec<&Value> = function["Events"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|e| e["Type"] == "DynamoDB")
+        .collect();
+    assert_eq!(streams.len(), 1, "it reads the table's stream");
+    let stream = &streams[0]["Properties"];
+    assert!(yaml(&stream["Stream"]).contains("Table.StreamArn"));
+    assert_eq!(
+        stream["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert!(
+        yaml(&stream["DestinationConfig"]["OnFailure"]["Destination"])
+            .contains(&format!("{dead_letter_queue}.Arn"))
+    );
+    stream
 }
