@@ -104,7 +104,7 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
     if me.notification.as_ref().map(|n| n.status) != Some(NotificationStatus::Pending) {
         return Ok(Delivery::Done);
     }
-    let mut attempts = me.notification.as_ref().map_or(0, |n| n.attempts);
+    let attempts = me.notification.as_ref().map_or(0, |n| n.attempts);
     let finished = |status, attempts, reason| Notification {
         status,
         attempts,
@@ -126,10 +126,7 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
             let counted = store.count_notification_attempt(&c.id, index).await?;
             tracing::warn!(conversation_id = %c.id, index, ?counted, error = %error_chain(&e), "notification SMS not sent yet");
             match counted {
-                Some(n) if give_up => {
-                    attempts = n;
-                    finished(NotificationStatus::Failed, attempts, Some(e.to_string()))
-                }
+                Some(n) if give_up => finished(NotificationStatus::Failed, n, Some(e.to_string())),
                 Some(n) => return Ok(Delivery::Retry { attempts: n }),
                 // Recorded meanwhile by another delivery of the same change.
                 None => return Ok(Delivery::Done),
