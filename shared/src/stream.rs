@@ -6,7 +6,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 
 use crate::store::{Change, StoreError, read_change};
 
-pub use aws_lambda_events::event::dynamodb::Event as Batch;
+pub use aws_lambda_events::event::dynamodb::{Event as Batch, EventRecord as Record};
 
 /// What one stream record says changed (`None` for items no consumer acts on).
 pub fn change_of(record: &EventRecord) -> Result<Option<Change>, StoreError> {
