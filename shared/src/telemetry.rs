@@ -68,8 +68,13 @@ fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
     }
 }
 
-/// Emits one datum (see [`emf`]) now.
+/// Emits one datum (see [`emf`]) now, when running as a Lambda function (the runtime, or
+/// `cargo lambda watch` locally, names it); tests and benchmarks print nothing.
 pub fn metric(name: &str, value: f64, unit: Unit, dimensions: &[(&str, &str)]) {
+    static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()) {
+        return;
+    }
     let now_ms = chrono::Utc::now().timestamp_millis();
     println!("{}", emf(name, value, unit, dimensions, now_ms));
 }

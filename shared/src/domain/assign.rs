@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
-use crate::store::{CreateConflict, StoreError, WriteError};
+use crate::store::{CreateConflict, Holdings, StoreError, WriteError};
 use crate::values::{ConversationId, Country, Label, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
@@ -81,22 +81,22 @@ pub enum Written {
 }
 
 /// Picks a proxy number for each participant and writes the conversation; on a conflict, picks
-/// again without the number that conflicted. The transaction's conditions, not the reads before
-/// it, are what guarantee rule 2 and the cool-off.
+/// again without the number that conflicted. `holdings` are what each participant held when
+/// read (creation reads them beside the Number Insight answers). The transaction's conditions,
+/// not the reads before it, are what guarantee rule 2 and the cool-off.
 pub async fn assign_and_write<S, V>(
     store: &S,
     vonage: &V,
     policy: Policy<'_>,
     d: &Draft,
     mut pool: Vec<PoolNumber>,
+    holdings: [Holdings; 2],
 ) -> Result<Written, CreateError>
 where
     S: Conversations + Pool + Leases,
     V: NumberInventory,
 {
     let [(a, _, _), (b, _, _)] = &d.people;
-    let (held_a, held_b) = tokio::join!(store.holdings(a), store.holdings(b));
-    let holdings = [held_a?, held_b?];
     let counterpart = [b, a];
     let mut excluded: [HashSet<Msisdn>; 2] =
         [0, 1].map(|i| holdings[i].excluded(counterpart[i], d.now));

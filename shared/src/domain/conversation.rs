@@ -10,7 +10,7 @@ use crate::error::error_chain;
 use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
-use crate::store::{CloseOutcome, Closing, Exhaustion, StoreError};
+use crate::store::{CloseOutcome, Closing, Exhaustion, Holdings, StoreError};
 use crate::telemetry;
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
@@ -115,15 +115,19 @@ where
         return Ok(Created::Existing(Box::new(existing)));
     }
 
-    // Both Number Insight answers (kept ones, or lookups) and the pool read run together.
+    // Both Number Insight answers (kept ones, or lookups), the pool and what each participant
+    // holds are read together.
     let [a, b] = &new.numbers;
     let keep = settings.insight_keep_seconds;
-    let (insight_a, insight_b, pool) = tokio::join!(
+    let (insight_a, insight_b, pool, held_a, held_b) = tokio::join!(
         insight(store, vonage, a, now, keep),
         insight(store, vonage, b, now, keep),
         store.list_pool(),
+        store.holdings(a),
+        store.holdings(b),
     );
     let pool = pool?;
+    let (held_a, held_b) = (held_a?, held_b?);
     let valid = |index: usize, r: Result<Looked, VonageError>| match r?.insight {
         Insight::Valid {
             international,
@@ -171,7 +175,21 @@ where
         auto_rent: settings.auto_rent.as_ref(),
         application_id,
     };
-    let written = assign::assign_and_write(store, vonage, policy, &draft, pool).await;
+    // Holdings were read for the numbers as typed; one Number Insight wrote another way is read
+    // again under the number calls will reach.
+    let holdings_of = |i: usize, held: Holdings| {
+        let (typed, number) = (&new.numbers[i], &draft.people[i].0);
+        async move {
+            if typed == number {
+                Ok(held)
+            } else {
+                store.holdings(number).await
+            }
+        }
+    };
+    let (held_a, held_b) = tokio::join!(holdings_of(0, held_a), holdings_of(1, held_b));
+    let holdings = [held_a?, held_b?];
+    let written = assign::assign_and_write(store, vonage, policy, &draft, pool, holdings).await;
     if let Err(CreateError::PoolExhausted { index, country, .. }) = &written {
         let e = Exhaustion {
             country: country.clone(),
