@@ -1,6 +1,7 @@
 //! The EventBridge adapter against the local AWS stand-in (moto): a stream batch published to
 //! a bus reaches a queue subscribed with a rule on `source` = `voice-proxy`, each event once,
-//! with its detail-type and detail as published.
+//! with its detail-type and detail as published; a bus that refuses leaves the records to the
+//! stream, and the next attempt publishes them.
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -11,19 +12,10 @@ use shared::stream::local::subscribe_queue;
 
 #[tokio::test]
 async fn a_batch_reaches_a_queue_subscribed_to_the_bus() {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-        .expect("AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with scripts/test");
+    // scripts/test points EventBridge and SQS at the local AWS stand-in.
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let events = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(&config)
-            .endpoint_url(&endpoint)
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&config)
-            .endpoint_url(&endpoint)
-            .build(),
-    );
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
     let name = format!("bus-{}", std::process::id());
     let queue_url = subscribe_queue(&events, &sqs, &name, SOURCE, &name)
         .await
@@ -71,4 +63,67 @@ async fn a_batch_reaches_a_queue_subscribed_to_the_bus() {
         types,
         ["call.answered", "conversation.created", "number.retired"]
     );
+}
+
+#[tokio::test]
+async fn a_bus_that_refuses_leaves_the_records_to_the_stream_and_the_next_attempt_publishes() {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    // The bus does not exist yet: the stand-in refuses every PutEvents.
+    let name = format!("missing-bus-{}", std::process::id());
+    let deps = Deps {
+        bus: EventBridge {
+            client: events.clone(),
+            bus_name: name.clone(),
+        },
+    };
+    let path = format!(
+        "{}/../../events/publisher-stream.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let batch = || -> StreamEvent {
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    };
+    let (response, report) = handle(&deps, batch()).await;
+    assert_eq!(report.published, 0, "{report:?}");
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .filter_map(|f| f.item_identifier.clone())
+        .collect();
+    let with_events: Vec<String> = batch()
+        .records
+        .iter()
+        // The route's record means no event, so nothing of it can fail.
+        .filter(|r| r.event_id != "c0ffee02")
+        .filter_map(|r| r.change.sequence_number.clone())
+        .collect();
+    assert_eq!(
+        failed, with_events,
+        "every record with an event is left to the stream"
+    );
+
+    // The bus is there now; the stream's next attempt publishes everything, once.
+    let queue = subscribe_queue(&events, &sqs, &name, SOURCE, &name)
+        .await
+        .unwrap();
+    let (response, report) = handle(&deps, batch()).await;
+    assert!(response.batch_item_failures.is_empty(), "{report:?}");
+    assert_eq!(report.published, 3);
+    let mut received = 0;
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        received += out.messages().len();
+        if received >= 3 {
+            break;
+        }
+    }
+    assert_eq!(received, 3);
 }
