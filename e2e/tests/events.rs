@@ -12,15 +12,15 @@ use std::time::{Duration, Instant};
 
 use publisher::{Bus, BusError};
 use serde_json::json;
-use shared::config::{ConversationConfig, NotifyConfig, SmsConfig};
 use shared::domain::events::Event;
-use shared::signature::WebhookAuth;
 use shared::store::Store;
 use shared::stream::Record as EventRecord;
 use shared::stream::local::StreamReader;
 use shared::vonage::VonageClient;
 use testkit::requests::{call, form};
 use testkit::{assert_event, fresh_store, mock_config, stream_batch, vonage_mock};
+
+mod common;
 
 const GB1: &str = "447700900101";
 const GB2: &str = "447700900102";
@@ -75,34 +75,14 @@ async fn a_whole_scenario_publishes_exactly_its_events() {
     let store = fresh_store().await;
     let vonage = vonage_mock().await;
     let client = VonageClient::new(&mock_config(&vonage)).unwrap();
-    let numbers = numbers::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        application_id: "app".into(),
-    };
-    let api = conversations::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
-        application_id: None,
-    };
-    let notifier = notifier::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        notify: NotifyConfig::from_source(&|_: &str| None).unwrap(),
-        pause: Duration::ZERO,
-    };
-    let calls = event::Deps {
-        store: store.clone(),
-        auth: WebhookAuth::Off,
-        retention: shared::domain::Retention { seconds: 86_400 },
-    };
-    let texts = sms::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        auth: None,
-        sms: SmsConfig::from_source(&|_: &str| None).unwrap(),
-    };
+    let common::Stack {
+        numbers,
+        api,
+        calls,
+        texts,
+        notifier,
+        ..
+    } = common::Stack::new(&store, &client, 86_400);
 
     // The pool, and two conversations; the notifier takes the creations off the stream.
     for n in [GB1, GB2, GB3] {

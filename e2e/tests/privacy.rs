@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::json;
-use shared::config::{CallConfig, ConversationConfig};
-use shared::signature::WebhookAuth;
 use shared::vonage::VonageClient;
 use testkit::{fresh_store, mock_config, vonage_mock};
+
+mod common;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -87,27 +87,14 @@ async fn a_whole_scenario_logs_no_real_number() {
         .mount(&vonage)
         .await;
     let client = VonageClient::new(&mock_config(&vonage)).unwrap();
-    let numbers = numbers::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        application_id: "app".into(),
-    };
-    let api = conversations::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
-        application_id: None,
-    };
-    let answer = answer::Deps {
-        routes: store.clone(),
-        call: CallConfig::from_source(&|_: &str| None).unwrap(),
-        auth: WebhookAuth::Off,
-    };
-    let events = event::Deps {
-        store: store.clone(),
-        auth: WebhookAuth::Off,
-        retention: shared::domain::Retention { seconds: 60 },
-    };
+    let common::Stack {
+        numbers,
+        api,
+        answer,
+        calls: events,
+        texts,
+        notifier,
+    } = common::Stack::new(&store, &client, 60);
 
     for n in ["447700900101", "447700900102"] {
         assert_eq!(
@@ -222,12 +209,6 @@ async fn a_whole_scenario_logs_no_real_number() {
     let second_id: shared::values::ConversationId =
         json_of(&second)["id"].as_str().unwrap().parse().unwrap();
     let written = store.get_conversation(&second_id).await.unwrap().unwrap();
-    let notifier = notifier::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        notify: shared::config::NotifyConfig::from_source(&|_: &str| None).unwrap(),
-        pause: Duration::ZERO,
-    };
     let image = shared::store::conversation_image(&written).unwrap();
     let batch = testkit::stream_batch(vec![testkit::stream_record(1, None, Some(image))]);
     let (response, _) = notifier::handle(&notifier, batch).await;
@@ -256,12 +237,6 @@ async fn a_whole_scenario_logs_no_real_number() {
     .await;
 
     // OTHER texts DRIVER through the second conversation, and then opts out.
-    let texts = sms::Deps {
-        store: store.clone(),
-        vonage: client.clone(),
-        auth: None,
-        sms: shared::config::SmsConfig::from_source(&|_: &str| None).unwrap(),
-    };
     let proxy = json_of(&second)["participants"][0]["proxy_number"]
         .as_str()
         .unwrap()
