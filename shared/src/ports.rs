@@ -83,6 +83,15 @@ pub trait Conversations: Send + Sync {
         c: &Conversation,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
+    /// Opens a closed conversation again under the same rule 2 conditions as creation; a
+    /// refused condition comes back as the [`crate::store::CreateConflict`] that names it.
+    fn reopen_conversation(
+        &self,
+        closed: &Conversation,
+        reopened: &Conversation,
+        now: i64,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
     /// Closes it (routes given back, pairs cooling off); closing a closed one changes nothing.
     fn close_conversation(
         &self,
@@ -374,6 +383,7 @@ delegate!(Store => Conversations {
     fn get_conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>>;
     fn find_by_reference(&self, reference: &Reference) -> Stored<Option<Conversation>>;
     fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError>;
+    fn reopen_conversation(&self, closed: &Conversation, reopened: &Conversation, now: i64) -> Result<(), WriteError>;
     fn close_conversation(&self, id: &ConversationId, closing: &Closing) -> Stored<Option<CloseOutcome>>;
     fn list_conversations(&self, filter: &ListFilter, limit: i32, cursor: Option<&str>) -> Stored<Page<Conversation>>;
     fn call_events(&self, conversation_id: &ConversationId) -> Stored<Vec<CallEvent>>;

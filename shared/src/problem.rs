@@ -190,6 +190,23 @@ impl From<crate::domain::conversation::CreateError> for ApiError {
     }
 }
 
+/// Why a reopen failed, as the API reports it: a taken pair is a conflict, a proxy number no
+/// longer in use leaves nothing to reopen on.
+impl From<crate::domain::conversation::ReopenError> for ApiError {
+    fn from(e: crate::domain::conversation::ReopenError) -> Self {
+        use crate::domain::conversation::ReopenError as E;
+        match e {
+            E::NotFound => Self::NotFound(e.to_string()),
+            E::PastRetention => Self::ConversationClosed(e.to_string()),
+            E::PairTaken { .. } | E::CoolingOff { .. } | E::ReferenceTaken | E::Busy => {
+                Self::Conflict(e.to_string())
+            }
+            E::NumberUnavailable(_) => Self::PoolExhausted(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 /// Why provisioning did not run, as the API reports it.
 impl From<crate::domain::rent::ProvisionError> for ApiError {
     fn from(e: crate::domain::rent::ProvisionError) -> Self {

@@ -443,3 +443,129 @@ async fn number_insight_answers_are_kept_until_their_time() {
         .unwrap();
     assert_eq!(ttl, now + 60, "removed by the table's TTL");
 }
+
+/// `c`, closed, open again until `until`.
+fn reopening(c: &Conversation, until: i64) -> Conversation {
+    let mut open = c.clone();
+    open.status = ConversationStatus::Active;
+    open.expires_at = until;
+    open.closed_at = None;
+    open.close_reason = None;
+    open
+}
+
+#[tokio::test]
+async fn reopening_takes_both_pairs_again_or_names_the_one_taken_meanwhile() {
+    let store = fresh_store().await;
+    pool(
+        &store,
+        &[
+            ("447700900101", NumberState::Active),
+            ("447700900102", NumberState::Active),
+        ],
+    )
+    .await;
+    let now = shared::now();
+    let c = testkit::numbered_conversation(1, ("447700900101", "447700900102"), now + 3600);
+    store.create_conversation(&c).await.unwrap();
+    let closing = testkit::closing(CloseReason::Closed, now, now + 86_400);
+    store.close_conversation(&c.id, &closing).await.unwrap();
+    let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
+
+    // Both pairs free: open again, with its routes, counts and expiry index entry.
+    let open = reopening(&closed, now + 600);
+    store
+        .reopen_conversation(&closed, &open, now)
+        .await
+        .unwrap();
+    assert_eq!(store.get_conversation(&c.id).await.unwrap().unwrap(), open);
+    for route in open.routes() {
+        let stored = store
+            .get_route(&route.proxy_number, &route.caller)
+            .await
+            .unwrap();
+        assert_eq!(stored, Some(route));
+    }
+    for n in store.list_pool().await.unwrap() {
+        assert_eq!(n.active_count, 1);
+    }
+    let conv_item = all_items(&store)
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == "CONV")
+        .unwrap();
+    assert!(!conv_item.contains_key("ttl"), "no longer due for removal");
+    // The same close read twice cannot reopen twice.
+    assert!(matches!(
+        store.reopen_conversation(&closed, &open, now).await,
+        Err(WriteError::Conflict(CreateConflict::Contention))
+    ));
+
+    // Closed again; meanwhile participant 1 takes their pair in a conversation with the same
+    // person: the reopen is refused, naming that pair, and nothing of it is written.
+    store.close_conversation(&c.id, &closing).await.unwrap();
+    let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
+    let mut rival = c.clone();
+    rival.id = shared::values::ConversationId::random();
+    store.create_conversation(&rival).await.unwrap();
+    let before = all_items(&store).await.len();
+    let refused = store
+        .reopen_conversation(&closed, &reopening(&closed, now + 600), now)
+        .await;
+    assert!(matches!(
+        refused,
+        Err(WriteError::Conflict(CreateConflict::RouteTaken(0)))
+    ));
+    assert_eq!(all_items(&store).await.len(), before);
+    assert_eq!(
+        store.get_conversation(&c.id).await.unwrap().unwrap(),
+        closed
+    );
+}
+
+#[tokio::test]
+async fn reopening_racing_a_creation_for_the_same_pairs_lets_one_win() {
+    let store = fresh_store().await;
+    pool(
+        &store,
+        &[
+            ("447700900101", NumberState::Active),
+            ("447700900102", NumberState::Active),
+        ],
+    )
+    .await;
+    let now = shared::now();
+    for round in 0..10 {
+        let mut c = testkit::numbered_conversation(1, ("447700900101", "447700900102"), now + 3600);
+        c.id = shared::values::ConversationId::random();
+        store.create_conversation(&c).await.unwrap();
+        let closing = testkit::closing(CloseReason::Closed, now, now + 86_400);
+        store.close_conversation(&c.id, &closing).await.unwrap();
+        let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
+        let mut rival = c.clone();
+        rival.id = shared::values::ConversationId::random();
+        let open = reopening(&closed, now + 600);
+        let (reopened, created) = tokio::join!(
+            store.reopen_conversation(&closed, &open, now),
+            store.create_conversation(&rival),
+        );
+        assert!(
+            reopened.is_ok() != created.is_ok(),
+            "round {round}: exactly one holds the pairs ({reopened:?}, {created:?})"
+        );
+        let winner = if reopened.is_ok() {
+            &open.id
+        } else {
+            &rival.id
+        };
+        for route in c.routes() {
+            let stored = store
+                .get_route(&route.proxy_number, &route.caller)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&stored.conversation_id, winner);
+        }
+        store.close_conversation(winner, &closing).await.unwrap();
+    }
+}

@@ -260,45 +260,27 @@ impl Conversations for MemoryStore {
         if s.conversations.contains_key(&c.id) {
             return Err(WriteError::Conflict(CreateConflict::AlreadyWritten));
         }
-        let routes = c.routes();
-        for (i, r) in routes.iter().enumerate() {
-            if s.route(&r.proxy_number, &r.caller).is_some() {
-                return Err(WriteError::Conflict(CreateConflict::RouteTaken(i)));
-            }
-        }
-        for (i, r) in routes.iter().enumerate() {
-            if let Some(f) = s.freed.get(&(r.proxy_number.clone(), r.caller.clone()))
-                && f.free_at > c.created_at
-                && f.counterpart != r.callee
-            {
-                return Err(WriteError::Conflict(CreateConflict::CoolingOff(i)));
-            }
-        }
-        if let Some(r) = &c.reference
-            && s.references.contains_key(r)
-        {
-            return Err(WriteError::Conflict(CreateConflict::ReferenceTaken));
-        }
-        for p in &c.participants {
-            let usable = s
-                .pool
-                .get(p.proxy_number.as_str())
-                .is_some_and(|n| n.state == NumberState::Active);
-            if !usable {
-                return Err(WriteError::Conflict(CreateConflict::NumberUnavailable(
-                    p.proxy_number.clone(),
-                )));
-            }
-        }
-        for p in &c.participants {
-            if let Some(n) = s.pool.get_mut(p.proxy_number.as_str()) {
-                n.active_count += 1;
-            }
-        }
-        if let Some(r) = &c.reference {
-            s.references.insert(r.clone(), c.id.clone());
-        }
+        claim_pairs(&mut s, c, c.created_at)?;
         s.conversations.insert(c.id.clone(), c.clone());
+        Ok(())
+    }
+
+    async fn reopen_conversation(
+        &self,
+        closed: &Conversation,
+        reopened: &Conversation,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        let mut s = self.request()?;
+        let unchanged = s.conversations.get(&closed.id).is_some_and(|c| {
+            c.status == ConversationStatus::Closed && c.closed_at == closed.closed_at
+        });
+        if !unchanged {
+            return Err(WriteError::Conflict(CreateConflict::Contention));
+        }
+        claim_pairs(&mut s, reopened, now)?;
+        s.conversations
+            .insert(reopened.id.clone(), reopened.clone());
         Ok(())
     }
 
@@ -921,4 +903,49 @@ impl NumberInventory for FakeVonage {
         lock(&self.cancelled).push(msisdn.as_str().to_owned());
         Ok(())
     }
+}
+
+/// Rule 2 as the creation and reopen transactions keep it: both pairs free, no cool-off from
+/// someone else at `now`, the reference free, the numbers active; then the counts and the
+/// reference taken.
+fn claim_pairs(s: &mut State, c: &Conversation, now: i64) -> Result<(), WriteError> {
+    let routes = c.routes();
+    for (i, r) in routes.iter().enumerate() {
+        if s.route(&r.proxy_number, &r.caller).is_some() {
+            return Err(WriteError::Conflict(CreateConflict::RouteTaken(i)));
+        }
+    }
+    for (i, r) in routes.iter().enumerate() {
+        if let Some(f) = s.freed.get(&(r.proxy_number.clone(), r.caller.clone()))
+            && f.free_at > now
+            && f.counterpart != r.callee
+        {
+            return Err(WriteError::Conflict(CreateConflict::CoolingOff(i)));
+        }
+    }
+    if let Some(r) = &c.reference
+        && s.references.contains_key(r)
+    {
+        return Err(WriteError::Conflict(CreateConflict::ReferenceTaken));
+    }
+    for p in &c.participants {
+        let usable = s
+            .pool
+            .get(p.proxy_number.as_str())
+            .is_some_and(|n| n.state == NumberState::Active);
+        if !usable {
+            return Err(WriteError::Conflict(CreateConflict::NumberUnavailable(
+                p.proxy_number.clone(),
+            )));
+        }
+    }
+    for p in &c.participants {
+        if let Some(n) = s.pool.get_mut(p.proxy_number.as_str()) {
+            n.active_count += 1;
+        }
+    }
+    if let Some(r) = &c.reference {
+        s.references.insert(r.clone(), c.id.clone());
+    }
+    Ok(())
 }

@@ -63,14 +63,7 @@ fn check(
     if numbers[0] == numbers[1] {
         return Err(ApiError::SameParticipant);
     }
-    let c = settings;
-    let ttl = req.ttl_seconds.unwrap_or(c.default_ttl_seconds);
-    if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&ttl) {
-        return Err(ApiError::InvalidRequest(format!(
-            "ttl_seconds must lie between {} and {}",
-            c.min_ttl_seconds, c.max_ttl_seconds
-        )));
-    }
+    let ttl = ttl_within(settings, req.ttl_seconds)?;
     let reference = req
         .reference
         .map(|r| r.parse::<Reference>())
@@ -84,6 +77,22 @@ fn check(
         expiry_mode: req.expiry_mode,
         mode: req.mode,
     })
+}
+
+/// The lifetime asked for (or the default), within the configured bounds.
+pub fn ttl_within(
+    settings: &shared::config::ConversationConfig,
+    asked: Option<u64>,
+) -> Result<u64, ApiError> {
+    let c = settings;
+    let ttl = asked.unwrap_or(c.default_ttl_seconds);
+    if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&ttl) {
+        return Err(ApiError::InvalidRequest(format!(
+            "ttl_seconds must lie between {} and {}",
+            c.min_ttl_seconds, c.max_ttl_seconds
+        )));
+    }
+    Ok(ttl)
 }
 
 /// Reads participant `index`'s number as typed: any common format, a possible number for its

@@ -6,7 +6,7 @@ pub mod view;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::config::ConversationConfig;
-use shared::domain::conversation::{self, ClosePolicy};
+use shared::domain::conversation::{self, ClosePolicy, Reopened};
 use shared::http::{json_response, read_json};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
@@ -95,11 +95,40 @@ async fn route<S: StorePorts, V: VonagePorts>(
                 }
             }
         }
-        (_, ["conversations"] | ["conversations", _]) => {
+        ("POST", ["conversations", id, "reopen"]) => {
+            let id = conversation_id(id)?;
+            let ttl = reopen_ttl(&deps.conversations, req)?;
+            let now = shared::now();
+            let policy = ClosePolicy::from(&deps.conversations);
+            let view = |c: &Conversation| json_response(200, &ConversationView::at(c, now));
+            Ok(
+                match conversation::reopen(&deps.store, &id, ttl, now, policy).await? {
+                    Reopened::Reopened(c) | Reopened::AlreadyOpen(c) => view(&c),
+                },
+            )
+        }
+        (_, ["conversations"] | ["conversations", _] | ["conversations", _, "reopen"]) => {
             Err(ApiError::MethodNotAllowed(method.to_owned()))
         }
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
+}
+
+/// `POST /conversations/{id}/reopen`'s optional body: `{"ttl_seconds": N}`, within the
+/// configured bounds; no body reopens for the default TTL.
+fn reopen_ttl(settings: &ConversationConfig, req: &Request) -> Result<i64, ApiError> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct ReopenRequest {
+        #[serde(default)]
+        ttl_seconds: Option<u64>,
+    }
+    let body: ReopenRequest = if shared::request::body_bytes(req).is_empty() {
+        ReopenRequest::default()
+    } else {
+        read_json(req)?
+    };
+    Ok(create::ttl_within(settings, body.ttl_seconds)? as i64)
 }
 
 fn not_found() -> ApiError {

@@ -326,3 +326,67 @@ async fn a_creation_that_finds_no_number_is_recorded_for_the_pool_exhausted_even
     assert_eq!((recorded[0].country.as_str(), recorded[0].index), ("GB", 1));
     assert_eq!(deps.store.conversations_now().len(), 1);
 }
+
+#[tokio::test]
+async fn a_closed_conversation_reopens_when_both_pairs_are_free() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let (_, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    call(&deps, "DELETE", &format!("/conversations/{id}"), None).await;
+
+    let reopen = format!("/conversations/{id}/reopen");
+    let (status, reopened) = call(&deps, "POST", &reopen, Some(json!({"ttl_seconds": 600}))).await;
+    assert_eq!(
+        (status, &reopened["status"]),
+        (200, &json!("active")),
+        "{reopened}"
+    );
+    assert_eq!(
+        reopened["participants"][0]["proxy_number"], created["participants"][0]["proxy_number"],
+        "the same numbers, so nobody needs telling"
+    );
+    let stored = deps.store.conversation_now(&id).unwrap();
+    assert_eq!(stored.expires_at - shared::now(), 600);
+    assert_eq!(stored.closed_at, None);
+    for n in [PA, PB] {
+        assert_eq!(deps.store.number_now(n).unwrap().active_count, 1);
+    }
+    // Open already: answered as it is. Unknown ids and bad lifetimes are refused.
+    let (status, again) = call(&deps, "POST", &reopen, None).await;
+    assert_eq!(
+        (status, &again["expires_at"]),
+        (200, &reopened["expires_at"])
+    );
+    let unknown = "/conversations/3f2504e0-4f89-41d3-9a0c-0305e82c3301/reopen";
+    assert_eq!(call(&deps, "POST", unknown, None).await.0, 404);
+    let (status, problem) = call(&deps, "POST", &reopen, Some(json!({"ttl_seconds": 1}))).await;
+    assert_eq!((status, &problem["code"]), (400, &json!("invalid_request")));
+}
+
+#[tokio::test]
+async fn a_reopen_whose_pair_is_taken_meanwhile_is_a_conflict_that_names_it() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let (_, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    call(&deps, "DELETE", &format!("/conversations/{id}"), None).await;
+    // The same two people start a new conversation: it takes both pairs again.
+    let (status, _) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201);
+
+    let (status, problem) = call(&deps, "POST", &format!("/conversations/{id}/reopen"), None).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (409, &json!("conflict")),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("participants[0]") && detail.contains("pair is taken"),
+        "{detail}"
+    );
+    assert_eq!(
+        deps.store.conversation_now(&id).unwrap().status,
+        ConversationStatus::Closed,
+        "nothing changed"
+    );
+}

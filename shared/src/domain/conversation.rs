@@ -5,12 +5,14 @@
 use crate::config::ConversationConfig;
 use crate::domain::Retention;
 use crate::domain::assign::{self, Draft, Written};
-pub use crate::domain::error::CreateError;
+pub use crate::domain::error::{CreateError, ReopenError};
 use crate::error::error_chain;
-use crate::model::{CloseReason, Conversation, ExpiryMode, Mode};
+use crate::model::{CloseReason, Conversation, ConversationStatus, ExpiryMode, Mode};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
-use crate::store::{CloseOutcome, Closing, Exhaustion, Holdings, StoreError};
+use crate::store::{
+    CloseOutcome, Closing, CreateConflict, Exhaustion, Holdings, StoreError, WriteError,
+};
 use crate::telemetry;
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::{Insight, VonageError};
@@ -91,6 +93,80 @@ pub async fn close<S: Conversations>(
         telemetry::count("ConversationsClosed", &[("Reason", reason)]);
     }
     Ok(outcome)
+}
+
+/// What reopening came to.
+#[derive(Debug, Clone)]
+pub enum Reopened {
+    /// It was closed and is open again, until `expires_at`.
+    Reopened(Box<Conversation>),
+    /// It was open already; nothing changed.
+    AlreadyOpen(Box<Conversation>),
+}
+
+/// Opens a closed conversation again at `now` for `ttl_seconds`, within its retention, when both
+/// its (proxy number, participant) pairs are free: the same rule 2 conditions as creation, in
+/// one transaction. One past its expiry but not yet swept is closed first (as the sweep would).
+/// Its participants keep their proxy numbers, so no one is told anything new.
+pub async fn reopen<S: Conversations>(
+    store: &S,
+    id: &ConversationId,
+    ttl_seconds: i64,
+    now: i64,
+    policy: ClosePolicy,
+) -> Result<Reopened, ReopenError> {
+    for _ in 0..assign::MAX_CONFLICT_RETRIES {
+        let Some(c) = store.get_conversation(id).await? else {
+            return Err(ReopenError::NotFound);
+        };
+        if c.is_open_at(now) {
+            return Ok(Reopened::AlreadyOpen(Box::new(c)));
+        }
+        if c.status != ConversationStatus::Closed {
+            close(store, id, CloseReason::Expired, now, policy).await?;
+            continue;
+        }
+        let closed_at = c.closed_at.unwrap_or(c.expires_at);
+        if now >= policy.retention.until(closed_at, closed_at) {
+            return Err(ReopenError::PastRetention);
+        }
+        let mut open = c.clone();
+        open.status = ConversationStatus::Active;
+        open.expires_at = now + ttl_seconds;
+        open.ttl_seconds = ttl_seconds;
+        open.closed_at = None;
+        open.close_reason = None;
+        let proxy = |i: usize| format!("+{}", c.participants[i.min(1)].proxy_number.as_str());
+        return match store.reopen_conversation(&c, &open, now).await {
+            Ok(()) => {
+                tracing::info!(conversation_id = %c.id, "conversation reopened");
+                Ok(Reopened::Reopened(Box::new(open)))
+            }
+            Err(WriteError::Conflict(CreateConflict::Contention)) => continue,
+            Err(WriteError::Conflict(CreateConflict::RouteTaken(index))) => {
+                Err(ReopenError::PairTaken {
+                    index,
+                    proxy: proxy(index),
+                })
+            }
+            Err(WriteError::Conflict(CreateConflict::CoolingOff(index))) => {
+                Err(ReopenError::CoolingOff {
+                    index,
+                    proxy: proxy(index),
+                })
+            }
+            Err(WriteError::Conflict(CreateConflict::ReferenceTaken)) => {
+                Err(ReopenError::ReferenceTaken)
+            }
+            Err(WriteError::Conflict(CreateConflict::NumberUnavailable(m))) => {
+                Err(ReopenError::NumberUnavailable(format!("+{}", m.as_str())))
+            }
+            // Its own item is there, as it must be: only `Contention` stands for it above.
+            Err(WriteError::Conflict(CreateConflict::AlreadyWritten)) => Err(ReopenError::Busy),
+            Err(WriteError::Store(e)) => Err(e.into()),
+        };
+    }
+    Err(ReopenError::Busy)
 }
 
 /// Creates a conversation: an open one with the same reference is answered as it is; both

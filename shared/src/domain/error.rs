@@ -41,3 +41,28 @@ pub enum CreateError {
     #[error("Number Insight failed: {}", error_chain(.0))]
     Vonage(#[from] VonageError),
 }
+
+/// Why a conversation was not opened again.
+#[derive(Debug, thiserror::Error)]
+pub enum ReopenError {
+    #[error("no conversation with this id")]
+    NotFound,
+    #[error("the conversation closed longer ago than its retention; create a new one")]
+    PastRetention,
+    #[error(
+        "participants[{index}] is in another open conversation on the proxy number {proxy} (their pair is taken)"
+    )]
+    PairTaken { index: usize, proxy: String },
+    #[error(
+        "participants[{index}]'s pair on the proxy number {proxy} is cooling off from a conversation with someone else"
+    )]
+    CoolingOff { index: usize, proxy: String },
+    #[error("another open conversation holds this conversation's reference")]
+    ReferenceTaken,
+    #[error("the proxy number {0} is no longer in use (retired or reserved)")]
+    NumberUnavailable(String),
+    #[error("the conversation kept changing; try again")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -70,6 +70,51 @@ impl Store {
 
         items.push(put_new(&self.table, conversation_item(c)?));
         meaning.push(Some(CreateConflict::AlreadyWritten));
+        for (index, p) in c.participants.iter().enumerate() {
+            let (pk, sk) = keys::member(&c.id, index);
+            let item = to_item(MemberItem {
+                pk,
+                sk,
+                conversation_id: c.id.clone(),
+                status: c.status,
+                gsi2pk: keys::participant(&p.number),
+                gsi2sk: format!("CONV#{}", created_sort_key(c)),
+                ttl: None,
+            })?;
+            items.push(put_new(&self.table, item));
+            meaning.push(None);
+        }
+        self.claim_pairs(c, c.created_at, &mut items, &mut meaning)?;
+
+        // The token makes the SDK's own retry of this request idempotent: if a first attempt
+        // was applied but its answer lost, the retry succeeds instead of failing its conditions.
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => match cancellation(&e, &meaning) {
+                Some(conflict) => Err(WriteError::Conflict(conflict)),
+                None => Err(tx_error(e).into()),
+            },
+        }
+    }
+
+    /// The transaction items that give `c` its pairs under rule 2 at `now`: both routes (each
+    /// only if that pair is free), the cool-off checks, its reference (only if no other
+    /// conversation holds it) and the pool's usage counts (each number only if still active),
+    /// with what a refusal of each means.
+    fn claim_pairs(
+        &self,
+        c: &Conversation,
+        now: i64,
+        items: &mut Vec<TransactWriteItem>,
+        meaning: &mut Vec<Option<CreateConflict>>,
+    ) -> Result<(), WriteError> {
         for (index, route) in c.routes().iter().enumerate() {
             let (pk, sk) = keys::route(&route.proxy_number, &route.caller);
             let item = to_item(RouteItem {
@@ -91,7 +136,7 @@ impl Store {
                 .condition_expression(
                     "attribute_not_exists(pk) OR free_at <= :now OR counterpart = :other",
                 )
-                .expression_attribute_values(":now", n(c.created_at))
+                .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":other", s(route.callee.as_str()));
             items.push(
                 TransactWriteItem::builder()
@@ -99,20 +144,6 @@ impl Store {
                     .build(),
             );
             meaning.push(Some(CreateConflict::CoolingOff(index)));
-        }
-        for (index, p) in c.participants.iter().enumerate() {
-            let (pk, sk) = keys::member(&c.id, index);
-            let item = to_item(MemberItem {
-                pk,
-                sk,
-                conversation_id: c.id.clone(),
-                status: c.status,
-                gsi2pk: keys::participant(&p.number),
-                gsi2sk: format!("CONV#{}", created_sort_key(c)),
-                ttl: None,
-            })?;
-            items.push(put_new(&self.table, item));
-            meaning.push(None);
         }
         if let Some(reference) = &c.reference {
             let (pk, sk) = keys::reference(reference);
@@ -128,14 +159,48 @@ impl Store {
             items.push(usage_update(&self.table, &msisdn, uses));
             meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
         }
+        Ok(())
+    }
 
-        // The token makes the SDK's own retry of this request idempotent: if a first attempt
-        // was applied but its answer lost, the retry succeeds instead of failing its conditions.
+    /// Opens `closed` again as `reopened` at `now`: the conversation, its members, both routes,
+    /// its reference and the usage counts in one transaction, conditioned on it being closed as
+    /// read (so two reopens cannot both apply) and on the same rule 2 conditions as creation. A
+    /// refused condition comes back as the [`CreateConflict`] that names it (`Contention` when
+    /// the conversation changed meanwhile).
+    #[tracing::instrument(skip_all, fields(conversation_id = %closed.id))]
+    pub async fn reopen_conversation(
+        &self,
+        closed: &Conversation,
+        reopened: &Conversation,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        let mut items = Vec::with_capacity(10);
+        let mut meaning = Vec::with_capacity(10);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(conversation_item(reopened)?))
+            .condition_expression("#status = :closed AND closed_at = :closed_at")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed", s("closed"))
+            .expression_attribute_values(":closed_at", n(closed.closed_at.unwrap_or_default()));
+        items.push(tx_put(put));
+        meaning.push(Some(CreateConflict::Contention));
+        for index in 0..reopened.participants.len() {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::member(&reopened.id, index))))
+                .update_expression("SET #status = :status REMOVE #ttl")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":status", s(reopened.status.as_str()));
+            items.push(tx_update(update));
+            meaning.push(None);
+        }
+        self.claim_pairs(reopened, now, &mut items, &mut meaning)?;
         let out = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
-            .client_request_token(uuid::Uuid::new_v4().to_string())
             .send()
             .await;
         match out {
