@@ -67,15 +67,16 @@ local_aws_env() {
   export AWS_EC2_METADATA_DISABLED=true SAM_CLI_TELEMETRY=0
 }
 
-# stack_env FILE DYNAMO_PORT VONAGE_PORT TABLE LOG_LEVEL: writes the functions' environment for
-# a local stack (the DynamoDB-API server and Vonage stand-in on those ports) to FILE.
+# stack_env FILE DYNAMO_PORT VONAGE_PORT TABLE LOG_LEVEL [EVENTS_PORT]: writes the functions'
+# environment for a local stack (the DynamoDB-API server and Vonage stand-in on those ports, and
+# EventBridge and SQS on EVENTS_PORT, by default the DynamoDB-API server's) to FILE.
 # Signature checks are off: local requests (curl, the benchmarks) are unsigned.
 stack_env() {
   cat >"$1" <<ENV
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$2
 AWS_ENDPOINT_URL_DYNAMODB_STREAMS=http://127.0.0.1:$2
-AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:$2
-AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$2
+AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:${6:-$2}
+AWS_ENDPOINT_URL_SQS=http://127.0.0.1:${6:-$2}
 EVENT_BUS_NAME=voice-proxy-events
 AWS_REGION=us-east-1
 AWS_ACCESS_KEY_ID=local
