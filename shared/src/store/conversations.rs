@@ -86,8 +86,18 @@ impl Store {
         }
         self.claim_pairs(c, c.created_at, &mut items, &mut meaning)?;
 
-        // The token makes the SDK's own retry of this request idempotent: if a first attempt
-        // was applied but its answer lost, the retry succeeds instead of failing its conditions.
+        self.write_claiming(items, &meaning).await
+    }
+
+    /// Writes `items` in one transaction; a refused condition comes back as the conflict
+    /// `meaning` gives its position. The token makes the SDK's own retry of the request
+    /// idempotent: if a first attempt was applied but its answer lost, the retry succeeds
+    /// instead of failing its conditions.
+    async fn write_claiming(
+        &self,
+        items: Vec<TransactWriteItem>,
+        meaning: &[Option<CreateConflict>],
+    ) -> Result<(), WriteError> {
         let out = self
             .client
             .transact_write_items()
@@ -97,7 +107,7 @@ impl Store {
             .await;
         match out {
             Ok(_) => Ok(()),
-            Err(e) => match cancellation(&e, &meaning) {
+            Err(e) => match cancellation(&e, meaning) {
                 Some(conflict) => Err(WriteError::Conflict(conflict)),
                 None => Err(tx_error(e).into()),
             },
@@ -197,19 +207,7 @@ impl Store {
             meaning.push(None);
         }
         self.claim_pairs(reopened, now, &mut items, &mut meaning)?;
-        let out = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) => match cancellation(&e, &meaning) {
-                Some(conflict) => Err(WriteError::Conflict(conflict)),
-                None => Err(tx_error(e).into()),
-            },
-        }
+        self.write_claiming(items, &meaning).await
     }
 
     /// Closes a conversation: status `closed`, its routes and reference deleted, members marked,
