@@ -82,6 +82,11 @@ pub enum NotificationStatus {
 }
 
 impl Participant {
+    /// Where their notification SMS stands; `None` on conversations from before it was tracked.
+    pub fn notified(&self) -> Option<NotificationStatus> {
+        self.notification.as_ref().map(|n| n.status)
+    }
+
     /// How this participant is named to the other one: their label, or a neutral word.
     pub fn display_name(&self) -> &str {
         self.label.as_ref().map_or("contact", Label::as_str)
@@ -158,6 +163,19 @@ pub enum CloseReason {
 impl Conversation {
     pub fn is_open_at(&self, now: i64) -> bool {
         self.status != ConversationStatus::Closed && now < self.expires_at
+    }
+
+    /// This closed conversation open again from `now` for `ttl_seconds`, with the same
+    /// participants and proxy numbers.
+    pub fn reopened(&self, now: i64, ttl_seconds: i64) -> Self {
+        Self {
+            status: ConversationStatus::Active,
+            expires_at: now + ttl_seconds,
+            ttl_seconds,
+            closed_at: None,
+            close_reason: None,
+            ..self.clone()
+        }
     }
 
     /// The routes this conversation owns: for each participant, (their proxy, their number)

@@ -204,7 +204,7 @@ impl From<&Participant> for ParticipantView {
             label: p.label.clone(),
             proxy_number: p.proxy_number.as_str().to_owned(),
             country: p.country.clone(),
-            notified: p.notification.as_ref().map(|n| n.status),
+            notified: p.notified(),
             notification_failure: p.notification.as_ref().and_then(|n| n.reason.clone()),
         }
     }

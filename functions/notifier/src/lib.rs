@@ -110,7 +110,7 @@ where
     let pending = conversation
         .participants
         .iter()
-        .any(|p| p.notification.as_ref().map(|n| n.status) == Some(NotificationStatus::Pending));
+        .any(|p| p.notified() == Some(NotificationStatus::Pending));
     if !pending {
         return None;
     }

@@ -130,12 +130,7 @@ pub async fn reopen<S: Conversations>(
         if now >= policy.retention.until(closed_at, closed_at) {
             return Err(ReopenError::PastRetention);
         }
-        let mut open = c.clone();
-        open.status = ConversationStatus::Active;
-        open.expires_at = now + ttl_seconds;
-        open.ttl_seconds = ttl_seconds;
-        open.closed_at = None;
-        open.close_reason = None;
+        let open = c.reopened(now, ttl_seconds);
         let proxy = |i: usize| format!("+{}", c.participants[i.min(1)].proxy_number.as_str());
         return match store.reopen_conversation(&c, &open, now).await {
             Ok(()) => {
@@ -216,9 +211,9 @@ where
         }),
     };
     // Answers from a new lookup are kept once the conversation is written.
-    let fresh = [
-        insight_a.as_ref().is_ok_and(|l| l.fresh),
-        insight_b.as_ref().is_ok_and(|l| l.fresh),
+    let to_keep = [
+        insight_a.as_ref().is_ok_and(|l| l.to_keep),
+        insight_b.as_ref().is_ok_and(|l| l.to_keep),
     ];
     let (number_a, country_a) = valid(0, insight_a)?;
     let (number_b, country_b) = valid(1, insight_b)?;
@@ -300,7 +295,7 @@ where
         let p = &conversation.participants[i];
         let typed = &new.numbers[i];
         async move {
-            if !fresh[i] || keep == 0 {
+            if !to_keep[i] {
                 return;
             }
             if let Err(e) = store
@@ -315,10 +310,10 @@ where
     Ok(Created::New(conversation))
 }
 
-/// Number Insight's answer for a number, and whether it came from a new lookup.
+/// Number Insight's answer for a number, and whether it is a new lookup to keep.
 struct Looked {
     insight: Insight,
-    fresh: bool,
+    to_keep: bool,
 }
 
 /// Number Insight's answer for `number`: the one kept from an earlier lookup (for `keep`
@@ -339,7 +334,7 @@ async fn insight<S: InsightCache, V: NumberInsight>(
                         international,
                         country,
                     },
-                    fresh: false,
+                    to_keep: false,
                 });
             }
             Ok(None) => {}
@@ -350,7 +345,7 @@ async fn insight<S: InsightCache, V: NumberInsight>(
     }
     Ok(Looked {
         insight: vonage.basic_insight(number).await?,
-        fresh: true,
+        to_keep: keep > 0,
     })
 }
 

@@ -85,9 +85,7 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
                     .zip(&after.participants)
                     .enumerate()
                 {
-                    let status =
-                        |p: &crate::model::Participant| p.notification.as_ref().map(|n| n.status);
-                    if status(was) != Some(NotificationStatus::Pending) {
+                    if was.notified() != Some(NotificationStatus::Pending) {
                         continue;
                     }
                     let mut detail = about(after);

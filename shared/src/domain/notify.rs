@@ -101,7 +101,7 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
     give_up: bool,
 ) -> Result<Delivery, StoreError> {
     let (me, other) = (&c.participants[index], &c.participants[1 - index]);
-    if me.notification.as_ref().map(|n| n.status) != Some(NotificationStatus::Pending) {
+    if me.notified() != Some(NotificationStatus::Pending) {
         return Ok(Delivery::Done);
     }
     let attempts = me.notification.as_ref().map_or(0, |n| n.attempts);
