@@ -444,36 +444,44 @@ async fn number_insight_answers_are_kept_until_their_time() {
     assert_eq!(ttl, now + 60, "removed by the table's TTL");
 }
 
-/// `c`, closed, open again until `until`.
-fn reopening(c: &Conversation, until: i64) -> Conversation {
-    let mut open = c.clone();
-    open.status = ConversationStatus::Active;
-    open.expires_at = until;
-    open.closed_at = None;
-    open.close_reason = None;
-    open
+/// A store whose pool holds two active numbers.
+async fn two_numbers() -> Store {
+    let store = fresh_store().await;
+    let active = NumberState::Active;
+    pool(
+        &store,
+        &[("447700900101", active), ("447700900102", active)],
+    )
+    .await;
+    store
+}
+
+/// A conversation of two people on the two pool numbers (a new id each time), written and
+/// closed at `now`: as written, and as closed.
+async fn closed_conversation(store: &Store, now: i64) -> (Conversation, Conversation) {
+    let mut c = testkit::numbered_conversation(1, ("447700900101", "447700900102"), now + 3600);
+    c.id = shared::values::ConversationId::random();
+    store.create_conversation(&c).await.unwrap();
+    store
+        .close_conversation(&c.id, &closed_now(now))
+        .await
+        .unwrap();
+    let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
+    (c, closed)
+}
+
+fn closed_now(now: i64) -> shared::store::Closing {
+    testkit::closing(CloseReason::Closed, now, now + 86_400)
 }
 
 #[tokio::test]
 async fn reopening_takes_both_pairs_again_or_names_the_one_taken_meanwhile() {
-    let store = fresh_store().await;
-    pool(
-        &store,
-        &[
-            ("447700900101", NumberState::Active),
-            ("447700900102", NumberState::Active),
-        ],
-    )
-    .await;
+    let store = two_numbers().await;
     let now = shared::now();
-    let c = testkit::numbered_conversation(1, ("447700900101", "447700900102"), now + 3600);
-    store.create_conversation(&c).await.unwrap();
-    let closing = testkit::closing(CloseReason::Closed, now, now + 86_400);
-    store.close_conversation(&c.id, &closing).await.unwrap();
-    let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
+    let (c, closed) = closed_conversation(&store, now).await;
 
     // Both pairs free: open again, with its routes, counts and expiry index entry.
-    let open = reopening(&closed, now + 600);
+    let open = closed.reopened(now, 600);
     store
         .reopen_conversation(&closed, &open, now)
         .await
@@ -501,16 +509,19 @@ async fn reopening_takes_both_pairs_again_or_names_the_one_taken_meanwhile() {
         Err(WriteError::Conflict(CreateConflict::Contention))
     ));
 
-    // Closed again; meanwhile participant 1 takes their pair in a conversation with the same
-    // person: the reopen is refused, naming that pair, and nothing of it is written.
-    store.close_conversation(&c.id, &closing).await.unwrap();
+    // Closed again; meanwhile the same two people start another conversation on the same
+    // numbers: the reopen is refused, naming the first pair taken, and nothing of it is written.
+    store
+        .close_conversation(&c.id, &closed_now(now))
+        .await
+        .unwrap();
     let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
     let mut rival = c.clone();
     rival.id = shared::values::ConversationId::random();
     store.create_conversation(&rival).await.unwrap();
     let before = all_items(&store).await.len();
     let refused = store
-        .reopen_conversation(&closed, &reopening(&closed, now + 600), now)
+        .reopen_conversation(&closed, &closed.reopened(now, 600), now)
         .await;
     assert!(matches!(
         refused,
@@ -525,26 +536,13 @@ async fn reopening_takes_both_pairs_again_or_names_the_one_taken_meanwhile() {
 
 #[tokio::test]
 async fn reopening_racing_a_creation_for_the_same_pairs_lets_one_win() {
-    let store = fresh_store().await;
-    pool(
-        &store,
-        &[
-            ("447700900101", NumberState::Active),
-            ("447700900102", NumberState::Active),
-        ],
-    )
-    .await;
+    let store = two_numbers().await;
     let now = shared::now();
     for round in 0..10 {
-        let mut c = testkit::numbered_conversation(1, ("447700900101", "447700900102"), now + 3600);
-        c.id = shared::values::ConversationId::random();
-        store.create_conversation(&c).await.unwrap();
-        let closing = testkit::closing(CloseReason::Closed, now, now + 86_400);
-        store.close_conversation(&c.id, &closing).await.unwrap();
-        let closed = store.get_conversation(&c.id).await.unwrap().unwrap();
+        let (c, closed) = closed_conversation(&store, now).await;
         let mut rival = c.clone();
         rival.id = shared::values::ConversationId::random();
-        let open = reopening(&closed, now + 600);
+        let open = closed.reopened(now, 600);
         let (reopened, created) = tokio::join!(
             store.reopen_conversation(&closed, &open, now),
             store.create_conversation(&rival),
@@ -566,6 +564,9 @@ async fn reopening_racing_a_creation_for_the_same_pairs_lets_one_win() {
                 .unwrap();
             assert_eq!(&stored.conversation_id, winner);
         }
-        store.close_conversation(winner, &closing).await.unwrap();
+        store
+            .close_conversation(winner, &closed_now(now))
+            .await
+            .unwrap();
     }
 }

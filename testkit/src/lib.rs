@@ -555,6 +555,13 @@ pub fn stream_record(
     serde_json::from_value(record).expect("a stream record")
 }
 
+/// The stream batch in `events/{name}` (the files `cargo lambda invoke` can play).
+pub fn stream_file(name: &str) -> shared::stream::Batch {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A batch of stream records.
 pub fn stream_batch(
     records: Vec<aws_lambda_events::event::dynamodb::EventRecord>,

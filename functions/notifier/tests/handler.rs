@@ -209,12 +209,7 @@ async fn a_store_that_does_not_answer_retries_the_record_and_other_changes_are_p
 
 #[tokio::test]
 async fn the_stream_batch_in_events_notifies_its_conversation() {
-    let path = format!(
-        "{}/../../events/notifier-stream.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let batch: shared::stream::Batch =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let batch = testkit::stream_file("notifier-stream.json");
     let Ok(Some(shared::store::Change::Conversation { new: Some(c), .. })) =
         shared::stream::change_of(&batch.records[0])
     else {

@@ -27,36 +27,21 @@ async fn a_batch_reaches_a_queue_subscribed_to_the_bus() {
             bus_name: name,
         },
     };
-    let path = format!(
-        "{}/../../events/publisher-stream.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let batch: StreamEvent = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let (response, report) = handle(&deps, batch).await;
+    let (response, report) = handle(&deps, batch()).await;
     assert!(response.batch_item_failures.is_empty(), "{report:?}");
     assert_eq!(report.published, 3);
 
-    let mut received = Vec::new();
-    for _ in 0..10 {
-        let out = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        for m in out.messages() {
-            let envelope: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+    let mut received: Vec<(String, String)> = receive(&sqs, &queue_url, 3)
+        .await
+        .iter()
+        .map(|envelope| {
             assert_eq!(envelope["source"], "voice-proxy");
-            received.push((
+            (
                 envelope["detail-type"].as_str().unwrap().to_owned(),
                 envelope["detail"]["event_id"].as_str().unwrap().to_owned(),
-            ));
-        }
-        if received.len() >= 3 {
-            break;
-        }
-    }
+            )
+        })
+        .collect();
     received.sort();
     let types: Vec<&str> = received.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
@@ -77,13 +62,6 @@ async fn a_bus_that_refuses_leaves_the_records_to_the_stream_and_the_next_attemp
             client: events.clone(),
             bus_name: name.clone(),
         },
-    };
-    let path = format!(
-        "{}/../../events/publisher-stream.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let batch = || -> StreamEvent {
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     };
     let (response, report) = handle(&deps, batch()).await;
     assert_eq!(report.published, 0, "{report:?}");
@@ -111,19 +89,35 @@ async fn a_bus_that_refuses_leaves_the_records_to_the_stream_and_the_next_attemp
     let (response, report) = handle(&deps, batch()).await;
     assert!(response.batch_item_failures.is_empty(), "{report:?}");
     assert_eq!(report.published, 3);
-    let mut received = 0;
+    assert_eq!(receive(&sqs, &queue, 3).await.len(), 3);
+}
+
+fn batch() -> StreamEvent {
+    testkit::stream_file("publisher-stream.json")
+}
+
+/// The events (EventBridge envelopes) that reach `queue`: read until `expected` have come, in
+/// at most ten reads.
+async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    expected: usize,
+) -> Vec<serde_json::Value> {
+    let mut received = Vec::new();
     for _ in 0..10 {
         let out = sqs
             .receive_message()
-            .queue_url(&queue)
+            .queue_url(queue)
             .max_number_of_messages(10)
             .send()
             .await
             .unwrap();
-        received += out.messages().len();
-        if received >= 3 {
+        for m in out.messages() {
+            received.push(serde_json::from_str(m.body().unwrap()).unwrap());
+        }
+        if received.len() >= expected {
             break;
         }
     }
-    assert_eq!(received, 3);
+    received
 }

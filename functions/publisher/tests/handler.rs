@@ -41,11 +41,7 @@ impl Bus for MemoryBus {
 }
 
 fn batch() -> StreamEvent {
-    let path = format!(
-        "{}/../../events/publisher-stream.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    testkit::stream_file("publisher-stream.json")
 }
 
 fn deps() -> Deps<MemoryBus> {
