@@ -20,8 +20,12 @@ async fn the_conversations_events_play_as_named() {
     let (status, list, _) = app.call(load("conversations-list.json")).await;
     assert_eq!(status, 200);
     assert_eq!(list["conversations"][0]["id"], created["id"]);
-    // The get and close events name a conversation this fresh table does not hold.
-    for file in ["conversations-get.json", "conversations-close.json"] {
+    // The get, close and reopen events name a conversation this fresh table does not hold.
+    for file in [
+        "conversations-get.json",
+        "conversations-close.json",
+        "conversations-reopen.json",
+    ] {
         let (status, body, _) = app.call(load(file)).await;
         assert_eq!(
             (status, body["code"].as_str().unwrap()),

@@ -9,7 +9,7 @@ use shared::config::ConversationConfig;
 use shared::model::{ConversationStatus, NumberState};
 use shared::vonage::{Insight, NumberOffer};
 use testkit::fakes::{FakeVonage, MemoryStore};
-use testkit::requests::{call, json, read};
+use testkit::requests::{call, json, read, request};
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -361,6 +361,36 @@ async fn a_closed_conversation_reopens_when_both_pairs_are_free() {
     assert_eq!(call(&deps, "POST", unknown, None).await.0, 404);
     let (status, problem) = call(&deps, "POST", &reopen, Some(json!({"ttl_seconds": 1}))).await;
     assert_eq!((status, &problem["code"]), (400, &json!("invalid_request")));
+    // Malformed bodies and other media types are refused, and change nothing.
+    let malformed = [
+        (
+            request("POST", &reopen, Some("application/json"), "{"),
+            400,
+            "invalid_json",
+        ),
+        (
+            request("POST", &reopen, Some("application/json"), r#"{"ttl":600}"#),
+            400,
+            "invalid_request",
+        ),
+        (
+            request("POST", &reopen, Some("text/plain"), "600"),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    for (req, status, code) in malformed {
+        let (got, problem) = read(handle(&deps, req).await);
+        assert_eq!(
+            (got, problem["code"].as_str().unwrap()),
+            (status, code),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        deps.store.conversation_now(&id).unwrap().expires_at,
+        stored.expires_at
+    );
 }
 
 #[tokio::test]
