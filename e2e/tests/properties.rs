@@ -8,37 +8,25 @@ use lambda_http::{Body, Request, RequestExt};
 use proptest::prelude::*;
 use secrecy::SecretString;
 use shared::config::CallConfig;
-use shared::model::Route;
 use shared::ncco::Action;
 use shared::phone::Msisdn;
-use shared::ports::RouteReader;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
-use shared::store::StoreError;
+use testkit::fakes::MemoryStore;
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
 const PA: &str = "447700900101";
 const PB: &str = "447700900102";
 
-/// A store that knows one route: A calling PA reaches B, who sees PB.
-struct OneRoute;
-
-impl RouteReader for OneRoute {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
-        let m = |d: &str| Msisdn::from_digits(d).unwrap();
-        Ok(
-            (proxy.as_str() == PA && caller.as_str() == A).then(|| Route {
-                proxy_number: m(PA),
-                caller: m(A),
-                conversation_id: "c1".parse().unwrap(),
-                caller_index: 0,
-                callee: m(B),
-                callee_proxy: m(PB),
-                expires_at: i64::MAX,
-                mode: Default::default(),
-            }),
-        )
-    }
+/// A store that knows one conversation: A calling PA reaches B, who sees PB.
+fn one_route() -> MemoryStore {
+    MemoryStore::with([testkit::conversation(
+        "c1",
+        (A, PA),
+        (B, PB),
+        0,
+        i64::MAX / 2,
+    )])
 }
 
 fn body_request(content_type: &str, body: Vec<u8>) -> Request {
@@ -136,9 +124,10 @@ proptest! {
         ],
     ) {
         let deps = answer::Deps {
-            routes: OneRoute,
+            store: one_route(),
             call: CallConfig::from_source(&|_: &str| None).unwrap(),
             auth: WebhookAuth::Off,
+            hooks: answer::CallHooks::off().unwrap(),
         };
         let mut query = extra;
         query.insert("to".to_owned(), to.clone());

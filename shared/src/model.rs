@@ -119,6 +119,9 @@ pub struct Conversation {
     /// The channels it relays.
     #[serde(default)]
     pub mode: Mode,
+    /// Its calls and texts are put to the intercept hook (`INTERCEPT_URL`) first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intercept: bool,
 }
 
 /// Which channels a conversation relays.
@@ -202,6 +205,12 @@ pub struct Route {
     /// The conversation's channels: a call or a text on a channel it leaves out is refused.
     #[serde(default)]
     pub mode: Mode,
+    /// The conversation's reference, for the intercept hook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    /// Calls and texts on this route are put to the intercept hook first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intercept: bool,
 }
 
 impl Route {
@@ -215,6 +224,8 @@ impl Route {
             callee_proxy: callee.proxy_number.clone(),
             expires_at: c.expires_at,
             mode: c.mode,
+            reference: c.reference.clone(),
+            intercept: c.intercept,
         }
     }
 }

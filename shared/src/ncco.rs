@@ -84,6 +84,14 @@ impl Ncco {
         Self(vec![Action::Talk(Talk { text })])
     }
 
+    /// Ends the call without a word: a moment of silence, after which the NCCO is done and
+    /// Vonage hangs up (an NCCO cannot be empty).
+    pub fn reject() -> Self {
+        Self(vec![Action::Talk(Talk {
+            text: SILENCE.to_owned(),
+        })])
+    }
+
     pub fn actions(&self) -> &[Action] {
         &self.0
     }
@@ -95,6 +103,9 @@ impl Ncco {
         })
     }
 }
+
+/// SSML for a tenth of a second of silence.
+pub const SILENCE: &str = r#"<speak><break time="100ms"/></speak>"#;
 
 fn truncate(text: &str) -> String {
     text.chars().take(MAX_TALK_CHARS).collect()

@@ -9,8 +9,8 @@ use std::future::Future;
 use crate::model::{CallEvent, Conversation, Notification, PendingNumber, PoolNumber, Route};
 use crate::phone::Msisdn;
 use crate::store::{
-    CallRef, CloseOutcome, Closing, Exhaustion, ExpiredPage, Holdings, ListFilter, MessagePart,
-    Page, RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
+    CallRef, CloseOutcome, Closing, Exhaustion, ExpiredPage, Holdings, HookDecision, ListFilter,
+    MessagePart, Page, RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
 };
 use crate::values::{ConversationId, Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
@@ -199,6 +199,19 @@ pub trait Pool: Send + Sync {
 
     /// Records that a creation found no number (for `pool.exhausted`).
     fn record_exhaustion(&self, e: &Exhaustion) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// What the hooks need besides conversations: the conversation a caller last had on a proxy
+/// number, and a record of each hook answer carried out.
+pub trait HookLog: Conversations {
+    /// The conversation whose close freed (`proxy`, `caller`), while it is kept.
+    fn last_conversation(
+        &self,
+        proxy: &Msisdn,
+        caller: &Msisdn,
+    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
+
+    fn record_hook(&self, decision: &HookDecision) -> impl Future<Output = Stored<()>> + Send;
 }
 
 /// Short leases that keep two processes from doing the same work at once.
@@ -410,6 +423,11 @@ impl Notifications for Store {
         Store::count_notification_attempt(self, id, index).await
     }
 }
+
+delegate!(Store => HookLog {
+    fn last_conversation(&self, proxy: &Msisdn, caller: &Msisdn) -> Stored<Option<Conversation>>;
+    fn record_hook(&self, decision: &HookDecision) -> Stored<()>;
+});
 
 delegate!(Store => InsightCache {
     fn kept_insight(&self, number: &Msisdn, now: i64) -> Stored<Option<(Msisdn, Country)>>;

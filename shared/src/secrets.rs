@@ -28,6 +28,11 @@ pub const SIGNATURE_SECRET: SecretName = SecretName {
     field: "signature_secret",
 };
 
+pub const HOOK_SECRET: SecretName = SecretName {
+    variable: "HOOK_SECRET",
+    field: "hook_secret",
+};
+
 static FETCHED: OnceCell<HashMap<String, String>> = OnceCell::const_new();
 
 /// The secret, from the plain variable or from Secrets Manager; `Ok(None)` when neither is

@@ -23,6 +23,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
             "vonage",
             "signature",
             "sms_signature",
+            "hook",
             "secrets",
             "table",
             "telemetry",

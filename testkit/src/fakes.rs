@@ -14,13 +14,13 @@ use shared::model::{
 };
 use shared::phone::Msisdn;
 use shared::ports::{
-    CallLog, Conversations, ExpiryIndex, InsightCache, Leases, Notifications, NumberInsight,
-    NumberInventory, Pool, RouteReader, SmsLedger, SmsSender,
+    CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases, Notifications,
+    NumberInsight, NumberInventory, Pool, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
     CallRef, CloseOutcome, Closing, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor,
-    Holdings, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, StoreError,
-    Unavailable, WriteError,
+    Holdings, HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome,
+    StoreError, Unavailable, WriteError,
 };
 use shared::values::{ConversationId, Country, Reference};
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
@@ -50,6 +50,7 @@ struct State {
     /// number → (international form, country, kept until).
     insights: HashMap<Msisdn, (Msisdn, Country, i64)>,
     exhaustions: Vec<Exhaustion>,
+    hook_decisions: Vec<HookDecision>,
 }
 
 impl State {
@@ -455,6 +456,35 @@ impl MemoryStore {
     /// Every creation that found no number, as recorded.
     pub fn exhaustions_now(&self) -> Vec<Exhaustion> {
         lock(&self.state).exhaustions.clone()
+    }
+}
+
+impl HookLog for MemoryStore {
+    async fn last_conversation(
+        &self,
+        proxy: &Msisdn,
+        caller: &Msisdn,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let s = self.request()?;
+        Ok(s.freed
+            .get(&(proxy.clone(), caller.clone()))
+            .and_then(|f| s.conversations.get(&f.conversation_id))
+            .cloned())
+    }
+
+    async fn record_hook(&self, decision: &HookDecision) -> Result<(), StoreError> {
+        let mut s = self.request()?;
+        s.hook_decisions
+            .retain(|d| d.channel != decision.channel || d.key != decision.key);
+        s.hook_decisions.push(decision.clone());
+        Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Every hook answer carried out, as recorded.
+    pub fn hook_decisions_now(&self) -> Vec<HookDecision> {
+        lock(&self.state).hook_decisions.clone()
     }
 }
 

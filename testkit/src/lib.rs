@@ -226,6 +226,7 @@ pub fn conversation(
         ttl_seconds: (expires_at - created_at).max(60),
         last_activity: None,
         mode: Default::default(),
+        intercept: false,
     }
 }
 

@@ -3,40 +3,30 @@
 //! is measured. Budget: 20 µs per call. `scripts/bench` runs it and records the figures.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
+use std::time::Duration;
 
-use answer::{Deps, handle};
+use answer::{CallHooks, Deps, handle};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Body;
-use shared::config::CallConfig;
-use shared::model::Route;
-use shared::phone::Msisdn;
-use shared::ports::RouteReader;
+use shared::config::{CallConfig, HookConfig};
+use shared::hook::Hooks;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
-use shared::store::StoreError;
+use testkit::fakes::MemoryStore;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-struct InMemory(HashMap<(Msisdn, Msisdn), Route>);
-
-impl RouteReader for InMemory {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
-        Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
-    }
-}
-
-fn routes() -> InMemory {
-    let c = testkit::conversation(
+fn conversation() -> shared::model::Conversation {
+    testkit::conversation(
         "c1",
         ("447700900001", "447700900101"),
         ("447700900002", "447700900102"),
         0,
         i64::MAX / 2,
-    );
-    InMemory(
-        c.routes()
-            .into_iter()
-            .map(|r| ((r.proxy_number.clone(), r.caller.clone()), r))
-            .collect(),
     )
+}
+
+fn routes() -> MemoryStore {
+    MemoryStore::with([conversation()])
 }
 
 fn event(name: &str) -> String {
@@ -49,13 +39,15 @@ fn event(name: &str) -> String {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     let call = CallConfig::from_source(&|_: &str| None).unwrap();
     let unsigned = Deps {
-        routes: routes(),
+        store: routes(),
         call: call.clone(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
 
     let mut group = c.benchmark_group("answer webhook, raw event to NCCO");
@@ -80,13 +72,14 @@ fn bench(c: &mut Criterion) {
     // With signature verification on, as deployed: the event carries a fresh Vonage token.
     let secret = "the-account-signature-secret";
     let signed = Deps {
-        routes: routes(),
-        call,
+        store: routes(),
+        call: call.clone(),
         auth: WebhookAuth::Required(Verifier::new(
             secret.into(),
             Some("abcd1234".into()),
             86_400,
         )),
+        hooks: CallHooks::off().unwrap(),
     };
     let mut raw: serde_json::Value = serde_json::from_str(&event("answer-post.json")).unwrap();
     let body = raw["body"].as_str().unwrap().to_owned();
@@ -103,6 +96,57 @@ fn bench(c: &mut Criterion) {
             assert_eq!(response.status(), 200);
         })
     });
+    group.finish();
+    hook(c, &rt, call);
+}
+
+/// The out-of-session hook's added time: an unknown caller without a hook, then the same call
+/// put to a local hook that answers `say` after 50 ms. What the second takes beyond the first
+/// and the 50 ms is the hook call's own cost (the connection, signing, reading the answer).
+fn hook(c: &mut Criterion, rt: &tokio::runtime::Runtime, call: CallConfig) {
+    let server = rt.block_on(MockServer::start());
+    rt.block_on(
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_delay(Duration::from_millis(50))
+                    .set_body_json(
+                        serde_json::json!({"action": "say", "text": "Call the help desk."}),
+                    ),
+            )
+            .mount(&server),
+    );
+    let config = HookConfig {
+        out_of_session_url: Some(format!("{}/hooks/out-of-session", server.uri())),
+        intercept_url: None,
+        timeout: Duration::from_millis(1500),
+    };
+    let mut hooks = CallHooks::off().unwrap();
+    hooks.hooks = Hooks::new(&config, "hook-secret".into()).unwrap();
+    let with_hook = Deps {
+        store: routes(),
+        call: call.clone(),
+        auth: WebhookAuth::Off,
+        hooks,
+    };
+    let without = Deps {
+        store: routes(),
+        call,
+        auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
+    };
+    let raw = event("answer-unknown.json");
+    let mut group = c.benchmark_group("out-of-session hook answering in 50 ms");
+    group.sample_size(20);
+    for (label, deps) in [("no hook", &without), ("hook", &with_hook)] {
+        group.bench_function(label, |b| {
+            b.to_async(rt).iter(|| async {
+                let req = lambda_http::request::from_str(&raw).unwrap();
+                let response = handle(deps, req).await;
+                assert_eq!(response.status(), 200);
+            })
+        });
+    }
     group.finish();
 }
 

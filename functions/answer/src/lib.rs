@@ -1,40 +1,80 @@
 //! The answer webhook (`/webhooks/answer`) and the fallback answer webhook (`/webhooks/fallback`):
-//! one route lookup, then an NCCO. An inbound call always gets `200` and a valid NCCO, whatever
-//! goes wrong (rule 3 of the product contract).
+//! one route lookup, then an NCCO. A call no open conversation takes is put to the backend's
+//! out-of-session hook, and a call of a conversation with `intercept` to its intercept hook,
+//! when they are configured (`shared::domain::hooks`). An inbound call always gets `200` and a
+//! valid NCCO, whatever goes wrong (rule 3 of the product contract).
 
 use std::time::Duration;
 
 use tracing::Instrument;
 
 use lambda_http::{Body, Request, Response};
-use shared::config::{AwsBudget, CallConfig, Source, table_name};
+use shared::config::{AwsBudget, CallConfig, ConversationConfig, Source, table_name};
+use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
+use shared::hook::Hooks;
 use shared::http::{request_base_url, webhook_fields};
+use shared::model::Route;
 use shared::ncco::Ncco;
 use shared::phone::{Msisdn, mask};
-use shared::ports::RouteReader;
+use shared::ports::{CallLog, HookLog};
 use shared::problem::{ApiError, error_chain};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::{WebhookAuth, webhook_auth};
-use shared::store::Store;
+use shared::store::{Channel, Store};
 use shared::telemetry;
 
-pub struct Deps<R> {
-    pub routes: R,
+pub struct Deps<S> {
+    pub store: S,
     pub call: CallConfig,
     pub auth: WebhookAuth,
+    pub hooks: CallHooks,
+}
+
+/// The backend's hooks as calls use them.
+pub struct CallHooks {
+    pub hooks: Hooks,
+    /// TTL bounds, retention and cool-off, for the out-of-session hook's `reopen`.
+    pub conversations: ConversationConfig,
+    /// The call's whole budget (`REQUEST_TIMEOUT_MS`): a hook gets what remains of it, less
+    /// [`ACTING_RESERVE`], when that is shorter than its own `HOOK_TIMEOUT_MS`.
+    pub budget: Duration,
+}
+
+impl CallHooks {
+    /// No hooks: every call is decided by its route alone.
+    pub fn off() -> Result<Self, shared::config::ConfigError> {
+        Ok(Self {
+            hooks: Hooks::default(),
+            conversations: ConversationConfig::from_source(&|_: &str| None)?,
+            budget: DEFAULT_TIMEOUT,
+        })
+    }
 }
 
 /// One call's whole budget, the function's start included (`REQUEST_TIMEOUT_MS`): Vonage hears
 /// an NCCO well within the 2 seconds rule 3 allows, whatever the store or Secrets Manager do.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// The function's dependencies from its settings: the store within its time budget, and the
-/// signature secret (from Secrets Manager in the stack).
-pub async fn build(src: &dyn Source, call: CallConfig) -> Result<Deps<Store>, lambda_http::Error> {
+/// Kept from a hook's budget for carrying out its answer (a reopen's transaction, the record of
+/// the decision) inside the call's own.
+pub const ACTING_RESERVE: Duration = Duration::from_millis(250);
+
+/// The function's dependencies from its settings: the store within its time budget, the
+/// signature secret and the hooks' secret (from Secrets Manager in the stack).
+pub async fn build(
+    src: &dyn Source,
+    call: CallConfig,
+    budget: Duration,
+) -> Result<Deps<Store>, lambda_http::Error> {
     Ok(Deps {
-        routes: Store::from_env(table_name(src)?, &AwsBudget::from_source(src)?).await,
+        store: Store::from_env(table_name(src)?, &AwsBudget::from_source(src)?).await,
         auth: webhook_auth(src, resolve(src, SIGNATURE_SECRET).await?)?,
         call,
+        hooks: CallHooks {
+            hooks: Hooks::from_source(src).await?,
+            conversations: ConversationConfig::from_source(src)?,
+            budget,
+        },
     })
 }
 
@@ -48,6 +88,14 @@ pub enum Outcome {
     VoiceOff,
     Unreadable,
     StoreFailed,
+    /// The out-of-session hook had it connected (a one-off bridge or a reopened conversation).
+    HookConnected,
+    /// The out-of-session hook had a message spoken.
+    HookSaid,
+    /// The out-of-session hook rejected it.
+    HookRejected,
+    /// The intercept hook denied it.
+    Denied,
 }
 
 impl Outcome {
@@ -60,11 +108,15 @@ impl Outcome {
             Self::VoiceOff => "voice_off",
             Self::Unreadable => "unreadable",
             Self::StoreFailed => "store_failed",
+            Self::HookConnected => "hook_connected",
+            Self::HookSaid => "hook_said",
+            Self::HookRejected => "hook_rejected",
+            Self::Denied => "denied",
         }
     }
 }
 
-pub async fn handle<R: RouteReader>(deps: &Deps<R>, req: Request) -> Response<Body> {
+pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
     }
@@ -87,7 +139,11 @@ pub async fn handle<R: RouteReader>(deps: &Deps<R>, req: Request) -> Response<Bo
 }
 
 /// Decides the NCCO for one inbound call at time `now`.
-pub async fn answer<R: RouteReader>(deps: &Deps<R>, req: &Request, now: i64) -> (Ncco, Outcome) {
+pub async fn answer<S: CallLog + HookLog>(
+    deps: &Deps<S>,
+    req: &Request,
+    now: i64,
+) -> (Ncco, Outcome) {
     let fallback = shared::http::path(req).ends_with("/fallback");
     let Some(fields) = webhook_fields(req) else {
         tracing::warn!(fallback, "answer webhook with an unreadable body");
@@ -106,42 +162,119 @@ pub async fn answer<R: RouteReader>(deps: &Deps<R>, req: &Request, now: i64) -> 
         span.in_scope(|| tracing::warn!(reason = field("reason"), "fallback answer URL called"));
     }
     let (to, from) = (field("to"), field("from"));
-    decide(deps, req, to, from, now).instrument(span).await
+    // Vonage's id of the whole call: the key of a hook's decision about it.
+    let key = match field("conversation_uuid") {
+        "" => field("uuid"),
+        id => id,
+    };
+    let deadline = tokio::time::Instant::now() + deps.hooks.budget;
+    decide(deps, req, to, from, key, now, deadline)
+        .instrument(span)
+        .await
 }
 
-async fn decide<R: RouteReader>(
-    deps: &Deps<R>,
+async fn decide<S: CallLog + HookLog>(
+    deps: &Deps<S>,
     req: &Request,
     to: &str,
     from: &str,
+    key: &str,
     now: i64,
+    deadline: tokio::time::Instant,
 ) -> (Ncco, Outcome) {
     let (Some(proxy), Some(caller)) = (Msisdn::from_digits(to), Msisdn::from_digits(from)) else {
         tracing::info!(outcome = "unknown_caller", "no usable to/from on the call");
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
     };
-    let route = match deps.routes.route(&proxy, &caller).await {
+    let route = match deps.store.route(&proxy, &caller).await {
         Ok(route) => route,
         Err(e) => {
             tracing::error!(outcome = "store_failed", error = %error_chain(&e), "route lookup failed");
             return (Ncco::say(&deps.call.unavailable), Outcome::StoreFailed);
         }
     };
-    let Some(route) = route else {
-        tracing::info!(
-            outcome = "unknown_caller",
-            "no route for this caller and number"
-        );
-        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
+    let expired = match route {
+        Some(route) if now < route.expires_at => {
+            if !route.mode.voice() {
+                tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
+                return (Ncco::say(&deps.call.out_of_service), Outcome::VoiceOff);
+            }
+            return known(deps, req, &route, key, now, deadline).await;
+        }
+        Some(route) => {
+            tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
+            Some(route.conversation_id)
+        }
+        None => {
+            tracing::info!(
+                outcome = "unknown_caller",
+                "no route for this caller and number"
+            );
+            None
+        }
     };
-    if now >= route.expires_at {
-        tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
-        return (Ncco::say(&deps.call.out_of_service), Outcome::Expired);
+    let unplanned = if expired.is_some() {
+        Outcome::Expired
+    } else {
+        Outcome::UnknownCaller
+    };
+    let Some(hook) = &deps.hooks.hooks.out_of_session else {
+        return (Ncco::say(&deps.call.out_of_service), unplanned);
+    };
+    let call = Unplanned {
+        channel: Channel::Voice,
+        proxy: &proxy,
+        caller: &caller,
+        key,
+        text: None,
+        expired: expired.as_ref(),
+    };
+    let budget = hooks::budget_until(deadline, ACTING_RESERVE);
+    match hooks::call(
+        &deps.store,
+        hook,
+        &deps.hooks.conversations,
+        &call,
+        now,
+        budget,
+    )
+    .await
+    {
+        CallOutcome::Connect(route) => (connect(deps, req, &route), Outcome::HookConnected),
+        CallOutcome::Say(text) => (Ncco::say(&text), Outcome::HookSaid),
+        CallOutcome::Reject => (Ncco::reject(), Outcome::HookRejected),
+        CallOutcome::Default(_) => (Ncco::say(&deps.call.out_of_service), unplanned),
     }
-    if !route.mode.voice() {
-        tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
-        return (Ncco::say(&deps.call.out_of_service), Outcome::VoiceOff);
+}
+
+/// A call its route takes: put to the intercept hook first when its conversation asks for it,
+/// then connected.
+async fn known<S: CallLog + HookLog>(
+    deps: &Deps<S>,
+    req: &Request,
+    route: &Route,
+    key: &str,
+    now: i64,
+    deadline: tokio::time::Instant,
+) -> (Ncco, Outcome) {
+    if route.intercept
+        && let Some(hook) = &deps.hooks.hooks.intercept
+    {
+        let budget = hooks::budget_until(deadline, ACTING_RESERVE);
+        let verdict =
+            hooks::intercept(&deps.store, hook, Channel::Voice, route, key, now, budget).await;
+        if let Verdict::Deny(text) = verdict {
+            tracing::info!(outcome = "denied", conversation_id = %route.conversation_id, "intercept hook denied the call");
+            let text = text.unwrap_or_else(|| deps.call.out_of_service.clone());
+            return (Ncco::say(&text), Outcome::Denied);
+        }
     }
+    (connect(deps, req, route), Outcome::Connected)
+}
+
+/// Connects the caller to the other participant of `route`, with the other participant's
+/// proxy number as caller ID (rule 1).
+fn connect<S>(deps: &Deps<S>, req: &Request, route: &Route) -> Ncco {
     let base = deps
         .call
         .public_base_url
@@ -154,15 +287,14 @@ async fn decide<R: RouteReader>(
         caller_id = %route.callee_proxy.masked(),
         "connecting"
     );
-    let ncco = Ncco::connect(
+    Ncco::connect(
         &deps.call.announcement,
         &route.callee,
         &route.callee_proxy,
         deps.call.ring_timeout_seconds,
         deps.call.call_limit_seconds,
         &format!("{base}/webhooks/event"),
-    );
-    (ncco, Outcome::Connected)
+    )
 }
 
 /// The NCCO for a call that cannot be handled at all (the function could not start, or the call
@@ -179,7 +311,7 @@ fn ncco_response(ncco: &Ncco) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
 }
 
-impl<R: RouteReader> shared::runtime::Handler for Deps<R> {
+impl<S: CallLog + HookLog> shared::runtime::Handler for Deps<S> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     // Rule 3: whether the function cannot start or the store does not answer in time, the
     // caller hears a message and Vonage gets a 200.
     serve(Service::new(
-        move || build(&Env, call.clone()),
+        move || build(&Env, call.clone(), timeout),
         move |_| unavailable(&apology),
         timeout,
     ))

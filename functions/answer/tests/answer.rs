@@ -5,14 +5,13 @@
 use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
-use answer::{Deps, Outcome, answer, handle};
+use answer::{CallHooks, Deps, Outcome, answer, handle};
 use lambda_http::{Body, Request, RequestExt};
 use shared::config::CallConfig;
-use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant, Route};
+use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant};
 use shared::ncco::{Action, Ncco};
 use shared::phone::Msisdn;
-use shared::ports::RouteReader;
-use shared::store::StoreError;
+use testkit::fakes::MemoryStore;
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -80,20 +79,11 @@ fn inbound(to: &str, from: &str) -> Request {
     )
 }
 
-struct Routes(HashMap<(Msisdn, Msisdn), Route>);
-
-impl RouteReader for Routes {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
-        Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
-    }
-}
-
-struct Broken;
-
-impl RouteReader for Broken {
-    async fn route(&self, _: &Msisdn, _: &Msisdn) -> Result<Option<Route>, StoreError> {
-        Err(StoreError::InvalidCursor)
-    }
+/// A store that does not answer.
+fn broken() -> MemoryStore {
+    let store = MemoryStore::default();
+    store.fail(true);
+    store
 }
 
 fn conversation(expires_at: i64) -> Conversation {
@@ -117,16 +107,12 @@ fn conversation(expires_at: i64) -> Conversation {
         ttl_seconds: 3600,
         last_activity: None,
         mode: Default::default(),
+        intercept: false,
     }
 }
 
-fn routes(c: &Conversation) -> Routes {
-    Routes(
-        c.routes()
-            .into_iter()
-            .map(|r| ((r.proxy_number.clone(), r.caller.clone()), r))
-            .collect(),
-    )
+fn routes(c: &Conversation) -> MemoryStore {
+    MemoryStore::with([c.clone()])
 }
 
 fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
@@ -152,9 +138,10 @@ fn the_schema_check_refuses_what_vonage_refuses() {
 #[tokio::test]
 async fn each_direction_reaches_the_other_with_the_right_caller_id() {
     let deps = Deps {
-        routes: routes(&conversation(2_000)),
+        store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::Connected);
@@ -192,9 +179,10 @@ async fn each_direction_reaches_the_other_with_the_right_caller_id() {
 #[tokio::test]
 async fn nothing_else_connects() {
     let deps = Deps {
-        routes: routes(&conversation(2_000)),
+        store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let cases = [
         (inbound(PB, A), Outcome::UnknownCaller), // A on B's proxy number
@@ -219,9 +207,10 @@ async fn nothing_else_connects() {
 #[tokio::test]
 async fn an_expired_conversation_never_connects_even_before_the_sweep() {
     let deps = Deps {
-        routes: routes(&conversation(2_000)),
+        store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     for now in [2_000, 50_000] {
         let (ncco, outcome) = answer(&deps, &inbound(PA, A), now).await;
@@ -235,9 +224,10 @@ async fn a_texts_only_conversation_refuses_calls() {
     let mut c = conversation(i64::MAX / 2);
     c.mode = shared::model::Mode::Sms;
     let deps = Deps {
-        routes: routes(&c),
+        store: routes(&c),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::VoiceOff);
@@ -247,9 +237,10 @@ async fn a_texts_only_conversation_refuses_calls() {
 #[tokio::test]
 async fn a_store_failure_is_a_spoken_apology_with_200() {
     let deps = Deps {
-        routes: Broken,
+        store: broken(),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let response = handle(&deps, inbound(PA, A)).await;
     assert_eq!(response.status(), 200);
@@ -268,9 +259,10 @@ async fn a_store_failure_is_a_spoken_apology_with_200() {
 #[tokio::test]
 async fn the_fallback_answers_the_same_way() {
     let deps = Deps {
-        routes: routes(&conversation(2_000)),
+        store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let req = get(
         "/webhooks/fallback",
@@ -287,9 +279,10 @@ async fn the_announcement_is_configurable_and_optional() {
     call.announcement = String::new();
     call.public_base_url = Some("https://proxy.example.com".into());
     let deps = Deps {
-        routes: routes(&conversation(2_000)),
+        store: routes(&conversation(2_000)),
         call,
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(ncco.actions().len(), 1);
@@ -303,9 +296,10 @@ async fn the_announcement_is_configurable_and_optional() {
 #[tokio::test]
 async fn other_methods_are_refused_without_5xx() {
     let deps = Deps {
-        routes: Broken,
+        store: broken(),
         call: call_config(),
         auth: WebhookAuth::Off,
+        hooks: CallHooks::off().unwrap(),
     };
     let req = http::Request::builder()
         .method("PUT")
@@ -334,9 +328,10 @@ mod through_the_store {
         let now = shared::now();
         let c = conversation(now + 3_600);
         let deps = Deps {
-            routes: stored(&c).await,
+            store: stored(&c).await,
             call: call_config(),
             auth: WebhookAuth::Off,
+            hooks: CallHooks::off().unwrap(),
         };
         for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
             let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
@@ -367,9 +362,10 @@ mod through_the_store {
     async fn through_the_store_expired_without_a_sweep() {
         let now = shared::now();
         let deps = Deps {
-            routes: stored(&conversation(now - 1)).await,
+            store: stored(&conversation(now - 1)).await,
             call: call_config(),
             auth: WebhookAuth::Off,
+            hooks: CallHooks::off().unwrap(),
         };
         for (to, from) in [(PA, A), (PB, B)] {
             let (_, outcome) = answer(&deps, &inbound(to, from), now).await;

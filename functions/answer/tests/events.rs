@@ -3,14 +3,9 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::signature::WebhookAuth;
-use std::collections::HashMap;
 
 use answer::{Deps, Outcome, answer};
 use shared::config::CallConfig;
-use shared::model::Route;
-use shared::phone::Msisdn;
-use shared::ports::RouteReader;
-use shared::store::StoreError;
 
 fn events_dir() -> String {
     format!("{}/../../events", env!("CARGO_MANIFEST_DIR"))
@@ -44,14 +39,6 @@ fn every_event_file_parses_and_names_a_function() {
     assert!(count >= 20);
 }
 
-struct Routes(HashMap<(Msisdn, Msisdn), Route>);
-
-impl RouteReader for Routes {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
-        Ok(self.0.get(&(proxy.clone(), caller.clone())).cloned())
-    }
-}
-
 #[tokio::test]
 async fn the_answer_events_play_as_named() {
     let c = testkit::conversation(
@@ -61,16 +48,11 @@ async fn the_answer_events_play_as_named() {
         0,
         i64::MAX / 2,
     );
-    let routes = Routes(
-        c.routes()
-            .into_iter()
-            .map(|r| ((r.proxy_number.clone(), r.caller.clone()), r))
-            .collect(),
-    );
     let deps = Deps {
-        routes,
+        store: testkit::fakes::MemoryStore::with([c]),
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
+        hooks: answer::CallHooks::off().unwrap(),
     };
     for (file, expected) in [
         ("answer-known.json", Outcome::Connected),

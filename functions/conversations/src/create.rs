@@ -28,6 +28,9 @@ pub struct CreateRequest {
     /// `voice`, `sms` or `voice-and-sms` (default): the channels relayed.
     #[serde(default)]
     pub mode: Mode,
+    /// Calls and texts are put to the intercept hook (`INTERCEPT_URL`) before they go through.
+    #[serde(default)]
+    pub intercept: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +79,7 @@ fn check(
         reference,
         expiry_mode: req.expiry_mode,
         mode: req.mode,
+        intercept: req.intercept,
     })
 }
 

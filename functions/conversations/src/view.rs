@@ -23,6 +23,8 @@ pub struct ConversationView {
     pub close_reason: Option<CloseReason>,
     pub expiry_mode: ExpiryMode,
     pub mode: Mode,
+    /// Calls and texts are put to the intercept hook first.
+    pub intercept: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<String>,
     pub participants: Vec<ParticipantView>,
@@ -165,6 +167,7 @@ impl ConversationView {
             close_reason,
             expiry_mode: c.expiry_mode,
             mode: c.mode,
+            intercept: c.intercept,
             last_activity: c.last_activity.map(rfc3339),
             participants: c.participants.iter().map(ParticipantView::from).collect(),
             calls: None,

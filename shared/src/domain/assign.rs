@@ -40,6 +40,7 @@ pub struct Draft {
     pub ttl_seconds: i64,
     pub expiry_mode: crate::model::ExpiryMode,
     pub mode: crate::model::Mode,
+    pub intercept: bool,
     pub reference: Option<Reference>,
     /// (number, label, country) of each participant, numbers as Number Insight gave them.
     pub people: [(Msisdn, Option<Label>, Country); 2],
@@ -70,6 +71,7 @@ impl Draft {
             ttl_seconds: self.ttl_seconds,
             last_activity: None,
             mode: self.mode,
+            intercept: self.intercept,
         }
     }
 }

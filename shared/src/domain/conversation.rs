@@ -26,6 +26,8 @@ pub struct NewConversation {
     pub reference: Option<Reference>,
     pub expiry_mode: ExpiryMode,
     pub mode: Mode,
+    /// Calls and texts are put to the intercept hook first.
+    pub intercept: bool,
 }
 
 /// What creation produced.
@@ -235,6 +237,7 @@ where
         ttl_seconds: new.ttl_seconds as i64,
         expiry_mode: new.expiry_mode,
         mode: new.mode,
+        intercept: new.intercept,
         reference: new.reference,
         people: [
             (number_a, label_a, country_a),

@@ -8,14 +8,14 @@ use serde_json::{Value, json};
 use crate::model::{
     CloseReason, Conversation, ConversationStatus, Direction, NotificationStatus, NumberState,
 };
-use crate::store::Change;
+use crate::store::{Change, HookKind};
 use crate::values::MessageStatus;
 
 /// The `source` of every event.
 pub const SOURCE: &str = "voice-proxy";
 
 /// Every detail-type the catalogue has; each has a JSON Schema in `schemas/events/`.
-pub const DETAIL_TYPES: [&str; 12] = [
+pub const DETAIL_TYPES: [&str; 14] = [
     "conversation.created",
     "conversation.closed",
     "participant.notified",
@@ -28,6 +28,8 @@ pub const DETAIL_TYPES: [&str; 12] = [
     "number.retired",
     "number.released",
     "pool.exhausted",
+    "call.out_of_session",
+    "call.intercepted",
 ];
 
 /// Call statuses of the callee's leg that mean the call was not taken, as `call.missed` names
@@ -165,6 +167,28 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
             "pool.exhausted",
             json!({"country": e.country, "index": e.index}),
         ),
+        Change::Hook(d) => {
+            let mut detail = json!({
+                "channel": d.channel,
+                "action": d.action,
+                "proxy_number": d.proxy_number.as_str(),
+            });
+            if let Some(id) = &d.conversation_id {
+                detail["conversation_id"] = json!(id);
+            }
+            if let Some(reference) = &d.reference {
+                detail["reference"] = json!(reference);
+            }
+            if let Some(index) = d.from_index {
+                detail["from_index"] = json!(index);
+                detail["to_index"] = json!(1 - index.min(1));
+            }
+            let detail_type = match d.hook {
+                HookKind::OutOfSession => "call.out_of_session",
+                HookKind::Intercept => "call.intercepted",
+            };
+            push(detail_type, detail)
+        }
         Change::Number { old, new } => {
             let number = |n: &crate::model::PoolNumber| json!({"proxy_number": n.msisdn.as_str(), "country": n.country});
             match (old, new) {

@@ -8,6 +8,7 @@ pub mod calls;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod notify;
 pub mod relay;
 pub mod rent;

@@ -25,6 +25,8 @@ pub enum Change {
     },
     /// A creation found no number for a participant.
     PoolExhausted(super::Exhaustion),
+    /// A hook's answer was carried out.
+    Hook(super::HookDecision),
     /// A pool number added, changed or taken out.
     Number {
         old: Option<PoolNumber>,
@@ -88,6 +90,12 @@ pub fn read_change(
         sk if sk.starts_with("EXHAUSTED#") => match (old, new) {
             (None, Some(new)) => Some(Change::PoolExhausted(
                 from_item::<_, super::pool::ExhaustionItem>(new)?.exhaustion,
+            )),
+            _ => None,
+        },
+        "HOOK" => match (old, new) {
+            (None, Some(new)) => Some(Change::Hook(
+                from_item::<_, super::hooks::HookItem>(new)?.decision,
             )),
             _ => None,
         },

@@ -51,6 +51,14 @@ pub fn exhaustion(country: &crate::values::Country, at_ms: i64, id: &str) -> (St
         format!("EXHAUSTED#{at_ms:015}#{id}"),
     )
 }
+/// One record per call or text a hook decided (`key`: the call's id or the message id).
+pub fn hook_decision(channel: super::Channel, key: &str) -> (String, String) {
+    let channel = match channel {
+        super::Channel::Voice => "VOICE",
+        super::Channel::Sms => "SMS",
+    };
+    (format!("HOOK#{channel}#{key}"), "HOOK".into())
+}
 pub fn insight(number: &Msisdn) -> (String, String) {
     (format!("INSIGHT#{}", number.as_str()), "INSIGHT".into())
 }

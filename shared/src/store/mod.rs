@@ -27,6 +27,7 @@ mod cursor;
 mod dynamo;
 mod error;
 mod expiry;
+mod hooks;
 mod insight;
 mod items;
 pub mod keys;
@@ -46,6 +47,7 @@ pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};
 pub use expiry::ExpiredPage;
+pub use hooks::{Channel, HookDecision, HookKind};
 pub use pool::{Exhaustion, Holdings, RemoveOutcome};
 pub use sms::{MessagePart, RelayedMessage};
 
