@@ -7,15 +7,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use publisher::{Bus, BusError};
 use serde_json::json;
 use shared::domain::events::Event;
-use shared::store::Store;
-use shared::stream::Record as EventRecord;
-use shared::stream::local::StreamReader;
 use shared::vonage::VonageClient;
 use testkit::requests::{call, form};
 use testkit::{assert_event, fresh_store, mock_config, stream_batch, vonage_mock};
@@ -29,38 +24,6 @@ const RIDER: &str = "447700900001";
 const DRIVER: &str = "447700900002";
 const SENDER: &str = "447700900003";
 const COURIER: &str = "447700900004";
-
-/// Keeps what it is given, in order.
-#[derive(Default)]
-struct Recorded(Mutex<Vec<Event>>);
-
-impl Bus for Recorded {
-    async fn put(&self, events: &[Event]) -> Result<Vec<bool>, BusError> {
-        self.0.lock().unwrap().extend(events.iter().cloned());
-        Ok(vec![true; events.len()])
-    }
-}
-
-/// Every record of the table's stream so far, from its start.
-async fn whole_stream(store: &Store) -> Vec<EventRecord> {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut reader = StreamReader::open(&config, store.client(), store.table())
-        .await
-        .unwrap();
-    reader.next(1000).await.unwrap()
-}
-
-/// Publishes `records` as Lambda would hand them over (batches of 100): the events, in order.
-async fn publish(records: &[EventRecord]) -> Vec<Event> {
-    let deps = publisher::Deps {
-        bus: Recorded::default(),
-    };
-    for chunk in records.chunks(100) {
-        let (response, _) = publisher::handle(&deps, stream_batch(chunk.to_vec())).await;
-        assert!(response.batch_item_failures.is_empty());
-    }
-    deps.bus.0.into_inner().unwrap()
-}
 
 fn callee_leg(from: &str, to: &str, leg: &str, status: &str) -> serde_json::Value {
     json!({
@@ -96,7 +59,8 @@ async fn a_whole_scenario_publishes_exactly_its_events() {
         json!({"participants": [{"number": SENDER}, {"number": COURIER}], "ttl_seconds": 60});
     let (status, delivery) = call(&api, "POST", "/conversations", Some(delivery)).await;
     assert_eq!(status, 201, "{delivery}");
-    let (response, _) = notifier::handle(&notifier, stream_batch(whole_stream(&store).await)).await;
+    let (response, _) =
+        notifier::handle(&notifier, stream_batch(common::whole_stream(&store).await)).await;
     assert!(response.batch_item_failures.is_empty());
 
     // Calls both ways (as the callee's leg reports them), a missed call, and a relayed text.
@@ -176,8 +140,8 @@ async fn a_whole_scenario_publishes_exactly_its_events() {
     assert_eq!(status, 200);
 
     // Everything the stream carried, published.
-    let records = whole_stream(&store).await;
-    let events = publish(&records).await;
+    let records = common::whole_stream(&store).await;
+    let events = common::publish(&records).await;
     let real = [RIDER, DRIVER, SENDER, COURIER];
     for e in &events {
         assert_event(e, &real);
@@ -241,7 +205,7 @@ async fn a_whole_scenario_publishes_exactly_its_events() {
     assert_eq!(detail("number.retired")["proxy_number"], GB3);
 
     // The stream delivers it all again: the same events, with the same ids.
-    let again = publish(&records).await;
+    let again = common::publish(&records).await;
     let ids = |events: &[Event]| -> Vec<String> {
         events.iter().map(|e| e.event_id().to_owned()).collect()
     };

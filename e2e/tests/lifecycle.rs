@@ -112,7 +112,8 @@ async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
     assert_eq!(expiry::sweep(&sweeper, now, deadline).await.closed, 1);
 
     let answer = answer::Deps {
-        routes: store.clone(),
+        store: store.clone(),
+        hooks: answer::CallHooks::off().unwrap(),
         call: shared::config::CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
     };

@@ -4,16 +4,11 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use lambda_http::{Body, Request};
 use secrecy::SecretString;
 use shared::config::CallConfig;
-use shared::model::Route;
-use shared::phone::Msisdn;
-use shared::ports::RouteReader;
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
-use shared::store::StoreError;
+use testkit::fakes::MemoryStore;
 use testkit::{all_items, fresh_store};
 
 const SECRET: &str = "the-account-signature-secret";
@@ -25,17 +20,6 @@ fn auth() -> WebhookAuth {
         Some(KEY.into()),
         300,
     ))
-}
-
-/// Counts lookups: a refused request must make none.
-#[derive(Default)]
-struct Counting(AtomicUsize);
-
-impl RouteReader for Counting {
-    async fn route(&self, _: &Msisdn, _: &Msisdn) -> Result<Option<Route>, StoreError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(None)
-    }
 }
 
 fn post(path: &str, body: &str, authorization: Option<String>) -> Request {
@@ -110,12 +94,14 @@ async fn answer_and_fallback_refuse_unsigned_calls_before_any_lookup() {
     for path in ["/webhooks/answer", "/webhooks/fallback"] {
         for (what, req, status) in cases(path, body) {
             let deps = answer::Deps {
-                routes: Counting::default(),
+                store: MemoryStore::default(),
                 call: CallConfig::from_source(&|_: &str| None).unwrap(),
                 auth: auth(),
+                hooks: answer::CallHooks::off().unwrap(),
             };
             let response = answer::handle(&deps, req).await;
-            let lookups = deps.routes.0.load(Ordering::SeqCst);
+            // A refused request must make no lookup.
+            let lookups = deps.store.requests();
             if status == 401 {
                 assert_eq!(response.status(), 401, "{path}: {what}");
                 assert_eq!(
@@ -162,9 +148,10 @@ async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
 #[tokio::test]
 async fn a_signed_get_without_body_passes() {
     let deps = answer::Deps {
-        routes: Counting::default(),
+        store: MemoryStore::default(),
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: auth(),
+        hooks: answer::CallHooks::off().unwrap(),
     };
     let token = sign(&claims_for(b"", shared::now(), KEY), SECRET);
     let req = http::Request::builder()

@@ -44,6 +44,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         ttl_seconds: 3600,
         last_activity: None,
         mode: Default::default(),
+        intercept: false,
     }
 }
 

@@ -2,7 +2,14 @@
 //! and webhook signatures off, as the scenarios drive them.
 #![allow(dead_code, clippy::unwrap_used)] // each scenario uses some of them
 
+use std::sync::Mutex;
 use std::time::Duration;
+
+use publisher::{Bus, BusError};
+use shared::domain::events::Event;
+use shared::stream::Record as EventRecord;
+use shared::stream::local::StreamReader;
+use testkit::stream_batch;
 
 use shared::config::{CallConfig, ConversationConfig, NotifyConfig, SmsConfig};
 use shared::domain::Retention;
@@ -36,9 +43,10 @@ impl Stack {
                 application_id: None,
             },
             answer: answer::Deps {
-                routes: store.clone(),
+                store: store.clone(),
                 call: CallConfig::from_source(&none).unwrap(),
                 auth: WebhookAuth::Off,
+                hooks: answer::CallHooks::off().unwrap(),
             },
             calls: event::Deps {
                 store: store.clone(),
@@ -52,6 +60,7 @@ impl Stack {
                 vonage: vonage.clone(),
                 auth: None,
                 sms: SmsConfig::from_source(&none).unwrap(),
+                hooks: Default::default(),
             },
             notifier: notifier::Deps {
                 store: store.clone(),
@@ -61,4 +70,36 @@ impl Stack {
             },
         }
     }
+}
+
+/// Keeps what it is given, in order.
+#[derive(Default)]
+pub struct Recorded(Mutex<Vec<Event>>);
+
+impl Bus for Recorded {
+    async fn put(&self, events: &[Event]) -> Result<Vec<bool>, BusError> {
+        self.0.lock().unwrap().extend(events.iter().cloned());
+        Ok(vec![true; events.len()])
+    }
+}
+
+/// Every record of the table's stream so far, from its start.
+pub async fn whole_stream(store: &Store) -> Vec<EventRecord> {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut reader = StreamReader::open(&config, store.client(), store.table())
+        .await
+        .unwrap();
+    reader.next(1000).await.unwrap()
+}
+
+/// Publishes `records` as Lambda would hand them over (batches of 100): the events, in order.
+pub async fn publish(records: &[EventRecord]) -> Vec<Event> {
+    let deps = publisher::Deps {
+        bus: Recorded::default(),
+    };
+    for chunk in records.chunks(100) {
+        let (response, _) = publisher::handle(&deps, stream_batch(chunk.to_vec())).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    deps.bus.0.into_inner().unwrap()
 }

@@ -340,7 +340,7 @@ mod through_the_store {
             assert_eq!(connect_of(&ncco).1, caller_id);
             assert_valid(&ncco);
         }
-        deps.routes
+        deps.store
             .close_conversation(
                 &"c1".parse().unwrap(),
                 &testkit::closing(CloseReason::Closed, now, now + 60),

@@ -93,9 +93,10 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
     let service = Service::new(
         || async {
             Ok::<_, lambda_http::Error>(Deps {
-                routes: via.clone(),
+                store: via.clone(),
                 call: config.clone(),
                 auth: WebhookAuth::Off,
+                hooks: answer::CallHooks::off()?,
             })
         },
         move |_| unavailable(&apology),
@@ -184,7 +185,7 @@ async fn an_unreadable_secret_gets_the_apology_then_recovers() {
     let config = call_config();
     let apology = config.clone();
     let service = Service::new(
-        || build(&src, config.clone()),
+        || build(&src, config.clone(), DEFAULT_TIMEOUT),
         move |_| unavailable(&apology),
         DEFAULT_TIMEOUT,
     );

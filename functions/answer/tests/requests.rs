@@ -82,6 +82,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         ttl_seconds: 3600,
         last_activity: None,
         mode: Default::default(),
+        intercept: false,
     };
     setup
         .create_conversation(&conversation(
@@ -109,9 +110,10 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         .build();
     let counted = Store::new(aws_sdk_dynamodb::Client::from_conf(config), setup.table());
     let deps = Deps {
-        routes: counted,
+        store: counted,
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
+        hooks: answer::CallHooks::off().unwrap(),
     };
 
     for (to, from, expected) in [

@@ -49,6 +49,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         ttl_seconds: expires_in,
         last_activity: None,
         mode: Default::default(),
+        intercept: false,
     };
     store.create_conversation(&c).await.unwrap();
     (

@@ -7,9 +7,10 @@ use lambda_http::{Body, Request, Response};
 use shared::config::SmsConfig;
 use shared::domain::relay::{self, Relay};
 pub use shared::domain::relay::{Inbound, OPT_IN, OPT_OUT, Outcome, RelayError};
+use shared::hook::Hooks;
 use shared::http::{empty_response, webhook_fields};
 use shared::phone::{Msisdn, mask};
-use shared::ports::{Leases, RouteReader, SmsLedger, SmsSender};
+use shared::ports::{HookLog, Leases, RouteReader, SmsLedger, SmsSender};
 use shared::problem::ApiError;
 use shared::sms_signature::SmsVerifier;
 use shared::store::Store;
@@ -23,6 +24,8 @@ pub struct Deps<S = Store, V = VonageClient> {
     /// `None` only with `WEBHOOK_SIGNATURES=off`.
     pub auth: Option<SmsVerifier>,
     pub sms: SmsConfig,
+    /// The backend's out-of-session and intercept hooks, where configured.
+    pub hooks: Hooks,
 }
 
 /// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 10 s Lambda timeout:
@@ -31,7 +34,7 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 pub async fn handle<S, V>(deps: &Deps<S, V>, req: Request) -> Response<Body>
 where
-    S: RouteReader + SmsLedger + Leases,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     if !matches!(req.method().as_str(), "GET" | "POST") {
@@ -125,20 +128,21 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<Inbound, ApiError> {
 /// Relays one inbound message at `now`.
 pub async fn relay<S, V>(deps: &Deps<S, V>, m: &Inbound, now: i64) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     let relay = Relay {
         store: &deps.store,
         vonage: &deps.vonage,
         sms: &deps.sms,
+        hooks: &deps.hooks,
     };
     relay::relay(&relay, m, now).await
 }
 
 impl<S, V> shared::runtime::Handler for Deps<S, V>
 where
-    S: RouteReader + SmsLedger + Leases,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     async fn handle(&self, req: Request) -> Response<Body> {

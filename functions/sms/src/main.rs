@@ -2,6 +2,7 @@
 
 use lambda_http::Error;
 use shared::config::{AwsBudget, Env, SmsConfig, VonageConfig, request_timeout, table_name};
+use shared::hook::Hooks;
 use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{API_SECRET, SIGNATURE_SECRET, require, resolve};
 use shared::sms_signature::sms_auth;
@@ -18,6 +19,7 @@ async fn main() -> Result<(), Error> {
             vonage: VonageClient::new(&VonageConfig::from_source(&Env, secret)?)?,
             auth: sms_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
             sms: SmsConfig::from_source(&Env)?,
+            hooks: Hooks::from_source(&Env).await?,
         })
     };
     let timeout = request_timeout(&Env, sms::DEFAULT_TIMEOUT)?;

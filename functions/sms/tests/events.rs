@@ -33,6 +33,7 @@ async fn the_sms_events_play_as_named() {
         vonage: VonageClient::new(&mock_config(&vonage)).unwrap(),
         auth: None,
         sms: SmsConfig::from_source(&|_: &str| None).unwrap(),
+        hooks: Default::default(),
     };
     for name in [
         "sms-url-check.json",

@@ -26,6 +26,7 @@ fn app(settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeVonage> {
         vonage: FakeVonage::default(),
         auth: None,
         sms: SmsConfig::from_source(&move |k: &str| settings.get(k).cloned()).unwrap(),
+        hooks: Default::default(),
     }
 }
 

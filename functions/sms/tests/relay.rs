@@ -56,6 +56,7 @@ async fn stack_on(store: Store, settings: &[(&str, &str)], auth: Option<SmsVerif
             .with_backoff(Duration::from_millis(5)),
         auth,
         sms: SmsConfig::from_source(&move |k: &str| settings.get(k).cloned()).unwrap(),
+        hooks: Default::default(),
     };
     Stack { deps, vonage }
 }

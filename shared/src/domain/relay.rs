@@ -6,11 +6,13 @@
 
 use crate::config::SmsConfig;
 use crate::domain::Retention;
+use crate::domain::hooks::{self, TextOutcome, Unplanned, Verdict};
 use crate::error::error_chain;
+use crate::hook::{HookClient, Hooks};
 use crate::model::Route;
 use crate::phone::Msisdn;
-use crate::ports::{Leases, RouteReader, SmsLedger, SmsSender};
-use crate::store::{MessagePart, RelayedMessage, StoreError};
+use crate::ports::{HookLog, Leases, RouteReader, SmsLedger, SmsSender};
+use crate::store::{Channel, MessagePart, RelayedMessage, StoreError};
 use crate::values::MessageStatus;
 use crate::vonage::VonageError;
 
@@ -19,6 +21,7 @@ pub struct Relay<'a, S, V> {
     pub store: &'a S,
     pub vonage: &'a V,
     pub sms: &'a SmsConfig,
+    pub hooks: &'a Hooks,
 }
 
 /// Keywords that stop texts to the sender, and that start them again (matched on the whole
@@ -48,6 +51,12 @@ pub enum Outcome {
     RecipientOptedOut,
     /// A binary message (ringtones, configuration): acknowledged, not relayed.
     Binary,
+    /// The intercept hook denied it: not relayed.
+    Denied,
+    /// The out-of-session hook had the sender answered instead.
+    HookReplied,
+    /// The out-of-session hook had it ignored.
+    HookIgnored,
 }
 
 /// An inbound message as read from the request.
@@ -82,7 +91,7 @@ pub async fn relay<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     let store = &deps.store;
@@ -104,17 +113,15 @@ async fn relay_claimed<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     if m.binary {
         return Ok(Outcome::Binary);
     }
     let store = &deps.store;
-    let route = store
-        .route(&m.proxy, &m.sender)
-        .await?
-        .filter(|r| now < r.expires_at && r.mode.sms());
+    let found = store.route(&m.proxy, &m.sender).await?;
+    let route = found.clone().filter(|r| now < r.expires_at && r.mode.sms());
 
     // Opt-out and opt-in keywords are never relayed; they hold for this sender and number.
     let word = keyword(&m.text);
@@ -136,30 +143,36 @@ where
     }
 
     let Some(route) = route else {
+        if let Some(hook) = &deps.hooks.out_of_session {
+            let expired = found.filter(|r| now >= r.expires_at);
+            return out_of_session(deps, hook, m, expired.as_ref(), now).await;
+        }
         return unknown_sender(deps, m, now).await;
     };
 
-    let (text, parts) = match &m.concat {
-        None => (m.text.clone(), 1),
-        Some((reference, part, total)) => {
-            let part = MessagePart {
-                part: *part,
-                total: *total,
-                text: m.text.clone(),
-            };
-            let have = store.put_part(&m.sender, reference, &part, now).await?;
-            let complete = (1..=*total).all(|i| have.iter().any(|p| p.part == i));
-            if !complete || !store.claim_whole(&m.sender, reference, now).await? {
-                return Ok(Outcome::PartKept);
-            }
-            let whole: String = (1..=*total)
-                .filter_map(|i| have.iter().find(|p| p.part == i))
-                .map(|p| p.text.as_str())
-                .collect();
-            (whole, *total)
-        }
+    let Some((text, parts)) = whole_text(deps, m, now).await? else {
+        return Ok(Outcome::PartKept);
     };
-
+    if route.intercept
+        && let Some(hook) = &deps.hooks.intercept
+    {
+        let verdict = hooks::intercept(
+            deps.store,
+            hook,
+            Channel::Sms,
+            &route,
+            &m.message_id,
+            now,
+            hook.timeout(),
+        )
+        .await;
+        if let Verdict::Deny(reply) = verdict {
+            if let Some(reply) = reply {
+                reply_unless_opted_out(deps, m, &reply).await?;
+            }
+            return Ok(Outcome::Denied);
+        }
+    }
     let result = deliver(deps, m, &route, &text, parts, now).await;
     if result.is_err()
         && let Some((reference, _, _)) = &m.concat
@@ -168,6 +181,89 @@ where
         tracing::error!(error = %error_chain(&e), "whole-message claim not released");
     }
     result
+}
+
+/// The whole text of `m` and the parts it came in: at once for a single message, once every
+/// part is in (and only for the one delivery that completes it) for a concatenated one.
+async fn whole_text<S: SmsLedger, V>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    now: i64,
+) -> Result<Option<(String, u32)>, RelayError> {
+    let Some((reference, part, total)) = &m.concat else {
+        return Ok(Some((m.text.clone(), 1)));
+    };
+    let store = &deps.store;
+    let part = MessagePart {
+        part: *part,
+        total: *total,
+        text: m.text.clone(),
+    };
+    let have = store.put_part(&m.sender, reference, &part, now).await?;
+    let complete = (1..=*total).all(|i| have.iter().any(|p| p.part == i));
+    if !complete || !store.claim_whole(&m.sender, reference, now).await? {
+        return Ok(None);
+    }
+    let whole: String = (1..=*total)
+        .filter_map(|i| have.iter().find(|p| p.part == i))
+        .map(|p| p.text.as_str())
+        .collect();
+    Ok(Some((whole, *total)))
+}
+
+/// A text no open conversation takes, put to the out-of-session hook: relayed to the
+/// conversation it names, answered, or ignored; anything else gets today's handling of an
+/// unknown sender (nothing relayed).
+async fn out_of_session<S, V>(
+    deps: &Relay<'_, S, V>,
+    hook: &HookClient,
+    m: &Inbound,
+    expired: Option<&Route>,
+    now: i64,
+) -> Result<Outcome, RelayError>
+where
+    S: RouteReader + SmsLedger + Leases + HookLog,
+    V: SmsSender,
+{
+    let Some((text, parts)) = whole_text(deps, m, now).await? else {
+        return Ok(Outcome::PartKept);
+    };
+    let unplanned = Unplanned {
+        channel: Channel::Sms,
+        proxy: &m.proxy,
+        caller: &m.sender,
+        key: &m.message_id,
+        text: Some(&text),
+        expired: expired.map(|r| &r.conversation_id),
+    };
+    let result = match hooks::text(deps.store, hook, &unplanned, now).await {
+        TextOutcome::Relay(route) => deliver(deps, m, &route, &text, parts, now).await,
+        TextOutcome::Reply(reply) => {
+            reply_unless_opted_out(deps, m, &reply).await?;
+            Ok(Outcome::HookReplied)
+        }
+        TextOutcome::Ignore => Ok(Outcome::HookIgnored),
+        TextOutcome::Default(_) => unknown_sender(deps, m, now).await,
+    };
+    if result.is_err()
+        && let Some((reference, _, _)) = &m.concat
+        && let Err(e) = deps.store.release_whole(&m.sender, reference).await
+    {
+        tracing::error!(error = %error_chain(&e), "whole-message claim not released");
+    }
+    result
+}
+
+/// Texts the sender back from the number they texted, unless they opted out of it.
+async fn reply_unless_opted_out<S: SmsLedger, V: SmsSender>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    text: &str,
+) -> Result<(), RelayError> {
+    if !deps.store.opted_out(&m.sender, &m.proxy).await? {
+        send(deps, &m.proxy, &m.sender, text, None).await?;
+    }
+    Ok(())
 }
 
 async fn deliver<S: SmsLedger, V: SmsSender>(
@@ -231,7 +327,7 @@ async fn unknown_sender<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     let Some(reply) = &deps.sms.unknown_reply else {
