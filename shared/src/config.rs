@@ -537,6 +537,34 @@ mod tests {
     }
 
     #[test]
+    fn hooks_take_https_or_loopback_http_and_a_bounded_timeout() {
+        let none = HookConfig::from_source(&src(&[])).unwrap();
+        assert!(!none.any());
+        assert_eq!(none.timeout, Duration::from_millis(1500));
+        for url in [
+            "https://backend.example.com/hooks/oos",
+            "http://127.0.0.1:9100/oos",
+            "http://localhost:9100/oos",
+            "http://[::1]:9100/oos",
+        ] {
+            let c = HookConfig::from_source(&src(&[("OUT_OF_SESSION_URL", url)])).unwrap();
+            assert!(c.out_of_session_url.is_some(), "{url}");
+        }
+        for url in [
+            "http://backend.example.com/hooks",
+            "http://10.0.0.5/hooks",
+            "ftp://backend.example.com/",
+            "not a url",
+        ] {
+            let e = HookConfig::from_source(&src(&[("INTERCEPT_URL", url)])).unwrap_err();
+            assert!(e.to_string().starts_with("INTERCEPT_URL"), "{url}: {e}");
+        }
+        for ms in ["0", "60000", "soon"] {
+            assert!(HookConfig::from_source(&src(&[("HOOK_TIMEOUT_MS", ms)])).is_err());
+        }
+    }
+
+    #[test]
     fn an_empty_announcement_switches_it_off() {
         let c = CallConfig::from_source(&src(&[("ANNOUNCEMENT_TEXT", "")])).unwrap();
         assert_eq!(c.announcement, "");

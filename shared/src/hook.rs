@@ -256,6 +256,15 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_hook_needs_the_hook_secret_and_none_needs_nothing() {
+        let url = |k: &str| (k == "OUT_OF_SESSION_URL").then(|| "https://b.example.com/h".into());
+        let e = Hooks::from_source(&url).await.err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("HOOK_SECRET must be set"));
+        let hooks = Hooks::from_source(&|_: &str| None).await.ok();
+        assert!(hooks.is_some_and(|h| h.out_of_session.is_none() && h.intercept.is_none()));
+    }
+
     #[test]
     fn the_signature_is_hmac_sha256_of_time_dot_body_in_hex() {
         // Computed independently: printf '1700000000.{}' | openssl dgst -sha256 -hmac hook-secret

@@ -421,3 +421,44 @@ fn stream_consumer<'a>(function: &'a Value, dead_letter_queue: &str) -> &'a Valu
     );
     stream
 }
+
+/// The functions that route calls and texts take the hooks' settings from the same parameters,
+/// which accept only https URLs (or none), and the answer webhook may write what a hook's
+/// `reopen` writes.
+#[test]
+fn the_hooks_reach_the_answer_and_sms_functions_from_https_parameters() {
+    let t = template();
+    for p in ["OutOfSessionUrl", "InterceptUrl"] {
+        let param = &t["Parameters"][p];
+        assert_eq!(param["Default"], "", "{p} is off unless set");
+        let pattern = regex::Regex::new(param["AllowedPattern"].as_str().unwrap()).unwrap();
+        assert!(pattern.is_match("https://backend.example.com/hooks"), "{p}");
+        assert!(pattern.is_match(""), "{p}");
+        assert!(!pattern.is_match("http://backend.example.com/hooks"), "{p}");
+    }
+    let functions = functions(&t);
+    for name in ["AnswerFunction", "SmsFunction"] {
+        let vars = &functions[name]["Properties"]["Environment"]["Variables"];
+        for (variable, parameter) in [
+            ("OUT_OF_SESSION_URL", "OutOfSessionUrl"),
+            ("INTERCEPT_URL", "InterceptUrl"),
+            ("HOOK_TIMEOUT_MS", "HookTimeoutMs"),
+        ] {
+            assert_eq!(
+                yaml(&vars[variable]).trim(),
+                format!("!Ref {parameter}"),
+                "{name}"
+            );
+        }
+    }
+    let answer = yaml(&functions["AnswerFunction"]["Properties"]["Policies"]);
+    for action in [
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "ConditionCheckItem",
+    ] {
+        assert!(answer.contains(&format!("dynamodb:{action}")), "{action}");
+    }
+}
