@@ -91,4 +91,9 @@ VONAGE_NUMBERS_URL=http://127.0.0.1:$3
 WEBHOOK_SIGNATURES=off
 RUST_LOG=$5
 ENV
+  # The backend's hooks, when the caller's environment names them.
+  local name
+  for name in OUT_OF_SESSION_URL INTERCEPT_URL HOOK_SECRET HOOK_TIMEOUT_MS; do
+    if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$1"; fi
+  done
 }

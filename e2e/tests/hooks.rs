@@ -595,3 +595,48 @@ fn a_tampered_body_fails_verification() {
         Err(SignatureError::Mismatch)
     );
 }
+
+/// The verification code the README gives backends, run as written: it accepts what the hook
+/// client signs and refuses a tampered body, another secret and an old timestamp.
+#[test]
+fn the_readme_verification_code_agrees_with_the_signature() {
+    let readme =
+        std::fs::read_to_string(format!("{}/../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let after = readme
+        .split_once("<!-- hook-verification")
+        .expect("the README marks its verification code")
+        .1;
+    let code = after
+        .split_once("```python\n")
+        .unwrap()
+        .1
+        .split_once("```")
+        .unwrap()
+        .0;
+    let body = r#"{"channel":"voice","proxy_number":"447700900101","caller":"447700900001","last_conversation":null}"#;
+    let now = shared::now();
+    let run = |secret: &str, header: &str, body: &str| -> String {
+        let program = format!(
+            "{code}\nimport os\nprint(verify(os.environ['SECRET'].encode(), os.environ['HEADER'], os.environ['BODY'].encode()))\n"
+        );
+        let out = std::process::Command::new("python3")
+            .args(["-c", &program])
+            .env("SECRET", secret)
+            .env("HEADER", header)
+            .env("BODY", body)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let header = shared::hook::sign(SECRET.as_bytes(), now, body.as_bytes());
+    assert_eq!(run(SECRET, &header, body), "True");
+    assert_eq!(run(SECRET, &header, &body.replace("0001", "0009")), "False");
+    assert_eq!(run("another-secret", &header, body), "False");
+    let old = shared::hook::sign(SECRET.as_bytes(), now - 3600, body.as_bytes());
+    assert_eq!(run(SECRET, &old, body), "False");
+}

@@ -132,3 +132,87 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         );
     }
 }
+
+/// With the out-of-session hook set, a call no conversation takes costs the route, the freed
+/// pair, the conversation it names (when there is one) and the record of the hook's answer; a
+/// known call still costs one request.
+#[tokio::test]
+async fn a_call_put_to_the_hook_reads_its_last_conversation_once() {
+    use shared::config::HookConfig;
+    use shared::hook::Hooks;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let setup = testkit::fresh_store().await;
+    testkit::add_pool(&setup, &["447700900101", "447700900102"], "GB").await;
+    let now = shared::now();
+    let c = |id: &str, a: &str, b: &str| {
+        testkit::conversation(
+            id,
+            (a, "447700900101"),
+            (b, "447700900102"),
+            now,
+            now + 3600,
+        )
+    };
+    let id = "5d0f1a2b-0000-4000-8000-000000000042";
+    setup
+        .create_conversation(&c(id, "447700900001", "447700900002"))
+        .await
+        .unwrap();
+    setup
+        .close_conversation(
+            &id.parse().unwrap(),
+            &testkit::closing(shared::model::CloseReason::Closed, now, now + 86_400),
+        )
+        .await
+        .unwrap();
+    setup
+        .create_conversation(&c("open", "447700900005", "447700900006"))
+        .await
+        .unwrap();
+
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"action": "say", "text": "Ask in the app."})),
+        )
+        .mount(&hook)
+        .await;
+    let config = HookConfig {
+        out_of_session_url: Some(hook.uri()),
+        intercept_url: None,
+        timeout: std::time::Duration::from_millis(1500),
+    };
+    let counter = Counter::default();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config_with_counter = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(counter.clone())
+        .build();
+    let mut hooks = answer::CallHooks::off().unwrap();
+    hooks.hooks = Hooks::new(&config, "hook-secret".into()).unwrap();
+    let deps = Deps {
+        store: Store::new(
+            aws_sdk_dynamodb::Client::from_conf(config_with_counter),
+            setup.table(),
+        ),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+        hooks,
+    };
+    for (to, from, expected, requests) in [
+        ("447700900101", "447700900005", Outcome::Connected, 1),
+        ("447700900101", "447700900001", Outcome::HookSaid, 4),
+        ("447700900101", "447700900009", Outcome::HookSaid, 3),
+    ] {
+        let before = counter.0.load(Ordering::SeqCst);
+        let (_, outcome) = answer(&deps, &call(to, from), now).await;
+        assert_eq!(outcome, expected, "{from}");
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst) - before,
+            requests,
+            "{from}"
+        );
+    }
+}
