@@ -18,7 +18,7 @@ const B: &str = "447700900002";
 const PA: &str = "447700900101";
 const PB: &str = "447700900102";
 
-/// A store that knows one conversation: A calling PA reaches B, who sees PB.
+/// A store that knows one conversation: A calling PA reaches B, who sees PB, and back.
 fn one_route() -> MemoryStore {
     MemoryStore::with([testkit::conversation(
         "c1",
@@ -137,17 +137,21 @@ proptest! {
         let fields = shared::http::webhook_fields(&req);
         let says = |k: &str| fields.as_ref().and_then(|f| f.get(k)).map(String::as_str);
         let (ncco, outcome) = runtime().block_on(answer::answer(&deps, &req, 0));
-        // Only the known (proxy, caller) pair connects, to the other participant with their
-        // proxy number as caller ID; everything else gets the one spoken message.
-        if says("to") == Some(PA) && says("from") == Some(A) {
+        // Only the conversation's two (proxy, caller) pairs connect, each to the other
+        // participant with their proxy number as caller ID; everything else gets the one spoken
+        // message.
+        let known = [((PA, A), (B, PB)), ((PB, B), (A, PA))]
+            .into_iter()
+            .find(|((proxy, caller), _)| says("to") == Some(*proxy) && says("from") == Some(*caller));
+        if let Some((_, (callee, caller_id))) = known {
             prop_assert_eq!(outcome, Outcome::Connected);
             let connect = ncco.actions().iter().find_map(|a| match a {
                 Action::Connect(c) => Some(c),
                 _ => None,
             });
             let json = serde_json::to_value(connect.unwrap()).unwrap();
-            prop_assert_eq!(&json["endpoint"][0]["number"], B);
-            prop_assert_eq!(&json["from"], PB);
+            prop_assert_eq!(&json["endpoint"][0]["number"], callee);
+            prop_assert_eq!(&json["from"], caller_id);
         } else {
             prop_assert_ne!(outcome, Outcome::Connected);
             prop_assert!(matches!(ncco.actions(), [Action::Talk(_)]));
