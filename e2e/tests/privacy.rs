@@ -236,6 +236,46 @@ async fn a_whole_scenario_logs_no_real_number() {
     )
     .await;
 
+    // The rider calls again with the backend's out-of-session hook set: once it bridges the call,
+    // once it answers nonsense, once it cannot be reached.
+    let hook = wiremock::MockServer::start().await;
+    let hook_config = |url: String| shared::config::HookConfig {
+        out_of_session_url: Some(url),
+        intercept_url: None,
+        timeout: Duration::from_millis(500),
+    };
+    let mut answer = answer;
+    for (response, url) in [
+        (
+            json!({"action": "connect", "conversation_id": id}),
+            hook.uri(),
+        ),
+        (
+            json!({"action": "connect", "conversation_id": "not-an-id"}),
+            hook.uri(),
+        ),
+        (json!({}), "http://127.0.0.1:9".to_owned()),
+    ] {
+        hook.reset().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(response))
+            .mount(&hook)
+            .await;
+        answer.hooks.hooks =
+            shared::hook::Hooks::new(&hook_config(url), "hook-secret".into()).unwrap();
+        let r = answer::handle(
+            &answer,
+            req(
+                "GET",
+                "/webhooks/answer",
+                None,
+                &[("to", &pa), ("from", RIDER), ("conversation_uuid", "CON-H")],
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
+
     // OTHER texts DRIVER through the second conversation, and then opts out.
     let proxy = json_of(&second)["participants"][0]["proxy_number"]
         .as_str()
@@ -290,6 +330,9 @@ async fn a_whole_scenario_logs_no_real_number() {
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.lines().count() > 15, "the scenario logged: {text}");
+    for hooked in ["one-off bridge", "reason=\"unreadable\"", "reason=\"unreachable\""] {
+        assert!(text.contains(hooked), "the hook's calls were logged ({hooked}): {text}");
+    }
     assert!(
         text.contains("rejected: 4477****0003"),
         "Vonage's error text is masked too: {text}"
