@@ -377,6 +377,13 @@ async fn each_text_action_does_what_it_says() {
     );
     // The relayed text is in the conversation's record.
     assert_eq!(w.get(&ride).await["messages"].as_array().unwrap().len(), 1);
+
+    // A text to an open conversation that relays calls only is not the hook's to decide.
+    let calls_only = w.create(STRANGER, COURIER, json!({"mode": "voice"})).await;
+    w.hook.reset().await;
+    w.text(&proxy(&calls_only, 0), STRANGER, "t-voice-only", "hi")
+        .await;
+    assert!(w.asked("/out-of-session").await.is_empty());
 }
 
 #[tokio::test]

@@ -60,13 +60,19 @@ pub struct HookClient {
 }
 
 impl HookClient {
-    pub fn new(url: &str, secret: SecretString, timeout: Duration) -> Result<Self, ConfigError> {
+    /// A client for the hook at `url`, which the setting `name` gave.
+    pub fn new(
+        name: &'static str,
+        url: &str,
+        secret: SecretString,
+        timeout: Duration,
+    ) -> Result<Self, ConfigError> {
         let http = reqwest::Client::builder()
             .connect_timeout(timeout)
             .user_agent(concat!("voice-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Invalid {
-                name: "OUT_OF_SESSION_URL",
+                name,
                 reason: e.to_string(),
             })?;
         Ok(Self {
@@ -146,14 +152,14 @@ impl Hooks {
     }
 
     pub fn new(config: &HookConfig, secret: SecretString) -> Result<Self, ConfigError> {
-        let client = |url: &Option<String>| {
+        let client = |name, url: &Option<String>| {
             url.as_deref()
-                .map(|u| HookClient::new(u, secret.clone(), config.timeout))
+                .map(|u| HookClient::new(name, u, secret.clone(), config.timeout))
                 .transpose()
         };
         Ok(Self {
-            out_of_session: client(&config.out_of_session_url)?,
-            intercept: client(&config.intercept_url)?,
+            out_of_session: client("OUT_OF_SESSION_URL", &config.out_of_session_url)?,
+            intercept: client("INTERCEPT_URL", &config.intercept_url)?,
         })
     }
 }

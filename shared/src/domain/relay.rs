@@ -143,9 +143,12 @@ where
     }
 
     let Some(route) = route else {
-        if let Some(hook) = &deps.hooks.out_of_session {
-            let expired = found.filter(|r| now >= r.expires_at);
-            return out_of_session(deps, hook, m, expired.as_ref(), now).await;
+        // No open conversation for this sender here (a voice-only one is not the hook's).
+        let open_elsewhere = found.as_ref().is_some_and(|r| now < r.expires_at);
+        if let Some(hook) = &deps.hooks.out_of_session
+            && !open_elsewhere
+        {
+            return out_of_session(deps, hook, m, found.as_ref(), now).await;
         }
         return unknown_sender(deps, m, now).await;
     };
