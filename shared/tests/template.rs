@@ -371,6 +371,7 @@ fn the_dashboard_shows_the_product_metrics_beside_lambda_api_gateway_and_dynamod
         "TextsRelayed",
         "EventsPublished",
         "EventsFailed",
+        "HookCalls",
         "AWS/Lambda",
         "AWS/ApiGateway",
         "AWS/DynamoDB",
