@@ -571,3 +571,38 @@ async fn reopening_racing_a_creation_for_the_same_pairs_lets_one_win() {
             .unwrap();
     }
 }
+
+/// The conversation whose close freed a (proxy number, participant) pair is what the
+/// out-of-session hook is told the caller last had there: the pair's own participant only, and
+/// the one closed latest.
+#[tokio::test]
+async fn a_callers_last_conversation_is_the_one_that_freed_their_pair() {
+    let store = two_numbers().await;
+    let now = shared::now();
+    let (c, _) = closed_conversation(&store, now).await;
+    let [rider, driver] = c.participants.clone();
+    let last = store
+        .last_conversation(&rider.proxy_number, &rider.number)
+        .await
+        .unwrap();
+    assert_eq!(last.map(|l| l.id), Some(c.id.clone()));
+    let last = store
+        .last_conversation(&driver.proxy_number, &driver.number)
+        .await
+        .unwrap();
+    assert_eq!(last.map(|l| l.id), Some(c.id.clone()));
+    // The rider on the driver's number, or a stranger, had nothing there.
+    for (proxy, caller) in [
+        (&driver.proxy_number, &rider.number),
+        (&rider.proxy_number, &m(C)),
+    ] {
+        assert_eq!(store.last_conversation(proxy, caller).await.unwrap(), None);
+    }
+    // The same two again, closed later: that one is the last.
+    let (again, _) = closed_conversation(&store, now + 10).await;
+    let last = store
+        .last_conversation(&rider.proxy_number, &rider.number)
+        .await
+        .unwrap();
+    assert_eq!(last.map(|l| l.id), Some(again.id));
+}
