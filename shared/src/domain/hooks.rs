@@ -220,23 +220,29 @@ async fn ask<S: HookLog, A: serde::de::DeserializeOwned>(
     }
 }
 
-/// The conversation an answer names, if the caller was one of its participants.
-async fn named<S: HookLog>(
+/// The conversation an answer names and the caller's index in it; refused (with the reason)
+/// unless the caller was one of its participants.
+async fn theirs<S: HookLog>(
     store: &S,
     id: &ConversationId,
     caller: &Msisdn,
     last: Option<(Conversation, u8)>,
-) -> Result<Option<(Conversation, u8)>, &'static str> {
-    if let Some((c, i)) = last
-        && &c.id == id
-    {
-        return Ok(Some((c, i)));
-    }
-    let c = store.get_conversation(id).await.map_err(|e| {
-        tracing::error!(error = %error_chain(&e), "the conversation a hook named could not be read");
-        "store_failed"
-    })?;
-    Ok(c.and_then(|c| index_of(&c, caller).map(|i| (c, i))))
+) -> Result<(Conversation, u8), &'static str> {
+    let found = match last {
+        Some((c, i)) if &c.id == id => Some((c, i)),
+        _ => store
+            .get_conversation(id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %error_chain(&e), "the conversation a hook named could not be read");
+                "store_failed"
+            })?
+            .and_then(|c| index_of(&c, caller).map(|i| (c, i))),
+    };
+    found.ok_or_else(|| {
+        tracing::warn!(conversation_id = %id, "hook named a conversation the caller is not part of");
+        "not_a_participant"
+    })
 }
 
 /// Records a hook's answer that was carried out; a failure is logged, never the caller's.
@@ -277,7 +283,9 @@ pub async fn call<S: HookLog + CallLog>(
     now: i64,
     budget: Duration,
 ) -> CallOutcome {
-    let outcome = decide_call(store, hook, settings, u, now, budget).await;
+    let outcome = decide_call(store, hook, settings, u, now, budget)
+        .await
+        .unwrap_or_else(CallOutcome::Default);
     let shown = match &outcome {
         CallOutcome::Connect(_) => "connected",
         CallOutcome::Say(_) => "say",
@@ -295,31 +303,25 @@ async fn decide_call<S: HookLog + CallLog>(
     u: &Unplanned<'_>,
     now: i64,
     budget: Duration,
-) -> CallOutcome {
-    let (answer, last) = match ask::<S, CallAnswer>(store, hook, u, now, budget).await {
-        Ok(asked) => asked,
-        Err(reason) => return CallOutcome::Default(reason),
-    };
+) -> Result<CallOutcome, &'static str> {
+    let (answer, last) = ask::<S, CallAnswer>(store, hook, u, now, budget).await?;
     let kind = HookKind::OutOfSession;
-    match answer {
+    Ok(match answer {
         CallAnswer::Say { text } if usable_text(&text) => {
             record(store, decision(kind, u, "say", None, now)).await;
             CallOutcome::Say(text)
         }
-        CallAnswer::Say { .. } => CallOutcome::Default("unreadable"),
+        CallAnswer::Say { .. } => return Err("unreadable"),
         CallAnswer::Reject => {
             record(store, decision(kind, u, "reject", None, now)).await;
             CallOutcome::Reject
         }
         CallAnswer::Connect { conversation_id } => {
-            let (c, index) = match named(store, &conversation_id, u.caller, last).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return not_theirs(&conversation_id),
-                Err(reason) => return CallOutcome::Default(reason),
-            };
+            let named = theirs(store, &conversation_id, u.caller, last).await?;
+            let (c, index) = &named;
             let call = CallRef {
                 conversation_id: c.id.clone(),
-                caller_index: index,
+                caller_index: *index,
             };
             let retention = ClosePolicy::from(settings).retention;
             if let Err(e) = store
@@ -328,61 +330,37 @@ async fn decide_call<S: HookLog + CallLog>(
             {
                 tracing::error!(error = %error_chain(&e), "one-off call not remembered; its events will not reach the call log");
             }
-            record(
-                store,
-                decision(kind, u, "connect", Some(&(c.clone(), index)), now),
-            )
-            .await;
+            record(store, decision(kind, u, "connect", Some(&named), now)).await;
             tracing::info!(conversation_id = %c.id, "one-off bridge for a conversation not open");
-            CallOutcome::Connect(Box::new(route_of(&c, index)))
+            CallOutcome::Connect(Box::new(route_of(c, *index)))
         }
         CallAnswer::Reopen {
             conversation_id,
             ttl_seconds,
         } => {
-            let (c, index) = match named(store, &conversation_id, u.caller, last).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return not_theirs(&conversation_id),
-                Err(reason) => return CallOutcome::Default(reason),
-            };
+            let named = theirs(store, &conversation_id, u.caller, last).await?;
             let ttl = ttl_seconds.unwrap_or(settings.default_ttl_seconds);
             if !(settings.min_ttl_seconds..=settings.max_ttl_seconds).contains(&ttl) {
                 tracing::warn!(
                     ttl,
                     "hook asked to reopen for a TTL outside the configured bounds"
                 );
-                return CallOutcome::Default("unreadable");
+                return Err("unreadable");
             }
+            let (c, index) = &named;
             let policy = ClosePolicy::from(settings);
             match conversation::reopen(store, &c.id, ttl as i64, now, policy).await {
                 Ok(Reopened::Reopened(open) | Reopened::AlreadyOpen(open)) => {
-                    record(store, decision(kind, u, "reopen", Some(&(c, index)), now)).await;
-                    CallOutcome::Connect(Box::new(route_of(&open, index)))
+                    record(store, decision(kind, u, "reopen", Some(&named), now)).await;
+                    CallOutcome::Connect(Box::new(route_of(&open, *index)))
                 }
                 Err(e) => {
                     tracing::warn!(conversation_id = %c.id, error = %e, "hook's reopen refused");
-                    CallOutcome::Default("reopen_refused")
+                    return Err("reopen_refused");
                 }
             }
         }
-    }
-}
-
-fn not_theirs<T: From<&'static str>>(id: &ConversationId) -> T {
-    tracing::warn!(conversation_id = %id, "hook named a conversation the caller is not part of");
-    T::from("not_a_participant")
-}
-
-impl From<&'static str> for CallOutcome {
-    fn from(reason: &'static str) -> Self {
-        Self::Default(reason)
-    }
-}
-
-impl From<&'static str> for TextOutcome {
-    fn from(reason: &'static str) -> Self {
-        Self::Default(reason)
-    }
+    })
 }
 
 /// Participant `index`'s route in `c`: the way to the other participant.
@@ -399,7 +377,9 @@ pub async fn text<S: HookLog>(
     u: &Unplanned<'_>,
     now: i64,
 ) -> TextOutcome {
-    let outcome = decide_text(store, hook, u, now).await;
+    let outcome = decide_text(store, hook, u, now)
+        .await
+        .unwrap_or_else(TextOutcome::Default);
     let shown = match &outcome {
         TextOutcome::Relay(_) => "relay",
         TextOutcome::Reply(_) => "reply",
@@ -415,37 +395,25 @@ async fn decide_text<S: HookLog>(
     hook: &HookClient,
     u: &Unplanned<'_>,
     now: i64,
-) -> TextOutcome {
-    let (answer, last) = match ask::<S, TextAnswer>(store, hook, u, now, hook.timeout()).await {
-        Ok(asked) => asked,
-        Err(reason) => return TextOutcome::Default(reason),
-    };
+) -> Result<TextOutcome, &'static str> {
+    let (answer, last) = ask::<S, TextAnswer>(store, hook, u, now, hook.timeout()).await?;
     let kind = HookKind::OutOfSession;
-    match answer {
+    Ok(match answer {
         TextAnswer::Reply { text } if usable_text(&text) => {
             record(store, decision(kind, u, "reply", None, now)).await;
             TextOutcome::Reply(text)
         }
-        TextAnswer::Reply { .. } => TextOutcome::Default("unreadable"),
+        TextAnswer::Reply { .. } => return Err("unreadable"),
         TextAnswer::Ignore => {
             record(store, decision(kind, u, "ignore", None, now)).await;
             TextOutcome::Ignore
         }
         TextAnswer::Relay { conversation_id } => {
-            match named(store, &conversation_id, u.caller, last).await {
-                Ok(Some((c, index))) => {
-                    record(
-                        store,
-                        decision(kind, u, "relay", Some(&(c.clone(), index)), now),
-                    )
-                    .await;
-                    TextOutcome::Relay(Box::new(route_of(&c, index)))
-                }
-                Ok(None) => not_theirs(&conversation_id),
-                Err(reason) => TextOutcome::Default(reason),
-            }
+            let named = theirs(store, &conversation_id, u.caller, last).await?;
+            record(store, decision(kind, u, "relay", Some(&named), now)).await;
+            TextOutcome::Relay(Box::new(route_of(&named.0, named.1)))
         }
-    }
+    })
 }
 
 /// Asks the intercept hook whether a call or text on `route` may go through. It lets it
