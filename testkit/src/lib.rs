@@ -426,10 +426,20 @@ impl FaultProxy {
     }
 
     /// A store on `table` whose every request goes through the proxy, within `budget`.
+    ///
+    /// Its retry quota is unlimited: the tests run many requests at once through one client,
+    /// standing for as many Lambda execution environments, each of which has a quota of its own
+    /// (the SDK's token bucket is per process). One shared quota would be spent by the first
+    /// burst of injected faults and refuse every retry after it.
     pub async fn store(&self, table: &str, budget: &shared::config::AwsBudget) -> Store {
+        use aws_sdk_dynamodb::config::retry::{RetryPartition, TokenBucket};
         let sdk = shared::aws::sdk_config(budget).await;
+        let partition = RetryPartition::custom(format!("fault-proxy-{}", self.url))
+            .token_bucket(TokenBucket::unlimited())
+            .build();
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
             .endpoint_url(&self.url)
+            .retry_partition(partition)
             .build();
         Store::new(aws_sdk_dynamodb::Client::from_conf(config), table)
     }

@@ -11,7 +11,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use common::{App, assert_consistent, create_all, overlapping_pairs};
+use common::{App, assert_consistent, create_at_most, overlapping_pairs};
 use testkit::{FaultProxy, add_pool, budget, fresh_store, vonage_mock};
 
 const POOL: [&str; 4] = [
@@ -22,13 +22,18 @@ const POOL: [&str; 4] = [
 ];
 const CREATIONS: usize = 200;
 const PEOPLE: usize = 12;
+/// Creations running at once: enough to meet each other on every pair, few enough that the
+/// single-process local server answers them within the store's budget.
+const IN_FLIGHT: usize = 40;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_creations_hold_rule_two_while_the_store_fails() {
     let store = fresh_store().await;
     add_pool(&store, &POOL, "GB").await;
     let proxy = FaultProxy::start();
-    let via = proxy.store(store.table(), &budget(1000, 2500, 3)).await;
+    // Budgets for a loaded machine: the subject is rule 2 under faults, not latency (the
+    // answer webhook's fault tests hold the tight budgets).
+    let via = proxy.store(store.table(), &budget(3000, 10_000, 4)).await;
     let app = Arc::new(App::with(via, vonage_mock().await));
     proxy
         .set(
@@ -49,7 +54,7 @@ async fn parallel_creations_hold_rule_two_while_the_store_fails() {
         )
         .await;
 
-    let answers = create_all(&app, overlapping_pairs(CREATIONS, PEOPLE)).await;
+    let answers = create_at_most(&app, overlapping_pairs(CREATIONS, PEOPLE), IN_FLIGHT).await;
     let mut created = Vec::new();
     let mut exhausted = Vec::new();
     let mut unavailable = 0;

@@ -113,11 +113,23 @@ pub async fn create_all(
     app: &std::sync::Arc<App>,
     requests: Vec<(String, String)>,
 ) -> Vec<(String, String, u16, serde_json::Value)> {
+    create_at_most(app, requests, usize::MAX).await
+}
+
+/// Like [`create_all`], with no more than `in_flight` creations running at any moment.
+pub async fn create_at_most(
+    app: &std::sync::Arc<App>,
+    requests: Vec<(String, String)>,
+    in_flight: usize,
+) -> Vec<(String, String, u16, serde_json::Value)> {
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(in_flight.min(10_000)));
     let tasks: Vec<_> = requests
         .into_iter()
         .map(|(a, b)| {
             let app = std::sync::Arc::clone(app);
+            let limit = std::sync::Arc::clone(&limit);
             tokio::spawn(async move {
+                let _slot = limit.acquire().await.unwrap();
                 let (status, body) = app.create(pair(&a, &b)).await;
                 (a, b, status, body)
             })
