@@ -89,6 +89,7 @@ VONAGE_NUMBER_INSIGHT_URL=http://127.0.0.1:$3/ni
 VONAGE_SMS_URL=http://127.0.0.1:$3/sms
 VONAGE_NUMBERS_URL=http://127.0.0.1:$3
 WEBHOOK_SIGNATURES=off
+WEBHOOK_METHODS=any
 RUST_LOG=$5
 ENV
   # The backend's hooks, when the caller's environment names them.

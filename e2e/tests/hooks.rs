@@ -556,6 +556,7 @@ async fn a_hung_hook_is_cut_off_inside_the_calls_own_budget() {
                 store: store.clone(),
                 call: built.clone(),
                 auth: WebhookAuth::Off,
+                methods: shared::config::WebhookMethods::Any,
                 hooks: CallHooks {
                     hooks: hook.clone(),
                     conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),

@@ -35,6 +35,7 @@ async fn the_call_log_names_participants_by_label() {
     let events = event::Deps {
         store: store.clone(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
     };
     // The callee's leg (proxy(driver) → driver) of the rider's call.
@@ -116,6 +117,7 @@ async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
         hooks: answer::CallHooks::off().unwrap(),
         call: shared::config::CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
     };
     for p in &c.participants {
         let params: std::collections::HashMap<String, String> =

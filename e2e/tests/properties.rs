@@ -127,6 +127,7 @@ proptest! {
             store: one_route(),
             call: CallConfig::from_source(&|_: &str| None).unwrap(),
             auth: WebhookAuth::Off,
+            methods: shared::config::WebhookMethods::Any,
             hooks: answer::CallHooks::off().unwrap(),
         };
         let mut query = extra;

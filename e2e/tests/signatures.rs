@@ -1,12 +1,12 @@
 //! Signed webhooks: for the answer, fallback and event webhooks, a Vonage signature passes, and
 //! a wrong secret, a body changed after signing, a stale token, a missing header or a malformed
-//! token gets 401 before the table is touched.
+//! token gets 401 before the table is touched; with `WEBHOOK_METHODS=post` a `GET` gets 405.
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use lambda_http::{Body, Request};
 use secrecy::SecretString;
-use shared::config::CallConfig;
+use shared::config::{CallConfig, WebhookMethods};
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use testkit::fakes::MemoryStore;
 use testkit::{all_items, fresh_store};
@@ -97,6 +97,7 @@ async fn answer_and_fallback_refuse_unsigned_calls_before_any_lookup() {
                 store: MemoryStore::default(),
                 call: CallConfig::from_source(&|_: &str| None).unwrap(),
                 auth: auth(),
+                methods: WebhookMethods::Post,
                 hooks: answer::CallHooks::off().unwrap(),
             };
             let response = answer::handle(&deps, req).await;
@@ -127,6 +128,7 @@ async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
     let deps = event::Deps {
         store: store.clone(),
         auth: auth(),
+        methods: WebhookMethods::Post,
         retention: shared::domain::Retention { seconds: 60 },
     };
     let body = r#"{"from":"447700900001","to":"447700900101","uuid":"u1","conversation_uuid":"CON-1","status":"started","direction":"inbound"}"#;
@@ -145,12 +147,70 @@ async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
     }
 }
 
+/// With `WEBHOOK_METHODS=post`, as deployed, a `GET` is refused on every webhook before anything
+/// is read, even with a valid token: its token signs an empty body, not the `to` and `from` of
+/// its query string, so one token could otherwise ask for the NCCO of any pair.
+#[tokio::test]
+async fn strict_webhooks_refuse_get_even_when_signed() {
+    let token = sign(&claims_for(b"", shared::now(), KEY), SECRET);
+    let get = |path: &str| {
+        http::Request::builder()
+            .method("GET")
+            .uri(format!("{path}?to=447700900101&from=447700900001&uuid=u1"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::Empty)
+            .unwrap()
+    };
+    let refused = |response: lambda_http::Response<Body>, what: &str| {
+        assert_eq!(response.status(), 405, "{what}");
+        assert_eq!(response.headers()["allow"], "POST", "{what}");
+        let Body::Text(text) = response.body() else {
+            panic!("{what}")
+        };
+        assert!(text.contains("\"code\":\"method_not_allowed\""), "{text}");
+    };
+    for path in ["/webhooks/answer", "/webhooks/fallback"] {
+        let deps = answer::Deps {
+            store: MemoryStore::default(),
+            call: CallConfig::from_source(&|_: &str| None).unwrap(),
+            auth: auth(),
+            methods: WebhookMethods::Post,
+            hooks: answer::CallHooks::off().unwrap(),
+        };
+        refused(answer::handle(&deps, get(path)).await, path);
+        assert_eq!(deps.store.requests(), 0, "{path}");
+    }
+    let store = fresh_store().await;
+    let deps = event::Deps {
+        store: store.clone(),
+        auth: auth(),
+        methods: WebhookMethods::Post,
+        retention: shared::domain::Retention { seconds: 60 },
+    };
+    refused(event::handle(&deps, get("/webhooks/event")).await, "event");
+    assert!(all_items(&store).await.is_empty());
+    // The setting itself: post unless asked for any, and nothing else.
+    let methods = |v: &str| {
+        let v = v.to_owned();
+        WebhookMethods::from_source(&move |k: &str| (k == "WEBHOOK_METHODS").then(|| v.clone()))
+    };
+    assert_eq!(
+        WebhookMethods::from_source(&|_: &str| None).unwrap(),
+        WebhookMethods::Post
+    );
+    assert_eq!(methods("any").unwrap(), WebhookMethods::Any);
+    assert_eq!(methods("POST").unwrap(), WebhookMethods::Post);
+    assert!(methods("get").is_err());
+}
+
+/// Locally (`WEBHOOK_METHODS=any`) a signed `GET` passes, as Vonage's default answer method.
 #[tokio::test]
 async fn a_signed_get_without_body_passes() {
     let deps = answer::Deps {
         store: MemoryStore::default(),
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: auth(),
+        methods: WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
     };
     let token = sign(&claims_for(b"", shared::now(), KEY), SECRET);

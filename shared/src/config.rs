@@ -233,6 +233,39 @@ impl SmsConfig {
     }
 }
 
+/// Which HTTP methods the answer, fallback and event webhooks take (`WEBHOOK_METHODS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookMethods {
+    /// `POST` only (the deployed stack): a signed request's `payload_hash` covers its body, so
+    /// every field that routes a call (`to`, `from`) is signed. A `GET` carries them in the query
+    /// string, which the signature does not cover.
+    Post,
+    /// `GET` or `POST` (local work).
+    Any,
+}
+
+impl WebhookMethods {
+    /// `post` (also when unset) or `any`.
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        match optional(src, "WEBHOOK_METHODS").map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(Self::Post),
+            Some(v) if v == "post" => Ok(Self::Post),
+            Some(v) if v == "any" => Ok(Self::Any),
+            Some(v) => Err(ConfigError::Invalid {
+                name: "WEBHOOK_METHODS",
+                reason: format!("{v} is neither post nor any"),
+            }),
+        }
+    }
+
+    pub fn allows(self, method: &str) -> bool {
+        match self {
+            Self::Post => method == "POST",
+            Self::Any => matches!(method, "GET" | "POST"),
+        }
+    }
+}
+
 /// The marketplace backend's hooks: where they are and how long one call may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookConfig {

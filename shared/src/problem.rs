@@ -42,6 +42,11 @@ pub enum ApiError {
     SmsUnauthorized(#[source] crate::sms_signature::SmsSignatureError),
     #[error("method {0} is not allowed here")]
     MethodNotAllowed(String),
+    /// A webhook that takes `POST` only (`WEBHOOK_METHODS=post`) got another method.
+    #[error(
+        "{0} is not accepted here: this webhook takes POST only, so that its signature covers every field"
+    )]
+    PostOnly(String),
     #[error("a Vonage API did not answer correctly")]
     VonageUnavailable(#[source] crate::vonage::VonageError),
     /// The store throttled, timed out or conflicted after bounded retries.
@@ -87,7 +92,9 @@ impl ApiError {
             Self::DuplicateNumber(_) => (409, "duplicate_number", "Number already in the pool"),
             Self::NumberInUse(_) => (409, "number_in_use", "Number still in use"),
             Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
-            Self::MethodNotAllowed(_) => (405, "method_not_allowed", "Method not allowed"),
+            Self::MethodNotAllowed(_) | Self::PostOnly(_) => {
+                (405, "method_not_allowed", "Method not allowed")
+            }
             Self::Unauthorized(_) | Self::SmsUnauthorized(_) => {
                 (401, "unauthorized", "Unauthorized")
             }
@@ -95,6 +102,19 @@ impl ApiError {
             Self::StoreUnavailable(_) => (503, "store_unavailable", "Store unavailable"),
             Self::Unavailable => (503, "unavailable", "Service unavailable"),
             Self::Internal(_) => (500, "internal", "Internal error"),
+        }
+    }
+
+    /// The refusal of a webhook request made with a method `methods` does not take.
+    pub fn unless_allowed(
+        methods: crate::config::WebhookMethods,
+        method: &http::Method,
+    ) -> Result<(), Self> {
+        use crate::config::WebhookMethods;
+        match methods {
+            _ if methods.allows(method.as_str()) => Ok(()),
+            WebhookMethods::Post => Err(Self::PostOnly(method.to_string())),
+            WebhookMethods::Any => Err(Self::MethodNotAllowed(method.to_string())),
         }
     }
 
@@ -145,6 +165,9 @@ impl ApiError {
         match self {
             Self::MethodNotAllowed(_) => {
                 builder = builder.header(http::header::ALLOW, "GET, POST, DELETE");
+            }
+            Self::PostOnly(_) => {
+                builder = builder.header(http::header::ALLOW, "POST");
             }
             Self::StoreUnavailable(_) | Self::Unavailable | Self::VonageUnavailable(_) => {
                 builder = builder.header(http::header::RETRY_AFTER, RETRY_AFTER_SECONDS);

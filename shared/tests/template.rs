@@ -423,6 +423,18 @@ fn stream_consumer<'a>(function: &'a Value, dead_letter_queue: &str) -> &'a Valu
     stream
 }
 
+/// The deployed answer, fallback and event webhooks take POST only, so the signature covers
+/// every field that routes a call.
+#[test]
+fn the_deployed_call_webhooks_take_post_only() {
+    let t = template();
+    let functions = functions(&t);
+    for name in ["AnswerFunction", "EventFunction"] {
+        let vars = &functions[name]["Properties"]["Environment"]["Variables"];
+        assert_eq!(vars["WEBHOOK_METHODS"], "post", "{name}");
+    }
+}
+
 /// The functions that route calls and texts take the hooks' settings from the same parameters,
 /// which accept only https URLs (or none), and the answer webhook may write what a hook's
 /// `reopen` writes.

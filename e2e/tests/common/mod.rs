@@ -46,11 +46,13 @@ impl Stack {
                 store: store.clone(),
                 call: CallConfig::from_source(&none).unwrap(),
                 auth: WebhookAuth::Off,
+                methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off().unwrap(),
             },
             calls: event::Deps {
                 store: store.clone(),
                 auth: WebhookAuth::Off,
+                methods: shared::config::WebhookMethods::Any,
                 retention: Retention {
                     seconds: retention_seconds,
                 },

@@ -47,6 +47,7 @@ fn bench(c: &mut Criterion) {
         store: routes(),
         call: call.clone(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
 
@@ -79,6 +80,7 @@ fn bench(c: &mut Criterion) {
             Some("abcd1234".into()),
             86_400,
         )),
+        methods: shared::config::WebhookMethods::Post,
         hooks: CallHooks::off().unwrap(),
     };
     let mut raw: serde_json::Value = serde_json::from_str(&event("answer-post.json")).unwrap();
@@ -127,12 +129,14 @@ fn hook(c: &mut Criterion, rt: &tokio::runtime::Runtime, call: CallConfig) {
         store: routes(),
         call: call.clone(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks,
     };
     let without = Deps {
         store: routes(),
         call,
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let raw = event("answer-unknown.json");

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use lambda_http::{Body, Request, Response};
-use shared::config::{AwsBudget, CallConfig, ConversationConfig, Source, table_name};
+use shared::config::{
+    AwsBudget, CallConfig, ConversationConfig, Source, WebhookMethods, table_name,
+};
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
 use shared::http::{request_base_url, webhook_fields};
@@ -27,6 +29,8 @@ pub struct Deps<S> {
     pub store: S,
     pub call: CallConfig,
     pub auth: WebhookAuth,
+    /// `post` in the deployed stack: a `GET`'s query string is not covered by the signature.
+    pub methods: WebhookMethods,
     pub hooks: CallHooks,
 }
 
@@ -69,6 +73,7 @@ pub async fn build(
     Ok(Deps {
         store: Store::from_env(table_name(src)?, &AwsBudget::from_source(src)?).await,
         auth: webhook_auth(src, resolve(src, SIGNATURE_SECRET).await?)?,
+        methods: WebhookMethods::from_source(src)?,
         call,
         hooks: CallHooks {
             hooks: Hooks::from_source(src).await?,
@@ -117,8 +122,8 @@ impl Outcome {
 }
 
 pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
-    if !matches!(req.method().as_str(), "GET" | "POST") {
-        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    if let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
+        return refused.into_response();
     }
     let now = shared::now();
     // A request Vonage did not sign is refused before anything is read.

@@ -141,6 +141,7 @@ async fn each_direction_reaches_the_other_with_the_right_caller_id() {
         store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
@@ -182,6 +183,7 @@ async fn nothing_else_connects() {
         store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let cases = [
@@ -210,6 +212,7 @@ async fn an_expired_conversation_never_connects_even_before_the_sweep() {
         store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     for now in [2_000, 50_000] {
@@ -227,6 +230,7 @@ async fn a_texts_only_conversation_refuses_calls() {
         store: routes(&c),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
@@ -240,6 +244,7 @@ async fn a_store_failure_is_a_spoken_apology_with_200() {
         store: broken(),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let response = handle(&deps, inbound(PA, A)).await;
@@ -262,6 +267,7 @@ async fn the_fallback_answers_the_same_way() {
         store: routes(&conversation(2_000)),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let req = get(
@@ -282,6 +288,7 @@ async fn the_announcement_is_configurable_and_optional() {
         store: routes(&conversation(2_000)),
         call,
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
@@ -299,6 +306,7 @@ async fn other_methods_are_refused_without_5xx() {
         store: broken(),
         call: call_config(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
     };
     let req = http::Request::builder()
@@ -331,6 +339,7 @@ mod through_the_store {
             store: stored(&c).await,
             call: call_config(),
             auth: WebhookAuth::Off,
+            methods: shared::config::WebhookMethods::Any,
             hooks: CallHooks::off().unwrap(),
         };
         for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
@@ -365,6 +374,7 @@ mod through_the_store {
             store: stored(&conversation(now - 1)).await,
             call: call_config(),
             auth: WebhookAuth::Off,
+            methods: shared::config::WebhookMethods::Any,
             hooks: CallHooks::off().unwrap(),
         };
         for (to, from) in [(PA, A), (PB, B)] {

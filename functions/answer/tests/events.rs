@@ -52,6 +52,7 @@ async fn the_answer_events_play_as_named() {
         store: testkit::fakes::MemoryStore::with([c]),
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
     };
     for (file, expected) in [

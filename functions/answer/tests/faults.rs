@@ -96,6 +96,7 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
                 store: via.clone(),
                 call: config.clone(),
                 auth: WebhookAuth::Off,
+                methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off()?,
             })
         },

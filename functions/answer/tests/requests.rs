@@ -113,6 +113,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         store: counted,
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
     };
 
@@ -199,6 +200,7 @@ async fn a_call_put_to_the_hook_reads_its_last_conversation_once() {
         ),
         call: CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         hooks,
     };
     for (to, from, expected, requests) in [

@@ -2,6 +2,7 @@
 //! the call log of the conversation the call went through.
 
 use lambda_http::{Body, Request, Response};
+use shared::config::WebhookMethods;
 use shared::domain::Retention;
 use shared::domain::calls;
 pub use shared::domain::calls::{Incoming, Outcome};
@@ -18,6 +19,8 @@ use shared::values::CallStatus;
 pub struct Deps<S = Store> {
     pub store: S,
     pub auth: WebhookAuth,
+    /// `post` in the deployed stack: a `GET`'s query string is not covered by the signature.
+    pub methods: WebhookMethods,
     /// How long call records are kept after their conversation's expiry.
     pub retention: Retention,
 }
@@ -27,8 +30,8 @@ pub struct Deps<S = Store> {
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 
 pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
-    if !matches!(req.method().as_str(), "GET" | "POST") {
-        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    if let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
+        return refused.into_response();
     }
     if let Err(e) = deps.auth.check(&req, shared::now()) {
         tracing::warn!(error = %e, "unsigned or forged event webhook refused");

@@ -2,7 +2,9 @@
 
 use event::Deps;
 use lambda_http::Error;
-use shared::config::{AwsBudget, ConversationConfig, Env, request_timeout, table_name};
+use shared::config::{
+    AwsBudget, ConversationConfig, Env, WebhookMethods, request_timeout, table_name,
+};
 use shared::domain::Retention;
 use shared::runtime::{Service, serve, webhook_fallback};
 use shared::secrets::{SIGNATURE_SECRET, resolve};
@@ -15,6 +17,7 @@ async fn main() -> Result<(), Error> {
         Ok::<_, Error>(Deps {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             auth: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
+            methods: WebhookMethods::from_source(&Env)?,
             retention: Retention {
                 seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
             },

@@ -30,6 +30,7 @@ async fn every_status_event_plays_as_named() {
     let deps = Deps {
         store: store.clone(),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
     };
 

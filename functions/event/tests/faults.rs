@@ -76,6 +76,7 @@ async fn every_event_is_kept_once_while_writes_fail() {
     let deps = Deps {
         store: proxy.store(store.table(), &budget(1000, 2500, 3)).await,
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
     };
 

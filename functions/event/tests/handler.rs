@@ -21,6 +21,7 @@ fn deps() -> Deps<MemoryStore> {
     Deps {
         store: MemoryStore::with([conversation(ID, (A, PA), (B, PB), now, now + 3600)]),
         auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
     }
 }

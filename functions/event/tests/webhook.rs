@@ -56,6 +56,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         Deps {
             store,
             auth: WebhookAuth::Off,
+            methods: shared::config::WebhookMethods::Any,
             retention: shared::domain::Retention { seconds: 86_400 },
         },
         c,
