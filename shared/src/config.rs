@@ -23,6 +23,8 @@ pub struct VonageConfig {
     pub number_insight_url: String,
     pub sms_url: String,
     pub numbers_url: String,
+    /// The Application API (`VONAGE_APPLICATIONS_URL`).
+    pub applications_url: String,
     pub timeout: Duration,
     pub max_retries: u32,
 }
@@ -331,6 +333,7 @@ fn hook_url(src: &dyn Source, name: &'static str) -> Result<Option<String>, Conf
 pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
 pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
 pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";
+pub const DEFAULT_APPLICATIONS_URL: &str = "https://api.nexmo.com/v2/applications";
 
 /// A source of settings: the process environment in Lambda, a map in tests.
 pub trait Source: Sync {
@@ -407,6 +410,7 @@ impl VonageConfig {
             ),
             sms_url: base_url(src, "VONAGE_SMS_URL", DEFAULT_SMS_URL),
             numbers_url: base_url(src, "VONAGE_NUMBERS_URL", DEFAULT_NUMBERS_URL),
+            applications_url: base_url(src, "VONAGE_APPLICATIONS_URL", DEFAULT_APPLICATIONS_URL),
             timeout: Duration::from_millis(number(src, "VONAGE_TIMEOUT_MS", 3000)?),
             max_retries: number(src, "VONAGE_MAX_RETRIES", 2)?,
         })
@@ -492,6 +496,7 @@ mod tests {
         assert_eq!(v.number_insight_url, "https://api.nexmo.com/ni");
         assert_eq!(v.sms_url, "https://rest.nexmo.com/sms");
         assert_eq!(v.numbers_url, "https://rest.nexmo.com");
+        assert_eq!(v.applications_url, "https://api.nexmo.com/v2/applications");
         assert!(
             !format!("{v:?}").contains("secret\""),
             "the secret is redacted in Debug"

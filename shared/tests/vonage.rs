@@ -361,3 +361,89 @@ async fn a_refused_purchase_is_a_rejection_with_its_reason() {
         "numbers masked: {err}"
     );
 }
+
+/// The Application API client as the set-up uses it. Its requests go through Prism proxying
+/// `application.v2.yml` (`--errors`: a request or answer the spec refuses fails), in front of a
+/// stand-in answering as Vonage does (Prism's own mock drops `id` from the creation example).
+#[tokio::test]
+async fn application_requests_are_accepted_by_the_spec() {
+    use shared::vonage::ApplicationSpec;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const ID: &str = "78d335fa-323d-0114-9c3d-d6f0d48968cf";
+    let base = "https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks";
+    let hook =
+        |p: &str| serde_json::json!({"address": format!("{base}/{p}"), "http_method": "POST"});
+    let shown = serde_json::json!({
+        "id": ID, "name": "voice-proxy",
+        "capabilities": {"voice": {"webhooks": {
+            "answer_url": hook("answer"), "fallback_answer_url": hook("fallback"), "event_url": hook("event"),
+        }}},
+        "_links": {"self": {"href": format!("/v2/applications/{ID}")}},
+    });
+    let mut created = shown.clone();
+    created["keys"] = serde_json::json!({
+        "public_key": "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+    });
+    let stand_in = MockServer::start().await;
+    for (verb, at, status, body) in [
+        ("POST", "/".to_owned(), 201, Some(created)),
+        ("PUT", format!("/{ID}"), 200, Some(shown.clone())),
+        ("GET", format!("/{ID}"), 200, Some(shown)),
+        ("DELETE", format!("/{ID}"), 204, None),
+    ] {
+        let mut answer = ResponseTemplate::new(status);
+        if let Some(body) = body {
+            answer = answer.set_body_json(body);
+        }
+        Mock::given(method(verb))
+            .and(path(at))
+            .respond_with(answer)
+            .mount(&stand_in)
+            .await;
+    }
+    let proxy = testkit::SpecProxy::start("application.v2.yml", &stand_in.uri());
+    let mut config = vonage_config(&proxy.url, &proxy.url, &proxy.url);
+    config.applications_url = proxy.url.clone();
+    let client = VonageClient::new(&config)
+        .unwrap()
+        .with_backoff(Duration::from_millis(5));
+    let spec = ApplicationSpec {
+        name: "voice-proxy".into(),
+        answer_url: format!("{base}/answer"),
+        fallback_answer_url: format!("{base}/fallback"),
+        event_url: format!("{base}/event"),
+    };
+
+    let app = client.create_application(&spec).await.unwrap();
+    assert_eq!(app.id, ID);
+    assert!(
+        app.private_key.is_some(),
+        "a creation answers with the private key"
+    );
+    let app = client.update_application(ID, &spec).await.unwrap();
+    assert_eq!(app.answer_url.unwrap().address, format!("{base}/answer"));
+    let app = client.get_application(ID).await.unwrap().unwrap();
+    assert_eq!(app.event_url.unwrap().http_method.as_deref(), Some("POST"));
+    client.delete_application(ID).await.unwrap();
+
+    // What the client sent: Basic credentials, every webhook by POST, signed callbacks on.
+    let sent = stand_in.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 4);
+    assert!(sent.iter().all(|r| {
+        r.headers["authorization"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    }));
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["capabilities"]["voice"]["signed_callbacks"], true);
+    for webhook in ["answer_url", "fallback_answer_url", "event_url"] {
+        assert_eq!(
+            body["capabilities"]["voice"]["webhooks"][webhook]["http_method"],
+            "POST"
+        );
+    }
+}

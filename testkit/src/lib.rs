@@ -79,6 +79,7 @@ pub fn vonage_config(ni: &str, sms: &str, numbers: &str) -> VonageConfig {
         number_insight_url: ni.trim_end_matches('/').into(),
         sms_url: sms.trim_end_matches('/').into(),
         numbers_url: numbers.trim_end_matches('/').into(),
+        applications_url: format!("{}/v2/applications", numbers.trim_end_matches('/')),
         timeout: std::time::Duration::from_millis(1500),
         max_retries: 2,
     }
