@@ -177,9 +177,19 @@ where
         }
     }
     let result = deliver(deps, m, &route, &text, parts, now).await;
+    released_on_failure(deps, m, result).await
+}
+
+/// A concatenated message whose handling failed is claimed no longer, so that Vonage's retry
+/// can complete it.
+async fn released_on_failure<S: SmsLedger, V>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    result: Result<Outcome, RelayError>,
+) -> Result<Outcome, RelayError> {
     if result.is_err()
         && let Some((reference, _, _)) = &m.concat
-        && let Err(e) = store.release_whole(&m.sender, reference).await
+        && let Err(e) = deps.store.release_whole(&m.sender, reference).await
     {
         tracing::error!(error = %error_chain(&e), "whole-message claim not released");
     }
@@ -241,20 +251,13 @@ where
     };
     let result = match hooks::text(deps.store, hook, &unplanned, now).await {
         TextOutcome::Relay(route) => deliver(deps, m, &route, &text, parts, now).await,
-        TextOutcome::Reply(reply) => {
-            reply_unless_opted_out(deps, m, &reply).await?;
-            Ok(Outcome::HookReplied)
-        }
+        TextOutcome::Reply(reply) => reply_unless_opted_out(deps, m, &reply)
+            .await
+            .map(|()| Outcome::HookReplied),
         TextOutcome::Ignore => Ok(Outcome::HookIgnored),
         TextOutcome::Default(_) => unknown_sender(deps, m, now).await,
     };
-    if result.is_err()
-        && let Some((reference, _, _)) = &m.concat
-        && let Err(e) = deps.store.release_whole(&m.sender, reference).await
-    {
-        tracing::error!(error = %error_chain(&e), "whole-message claim not released");
-    }
-    result
+    released_on_failure(deps, m, result).await
 }
 
 /// Texts the sender back from the number they texted, unless they opted out of it.
