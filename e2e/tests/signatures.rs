@@ -22,6 +22,17 @@ fn auth() -> WebhookAuth {
     ))
 }
 
+/// The answer webhook with signatures required and `methods`, on a store that counts lookups.
+fn answer_deps(methods: WebhookMethods) -> answer::Deps<MemoryStore> {
+    answer::Deps {
+        store: MemoryStore::default(),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: auth(),
+        methods,
+        hooks: answer::CallHooks::off().unwrap(),
+    }
+}
+
 fn post(path: &str, body: &str, authorization: Option<String>) -> Request {
     let mut b = http::Request::builder()
         .method("POST")
@@ -93,13 +104,7 @@ async fn answer_and_fallback_refuse_unsigned_calls_before_any_lookup() {
         r#"{"to":"447700900101","from":"447700900001","uuid":"u1","conversation_uuid":"CON-1"}"#;
     for path in ["/webhooks/answer", "/webhooks/fallback"] {
         for (what, req, status) in cases(path, body) {
-            let deps = answer::Deps {
-                store: MemoryStore::default(),
-                call: CallConfig::from_source(&|_: &str| None).unwrap(),
-                auth: auth(),
-                methods: WebhookMethods::Post,
-                hooks: answer::CallHooks::off().unwrap(),
-            };
+            let deps = answer_deps(WebhookMethods::Post);
             let response = answer::handle(&deps, req).await;
             // A refused request must make no lookup.
             let lookups = deps.store.requests();
@@ -170,13 +175,7 @@ async fn strict_webhooks_refuse_get_even_when_signed() {
         assert!(text.contains("\"code\":\"method_not_allowed\""), "{text}");
     };
     for path in ["/webhooks/answer", "/webhooks/fallback"] {
-        let deps = answer::Deps {
-            store: MemoryStore::default(),
-            call: CallConfig::from_source(&|_: &str| None).unwrap(),
-            auth: auth(),
-            methods: WebhookMethods::Post,
-            hooks: answer::CallHooks::off().unwrap(),
-        };
+        let deps = answer_deps(WebhookMethods::Post);
         refused(answer::handle(&deps, get(path)).await, path);
         assert_eq!(deps.store.requests(), 0, "{path}");
     }
@@ -206,13 +205,7 @@ async fn strict_webhooks_refuse_get_even_when_signed() {
 /// Locally (`WEBHOOK_METHODS=any`) a signed `GET` passes, as Vonage's default answer method.
 #[tokio::test]
 async fn a_signed_get_without_body_passes() {
-    let deps = answer::Deps {
-        store: MemoryStore::default(),
-        call: CallConfig::from_source(&|_: &str| None).unwrap(),
-        auth: auth(),
-        methods: WebhookMethods::Any,
-        hooks: answer::CallHooks::off().unwrap(),
-    };
+    let deps = answer_deps(WebhookMethods::Any);
     let token = sign(&claims_for(b"", shared::now(), KEY), SECRET);
     let req = http::Request::builder()
         .method("GET")
