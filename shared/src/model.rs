@@ -168,6 +168,15 @@ impl Conversation {
         self.status != ConversationStatus::Closed && now < self.expires_at
     }
 
+    /// Its status as seen at `now`: closed once expired, whether or not the sweep has run.
+    pub fn status_at(&self, now: i64) -> ConversationStatus {
+        if self.is_open_at(now) {
+            self.status
+        } else {
+            ConversationStatus::Closed
+        }
+    }
+
     /// This closed conversation open again from `now` for `ttl_seconds`, with the same
     /// participants and proxy numbers.
     pub fn reopened(&self, now: i64, ttl_seconds: i64) -> Self {

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 use shared::model::{
-    CloseReason, Conversation, ConversationStatus, Direction, ExpiryMode, Interaction, Mode,
-    NotificationStatus, Participant,
+    CloseReason, Conversation, Direction, ExpiryMode, Interaction, Mode, NotificationStatus,
+    Participant,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
@@ -151,7 +151,7 @@ impl ConversationView {
     /// The conversation as it stands at `now`: one past its expiry shows as closed (`expired`)
     /// even before the sweep has written it so, because it no longer connects.
     pub fn at(c: &Conversation, now: i64) -> Self {
-        let expired_unswept = c.status != ConversationStatus::Closed && now >= c.expires_at;
+        let expired_unswept = c.status_at(now) != c.status;
         let (status, closed_at, close_reason) = if expired_unswept {
             ("closed", Some(c.expires_at), Some(CloseReason::Expired))
         } else {

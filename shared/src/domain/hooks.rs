@@ -154,11 +154,10 @@ fn index_of(c: &Conversation, caller: &Msisdn) -> Option<u8> {
         .map(|i| i as u8)
 }
 
-/// The longest text a hook may have spoken or texted; longer is not an action.
-pub const MAX_HOOK_TEXT_CHARS: usize = 1500;
-
+/// A text a hook may have spoken or texted: not blank, and no longer than a `talk` action
+/// speaks; anything else is not an action.
 fn usable_text(text: &str) -> bool {
-    !text.trim().is_empty() && text.chars().count() <= MAX_HOOK_TEXT_CHARS
+    !text.trim().is_empty() && text.chars().count() <= crate::ncco::MAX_TALK_CHARS
 }
 
 fn count(hook: &str, outcome: &str) {
@@ -184,11 +183,7 @@ fn described(c: &Conversation, index: u8, now: i64) -> LastConversation {
         reference: c.reference.clone(),
         index,
         label: c.participants[usize::from(index.min(1))].label.clone(),
-        status: if c.is_open_at(now) {
-            c.status.as_str()
-        } else {
-            "closed"
-        },
+        status: c.status_at(now).as_str(),
     }
 }
 

@@ -121,7 +121,9 @@ where
     }
     let store = &deps.store;
     let found = store.route(&m.proxy, &m.sender).await?;
-    let route = found.clone().filter(|r| now < r.expires_at && r.mode.sms());
+    let route = found
+        .as_ref()
+        .filter(|r| now < r.expires_at && r.mode.sms());
 
     // Opt-out and opt-in keywords are never relayed; they hold for this sender and number.
     let word = keyword(&m.text);
@@ -156,27 +158,21 @@ where
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
         return Ok(Outcome::PartKept);
     };
-    if route.intercept
-        && let Some(hook) = &deps.hooks.intercept
-    {
-        let verdict = hooks::intercept(
-            deps.store,
-            hook,
-            Channel::Sms,
-            &route,
-            &m.message_id,
-            now,
-            hook.timeout(),
-        )
-        .await;
-        if let Verdict::Deny(reply) = verdict {
-            if let Some(reply) = reply {
-                reply_unless_opted_out(deps, m, &reply).await?;
-            }
-            return Ok(Outcome::Denied);
+    let verdict = match &deps.hooks.intercept {
+        Some(hook) if route.intercept => {
+            let key = &m.message_id;
+            let budget = hook.timeout();
+            hooks::intercept(deps.store, hook, Channel::Sms, route, key, now, budget).await
         }
-    }
-    let result = deliver(deps, m, &route, &text, parts, now).await;
+        _ => Verdict::Allow,
+    };
+    let result = match verdict {
+        Verdict::Allow => deliver(deps, m, route, &text, parts, now).await,
+        Verdict::Deny(None) => Ok(Outcome::Denied),
+        Verdict::Deny(Some(reply)) => reply_unless_opted_out(deps, m, &reply)
+            .await
+            .map(|()| Outcome::Denied),
+    };
     released_on_failure(deps, m, result).await
 }
 
