@@ -19,7 +19,6 @@ pub enum ConfigError {
 pub struct VonageConfig {
     pub api_key: String,
     pub api_secret: SecretString,
-    pub application_id: Option<String>,
     pub number_insight_url: String,
     pub sms_url: String,
     pub numbers_url: String,
@@ -402,7 +401,6 @@ impl VonageConfig {
         Ok(Self {
             api_key: required(src, "VONAGE_API_KEY")?,
             api_secret,
-            application_id: optional(src, "VONAGE_APPLICATION_ID"),
             number_insight_url: base_url(
                 src,
                 "VONAGE_NUMBER_INSIGHT_URL",

@@ -1,13 +1,19 @@
-//! The Vonage secrets (API secret, signature secret). Where the plain environment variable is
-//! set (local work, tests) it wins. Otherwise they come from one AWS Secrets Manager secret named
-//! by `VONAGE_SECRET_ARN`, a JSON object `{"api_secret": "...", "signature_secret": "..."}`,
-//! fetched on first use (within the store's time budget, [`AwsBudget`]) and kept for the life of the execution environment. They never appear
-//! in the template, the deployed environment, a log line or an error body.
+//! The stack's secrets (API secret, signature secret, hook secret, the Voice application's id
+//! and private key). Where the plain environment variable is set (local work, tests) it wins.
+//! Otherwise they come from the stack's AWS Secrets Manager secret named by
+//! `VONAGE_SECRET_ARN`, a JSON object of strings (`{"api_secret": "...", ...}`), fetched on
+//! first use (within the store's time budget, [`AwsBudget`]) and kept for the life of the
+//! execution environment. A field the kept copy lacks is looked up again, at most once a
+//! minute: the stack creates the secret empty and the operator fills it after the deploy, so
+//! an environment started in between must not keep the empty copy. They never appear in the
+//! template, the deployed environment, a log line or an error body.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 use crate::config::{AwsBudget, ConfigError, Source};
 
@@ -33,7 +39,37 @@ pub const HOOK_SECRET: SecretName = SecretName {
     field: "hook_secret",
 };
 
-static FETCHED: OnceCell<HashMap<String, String>> = OnceCell::const_new();
+/// The id of the Voice application the stack's numbers are linked to. Not secret, but written
+/// by the set-up beside the key that goes with it.
+pub const APPLICATION_ID: SecretName = SecretName {
+    variable: "VONAGE_APPLICATION_ID",
+    field: "application_id",
+};
+
+/// The application's private key (PEM), which Voice API tokens are signed with.
+pub const PRIVATE_KEY: SecretName = SecretName {
+    variable: "VONAGE_PRIVATE_KEY",
+    field: "private_key",
+};
+
+/// Every field a working stack's secret has (the hook secret is generated with the secret).
+pub const EVERY_FIELD: [SecretName; 5] = [
+    API_SECRET,
+    SIGNATURE_SECRET,
+    HOOK_SECRET,
+    APPLICATION_ID,
+    PRIVATE_KEY,
+];
+
+/// How long a kept copy that lacks a field is trusted before it is fetched again.
+const REFETCH_MISSING_AFTER: Duration = Duration::from_secs(60);
+
+struct Kept {
+    at: Instant,
+    fields: Arc<HashMap<String, String>>,
+}
+
+static FETCHED: Mutex<Option<Kept>> = Mutex::const_new(None);
 
 /// The secret, from the plain variable or from Secrets Manager; `Ok(None)` when neither is
 /// configured.
@@ -47,9 +83,32 @@ pub async fn resolve(
     let Some(arn) = src.get("VONAGE_SECRET_ARN").filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    let budget = AwsBudget::from_source(src)?;
-    let fields = FETCHED.get_or_try_init(|| fetch(arn, budget)).await?;
-    Ok(fields.get(name.field).cloned().map(SecretString::from))
+    let mut kept = FETCHED.lock().await;
+    let fresh_enough = kept.as_ref().is_some_and(|k| {
+        k.fields.contains_key(name.field) || k.at.elapsed() < REFETCH_MISSING_AFTER
+    });
+    if !fresh_enough {
+        let budget = AwsBudget::from_source(src)?;
+        let fields = StackSecret::new(arn, &budget).await.read().await?;
+        *kept = Some(Kept {
+            at: Instant::now(),
+            fields: Arc::new(fields),
+        });
+    }
+    Ok(kept
+        .as_ref()
+        .and_then(|k| k.fields.get(name.field))
+        .cloned()
+        .map(SecretString::from))
+}
+
+/// The Voice application's id: `VONAGE_APPLICATION_ID`, or the id the set-up recorded in the
+/// stack's secret.
+pub async fn application_id(src: &dyn Source) -> Result<Option<String>, ConfigError> {
+    use secrecy::ExposeSecret;
+    Ok(resolve(src, APPLICATION_ID)
+        .await?
+        .map(|id| id.expose_secret().to_owned()))
 }
 
 /// Like [`resolve`], for a secret the caller cannot work without.
@@ -59,26 +118,75 @@ pub async fn require(src: &dyn Source, name: SecretName) -> Result<SecretString,
         .ok_or(ConfigError::Missing(name.variable))
 }
 
-async fn fetch(arn: String, budget: AwsBudget) -> Result<HashMap<String, String>, ConfigError> {
-    let config = crate::aws::sdk_config(&budget).await;
-    let client = aws_sdk_secretsmanager::Client::new(&config);
-    let invalid = |reason: &str| ConfigError::Invalid {
+/// The stack's secret itself, read and written whole: the set-up records the application in
+/// it, `scripts/put-secret` and the doctor read it. Every read is fresh.
+#[derive(Clone)]
+pub struct StackSecret {
+    client: aws_sdk_secretsmanager::Client,
+    arn: String,
+}
+
+impl StackSecret {
+    pub async fn new(arn: String, budget: &AwsBudget) -> Self {
+        let config = crate::aws::sdk_config(budget).await;
+        Self {
+            client: aws_sdk_secretsmanager::Client::new(&config),
+            arn,
+        }
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+
+    /// Every field.
+    pub async fn read(&self) -> Result<HashMap<String, String>, ConfigError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.arn)
+            .send()
+            .await
+            .map_err(|e| {
+                invalid(&format!(
+                    "the secret could not be read ({})",
+                    crate::error::error_chain(&e)
+                ))
+            })?;
+        let text = out
+            .secret_string()
+            .ok_or_else(|| invalid("the secret has no string value"))?;
+        serde_json::from_str(text)
+            .map_err(|_| invalid("the secret is not a JSON object of strings"))
+    }
+
+    /// Sets `fields`, keeping every other field as it is (read, merged, written as a new
+    /// version).
+    pub async fn merge(&self, fields: &[(&str, &str)]) -> Result<(), ConfigError> {
+        let mut all = self.read().await?;
+        for (name, value) in fields {
+            all.insert((*name).to_owned(), (*value).to_owned());
+        }
+        let text = serde_json::to_string(&all).map_err(|_| invalid("unwritable"))?;
+        self.client
+            .put_secret_value()
+            .secret_id(&self.arn)
+            .secret_string(text)
+            .send()
+            .await
+            .map_err(|e| {
+                invalid(&format!(
+                    "the secret could not be written ({})",
+                    crate::error::error_chain(&e)
+                ))
+            })?;
+        Ok(())
+    }
+}
+
+fn invalid(reason: &str) -> ConfigError {
+    ConfigError::Invalid {
         name: "VONAGE_SECRET_ARN",
         reason: reason.to_owned(),
-    };
-    let out = client
-        .get_secret_value()
-        .secret_id(&arn)
-        .send()
-        .await
-        .map_err(|e| {
-            invalid(&format!(
-                "the secret could not be read ({})",
-                crate::error::error_chain(&e)
-            ))
-        })?;
-    let text = out
-        .secret_string()
-        .ok_or_else(|| invalid("the secret has no string value"))?;
-    serde_json::from_str(text).map_err(|_| invalid("the secret is not a JSON object of strings"))
+    }
 }

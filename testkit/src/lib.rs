@@ -75,7 +75,6 @@ pub fn vonage_config(ni: &str, sms: &str, numbers: &str) -> VonageConfig {
     VonageConfig {
         api_key: "abcd1234".into(),
         api_secret: SecretString::from("abcdef0123456789"),
-        application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
         number_insight_url: ni.trim_end_matches('/').into(),
         sms_url: sms.trim_end_matches('/').into(),
         numbers_url: numbers.trim_end_matches('/').into(),

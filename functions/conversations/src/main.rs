@@ -6,7 +6,7 @@ use shared::config::{
     AwsBudget, ConversationConfig, Env, VonageConfig, request_timeout, table_name,
 };
 use shared::runtime::{Service, api_fallback, serve};
-use shared::secrets::{API_SECRET, require};
+use shared::secrets::{API_SECRET, application_id, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
 
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             vonage: VonageClient::new(&vonage)?,
             conversations,
-            application_id: vonage.application_id,
+            application_id: application_id(&Env).await?,
         })
     };
     let timeout = request_timeout(&Env, conversations::DEFAULT_TIMEOUT)?;

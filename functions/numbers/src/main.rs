@@ -4,7 +4,7 @@ use lambda_http::Error;
 use numbers::Deps;
 use shared::config::{AwsBudget, ConfigError, Env, VonageConfig, request_timeout, table_name};
 use shared::runtime::{Service, api_fallback, serve};
-use shared::secrets::{API_SECRET, require};
+use shared::secrets::{API_SECRET, application_id, require};
 use shared::store::Store;
 use shared::vonage::VonageClient;
 
@@ -12,9 +12,8 @@ use shared::vonage::VonageClient;
 async fn main() -> Result<(), Error> {
     let build = || async {
         let vonage = VonageConfig::from_source(&Env, require(&Env, API_SECRET).await?)?;
-        let application_id = vonage
-            .application_id
-            .clone()
+        let application_id = application_id(&Env)
+            .await?
             .ok_or(ConfigError::Missing("VONAGE_APPLICATION_ID"))?;
         Ok::<_, Error>(Deps {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
