@@ -210,7 +210,7 @@ impl NumberQuery {
 }
 
 /// A number found by a search or owned by the account.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct NumberOffer {
     pub country: String,
     pub msisdn: String,
@@ -220,6 +220,20 @@ pub struct NumberOffer {
     pub features: Vec<String>,
     #[serde(default)]
     pub cost: Option<String>,
+    /// For an owned number: where its calls go (`app` for an application).
+    #[serde(rename = "voiceCallbackType", default)]
+    pub voice_callback_type: Option<String>,
+    /// For an owned number: the application (or SIP URI, or number) its calls go to.
+    #[serde(rename = "voiceCallbackValue", default)]
+    pub voice_callback_value: Option<String>,
+}
+
+impl NumberOffer {
+    /// Whether the number's calls go to the application `id`.
+    pub fn linked_to(&self, id: &str) -> bool {
+        self.voice_callback_type.as_deref() == Some("app")
+            && self.voice_callback_value.as_deref() == Some(id)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -539,19 +553,27 @@ pub struct ApplicationSpec {
 }
 
 impl ApplicationSpec {
-    fn body(&self) -> serde_json::Value {
+    /// The request body: `capabilities` as they are (an adopted application keeps its other
+    /// capabilities and voice settings) with the voice webhooks and signed callbacks set.
+    fn body(&self, capabilities: &serde_json::Value) -> serde_json::Value {
         let hook = |address: &str| serde_json::json!({"address": address, "http_method": "POST"});
-        serde_json::json!({
-            "name": self.name,
-            "capabilities": {"voice": {
-                "webhooks": {
-                    "answer_url": hook(&self.answer_url),
-                    "fallback_answer_url": hook(&self.fallback_answer_url),
-                    "event_url": hook(&self.event_url),
-                },
-                "signed_callbacks": true,
-            }},
-        })
+        let mut capabilities = match capabilities {
+            serde_json::Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        let voice = capabilities
+            .entry("voice")
+            .or_insert_with(|| serde_json::json!({}));
+        if !voice.is_object() {
+            *voice = serde_json::json!({});
+        }
+        voice["webhooks"] = serde_json::json!({
+            "answer_url": hook(&self.answer_url),
+            "fallback_answer_url": hook(&self.fallback_answer_url),
+            "event_url": hook(&self.event_url),
+        });
+        voice["signed_callbacks"] = serde_json::Value::Bool(true);
+        serde_json::json!({"name": self.name, "capabilities": capabilities})
     }
 }
 
@@ -575,6 +597,9 @@ pub struct Application {
     pub signed_callbacks: Option<bool>,
     /// Only in the answer to a creation: the key Voice API tokens are signed with.
     pub private_key: Option<SecretString>,
+    /// Every capability as the API shows it, kept so that an update changes only the voice
+    /// webhooks and signed callbacks.
+    pub capabilities: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -582,7 +607,7 @@ struct ApplicationBody {
     id: String,
     name: String,
     #[serde(default)]
-    capabilities: Option<CapabilitiesBody>,
+    capabilities: serde_json::Value,
     #[serde(default)]
     keys: Option<KeysBody>,
 }
@@ -619,7 +644,9 @@ struct KeysBody {
 
 impl From<ApplicationBody> for Application {
     fn from(b: ApplicationBody) -> Self {
-        let voice = b.capabilities.and_then(|c| c.voice);
+        let voice = CapabilitiesBody::deserialize(&b.capabilities)
+            .ok()
+            .and_then(|c| c.voice);
         let signed_callbacks = voice.as_ref().and_then(|v| v.signed_callbacks);
         let hooks = voice.and_then(|v| v.webhooks);
         let (answer_url, fallback_answer_url, event_url) = match hooks {
@@ -634,6 +661,7 @@ impl From<ApplicationBody> for Application {
             event_url,
             signed_callbacks,
             private_key: b.keys.and_then(|k| k.private_key).map(SecretString::from),
+            capabilities: b.capabilities,
         }
     }
 }
@@ -662,7 +690,7 @@ impl VonageClient {
         &self,
         spec: &ApplicationSpec,
     ) -> Result<Application, VonageError> {
-        let body = spec.body();
+        let body = spec.body(&serde_json::Value::Null);
         let response = self
             .send(Api::Applications, false, || {
                 self.basic_auth(self.http.post(&self.applications_url).json(&body))
@@ -671,15 +699,16 @@ impl VonageClient {
         self.application_answer(response).await
     }
 
-    /// Sets the application's name, webhooks and signed callbacks: `PUT {applications}/{id}`.
-    #[tracing::instrument(skip_all, fields(id = %id))]
+    /// Sets the application's name, voice webhooks and signed callbacks, keeping the rest of
+    /// `current` (as [`Self::get_application`] gave it): `PUT {applications}/{id}`.
+    #[tracing::instrument(skip_all, fields(id = %current.id))]
     pub async fn update_application(
         &self,
-        id: &str,
+        current: &Application,
         spec: &ApplicationSpec,
     ) -> Result<Application, VonageError> {
-        let body = spec.body();
-        let url = format!("{}/{id}", self.applications_url);
+        let body = spec.body(&current.capabilities);
+        let url = format!("{}/{}", self.applications_url, current.id);
         let response = self
             .send(Api::Applications, true, || {
                 self.basic_auth(self.http.put(&url).json(&body))

@@ -377,9 +377,15 @@ async fn application_requests_are_accepted_by_the_spec() {
         |p: &str| serde_json::json!({"address": format!("{base}/{p}"), "http_method": "POST"});
     let shown = serde_json::json!({
         "id": ID, "name": "voice-proxy",
-        "capabilities": {"voice": {"webhooks": {
-            "answer_url": hook("answer"), "fallback_answer_url": hook("fallback"), "event_url": hook("event"),
-        }}},
+        "capabilities": {
+            "voice": {"webhooks": {
+                "answer_url": hook("answer"), "fallback_answer_url": hook("fallback"), "event_url": hook("event"),
+            }, "conversations_ttl": 48},
+            "messages": {"webhooks": {
+                "inbound_url": {"address": "https://example.com/inbound", "http_method": "POST"},
+                "status_url": {"address": "https://example.com/status", "http_method": "POST"},
+            }},
+        },
         "_links": {"self": {"href": format!("/v2/applications/{ID}")}},
     });
     let mut created = shown.clone();
@@ -423,10 +429,13 @@ async fn application_requests_are_accepted_by_the_spec() {
         app.private_key.is_some(),
         "a creation answers with the private key"
     );
-    let app = client.update_application(ID, &spec).await.unwrap();
+    let current = client.get_application(ID).await.unwrap().unwrap();
+    assert_eq!(
+        current.event_url.as_ref().unwrap().http_method.as_deref(),
+        Some("POST")
+    );
+    let app = client.update_application(&current, &spec).await.unwrap();
     assert_eq!(app.answer_url.unwrap().address, format!("{base}/answer"));
-    let app = client.get_application(ID).await.unwrap().unwrap();
-    assert_eq!(app.event_url.unwrap().http_method.as_deref(), Some("POST"));
     client.delete_application(ID).await.unwrap();
 
     // What the client sent: Basic credentials, every webhook by POST, signed callbacks on.
@@ -438,12 +447,21 @@ async fn application_requests_are_accepted_by_the_spec() {
             .unwrap()
             .starts_with("Basic ")
     }));
-    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
-    assert_eq!(body["capabilities"]["voice"]["signed_callbacks"], true);
-    for webhook in ["answer_url", "fallback_answer_url", "event_url"] {
-        assert_eq!(
-            body["capabilities"]["voice"]["webhooks"][webhook]["http_method"],
-            "POST"
-        );
+    for sent in [&sent[0], &sent[2]] {
+        let body: serde_json::Value = serde_json::from_slice(&sent.body).unwrap();
+        assert_eq!(body["capabilities"]["voice"]["signed_callbacks"], true);
+        for webhook in ["answer_url", "fallback_answer_url", "event_url"] {
+            assert_eq!(
+                body["capabilities"]["voice"]["webhooks"][webhook]["http_method"],
+                "POST"
+            );
+        }
     }
+    // An update keeps what the application had besides: its other capabilities and settings.
+    let updated: serde_json::Value = serde_json::from_slice(&sent[2].body).unwrap();
+    assert_eq!(updated["capabilities"]["voice"]["conversations_ttl"], 48);
+    assert_eq!(
+        updated["capabilities"]["messages"]["webhooks"]["inbound_url"]["address"],
+        "https://example.com/inbound"
+    );
 }

@@ -165,6 +165,7 @@ async fn an_empty_pool_rents_with_auto_rent_and_links_the_number() {
         number_type: Some("mobile-lvn".into()),
         features: vec!["VOICE".into(), "SMS".into()],
         cost: Some("1.25".into()),
+        ..NumberOffer::default()
     };
     let deps = app(
         MemoryStore::default(),

@@ -27,6 +27,7 @@ fn offer(msisdn: &str) -> NumberOffer {
         number_type: Some("mobile-lvn".into()),
         features: vec!["VOICE".into(), "SMS".into()],
         cost: Some("1.25".into()),
+        ..NumberOffer::default()
     }
 }
 
