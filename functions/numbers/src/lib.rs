@@ -264,6 +264,17 @@ async fn add<S: Pool, V: NumberInventory>(
     deps: &Deps<S, V>,
     body: AddNumber,
 ) -> Result<Response<Body>, ApiError> {
+    let number = add_number(deps, body).await?;
+    Ok(json_response(201, &NumberView::from(&number)))
+}
+
+/// Adds a number the account owns to the pool, linked to the Voice application: what
+/// `POST /numbers` does, and what the set-up does for the numbers a deploy names. A number
+/// already in the pool is `duplicate_number`, and nothing is written.
+pub async fn add_number<S: Pool, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    body: AddNumber,
+) -> Result<PoolNumber, ApiError> {
     let msisdn =
         Msisdn::parse(&body.msisdn).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let country = match body.country {
@@ -303,7 +314,7 @@ async fn add<S: Pool, V: NumberInventory>(
         return Err(duplicate(&number.msisdn));
     }
     tracing::info!(msisdn = %number.msisdn.masked(), country = %number.country, "number added to the pool");
-    Ok(json_response(201, &NumberView::from(&number)))
+    Ok(number)
 }
 
 fn duplicate(msisdn: &Msisdn) -> ApiError {
