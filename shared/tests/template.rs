@@ -171,8 +171,22 @@ fn no_secret_in_plain_text_and_no_broad_permissions() {
             );
         }
     }
-    let secret = &t["Parameters"]["VonageSecretArn"];
-    assert_eq!(secret["NoEcho"], true);
+    // The stack creates its secret; no parameter or output carries one.
+    assert_eq!(
+        t["Resources"]["VonageSecret"]["Type"],
+        "AWS::SecretsManager::Secret"
+    );
+    for (name, _) in t["Parameters"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        assert!(
+            !name.contains("Secret") || name.ends_with("SecretArn"),
+            "{name} would make a secret a parameter"
+        );
+    }
+    let outputs = serde_yaml::to_string(&t["Outputs"]).unwrap();
+    for forbidden in ["SecretString", "private_key", "VonageApplication."] {
+        assert!(!outputs.contains(forbidden), "{forbidden} in the outputs");
+    }
 }
 
 #[test]

@@ -1,0 +1,45 @@
+//! Wiring only: clients once per execution environment, then each event: a CloudFormation
+//! custom resource request (answered at its pre-signed URL), or `{"action": "sync"}` from
+//! `scripts/put-secret` (answered with what was done).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use secrecy::SecretString;
+use serde_json::Value;
+use setup::{Deps, handle};
+use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
+use shared::secrets::StackSecret;
+use shared::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let budget = AwsBudget::from_source(&Env)?;
+    let arn = Env
+        .get("VONAGE_SECRET_ARN")
+        .ok_or(ConfigError::Missing("VONAGE_SECRET_ARN"))?;
+    let deps = Arc::new(Deps {
+        secret: StackSecret::new(arn, &budget).await,
+        store: Store::from_env(table_name(&Env)?, &budget).await,
+        // The API secret is read from the stack's secret on every run.
+        vonage: VonageConfig::from_source(&Env, SecretString::from(String::new()))?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
+    });
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let deps = deps.clone();
+        async move {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+            let deadline = tokio::time::Instant::now() + left;
+            Ok::<_, Error>(handle(deps, event.payload, deadline, &Env).await?)
+        }
+    }))
+    .await
+}
