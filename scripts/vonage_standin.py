@@ -3,14 +3,18 @@
 
 Unlike a spec mock, it behaves: Number Insight looks up the number it is given (with the
 `phonenumbers` library), each SMS is printed so you can read what a participant would receive,
-numbers can be searched for, bought (remembered as owned), linked and cancelled. Paths match production, so the base URLs are
+numbers can be searched for, bought (remembered as owned), linked (remembered as the
+application their calls go to) and cancelled, and Voice applications created (with a real RSA
+key pair), read, changed and deleted. Paths match production, so the base URLs are
   VONAGE_NUMBER_INSIGHT_URL=http://127.0.0.1:PORT/ni
   VONAGE_SMS_URL=http://127.0.0.1:PORT/sms
   VONAGE_NUMBERS_URL=http://127.0.0.1:PORT
+  VONAGE_APPLICATIONS_URL=http://127.0.0.1:PORT/v2/applications
 GET /_sms lists the SMS sent so far, as JSON.
 
 Usage: vonage_standin.py [PORT]   (default 4000, on 127.0.0.1)
 """
+import base64
 import json
 import sys
 import threading
@@ -22,6 +26,7 @@ import phonenumbers
 
 SENT = []
 OWNED = {}  # msisdn -> the number as the Numbers API describes it
+APPS = {}  # application id -> the application as the Application API shows it
 LOCK = threading.Lock()
 
 
@@ -46,6 +51,18 @@ def offers(country, size, pattern=""):
     return found
 
 
+def key_pair():
+    """A new RSA key pair in PEM, as the Application API gives one to a new application."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return public, private
+
+
 def first(params, name):
     values = params.get(name) or [""]
     return values[0]
@@ -66,9 +83,55 @@ class Handler(BaseHTTPRequestHandler):
     def authorised(self, params):
         return bool(first(params, "api_key")) and bool(first(params, "api_secret"))
 
+    def basic_authorised(self):
+        header = self.headers.get("Authorization") or ""
+        if not header.startswith("Basic "):
+            return False
+        key, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        return bool(key) and bool(secret)
+
+    def applications(self, verb):
+        """The Application API: POST /v2/applications, and GET, PUT, DELETE /v2/applications/ID."""
+        if not self.basic_authorised():
+            return self.reply(401, {"type": "https://developer.nexmo.com/api-errors#unauthorized",
+                                    "title": "Invalid credentials supplied"})
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        app_id = urlparse(self.path).path[len("/v2/applications"):].strip("/")
+        with LOCK:
+            if verb == "POST" and not app_id:
+                public, private = key_pair()
+                app = {"id": str(uuid.uuid4()), "name": body.get("name", ""),
+                       "capabilities": body.get("capabilities", {}), "keys": {"public_key": public}}
+                APPS[app["id"]] = app
+                print("Applications: created %s" % app["id"], flush=True)
+                return self.reply(201, dict(app, keys={"public_key": public, "private_key": private}))
+            if app_id not in APPS:
+                return self.reply(404, {"type": "https://developer.nexmo.com/api-errors#not-found",
+                                        "title": "Not Found"})
+            if verb == "GET":
+                return self.reply(200, APPS[app_id])
+            if verb == "PUT":
+                APPS[app_id].update(name=body.get("name", APPS[app_id]["name"]),
+                                    capabilities=body.get("capabilities", {}))
+                print("Applications: updated %s" % app_id, flush=True)
+                return self.reply(200, APPS[app_id])
+            del APPS[app_id]
+            print("Applications: deleted %s" % app_id, flush=True)
+            self.send_response(204)
+            self.end_headers()
+
+    def do_PUT(self):
+        return self.applications("PUT")
+
+    def do_DELETE(self):
+        return self.applications("DELETE")
+
     def do_GET(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
+        if url.path.startswith("/v2/applications"):
+            return self.applications("GET")
         if url.path == "/_sms":
             with LOCK:
                 return self.reply(200, SENT)
@@ -113,6 +176,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         url = urlparse(self.path)
         query = parse_qs(url.query)
+        if url.path.startswith("/v2/applications"):
+            return self.applications("POST")
         length = int(self.headers.get("Content-Length") or 0)
         form = parse_qs(self.rfile.read(length).decode())
         if url.path == "/sms/json":
@@ -142,6 +207,12 @@ class Handler(BaseHTTPRequestHandler):
                 elif url.path == "/number/cancel":
                     OWNED.pop(msisdn, None)
                     print("Numbers: cancelled +%s" % msisdn, flush=True)
+                else:
+                    # Linked: the account is taken to own a number it links.
+                    number = OWNED.setdefault(msisdn, {"country": country, "msisdn": msisdn,
+                                                       "type": "mobile-lvn",
+                                                       "features": ["VOICE", "SMS"]})
+                    number.update(voiceCallbackType="app", voiceCallbackValue=first(form, "app_id"))
             return self.reply(200, {"error-code": "200", "error-code-label": "success"})
         return self.reply(404, {"error": "no such path in the stand-in"})
 

@@ -1,0 +1,53 @@
+//! `scripts/doctor`: prints the stack's checklist (see `setup::doctor`) and exits 1 when a line
+//! failed. Its settings come from the environment, which the script fills from the stack's
+//! outputs (or the local stack's settings): ANSWER_URL, FALLBACK_URL, EVENT_URL,
+//! VONAGE_SECRET_ARN, TABLE_NAME, VONAGE_API_KEY, FUNCTION_ROLES (comma-separated role ARNs,
+//! none locally) and PUT_SECRET (how the fixes name scripts/put-secret for this stack).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use setup::doctor::{Doctor, Expected, render};
+use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
+use shared::secrets::StackSecret;
+use shared::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let required = |name: &'static str| Env.get(name).ok_or(ConfigError::Missing(name));
+    let budget = AwsBudget::from_source(&Env)?;
+    let roles: Vec<String> = Env
+        .get("FUNCTION_ROLES")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let sdk = shared::aws::sdk_config(&budget).await;
+    let doctor = Doctor {
+        secret: StackSecret::new(required("VONAGE_SECRET_ARN")?, &budget).await,
+        store: Store::from_env(table_name(&Env)?, &budget).await,
+        vonage: VonageConfig::from_source(&Env, SecretString::from(String::new()))?,
+        iam: (!roles.is_empty()).then(|| aws_sdk_iam::Client::new(&sdk)),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
+    };
+    let expected = Expected {
+        answer_url: required("ANSWER_URL")?,
+        fallback_url: required("FALLBACK_URL")?,
+        event_url: required("EVENT_URL")?,
+        roles,
+        put_secret: Env
+            .get("PUT_SECRET")
+            .unwrap_or_else(|| "scripts/put-secret STACK".into()),
+    };
+    let lines = doctor.examine(&expected).await;
+    print!("{}", render(&lines));
+    Ok(if lines.iter().all(|l| l.ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

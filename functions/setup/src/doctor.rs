@@ -1,0 +1,455 @@
+//! The doctor: checks a deployed (or the local) stack from the outside and says, line by line,
+//! what is right and how to fix what is not. `scripts/doctor STACK` runs it with the stack's
+//! outputs; `scripts/doctor --local` with the local stack's settings.
+//!
+//! The checks: the stack's secret is readable and has every key; the functions' roles may read
+//! it; the Vonage application recorded there exists, with the stack's answer, fallback and event
+//! URLs, each by `POST`; signed callbacks are on; every pool number is in the account and linked
+//! to the application; a signed test call to the answer URL gets a valid NCCO.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use shared::config::VonageConfig;
+use shared::model::NumberState;
+use shared::ports::Pool;
+use shared::secrets::{
+    API_SECRET, APPLICATION_ID, EVERY_FIELD, PRIVATE_KEY, SIGNATURE_SECRET, StackSecret,
+};
+use shared::signature::{claims_for, sign};
+use shared::store::Store;
+use shared::vonage::{AppWebhook, Application, VonageClient};
+
+/// What the stack says it is: its outputs, and the functions' roles (none for the local stack,
+/// whose functions run with the caller's own credentials).
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub answer_url: String,
+    pub fallback_url: String,
+    pub event_url: String,
+    pub roles: Vec<String>,
+    /// How the fixes name the stack's scripts: `scripts/put-secret voice-proxy`, say.
+    pub put_secret: String,
+}
+
+pub struct Doctor<S = Store> {
+    pub secret: StackSecret,
+    pub store: S,
+    /// Every Vonage setting but the API secret, which comes from the stack's secret.
+    pub vonage: VonageConfig,
+    pub iam: Option<aws_sdk_iam::Client>,
+    pub http: reqwest::Client,
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub check: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    /// How to fix it (failed lines only).
+    pub fix: Option<String>,
+}
+
+impl Line {
+    fn ok(check: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            check,
+            ok: true,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn failed(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            check,
+            ok: false,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// The checklist as printed: `[ok]` or `[FAIL]`, the check, what was found, and the fix.
+pub fn render(lines: &[Line]) -> String {
+    let mut out = String::new();
+    for line in lines {
+        let mark = if line.ok { "[ok]  " } else { "[FAIL]" };
+        out.push_str(&format!("{mark} {}: {}\n", line.check, line.detail));
+        if let Some(fix) = &line.fix {
+            out.push_str(&format!("       fix: {fix}\n"));
+        }
+    }
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    if failed == 0 {
+        out.push_str("all green\n");
+    } else {
+        out.push_str(&format!("{failed} of {} checks failed\n", lines.len()));
+    }
+    out
+}
+
+impl<S: Pool> Doctor<S> {
+    /// Every check, in order. Checks that need what an earlier one could not find say so.
+    pub async fn examine(&self, expected: &Expected) -> Vec<Line> {
+        let mut lines = Vec::new();
+        let sync = format!("{} --sync-only", expected.put_secret);
+        let fields = match self.secret.read().await {
+            Ok(fields) => {
+                lines.push(secret_line(&fields, expected));
+                Some(fields)
+            }
+            Err(e) => {
+                lines.push(Line::failed(
+                    "secret",
+                    format!("{} cannot be read: {e}", self.secret.arn()),
+                    "deploy the stack (it creates the secret), and run the doctor with credentials that may read it",
+                ));
+                None
+            }
+        };
+        lines.push(self.roles(expected).await);
+        let fields = fields.unwrap_or_default();
+        let application = self.application(&fields, &sync).await;
+        match &application {
+            Ok(app) => {
+                lines.push(webhooks_line(app, expected, &sync));
+                lines.push(if app.signed_callbacks == Some(true) {
+                    Line::ok("signed callbacks", "on")
+                } else {
+                    Line::failed(
+                        "signed callbacks",
+                        "off: Vonage does not sign the webhooks, and the functions refuse them",
+                        sync.clone(),
+                    )
+                });
+                lines.push(self.numbers(&app.id, &fields, &sync).await);
+            }
+            Err(line) => {
+                lines.push(line.clone());
+                lines.push(Line::failed(
+                    "signed callbacks",
+                    "not checked: no application",
+                    sync.clone(),
+                ));
+                lines.push(Line::failed(
+                    "numbers",
+                    "not checked: no application",
+                    sync.clone(),
+                ));
+            }
+        }
+        lines.push(self.answer(&fields, expected).await);
+        lines
+    }
+
+    async fn roles(&self, expected: &Expected) -> Line {
+        const CHECK: &str = "functions read the secret";
+        let Some(iam) = self.iam.as_ref().filter(|_| !expected.roles.is_empty()) else {
+            return Line::ok(
+                CHECK,
+                "the local functions run with these credentials, which read it",
+            );
+        };
+        let mut denied = Vec::new();
+        for role in &expected.roles {
+            let allowed = iam
+                .simulate_principal_policy()
+                .policy_source_arn(role)
+                .action_names("secretsmanager:GetSecretValue")
+                .resource_arns(self.secret.arn())
+                .send()
+                .await
+                .map(|out| {
+                    let results = out.evaluation_results();
+                    !results.is_empty()
+                        && results.iter().all(|r| {
+                            r.eval_decision()
+                                == &aws_sdk_iam::types::PolicyEvaluationDecisionType::Allowed
+                        })
+                });
+            match allowed {
+                Ok(true) => {}
+                Ok(false) => denied.push(format!("{role} may not")),
+                Err(e) => denied.push(format!(
+                    "{role} could not be checked ({})",
+                    shared::error::error_chain(&e)
+                )),
+            }
+        }
+        if denied.is_empty() {
+            Line::ok(
+                CHECK,
+                format!(
+                    "all {} roles may call secretsmanager:GetSecretValue on it",
+                    expected.roles.len()
+                ),
+            )
+        } else {
+            Line::failed(
+                CHECK,
+                denied.join("; "),
+                "deploy the stack again from template.yaml: each function's policy allows secretsmanager:GetSecretValue on the stack's secret (and the doctor needs iam:SimulatePrincipalPolicy)",
+            )
+        }
+    }
+
+    fn client(&self, fields: &HashMap<String, String>) -> Option<VonageClient> {
+        let api_secret = fields.get(API_SECRET.field)?;
+        let config = VonageConfig {
+            api_secret: SecretString::from(api_secret.clone()),
+            ..self.vonage.clone()
+        };
+        VonageClient::new(&config).ok()
+    }
+
+    async fn application(
+        &self,
+        fields: &HashMap<String, String>,
+        sync: &str,
+    ) -> Result<Application, Line> {
+        const CHECK: &str = "application";
+        let put = "fill the secret first (see the secret line)";
+        let (Some(vonage), Some(id)) = (self.client(fields), fields.get(APPLICATION_ID.field))
+        else {
+            return Err(Line::failed(
+                CHECK,
+                "not checked: the secret has no api_secret or application_id",
+                put,
+            ));
+        };
+        match vonage.get_application(id).await {
+            Ok(Some(app)) => Ok(app),
+            Ok(None) => Err(Line::failed(
+                CHECK,
+                format!("{id} is not in the Vonage account of this API key"),
+                format!(
+                    "{sync} creates it (or adopt an existing one with the VonageApplicationId parameter)"
+                ),
+            )),
+            Err(e) => Err(Line::failed(
+                CHECK,
+                format!("the Application API did not answer: {e}"),
+                "check the api_secret in the secret (a 401 means it is not this account's)",
+            )),
+        }
+    }
+
+    async fn numbers(&self, app_id: &str, fields: &HashMap<String, String>, sync: &str) -> Line {
+        const CHECK: &str = "numbers";
+        let Some(vonage) = self.client(fields) else {
+            return Line::failed(CHECK, "not checked: no api_secret", sync);
+        };
+        let pool = match self.store.list_pool().await {
+            Ok(pool) => pool,
+            Err(e) => {
+                return Line::failed(
+                    CHECK,
+                    format!("the pool could not be read: {e}"),
+                    "check the table and your credentials",
+                );
+            }
+        };
+        let numbers: Vec<_> = pool
+            .iter()
+            .filter(|n| n.state != NumberState::Retired)
+            .collect();
+        if numbers.is_empty() {
+            return Line::ok(
+                CHECK,
+                "the pool is empty (add numbers with POST /numbers or the ProxyNumbers parameter)",
+            );
+        }
+        let mut wrong = Vec::new();
+        let mut missing = Vec::new();
+        for n in &numbers {
+            match vonage.owned_number(&n.msisdn).await {
+                Ok(Some(owned)) if owned.linked_to(app_id) => {}
+                Ok(Some(owned)) => wrong.push(format!(
+                    "+{} goes to {}",
+                    n.msisdn.as_str(),
+                    owned.voice_callback_value.as_deref().unwrap_or("nothing")
+                )),
+                Ok(None) => missing.push(format!("+{}", n.msisdn.as_str())),
+                Err(e) => wrong.push(format!("+{} could not be checked ({e})", n.msisdn.as_str())),
+            }
+        }
+        if wrong.is_empty() && missing.is_empty() {
+            return Line::ok(
+                CHECK,
+                format!("all {} pool numbers are linked to {app_id}", numbers.len()),
+            );
+        }
+        let mut detail = Vec::new();
+        let mut fix = Vec::new();
+        if !wrong.is_empty() {
+            detail.push(format!("not linked to {app_id}: {}", wrong.join(", ")));
+            fix.push(format!("{sync} links every pool number"));
+        }
+        if !missing.is_empty() {
+            detail.push(format!("not in the Vonage account: {}", missing.join(", ")));
+            fix.push("retire them (DELETE /numbers/{msisdn}) or rent them again".to_owned());
+        }
+        Line::failed(CHECK, detail.join("; "), fix.join("; "))
+    }
+
+    /// A call as Vonage would make it: a signed POST to the stack's answer URL, which must
+    /// answer 200 with an NCCO.
+    async fn answer(&self, fields: &HashMap<String, String>, expected: &Expected) -> Line {
+        const CHECK: &str = "answer webhook";
+        let Some(secret) = fields.get(SIGNATURE_SECRET.field) else {
+            return Line::failed(
+                CHECK,
+                "not checked: the secret has no signature_secret to sign with",
+                format!("{} puts it", expected.put_secret),
+            );
+        };
+        let body = serde_json::json!({
+            "from": "447700900999",
+            "to": "447700900000",
+            "uuid": format!("doctor-{}", uuid::Uuid::new_v4()),
+            "conversation_uuid": format!("CON-doctor-{}", uuid::Uuid::new_v4()),
+            "direction": "inbound",
+        })
+        .to_string();
+        let now = shared::now();
+        let token = sign(
+            &claims_for(body.as_bytes(), now, &self.vonage.api_key),
+            SecretString::from(secret.clone()).expose_secret(),
+        );
+        let sent = self
+            .http
+            .post(&expected.answer_url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        let fix = "read the AnswerFunction's log; a 401 means signature_secret in the secret is not the account's signature secret";
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Line::failed(
+                    CHECK,
+                    format!(
+                        "{} could not be reached ({})",
+                        expected.answer_url,
+                        shared::error::error_chain(&e)
+                    ),
+                    "check that the stack is deployed and the URL is its AnswerUrl output",
+                );
+            }
+        };
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        if status != 200 {
+            return Line::failed(
+                CHECK,
+                format!(
+                    "a signed test call got {status} from {}",
+                    expected.answer_url
+                ),
+                fix,
+            );
+        }
+        match ncco_actions(&text) {
+            Some(actions) => Line::ok(
+                CHECK,
+                format!("a signed test call got an NCCO ({})", actions.join(", ")),
+            ),
+            None => Line::failed(
+                CHECK,
+                "a signed test call got 200 but no NCCO (a JSON list of actions)",
+                fix,
+            ),
+        }
+    }
+}
+
+fn secret_line(fields: &HashMap<String, String>, expected: &Expected) -> Line {
+    const CHECK: &str = "secret";
+    let missing: Vec<&str> = EVERY_FIELD
+        .iter()
+        .map(|f| f.field)
+        .filter(|f| fields.get(*f).is_none_or(|v| v.is_empty()))
+        .collect();
+    if missing.is_empty() {
+        return Line::ok(
+            CHECK,
+            format!("readable, with all {} keys", EVERY_FIELD.len()),
+        );
+    }
+    let by_operator = missing
+        .iter()
+        .any(|f| [API_SECRET.field, SIGNATURE_SECRET.field].contains(f));
+    let fix = if by_operator {
+        format!(
+            "{} (asks for the API secret and signature secret, then sets the application up)",
+            expected.put_secret
+        )
+    } else if missing.contains(&PRIVATE_KEY.field) && !missing.contains(&APPLICATION_ID.field) {
+        format!(
+            "an adopted application's private key is yours to put: {} --private-key FILE",
+            expected.put_secret
+        )
+    } else {
+        format!(
+            "{} --sync-only (the set-up records the application)",
+            expected.put_secret
+        )
+    };
+    Line::failed(CHECK, format!("missing {}", missing.join(", ")), fix)
+}
+
+fn webhooks_line(app: &Application, expected: &Expected, sync: &str) -> Line {
+    const CHECK: &str = "application";
+    let mut wrong = Vec::new();
+    for (name, got, want) in [
+        ("answer_url", &app.answer_url, &expected.answer_url),
+        (
+            "fallback_answer_url",
+            &app.fallback_answer_url,
+            &expected.fallback_url,
+        ),
+        ("event_url", &app.event_url, &expected.event_url),
+    ] {
+        let shown = |w: &Option<AppWebhook>| match w {
+            Some(w) => format!(
+                "{} {}",
+                w.http_method.as_deref().unwrap_or("GET"),
+                w.address
+            ),
+            None => "unset".to_owned(),
+        };
+        let right = got
+            .as_ref()
+            .is_some_and(|w| &w.address == want && w.http_method.as_deref() == Some("POST"));
+        if !right {
+            wrong.push(format!("{name} is {}, not POST {want}", shown(got)));
+        }
+    }
+    if wrong.is_empty() {
+        Line::ok(
+            CHECK,
+            format!("{} has the stack's three webhooks, each by POST", app.id),
+        )
+    } else {
+        Line::failed(
+            CHECK,
+            format!("{}: {}", app.id, wrong.join("; ")),
+            format!("{sync} sets them"),
+        )
+    }
+}
+
+/// The actions of an NCCO, or `None` when `text` is not one.
+fn ncco_actions(text: &str) -> Option<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let list = value.as_array().filter(|l| !l.is_empty())?;
+    list.iter()
+        .map(|a| a.get("action")?.as_str().map(str::to_owned))
+        .collect()
+}

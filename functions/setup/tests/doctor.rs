@@ -1,0 +1,286 @@
+//! The doctor's checks, each shown passing and failing: the stack's secret in the local
+//! Secrets Manager, the pool in the local DynamoDB-API server, the Application and Numbers APIs
+//! through Prism proxying their specs in front of stand-ins, the answer webhook and IAM's
+//! policy simulator as local servers (the local AWS stand-in has no policy simulator).
+#![cfg(all(feature = "services", feature = "doctor"))] // needs the local servers: scripts/test
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use setup::doctor::{Doctor, Expected, Line, render};
+use shared::secrets::StackSecret;
+use shared::signature::Verifier;
+use shared::store::Store;
+use testkit::{SpecProxy, add_pool, budget, fresh_store, vonage_config};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ID: &str = "78d335fa-323d-0114-9c3d-d6f0d48968cf";
+const ROLE: &str = "arn:aws:iam::123456789012:role/voice-proxy-AnswerFunctionRole-ABC";
+const EVERY_KEY: &str = r#"{"api_secret":"abcdef0123456789","signature_secret":"sig-secret","hook_secret":"h","application_id":"78d335fa-323d-0114-9c3d-d6f0d48968cf","private_key":"-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"}"#;
+
+/// What the account and the stack look like in one run.
+struct Setting {
+    secret: String,
+    webhook_method: &'static str,
+    /// Where the application sends calls; `None`: the stack's answer URL.
+    answer_address: Option<String>,
+    signed_callbacks: bool,
+    linked_to: &'static str,
+    iam_decision: &'static str,
+    answer_status: u16,
+}
+
+impl Default for Setting {
+    fn default() -> Self {
+        Self {
+            secret: EVERY_KEY.into(),
+            webhook_method: "POST",
+            answer_address: None,
+            signed_callbacks: true,
+            linked_to: ID,
+            iam_decision: "allowed",
+            answer_status: 200,
+        }
+    }
+}
+
+struct Run {
+    lines: Vec<Line>,
+    webhook: MockServer,
+    _proxies: Vec<SpecProxy>,
+}
+
+async fn examine(setting: Setting) -> Run {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let name = format!("voice-proxy-{}", uuid::Uuid::new_v4());
+    aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name(&name)
+        .secret_string(&setting.secret)
+        .send()
+        .await
+        .unwrap();
+
+    let webhook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/webhooks/answer"))
+        .respond_with(
+            ResponseTemplate::new(setting.answer_status).set_body_json(json!([
+                {"action": "talk", "text": "The number you have called is not in service."}
+            ])),
+        )
+        .mount(&webhook)
+        .await;
+    // The stack's webhooks: the answer webhook's stand-in serves them.
+    let base = format!("{}/webhooks", webhook.uri());
+
+    let vonage = MockServer::start().await;
+    let hook = |address: String| json!({"address": address, "http_method": setting.webhook_method});
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/applications/{ID}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": ID, "name": "voice-proxy",
+            "capabilities": {"voice": {
+                "webhooks": {
+                    "answer_url": hook(setting.answer_address.clone().unwrap_or(format!("{base}/answer"))),
+                    "fallback_answer_url": hook(format!("{base}/fallback")),
+                    "event_url": hook(format!("{base}/event")),
+                },
+                "signed_callbacks": setting.signed_callbacks,
+            }},
+        })))
+        .mount(&vonage)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/account/numbers"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "count": 1,
+            "numbers": [{"country": "GB", "msisdn": "447700900101", "type": "mobile-lvn",
+                         "features": ["VOICE", "SMS"], "voiceCallbackType": "app",
+                         "voiceCallbackValue": setting.linked_to}],
+        })))
+        .mount(&vonage)
+        .await;
+    let apps = SpecProxy::start(
+        "application.v2.yml",
+        &format!("{}/v2/applications", vonage.uri()),
+    );
+    let numbers = SpecProxy::start("numbers.yml", &vonage.uri());
+    let mut vonage_settings = vonage_config(&numbers.url, &numbers.url, &numbers.url);
+    vonage_settings.applications_url = apps.url.clone();
+    vonage_settings.api_secret = SecretString::from(String::new());
+
+    let iam = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!(
+            r#"<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+  <SimulatePrincipalPolicyResult>
+    <IsTruncated>false</IsTruncated>
+    <EvaluationResults>
+      <member>
+        <EvalDecision>{}</EvalDecision>
+        <EvalActionName>secretsmanager:GetSecretValue</EvalActionName>
+        <EvalResourceName>{name}</EvalResourceName>
+        <MatchedStatements/>
+        <MissingContextValues/>
+      </member>
+    </EvaluationResults>
+  </SimulatePrincipalPolicyResult>
+  <ResponseMetadata><RequestId>0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0</RequestId></ResponseMetadata>
+</SimulatePrincipalPolicyResponse>"#,
+            setting.iam_decision
+        )))
+        .mount(&iam)
+        .await;
+    let iam_config = aws_sdk_iam::config::Builder::from(&config)
+        .endpoint_url(iam.uri())
+        .build();
+
+    let store: Store = fresh_store().await;
+    add_pool(&store, &["447700900101"], "GB").await;
+    let doctor = Doctor {
+        secret: StackSecret::new(name, &budget(2000, 5000, 3)).await,
+        store,
+        vonage: vonage_settings,
+        iam: Some(aws_sdk_iam::Client::from_conf(iam_config)),
+        http: reqwest::Client::new(),
+    };
+    let expected = Expected {
+        answer_url: format!("{base}/answer"),
+        fallback_url: format!("{base}/fallback"),
+        event_url: format!("{base}/event"),
+        roles: vec![ROLE.into()],
+        put_secret: "scripts/put-secret voice-proxy".into(),
+    };
+    let lines = doctor.examine(&expected).await;
+    println!("{}", render(&lines));
+    Run {
+        lines,
+        webhook,
+        _proxies: vec![apps, numbers],
+    }
+}
+
+fn line<'a>(run: &'a Run, check: &str) -> &'a Line {
+    run.lines
+        .iter()
+        .find(|l| l.check == check)
+        .unwrap_or_else(|| panic!("no {check} line"))
+}
+
+fn assert_failed(run: &Run, check: &str, detail: &str, fix: &str) {
+    let l = line(run, check);
+    assert!(!l.ok, "{check} passed: {l:?}");
+    assert!(l.detail.contains(detail), "{check}: {l:?}");
+    assert!(l.fix.as_deref().unwrap().contains(fix), "{check}: {l:?}");
+    let others_ok = run.lines.iter().filter(|o| o.check != check).all(|o| o.ok);
+    assert!(others_ok, "only {check} fails: {:?}", run.lines);
+}
+
+#[tokio::test]
+async fn a_good_stack_is_all_green_and_the_test_call_is_signed() {
+    let run = examine(Setting::default()).await;
+    assert!(run.lines.iter().all(|l| l.ok), "{}", render(&run.lines));
+    assert_eq!(run.lines.len(), 6);
+    assert!(render(&run.lines).ends_with("all green\n"));
+    // The test call carries a signature the answer webhook accepts.
+    let calls = run.webhook.received_requests().await.unwrap();
+    let call = calls.last().unwrap();
+    let token = call.headers["authorization"]
+        .to_str()
+        .unwrap()
+        .strip_prefix("Bearer ")
+        .unwrap();
+    let verifier = Verifier::new(
+        SecretString::from("sig-secret"),
+        Some("abcd1234".into()),
+        300,
+    );
+    verifier.verify(token, &call.body, shared::now()).unwrap();
+    let body: Value = serde_json::from_slice(&call.body).unwrap();
+    assert!(body["to"].is_string() && body["from"].is_string());
+}
+
+#[tokio::test]
+async fn a_secret_without_every_key_fails_with_its_fix() {
+    let mut secret: Value = serde_json::from_str(EVERY_KEY).unwrap();
+    secret.as_object_mut().unwrap().remove("private_key");
+    let run = examine(Setting {
+        secret: secret.to_string(),
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(&run, "secret", "missing private_key", "--private-key");
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_read_the_secret_fails_with_its_fix() {
+    let run = examine(Setting {
+        iam_decision: "implicitDeny",
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(
+        &run,
+        "functions read the secret",
+        ROLE,
+        "deploy the stack again",
+    );
+}
+
+#[tokio::test]
+async fn webhooks_by_get_or_elsewhere_fail_with_their_fix() {
+    let run = examine(Setting {
+        webhook_method: "GET",
+        answer_address: Some("https://old.example.com/answer".into()),
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(
+        &run,
+        "application",
+        "answer_url is GET https://old.example.com/answer, not POST",
+        "scripts/put-secret voice-proxy --sync-only",
+    );
+    assert!(
+        line(&run, "application")
+            .detail
+            .contains("event_url is GET")
+    );
+}
+
+#[tokio::test]
+async fn unsigned_callbacks_fail_with_their_fix() {
+    let run = examine(Setting {
+        signed_callbacks: false,
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(&run, "signed callbacks", "off", "--sync-only");
+}
+
+#[tokio::test]
+async fn a_number_linked_elsewhere_fails_with_its_fix() {
+    let run = examine(Setting {
+        linked_to: "11111111-2222-3333-4444-555555555555",
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(
+        &run,
+        "numbers",
+        "+447700900101 goes to 11111111-2222-3333-4444-555555555555",
+        "links every pool number",
+    );
+}
+
+#[tokio::test]
+async fn an_answer_webhook_refusing_the_test_call_fails_with_its_fix() {
+    let run = examine(Setting {
+        answer_status: 401,
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(&run, "answer webhook", "got 401", "signature_secret");
+}
