@@ -392,7 +392,7 @@ fn secret_line(fields: &HashMap<String, String>, expected: &Expected) -> Line {
         )
     } else if missing.contains(&PRIVATE_KEY.field) && !missing.contains(&APPLICATION_ID.field) {
         format!(
-            "an adopted application's private key is yours to put: {} --private-key FILE",
+            "{} --private-key FILE puts the application's key (Vonage shows it once, when the application is created)",
             expected.put_secret
         )
     } else {

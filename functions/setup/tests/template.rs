@@ -38,3 +38,30 @@ fn the_custom_resource_and_the_sync_get_the_same_settings() {
         "built from this crate"
     );
 }
+
+/// `FunctionRoles`, which the doctor checks, names the role of every function whose policy
+/// reads the stack's secret, and no other.
+#[test]
+fn the_doctor_checks_the_role_of_every_function_that_reads_the_secret() {
+    let t = template();
+    let mut readers: Vec<String> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| {
+            serde_yaml::to_string(&r["Properties"]["Policies"])
+                .unwrap()
+                .contains("secretsmanager:GetSecretValue")
+        })
+        .map(|(name, _)| format!("{}Role.Arn", name.as_str().unwrap()))
+        .collect();
+    readers.sort();
+    let listed = serde_yaml::to_string(&t["Outputs"]["FunctionRoles"]["Value"]).unwrap();
+    let mut roles: Vec<String> = listed
+        .lines()
+        .filter_map(|l| l.split("!GetAtt ").nth(1))
+        .map(str::to_owned)
+        .collect();
+    roles.sort();
+    assert_eq!(roles, readers);
+}
