@@ -445,11 +445,61 @@ fn webhooks_line(app: &Application, expected: &Expected, sync: &str) -> Line {
     }
 }
 
-/// The actions of an NCCO, or `None` when `text` is not one.
+/// The actions of an NCCO, or `None` when `text` is not one: a non-empty list of actions the
+/// NCCO schema knows, each with what the schema requires of it (a `talk` its text, a `connect`
+/// its endpoints).
 fn ncco_actions(text: &str) -> Option<Vec<String>> {
+    const ACTIONS: [&str; 9] = [
+        "record",
+        "conversation",
+        "connect",
+        "talk",
+        "stream",
+        "input",
+        "notify",
+        "wait",
+        "transfer",
+    ];
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let list = value.as_array().filter(|l| !l.is_empty())?;
     list.iter()
-        .map(|a| a.get("action")?.as_str().map(str::to_owned))
+        .map(|a| {
+            let action = a.get("action")?.as_str()?;
+            let complete = match action {
+                "talk" => a.get("text").is_some_and(|t| t.is_string()),
+                "connect" => a
+                    .get("endpoint")
+                    .and_then(|e| e.as_array())
+                    .is_some_and(|e| !e.is_empty()),
+                other => ACTIONS.contains(&other),
+            };
+            complete.then(|| action.to_owned())
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ncco_actions;
+
+    #[test]
+    fn an_ncco_is_a_list_of_complete_known_actions() {
+        assert_eq!(
+            ncco_actions(
+                r#"[{"action":"talk","text":"Hello"},{"action":"connect","from":"447700900101","endpoint":[{"type":"phone","number":"447700900002"}]}]"#
+            ),
+            Some(vec!["talk".to_owned(), "connect".to_owned()])
+        );
+        for not in [
+            "[]",
+            "{}",
+            "not json",
+            r#"[{"action":"talk"}]"#,
+            r#"[{"action":"connect","endpoint":[]}]"#,
+            r#"[{"action":"dance"}]"#,
+            r#"[{"text":"no action"}]"#,
+        ] {
+            assert_eq!(ncco_actions(not), None, "{not}");
+        }
+    }
 }
