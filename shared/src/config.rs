@@ -66,6 +66,10 @@ pub struct ConversationConfig {
     /// How long Number Insight's answer for a valid number is kept and used instead of a new
     /// lookup; `0` looks every number up every time.
     pub insight_keep_seconds: i64,
+    /// The call settings of a conversation whose request leaves them out: `ANNOUNCEMENT_TEXT`
+    /// (the one the answer webhook speaks on conversations from before settings were kept) and
+    /// `WHISPER_TEXT` (unset: no whisper).
+    pub call_defaults: crate::model::CallSettings,
 }
 
 /// Renting numbers on the fly when the pool runs out.
@@ -425,7 +429,7 @@ impl CallConfig {
             });
         }
         Ok(Self {
-            announcement: text(src, "ANNOUNCEMENT_TEXT", "Connecting your call."),
+            announcement: text(src, "ANNOUNCEMENT_TEXT", DEFAULT_ANNOUNCEMENT),
             out_of_service: text(
                 src,
                 "OUT_OF_SERVICE_TEXT",
@@ -444,6 +448,9 @@ impl CallConfig {
     }
 }
 
+/// Spoken to a caller before connecting, unless configured or asked otherwise.
+pub const DEFAULT_ANNOUNCEMENT: &str = "Connecting your call.";
+
 impl ConversationConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let c = Self {
@@ -460,6 +467,10 @@ impl ConversationConfig {
             sticky: number(src, "STICKY_NUMBERS", false)?,
             auto_rent: auto_rent(src)?,
             insight_keep_seconds: number::<i64>(src, "INSIGHT_CACHE_DAYS", 30)?.max(0) * 24 * 3600,
+            call_defaults: crate::model::CallSettings {
+                announcement: Some(text(src, "ANNOUNCEMENT_TEXT", DEFAULT_ANNOUNCEMENT)),
+                whisper: optional(src, "WHISPER_TEXT"),
+            },
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
             return Err(ConfigError::Invalid {

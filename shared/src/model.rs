@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::phone::Msisdn;
-use crate::values::{CallStatus, ConversationId, Country, Feature, Label, NumberType, Reference};
+use crate::values::{
+    CallStatus, ConversationId, Country, Feature, Label, Language, NumberType, Reference,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -48,6 +50,10 @@ pub struct Participant {
     /// was tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification: Option<Notification>,
+    /// The language they hear; `None` on conversations written before it was kept (British
+    /// English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// Where a participant's notification SMS stands. It is sent after the conversation is written
@@ -122,6 +128,23 @@ pub struct Conversation {
     /// Its calls and texts are put to the intercept hook (`INTERCEPT_URL`) first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub intercept: bool,
+    /// What its callers and callees hear.
+    #[serde(default)]
+    pub call: CallSettings,
+}
+
+/// What a conversation's callers and callees hear (PRODUCT.md, "Call settings"), with the
+/// defaults from configuration filled in at creation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSettings {
+    /// Spoken to the caller before connecting, `{callee}` the callee's label; empty for none.
+    /// `None` on conversations written before it was kept: the configured announcement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<String>,
+    /// Spoken to the callee when they pick up, before the two are bridged: `{caller}` the
+    /// caller's label, `{reference}` the conversation's reference. `None`: no whisper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whisper: Option<String>,
 }
 
 /// Which channels a conversation relays.
@@ -220,6 +243,16 @@ pub struct Route {
     /// Calls and texts on this route are put to the intercept hook first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub intercept: bool,
+    /// The announcement for this caller, placeholders filled; `None` on routes written before
+    /// it was kept (the configured one is spoken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announcement: Option<String>,
+    /// The caller's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+    /// Whether the callee hears a whisper when they pick up (its text is on the conversation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whisper: bool,
 }
 
 impl Route {
@@ -235,8 +268,38 @@ impl Route {
             mode: c.mode,
             reference: c.reference.clone(),
             intercept: c.intercept,
+            announcement: c
+                .call
+                .announcement
+                .as_deref()
+                .map(|text| spoken(text, c, caller, callee)),
+            language: caller.language.clone(),
+            whisper: c.call.whisper.is_some(),
         }
     }
+}
+
+/// Most characters one spoken text may have (the NCCO schema's `talk.text`).
+pub const MAX_SPOKEN_CHARS: usize = 1500;
+
+/// A call setting's text for a call from `caller` to `callee` of `c`: `{caller}` and `{callee}`
+/// are their labels (or a neutral word), `{reference}` the conversation's reference (or "your
+/// conversation").
+pub fn spoken(
+    template: &str,
+    c: &Conversation,
+    caller: &Participant,
+    callee: &Participant,
+) -> String {
+    template
+        .replace("{caller}", caller.display_name())
+        .replace("{callee}", callee.display_name())
+        .replace(
+            "{reference}",
+            c.reference
+                .as_ref()
+                .map_or("your conversation", Reference::as_str),
+        )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

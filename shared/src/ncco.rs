@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::phone::Msisdn;
+use crate::values::Language;
 
 /// An NCCO: a non-empty list of actions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +20,18 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Talk {
     pub text: String,
+    /// The voice's language; Vonage's default (`en-US`) when left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
+}
+
+impl Talk {
+    fn new(text: String, language: Option<&Language>) -> Self {
+        Self {
+            text,
+            language: language.cloned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,40 +51,68 @@ pub struct Connect {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Endpoint {
-    Phone { number: String },
+    Phone {
+        number: String,
+        /// Where Vonage fetches the NCCO the callee hears when they pick up, before the two
+        /// are bridged (the whisper).
+        #[serde(rename = "onAnswer", skip_serializing_if = "Option::is_none")]
+        on_answer: Option<OnAnswer>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnAnswer {
+    pub url: String,
+}
+
+/// A call to bridge: what [`Ncco::connect`] needs.
+#[derive(Debug, Clone)]
+pub struct Bridge<'a> {
+    /// Spoken to the caller first; left out when empty.
+    pub announcement: &'a str,
+    /// The caller's language.
+    pub language: Option<&'a Language>,
+    pub callee: &'a Msisdn,
+    /// Caller ID shown to the callee: always a proxy number.
+    pub caller_id: &'a Msisdn,
+    pub ring_timeout: u32,
+    pub call_limit: u32,
+    pub event_url: &'a str,
+    /// The whisper's URL, when the callee hears one.
+    pub on_answer: Option<String>,
 }
 
 /// Talk texts longer than this are rejected by the schema.
 pub const MAX_TALK_CHARS: usize = 1500;
 
 impl Ncco {
-    /// Connects the caller to `callee`, showing `caller_id` (a proxy number), after an optional
-    /// announcement (left out when empty).
-    pub fn connect(
-        announcement: &str,
-        callee: &Msisdn,
-        caller_id: &Msisdn,
-        ring_timeout: u32,
-        call_limit: u32,
-        event_url: &str,
-    ) -> Self {
+    /// Connects the caller to the callee, showing the caller ID (a proxy number), after the
+    /// announcement (left out when empty) in the caller's language.
+    pub fn connect(b: Bridge<'_>) -> Self {
         let mut actions = Vec::with_capacity(2);
-        if !announcement.trim().is_empty() {
-            actions.push(Action::Talk(Talk {
-                text: truncate(announcement),
-            }));
+        if !b.announcement.trim().is_empty() {
+            actions.push(Action::Talk(Talk::new(
+                truncate(b.announcement),
+                b.language,
+            )));
         }
         actions.push(Action::Connect(Connect {
-            from: caller_id.as_str().to_owned(),
-            timeout: ring_timeout,
-            limit: call_limit.min(7200),
-            event_url: vec![event_url.to_owned()],
+            from: b.caller_id.as_str().to_owned(),
+            timeout: b.ring_timeout,
+            limit: b.call_limit.min(7200),
+            event_url: vec![b.event_url.to_owned()],
             event_method: "POST",
             endpoint: vec![Endpoint::Phone {
-                number: callee.as_str().to_owned(),
+                number: b.callee.as_str().to_owned(),
+                on_answer: b.on_answer.map(|url| OnAnswer { url }),
             }],
         }));
         Self(actions)
+    }
+
+    /// Spoken to one side, in their language: the whisper a callee hears.
+    pub fn speak(text: &str, language: Option<&Language>) -> Self {
+        Self(vec![Action::Talk(Talk::new(truncate(text), language))])
     }
 
     /// A short spoken message and nothing else: the call ends after it.
@@ -81,15 +122,13 @@ impl Ncco {
         } else {
             truncate(text)
         };
-        Self(vec![Action::Talk(Talk { text })])
+        Self(vec![Action::Talk(Talk::new(text, None))])
     }
 
     /// Ends the call without a word: a moment of silence, after which the NCCO is done and
     /// Vonage hangs up (an NCCO cannot be empty).
     pub fn reject() -> Self {
-        Self(vec![Action::Talk(Talk {
-            text: SILENCE.to_owned(),
-        })])
+        Self(vec![Action::Talk(Talk::new(SILENCE.to_owned(), None))])
     }
 
     pub fn actions(&self) -> &[Action] {
@@ -119,14 +158,16 @@ mod tests {
     fn connect_serializes_in_vonage_shape() {
         let callee = Msisdn::from_digits("447700900002").unwrap();
         let proxy = Msisdn::from_digits("447700900011").unwrap();
-        let ncco = Ncco::connect(
-            "Connecting",
-            &callee,
-            &proxy,
-            30,
-            3600,
-            "https://x/webhooks/event",
-        );
+        let ncco = Ncco::connect(Bridge {
+            announcement: "Connecting",
+            language: None,
+            callee: &callee,
+            caller_id: &proxy,
+            ring_timeout: 30,
+            call_limit: 3600,
+            event_url: "https://x/webhooks/event",
+            on_answer: None,
+        });
         let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
         assert_eq!(
             json,
@@ -142,7 +183,16 @@ mod tests {
     #[test]
     fn empty_announcement_is_left_out() {
         let n = Msisdn::from_digits("447700900002").unwrap();
-        let ncco = Ncco::connect("  ", &n, &n, 30, 9000, "https://x/e");
+        let ncco = Ncco::connect(Bridge {
+            announcement: "  ",
+            language: None,
+            callee: &n,
+            caller_id: &n,
+            ring_timeout: 30,
+            call_limit: 9000,
+            event_url: "https://x/e",
+            on_answer: None,
+        });
         assert_eq!(ncco.actions().len(), 1);
         let Action::Connect(c) = &ncco.actions()[0] else {
             panic!("not a connect")

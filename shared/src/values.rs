@@ -137,6 +137,118 @@ text_value!(
     format!("1 to {MAX_REFERENCE_CHARS} letters, digits or - _ . :")
 );
 
+/// The languages a `talk` action may speak in: the NCCO schema's list (`vonage/ncco-schema.json`,
+/// `definitions.languages`).
+pub const LANGUAGES: [&str; 49] = [
+    "ar",
+    "bn-IN",
+    "ca-ES",
+    "cmn-CN",
+    "cmn-TW",
+    "cs-CZ",
+    "cy-GB",
+    "da-DK",
+    "de-DE",
+    "el-GR",
+    "en-AU",
+    "en-GB",
+    "en-GB-WLS",
+    "en-IN",
+    "en-US",
+    "en-ZA",
+    "es-ES",
+    "es-MX",
+    "es-US",
+    "eu-ES",
+    "fi-FI",
+    "fil-PH",
+    "fr-CA",
+    "fr-FR",
+    "he-IL",
+    "hi-IN",
+    "hu-HU",
+    "id-ID",
+    "is-IS",
+    "it-IT",
+    "ja-JP",
+    "ko-KR",
+    "ml-IN",
+    "nb-NO",
+    "nl-NL",
+    "pl-PL",
+    "pt-BR",
+    "pt-PT",
+    "ro-RO",
+    "ru-RU",
+    "sk-SK",
+    "sv-SE",
+    "ta-IN",
+    "te-IN",
+    "th-TH",
+    "tr-TR",
+    "uk-UA",
+    "vi-VN",
+    "yue-CN",
+];
+
+text_value!(
+    /// The language a participant hears: a BCP 47 tag from the NCCO schema's list.
+    Language,
+    |s| LANGUAGES.contains(&s),
+    "a language the NCCO schema lists, such as en-GB, de-DE or es-MX"
+);
+
+impl Language {
+    /// The language for a participant in `country` where Vonage has a voice for it (its main
+    /// language there), else British English.
+    pub fn for_country(country: &Country) -> Self {
+        let tag = match country.as_str() {
+            "US" | "CA" | "PR" => "en-US",
+            "AU" | "NZ" => "en-AU",
+            "IN" => "en-IN",
+            "ZA" => "en-ZA",
+            "DE" | "AT" | "CH" | "LI" => "de-DE",
+            "FR" | "BE" | "LU" | "MC" => "fr-FR",
+            "ES" => "es-ES",
+            "MX" | "AR" | "CO" | "CL" | "PE" | "VE" | "EC" | "GT" | "CU" | "BO" | "DO" | "HN"
+            | "PY" | "SV" | "NI" | "CR" | "PA" | "UY" => "es-MX",
+            "IT" | "SM" | "VA" => "it-IT",
+            "NL" => "nl-NL",
+            "PT" => "pt-PT",
+            "BR" => "pt-BR",
+            "SE" => "sv-SE",
+            "NO" => "nb-NO",
+            "DK" => "da-DK",
+            "FI" => "fi-FI",
+            "IS" => "is-IS",
+            "PL" => "pl-PL",
+            "CZ" => "cs-CZ",
+            "SK" => "sk-SK",
+            "HU" => "hu-HU",
+            "RO" | "MD" => "ro-RO",
+            "GR" | "CY" => "el-GR",
+            "TR" => "tr-TR",
+            "RU" | "BY" | "KZ" => "ru-RU",
+            "UA" => "uk-UA",
+            "IL" => "he-IL",
+            "SA" | "AE" | "EG" | "QA" | "KW" | "BH" | "OM" | "JO" | "MA" | "DZ" | "TN" | "IQ"
+            | "LB" => "ar",
+            "JP" => "ja-JP",
+            "KR" => "ko-KR",
+            "CN" => "cmn-CN",
+            "TW" => "cmn-TW",
+            "HK" | "MO" => "yue-CN",
+            "TH" => "th-TH",
+            "VN" => "vi-VN",
+            "ID" => "id-ID",
+            "PH" => "fil-PH",
+            "BD" => "bn-IN",
+            _ => "en-GB",
+        };
+        Self(tag.to_owned())
+    }
+}
+
 text_value!(
     /// A call leg's status as Vonage reports it (`started`, `ringing`, `answered`, `completed`,
     /// `busy`, ...): a short lowercase token, kept as sent so new statuses are not lost.
@@ -280,5 +392,35 @@ mod tests {
                 .as_deref(),
             Some("\"opted-out\"")
         );
+    }
+
+    #[test]
+    fn languages_are_the_ncco_schemas_and_each_country_gets_one() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/vonage/ncco-schema.json"
+        );
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let listed: Vec<&str> = schema["definitions"]["languages"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, LANGUAGES);
+        for (country, tag) in [
+            ("GB", "en-GB"),
+            ("DE", "de-DE"),
+            ("MX", "es-MX"),
+            ("BR", "pt-BR"),
+            ("ZZ", "en-GB"),
+            ("KE", "en-GB"),
+        ] {
+            let language = Language::for_country(&country.parse().unwrap());
+            assert_eq!(language.as_str(), tag, "{country}");
+            assert!(tag.parse::<Language>().is_ok());
+        }
+        assert!("en".parse::<Language>().is_err());
     }
 }

@@ -30,6 +30,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
         notification: None,
+        language: None,
     };
     Conversation {
         id: id.parse().unwrap(),
@@ -45,6 +46,7 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         last_activity: None,
         mode: Default::default(),
         intercept: false,
+        call: Default::default(),
     }
 }
 

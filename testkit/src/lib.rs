@@ -212,6 +212,7 @@ pub fn conversation(
         proxy_number: Msisdn::from_digits(proxy).expect("a proxy number in E.164 digits"),
         country: "GB".parse().expect("GB is a country code"),
         notification: None,
+        language: None,
     };
     Conversation {
         id: id.parse().expect("a test conversation id"),
@@ -227,6 +228,7 @@ pub fn conversation(
         last_activity: None,
         mode: Default::default(),
         intercept: false,
+        call: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
+use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use shared::config::{
     AwsBudget, CallConfig, ConversationConfig, Source, WebhookMethods, table_name,
@@ -16,7 +17,8 @@ use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
 use shared::http::{request_base_url, webhook_fields};
 use shared::model::Route;
-use shared::ncco::Ncco;
+use shared::model::{ConversationStatus, spoken};
+use shared::ncco::{Bridge, Ncco};
 use shared::phone::{Msisdn, mask};
 use shared::ports::{CallLog, HookLog};
 use shared::problem::{ApiError, error_chain};
@@ -24,6 +26,7 @@ use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::{WebhookAuth, webhook_auth};
 use shared::store::{Channel, Store};
 use shared::telemetry;
+use shared::values::ConversationId;
 
 pub struct Deps<S> {
     pub store: S,
@@ -122,7 +125,10 @@ impl Outcome {
 }
 
 pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
-    if let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
+    let whispering = shared::http::path(&req).ends_with("/whisper");
+    // The whisper takes GET too: Vonage may fetch an `onAnswer` URL either way, and its NCCO
+    // carries no number (the conversation is named by its unguessable id, in our own URL).
+    if !whispering && let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
         return refused.into_response();
     }
     let now = shared::now();
@@ -130,6 +136,9 @@ pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Respo
     if let Err(e) = deps.auth.check(&req, now) {
         tracing::warn!(error = %e, "unsigned or forged answer webhook refused");
         return ApiError::Unauthorized(e).into_response();
+    }
+    if whispering {
+        return ncco_response(&whisper(deps, &req, now).await);
     }
     let started = std::time::Instant::now();
     let (ncco, outcome) = answer(deps, &req, now).await;
@@ -292,14 +301,58 @@ fn connect<S>(deps: &Deps<S>, req: &Request, route: &Route) -> Ncco {
         caller_id = %route.callee_proxy.masked(),
         "connecting"
     );
-    Ncco::connect(
-        &deps.call.announcement,
-        &route.callee,
-        &route.callee_proxy,
-        deps.call.ring_timeout_seconds,
-        deps.call.call_limit_seconds,
-        &format!("{base}/webhooks/event"),
-    )
+    let on_answer = route.whisper.then(|| {
+        format!(
+            "{base}/webhooks/whisper?conversation_id={}&caller={}",
+            route.conversation_id, route.caller_index
+        )
+    });
+    Ncco::connect(Bridge {
+        announcement: route
+            .announcement
+            .as_deref()
+            .unwrap_or(&deps.call.announcement),
+        language: route.language.as_ref(),
+        callee: &route.callee,
+        caller_id: &route.callee_proxy,
+        ring_timeout: deps.call.ring_timeout_seconds,
+        call_limit: deps.call.call_limit_seconds,
+        event_url: &format!("{base}/webhooks/event"),
+        on_answer,
+    })
+}
+
+/// The whisper (the connect's `onAnswer`): what the callee hears when they pick up, before the
+/// two are bridged: the conversation's whisper for this caller, in the callee's language. A
+/// conversation that is gone, closed or has no whisper, or a store that cannot say, gets a
+/// moment of silence: the call is bridged all the same.
+pub async fn whisper<S: HookLog>(deps: &Deps<S>, req: &Request, now: i64) -> Ncco {
+    let query = req.query_string_parameters();
+    let id = query
+        .first("conversation_id")
+        .and_then(ConversationId::from_uuid);
+    let caller = query.first("caller").and_then(|c| c.parse::<usize>().ok());
+    let (Some(id), Some(caller @ 0..=1)) = (id, caller) else {
+        tracing::warn!("whisper webhook without a conversation and caller");
+        return Ncco::reject();
+    };
+    let conversation = match deps.store.get_conversation(&id).await {
+        Ok(Some(c)) if c.status_at(now) == ConversationStatus::Active => c,
+        Ok(_) => return Ncco::reject(),
+        Err(e) => {
+            tracing::error!(conversation_id = %id, error = %error_chain(&e), "whisper: the conversation could not be read");
+            return Ncco::reject();
+        }
+    };
+    let Some(text) = conversation.call.whisper.as_deref() else {
+        return Ncco::reject();
+    };
+    let (from, to) = (
+        &conversation.participants[caller],
+        &conversation.participants[1 - caller],
+    );
+    tracing::info!(conversation_id = %id, "whisper to the callee");
+    Ncco::speak(&spoken(text, &conversation, from, to), to.language.as_ref())
 }
 
 /// The NCCO for a call that cannot be handled at all (the function could not start, or the call

@@ -93,6 +93,7 @@ fn conversation(expires_at: i64) -> Conversation {
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
         notification: None,
+        language: None,
     };
     Conversation {
         id: "c1".parse().unwrap(),
@@ -108,6 +109,7 @@ fn conversation(expires_at: i64) -> Conversation {
         last_activity: None,
         mode: Default::default(),
         intercept: false,
+        call: Default::default(),
     }
 }
 
@@ -119,7 +121,7 @@ fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
     let Some(Action::Connect(c)) = ncco.actions().last() else {
         panic!("no connect in {ncco:?}")
     };
-    let shared::ncco::Endpoint::Phone { number } = &c.endpoint[0];
+    let shared::ncco::Endpoint::Phone { number, .. } = &c.endpoint[0];
     (number.clone(), c.from.clone(), c.event_url.clone())
 }
 

@@ -68,6 +68,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
         notification: None,
+        language: None,
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
         id: id.parse().unwrap(),
@@ -83,6 +84,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         last_activity: None,
         mode: Default::default(),
         intercept: false,
+        call: Default::default(),
     };
     setup
         .create_conversation(&conversation(

@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 use shared::domain::conversation::{self, Created, NewConversation};
-use shared::model::{ExpiryMode, Mode};
+use shared::model::{CallSettings, ExpiryMode, MAX_SPOKEN_CHARS, Mode};
 use shared::phone::Msisdn;
 use shared::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
 use shared::problem::ApiError;
-use shared::values::{Label, Reference};
+use shared::values::{Label, Language, Reference};
 
 use crate::Deps;
 use crate::view::ConversationView;
@@ -31,6 +31,20 @@ pub struct CreateRequest {
     /// Calls and texts are put to the intercept hook (`INTERCEPT_URL`) before they go through.
     #[serde(default)]
     pub intercept: bool,
+    /// What callers and callees hear; each setting left out takes the configured default.
+    #[serde(default)]
+    pub call: Option<CallRequest>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallRequest {
+    /// Spoken to the caller before connecting (`{callee}`); empty for none.
+    #[serde(default)]
+    pub announcement: Option<String>,
+    /// Spoken to the callee when they pick up (`{caller}`, `{reference}`); empty for none.
+    #[serde(default)]
+    pub whisper: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +53,9 @@ pub struct ParticipantRequest {
     pub number: String,
     #[serde(default)]
     pub label: Option<String>,
+    /// A BCP 47 tag from the NCCO schema's list; by default, their country's language.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// What creation answers: a new conversation (`201`) or the one that already holds the
@@ -63,6 +80,10 @@ fn check(
         participant_number(1, &b.number)?,
     ];
     let labels = [check_label(0, a.label)?, check_label(1, b.label)?];
+    let languages = [
+        check_language(0, a.language)?,
+        check_language(1, b.language)?,
+    ];
     if numbers[0] == numbers[1] {
         return Err(ApiError::SameParticipant);
     }
@@ -80,7 +101,72 @@ fn check(
         expiry_mode: req.expiry_mode,
         mode: req.mode,
         intercept: req.intercept,
+        languages,
+        call: call_settings(&settings.call_defaults, req.call.unwrap_or_default())?,
     })
+}
+
+fn check_language(index: usize, language: Option<String>) -> Result<Option<Language>, ApiError> {
+    language
+        .map(|l| l.parse::<Language>())
+        .transpose()
+        .map_err(|e| {
+            ApiError::InvalidRequest(format!("participants[{index}].language must be {e}"))
+        })
+}
+
+/// The call settings asked for, each left out taken from `defaults`; a text may use only its
+/// own placeholders and must fit a spoken text.
+fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSettings, ApiError> {
+    let text = |name: &str, asked: Option<String>, default: &Option<String>, allowed: &[&str]| {
+        let Some(text) = asked else {
+            return Ok(default.clone());
+        };
+        let text = text.trim().to_owned();
+        if text.chars().count() > MAX_SPOKEN_CHARS {
+            return Err(ApiError::InvalidRequest(format!(
+                "call.{name} has at most {MAX_SPOKEN_CHARS} characters"
+            )));
+        }
+        if let Some(unknown) = unknown_placeholder(&text, allowed) {
+            return Err(ApiError::InvalidRequest(format!(
+                "call.{name} may use {} but not {unknown}",
+                allowed.join(" and ")
+            )));
+        }
+        Ok(Some(text))
+    };
+    Ok(CallSettings {
+        announcement: text(
+            "announcement",
+            asked.announcement,
+            &defaults.announcement,
+            &["{callee}"],
+        )?,
+        whisper: text(
+            "whisper",
+            asked.whisper,
+            &defaults.whisper,
+            &["{caller}", "{reference}"],
+        )?
+        .filter(|w| !w.is_empty()),
+    })
+}
+
+/// The first `{...}` in `text` that is not one of `allowed`.
+fn unknown_placeholder(text: &str, allowed: &[&str]) -> Option<String> {
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            return Some(rest[start..].to_owned());
+        };
+        let placeholder = &rest[start..=start + len];
+        if !allowed.contains(&placeholder) {
+            return Some(placeholder.to_owned());
+        }
+        rest = &rest[start + len + 1..];
+    }
+    None
 }
 
 /// The lifetime asked for (or the default), within the configured bounds.

@@ -2,12 +2,14 @@
 
 use serde::Serialize;
 use shared::model::{
-    CloseReason, Conversation, Direction, ExpiryMode, Interaction, Mode, NotificationStatus,
-    Participant,
+    CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction, Mode,
+    NotificationStatus, Participant,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
-use shared::values::{CallStatus, ConversationId, Country, Label, MessageStatus, Reference};
+use shared::values::{
+    CallStatus, ConversationId, Country, Label, Language, MessageStatus, Reference,
+};
 
 #[derive(Debug, Serialize)]
 pub struct ConversationView {
@@ -25,6 +27,8 @@ pub struct ConversationView {
     pub mode: Mode,
     /// Calls and texts are put to the intercept hook first.
     pub intercept: bool,
+    /// What callers and callees hear.
+    pub call: CallSettings,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_activity: Option<String>,
     pub participants: Vec<ParticipantView>,
@@ -138,6 +142,8 @@ pub struct ParticipantView {
     /// The number this participant calls to reach the other.
     pub proxy_number: String,
     pub country: Country,
+    /// The language they hear (British English on conversations from before it was kept).
+    pub language: Language,
     /// The SMS that tells this participant their proxy number: `pending` until it is sent
     /// (after creation has answered), then `sent` or `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,6 +174,7 @@ impl ConversationView {
             expiry_mode: c.expiry_mode,
             mode: c.mode,
             intercept: c.intercept,
+            call: c.call.clone(),
             last_activity: c.last_activity.map(rfc3339),
             participants: c.participants.iter().map(ParticipantView::from).collect(),
             calls: None,
@@ -207,6 +214,10 @@ impl From<&Participant> for ParticipantView {
             label: p.label.clone(),
             proxy_number: p.proxy_number.as_str().to_owned(),
             country: p.country.clone(),
+            language: p
+                .language
+                .clone()
+                .unwrap_or_else(|| Language::for_country(&Country::unknown())),
             notified: p.notified(),
             notification_failure: p.notification.as_ref().and_then(|n| n.reason.clone()),
         }

@@ -422,3 +422,89 @@ async fn a_reopen_whose_pair_is_taken_meanwhile_is_a_conflict_that_names_it() {
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn call_settings_and_languages_are_kept_shown_and_checked() {
+    let deps = app(
+        MemoryStore::with_pool(&[PA, PB], "GB"),
+        &[("WHISPER_TEXT", "Your {caller} is calling.")],
+    );
+    // Left out: the configured defaults, and each participant's country's language.
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["call"],
+        json!({"announcement": "Connecting your call.", "whisper": "Your {caller} is calling."})
+    );
+    assert_eq!(created["participants"][0]["language"], "en-GB");
+
+    // Asked for: kept, shown by GET, and on each route for the answer webhook.
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let mut body = pair();
+    body["participants"][1]["language"] = json!("es-MX");
+    body["call"] = json!({"announcement": "Calling your {callee}.", "whisper": ""});
+    let (status, created) = call(&deps, "POST", "/conversations", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (_, read_back) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
+    assert_eq!(
+        read_back["call"],
+        json!({"announcement": "Calling your {callee}."})
+    );
+    assert_eq!(read_back["participants"][1]["language"], "es-MX");
+    let stored = deps.store.conversation_now(id).unwrap();
+    let [to_driver, to_rider] = stored.routes();
+    assert_eq!(
+        to_driver.announcement.as_deref(),
+        Some("Calling your driver.")
+    );
+    assert_eq!(
+        to_rider.announcement.as_deref(),
+        Some("Calling your rider.")
+    );
+    assert_eq!(to_rider.language.unwrap().as_str(), "es-MX");
+    assert!(!to_driver.whisper, "an empty whisper is none");
+
+    // Refused, with nothing written.
+    let before = deps.store.conversations_now().len();
+    for (edit, says) in [
+        (
+            json!({"call": {"announcement": "Hello {caller}"}}),
+            "call.announcement may use {callee} but not {caller}",
+        ),
+        (
+            json!({"call": {"whisper": "About {order}"}}),
+            "call.whisper may use {caller} and {reference} but not {order}",
+        ),
+        (
+            json!({"call": {"whisper": "x".repeat(1501)}}),
+            "call.whisper has at most 1500 characters",
+        ),
+        (
+            json!({"language": "xx-XX"}),
+            "participants[0].language must be a language the NCCO schema lists",
+        ),
+    ] {
+        let mut body = pair();
+        if let Some(language) = edit.get("language") {
+            body["participants"][0]["language"] = language.clone();
+        } else {
+            body["call"] = edit["call"].clone();
+        }
+        let (status, problem) = call(&deps, "POST", "/conversations", Some(body)).await;
+        assert_eq!(
+            (status, &problem["code"]),
+            (400, &json!("invalid_request")),
+            "{problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
+    let mut body = pair();
+    body["call"] = json!({"record": true});
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(body)).await;
+    assert_eq!(status, 400, "an unknown setting is refused: {problem}");
+    assert_eq!(deps.store.conversations_now().len(), before);
+}

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use conversations::create::participant_number;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use shared::ncco::Ncco;
+use shared::ncco::{Bridge, Ncco};
 use shared::phone::Msisdn;
 
 /// Calling codes from the longest to the shortest numbering plans, small territories included.
@@ -38,14 +38,16 @@ fn every_accepted_participant_gets_a_valid_ncco() {
                 Ok(number) => {
                     accepted.set(accepted.get() + 1);
                     for announcement in ["Connecting your call.", ""] {
-                        let ncco = Ncco::connect(
+                        let ncco = Ncco::connect(Bridge {
                             announcement,
-                            &number,
-                            &proxy,
-                            45,
-                            3600,
-                            "https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/event",
-                        );
+                            language: None,
+                            callee: &number,
+                            caller_id: &proxy,
+                            ring_timeout: 45,
+                            call_limit: 3600,
+                            event_url: "https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/event",
+                            on_answer: None,
+                        });
                         let json: serde_json::Value =
                             serde_json::from_str(&ncco.to_json()).unwrap();
                         let errors: Vec<String> =

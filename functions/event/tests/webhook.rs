@@ -35,6 +35,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         proxy_number: m(proxy),
         country: "GB".parse().unwrap(),
         notification: None,
+        language: None,
     };
     let c = Conversation {
         id: "5d0f1a2b-0000-4000-8000-000000000001".parse().unwrap(),
@@ -50,6 +51,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         last_activity: None,
         mode: Default::default(),
         intercept: false,
+        call: Default::default(),
     };
     store.create_conversation(&c).await.unwrap();
     (

@@ -10,12 +10,13 @@ use crate::config::AutoRent;
 use crate::domain::error::CreateError;
 use crate::domain::rent::{self, Rented};
 use crate::model::{
-    Conversation, ConversationStatus, Notification, NumberState, Participant, PoolNumber,
+    CallSettings, Conversation, ConversationStatus, Notification, NumberState, Participant,
+    PoolNumber,
 };
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
 use crate::store::{CreateConflict, Holdings, StoreError, WriteError};
-use crate::values::{ConversationId, Country, Label, Reference};
+use crate::values::{ConversationId, Country, Label, Language, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +45,9 @@ pub struct Draft {
     pub reference: Option<Reference>,
     /// (number, label, country) of each participant, numbers as Number Insight gave them.
     pub people: [(Msisdn, Option<Label>, Country); 2],
+    /// The language each participant asked for; by default, their country's.
+    pub languages: [Option<Language>; 2],
+    pub call: CallSettings,
 }
 
 impl Draft {
@@ -56,6 +60,11 @@ impl Draft {
                 proxy_number: picks[i].clone(),
                 country: country.clone(),
                 notification: Some(Notification::pending()),
+                language: Some(
+                    self.languages[i]
+                        .clone()
+                        .unwrap_or_else(|| Language::for_country(country)),
+                ),
             }
         });
         Conversation {
@@ -72,6 +81,7 @@ impl Draft {
             last_activity: None,
             mode: self.mode,
             intercept: self.intercept,
+            call: self.call.clone(),
         }
     }
 }

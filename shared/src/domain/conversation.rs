@@ -28,6 +28,10 @@ pub struct NewConversation {
     pub mode: Mode,
     /// Calls and texts are put to the intercept hook first.
     pub intercept: bool,
+    /// The language each participant asked for; by default, their country's.
+    pub languages: [Option<crate::values::Language>; 2],
+    /// What callers and callees hear, the configured defaults filled in.
+    pub call: crate::model::CallSettings,
 }
 
 /// What creation produced.
@@ -243,6 +247,8 @@ where
             (number_a, label_a, country_a),
             (number_b, label_b, country_b),
         ],
+        languages: new.languages,
+        call: new.call,
     };
     let policy = assign::Policy {
         sticky: settings.sticky,
