@@ -129,13 +129,23 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
         &[(P1, NumberState::Active), (P2, NumberState::Active)],
     )
     .await;
-    let c = conversation("c1", (A, P1), (B, P2), i64::MAX / 2);
+    let mut c = conversation("c1", (A, P1), (B, P2), i64::MAX / 2);
+    c.participants[1].language = Some("es-MX".parse().unwrap());
+    c.call = shared::model::CallSettings {
+        announcement: Some("Calling your {callee}.".into()),
+        whisper: Some("Your {caller} about {reference}.".into()),
+    };
     store.create_conversation(&c).await.unwrap();
 
+    // Each route carries what the answer webhook needs from the call settings, rendered.
     let ab = store.get_route(&m(P1), &m(A)).await.unwrap().unwrap();
     assert_eq!((ab.callee.as_str(), ab.callee_proxy.as_str()), (B, P2));
+    assert_eq!(ab.announcement.as_deref(), Some("Calling your driver."));
+    assert_eq!((ab.language, ab.whisper), (None, true));
     let ba = store.get_route(&m(P2), &m(B)).await.unwrap().unwrap();
     assert_eq!((ba.callee.as_str(), ba.callee_proxy.as_str()), (A, P1));
+    assert_eq!(ba.announcement.as_deref(), Some("Calling your rider."));
+    assert_eq!(ba.language.unwrap().as_str(), "es-MX");
     assert!(
         store.get_route(&m(P2), &m(A)).await.unwrap().is_none(),
         "A must call proxy(A)"
