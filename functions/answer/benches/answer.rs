@@ -98,6 +98,41 @@ fn bench(c: &mut Criterion) {
             assert_eq!(response.status(), 200);
         })
     });
+
+    // Every call setting on: labels, a reference, both languages, an announcement naming the
+    // callee, a whisper (the callee's endpoint gets its onAnswer URL).
+    let mut full = conversation();
+    full.reference = Some("ride-42".parse().unwrap());
+    for (p, (label, language)) in full
+        .participants
+        .iter_mut()
+        .zip([("rider", "es-MX"), ("driver", "de-DE")])
+    {
+        p.label = Some(label.parse().unwrap());
+        p.language = Some(language.parse().unwrap());
+    }
+    full.call = shared::model::CallSettings {
+        announcement: Some("Connecting you to your {callee}.".into()),
+        whisper: Some("Your {caller} is calling about {reference}.".into()),
+    };
+    let every_setting = Deps {
+        store: MemoryStore::with([full]),
+        call: call.clone(),
+        auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
+        hooks: CallHooks::off().unwrap(),
+    };
+    let raw = event("answer-known.json");
+    group.bench_function("known caller (GET), every call setting on", |b| {
+        b.to_async(&rt).iter(|| async {
+            let req = lambda_http::request::from_str(&raw).unwrap();
+            let response = handle(&every_setting, req).await;
+            let Body::Text(ncco) = response.body() else {
+                unreachable!()
+            };
+            assert!(ncco.contains("onAnswer"));
+        })
+    });
     group.finish();
     hook(c, &rt, call);
 }
