@@ -139,11 +139,7 @@ impl World {
         .await
         .expect("the call was answered within its budget");
         let ncco: Value = serde_json::from_str(&ncco.to_json()).unwrap();
-        let errors: Vec<String> = testkit::ncco_schema()
-            .iter_errors(&ncco)
-            .map(|e| e.to_string())
-            .collect();
-        assert!(errors.is_empty(), "{ncco}: {errors:?}");
+        testkit::assert_ncco(&ncco);
         (ncco, outcome)
     }
 

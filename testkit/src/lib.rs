@@ -481,6 +481,17 @@ pub fn ncco_schema() -> jsonschema::Validator {
     jsonschema::draft4::new(&schema).expect("the NCCO schema compiles")
 }
 
+/// Fails unless `ncco` validates against `vonage/ncco-schema.json`, naming each error.
+pub fn assert_ncco(ncco: &serde_json::Value) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let errors: Vec<String> = SCHEMA
+        .get_or_init(ncco_schema)
+        .iter_errors(ncco)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "NCCO {ncco} is not valid: {errors:?}");
+}
+
 /// The JSON Schema of one event detail-type (`schemas/events/<detail-type>.json`).
 pub fn event_schema(detail_type: &str) -> jsonschema::Validator {
     let path = format!(

@@ -27,13 +27,7 @@ fn call_config() -> CallConfig {
 }
 
 fn assert_valid(ncco: &Ncco) {
-    let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
-    let validator = testkit::ncco_schema();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "NCCO {json} is not valid: {errors:?}");
+    testkit::assert_ncco(&serde_json::from_str(&ncco.to_json()).unwrap());
 }
 
 fn get(path: &str, query: &[(&str, &str)]) -> Request {

@@ -10,9 +10,8 @@ use std::collections::HashMap;
 use answer::{CallHooks, Deps, Outcome, answer, handle};
 use lambda_http::{Body, Request, RequestExt};
 use shared::config::{CallConfig, WebhookMethods};
-use shared::model::{CallSettings, Conversation, ConversationStatus, ExpiryMode, Participant};
+use shared::model::{CallSettings, Conversation, ConversationStatus};
 use shared::ncco::{Action, Endpoint, Ncco};
-use shared::phone::Msisdn;
 use shared::signature::WebhookAuth;
 use testkit::fakes::MemoryStore;
 
@@ -23,38 +22,19 @@ const PB: &str = "447700900102";
 const ID: &str = "0b6c9a52-7d1e-4c3a-9f0e-5a1b2c3d4e5f";
 const BASE: &str = "https://abc123.execute-api.eu-west-1.amazonaws.com";
 
-fn m(d: &str) -> Msisdn {
-    Msisdn::from_digits(d).unwrap()
-}
-
 fn conversation(call: CallSettings, languages: [Option<&str>; 2]) -> Conversation {
-    let p = |n: &str, proxy: &str, label: &str, language: Option<&str>| Participant {
-        number: m(n),
-        label: Some(label.parse().unwrap()),
-        proxy_number: m(proxy),
-        country: "GB".parse().unwrap(),
-        notification: None,
-        language: language.map(|l| l.parse().unwrap()),
-    };
-    Conversation {
-        id: ID.parse().unwrap(),
-        status: ConversationStatus::Active,
-        created_at: 0,
-        expires_at: 4_000_000_000,
-        reference: Some("ride-42".parse().unwrap()),
-        participants: [
-            p(A, PA, "rider", languages[0]),
-            p(B, PB, "driver", languages[1]),
-        ],
-        closed_at: None,
-        close_reason: None,
-        expiry_mode: ExpiryMode::Absolute,
-        ttl_seconds: 3600,
-        last_activity: None,
-        mode: Default::default(),
-        intercept: false,
-        call,
+    let mut c = testkit::conversation(ID, (A, PA), (B, PB), 0, 4_000_000_000);
+    c.reference = Some("ride-42".parse().unwrap());
+    for (p, (label, language)) in c
+        .participants
+        .iter_mut()
+        .zip([("rider", languages[0]), ("driver", languages[1])])
+    {
+        p.label = Some(label.parse().unwrap());
+        p.language = language.map(|l| l.parse().unwrap());
     }
+    c.call = call;
+    c
 }
 
 fn deps(c: &Conversation, methods: WebhookMethods) -> Deps<MemoryStore> {
@@ -95,11 +75,7 @@ fn inbound(to: &str, from: &str) -> Request {
 
 fn json(ncco: &Ncco) -> serde_json::Value {
     let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
-    let errors: Vec<String> = testkit::ncco_schema()
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "NCCO {json} is not valid: {errors:?}");
+    testkit::assert_ncco(&json);
     json
 }
 
@@ -117,11 +93,7 @@ async fn whisper_of(deps: &Deps<MemoryStore>, caller: &str) -> serde_json::Value
         panic!("no NCCO")
     };
     let json: serde_json::Value = serde_json::from_str(text).unwrap();
-    let errors: Vec<String> = testkit::ncco_schema()
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "NCCO {json} is not valid: {errors:?}");
+    testkit::assert_ncco(&json);
     json
 }
 

@@ -170,14 +170,7 @@ impl World {
     }
 
     async fn secret(&self) -> HashMap<String, String> {
-        let out = self
-            .secrets
-            .get_secret_value()
-            .secret_id(&self.secret)
-            .send()
-            .await
-            .unwrap();
-        serde_json::from_str(out.secret_string().unwrap()).unwrap()
+        self.deps.secret.read().await.unwrap()
     }
 
     async fn put_secret(&self, value: &str) {
