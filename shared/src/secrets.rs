@@ -4,12 +4,11 @@
 //! `VONAGE_SECRET_ARN`, a JSON object of strings (`{"api_secret": "...", ...}`), fetched on
 //! first use (within the store's time budget, [`AwsBudget`]) and kept for the life of the
 //! execution environment. A field the kept copy lacks is looked up again, at most once a
-//! minute: the stack creates the secret empty and the operator fills it after the deploy, so
-//! an environment started in between must not keep the empty copy. They never appear in the
-//! template, the deployed environment, a log line or an error body.
+//! minute: the stack creates the secret without the operator's secrets, which are put after
+//! the deploy, so an environment started in between must not keep a copy without them. They
+//! never appear in the template, the deployed environment, a log line or an error body.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
@@ -66,7 +65,7 @@ const REFETCH_MISSING_AFTER: Duration = Duration::from_secs(60);
 
 struct Kept {
     at: Instant,
-    fields: Arc<HashMap<String, String>>,
+    fields: HashMap<String, String>,
 }
 
 static FETCHED: Mutex<Option<Kept>> = Mutex::const_new(None);
@@ -92,7 +91,7 @@ pub async fn resolve(
         let fields = StackSecret::new(arn, &budget).await.read().await?;
         *kept = Some(Kept {
             at: Instant::now(),
-            fields: Arc::new(fields),
+            fields,
         });
     }
     Ok(kept

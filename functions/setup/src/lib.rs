@@ -307,7 +307,7 @@ async fn link_pool<S: Pool + Clone + Send + Sync + 'static>(
             features: None,
         };
         match numbers::add_number(&pool, body).await {
-            Ok(number) => added.push(number.msisdn.masked().to_string()),
+            Ok(number) => added.push(number.msisdn),
             Err(ApiError::DuplicateNumber(_)) => {}
             Err(e) => {
                 return Err(SetupError::Number {
@@ -322,9 +322,7 @@ async fn link_pool<S: Pool + Clone + Send + Sync + 'static>(
         .list_pool()
         .await?
         .into_iter()
-        .filter(|n| {
-            n.state != NumberState::Retired && !added.contains(&n.msisdn.masked().to_string())
-        })
+        .filter(|n| n.state != NumberState::Retired && !added.contains(&n.msisdn))
         .collect();
     let linking = linkable.into_iter().map(|n| {
         let (vonage, application_id) = (vonage.clone(), application_id.to_owned());
@@ -344,7 +342,10 @@ async fn link_pool<S: Pool + Clone + Send + Sync + 'static>(
         .await?
         .len();
     let linked = linked + added.len();
-    Ok((added, linked))
+    Ok((
+        added.iter().map(|n| n.masked().to_string()).collect(),
+        linked,
+    ))
 }
 
 /// Delete: the application stays unless the settings ask for its deletion and the stack
