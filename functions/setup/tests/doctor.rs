@@ -12,7 +12,7 @@ use shared::secrets::StackSecret;
 use shared::signature::Verifier;
 use shared::store::Store;
 use testkit::{SpecProxy, add_pool, budget, fresh_store, vonage_config};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ID: &str = "78d335fa-323d-0114-9c3d-d6f0d48968cf";
@@ -77,6 +77,18 @@ async fn examine(setting: Setting) -> Run {
 
     let vonage = MockServer::start().await;
     let hook = |address: String| json!({"address": address, "http_method": setting.webhook_method});
+    // Any other application: not in the account.
+    Mock::given(method("GET"))
+        .and(path_regex("^/v2/applications/.+$"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "type": "https://developer.nexmo.com/api-errors#not-found",
+            "title": "Not Found",
+            "detail": "No application with that id",
+            "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf",
+        })))
+        .with_priority(10)
+        .mount(&vonage)
+        .await;
     Mock::given(method("GET"))
         .and(path(format!("/v2/applications/{ID}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -283,4 +295,59 @@ async fn an_answer_webhook_refusing_the_test_call_fails_with_its_fix() {
     })
     .await;
     assert_failed(&run, "answer webhook", "got 401", "signature_secret");
+}
+
+#[tokio::test]
+async fn an_application_the_account_does_not_have_fails_and_what_needs_it_says_so() {
+    let mut secret: Value = serde_json::from_str(EVERY_KEY).unwrap();
+    secret["application_id"] = json!("11111111-2222-3333-4444-555555555555");
+    let run = examine(Setting {
+        secret: secret.to_string(),
+        ..Setting::default()
+    })
+    .await;
+    let app = line(&run, "application");
+    assert!(
+        !app.ok && app.detail.contains("is not in the Vonage account"),
+        "{app:?}"
+    );
+    assert!(
+        app.fix
+            .as_deref()
+            .unwrap()
+            .contains("--sync-only creates it")
+    );
+    for check in ["signed callbacks", "numbers"] {
+        let l = line(&run, check);
+        assert!(!l.ok && l.detail.contains("not checked"), "{l:?}");
+    }
+    for check in ["secret", "functions read the secret", "answer webhook"] {
+        assert!(line(&run, check).ok, "{check}: {:?}", run.lines);
+    }
+}
+
+#[tokio::test]
+async fn a_secret_without_the_operators_keys_says_to_put_them() {
+    let run = examine(Setting {
+        secret: r#"{"hook_secret":"h"}"#.into(),
+        ..Setting::default()
+    })
+    .await;
+    let secret = line(&run, "secret");
+    assert!(!secret.ok, "{secret:?}");
+    assert!(
+        secret.detail.contains("api_secret, signature_secret"),
+        "{secret:?}"
+    );
+    assert!(
+        secret
+            .fix
+            .as_deref()
+            .unwrap()
+            .starts_with("scripts/put-secret voice-proxy (asks"),
+        "{secret:?}"
+    );
+    for check in ["application", "answer webhook"] {
+        assert!(line(&run, check).detail.contains("not checked"), "{check}");
+    }
 }
