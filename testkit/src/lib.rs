@@ -264,6 +264,18 @@ impl SpecProxy {
     /// Starts Prism (`PRISM_BIN`, set by scripts/test) on a free port for `spec` (a file name
     /// in `../shared/vonage`) in front of `upstream`.
     pub fn start(spec: &str, upstream: &str) -> Self {
+        // A free port can be taken by another test's server between our probe and Prism's own
+        // bind; Prism then exits, while that other server answers on the port. So the proxy
+        // counts as started only when our process still runs and Prism itself answers.
+        for _ in 0..5 {
+            if let Some(proxy) = Self::try_start(spec, upstream) {
+                return proxy;
+            }
+        }
+        panic!("Prism proxy for {spec} did not start");
+    }
+
+    fn try_start(spec: &str, upstream: &str) -> Option<Self> {
         let prism = std::env::var("PRISM_BIN")
             .expect("PRISM_BIN is not set: run the tests with scripts/test, which installs Prism");
         let spec = format!("{}/../../shared/vonage/{spec}", env!("CARGO_MANIFEST_DIR"));
@@ -286,20 +298,42 @@ impl SpecProxy {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("Prism starts");
-        let proxy = Self {
+        let mut proxy = Self {
             url: format!("http://127.0.0.1:{port}"),
             child,
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "Prism proxy did not start"
-            );
+        while std::time::Instant::now() < deadline {
+            if !matches!(proxy.child.try_wait(), Ok(None)) {
+                return None;
+            }
+            if prism_answers(port) {
+                return Some(proxy);
+            }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        proxy
+        None
     }
+}
+
+/// Whether Prism answers on `port`: a path no spec has gets one of Prism's own errors.
+fn prism_answers(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let timeout = Some(std::time::Duration::from_secs(2));
+    if stream.set_read_timeout(timeout).is_err()
+        || stream
+            .write_all(
+                b"GET /__prism_probe HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            )
+            .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).is_ok() && answer.contains("stoplight.io/prism")
 }
 
 impl Drop for SpecProxy {

@@ -389,7 +389,8 @@ async fn create_sync_update_and_delete_do_what_the_stack_asks() {
 /// An application given to adopt is updated, never created, and never deleted with the stack.
 #[tokio::test]
 async fn an_adopted_application_is_updated_and_never_deleted() {
-    let w = World::new(FILLED, false).await;
+    // The same requests as the lifecycle's, which checks them through Prism.
+    let w = World::new(FILLED, true).await;
     w.answer_applications(
         "GET",
         200,
