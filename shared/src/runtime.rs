@@ -88,11 +88,7 @@ where
         let Some(context) = req.lambda_context_ref() else {
             return own;
         };
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let left = Duration::from_millis(context.deadline.saturating_sub(now_ms));
+        let left = time_left(context.deadline);
         if left <= LAMBDA_MARGIN {
             // No real invocation starts this late; a local emulator's deadline can, when it
             // was set before the emulator built the function. The function's own budget holds.
@@ -104,6 +100,16 @@ where
         }
         own.min(start + left - LAMBDA_MARGIN)
     }
+}
+
+/// What is left of an invocation whose deadline (the Lambda context's, in Unix milliseconds) is
+/// `deadline_ms`.
+pub fn time_left(deadline_ms: u64) -> Duration {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
 /// Runs the Lambda HTTP loop for `service`.

@@ -69,11 +69,7 @@ pub async fn handle<S: Conversations + ExpiryIndex, V: SmsSender>(
     deps: &Deps<S, V>,
     event: lambda_runtime::LambdaEvent<ScheduledEvent>,
 ) -> Result<SweepReport, lambda_runtime::Error> {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+    let left = shared::runtime::time_left(event.context.deadline);
     tracing::info!(schedule_event = %event.payload.id, time = %event.payload.time, "expiry sweep");
     let report = sweep(deps, shared::now(), Instant::now() + left).await;
     tracing::info!(?report, "expiry sweep done");

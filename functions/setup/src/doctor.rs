@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
 use shared::config::VonageConfig;
 use shared::model::NumberState;
 use shared::ports::Pool;
@@ -112,10 +111,10 @@ impl<S: Pool> Doctor<S> {
         };
         lines.push(self.roles(expected).await);
         let fields = fields.unwrap_or_default();
-        let application = self.application(&fields, &sync).await;
-        match &application {
-            Ok(app) => {
-                lines.push(webhooks_line(app, expected, &sync));
+        let vonage = crate::vonage_client(&self.vonage, &fields).ok().flatten();
+        match self.application(vonage, &fields, &sync).await {
+            Ok((app, vonage)) => {
+                lines.push(webhooks_line(&app, expected, &sync));
                 lines.push(if app.signed_callbacks == Some(true) {
                     Line::ok("signed callbacks", "on")
                 } else {
@@ -125,10 +124,10 @@ impl<S: Pool> Doctor<S> {
                         sync.clone(),
                     )
                 });
-                lines.push(self.numbers(&app.id, &fields, &sync).await);
+                lines.push(self.numbers(&vonage, &app.id, &sync).await);
             }
             Err(line) => {
-                lines.push(line.clone());
+                lines.push(line);
                 lines.push(Line::failed(
                     "signed callbacks",
                     "not checked: no application",
@@ -196,24 +195,16 @@ impl<S: Pool> Doctor<S> {
         }
     }
 
-    fn client(&self, fields: &HashMap<String, String>) -> Option<VonageClient> {
-        let api_secret = fields.get(API_SECRET.field)?;
-        let config = VonageConfig {
-            api_secret: SecretString::from(api_secret.clone()),
-            ..self.vonage.clone()
-        };
-        VonageClient::new(&config).ok()
-    }
-
+    /// The application the secret names, with the client that read it.
     async fn application(
         &self,
+        vonage: Option<VonageClient>,
         fields: &HashMap<String, String>,
         sync: &str,
-    ) -> Result<Application, Line> {
+    ) -> Result<(Application, VonageClient), Line> {
         const CHECK: &str = "application";
         let put = "fill the secret first (see the secret line)";
-        let (Some(vonage), Some(id)) = (self.client(fields), fields.get(APPLICATION_ID.field))
-        else {
+        let (Some(vonage), Some(id)) = (vonage, fields.get(APPLICATION_ID.field)) else {
             return Err(Line::failed(
                 CHECK,
                 "not checked: the secret has no api_secret or application_id",
@@ -221,7 +212,7 @@ impl<S: Pool> Doctor<S> {
             ));
         };
         match vonage.get_application(id).await {
-            Ok(Some(app)) => Ok(app),
+            Ok(Some(app)) => Ok((app, vonage)),
             Ok(None) => Err(Line::failed(
                 CHECK,
                 format!("{id} is not in the Vonage account of this API key"),
@@ -237,11 +228,8 @@ impl<S: Pool> Doctor<S> {
         }
     }
 
-    async fn numbers(&self, app_id: &str, fields: &HashMap<String, String>, sync: &str) -> Line {
+    async fn numbers(&self, vonage: &VonageClient, app_id: &str, sync: &str) -> Line {
         const CHECK: &str = "numbers";
-        let Some(vonage) = self.client(fields) else {
-            return Line::failed(CHECK, "not checked: no api_secret", sync);
-        };
         let pool = match self.store.list_pool().await {
             Ok(pool) => pool,
             Err(e) => {
@@ -317,7 +305,7 @@ impl<S: Pool> Doctor<S> {
         let now = shared::now();
         let token = sign(
             &claims_for(body.as_bytes(), now, &self.vonage.api_key),
-            SecretString::from(secret.clone()).expose_secret(),
+            secret,
         );
         let sent = self
             .http

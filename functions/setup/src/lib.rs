@@ -208,21 +208,20 @@ pub enum Removed {
     Deleted(String),
 }
 
-impl<S: Pool + Clone + Send + Sync + 'static> Deps<S> {
-    /// A Vonage client with the API secret the secret holds now, or `None` before it is put.
-    async fn vonage(
-        &self,
-        fields: &HashMap<String, String>,
-    ) -> Result<Option<VonageClient>, SetupError> {
-        let Some(api_secret) = fields.get(API_SECRET.field).filter(|s| !s.is_empty()) else {
-            return Ok(None);
-        };
-        let config = VonageConfig {
-            api_secret: SecretString::from(api_secret.clone()),
-            ..self.vonage.clone()
-        };
-        Ok(Some(VonageClient::new(&config)?))
-    }
+/// A Vonage client with the API secret that `fields` (the stack's secret, as read) hold, every
+/// other setting from `config`; `None` before the API secret is put.
+pub fn vonage_client(
+    config: &VonageConfig,
+    fields: &HashMap<String, String>,
+) -> Result<Option<VonageClient>, reqwest::Error> {
+    let Some(api_secret) = fields.get(API_SECRET.field).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let config = VonageConfig {
+        api_secret: SecretString::from(api_secret.clone()),
+        ..config.clone()
+    };
+    VonageClient::new(&config).map(Some)
 }
 
 /// Create, Update and sync: the application as the settings say, recorded in the secret, and
@@ -232,7 +231,7 @@ pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
     settings: &Settings,
 ) -> Result<Applied, SetupError> {
     let fields = deps.secret.read().await?;
-    let Some(vonage) = deps.vonage(&fields).await? else {
+    let Some(vonage) = vonage_client(&deps.vonage, &fields)? else {
         tracing::warn!(
             "the stack's secret has no api_secret yet: the Vonage application is set up when scripts/put-secret fills it"
         );
@@ -362,7 +361,7 @@ pub async fn remove<S: Pool + Clone + Send + Sync + 'static>(
     if !settings.delete_application {
         return Ok(Removed::Left(recorded));
     }
-    let (Some(vonage), Some(id)) = (deps.vonage(&fields).await?, recorded) else {
+    let (Some(vonage), Some(id)) = (vonage_client(&deps.vonage, &fields)?, recorded) else {
         return Ok(Removed::Left(None));
     };
     vonage.delete_application(&id).await?;

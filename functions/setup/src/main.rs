@@ -3,13 +3,14 @@
 //! `scripts/put-secret` (answered with what was done).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use secrecy::SecretString;
 use serde_json::Value;
 use setup::{Deps, handle};
 use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
+use shared::runtime::time_left;
 use shared::secrets::StackSecret;
 use shared::store::Store;
 
@@ -32,12 +33,7 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = deps.clone();
         async move {
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
-            let left = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
-            let deadline = tokio::time::Instant::now() + left;
+            let deadline = tokio::time::Instant::now() + time_left(event.context.deadline);
             Ok::<_, Error>(handle(deps, event.payload, deadline, &Env).await?)
         }
     }))
