@@ -29,6 +29,25 @@ pub fn request(
         .with_query_string_parameters(params)
 }
 
+/// The host API Gateway serves the stack's webhooks on, in tests.
+pub const WEBHOOK_HOST: &str = "abc123.execute-api.eu-west-1.amazonaws.com";
+
+/// A webhook `GET` as API Gateway hands it over: on the stack's host (so links back to the
+/// stack, such as an NCCO's `eventUrl`, name it), with `query` as its query parameters.
+pub fn webhook_get(path: &str, query: &[(&str, &str)]) -> Request {
+    let params: std::collections::HashMap<String, String> = query
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    http::Request::builder()
+        .method("GET")
+        .uri(format!("https://{WEBHOOK_HOST}{path}"))
+        .header("host", WEBHOOK_HOST)
+        .body(Body::Empty)
+        .expect("a test request")
+        .with_query_string_parameters(params)
+}
+
 /// A JSON request, or one without a body for `None`.
 pub fn json(method: &str, path_and_query: &str, body: Option<serde_json::Value>) -> Request {
     match body {

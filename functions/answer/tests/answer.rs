@@ -3,15 +3,15 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::signature::WebhookAuth;
-use std::collections::HashMap;
 
 use answer::{CallHooks, Deps, Outcome, answer, handle};
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request};
 use shared::config::CallConfig;
 use shared::model::{Conversation, ConversationStatus, ExpiryMode, Participant};
 use shared::ncco::{Action, Ncco};
 use shared::phone::Msisdn;
 use testkit::fakes::MemoryStore;
+use testkit::requests::webhook_get as get;
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -28,22 +28,6 @@ fn call_config() -> CallConfig {
 
 fn assert_valid(ncco: &Ncco) {
     testkit::assert_ncco(&serde_json::from_str(&ncco.to_json()).unwrap());
-}
-
-fn get(path: &str, query: &[(&str, &str)]) -> Request {
-    let params: HashMap<String, String> = query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    http::Request::builder()
-        .method("GET")
-        .uri(format!(
-            "https://abc123.execute-api.eu-west-1.amazonaws.com{path}"
-        ))
-        .header("host", "abc123.execute-api.eu-west-1.amazonaws.com")
-        .body(Body::Empty)
-        .unwrap()
-        .with_query_string_parameters(params)
 }
 
 fn post(path: &str, content_type: &str, body: &str) -> Request {

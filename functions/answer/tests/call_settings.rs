@@ -5,15 +5,14 @@
 //! against `vonage/ncco-schema.json`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::collections::HashMap;
-
 use answer::{CallHooks, Deps, Outcome, answer, handle};
-use lambda_http::{Body, Request, RequestExt};
+use lambda_http::{Body, Request};
 use shared::config::{CallConfig, WebhookMethods};
 use shared::model::{CallSettings, Conversation, ConversationStatus};
 use shared::ncco::{Action, Endpoint, Ncco};
 use shared::signature::WebhookAuth;
 use testkit::fakes::MemoryStore;
+use testkit::requests::webhook_get as get;
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -45,20 +44,6 @@ fn deps(c: &Conversation, methods: WebhookMethods) -> Deps<MemoryStore> {
         methods,
         hooks: CallHooks::off().unwrap(),
     }
-}
-
-fn get(path: &str, query: &[(&str, &str)]) -> Request {
-    let params: HashMap<String, String> = query
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    http::Request::builder()
-        .method("GET")
-        .uri(format!("{BASE}{path}"))
-        .header("host", "abc123.execute-api.eu-west-1.amazonaws.com")
-        .body(Body::Empty)
-        .unwrap()
-        .with_query_string_parameters(params)
 }
 
 fn inbound(to: &str, from: &str) -> Request {
