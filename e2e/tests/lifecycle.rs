@@ -37,6 +37,7 @@ async fn the_call_log_names_participants_by_label() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
+        missed: Default::default(),
     };
     // The callee's leg (proxy(driver) → driver) of the rider's call.
     for (status, second, extra) in [

@@ -135,6 +135,7 @@ async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
         auth: auth(),
         methods: WebhookMethods::Post,
         retention: shared::domain::Retention { seconds: 60 },
+        missed: Default::default(),
     };
     let body = r#"{"from":"447700900001","to":"447700900101","uuid":"u1","conversation_uuid":"CON-1","status":"started","direction":"inbound"}"#;
     for (what, req, status) in cases("/webhooks/event", body) {
@@ -185,6 +186,7 @@ async fn strict_webhooks_refuse_get_even_when_signed() {
         auth: auth(),
         methods: WebhookMethods::Post,
         retention: shared::domain::Retention { seconds: 60 },
+        missed: Default::default(),
     };
     refused(event::handle(&deps, get("/webhooks/event")).await, "event");
     assert!(all_items(&store).await.is_empty());

@@ -113,6 +113,10 @@ fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {
 pub struct NotifyConfig {
     /// The text (`{other}`, `{proxy}`, `{expires}`), as `NOTIFY_SMS_TEMPLATE` sets it.
     pub template: String,
+    /// The SMS a callee gets after a call they did not take (`{caller}`, the caller's label;
+    /// `{proxy}`, the number they call back on; `{reference}`), as `MISSED_CALL_SMS_TEMPLATE`
+    /// sets it.
+    pub missed_call_template: String,
     /// A text that Vonage cannot take for a while (an outage, throttling) is retried until this
     /// many seconds after the conversation was created, then recorded as failed.
     pub give_up_after_seconds: i64,
@@ -122,6 +126,11 @@ impl NotifyConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         Ok(Self {
             template: ConversationConfig::from_source(src)?.notify_template,
+            missed_call_template: text(
+                src,
+                "MISSED_CALL_SMS_TEMPLATE",
+                "Your {caller} tried to call you. Call back on {proxy}.",
+            ),
             give_up_after_seconds: number(src, "NOTIFY_RETRY_SECONDS", 900)?,
         })
     }
@@ -150,6 +159,39 @@ impl ExpiryConfig {
                 )
             }),
         })
+    }
+}
+
+/// What follows a call the callee did not take (the event webhook's part of it).
+#[derive(Debug, Clone)]
+pub struct MissedCallConfig {
+    /// Spoken to the caller in their language (`{callee}`, the callee's label), as
+    /// `MISSED_CALL_TEXT` sets it.
+    pub spoken: String,
+    /// A callee is texted about one caller's missed calls at most once in this many seconds
+    /// (`MISSED_CALL_SMS_INTERVAL_SECONDS`, default 600).
+    pub quiet_seconds: i64,
+}
+
+impl MissedCallConfig {
+    const SPOKEN: &str =
+        "Sorry, your {callee} could not take your call. We have let them know you called.";
+    const QUIET_SECONDS: i64 = 600;
+
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            spoken: text(src, "MISSED_CALL_TEXT", Self::SPOKEN),
+            quiet_seconds: number(src, "MISSED_CALL_SMS_INTERVAL_SECONDS", Self::QUIET_SECONDS)?,
+        })
+    }
+}
+
+impl Default for MissedCallConfig {
+    fn default() -> Self {
+        Self {
+            spoken: Self::SPOKEN.to_owned(),
+            quiet_seconds: Self::QUIET_SECONDS,
+        }
     }
 }
 
@@ -448,6 +490,19 @@ impl CallConfig {
     }
 }
 
+/// `MISSED_CALL`: what a missed call leads to unless a conversation asks otherwise.
+fn missed_call_mode(src: &dyn Source) -> Result<crate::model::MissedCallMode, ConfigError> {
+    let Some(mode) = optional(src, "MISSED_CALL") else {
+        return Ok(Default::default());
+    };
+    serde_json::from_value(serde_json::Value::String(mode.trim().to_ascii_lowercase())).map_err(
+        |_| ConfigError::Invalid {
+            name: "MISSED_CALL",
+            reason: format!("{mode} is not message or none"),
+        },
+    )
+}
+
 /// Spoken to a caller before connecting, unless configured or asked otherwise.
 pub const DEFAULT_ANNOUNCEMENT: &str = "Connecting your call.";
 
@@ -470,6 +525,7 @@ impl ConversationConfig {
             call_defaults: crate::model::CallSettings {
                 announcement: Some(text(src, "ANNOUNCEMENT_TEXT", DEFAULT_ANNOUNCEMENT)),
                 whisper: optional(src, "WHISPER_TEXT"),
+                missed_call: missed_call_mode(src)?,
             },
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {

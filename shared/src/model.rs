@@ -145,6 +145,49 @@ pub struct CallSettings {
     /// caller's label, `{reference}` the conversation's reference. `None`: no whisper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whisper: Option<String>,
+    /// What a call the callee does not take leads to.
+    #[serde(default)]
+    pub missed_call: MissedCallMode,
+}
+
+/// What happens when the callee is busy, does not answer, rejects the call or cannot be
+/// reached (PRODUCT.md, "Call settings").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MissedCallMode {
+    /// The caller is told the other person could not be reached and has been told; the callee
+    /// gets an SMS from the number they would call back on.
+    #[default]
+    Message,
+    /// Nothing: the call ends as Vonage ends it.
+    #[serde(rename = "none")]
+    Silent,
+}
+
+impl MissedCallMode {
+    /// Whether the connect reports its outcome synchronously, so a missed call can be followed
+    /// up.
+    pub fn follows_up(self) -> bool {
+        self != Self::Silent
+    }
+}
+
+/// A missed call its callee is to be told of by SMS, from the number they would call back on.
+/// One is written per caller and conversation at most once in each quiet interval, so a caller
+/// who tries again and again does not flood the callee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissedCallNotice {
+    pub conversation_id: ConversationId,
+    /// Who called: the callee is the other participant.
+    pub caller_index: u8,
+    /// Vonage's id of the call.
+    pub call_id: String,
+    /// The callee's leg's last status (`busy`, `unanswered`, `rejected`, `failed`, `timeout`).
+    pub reason: CallStatus,
+    /// Unix seconds.
+    pub at: i64,
+    /// Where the SMS stands.
+    pub notification: Notification,
 }
 
 /// Which channels a conversation relays.
@@ -253,6 +296,9 @@ pub struct Route {
     /// Whether the callee hears a whisper when they pick up (its text is on the conversation).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub whisper: bool,
+    /// What a call the callee does not take leads to.
+    #[serde(default)]
+    pub missed_call: MissedCallMode,
 }
 
 impl Route {
@@ -275,6 +321,7 @@ impl Route {
                 .map(|text| spoken(text, c, caller, callee)),
             language: caller.language.clone(),
             whisper: c.call.whisper.is_some(),
+            missed_call: c.call.missed_call,
         }
     }
 }
@@ -441,8 +488,22 @@ pub struct Interaction {
     /// EUR, the legs' prices added up.
     pub price: Option<String>,
     pub rate: Option<String>,
+    /// Why the callee did not take it, when they did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed: Option<Missed>,
     /// Every status of every leg with its time, in order.
     pub statuses: Vec<StatusAt>,
+}
+
+/// Why a call was not taken, and whether the callee's phone rang first: `rejected` or `failed`
+/// before ringing is a call that never reached them, `unanswered` or `timeout` after ringing one
+/// they let ring.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Missed {
+    /// `busy`, `unanswered`, `rejected`, `failed`, `timeout`, or `cancelled` (the caller hung up
+    /// first).
+    pub reason: CallStatus,
+    pub rang: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -505,6 +566,12 @@ impl Interaction {
                 duration: terminal.and_then(|e| e.duration),
                 price: (!prices.is_empty()).then(|| format!("{:.8}", prices.iter().sum::<f64>())),
                 rate: terminal.and_then(|e| e.rate.clone()),
+                missed: terminal
+                    .filter(|e| e.status.is_missed() && answered.is_none())
+                    .map(|e| Missed {
+                        reason: e.status.clone(),
+                        rang: deciding.iter().any(|e| e.status == "ringing"),
+                    }),
                 statuses: mine
                     .iter()
                     .map(|e| StatusAt {

@@ -45,6 +45,10 @@ pub struct Connect {
     pub limit: u32,
     pub event_url: Vec<String>,
     pub event_method: &'static str,
+    /// `synchronous`: the connect's outcome goes to `event_url` as it happens, and an NCCO
+    /// answered there for a call the callee did not take is what the caller hears next.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<&'static str>,
     pub endpoint: Vec<Endpoint>,
 }
 
@@ -80,6 +84,9 @@ pub struct Bridge<'a> {
     pub event_url: &'a str,
     /// The whisper's URL, when the callee hears one.
     pub on_answer: Option<String>,
+    /// The connect reports its outcome synchronously, so that a call the callee does not take
+    /// can be followed up with an NCCO for the caller.
+    pub synchronous: bool,
 }
 
 /// Talk texts longer than this are rejected by the schema.
@@ -102,6 +109,7 @@ impl Ncco {
             limit: b.call_limit.min(7200),
             event_url: vec![b.event_url.to_owned()],
             event_method: "POST",
+            event_type: b.synchronous.then_some("synchronous"),
             endpoint: vec![Endpoint::Phone {
                 number: b.callee.as_str().to_owned(),
                 on_answer: b.on_answer.map(|url| OnAnswer { url }),
@@ -167,6 +175,7 @@ mod tests {
             call_limit: 3600,
             event_url: "https://x/webhooks/event",
             on_answer: None,
+            synchronous: false,
         });
         let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
         assert_eq!(
@@ -192,11 +201,13 @@ mod tests {
             call_limit: 9000,
             event_url: "https://x/e",
             on_answer: None,
+            synchronous: true,
         });
         assert_eq!(ncco.actions().len(), 1);
         let Action::Connect(c) = &ncco.actions()[0] else {
             panic!("not a connect")
         };
         assert_eq!(c.limit, 7200, "limit is capped at the schema's maximum");
+        assert_eq!(c.event_type, Some("synchronous"));
     }
 }

@@ -6,7 +6,9 @@
 
 use std::future::Future;
 
-use crate::model::{CallEvent, Conversation, Notification, PendingNumber, PoolNumber, Route};
+use crate::model::{
+    CallEvent, Conversation, MissedCallNotice, Notification, PendingNumber, PoolNumber, Route,
+};
 use crate::phone::Msisdn;
 use crate::store::{
     CallRef, CloseOutcome, Closing, Exhaustion, ExpiredPage, Holdings, HookDecision, ListFilter,
@@ -61,6 +63,14 @@ pub trait CallLog: RouteReader {
         at: i64,
         answered: bool,
     ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// Writes a missed call's notice unless the same caller's last one is still in its quiet
+    /// interval (`false` then).
+    fn claim_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        quiet_until: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
 }
 
 /// Conversations: read, written whole under rule 2, closed, listed, and their histories.
@@ -159,6 +169,28 @@ pub trait Notifications: Send + Sync {
         id: &ConversationId,
         index: usize,
     ) -> impl Future<Output = Stored<Option<u32>>> + Send;
+
+    /// Records how a missed call's SMS ended; `false` when it was recorded before or the notice
+    /// was replaced by a later one.
+    fn finish_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        outcome: &Notification,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// Counts a failed attempt at a missed call's pending SMS: the attempts so far, `None` when
+    /// it is no longer pending.
+    fn count_missed_call_attempt(
+        &self,
+        notice: &MissedCallNotice,
+    ) -> impl Future<Output = Stored<Option<u32>>> + Send;
+
+    /// Whether `participant` has opted out of texts from `proxy` (`SmsLedger::opted_out`).
+    fn refuses_texts(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+    ) -> impl Future<Output = Stored<bool>> + Send;
 }
 
 /// The pool of proxy numbers, the numbers on their way into it, and what each participant holds.
@@ -380,6 +412,9 @@ impl CallLog for Store {
     async fn note_activity(&self, c: &Conversation, at: i64, answered: bool) -> Stored<()> {
         Store::note_activity(self, c, at, answered).await
     }
+    async fn claim_missed_call(&self, notice: &MissedCallNotice, quiet_until: i64) -> Stored<bool> {
+        Store::claim_missed_call(self, notice, quiet_until).await
+    }
 }
 
 /// Delegates each port method to the inherent method of the same name (inherent methods win
@@ -421,6 +456,19 @@ impl Notifications for Store {
         index: usize,
     ) -> Stored<Option<u32>> {
         Store::count_notification_attempt(self, id, index).await
+    }
+    async fn finish_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        outcome: &Notification,
+    ) -> Stored<bool> {
+        Store::finish_missed_call(self, notice, outcome).await
+    }
+    async fn count_missed_call_attempt(&self, notice: &MissedCallNotice) -> Stored<Option<u32>> {
+        Store::count_missed_call_attempt(self, notice).await
+    }
+    async fn refuses_texts(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool> {
+        Store::opted_out(self, participant, proxy).await
     }
 }
 

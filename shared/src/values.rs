@@ -267,6 +267,19 @@ impl CallStatus {
         self.0 == "answered"
     }
 
+    /// The callee's leg ended without the call being taken: `call.missed` and the call log name
+    /// this status as the reason (`cancelled`: the caller hung up first).
+    pub fn is_missed(&self) -> bool {
+        MISSED.contains(&self.as_str())
+    }
+
+    /// Missed on the callee's side (busy, unanswered, rejected, failed, timeout), not because
+    /// the caller gave up: the caller is still on the line to be told, and the callee to be
+    /// texted.
+    pub fn is_missed_by_callee(&self) -> bool {
+        self.is_missed() && self.0 != "cancelled"
+    }
+
     /// The status's place in a call's life: later stages win, whatever order events arrive in.
     pub fn rank(&self) -> u8 {
         match self.as_str() {
@@ -278,6 +291,16 @@ impl CallStatus {
         }
     }
 }
+
+/// Call statuses of the callee's leg that mean the call was not taken.
+const MISSED: [&str; 6] = [
+    "busy",
+    "unanswered",
+    "rejected",
+    "failed",
+    "timeout",
+    "cancelled",
+];
 
 /// What became of a relayed text's onward send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -134,6 +134,7 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
     c.call = shared::model::CallSettings {
         announcement: Some("Calling your {callee}.".into()),
         whisper: Some("Your {caller} about {reference}.".into()),
+        missed_call: shared::model::MissedCallMode::Silent,
     };
     store.create_conversation(&c).await.unwrap();
 
@@ -142,6 +143,7 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
     assert_eq!((ab.callee.as_str(), ab.callee_proxy.as_str()), (B, P2));
     assert_eq!(ab.announcement.as_deref(), Some("Calling your driver."));
     assert_eq!((ab.language, ab.whisper), (None, true));
+    assert_eq!(ab.missed_call, shared::model::MissedCallMode::Silent);
     let ba = store.get_route(&m(P2), &m(B)).await.unwrap().unwrap();
     assert_eq!((ba.callee.as_str(), ba.callee_proxy.as_str()), (A, P1));
     assert_eq!(ba.announcement.as_deref(), Some("Calling your rider."));

@@ -294,16 +294,57 @@ fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead
     let t = template();
     let notifier = &functions(&t)["NotifierFunction"]["Properties"];
     let stream = stream_consumer(notifier, "NotifierDeadLetterQueue");
-    let pattern: serde_json::Value = serde_json::from_str(
-        stream["FilterCriteria"]["Filters"][0]["Pattern"]
-            .as_str()
-            .unwrap(),
+    let pattern = |i: usize| -> serde_json::Value {
+        serde_json::from_str(
+            stream["FilterCriteria"]["Filters"][i]["Pattern"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        pattern(0),
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["CONV"]}}}}),
+        "new conversations reach it"
+    );
+    // A missed call's notice as the store writes it (the key the store gives it, a pending
+    // notification) reaches it when written anew or over an older one.
+    let notice = shared::store::missed_call_image(
+        &shared::model::MissedCallNotice {
+            conversation_id: shared::values::ConversationId::random(),
+            caller_index: 0,
+            call_id: "CON-1".into(),
+            reason: "busy".parse().unwrap(),
+            at: 0,
+            notification: shared::model::Notification::pending(),
+        },
+        600,
     )
     .unwrap();
+    let sk = match notice.get("sk") {
+        Some(serde_dynamo::AttributeValue::S(sk)) => sk.clone(),
+        _ => panic!("a notice has a sort key"),
+    };
+    assert!(sk.starts_with("MISSED#"));
+    let Some(serde_dynamo::AttributeValue::M(notification)) = notice.get("notification") else {
+        panic!("a notice has its notification as a map")
+    };
     assert_eq!(
-        pattern,
-        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["CONV"]}}}}),
-        "only new conversations reach it"
+        notification.get("status"),
+        Some(&serde_dynamo::AttributeValue::S("pending".into()))
+    );
+    assert_eq!(
+        pattern(1),
+        serde_json::json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "MISSED#"}]}}, "NewImage": {"notification": {"M": {"status": {"S": ["pending"]}}}}}}),
+        "missed calls whose callee is still to be texted reach it"
+    );
+    assert_eq!(
+        stream["FilterCriteria"]["Filters"]
+            .as_sequence()
+            .unwrap()
+            .len(),
+        2,
+        "nothing else reaches it"
     );
     assert!(
         stream["MaximumRetryAttempts"].as_u64().is_some(),

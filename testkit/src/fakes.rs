@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::model::{
-    CallEvent, Conversation, ConversationStatus, ExpiryMode, FreedPair, Notification,
-    NotificationStatus, NumberState, PendingNumber, PoolNumber, Route,
+    CallEvent, Conversation, ConversationStatus, ExpiryMode, FreedPair, MissedCallNotice,
+    Notification, NotificationStatus, NumberState, PendingNumber, PoolNumber, Route,
 };
 use shared::phone::Msisdn;
 use shared::ports::{
@@ -51,9 +51,24 @@ struct State {
     insights: HashMap<Msisdn, (Msisdn, Country, i64)>,
     exhaustions: Vec<Exhaustion>,
     hook_decisions: Vec<HookDecision>,
+    /// (conversation, caller index) → the latest missed-call notice and its quiet-until.
+    missed: HashMap<(ConversationId, u8), (MissedCallNotice, i64)>,
 }
 
 impl State {
+    /// The stored notice for `notice`'s call while its SMS is pending.
+    fn pending_missed_call(
+        &mut self,
+        notice: &MissedCallNotice,
+    ) -> Option<&mut (MissedCallNotice, i64)> {
+        self.missed
+            .get_mut(&(notice.conversation_id.clone(), notice.caller_index))
+            .filter(|(stored, _)| {
+                stored.call_id == notice.call_id
+                    && stored.notification.status == NotificationStatus::Pending
+            })
+    }
+
     fn open(&self) -> impl Iterator<Item = &Conversation> {
         self.conversations
             .values()
@@ -233,6 +248,23 @@ impl CallLog for MemoryStore {
             stored.expires_at = pushed;
         }
         Ok(())
+    }
+
+    async fn claim_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        quiet_until: i64,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let key = (notice.conversation_id.clone(), notice.caller_index);
+        if s.missed
+            .get(&key)
+            .is_some_and(|(_, quiet)| *quiet > notice.at)
+        {
+            return Ok(false);
+        }
+        s.missed.insert(key, (notice.clone(), quiet_until));
+        Ok(true)
     }
 }
 
@@ -449,6 +481,55 @@ impl Notifications for MemoryStore {
                 n.attempts += 1;
                 n.attempts
             }))
+    }
+
+    async fn finish_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        outcome: &Notification,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let Some((stored, _)) = s.pending_missed_call(notice) else {
+            return Ok(false);
+        };
+        stored.notification = outcome.clone();
+        Ok(true)
+    }
+
+    async fn count_missed_call_attempt(
+        &self,
+        notice: &MissedCallNotice,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut s = self.request()?;
+        Ok(s.pending_missed_call(notice).map(|(stored, _)| {
+            stored.notification.attempts += 1;
+            stored.notification.attempts
+        }))
+    }
+
+    async fn refuses_texts(
+        &self,
+        participant: &Msisdn,
+        proxy: &Msisdn,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .request()?
+            .opt_outs
+            .contains(&(participant.clone(), proxy.clone())))
+    }
+}
+
+impl MemoryStore {
+    /// The latest missed-call notice for `caller_index`'s calls in conversation `id`.
+    pub fn missed_call_now(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> Option<MissedCallNotice> {
+        lock(&self.state)
+            .missed
+            .get(&(id.clone(), caller_index))
+            .map(|(notice, _)| notice.clone())
     }
 }
 

@@ -56,6 +56,7 @@ impl Stack {
                 retention: Retention {
                     seconds: retention_seconds,
                 },
+                missed: Default::default(),
             },
             texts: sms::Deps {
                 store: store.clone(),

@@ -319,6 +319,7 @@ fn connect<S>(deps: &Deps<S>, req: &Request, route: &Route) -> Ncco {
         call_limit: deps.call.call_limit_seconds,
         event_url: &format!("{base}/webhooks/event"),
         on_answer,
+        synchronous: route.missed_call.follows_up(),
     })
 }
 

@@ -8,7 +8,7 @@
 use answer::{CallHooks, Deps, Outcome, answer, handle};
 use lambda_http::{Body, Request};
 use shared::config::{CallConfig, WebhookMethods};
-use shared::model::{CallSettings, Conversation, ConversationStatus};
+use shared::model::{CallSettings, Conversation, ConversationStatus, MissedCallMode};
 use shared::ncco::{Action, Endpoint, Ncco};
 use shared::signature::WebhookAuth;
 use testkit::fakes::MemoryStore;
@@ -94,13 +94,15 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
     ];
     let whispers = [None, Some("Your {caller} is calling about {reference}.")];
     let languages = [[None, None], [Some("de-DE"), Some("es-MX")]];
+    let missed = [MissedCallMode::Message, MissedCallMode::Silent];
     let mut checked = 0;
     for (announcement, spoken) in announcements {
         for whisper in whispers {
-            for langs in languages {
+            for (langs, missed_call) in languages.into_iter().zip(missed) {
                 let call = CallSettings {
                     announcement: announcement.map(str::to_owned),
                     whisper: whisper.map(str::to_owned),
+                    missed_call,
                 };
                 let c = conversation(call, langs);
                 let deps = deps(&c, WebhookMethods::Any);
@@ -129,6 +131,12 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
                 assert_eq!(
                     connect.from, PB,
                     "the callee sees the caller's proxy number"
+                );
+                assert_eq!(connect.event_url, [format!("{BASE}/webhooks/event")]);
+                assert_eq!(
+                    connect.event_type,
+                    missed_call.follows_up().then_some("synchronous"),
+                    "a missed call can be followed up only when the connect reports it as it happens"
                 );
                 let Endpoint::Phone { number, on_answer } = &connect.endpoint[0];
                 assert_eq!(number, B);
@@ -181,6 +189,7 @@ async fn a_whisper_that_cannot_be_said_is_silence() {
     let call = CallSettings {
         announcement: None,
         whisper: Some("Your {caller} is calling.".into()),
+        missed_call: MissedCallMode::Message,
     };
     let open = conversation(call.clone(), [None, None]);
     let strict = deps(&open, WebhookMethods::Post);

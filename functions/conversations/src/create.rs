@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use shared::domain::conversation::{self, Created, NewConversation};
-use shared::model::{CallSettings, ExpiryMode, MAX_SPOKEN_CHARS, Mode};
+use shared::model::{CallSettings, ExpiryMode, MAX_SPOKEN_CHARS, MissedCallMode, Mode};
 use shared::phone::Msisdn;
 use shared::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
 use shared::problem::ApiError;
@@ -45,6 +45,9 @@ pub struct CallRequest {
     /// Spoken to the callee when they pick up (`{caller}`, `{reference}`); empty for none.
     #[serde(default)]
     pub whisper: Option<String>,
+    /// `message` or `none`: what a call the callee does not take leads to.
+    #[serde(default)]
+    pub missed_call: Option<MissedCallMode>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +153,7 @@ fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSett
             &["{caller}", "{reference}"],
         )?
         .filter(|w| !w.is_empty()),
+        missed_call: asked.missed_call.unwrap_or(defaults.missed_call),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use shared::model::{
-    CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction, Mode,
+    CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction, Missed, Mode,
     NotificationStatus, Participant,
 };
 use shared::rfc3339;
@@ -78,6 +78,9 @@ pub struct CallView {
     pub price: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<String>,
+    /// Why the callee did not take it, and whether their phone rang first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed: Option<Missed>,
     pub statuses: Vec<StatusView>,
 }
 
@@ -118,6 +121,7 @@ impl CallView {
             duration: i.duration,
             price: i.price.clone(),
             rate: i.rate.clone(),
+            missed: i.missed.clone(),
             statuses: i
                 .statuses
                 .iter()

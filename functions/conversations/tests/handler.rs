@@ -434,22 +434,29 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
     assert_eq!(status, 201, "{created}");
     assert_eq!(
         created["call"],
-        json!({"announcement": "Connecting your call.", "whisper": "Your {caller} is calling."})
+        json!({"announcement": "Connecting your call.", "whisper": "Your {caller} is calling.", "missed_call": "message"})
     );
+    let deps = app(
+        MemoryStore::with_pool(&[PA, PB], "GB"),
+        &[("MISSED_CALL", "none")],
+    );
+    let (_, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(created["call"]["missed_call"], "none", "{created}");
     assert_eq!(created["participants"][0]["language"], "en-GB");
 
     // Asked for: kept, shown by GET, and on each route for the answer webhook.
     let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
     let mut body = pair();
     body["participants"][1]["language"] = json!("es-MX");
-    body["call"] = json!({"announcement": "Calling your {callee}.", "whisper": ""});
+    body["call"] =
+        json!({"announcement": "Calling your {callee}.", "whisper": "", "missed_call": "none"});
     let (status, created) = call(&deps, "POST", "/conversations", Some(body)).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
     let (_, read_back) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
     assert_eq!(
         read_back["call"],
-        json!({"announcement": "Calling your {callee}."})
+        json!({"announcement": "Calling your {callee}.", "missed_call": "none"})
     );
     assert_eq!(read_back["participants"][1]["language"], "es-MX");
     let stored = deps.store.conversation_now(id).unwrap();
@@ -464,6 +471,7 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
     );
     assert_eq!(to_rider.language.unwrap().as_str(), "es-MX");
     assert!(!to_driver.whisper, "an empty whisper is none");
+    assert!(!to_rider.missed_call.follows_up());
 
     // Refused, with nothing written.
     let before = deps.store.conversations_now().len();
@@ -502,9 +510,11 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
             "{problem}"
         );
     }
-    let mut body = pair();
-    body["call"] = json!({"record": true});
-    let (status, problem) = call(&deps, "POST", "/conversations", Some(body)).await;
-    assert_eq!(status, 400, "an unknown setting is refused: {problem}");
+    for unknown in [json!({"record": true}), json!({"missed_call": "voicemail"})] {
+        let mut body = pair();
+        body["call"] = unknown;
+        let (status, problem) = call(&deps, "POST", "/conversations", Some(body)).await;
+        assert_eq!(status, 400, "an unknown setting is refused: {problem}");
+    }
     assert_eq!(deps.store.conversations_now().len(), before);
 }

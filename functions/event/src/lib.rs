@@ -1,11 +1,13 @@
 //! The event webhook (`/webhooks/event`): every call-status event Vonage sends becomes part of
-//! the call log of the conversation the call went through.
+//! the call log of the conversation the call went through. It is also the connect's
+//! synchronous event URL: for a call the callee did not take it answers the NCCO the caller
+//! hears next (`200`); every other event gets `204`.
 
 use lambda_http::{Body, Request, Response};
-use shared::config::WebhookMethods;
+use shared::config::{MissedCallConfig, WebhookMethods};
 use shared::domain::Retention;
 use shared::domain::calls;
-pub use shared::domain::calls::{Incoming, Outcome};
+pub use shared::domain::calls::{Incoming, Outcome, Recorded};
 use shared::http::{empty_response, webhook_fields};
 use shared::model::{CallEvent, Direction};
 use shared::ports::CallLog;
@@ -23,6 +25,9 @@ pub struct Deps<S = Store> {
     pub methods: WebhookMethods,
     /// How long call records are kept after their conversation's expiry.
     pub retention: Retention,
+    /// What the caller hears after a call the callee did not take, and how often the callee
+    /// is texted about it.
+    pub missed: MissedCallConfig,
 }
 
 /// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 10 s Lambda timeout:
@@ -43,6 +48,16 @@ pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> 
         Err(e) => return e.into_response(),
     };
     match record(deps, &incoming, shared::now()).await {
+        // The connect's synchronous event for a call the callee did not take: what the caller
+        // hears next.
+        Ok(Recorded {
+            caller_hears: Some(ncco),
+            ..
+        }) => Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::Text(ncco.to_json()))
+            .unwrap_or_else(|_| empty_response(204)),
         Ok(_) => empty_response(204),
         // Vonage retries an event on a 503 (and on 429 and 504, not on a 500): better than
         // losing it. Each event is kept once, however often it comes.
@@ -115,13 +130,14 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
     }))
 }
 
-/// Keeps an event on its conversation and notes the activity there.
+/// Keeps an event on its conversation, notes the activity there, and follows up a call the
+/// callee did not take.
 pub async fn record<S: CallLog>(
     deps: &Deps<S>,
     incoming: &Incoming,
     now: i64,
-) -> Result<Outcome, StoreError> {
-    calls::record(&deps.store, deps.retention, incoming, now).await
+) -> Result<Recorded, StoreError> {
+    calls::record(&deps.store, deps.retention, &deps.missed, incoming, now).await
 }
 
 impl<S: CallLog> shared::runtime::Handler for Deps<S> {

@@ -3,7 +3,8 @@
 use event::Deps;
 use lambda_http::Error;
 use shared::config::{
-    AwsBudget, ConversationConfig, Env, WebhookMethods, request_timeout, table_name,
+    AwsBudget, ConversationConfig, Env, MissedCallConfig, WebhookMethods, request_timeout,
+    table_name,
 };
 use shared::domain::Retention;
 use shared::runtime::{Service, serve, webhook_fallback};
@@ -21,6 +22,7 @@ async fn main() -> Result<(), Error> {
             retention: Retention {
                 seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
             },
+            missed: MissedCallConfig::from_source(&Env)?,
         })
     };
     let timeout = request_timeout(&Env, event::DEFAULT_TIMEOUT)?;

@@ -32,6 +32,7 @@ async fn every_status_event_plays_as_named() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
+        missed: Default::default(),
     };
 
     let statuses = [
@@ -46,22 +47,42 @@ async fn every_status_event_plays_as_named() {
         "timeout",
         "unanswered",
     ];
+    // The callee's leg: a status that says the callee did not take the call is followed up
+    // (the caller hears why, with a 200 and an NCCO); the first of them writes the notice that
+    // texts the callee, the later ones fall in its quiet interval.
+    let mut texted = 0;
     for status in statuses {
         let req = load(&format!("event-{status}.json"));
         let incoming = parse(&req).unwrap().unwrap();
         assert_eq!(incoming.event.status, status);
-        assert_eq!(
-            record(&deps, &incoming, now).await.unwrap(),
-            Outcome::Recorded,
-            "{status}"
-        );
+        let recorded = record(&deps, &incoming, now).await.unwrap();
+        let missed = incoming.event.status.is_missed_by_callee();
+        match recorded.outcome {
+            Outcome::Missed { texted: t } => {
+                assert!(missed, "{status}");
+                texted += usize::from(t);
+                testkit::assert_ncco(
+                    &serde_json::from_str(&recorded.caller_hears.unwrap().to_json()).unwrap(),
+                );
+            }
+            outcome => {
+                assert!(!missed, "{status}");
+                assert_eq!(outcome, Outcome::Recorded, "{status}");
+                assert_eq!(recorded.caller_hears, None);
+            }
+        }
         assert_eq!(
             handle(&deps, load(&format!("event-{status}.json")))
                 .await
                 .status(),
-            204
+            if missed { 200 } else { 204 },
+            "{status}"
         );
     }
+    assert_eq!(
+        texted, 1,
+        "one text for the caller's missed calls in ten minutes"
+    );
     let log = Interaction::fold(&store.call_events(&c.id).await.unwrap());
     assert_eq!(log.len(), 1, "one call, however many events");
     assert_eq!(log[0].statuses.len(), statuses.len());
@@ -69,7 +90,7 @@ async fn every_status_event_plays_as_named() {
     let unknown = parse(&load("event-unknown-call.json")).unwrap().unwrap();
     assert_eq!(
         record(&deps, &unknown, now).await.unwrap(),
-        Outcome::UnknownCall
+        Outcome::UnknownCall.into()
     );
     assert!(
         parse(&load("event-input-result.json")).unwrap().is_none(),

@@ -78,6 +78,7 @@ async fn every_event_is_kept_once_while_writes_fail() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
+        missed: Default::default(),
     };
 
     let mut events = Vec::new();

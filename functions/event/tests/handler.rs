@@ -23,6 +23,7 @@ fn deps() -> Deps<MemoryStore> {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
+        missed: Default::default(),
     }
 }
 

@@ -60,6 +60,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
             auth: WebhookAuth::Off,
             methods: shared::config::WebhookMethods::Any,
             retention: shared::domain::Retention { seconds: 86_400 },
+            missed: Default::default(),
         },
         c,
     )
@@ -256,7 +257,7 @@ async fn unknown_calls_are_acknowledged_and_write_nothing() {
     let incoming = parse(&stranger).unwrap().unwrap();
     assert_eq!(
         record(&deps, &incoming, shared::now()).await.unwrap(),
-        Outcome::UnknownCall
+        Outcome::UnknownCall.into()
     );
     assert_eq!(deliver(&deps, stranger).await, 204);
     // Action results (no status) are acknowledged and not recorded.

@@ -1,5 +1,6 @@
 //! The notifier: tells each participant of a new conversation, by SMS from their own proxy
-//! number, the number that reaches the other one. It consumes the table's change stream, so
+//! number, the number that reaches the other one, and tells the callee of a missed call who
+//! tried to reach them and the number to call back on. It consumes the table's change stream, so
 //! creation answers without waiting on Vonage; an SMS that could not go out is retried with
 //! the stream, and each outcome is recorded on the conversation (`notified`), which the
 //! publisher turns into `participant.notified` or `participant.notification_failed`.
@@ -101,6 +102,28 @@ where
             old: None,
             new: Some(c),
         })) => c,
+        // A notice newly written for a call (not an attempt counted on one already pending).
+        Ok(Some(Change::MissedCall {
+            old,
+            new: Some(notice),
+        })) if notice.notification.status == NotificationStatus::Pending
+            && old.as_ref().is_none_or(|old| old.call_id != notice.call_id) =>
+        {
+            let n = &deps.notify;
+            let delivered = notify::missed_call(
+                &deps.store,
+                &deps.vonage,
+                &notice,
+                &n.missed_call_template,
+                now,
+                n.give_up_after_seconds,
+            )
+            .await;
+            return Some(delivered.unwrap_or_else(|e| {
+                tracing::error!(conversation_id = %notice.conversation_id, error = %error_chain(&e), "missed-call SMS not recorded; the stream retries it");
+                Delivery::Retry { attempts: 0 }
+            }));
+        }
         Ok(_) => return None,
         Err(e) => {
             tracing::error!(event_id = %record.event_id, error = %error_chain(&e), "stream record not readable");

@@ -16,6 +16,7 @@ use testkit::{numbered_conversation, stream_batch, stream_record};
 const PA: &str = "447700900101";
 const PB: &str = "447700900102";
 const TEMPLATE: &str = "Reach your {other} on {proxy}";
+const MISSED: &str = "Your {caller} called about {reference}. Call back on {proxy}.";
 
 /// A new conversation as creation writes it (both notifications pending), and the notifier
 /// over a store that holds it.
@@ -29,6 +30,7 @@ fn created() -> (Conversation, Deps<MemoryStore, FakeVonage>) {
         vonage: FakeVonage::default(),
         notify: NotifyConfig {
             template: TEMPLATE.into(),
+            missed_call_template: MISSED.into(),
             give_up_after_seconds: 900,
         },
         pause: Duration::ZERO,

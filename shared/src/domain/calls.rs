@@ -1,9 +1,13 @@
 //! The call log: each call-status event Vonage sends is matched to the conversation its call
 //! went through and kept there once; the first answered call moves the conversation to
-//! in-progress, and a sliding conversation's expiry moves along with its calls.
+//! in-progress, and a sliding conversation's expiry moves along with its calls. A call the
+//! callee did not take is followed up as its conversation asks (PRODUCT.md, "Call settings"):
+//! the caller hears why, and the callee is to be texted (a notice the notifier sends).
 
+use crate::config::MissedCallConfig;
 use crate::domain::Retention;
-use crate::model::{CallEvent, Direction};
+use crate::model::{CallEvent, Conversation, Direction, MissedCallNotice, Notification, spoken};
+use crate::ncco::Ncco;
 use crate::phone::{Msisdn, mask};
 use crate::ports::CallLog;
 use crate::store::{CallRef, StoreError};
@@ -12,6 +16,12 @@ use crate::store::{CallRef, StoreError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Recorded,
+    /// Kept, and it says the callee did not take the call: the caller hears why (the NCCO
+    /// answered for the connect's synchronous event); `texted` says whether a notice for the
+    /// callee's SMS was written (not within the caller's quiet interval).
+    Missed {
+        texted: bool,
+    },
     /// No conversation knows this call: acknowledged and logged.
     UnknownCall,
     /// Not a call-status event (a `record`, `input`, `transfer` or error result).
@@ -26,13 +36,32 @@ pub struct Incoming {
     pub from: String,
 }
 
-/// Keeps an event on its conversation and notes the activity there.
+/// What one event came to: its outcome and, for a call the callee did not take, the NCCO the
+/// caller hears next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub outcome: Outcome,
+    pub caller_hears: Option<Ncco>,
+}
+
+impl From<Outcome> for Recorded {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            caller_hears: None,
+        }
+    }
+}
+
+/// Keeps an event on its conversation, notes the activity there, and follows up a call its
+/// callee did not take.
 pub async fn record<S: CallLog>(
     store: &S,
     retention: Retention,
+    missed: &MissedCallConfig,
     incoming: &Incoming,
     now: i64,
-) -> Result<Outcome, StoreError> {
+) -> Result<Recorded, StoreError> {
     let event = &incoming.event;
     let Some(call) = find_call(store, retention, incoming).await? else {
         tracing::info!(
@@ -42,11 +71,11 @@ pub async fn record<S: CallLog>(
             from = %mask(&incoming.from),
             "event for a call no conversation knows"
         );
-        return Ok(Outcome::UnknownCall);
+        return Ok(Outcome::UnknownCall.into());
     };
     let Some(conversation) = store.conversation(&call.conversation_id).await? else {
         tracing::info!(call_id = %event.call_id, "event for a conversation that is gone");
-        return Ok(Outcome::UnknownCall);
+        return Ok(Outcome::UnknownCall.into());
     };
     let mut event = event.clone();
     event.caller_index = call.caller_index;
@@ -62,7 +91,52 @@ pub async fn record<S: CallLog>(
         )
         .await?;
     tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");
-    Ok(Outcome::Recorded)
+    follow_up(store, missed, &conversation, &event, now).await
+}
+
+/// A call the callee did not take (their leg busy, unanswered, rejected, failed or timed out)
+/// in an open conversation that follows missed calls up: the caller is told, in their
+/// language, and a notice for the callee's SMS is written unless this caller's last one is
+/// still in its quiet interval. Anything else is just recorded.
+async fn follow_up<S: CallLog>(
+    store: &S,
+    missed: &MissedCallConfig,
+    c: &Conversation,
+    event: &CallEvent,
+    now: i64,
+) -> Result<Recorded, StoreError> {
+    if event.direction != Some(Direction::Outbound)
+        || !event.status.is_missed_by_callee()
+        || !c.call.missed_call.follows_up()
+        || !c.is_open_at(now)
+    {
+        return Ok(Outcome::Recorded.into());
+    }
+    let caller_index = event.caller_index.min(1);
+    let notice = MissedCallNotice {
+        conversation_id: c.id.clone(),
+        caller_index,
+        call_id: event.call_id.clone(),
+        reason: event.status.clone(),
+        at: now,
+        notification: Notification::pending(),
+    };
+    let texted = store
+        .claim_missed_call(&notice, now + missed.quiet_seconds)
+        .await?;
+    let (caller, callee) = (
+        &c.participants[usize::from(caller_index)],
+        &c.participants[1 - usize::from(caller_index)],
+    );
+    tracing::info!(conversation_id = %c.id, call_id = %event.call_id, reason = %event.status, texted, "missed call followed up");
+    crate::telemetry::count("MissedCalls", &[("Reason", event.status.as_str())]);
+    Ok(Recorded {
+        outcome: Outcome::Missed { texted },
+        caller_hears: Some(Ncco::speak(
+            &spoken(&missed.spoken, c, caller, callee),
+            caller.language.as_ref(),
+        )),
+    })
 }
 
 /// The conversation a call belongs to: remembered from its earlier events, or found through

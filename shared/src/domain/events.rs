@@ -32,17 +32,6 @@ pub const DETAIL_TYPES: [&str; 14] = [
     "call.intercepted",
 ];
 
-/// Call statuses of the callee's leg that mean the call was not taken, as `call.missed` names
-/// them.
-const MISSED: [&str; 6] = [
-    "busy",
-    "unanswered",
-    "rejected",
-    "failed",
-    "timeout",
-    "cancelled",
-];
-
 /// One event, ready to publish.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -140,7 +129,7 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
                     detail["duration"] = json!(event.duration);
                     detail["price"] = json!(event.price);
                     push("call.completed", detail);
-                } else if MISSED.contains(&status) {
+                } else if event.status.is_missed() {
                     let mut detail = base;
                     detail["reason"] = json!(status);
                     push("call.missed", detail);
@@ -203,6 +192,8 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
                 _ => {}
             }
         }
+        // The call itself is `call.missed`, from its callee's leg; the SMS is the notifier's.
+        Change::MissedCall { .. } => {}
     }
     events
 }

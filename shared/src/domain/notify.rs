@@ -1,21 +1,30 @@
 //! The texts participants are sent: their proxy number when a conversation starts ([`deliver`],
-//! after the conversation is written), and, if configured, that it has ended. One template
-//! function fills every placeholder.
+//! after the conversation is written), a call they did not take ([`missed_call`]), and, if
+//! configured, that it has ended. One template function fills every placeholder.
 
 use crate::error::error_chain;
 use crate::model::{
-    Conversation, ConversationStatus, Notification, NotificationStatus, Participant,
+    Conversation, ConversationStatus, MissedCallNotice, Notification, NotificationStatus,
+    Participant,
 };
 use crate::ports::{Notifications, SmsSender};
 use crate::store::StoreError;
 use crate::values::ConversationId;
 
-/// `template` for participant `me` of `c`: `{other}` is the other participant's label (or
-/// "the other participant"), `{proxy}` the proxy number `me` reaches them on, `{expires}` when
-/// the conversation expires (RFC 3339).
+/// `template` for participant `me` of `c`: `{other}` (and, in the missed-call text, `{caller}`)
+/// is the other participant's label (or a neutral word), `{proxy}` the proxy number `me`
+/// reaches them on, `{reference}` the conversation's reference, `{expires}` when the
+/// conversation expires (RFC 3339).
 pub fn text(template: &str, c: &Conversation, me: &Participant, other: &Participant) -> String {
     template
         .replace("{other}", other.display_name())
+        .replace("{caller}", other.display_name())
+        .replace(
+            "{reference}",
+            c.reference
+                .as_ref()
+                .map_or("your conversation", crate::values::Reference::as_str),
+        )
         .replace("{proxy}", &format!("+{}", me.proxy_number.as_str()))
         .replace("{expires}", &crate::rfc3339(c.expires_at))
 }
@@ -143,6 +152,80 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
             _ => "failed",
         };
         crate::telemetry::count("Notifications", &[("Status", status)]);
+    }
+    Ok(Delivery::Done)
+}
+
+/// Texts the callee of a missed call, from the number they would call back on (their own proxy
+/// number, which reaches the caller), `template` filled for them; the outcome is recorded on the
+/// notice once. Not sent, and recorded as failed, when the callee has opted out of texts on that
+/// number, when the conversation is closed or gone, or when Vonage refuses for good or a passing
+/// failure outlasts `give_up_after` seconds from the call.
+pub async fn missed_call<S: Notifications, V: SmsSender>(
+    store: &S,
+    sms: &V,
+    notice: &MissedCallNotice,
+    template: &str,
+    now: i64,
+    give_up_after: i64,
+) -> Result<Delivery, StoreError> {
+    let finish = |status, reason: Option<String>| Notification {
+        status,
+        attempts: notice.notification.attempts,
+        reason,
+    };
+    let c = match store.conversation(&notice.conversation_id).await? {
+        Some(c) if c.is_open_at(now) => c,
+        _ => {
+            let reason = "the conversation closed before the text was sent".to_owned();
+            let outcome = finish(NotificationStatus::Failed, Some(reason));
+            store.finish_missed_call(notice, &outcome).await?;
+            return Ok(Delivery::Done);
+        }
+    };
+    let caller = usize::from(notice.caller_index.min(1));
+    let (callee, other) = (&c.participants[1 - caller], &c.participants[caller]);
+    let outcome = if store
+        .refuses_texts(&callee.number, &callee.proxy_number)
+        .await?
+    {
+        let reason = "the callee has opted out of texts on this number".to_owned();
+        finish(NotificationStatus::Failed, Some(reason))
+    } else {
+        let body = text(template, &c, callee, other);
+        let sent = sms
+            .send_sms(
+                &callee.proxy_number,
+                &callee.number,
+                &body,
+                Some(c.id.as_str()),
+            )
+            .await;
+        match sent {
+            Ok(_) => finish(NotificationStatus::Sent, None),
+            Err(e) if e.is_transient() => {
+                let counted = store.count_missed_call_attempt(notice).await?;
+                tracing::warn!(conversation_id = %c.id, ?counted, error = %error_chain(&e), "missed-call SMS not sent yet");
+                match counted {
+                    Some(_) if now >= notice.at + give_up_after => {
+                        finish(NotificationStatus::Failed, Some(e.to_string()))
+                    }
+                    Some(n) => return Ok(Delivery::Retry { attempts: n }),
+                    None => return Ok(Delivery::Done),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(conversation_id = %c.id, error = %error_chain(&e), "missed-call SMS refused");
+                finish(NotificationStatus::Failed, Some(e.to_string()))
+            }
+        }
+    };
+    if store.finish_missed_call(notice, &outcome).await? {
+        let status = match outcome.status {
+            NotificationStatus::Sent => "sent",
+            _ => "failed",
+        };
+        crate::telemetry::count("MissedCallTexts", &[("Status", status)]);
     }
     Ok(Delivery::Done)
 }

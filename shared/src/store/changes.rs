@@ -1,8 +1,9 @@
 //! The table's change stream read back as records: what a stream record's old and new images
-//! say changed. Only the changes the event catalogue names are read; every other item (routes,
-//! members, claims, leases) is `None`.
+//! say changed. Only the changes the event catalogue names, and the missed-call notices the
+//! notifier sends, are read; every other item (routes, members, claims, leases) is `None`.
 
 use super::*;
+use crate::model::MissedCallNotice;
 use crate::store::sms::MessageItem;
 
 /// One change of the table, as records.
@@ -27,6 +28,11 @@ pub enum Change {
     PoolExhausted(super::Exhaustion),
     /// A hook's answer was carried out.
     Hook(super::HookDecision),
+    /// A missed call's notice written (a callee to be texted) or its SMS's outcome recorded.
+    MissedCall {
+        old: Option<MissedCallNotice>,
+        new: Option<MissedCallNotice>,
+    },
     /// A pool number added, changed or taken out.
     Number {
         old: Option<PoolNumber>,
@@ -87,6 +93,15 @@ pub fn read_change(
             }
             _ => None,
         },
+        sk if sk.starts_with("MISSED#") => {
+            let read = |i: serde_dynamo::Item| -> Result<MissedCallNotice, StoreError> {
+                Ok(from_item::<_, super::missed::MissedCallItem>(i)?.notice)
+            };
+            Some(Change::MissedCall {
+                old: old.map(read).transpose()?,
+                new: new.map(read).transpose()?,
+            })
+        }
         sk if sk.starts_with("EXHAUSTED#") => match (old, new) {
             (None, Some(new)) => Some(Change::PoolExhausted(
                 from_item::<_, super::pool::ExhaustionItem>(new)?.exhaustion,
@@ -117,4 +132,15 @@ pub fn read_change(
 /// [`read_change`] reads back (for building stream batches in tests and local tools).
 pub fn conversation_image(c: &Conversation) -> Result<serde_dynamo::Item, StoreError> {
     Ok(serde_dynamo::Item::from(conversation_item(c)?))
+}
+
+/// The image a stream record carries for a missed call's notice as the store writes it.
+pub fn missed_call_image(
+    notice: &MissedCallNotice,
+    quiet_until: i64,
+) -> Result<serde_dynamo::Item, StoreError> {
+    Ok(serde_dynamo::Item::from(super::missed::missed_call_item(
+        notice,
+        quiet_until,
+    )?))
 }

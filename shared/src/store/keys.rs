@@ -35,6 +35,13 @@ pub fn call_event(
         format!("CALL#{call_id}#{leg}#{status}"),
     )
 }
+/// The latest missed-call notice for one caller of a conversation.
+pub fn missed_call(id: &ConversationId, caller_index: u8) -> (String, String) {
+    (
+        format!("CONV#{id}"),
+        format!("MISSED#{}", caller_index.min(1)),
+    )
+}
 pub fn participant(number: &Msisdn) -> String {
     format!("PART#{}", number.as_str())
 }

@@ -32,6 +32,7 @@ mod insight;
 mod items;
 pub mod keys;
 mod leases;
+mod missed;
 mod notifications;
 mod pool;
 mod routes;
@@ -42,7 +43,7 @@ use dynamo::*;
 use items::*;
 
 pub use calls::CallRef;
-pub use changes::{Change, conversation_image, read_change};
+pub use changes::{Change, conversation_image, missed_call_image, read_change};
 pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};

@@ -1,0 +1,124 @@
+//! Missed calls a callee is to be told of: one notice per caller and conversation, written at
+//! most once in each quiet interval (a conditional write, so parallel events of the same call or
+//! of calls close together write one), and its SMS's outcome recorded once.
+
+use super::*;
+use crate::model::{MissedCallNotice, Notification};
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct MissedCallItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) notice: MissedCallNotice,
+    /// Unix seconds: no other notice for this caller before then.
+    pub(super) quiet_until: i64,
+    pub(super) ttl: i64,
+}
+
+/// The item of `notice`, quiet until `quiet_until` and kept a day longer.
+pub(super) fn missed_call_item(
+    notice: &MissedCallNotice,
+    quiet_until: i64,
+) -> Result<Item, StoreError> {
+    let (pk, sk) = keys::missed_call(&notice.conversation_id, notice.caller_index);
+    Ok(to_item(MissedCallItem {
+        pk,
+        sk,
+        notice: notice.clone(),
+        quiet_until,
+        ttl: quiet_until + 24 * 3600,
+    })?)
+}
+
+impl Store {
+    /// Writes `notice` (pending) unless one for the same caller and conversation is still in
+    /// its quiet interval: `false` then, and nothing is written. The notice is kept until
+    /// `quiet_until` at least.
+    pub async fn claim_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        quiet_until: i64,
+    ) -> Result<bool, StoreError> {
+        let item = missed_call_item(notice, quiet_until)?;
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR quiet_until <= :now")
+            .expression_attribute_values(":now", n(notice.at))
+            .send()
+            .await;
+        Ok(condition_held(out)?.is_some())
+    }
+
+    /// Records how the SMS of the notice for call `call_id` ended, if it is still pending:
+    /// `false` when it was recorded before (a redelivered change) or a later notice replaced it.
+    pub async fn finish_missed_call(
+        &self,
+        notice: &MissedCallNotice,
+        outcome: &Notification,
+    ) -> Result<bool, StoreError> {
+        let value = AttributeValue::M(serde_dynamo::to_item(outcome)?);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::missed_call(
+                &notice.conversation_id,
+                notice.caller_index,
+            ))))
+            .update_expression("SET notification = :n")
+            .condition_expression("notification.#status = :pending AND call_id = :call")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":n", value)
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":call", s(notice.call_id.as_str()))
+            .send()
+            .await;
+        Ok(condition_held(out)?.is_some())
+    }
+
+    /// Counts a failed attempt at the pending SMS of the notice for call `call_id`: the
+    /// attempts so far, or `None` when it is no longer pending.
+    pub async fn count_missed_call_attempt(
+        &self,
+        notice: &MissedCallNotice,
+    ) -> Result<Option<u32>, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::missed_call(
+                &notice.conversation_id,
+                notice.caller_index,
+            ))))
+            .update_expression("SET notification.attempts = notification.attempts + :one")
+            .condition_expression("notification.#status = :pending AND call_id = :call")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":call", s(notice.call_id.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        let Some(out) = condition_held(out)? else {
+            return Ok(None);
+        };
+        let item: MissedCallItem = from_item(out.attributes.unwrap_or_default())?;
+        Ok(Some(item.notice.notification.attempts))
+    }
+
+    /// The latest missed-call notice for `caller_index`'s calls in a conversation.
+    pub async fn missed_call(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> Result<Option<MissedCallNotice>, StoreError> {
+        Ok(self
+            .get::<MissedCallItem>(keys::missed_call(id, caller_index))
+            .await?
+            .map(|i| i.notice))
+    }
+}
