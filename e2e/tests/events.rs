@@ -1,6 +1,7 @@
 //! Events out, end to end: a whole scenario run through the functions on one local store, whose
 //! change stream (DynamoDB Streams on the local AWS stand-in) is handed to the notifier and the
-//! publisher as Lambda would hand it. It produces exactly the expected events, in order for
+//! publisher as Lambda would hand it; the missed call in it is followed up (the caller told,
+//! the callee texted from the stream). It produces exactly the expected events, in order for
 //! each conversation, each valid against its schema, none naming a real number; delivering the
 //! stream again publishes the same event ids.
 #![cfg(feature = "services")] // needs the local servers: scripts/test
@@ -87,16 +88,45 @@ async fn a_whole_scenario_publishes_exactly_its_events() {
         (&to_driver, DRIVER, "3", vec!["started", "ringing", "busy"]),
     ] {
         for status in statuses {
-            let (code, _) = call(
+            let (code, ncco) = call(
                 &calls,
                 "POST",
                 "/webhooks/event",
                 Some(callee_leg(from, to, leg, status)),
             )
             .await;
-            assert_eq!(code, 204, "{leg} {status}");
+            if status == "busy" {
+                // The connect's synchronous event: the rider hears why.
+                assert_eq!(code, 200, "{leg} {status}");
+                testkit::assert_ncco(&ncco);
+                assert_eq!(
+                    ncco[0]["text"],
+                    "Sorry, your driver could not take your call. We have let them know you called."
+                );
+            } else {
+                assert_eq!(code, 204, "{leg} {status}");
+            }
         }
     }
+    // The driver is texted about the missed call from the number that calls the rider back.
+    let before = testkit::sent_sms(&vonage).await.len();
+    let (response, report) =
+        notifier::handle(&notifier, stream_batch(common::whole_stream(&store).await)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        report.notified, 3,
+        "two creations already told, one missed call"
+    );
+    let sent = testkit::sent_sms(&vonage).await;
+    assert_eq!(
+        sent[before..],
+        [(
+            to_driver.clone(),
+            DRIVER.to_owned(),
+            format!("Your rider tried to call you. Call back on +{to_driver}.")
+        )],
+        "one text, to the driver alone"
+    );
     let text = form(
         "/webhooks/inbound-sms",
         &[

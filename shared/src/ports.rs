@@ -170,6 +170,13 @@ pub trait Notifications: Send + Sync {
         index: usize,
     ) -> impl Future<Output = Stored<Option<u32>>> + Send;
 
+    /// The latest missed-call notice for `caller_index`'s calls in a conversation.
+    fn missed_call(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> impl Future<Output = Stored<Option<MissedCallNotice>>> + Send;
+
     /// Records how a missed call's SMS ended; `false` when it was recorded before or the notice
     /// was replaced by a later one.
     fn finish_missed_call(
@@ -456,6 +463,13 @@ impl Notifications for Store {
         index: usize,
     ) -> Stored<Option<u32>> {
         Store::count_notification_attempt(self, id, index).await
+    }
+    async fn missed_call(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> Stored<Option<MissedCallNotice>> {
+        Store::missed_call(self, id, caller_index).await
     }
     async fn finish_missed_call(
         &self,

@@ -620,3 +620,70 @@ async fn a_callers_last_conversation_is_the_one_that_freed_their_pair() {
         .unwrap();
     assert_eq!(last.map(|l| l.id), Some(again.id));
 }
+
+/// A missed call's notice is written once per caller and quiet interval, however many events
+/// race to write it (the same call delivered again, the caller trying again at once); each
+/// caller has their own; once the interval is over, the next call writes a new one, whose SMS
+/// outcome only its own call can record.
+#[tokio::test]
+async fn a_missed_call_notice_is_written_once_per_caller_and_quiet_interval() {
+    use shared::model::{MissedCallNotice, Notification, NotificationStatus};
+    let store = fresh_store().await;
+    let id: shared::values::ConversationId =
+        "5d0f1a2b-0000-4000-8000-00000000000a".parse().unwrap();
+    let notice = |call: &str, caller_index: u8, at: i64| MissedCallNotice {
+        conversation_id: id.clone(),
+        caller_index,
+        call_id: call.into(),
+        reason: "busy".parse().unwrap(),
+        at,
+        notification: Notification::pending(),
+    };
+    let racing = futures::future::join_all((0..20).map(|i| {
+        let store = store.clone();
+        let n = notice(&format!("CON-{}", i % 4), 0, 1_000 + i);
+        async move { store.claim_missed_call(&n, n.at + 600).await.unwrap() }
+    }))
+    .await;
+    assert_eq!(racing.iter().filter(|written| **written).count(), 1);
+    let first = store.missed_call(&id, 0).await.unwrap().unwrap();
+
+    assert!(
+        store
+            .claim_missed_call(&notice("CON-9", 1, 1_100), 1_700)
+            .await
+            .unwrap(),
+        "the other caller has their own interval"
+    );
+    assert!(
+        !store
+            .claim_missed_call(&notice("CON-5", 0, 1_599), 2_199)
+            .await
+            .unwrap()
+    );
+    let later = notice("CON-6", 0, first.at + 600);
+    assert!(
+        store
+            .claim_missed_call(&later, later.at + 600)
+            .await
+            .unwrap()
+    );
+
+    // Only the latest call's SMS can be recorded, once; an attempt is counted while pending.
+    let sent = Notification {
+        status: NotificationStatus::Sent,
+        attempts: 0,
+        reason: None,
+    };
+    assert!(!store.finish_missed_call(&first, &sent).await.unwrap());
+    assert_eq!(
+        store.count_missed_call_attempt(&later).await.unwrap(),
+        Some(1)
+    );
+    assert!(store.finish_missed_call(&later, &sent).await.unwrap());
+    assert!(!store.finish_missed_call(&later, &sent).await.unwrap());
+    assert_eq!(store.count_missed_call_attempt(&later).await.unwrap(), None);
+    let stored = store.missed_call(&id, 0).await.unwrap().unwrap();
+    assert_eq!(stored.call_id, "CON-6");
+    assert_eq!(stored.notification, sent);
+}

@@ -483,6 +483,18 @@ impl Notifications for MemoryStore {
             }))
     }
 
+    async fn missed_call(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> Result<Option<MissedCallNotice>, StoreError> {
+        Ok(self
+            .request()?
+            .missed
+            .get(&(id.clone(), caller_index))
+            .map(|(notice, _)| notice.clone()))
+    }
+
     async fn finish_missed_call(
         &self,
         notice: &MissedCallNotice,

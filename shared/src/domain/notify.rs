@@ -158,7 +158,8 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
 
 /// Texts the callee of a missed call, from the number they would call back on (their own proxy
 /// number, which reaches the caller), `template` filled for them; the outcome is recorded on the
-/// notice once. Not sent, and recorded as failed, when the callee has opted out of texts on that
+/// notice once. Pending is read from the stored notice, so a redelivered change texts no one
+/// twice. Not sent, and recorded as failed, when the callee has opted out of texts on that
 /// number, when the conversation is closed or gone, or when Vonage refuses for good or a passing
 /// failure outlasts `give_up_after` seconds from the call.
 pub async fn missed_call<S: Notifications, V: SmsSender>(
@@ -169,6 +170,16 @@ pub async fn missed_call<S: Notifications, V: SmsSender>(
     now: i64,
     give_up_after: i64,
 ) -> Result<Delivery, StoreError> {
+    let stored = store
+        .missed_call(&notice.conversation_id, notice.caller_index)
+        .await?;
+    let Some(notice) = stored.filter(|stored| {
+        stored.call_id == notice.call_id
+            && stored.notification.status == NotificationStatus::Pending
+    }) else {
+        return Ok(Delivery::Done);
+    };
+    let notice = &notice;
     let finish = |status, reason: Option<String>| Notification {
         status,
         attempts: notice.notification.attempts,
