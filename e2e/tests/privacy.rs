@@ -160,6 +160,27 @@ async fn a_whole_scenario_logs_no_real_number() {
     let stranger = json!({"from": OTHER, "to": pa, "uuid": "x", "conversation_uuid": "CON-X", "status": "started", "direction": "inbound"});
     event::handle(&events, req("POST", "/webhooks/event", Some(stranger), &[])).await;
 
+    // A call the driver does not take: the rider hears why, the driver is texted; neither the
+    // spoken text nor the SMS carries the other's number.
+    let busy = json!({"from": pb, "to": DRIVER, "uuid": "m", "conversation_uuid": "CON-M", "status": "busy", "direction": "outbound"});
+    let told = event::handle(&events, req("POST", "/webhooks/event", Some(busy), &[])).await;
+    assert_eq!(told.status(), 200);
+    let told = json_of(&told).to_string();
+    assert!(!told.contains(RIDER) && !told.contains(DRIVER), "{told}");
+    let conversation_id: shared::values::ConversationId = id.parse().unwrap();
+    let notice = store
+        .missed_call(&conversation_id, 0)
+        .await
+        .unwrap()
+        .unwrap();
+    let image = shared::store::missed_call_image(&notice, notice.at + 600).unwrap();
+    let batch = testkit::stream_batch(vec![testkit::stream_record(1, None, Some(image))]);
+    let (response, _) = notifier::handle(&notifier, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    let sent = testkit::sent_sms(&vonage).await;
+    let (_, _, to_driver) = sent.iter().find(|(_, to, _)| to == DRIVER).unwrap();
+    assert!(!to_driver.contains(RIDER), "{to_driver}");
+
     // The log, the list by participant, refusals that carry numbers, a failed SMS, close.
     assert_eq!(
         conversations::handle(&api, req("GET", &format!("/conversations/{id}"), None, &[]))
