@@ -427,6 +427,8 @@ fn the_dashboard_shows_the_product_metrics_beside_lambda_api_gateway_and_dynamod
         "EventsPublished",
         "EventsFailed",
         "HookCalls",
+        "MissedCalls",
+        "MissedCallTexts",
         "AWS/Lambda",
         "AWS/ApiGateway",
         "AWS/DynamoDB",

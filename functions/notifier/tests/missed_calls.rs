@@ -182,3 +182,38 @@ async fn a_callee_who_opted_out_or_a_closed_conversation_gets_no_text() {
     assert!(deps.vonage.sent().is_empty());
     assert_eq!(stored(&deps).status, NotificationStatus::Failed);
 }
+
+#[tokio::test]
+async fn the_stream_batch_in_events_texts_the_callee_of_its_missed_call() {
+    let batch = testkit::stream_file("notifier-missed-call.json");
+    let Ok(Some(shared::store::Change::MissedCall {
+        old: None,
+        new: Some(notice),
+    })) = shared::stream::change_of(&batch.records[0])
+    else {
+        panic!("the file holds a new missed-call notice");
+    };
+    let now = shared::now();
+    let c = testkit::conversation(
+        notice.conversation_id.as_str(),
+        (A, PA),
+        (B, PB),
+        now,
+        now + 3600,
+    );
+    let deps = Deps {
+        store: MemoryStore::with([c]),
+        vonage: FakeVonage::default(),
+        notify: NotifyConfig::from_source(&|_: &str| None).unwrap(),
+        pause: Duration::ZERO,
+    };
+    deps.store
+        .claim_missed_call(&notice, notice.at + 600)
+        .await
+        .unwrap();
+    let (response, report) = handle(&deps, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(report.notified, 1);
+    let sent = deps.vonage.sent();
+    assert_eq!((sent.len(), sent[0].to.as_str()), (1, B));
+}
