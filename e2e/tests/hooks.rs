@@ -558,6 +558,7 @@ async fn a_hung_hook_is_cut_off_inside_the_calls_own_budget() {
                     conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
                     budget: DEFAULT_TIMEOUT,
                 },
+                voice: None::<shared::vonage::VoiceClient>,
             };
             async move { Ok::<_, lambda_http::Error>(deps) }
         },

@@ -129,6 +129,7 @@ proptest! {
             auth: WebhookAuth::Off,
             methods: shared::config::WebhookMethods::Any,
             hooks: answer::CallHooks::off().unwrap(),
+            voice: None::<shared::vonage::VoiceClient>,
         };
         let mut query = extra;
         query.insert("to".to_owned(), to.clone());

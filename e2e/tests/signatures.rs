@@ -30,6 +30,7 @@ fn answer_deps(methods: WebhookMethods) -> answer::Deps<MemoryStore> {
         auth: auth(),
         methods,
         hooks: answer::CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     }
 }
 

@@ -41,6 +41,12 @@ pub struct CallConfig {
     pub call_limit_seconds: u32,
     /// Base URL of the webhooks (for the NCCO's `eventUrl`); derived from the request when unset.
     pub public_base_url: Option<String>,
+    /// Told to each party, in their language, before a recorded call is recorded.
+    pub recording_notice: String,
+    /// Asks the callee to take the call, after the whisper (`whisper_accept`).
+    pub accept_prompt: String,
+    /// Told to the caller when the callee did not take the call at the prompt (`{callee}`).
+    pub declined: String,
 }
 
 /// How conversations are created.
@@ -158,6 +164,42 @@ impl ExpiryConfig {
                     "Your conversation has ended. This number no longer reaches your {other}.",
                 )
             }),
+        })
+    }
+}
+
+/// The Voice API and the recordings Vonage keeps, reached with the application's JWT.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// `VONAGE_VOICE_URL`: `voice.yml`'s base URL.
+    pub voice_url: String,
+    /// `VONAGE_FILES_URL`: where recordings are fetched from (any `https://*.nexmo.com/v1/files/`
+    /// URL is fetched too).
+    pub files_url: String,
+    pub application_id: String,
+    /// The application's private key, PEM.
+    pub private_key: SecretString,
+    pub timeout: Duration,
+    pub max_retries: u32,
+}
+
+pub const DEFAULT_VOICE_URL: &str = "https://api.nexmo.com/v1/calls";
+pub const DEFAULT_FILES_URL: &str = "https://api.nexmo.com/v1/files";
+
+impl VoiceConfig {
+    /// The settings, with the application's id and private key resolved by [`crate::secrets`].
+    pub fn from_source(
+        src: &dyn Source,
+        application_id: String,
+        private_key: SecretString,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            voice_url: base_url(src, "VONAGE_VOICE_URL", DEFAULT_VOICE_URL),
+            files_url: base_url(src, "VONAGE_FILES_URL", DEFAULT_FILES_URL),
+            application_id,
+            private_key,
+            timeout: Duration::from_millis(number(src, "VONAGE_TIMEOUT_MS", 3000)?),
+            max_retries: number(src, "VONAGE_MAX_RETRIES", 2)?,
         })
     }
 }
@@ -486,6 +528,13 @@ impl CallConfig {
             call_limit_seconds,
             public_base_url: optional(src, "PUBLIC_BASE_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            recording_notice: text(src, "RECORDING_NOTICE_TEXT", "This call is recorded."),
+            accept_prompt: text(src, "WHISPER_ACCEPT_PROMPT", "Press 1 to take the call."),
+            declined: text(
+                src,
+                "WHISPER_DECLINED_TEXT",
+                "Sorry, your {callee} cannot take your call right now.",
+            ),
         })
     }
 }
@@ -525,6 +574,8 @@ impl ConversationConfig {
             call_defaults: crate::model::CallSettings {
                 announcement: Some(text(src, "ANNOUNCEMENT_TEXT", DEFAULT_ANNOUNCEMENT)),
                 whisper: optional(src, "WHISPER_TEXT"),
+                whisper_accept: number(src, "WHISPER_ACCEPT", false)?,
+                record: number(src, "RECORD_CALLS", false)?,
                 missed_call: missed_call_mode(src)?,
             },
         };

@@ -145,9 +145,25 @@ pub struct CallSettings {
     /// caller's label, `{reference}` the conversation's reference. `None`: no whisper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub whisper: Option<String>,
+    /// The callee presses 1 to take the call after the whisper; anything else ends their leg
+    /// and the caller is told they could not take it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whisper_accept: bool,
+    /// Both parties are told the call is recorded, in their language, and the bridged call is
+    /// recorded (split channels) and kept in the stack's bucket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record: bool,
     /// What a call the callee does not take leads to.
     #[serde(default)]
     pub missed_call: MissedCallMode,
+}
+
+impl CallSettings {
+    /// Whether the callee hears anything when they pick up, before the two are bridged: a
+    /// whisper, the recording notice, or the prompt to take the call.
+    pub fn on_answer(&self) -> bool {
+        self.whisper.is_some() || self.whisper_accept || self.record
+    }
 }
 
 /// What happens when the callee is busy, does not answer, rejects the call or cannot be
@@ -293,9 +309,14 @@ pub struct Route {
     /// The caller's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
-    /// Whether the callee hears a whisper when they pick up (its text is on the conversation).
+    /// Whether the callee hears something when they pick up, before the two are bridged (a
+    /// whisper, the recording notice, the prompt to take the call: see
+    /// [`CallSettings::on_answer`]); what they hear is read from the conversation then.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub whisper: bool,
+    /// The call is recorded: the caller is told first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record: bool,
     /// What a call the callee does not take leads to.
     #[serde(default)]
     pub missed_call: MissedCallMode,
@@ -320,7 +341,8 @@ impl Route {
                 .as_deref()
                 .map(|text| spoken(text, c, caller, callee)),
             language: caller.language.clone(),
-            whisper: c.call.whisper.is_some(),
+            whisper: c.call.on_answer(),
+            record: c.call.record,
             missed_call: c.call.missed_call,
         }
     }

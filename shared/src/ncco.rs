@@ -15,14 +15,20 @@ pub struct Ncco(Vec<Action>);
 pub enum Action {
     Talk(Talk),
     Connect(Connect),
+    Record(Record),
+    Input(Input),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Talk {
     pub text: String,
     /// The voice's language; Vonage's default (`en-US`) when left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// A key pressed while it is spoken ends it (and counts for the `input` that follows).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub barge_in: bool,
 }
 
 impl Talk {
@@ -30,8 +36,32 @@ impl Talk {
         Self {
             text,
             language: language.cloned(),
+            barge_in: false,
         }
     }
+}
+
+/// Records the rest of the call, each side on its own channel; Vonage posts the recording's URL
+/// to `event_url` when the call ends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub format: &'static str,
+    pub split: &'static str,
+    pub channels: u8,
+    pub event_url: Vec<String>,
+    pub event_method: &'static str,
+}
+
+/// Collects keys pressed: the result is posted to `event_url`, which answers what comes next.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    pub max_digits: u8,
+    /// Seconds to wait for a key.
+    pub time_out: u8,
+    pub event_url: Vec<String>,
+    pub event_method: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -87,6 +117,16 @@ pub struct Bridge<'a> {
     /// The connect reports its outcome synchronously, so that a call the callee does not take
     /// can be followed up with an NCCO for the caller.
     pub synchronous: bool,
+    /// The call is recorded: the caller hears `notice` (in their language) before the recording
+    /// starts, and Vonage posts the recording to `event_url`.
+    pub record: Option<Recording<'a>>,
+}
+
+/// What recording a call takes.
+#[derive(Debug, Clone)]
+pub struct Recording<'a> {
+    pub notice: &'a str,
+    pub event_url: String,
 }
 
 /// Talk texts longer than this are rejected by the schema.
@@ -96,12 +136,25 @@ impl Ncco {
     /// Connects the caller to the callee, showing the caller ID (a proxy number), after the
     /// announcement (left out when empty) in the caller's language.
     pub fn connect(b: Bridge<'_>) -> Self {
-        let mut actions = Vec::with_capacity(2);
+        let mut actions = Vec::with_capacity(4);
         if !b.announcement.trim().is_empty() {
             actions.push(Action::Talk(Talk::new(
                 truncate(b.announcement),
                 b.language,
             )));
+        }
+        if let Some(recording) = b.record {
+            actions.push(Action::Talk(Talk::new(
+                truncate(recording.notice),
+                b.language,
+            )));
+            actions.push(Action::Record(Record {
+                format: "mp3",
+                split: "conversation",
+                channels: 2,
+                event_url: vec![recording.event_url],
+                event_method: "POST",
+            }));
         }
         actions.push(Action::Connect(Connect {
             from: b.caller_id.as_str().to_owned(),
@@ -121,6 +174,36 @@ impl Ncco {
     /// Spoken to one side, in their language: the whisper a callee hears.
     pub fn speak(text: &str, language: Option<&Language>) -> Self {
         Self(vec![Action::Talk(Talk::new(truncate(text), language))])
+    }
+
+    /// Texts spoken to one side in turn, in their language, then, with `ask`, a prompt a key
+    /// press may cut short and one key collected (its result posted to the URL given); an empty
+    /// list is a moment of silence.
+    pub fn tell(
+        texts: &[String],
+        language: Option<&Language>,
+        ask: Option<(&str, String)>,
+    ) -> Self {
+        let mut actions: Vec<Action> = texts
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Action::Talk(Talk::new(truncate(t), language)))
+            .collect();
+        if let Some((prompt, event_url)) = ask {
+            let mut talk = Talk::new(truncate(prompt), language);
+            talk.barge_in = true;
+            actions.push(Action::Talk(talk));
+            actions.push(Action::Input(Input {
+                max_digits: 1,
+                time_out: 5,
+                event_url: vec![event_url],
+                event_method: "POST",
+            }));
+        }
+        if actions.is_empty() {
+            return Self::reject();
+        }
+        Self(actions)
     }
 
     /// A short spoken message and nothing else: the call ends after it.
@@ -176,6 +259,7 @@ mod tests {
             event_url: "https://x/webhooks/event",
             on_answer: None,
             synchronous: false,
+            record: None,
         });
         let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
         assert_eq!(
@@ -202,6 +286,7 @@ mod tests {
             event_url: "https://x/e",
             on_answer: None,
             synchronous: true,
+            record: None,
         });
         assert_eq!(ncco.actions().len(), 1);
         let Action::Connect(c) = &ncco.actions()[0] else {

@@ -9,13 +9,14 @@ use std::future::Future;
 use crate::model::{
     CallEvent, Conversation, MissedCallNotice, Notification, PendingNumber, PoolNumber, Route,
 };
+use crate::ncco::Ncco;
 use crate::phone::Msisdn;
 use crate::store::{
     CallRef, CloseOutcome, Closing, Exhaustion, ExpiredPage, Holdings, HookDecision, ListFilter,
     MessagePart, Page, RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
 };
 use crate::values::{ConversationId, Country, Reference};
-use crate::vonage::{Insight, NumberOffer, NumberQuery, VonageClient, VonageError};
+use crate::vonage::{Insight, NumberOffer, NumberQuery, VoiceClient, VonageClient, VonageError};
 
 type Stored<T> = Result<T, StoreError>;
 type Sent<T> = Result<T, VonageError>;
@@ -346,6 +347,15 @@ pub trait NumberInsight: Send + Sync {
     fn basic_insight(&self, number: &Msisdn) -> impl Future<Output = Sent<Insight>> + Send;
 }
 
+/// Calls in progress, through the Voice API.
+pub trait CallControl: Send + Sync {
+    /// Ends one leg of a call.
+    fn hang_up(&self, leg: &str) -> impl Future<Output = Sent<()>> + Send;
+
+    /// Takes a leg out of what it is doing and plays it `ncco` instead.
+    fn transfer(&self, leg: &str, ncco: &Ncco) -> impl Future<Output = Sent<()>> + Send;
+}
+
 /// Sends one SMS; the message id.
 pub trait SmsSender: Send + Sync {
     fn send_sms(
@@ -546,4 +556,9 @@ delegate!(VonageClient => NumberInventory {
     fn link_number(&self, msisdn: &Msisdn, country: &Country, application_id: &str) -> Sent<()>;
     fn owned_number(&self, msisdn: &Msisdn) -> Sent<Option<NumberOffer>>;
     fn cancel_number(&self, msisdn: &Msisdn, country: &Country) -> Sent<()>;
+});
+
+delegate!(VoiceClient => CallControl {
+    fn hang_up(&self, leg: &str) -> Sent<()>;
+    fn transfer(&self, leg: &str, ncco: &Ncco) -> Sent<()>;
 });

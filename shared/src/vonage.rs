@@ -1,4 +1,5 @@
-//! The Vonage client: Number Insight, SMS and Numbers, each at its own base URL, with credentials
+//! The Vonage clients: Number Insight, SMS, Numbers and Applications (`VonageClient`, with the
+//! account's key and secret) and the Voice API (`VoiceClient`, with the application's JWT), each at its own base URL, with credentials
 //! sent exactly where each spec in `vonage/` declares them, a timeout, and retries with backoff on
 //! 429 and 5xx. Credentials never appear in a log line or an error (reqwest's URL, which holds
 //! the query string, is stripped from every error).
@@ -19,6 +20,7 @@ pub enum Api {
     Sms,
     Numbers,
     Applications,
+    Voice,
 }
 
 impl std::fmt::Display for Api {
@@ -28,6 +30,7 @@ impl std::fmt::Display for Api {
             Api::Sms => "SMS",
             Api::Numbers => "Numbers",
             Api::Applications => "Application",
+            Api::Voice => "Voice",
         })
     }
 }
@@ -510,34 +513,53 @@ impl VonageClient {
         answered: &[u16],
         build: impl Fn() -> RequestBuilder,
     ) -> Result<reqwest::Response, VonageError> {
-        let mut attempt = 0;
-        loop {
-            let outcome = build().send().await;
-            let retryable = match &outcome {
-                Ok(r) => {
-                    r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
-                }
-                Err(e) => idempotent && (e.is_timeout() || e.is_connect()),
-            };
-            if retryable && attempt < self.max_retries {
-                attempt += 1;
-                let wait = self.backoff * 2u32.pow(attempt - 1);
-                let jitter =
-                    Duration::from_millis(rand::random_range(0..=wait.as_millis() as u64 / 2));
-                tracing::warn!(%api, attempt, "retrying a Vonage request");
-                tokio::time::sleep(wait + jitter).await;
-                continue;
-            }
-            let response = outcome.map_err(|e| VonageError::from_reqwest(api, e))?;
-            let status = response.status();
-            if !status.is_success() && !answered.contains(&status.as_u16()) {
-                return Err(VonageError::Status {
-                    api,
-                    status: status.as_u16(),
-                });
-            }
-            return Ok(response);
+        send_retrying(
+            self.max_retries,
+            self.backoff,
+            api,
+            idempotent,
+            answered,
+            build,
+        )
+        .await
+    }
+}
+
+/// Sends the request `build` makes, retrying a `429`, a `5xx` and (for an idempotent request)
+/// a timeout or a failed connection up to `max_retries` times with exponential backoff from
+/// `backoff` and jitter; a status other than success or one of `answered` is an error.
+async fn send_retrying(
+    max_retries: u32,
+    backoff: Duration,
+    api: Api,
+    idempotent: bool,
+    answered: &[u16],
+    build: impl Fn() -> RequestBuilder,
+) -> Result<reqwest::Response, VonageError> {
+    let mut attempt = 0;
+    loop {
+        let outcome = build().send().await;
+        let retryable = match &outcome {
+            Ok(r) => r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error(),
+            Err(e) => idempotent && (e.is_timeout() || e.is_connect()),
+        };
+        if retryable && attempt < max_retries {
+            attempt += 1;
+            let wait = backoff * 2u32.pow(attempt - 1);
+            let jitter = Duration::from_millis(rand::random_range(0..=wait.as_millis() as u64 / 2));
+            tracing::warn!(%api, attempt, "retrying a Vonage request");
+            tokio::time::sleep(wait + jitter).await;
+            continue;
         }
+        let response = outcome.map_err(|e| VonageError::from_reqwest(api, e))?;
+        let status = response.status();
+        if !status.is_success() && !answered.contains(&status.as_u16()) {
+            return Err(VonageError::Status {
+                api,
+                status: status.as_u16(),
+            });
+        }
+        return Ok(response);
     }
 }
 
@@ -759,5 +781,166 @@ async fn numbers_outcome(api: Api, response: reqwest::Response) -> Result<(), Vo
             body.error_code,
             body.error_code_label.as_deref().unwrap_or_default(),
         ))
+    }
+}
+
+/// The Voice API (`voice.yml`) for calls in progress, and the recordings Vonage keeps, with the
+/// application's JWT (RS256, signed with its private key, a fresh `jti` per request). Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct VoiceClient {
+    http: Client,
+    voice_url: String,
+    files_url: String,
+    application_id: String,
+    key: std::sync::Arc<jsonwebtoken::EncodingKey>,
+    max_retries: u32,
+    backoff: Duration,
+}
+
+/// Why a Voice client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum VoiceSetupError {
+    #[error("the application's private key is not an RSA key in PEM")]
+    Key(#[source] jsonwebtoken::errors::Error),
+    #[error("the Voice API client could not be built")]
+    Http(#[source] reqwest::Error),
+}
+
+#[derive(Serialize)]
+struct ApplicationClaims<'a> {
+    application_id: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: String,
+}
+
+/// How long a Voice API token is good for (Vonage allows 30 s to 24 h).
+const TOKEN_SECONDS: i64 = 300;
+
+impl VoiceClient {
+    pub fn new(config: &crate::config::VoiceConfig) -> Result<Self, VoiceSetupError> {
+        let key =
+            jsonwebtoken::EncodingKey::from_rsa_pem(config.private_key.expose_secret().as_bytes())
+                .map_err(VoiceSetupError::Key)?;
+        let http = Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(2)))
+            .user_agent(concat!("voice-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(VoiceSetupError::Http)?;
+        Ok(Self {
+            http,
+            voice_url: config.voice_url.clone(),
+            files_url: config.files_url.clone(),
+            application_id: config.application_id.clone(),
+            key: std::sync::Arc::new(key),
+            max_retries: config.max_retries,
+            backoff: Duration::from_millis(100),
+        })
+    }
+
+    /// Shortens the wait between retries (tests).
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// A token for one request.
+    fn token(&self) -> Result<String, VonageError> {
+        let now = crate::now();
+        let claims = ApplicationClaims {
+            application_id: &self.application_id,
+            iat: now,
+            exp: now + TOKEN_SECONDS,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &self.key,
+        )
+        .map_err(|_| {
+            VonageError::rejected(
+                Api::Voice,
+                "token",
+                "the application token could not be signed",
+            )
+        })
+    }
+
+    /// `PUT {voice}/{leg}` with `body`: a call leg told what to do.
+    async fn modify(&self, leg: &str, body: &serde_json::Value) -> Result<(), VonageError> {
+        let api = Api::Voice;
+        if leg.is_empty() || !leg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(VonageError::rejected(api, "leg", "not a call leg's id"));
+        }
+        let token = self.token()?;
+        let url = format!("{}/{leg}", self.voice_url);
+        self.send(api, || self.http.put(&url).bearer_auth(&token).json(body))
+            .await
+            .map(drop)
+    }
+
+    async fn send(
+        &self,
+        api: Api,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<reqwest::Response, VonageError> {
+        send_retrying(self.max_retries, self.backoff, api, true, &[], build).await
+    }
+
+    /// Ends one leg of a call.
+    #[tracing::instrument(skip_all)]
+    pub async fn hang_up(&self, leg: &str) -> Result<(), VonageError> {
+        self.modify(leg, &serde_json::json!({"action": "hangup"}))
+            .await
+    }
+
+    /// Takes a leg out of what it is doing and plays it `ncco` instead.
+    #[tracing::instrument(skip_all)]
+    pub async fn transfer(&self, leg: &str, ncco: &crate::ncco::Ncco) -> Result<(), VonageError> {
+        let body = serde_json::json!({
+            "action": "transfer",
+            "destination": {"type": "ncco", "ncco": ncco},
+        });
+        self.modify(leg, &body).await
+    }
+
+    /// Downloads a recording Vonage keeps, from the `recording_url` of a `record` event. Only
+    /// an https URL of Vonage's file store (or the configured `VONAGE_FILES_URL`) is fetched:
+    /// the application's token goes nowhere else.
+    #[tracing::instrument(skip_all)]
+    pub async fn download(&self, url: &str) -> Result<Vec<u8>, VonageError> {
+        let api = Api::Voice;
+        if !self.is_vonage_file(url) {
+            return Err(VonageError::rejected(
+                api,
+                "recording_url",
+                "not a URL of Vonage's file store",
+            ));
+        }
+        let token = self.token()?;
+        let response = self
+            .send(api, || self.http.get(url).bearer_auth(&token))
+            .await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn is_vonage_file(&self, url: &str) -> bool {
+        if url.starts_with(&format!("{}/", self.files_url)) {
+            return true;
+        }
+        let Ok(parsed) = reqwest::Url::parse(url) else {
+            return false;
+        };
+        let host = parsed.host_str().unwrap_or_default();
+        parsed.scheme() == "https"
+            && (host.ends_with(".nexmo.com") || host.ends_with(".vonage.com"))
+            && parsed.path().starts_with("/v1/files/")
     }
 }

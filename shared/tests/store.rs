@@ -135,6 +135,8 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
         announcement: Some("Calling your {callee}.".into()),
         whisper: Some("Your {caller} about {reference}.".into()),
         missed_call: shared::model::MissedCallMode::Silent,
+        record: true,
+        whisper_accept: false,
     };
     store.create_conversation(&c).await.unwrap();
 
@@ -144,6 +146,7 @@ async fn a_conversation_routes_both_ways_with_one_key_each() {
     assert_eq!(ab.announcement.as_deref(), Some("Calling your driver."));
     assert_eq!((ab.language, ab.whisper), (None, true));
     assert_eq!(ab.missed_call, shared::model::MissedCallMode::Silent);
+    assert!(ab.record, "the caller is told the call is recorded");
     let ba = store.get_route(&m(P2), &m(B)).await.unwrap().unwrap();
     assert_eq!((ba.callee.as_str(), ba.callee_proxy.as_str()), (A, P1));
     assert_eq!(ba.announcement.as_deref(), Some("Calling your rider."));

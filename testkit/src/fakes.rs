@@ -14,7 +14,7 @@ use shared::model::{
 };
 use shared::phone::Msisdn;
 use shared::ports::{
-    CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases, Notifications,
+    CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases, Notifications,
     NumberInsight, NumberInventory, Pool, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
@@ -863,9 +863,16 @@ pub struct FakeVonage {
     failing: Mutex<HashSet<&'static str>>,
     refusing: Mutex<HashSet<&'static str>>,
     requests: Mutex<Vec<&'static str>>,
+    /// Call legs told what to do: (leg, `hangup` or the NCCO it was transferred to).
+    legs: Mutex<Vec<(String, String)>>,
 }
 
 impl FakeVonage {
+    /// What each call leg was told, in order: (leg, `hangup` or the NCCO transferred to).
+    pub fn legs(&self) -> Vec<(String, String)> {
+        lock(&self.legs).clone()
+    }
+
     /// What Number Insight says of `number`.
     pub fn insight(&self, number: &str, answer: Insight) {
         lock(&self.insight).insert(number.to_owned(), answer);
@@ -950,6 +957,20 @@ impl NumberInsight for FakeVonage {
                 international: number.clone(),
                 country: number.region().unwrap_or_else(Country::unknown),
             }))
+    }
+}
+
+impl CallControl for FakeVonage {
+    async fn hang_up(&self, leg: &str) -> Result<(), VonageError> {
+        self.request("voice", Api::Voice)?;
+        lock(&self.legs).push((leg.to_owned(), "hangup".to_owned()));
+        Ok(())
+    }
+
+    async fn transfer(&self, leg: &str, ncco: &shared::ncco::Ncco) -> Result<(), VonageError> {
+        self.request("voice", Api::Voice)?;
+        lock(&self.legs).push((leg.to_owned(), ncco.to_json()));
+        Ok(())
     }
 }
 

@@ -628,3 +628,61 @@ pub fn stream_batch(
     batch.records = records;
     batch
 }
+
+/// A new RSA key pair in PEM (private, public), as the Application API gives a new application
+/// one: for signing and checking the application's Voice API tokens in tests.
+pub fn application_key_pair() -> (String, String) {
+    let run = |args: &[&str], input: Option<&str>| -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("openssl")
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("openssl runs");
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .expect("openssl's input")
+                .write_all(input.as_bytes())
+                .expect("openssl takes the key");
+        }
+        let out = child.wait_with_output().expect("openssl finishes");
+        assert!(out.status.success(), "openssl {args:?} failed");
+        String::from_utf8(out.stdout).expect("PEM is text")
+    };
+    let private = run(
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ],
+        None,
+    );
+    let public = run(&["pkey", "-pubout"], Some(&private));
+    (private, public)
+}
+
+/// A Voice API client for the application `app` signing with `private_key`, against
+/// `voice_url`, fetching recordings from `files_url`.
+pub fn voice_client(
+    voice_url: &str,
+    files_url: &str,
+    app: &str,
+    private_key: &str,
+) -> shared::vonage::VoiceClient {
+    let config = shared::config::VoiceConfig {
+        voice_url: voice_url.to_owned(),
+        files_url: files_url.to_owned(),
+        application_id: app.to_owned(),
+        private_key: private_key.to_owned().into(),
+        timeout: std::time::Duration::from_secs(5),
+        max_retries: 1,
+    };
+    shared::vonage::VoiceClient::new(&config)
+        .expect("a Voice API client")
+        .with_backoff(std::time::Duration::from_millis(5))
+}

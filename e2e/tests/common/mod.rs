@@ -48,6 +48,7 @@ impl Stack {
                 auth: WebhookAuth::Off,
                 methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off().unwrap(),
+                voice: None::<shared::vonage::VoiceClient>,
             },
             calls: event::Deps {
                 store: store.clone(),

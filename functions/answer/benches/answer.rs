@@ -49,6 +49,7 @@ fn bench(c: &mut Criterion) {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
 
     let mut group = c.benchmark_group("answer webhook, raw event to NCCO");
@@ -82,6 +83,7 @@ fn bench(c: &mut Criterion) {
         )),
         methods: shared::config::WebhookMethods::Post,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let mut raw: serde_json::Value = serde_json::from_str(&event("answer-post.json")).unwrap();
     let body = raw["body"].as_str().unwrap().to_owned();
@@ -114,6 +116,9 @@ fn bench(c: &mut Criterion) {
     full.call = shared::model::CallSettings {
         announcement: Some("Connecting you to your {callee}.".into()),
         whisper: Some("Your {caller} is calling about {reference}.".into()),
+        whisper_accept: true,
+        record: true,
+        missed_call: shared::model::MissedCallMode::Message,
     };
     let every_setting = Deps {
         store: MemoryStore::with([full]),
@@ -121,6 +126,7 @@ fn bench(c: &mut Criterion) {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let raw = event("answer-known.json");
     group.bench_function("known caller (GET), every call setting on", |b| {
@@ -166,6 +172,7 @@ fn hook(c: &mut Criterion, rt: &tokio::runtime::Runtime, call: CallConfig) {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks,
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let without = Deps {
         store: routes(),
@@ -173,6 +180,7 @@ fn hook(c: &mut Criterion, rt: &tokio::runtime::Runtime, call: CallConfig) {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let raw = event("answer-unknown.json");
     let mut group = c.benchmark_group("out-of-session hook answering in 50 ms");

@@ -11,30 +11,35 @@ use tracing::Instrument;
 use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use shared::config::{
-    AwsBudget, CallConfig, ConversationConfig, Source, WebhookMethods, table_name,
+    AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig, WebhookMethods, table_name,
 };
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
 use shared::http::{request_base_url, webhook_fields};
 use shared::model::Route;
 use shared::model::{ConversationStatus, spoken};
-use shared::ncco::{Bridge, Ncco};
+use shared::ncco::{Bridge, Ncco, Recording};
 use shared::phone::{Msisdn, mask};
-use shared::ports::{CallLog, HookLog};
+use shared::ports::{CallControl, CallLog, HookLog};
 use shared::problem::{ApiError, error_chain};
-use shared::secrets::{SIGNATURE_SECRET, resolve};
+use shared::secrets::{PRIVATE_KEY, SIGNATURE_SECRET, application_id, resolve};
 use shared::signature::{WebhookAuth, webhook_auth};
 use shared::store::{Channel, Store};
 use shared::telemetry;
 use shared::values::ConversationId;
+use shared::vonage::VoiceClient;
 
-pub struct Deps<S> {
+pub struct Deps<S, V = VoiceClient> {
     pub store: S,
     pub call: CallConfig,
     pub auth: WebhookAuth,
     /// `post` in the deployed stack: a `GET`'s query string is not covered by the signature.
     pub methods: WebhookMethods,
     pub hooks: CallHooks,
+    /// The Voice API, for a callee who does not take the call at the whisper's prompt (the
+    /// caller is told, the callee's leg ended); `None` where the application's private key is
+    /// not configured, and then such a callee is connected all the same.
+    pub voice: Option<V>,
 }
 
 /// The backend's hooks as calls use them.
@@ -73,6 +78,10 @@ pub async fn build(
     call: CallConfig,
     budget: Duration,
 ) -> Result<Deps<Store>, lambda_http::Error> {
+    let voice = match (application_id(src).await?, resolve(src, PRIVATE_KEY).await?) {
+        (Some(id), Some(key)) => Some(VoiceClient::new(&VoiceConfig::from_source(src, id, key)?)?),
+        _ => None,
+    };
     Ok(Deps {
         store: Store::from_env(table_name(src)?, &AwsBudget::from_source(src)?).await,
         auth: webhook_auth(src, resolve(src, SIGNATURE_SECRET).await?)?,
@@ -83,6 +92,7 @@ pub async fn build(
             conversations: ConversationConfig::from_source(src)?,
             budget,
         },
+        voice,
     })
 }
 
@@ -124,7 +134,10 @@ impl Outcome {
     }
 }
 
-pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
+pub async fn handle<S: CallLog + HookLog, V: CallControl>(
+    deps: &Deps<S, V>,
+    req: Request,
+) -> Response<Body> {
     let whispering = shared::http::path(&req).ends_with("/whisper");
     // The whisper takes GET too: Vonage may fetch an `onAnswer` URL either way, and its NCCO
     // carries no number (the conversation is named by its unguessable id, in our own URL).
@@ -138,7 +151,11 @@ pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Respo
         return ApiError::Unauthorized(e).into_response();
     }
     if whispering {
-        return ncco_response(&whisper(deps, &req, now).await);
+        let ncco = match req.query_string_parameters().first("step") {
+            Some("accept") => accept(deps, &req, now).await,
+            _ => whisper(deps, &req, now).await,
+        };
+        return ncco_response(&ncco);
     }
     let started = std::time::Instant::now();
     let (ncco, outcome) = answer(deps, &req, now).await;
@@ -153,8 +170,8 @@ pub async fn handle<S: CallLog + HookLog>(deps: &Deps<S>, req: Request) -> Respo
 }
 
 /// Decides the NCCO for one inbound call at time `now`.
-pub async fn answer<S: CallLog + HookLog>(
-    deps: &Deps<S>,
+pub async fn answer<S: CallLog + HookLog, V>(
+    deps: &Deps<S, V>,
     req: &Request,
     now: i64,
 ) -> (Ncco, Outcome) {
@@ -182,20 +199,33 @@ pub async fn answer<S: CallLog + HookLog>(
         id => id,
     };
     let deadline = tokio::time::Instant::now() + deps.hooks.budget;
-    decide(deps, req, to, from, key, now, deadline)
-        .instrument(span)
-        .await
+    let call = Call {
+        key,
+        leg: field("uuid"),
+        now,
+        deadline,
+    };
+    decide(deps, req, to, from, &call).instrument(span).await
 }
 
-async fn decide<S: CallLog + HookLog>(
-    deps: &Deps<S>,
+/// One inbound call as the answer webhook sees it.
+struct Call<'a> {
+    /// Vonage's id of the whole call: the key of a hook's decision about it.
+    key: &'a str,
+    /// The caller's leg (`uuid`), which a callee's refusal at the prompt transfers.
+    leg: &'a str,
+    now: i64,
+    deadline: tokio::time::Instant,
+}
+
+async fn decide<S: CallLog + HookLog, V>(
+    deps: &Deps<S, V>,
     req: &Request,
     to: &str,
     from: &str,
-    key: &str,
-    now: i64,
-    deadline: tokio::time::Instant,
+    call: &Call<'_>,
 ) -> (Ncco, Outcome) {
+    let (key, now, deadline) = (call.key, call.now, call.deadline);
     let (Some(proxy), Some(caller)) = (Msisdn::from_digits(to), Msisdn::from_digits(from)) else {
         tracing::info!(outcome = "unknown_caller", "no usable to/from on the call");
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
@@ -213,7 +243,7 @@ async fn decide<S: CallLog + HookLog>(
                 tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
                 return (Ncco::say(&deps.call.out_of_service), Outcome::VoiceOff);
             }
-            return known(deps, req, &route, key, now, deadline).await;
+            return known(deps, req, &route, call).await;
         }
         Some(route) => {
             tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
@@ -235,7 +265,7 @@ async fn decide<S: CallLog + HookLog>(
     let Some(hook) = &deps.hooks.hooks.out_of_session else {
         return (Ncco::say(&deps.call.out_of_service), unplanned);
     };
-    let call = Unplanned {
+    let unplanned_call = Unplanned {
         channel: Channel::Voice,
         proxy: &proxy,
         caller: &caller,
@@ -248,13 +278,15 @@ async fn decide<S: CallLog + HookLog>(
         &deps.store,
         hook,
         &deps.hooks.conversations,
-        &call,
+        &unplanned_call,
         now,
         budget,
     )
     .await
     {
-        CallOutcome::Connect(route) => (connect(deps, req, &route), Outcome::HookConnected),
+        CallOutcome::Connect(route) => {
+            (connect(deps, req, &route, call.leg), Outcome::HookConnected)
+        }
         CallOutcome::Say(text) => (Ncco::say(&text), Outcome::HookSaid),
         CallOutcome::Reject => (Ncco::reject(), Outcome::HookRejected),
         CallOutcome::Default(_) => (Ncco::say(&deps.call.out_of_service), unplanned),
@@ -263,37 +295,48 @@ async fn decide<S: CallLog + HookLog>(
 
 /// A call its route takes: put to the intercept hook first when its conversation asks for it,
 /// then connected.
-async fn known<S: CallLog + HookLog>(
-    deps: &Deps<S>,
+async fn known<S: CallLog + HookLog, V>(
+    deps: &Deps<S, V>,
     req: &Request,
     route: &Route,
-    key: &str,
-    now: i64,
-    deadline: tokio::time::Instant,
+    call: &Call<'_>,
 ) -> (Ncco, Outcome) {
     if route.intercept
         && let Some(hook) = &deps.hooks.hooks.intercept
     {
-        let budget = hooks::budget_until(deadline, ACTING_RESERVE);
-        let verdict =
-            hooks::intercept(&deps.store, hook, Channel::Voice, route, key, now, budget).await;
+        let budget = hooks::budget_until(call.deadline, ACTING_RESERVE);
+        let verdict = hooks::intercept(
+            &deps.store,
+            hook,
+            Channel::Voice,
+            route,
+            call.key,
+            call.now,
+            budget,
+        )
+        .await;
         if let Verdict::Deny(text) = verdict {
             tracing::info!(outcome = "denied", conversation_id = %route.conversation_id, "intercept hook denied the call");
             let text = text.unwrap_or_else(|| deps.call.out_of_service.clone());
             return (Ncco::say(&text), Outcome::Denied);
         }
     }
-    (connect(deps, req, route), Outcome::Connected)
+    (connect(deps, req, route, call.leg), Outcome::Connected)
 }
 
-/// Connects the caller to the other participant of `route`, with the other participant's
-/// proxy number as caller ID (rule 1).
-fn connect<S>(deps: &Deps<S>, req: &Request, route: &Route) -> Ncco {
-    let base = deps
-        .call
+/// The base of our own webhook URLs: `PUBLIC_BASE_URL`, or the one the request came in on.
+fn base_url<S, V>(deps: &Deps<S, V>, req: &Request) -> String {
+    deps.call
         .public_base_url
         .clone()
-        .unwrap_or_else(|| request_base_url(req));
+        .unwrap_or_else(|| request_base_url(req))
+}
+
+/// Connects the caller (whose leg is `leg`) to the other participant of `route`, with the other
+/// participant's proxy number as caller ID (rule 1); a recorded call is announced and recorded
+/// first.
+fn connect<S, V>(deps: &Deps<S, V>, req: &Request, route: &Route, leg: &str) -> Ncco {
+    let base = base_url(deps, req);
     tracing::info!(
         outcome = "connected",
         conversation_id = %route.conversation_id,
@@ -303,8 +346,10 @@ fn connect<S>(deps: &Deps<S>, req: &Request, route: &Route) -> Ncco {
     );
     let on_answer = route.whisper.then(|| {
         format!(
-            "{base}/webhooks/whisper?conversation_id={}&caller={}",
-            route.conversation_id, route.caller_index
+            "{base}/webhooks/whisper?conversation_id={}&caller={}&leg={}",
+            route.conversation_id,
+            route.caller_index,
+            leg_id(leg).unwrap_or_default()
         )
     });
     Ncco::connect(Bridge {
@@ -320,14 +365,67 @@ fn connect<S>(deps: &Deps<S>, req: &Request, route: &Route) -> Ncco {
         event_url: &format!("{base}/webhooks/event"),
         on_answer,
         synchronous: route.missed_call.follows_up(),
+        record: route.record.then(|| Recording {
+            notice: &deps.call.recording_notice,
+            event_url: format!(
+                "{base}/webhooks/recording?conversation_id={}",
+                route.conversation_id
+            ),
+        }),
     })
 }
 
+/// A call leg's id as Vonage gives it (letters, digits and dashes), fit for our own URLs.
+fn leg_id(leg: &str) -> Option<&str> {
+    (!leg.is_empty()
+        && leg.len() <= 64
+        && leg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    .then_some(leg)
+}
+
 /// The whisper (the connect's `onAnswer`): what the callee hears when they pick up, before the
-/// two are bridged: the conversation's whisper for this caller, in the callee's language. A
-/// conversation that is gone, closed or has no whisper, or a store that cannot say, gets a
-/// moment of silence: the call is bridged all the same.
-pub async fn whisper<S: HookLog>(deps: &Deps<S>, req: &Request, now: i64) -> Ncco {
+/// two are bridged, in the callee's language: that the call is recorded, the conversation's
+/// whisper for this caller, and the prompt to take the call (its key posted back here with
+/// `step=accept`). A conversation that is gone, closed or has nothing to say, or a store that
+/// cannot say, gets a moment of silence: the call is bridged all the same.
+pub async fn whisper<S: HookLog, V>(deps: &Deps<S, V>, req: &Request, now: i64) -> Ncco {
+    let Some((conversation, caller)) = whispered(deps, req, now).await else {
+        return Ncco::reject();
+    };
+    let (from, to) = (
+        &conversation.participants[caller],
+        &conversation.participants[1 - caller],
+    );
+    let settings = &conversation.call;
+    let mut texts = Vec::new();
+    if settings.record {
+        texts.push(deps.call.recording_notice.clone());
+    }
+    if let Some(text) = settings.whisper.as_deref() {
+        texts.push(spoken(text, &conversation, from, to));
+    }
+    let ask = settings.whisper_accept.then(|| {
+        let query = req.query_string_parameters();
+        let leg = query.first("leg").and_then(leg_id).unwrap_or_default();
+        (
+            deps.call.accept_prompt.as_str(),
+            format!(
+                "{}/webhooks/whisper?conversation_id={}&caller={caller}&leg={leg}&step=accept",
+                base_url(deps, req),
+                conversation.id
+            ),
+        )
+    });
+    tracing::info!(conversation_id = %conversation.id, accept = ask.is_some(), "whisper to the callee");
+    Ncco::tell(&texts, to.language.as_ref(), ask)
+}
+
+/// The conversation and caller index a whisper URL names, if it is open at `now`.
+async fn whispered<S: HookLog, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    now: i64,
+) -> Option<(shared::model::Conversation, usize)> {
     let query = req.query_string_parameters();
     let id = query
         .first("conversation_id")
@@ -335,25 +433,91 @@ pub async fn whisper<S: HookLog>(deps: &Deps<S>, req: &Request, now: i64) -> Ncc
     let caller = query.first("caller").and_then(|c| c.parse::<usize>().ok());
     let (Some(id), Some(caller @ 0..=1)) = (id, caller) else {
         tracing::warn!("whisper webhook without a conversation and caller");
-        return Ncco::reject();
+        return None;
     };
-    let conversation = match deps.store.get_conversation(&id).await {
-        Ok(Some(c)) if c.status_at(now) == ConversationStatus::Active => c,
-        Ok(_) => return Ncco::reject(),
+    match deps.store.get_conversation(&id).await {
+        Ok(Some(c)) if c.status_at(now) == ConversationStatus::Active => Some((c, caller)),
+        Ok(_) => None,
         Err(e) => {
             tracing::error!(conversation_id = %id, error = %error_chain(&e), "whisper: the conversation could not be read");
-            return Ncco::reject();
+            None
         }
+    }
+}
+
+/// The callee's answer to the prompt (`step=accept`): `1` takes the call (a moment of silence,
+/// then the two are bridged); anything else, or no key, ends the callee's leg, and the caller
+/// (whose leg the URL names) is told, in their language, that the callee could not take the
+/// call. Both go through the Voice API within the call's budget; without it the callee is
+/// connected after all.
+pub async fn accept<S: HookLog, V: CallControl>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    now: i64,
+) -> Ncco {
+    let fields = webhook_fields(req).unwrap_or_default();
+    let pressed = fields.get("dtmf").map(|d| {
+        // `{"digits": "1", "timed_out": false}` in newer events, the digits alone in older ones.
+        serde_json::from_str::<serde_json::Value>(d)
+            .ok()
+            .and_then(|v| v.get("digits").and_then(|d| d.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| d.clone())
+    });
+    if pressed.as_deref() == Some("1") {
+        tracing::info!("the callee took the call");
+        return Ncco::reject();
+    }
+    let Some((conversation, caller)) = whispered(deps, req, now).await else {
+        return Ncco::reject();
     };
-    let Some(text) = conversation.call.whisper.as_deref() else {
+    let callee_leg = fields.get("uuid").map(String::as_str).and_then(leg_id);
+    let caller_leg = req
+        .query_string_parameters()
+        .first("leg")
+        .and_then(leg_id)
+        .map(str::to_owned);
+    let Some(voice) = &deps.voice else {
+        tracing::warn!(conversation_id = %conversation.id, "the callee did not take the call, but no Voice API is configured: connecting");
         return Ncco::reject();
     };
     let (from, to) = (
         &conversation.participants[caller],
         &conversation.participants[1 - caller],
     );
-    tracing::info!(conversation_id = %id, "whisper to the callee");
-    Ncco::speak(&spoken(text, &conversation, from, to), to.language.as_ref())
+    let told = Ncco::speak(
+        &spoken(&deps.call.declined, &conversation, from, to),
+        from.language.as_ref(),
+    );
+    let tell_caller = async {
+        match &caller_leg {
+            Some(leg) => voice.transfer(leg, &told).await,
+            None => Ok(()),
+        }
+    };
+    let end_callee = async {
+        match callee_leg {
+            Some(leg) => voice.hang_up(leg).await,
+            None => Ok(()),
+        }
+    };
+    let done = tokio::time::timeout(deps.hooks.budget.saturating_sub(ACTING_RESERVE), async {
+        tokio::join!(tell_caller, end_callee)
+    })
+    .await;
+    match done {
+        Ok((Ok(()), Ok(()))) => {
+            tracing::info!(conversation_id = %conversation.id, "the callee did not take the call")
+        }
+        Ok((told, ended)) => {
+            for e in [told.err(), ended.err()].into_iter().flatten() {
+                tracing::error!(conversation_id = %conversation.id, error = %error_chain(&e), "a refused call could not be ended");
+            }
+        }
+        Err(_) => {
+            tracing::error!(conversation_id = %conversation.id, "the Voice API did not answer in time")
+        }
+    }
+    Ncco::reject()
 }
 
 /// The NCCO for a call that cannot be handled at all (the function could not start, or the call
@@ -370,7 +534,7 @@ fn ncco_response(ncco: &Ncco) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
 }
 
-impl<S: CallLog + HookLog> shared::runtime::Handler for Deps<S> {
+impl<S: CallLog + HookLog, V: CallControl> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -123,6 +123,7 @@ async fn each_direction_reaches_the_other_with_the_right_caller_id() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::Connected);
@@ -165,6 +166,7 @@ async fn nothing_else_connects() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let cases = [
         (inbound(PB, A), Outcome::UnknownCaller), // A on B's proxy number
@@ -194,6 +196,7 @@ async fn an_expired_conversation_never_connects_even_before_the_sweep() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     for now in [2_000, 50_000] {
         let (ncco, outcome) = answer(&deps, &inbound(PA, A), now).await;
@@ -212,6 +215,7 @@ async fn a_texts_only_conversation_refuses_calls() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::VoiceOff);
@@ -226,6 +230,7 @@ async fn a_store_failure_is_a_spoken_apology_with_200() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let response = handle(&deps, inbound(PA, A)).await;
     assert_eq!(response.status(), 200);
@@ -249,6 +254,7 @@ async fn the_fallback_answers_the_same_way() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let req = get(
         "/webhooks/fallback",
@@ -270,6 +276,7 @@ async fn the_announcement_is_configurable_and_optional() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(ncco.actions().len(), 1);
@@ -288,6 +295,7 @@ async fn other_methods_are_refused_without_5xx() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     let req = http::Request::builder()
         .method("PUT")
@@ -321,6 +329,7 @@ mod through_the_store {
             auth: WebhookAuth::Off,
             methods: shared::config::WebhookMethods::Any,
             hooks: CallHooks::off().unwrap(),
+            voice: None::<shared::vonage::VoiceClient>,
         };
         for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
             let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
@@ -356,6 +365,7 @@ mod through_the_store {
             auth: WebhookAuth::Off,
             methods: shared::config::WebhookMethods::Any,
             hooks: CallHooks::off().unwrap(),
+            voice: None::<shared::vonage::VoiceClient>,
         };
         for (to, from) in [(PA, A), (PB, B)] {
             let (_, outcome) = answer(&deps, &inbound(to, from), now).await;

@@ -1,8 +1,9 @@
 //! Call settings as the caller and the callee hear them: the announcement (with the callee's
 //! label) in the caller's language, the whisper through the connect's `onAnswer` (with the
-//! caller's label and the reference) in the callee's language, and the caller ID, which is the
-//! callee's view of the caller's proxy number whatever the settings. Every NCCO is checked
-//! against `vonage/ncco-schema.json`.
+//! caller's label and the reference) in the callee's language, the prompt to take the call and
+//! what a refusal does, the notice before a recorded call is recorded, and the caller ID, which
+//! is the callee's view of the caller's proxy number whatever the settings. Every NCCO is
+//! checked against `vonage/ncco-schema.json`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use answer::{CallHooks, Deps, Outcome, answer, handle};
@@ -11,7 +12,7 @@ use shared::config::{CallConfig, WebhookMethods};
 use shared::model::{CallSettings, Conversation, ConversationStatus, MissedCallMode};
 use shared::ncco::{Action, Endpoint, Ncco};
 use shared::signature::WebhookAuth;
-use testkit::fakes::MemoryStore;
+use testkit::fakes::{FakeVonage, MemoryStore};
 use testkit::requests::webhook_get as get;
 
 const A: &str = "447700900001";
@@ -43,6 +44,7 @@ fn deps(c: &Conversation, methods: WebhookMethods) -> Deps<MemoryStore> {
         auth: WebhookAuth::Off,
         methods,
         hooks: CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     }
 }
 
@@ -103,6 +105,7 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
                     announcement: announcement.map(str::to_owned),
                     whisper: whisper.map(str::to_owned),
                     missed_call,
+                    ..Default::default()
                 };
                 let c = conversation(call, langs);
                 let deps = deps(&c, WebhookMethods::Any);
@@ -142,8 +145,9 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
                 assert_eq!(number, B);
                 assert_eq!(
                     on_answer.as_ref().map(|o| o.url.clone()),
-                    whisper
-                        .map(|_| format!("{BASE}/webhooks/whisper?conversation_id={ID}&caller=0"))
+                    whisper.map(|_| format!(
+                        "{BASE}/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1"
+                    ))
                 );
                 assert!(
                     !ncco.to_json().contains(A),
@@ -190,6 +194,7 @@ async fn a_whisper_that_cannot_be_said_is_silence() {
         announcement: None,
         whisper: Some("Your {caller} is calling.".into()),
         missed_call: MissedCallMode::Message,
+        ..Default::default()
     };
     let open = conversation(call.clone(), [None, None]);
     let strict = deps(&open, WebhookMethods::Post);
@@ -247,4 +252,166 @@ async fn a_whisper_that_cannot_be_said_is_silence() {
         401,
         "an unsigned whisper request is refused"
     );
+}
+
+fn accepting(c: &Conversation) -> Deps<MemoryStore, FakeVonage> {
+    Deps {
+        store: MemoryStore::with([c.clone()]),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+        methods: WebhookMethods::Any,
+        hooks: CallHooks::off().unwrap(),
+        voice: Some(FakeVonage::default()),
+    }
+}
+
+/// The callee's key press, as Vonage posts an `input` result to the prompt's `eventUrl`.
+async fn press(deps: &Deps<MemoryStore, FakeVonage>, dtmf: serde_json::Value) -> serde_json::Value {
+    let url = format!("/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1&step=accept");
+    let body =
+        serde_json::json!({"uuid": "callee-leg", "conversation_uuid": "CON-1", "dtmf": dtmf});
+    let (status, ncco) = testkit::requests::read(
+        handle(deps, testkit::requests::json("POST", &url, Some(body))).await,
+    );
+    assert_eq!(status, 200);
+    testkit::assert_ncco(&ncco);
+    ncco
+}
+
+#[tokio::test]
+async fn a_recorded_call_is_announced_to_both_in_their_language_then_recorded() {
+    for whisper in [None, Some("Your {caller} is calling.")] {
+        let call = CallSettings {
+            whisper: whisper.map(str::to_owned),
+            record: true,
+            ..Default::default()
+        };
+        let c = conversation(call, [Some("es-MX"), Some("de-DE")]);
+        let deps = deps(&c, WebhookMethods::Any);
+        let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
+        let body = json(&ncco);
+        assert_eq!(body[0]["text"], "Connecting your call.");
+        assert_eq!(
+            (&body[1]["text"], &body[1]["language"]),
+            (
+                &serde_json::json!("This call is recorded."),
+                &serde_json::json!("es-MX")
+            ),
+            "the caller is told before the recording starts: {body}"
+        );
+        assert_eq!(
+            body[2],
+            serde_json::json!({"action": "record", "format": "mp3", "split": "conversation",
+                "channels": 2, "eventMethod": "POST",
+                "eventUrl": [format!("{BASE}/webhooks/recording?conversation_id={ID}")]})
+        );
+        assert_eq!(body[3]["action"], "connect");
+        assert_eq!(body[3]["from"], PB, "the caller ID is still the proxy");
+        assert_eq!(
+            body[3]["endpoint"][0]["onAnswer"]["url"],
+            format!("{BASE}/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1"),
+            "the callee is told too, when they pick up"
+        );
+        let heard = whisper_of(&deps, "0").await;
+        assert_eq!(heard[0]["text"], "This call is recorded.");
+        assert_eq!(heard[0]["language"], "de-DE");
+        assert_eq!(
+            heard.as_array().unwrap().len(),
+            1 + usize::from(whisper.is_some())
+        );
+        assert!(!ncco.to_json().contains(A) && !heard.to_string().contains(A));
+    }
+    // Without `record`, no notice and no recording.
+    let c = conversation(CallSettings::default(), [None, None]);
+    let (ncco, _) = answer(&deps(&c, WebhookMethods::Any), &inbound(PA, A), 1_000).await;
+    assert!(!ncco.to_json().contains("record"));
+}
+
+#[tokio::test]
+async fn the_callee_presses_1_to_take_the_call_and_anything_else_ends_it() {
+    let call = CallSettings {
+        whisper: Some("Your {caller} is calling about {reference}.".into()),
+        whisper_accept: true,
+        ..Default::default()
+    };
+    let c = conversation(call, [Some("es-MX"), Some("de-DE")]);
+    let deps = accepting(&c);
+    let heard = whisper_of_any(&deps).await;
+    assert_eq!(heard[0]["text"], "Your rider is calling about ride-42.");
+    assert_eq!(
+        heard[1],
+        serde_json::json!({"action": "talk", "text": "Press 1 to take the call.",
+            "language": "de-DE", "bargeIn": true})
+    );
+    assert_eq!(
+        heard[2],
+        serde_json::json!({"action": "input", "maxDigits": 1, "timeOut": 5, "eventMethod": "POST",
+            "eventUrl": [format!("{BASE}/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1&step=accept")]})
+    );
+
+    // 1 (in either shape Vonage sends it): a moment, then the two are bridged; no leg touched.
+    for dtmf in [
+        serde_json::json!("1"),
+        serde_json::json!({"digits": "1", "timed_out": false}),
+    ] {
+        assert_eq!(press(&deps, dtmf).await[0]["text"], shared::ncco::SILENCE);
+    }
+    assert!(deps.voice.as_ref().unwrap().legs().is_empty());
+
+    // Anything else, or nothing before the time-out: the caller is told, in their language,
+    // and the callee's leg ends.
+    for dtmf in [
+        serde_json::json!("2"),
+        serde_json::json!({"digits": "", "timed_out": true}),
+    ] {
+        let deps = accepting(&c);
+        assert_eq!(press(&deps, dtmf).await[0]["text"], shared::ncco::SILENCE);
+        let legs = deps.voice.as_ref().unwrap().legs();
+        assert_eq!(legs.len(), 2, "{legs:?}");
+        let (leg, told) = legs.iter().find(|(l, _)| l == "u1").unwrap();
+        let told: serde_json::Value = serde_json::from_str(told).unwrap();
+        testkit::assert_ncco(&told);
+        assert_eq!(
+            told,
+            serde_json::json!([{"action": "talk", "language": "es-MX",
+                "text": "Sorry, your driver cannot take your call right now."}]),
+            "{leg}"
+        );
+        assert!(legs.contains(&("callee-leg".to_owned(), "hangup".to_owned())));
+        assert!(
+            !told.to_string().contains(B),
+            "the callee's number stays hidden"
+        );
+    }
+
+    // The Voice API failing, or not configured: still a 200 and an NCCO.
+    let failing = accepting(&c);
+    failing.voice.as_ref().unwrap().fail("voice", true);
+    assert_eq!(
+        press(&failing, serde_json::json!("9")).await[0]["text"],
+        shared::ncco::SILENCE
+    );
+    let without = Deps {
+        voice: None,
+        ..accepting(&c)
+    };
+    assert_eq!(
+        press(&without, serde_json::json!("9")).await[0]["text"],
+        shared::ncco::SILENCE
+    );
+}
+
+async fn whisper_of_any(deps: &Deps<MemoryStore, FakeVonage>) -> serde_json::Value {
+    let response = handle(
+        deps,
+        get(
+            "/webhooks/whisper",
+            &[("conversation_id", ID), ("caller", "0"), ("leg", "u1")],
+        ),
+    )
+    .await;
+    let (status, ncco) = testkit::requests::read(response);
+    assert_eq!(status, 200);
+    testkit::assert_ncco(&ncco);
+    ncco
 }

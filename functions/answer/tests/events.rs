@@ -54,6 +54,7 @@ async fn the_answer_events_play_as_named() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
     for (file, expected) in [
         ("answer-known.json", Outcome::Connected),

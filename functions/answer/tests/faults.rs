@@ -98,6 +98,7 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
                 auth: WebhookAuth::Off,
                 methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off()?,
+                voice: None::<shared::vonage::VoiceClient>,
             })
         },
         move |_| unavailable(&apology),

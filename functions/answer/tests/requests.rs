@@ -117,6 +117,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
     };
 
     for (to, from, expected) in [
@@ -204,6 +205,7 @@ async fn a_call_put_to_the_hook_reads_its_last_conversation_once() {
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,
         hooks,
+        voice: None::<shared::vonage::VoiceClient>,
     };
     for (to, from, expected, requests) in [
         ("447700900101", "447700900005", Outcome::Connected, 1),

@@ -45,6 +45,12 @@ pub struct CallRequest {
     /// Spoken to the callee when they pick up (`{caller}`, `{reference}`); empty for none.
     #[serde(default)]
     pub whisper: Option<String>,
+    /// The callee presses 1 to take the call.
+    #[serde(default)]
+    pub whisper_accept: Option<bool>,
+    /// Both parties are told, and the bridged call is recorded.
+    #[serde(default)]
+    pub record: Option<bool>,
     /// `message` or `none`: what a call the callee does not take leads to.
     #[serde(default)]
     pub missed_call: Option<MissedCallMode>,
@@ -153,6 +159,8 @@ fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSett
             &["{caller}", "{reference}"],
         )?
         .filter(|w| !w.is_empty()),
+        whisper_accept: asked.whisper_accept.unwrap_or(defaults.whisper_accept),
+        record: asked.record.unwrap_or(defaults.record),
         missed_call: asked.missed_call.unwrap_or(defaults.missed_call),
     })
 }

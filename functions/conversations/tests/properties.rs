@@ -48,6 +48,7 @@ fn every_accepted_participant_gets_a_valid_ncco() {
                             event_url: "https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/event",
                             on_answer: None,
                             synchronous: true,
+                            record: None,
                         });
                         let json: serde_json::Value =
                             serde_json::from_str(&ncco.to_json()).unwrap();

@@ -1,0 +1,108 @@
+//! The Voice API client: its requests to calls in progress checked against `voice.yml` by a
+//! Prism proxy in front of a stand-in, each signed with the application's token (RS256, the
+//! application's id, a fresh `jti`), which the stand-in verifies with the public key; and the
+//! recording download, which sends that token only to Vonage's file store.
+#![cfg(feature = "services")] // needs Prism: scripts/test
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use serde_json::json;
+use shared::ncco::Ncco;
+use testkit::{SpecProxy, application_key_pair, voice_client};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const APP: &str = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab";
+
+/// The claims of the bearer token a request carried, verified with `public`.
+fn claims(request: &wiremock::Request, public: &str) -> serde_json::Value {
+    let header = request
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let token = header.strip_prefix("Bearer ").unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp"]);
+    decode::<serde_json::Value>(
+        token,
+        &DecodingKey::from_rsa_pem(public.as_bytes()).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims
+}
+
+#[tokio::test]
+async fn hang_up_and_transfer_are_accepted_by_the_spec_and_signed_by_the_application() {
+    let (private, public) = application_key_pair();
+    let stand_in = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&stand_in)
+        .await;
+    let prism = SpecProxy::start("voice.yml", &stand_in.uri());
+    let voice = voice_client(&prism.url, &stand_in.uri(), APP, &private);
+
+    voice
+        .hang_up("63f61863-4a51-4f6b-86e1-46edebcf9356")
+        .await
+        .unwrap();
+    let told = Ncco::speak("Sorry, your driver cannot take your call right now.", None);
+    voice
+        .transfer("aaaaaaaa-0000-4000-8000-000000000001", &told)
+        .await
+        .unwrap();
+
+    let requests = stand_in.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2, "both passed the spec");
+    assert_eq!(
+        requests[0].url.path(),
+        "/63f61863-4a51-4f6b-86e1-46edebcf9356"
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&requests[0].body).unwrap(),
+        json!({"action": "hangup"})
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&requests[1].body).unwrap(),
+        json!({"action": "transfer", "destination": {"type": "ncco", "ncco":
+            [{"action": "talk", "text": "Sorry, your driver cannot take your call right now."}]}})
+    );
+    let (a, b) = (claims(&requests[0], &public), claims(&requests[1], &public));
+    assert_eq!(a["application_id"], APP);
+    assert!(a["iat"].as_i64().unwrap() <= a["exp"].as_i64().unwrap() - 30);
+    assert_ne!(a["jti"], b["jti"], "a fresh jti per request");
+
+    // A leg id that is not one is refused before anything is sent.
+    assert!(voice.hang_up("../numbers").await.is_err());
+    assert_eq!(stand_in.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_recording_is_fetched_with_the_token_from_the_file_store_only() {
+    let (private, public) = application_key_pair();
+    let store = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/files/rec-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"ID3 recording".to_vec()))
+        .mount(&store)
+        .await;
+    let files = format!("{}/v1/files", store.uri());
+    let voice = voice_client("http://127.0.0.1:9", &files, APP, &private);
+    let bytes = voice.download(&format!("{files}/rec-1")).await.unwrap();
+    assert_eq!(bytes, b"ID3 recording");
+    let requests = store.received_requests().await.unwrap();
+    assert_eq!(claims(&requests[0], &public)["application_id"], APP);
+
+    for elsewhere in [
+        "http://127.0.0.1:9/v1/files/rec-1",
+        "https://attacker.example/v1/files/rec-1",
+        "http://api.nexmo.com/v1/files/rec-1",
+        "https://api.nexmo.com/v1/calls/rec-1",
+    ] {
+        assert!(voice.download(elsewhere).await.is_err(), "{elsewhere}");
+    }
+    assert_eq!(store.received_requests().await.unwrap().len(), 1);
+}
