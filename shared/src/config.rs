@@ -168,6 +168,35 @@ impl ExpiryConfig {
     }
 }
 
+/// Where recordings are kept.
+#[derive(Debug, Clone)]
+pub struct RecordingConfig {
+    /// `RECORDINGS_BUCKET`: the stack's bucket.
+    pub bucket: String,
+    /// Address the bucket by path: a local stand-in (`AWS_ENDPOINT_URL_S3` set) has no
+    /// per-bucket host names.
+    pub path_style: bool,
+    /// How long a link to a recording works (`RECORDING_LINK_SECONDS`, at most a week).
+    pub link_seconds: u64,
+}
+
+impl RecordingConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let link_seconds = number(src, "RECORDING_LINK_SECONDS", 300u64)?;
+        if !(1..=7 * 24 * 3600).contains(&link_seconds) {
+            return Err(ConfigError::Invalid {
+                name: "RECORDING_LINK_SECONDS",
+                reason: "must lie between 1 and 604800".into(),
+            });
+        }
+        Ok(Self {
+            bucket: required(src, "RECORDINGS_BUCKET")?,
+            path_style: optional(src, "AWS_ENDPOINT_URL_S3").is_some(),
+            link_seconds,
+        })
+    }
+}
+
 /// The Voice API and the recordings Vonage keeps, reached with the application's JWT.
 #[derive(Debug, Clone)]
 pub struct VoiceConfig {
@@ -213,17 +242,28 @@ pub struct MissedCallConfig {
     /// A callee is texted about one caller's missed calls at most once in this many seconds
     /// (`MISSED_CALL_SMS_INTERVAL_SECONDS`, default 600).
     pub quiet_seconds: i64,
+    /// Asks the caller to leave a message, in their language (`{callee}`), as
+    /// `VOICEMAIL_TEXT` sets it.
+    pub voicemail: String,
+    /// Base URL of the webhooks (`PUBLIC_BASE_URL`), for the voicemail's recording; taken from
+    /// the request when unset.
+    pub public_base_url: Option<String>,
 }
 
 impl MissedCallConfig {
     const SPOKEN: &str =
         "Sorry, your {callee} could not take your call. We have let them know you called.";
     const QUIET_SECONDS: i64 = 600;
+    const VOICEMAIL: &str =
+        "Sorry, your {callee} could not take your call. Please leave a message after the tone.";
 
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         Ok(Self {
             spoken: text(src, "MISSED_CALL_TEXT", Self::SPOKEN),
             quiet_seconds: number(src, "MISSED_CALL_SMS_INTERVAL_SECONDS", Self::QUIET_SECONDS)?,
+            voicemail: text(src, "VOICEMAIL_TEXT", Self::VOICEMAIL),
+            public_base_url: optional(src, "PUBLIC_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_owned()),
         })
     }
 }
@@ -233,6 +273,8 @@ impl Default for MissedCallConfig {
         Self {
             spoken: Self::SPOKEN.to_owned(),
             quiet_seconds: Self::QUIET_SECONDS,
+            voicemail: Self::VOICEMAIL.to_owned(),
+            public_base_url: None,
         }
     }
 }
@@ -547,7 +589,7 @@ fn missed_call_mode(src: &dyn Source) -> Result<crate::model::MissedCallMode, Co
     serde_json::from_value(serde_json::Value::String(mode.trim().to_ascii_lowercase())).map_err(
         |_| ConfigError::Invalid {
             name: "MISSED_CALL",
-            reason: format!("{mode} is not message or none"),
+            reason: format!("{mode} is not message, voicemail or none"),
         },
     )
 }

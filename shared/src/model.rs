@@ -175,6 +175,9 @@ pub enum MissedCallMode {
     /// gets an SMS from the number they would call back on.
     #[default]
     Message,
+    /// As `message`, but the caller is asked to leave a message, which is recorded and kept
+    /// like a recorded call (only in a conversation that allows recording).
+    Voicemail,
     /// Nothing: the call ends as Vonage ends it.
     #[serde(rename = "none")]
     Silent,
@@ -515,6 +518,38 @@ pub struct Interaction {
     pub missed: Option<Missed>,
     /// Every status of every leg with its time, in order.
     pub statuses: Vec<StatusAt>,
+}
+
+/// A recording kept in the stack's bucket: a recorded call (both sides, split channels) or a
+/// voicemail a caller left when the callee did not take the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecording {
+    /// Vonage's `conversation_uuid` of the call.
+    pub call_id: String,
+    /// Vonage's `recording_uuid`.
+    pub recording_id: String,
+    pub kind: RecordingKind,
+    /// Where it is in the bucket.
+    pub key: String,
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// When the recording started and ended, as Vonage says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Unix seconds it was stored.
+    pub stored_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingKind {
+    /// The bridged call.
+    Call,
+    /// A message the caller left.
+    Voicemail,
 }
 
 /// Why a call was not taken, and whether the callee's phone rang first: `rejected` or `failed`

@@ -47,8 +47,19 @@ impl Talk {
 #[serde(rename_all = "camelCase")]
 pub struct Record {
     pub format: &'static str,
-    pub split: &'static str,
-    pub channels: u8,
+    /// `conversation`: each side on its own channel (a recorded call).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u8>,
+    /// A voicemail: a beep first, and it ends after this many seconds of silence or at most
+    /// `time_out` seconds.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub beep_start: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_on_silence: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_out: Option<u16>,
     pub event_url: Vec<String>,
     pub event_method: &'static str,
 }
@@ -150,8 +161,11 @@ impl Ncco {
             )));
             actions.push(Action::Record(Record {
                 format: "mp3",
-                split: "conversation",
-                channels: 2,
+                split: Some("conversation"),
+                channels: Some(2),
+                beep_start: false,
+                end_on_silence: None,
+                time_out: None,
                 event_url: vec![recording.event_url],
                 event_method: "POST",
             }));
@@ -174,6 +188,25 @@ impl Ncco {
     /// Spoken to one side, in their language: the whisper a callee hears.
     pub fn speak(text: &str, language: Option<&Language>) -> Self {
         Self(vec![Action::Talk(Talk::new(truncate(text), language))])
+    }
+
+    /// A voicemail: `prompt` spoken in the caller's language, then a beep and the caller's
+    /// message recorded (up to two minutes, ending after three seconds of silence), posted to
+    /// `event_url`.
+    pub fn voicemail(prompt: &str, language: Option<&Language>, event_url: String) -> Self {
+        Self(vec![
+            Action::Talk(Talk::new(truncate(prompt), language)),
+            Action::Record(Record {
+                format: "mp3",
+                split: None,
+                channels: None,
+                beep_start: true,
+                end_on_silence: Some(3),
+                time_out: Some(120),
+                event_url: vec![event_url],
+                event_method: "POST",
+            }),
+        ])
     }
 
     /// Texts spoken to one side in turn, in their language, then, with `ask`, a prompt a key

@@ -6,8 +6,10 @@
 
 use std::future::Future;
 
+use crate::files::FilesError;
 use crate::model::{
-    CallEvent, Conversation, MissedCallNotice, Notification, PendingNumber, PoolNumber, Route,
+    CallEvent, CallRecording, Conversation, MissedCallNotice, Notification, PendingNumber,
+    PoolNumber, Route,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
@@ -126,6 +128,46 @@ pub trait Conversations: Send + Sync {
         &self,
         conversation_id: &ConversationId,
     ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
+
+    /// The recordings kept of a conversation's calls.
+    fn recordings(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> impl Future<Output = Stored<Vec<CallRecording>>> + Send;
+}
+
+/// Recordings added to a conversation's call log.
+pub trait RecordingLog: Conversations {
+    /// Keeps a recording's record until `keep_until`; the same recording again is one record.
+    fn keep_recording(
+        &self,
+        conversation_id: &ConversationId,
+        recording: &CallRecording,
+        keep_until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// Where recordings are kept (the stack's bucket).
+pub trait RecordingFiles: Send + Sync {
+    /// Writes a recording at `key`.
+    fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), FilesError>> + Send;
+
+    /// A short-lived link that downloads `key`.
+    fn link(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> impl Future<Output = Result<String, FilesError>> + Send;
+}
+
+/// Recordings Vonage keeps, fetched with the application's token.
+pub trait RecordingSource: Send + Sync {
+    fn download(&self, url: &str) -> impl Future<Output = Sent<Vec<u8>>> + Send;
 }
 
 /// Number Insight answers kept per number (valid ones only), so a returning participant costs
@@ -453,6 +495,16 @@ delegate!(Store => Conversations {
     fn list_conversations(&self, filter: &ListFilter, limit: i32, cursor: Option<&str>) -> Stored<Page<Conversation>>;
     fn call_events(&self, conversation_id: &ConversationId) -> Stored<Vec<CallEvent>>;
     fn messages(&self, conversation_id: &ConversationId) -> Stored<Vec<RelayedMessage>>;
+    fn recordings(&self, conversation_id: &ConversationId) -> Stored<Vec<CallRecording>>;
+});
+
+delegate!(Store => RecordingLog {
+    fn keep_recording(&self, conversation_id: &ConversationId, recording: &CallRecording, keep_until: i64) -> Stored<()>;
+});
+
+delegate!(crate::files::Bucket => RecordingFiles {
+    fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), FilesError>;
+    fn link(&self, key: &str, valid_for: std::time::Duration) -> Result<String, FilesError>;
 });
 
 impl Notifications for Store {
@@ -556,6 +608,10 @@ delegate!(VonageClient => NumberInventory {
     fn link_number(&self, msisdn: &Msisdn, country: &Country, application_id: &str) -> Sent<()>;
     fn owned_number(&self, msisdn: &Msisdn) -> Sent<Option<NumberOffer>>;
     fn cancel_number(&self, msisdn: &Msisdn, country: &Country) -> Sent<()>;
+});
+
+delegate!(VoiceClient => RecordingSource {
+    fn download(&self, url: &str) -> Sent<Vec<u8>>;
 });
 
 delegate!(VoiceClient => CallControl {

@@ -21,6 +21,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
             "store",
             "stream",
             "vonage",
+            "files",
             "signature",
             "sms_signature",
             "hook",

@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::model::{
-    CallEvent, Conversation, ConversationStatus, ExpiryMode, FreedPair, MissedCallNotice,
-    Notification, NotificationStatus, NumberState, PendingNumber, PoolNumber, Route,
+    CallEvent, CallRecording, Conversation, ConversationStatus, ExpiryMode, FreedPair,
+    MissedCallNotice, Notification, NotificationStatus, NumberState, PendingNumber, PoolNumber,
+    Route,
 };
 use shared::phone::Msisdn;
 use shared::ports::{
     CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases, Notifications,
-    NumberInsight, NumberInventory, Pool, RouteReader, SmsLedger, SmsSender,
+    NumberInsight, NumberInventory, Pool, RecordingLog, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
     CallRef, CloseOutcome, Closing, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor,
@@ -51,6 +52,8 @@ struct State {
     insights: HashMap<Msisdn, (Msisdn, Country, i64)>,
     exhaustions: Vec<Exhaustion>,
     hook_decisions: Vec<HookDecision>,
+    /// (conversation, call, recording) → a kept recording.
+    recordings: BTreeMap<(ConversationId, String, String), CallRecording>,
     /// (conversation, caller index) → the latest missed-call notice and its quiet-until.
     missed: HashMap<(ConversationId, u8), (MissedCallNotice, i64)>,
 }
@@ -412,6 +415,19 @@ impl Conversations for MemoryStore {
         found.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
         Ok(found)
     }
+
+    async fn recordings(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<CallRecording>, StoreError> {
+        Ok(self
+            .request()?
+            .recordings
+            .iter()
+            .filter(|((c, _, _), _)| c == conversation_id)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
 }
 
 impl InsightCache for MemoryStore {
@@ -439,6 +455,23 @@ impl InsightCache for MemoryStore {
             number.clone(),
             (international.clone(), country.clone(), until),
         );
+        Ok(())
+    }
+}
+
+impl RecordingLog for MemoryStore {
+    async fn keep_recording(
+        &self,
+        conversation_id: &ConversationId,
+        recording: &CallRecording,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        let key = (
+            conversation_id.clone(),
+            recording.call_id.clone(),
+            recording.recording_id.clone(),
+        );
+        self.request()?.recordings.insert(key, recording.clone());
         Ok(())
     }
 }

@@ -51,7 +51,8 @@ pub struct CallRequest {
     /// Both parties are told, and the bridged call is recorded.
     #[serde(default)]
     pub record: Option<bool>,
-    /// `message` or `none`: what a call the callee does not take leads to.
+    /// `message`, `voicemail` (with `record`) or `none`: what a call the callee does not take
+    /// leads to.
     #[serde(default)]
     pub missed_call: Option<MissedCallMode>,
 }
@@ -145,6 +146,14 @@ fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSett
         }
         Ok(Some(text))
     };
+    let record = asked.record.unwrap_or(defaults.record);
+    let missed_call = asked.missed_call.unwrap_or(defaults.missed_call);
+    if missed_call == MissedCallMode::Voicemail && !record {
+        return Err(ApiError::InvalidRequest(
+            "call.missed_call voicemail records the caller's message: it needs call.record true"
+                .into(),
+        ));
+    }
     Ok(CallSettings {
         announcement: text(
             "announcement",
@@ -160,8 +169,8 @@ fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSett
         )?
         .filter(|w| !w.is_empty()),
         whisper_accept: asked.whisper_accept.unwrap_or(defaults.whisper_accept),
-        record: asked.record.unwrap_or(defaults.record),
-        missed_call: asked.missed_call.unwrap_or(defaults.missed_call),
+        record,
+        missed_call,
     })
 }
 

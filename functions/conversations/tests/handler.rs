@@ -473,6 +473,24 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
     assert!(!to_driver.whisper, "an empty whisper is none");
     assert!(!to_rider.missed_call.follows_up());
 
+    let mut body = pair();
+    body["call"] = json!({"whisper_accept": true, "record": true, "missed_call": "voicemail"});
+    let (status, created) = call(&deps, "POST", "/conversations", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["call"],
+        json!({"announcement": "Connecting your call.", "whisper_accept": true, "record": true, "missed_call": "voicemail"})
+    );
+    let stored = deps
+        .store
+        .conversation_now(created["id"].as_str().unwrap())
+        .unwrap();
+    let [to_driver, _] = stored.routes();
+    assert!(
+        to_driver.record && to_driver.whisper,
+        "the callee is told when they pick up"
+    );
+
     // Refused, with nothing written.
     let before = deps.store.conversations_now().len();
     for (edit, says) in [
@@ -510,11 +528,22 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
             "{problem}"
         );
     }
-    for unknown in [json!({"record": true}), json!({"missed_call": "voicemail"})] {
+    for (refused, says) in [
+        (json!({"recorded": true}), "unknown field"),
+        (json!({"missed_call": "later"}), "unknown variant"),
+        (
+            json!({"missed_call": "voicemail"}),
+            "call.missed_call voicemail records the caller's message: it needs call.record true",
+        ),
+    ] {
         let mut body = pair();
-        body["call"] = unknown;
+        body["call"] = refused;
         let (status, problem) = call(&deps, "POST", "/conversations", Some(body)).await;
-        assert_eq!(status, 400, "an unknown setting is refused: {problem}");
+        assert_eq!(status, 400, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
     }
     assert_eq!(deps.store.conversations_now().len(), before);
 }

@@ -127,6 +127,7 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
         },
         to: get("to").unwrap_or_default().to_owned(),
         from: get("from").unwrap_or_default().to_owned(),
+        base_url: shared::http::request_base_url(req),
     }))
 }
 

@@ -29,6 +29,8 @@ const REASONS: [&str; 5] = ["busy", "unanswered", "rejected", "failed", "timeout
 /// The rider (A, Spanish) and the driver (B), on a ride, open for an hour from `NOW`.
 fn ride(missed_call: MissedCallMode) -> Conversation {
     let mut c = testkit::conversation(ID, (A, PA), (B, PB), NOW, NOW + 3600);
+    // A voicemail is recorded: only a conversation that allows recording has one.
+    c.call.record = missed_call == MissedCallMode::Voicemail;
     c.participants[0].label = Some("rider".parse().unwrap());
     c.participants[1].label = Some("driver".parse().unwrap());
     c.participants[0].language = Some("es-ES".parse().unwrap());
@@ -76,7 +78,11 @@ fn ncco_of(response: &lambda_http::Response<Body>) -> serde_json::Value {
 #[tokio::test]
 async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why() {
     let mut checked = 0;
-    for mode in [MissedCallMode::Message, MissedCallMode::Silent] {
+    for mode in [
+        MissedCallMode::Message,
+        MissedCallMode::Voicemail,
+        MissedCallMode::Silent,
+    ] {
         for reason in REASONS {
             for rang in [false, true] {
                 let deps = deps(ride(mode));
@@ -114,6 +120,28 @@ async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why
                             "{case}"
                         );
                         assert_eq!(notice.notification.status, NotificationStatus::Pending);
+                    }
+                    MissedCallMode::Voicemail => {
+                        // The caller is asked for a message, which is recorded for the
+                        // recordings webhook to keep; the callee is texted all the same.
+                        assert_eq!(response.status(), 200, "{case}");
+                        let ncco = ncco_of(&response);
+                        assert_eq!(
+                            ncco[0],
+                            json!({"action": "talk", "language": "es-ES",
+                                "text": "Sorry, your driver could not take your call. Please leave a message after the tone."}),
+                            "{case}"
+                        );
+                        let record = &ncco[1];
+                        assert_eq!(record["action"], "record");
+                        assert_eq!(record["beepStart"], true);
+                        assert!(
+                            record["eventUrl"][0].as_str().unwrap().ends_with(&format!(
+                                "/webhooks/recording?conversation_id={ID}&kind=voicemail"
+                            )),
+                            "{record}"
+                        );
+                        assert!(notice.is_some(), "{case}: the callee is texted");
                     }
                     MissedCallMode::Silent => {
                         assert_eq!(response.status(), 204, "{case}: today's behaviour");
@@ -160,7 +188,7 @@ async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why
             }
         }
     }
-    assert_eq!(checked, 20);
+    assert_eq!(checked, 30);
 }
 
 /// A callee is texted about one caller's missed calls at most once in ten minutes, however

@@ -6,7 +6,9 @@
 
 use crate::config::MissedCallConfig;
 use crate::domain::Retention;
-use crate::model::{CallEvent, Conversation, Direction, MissedCallNotice, Notification, spoken};
+use crate::model::{
+    CallEvent, Conversation, Direction, MissedCallMode, MissedCallNotice, Notification, spoken,
+};
 use crate::ncco::Ncco;
 use crate::phone::{Msisdn, mask};
 use crate::ports::CallLog;
@@ -34,6 +36,8 @@ pub struct Incoming {
     pub event: CallEvent,
     pub to: String,
     pub from: String,
+    /// The base of our own webhook URLs, for a voicemail's recording.
+    pub base_url: String,
 }
 
 /// What one event came to: its outcome and, for a call the callee did not take, the NCCO the
@@ -91,18 +95,28 @@ pub async fn record<S: CallLog>(
         )
         .await?;
     tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");
-    follow_up(store, missed, &conversation, &event, now).await
+    follow_up(
+        store,
+        missed,
+        &conversation,
+        &event,
+        &incoming.base_url,
+        now,
+    )
+    .await
 }
 
 /// A call the callee did not take (their leg busy, unanswered, rejected, failed or timed out)
 /// in an open conversation that follows missed calls up: the caller is told, in their
-/// language, and a notice for the callee's SMS is written unless this caller's last one is
-/// still in its quiet interval. Anything else is just recorded.
+/// language (and, with `voicemail`, asked to leave a message, which is recorded), and a notice
+/// for the callee's SMS is written unless this caller's last one is still in its quiet
+/// interval. Anything else is just recorded.
 async fn follow_up<S: CallLog>(
     store: &S,
     missed: &MissedCallConfig,
     c: &Conversation,
     event: &CallEvent,
+    base_url: &str,
     now: i64,
 ) -> Result<Recorded, StoreError> {
     if event.direction != Some(Direction::Outbound)
@@ -130,12 +144,24 @@ async fn follow_up<S: CallLog>(
     );
     tracing::info!(conversation_id = %c.id, call_id = %event.call_id, reason = %event.status, texted, "missed call followed up");
     crate::telemetry::count("MissedCalls", &[("Reason", event.status.as_str())]);
+    let language = caller.language.as_ref();
+    // A voicemail only where the conversation allows recording (creation refuses it otherwise).
+    let caller_hears = if c.call.missed_call == MissedCallMode::Voicemail && c.call.record {
+        let base = missed.public_base_url.as_deref().unwrap_or(base_url);
+        Ncco::voicemail(
+            &spoken(&missed.voicemail, c, caller, callee),
+            language,
+            format!(
+                "{base}/webhooks/recording?conversation_id={}&kind=voicemail",
+                c.id
+            ),
+        )
+    } else {
+        Ncco::speak(&spoken(&missed.spoken, c, caller, callee), language)
+    };
     Ok(Recorded {
         outcome: Outcome::Missed { texted },
-        caller_hears: Some(Ncco::speak(
-            &spoken(&missed.spoken, c, caller, callee),
-            caller.language.as_ref(),
-        )),
+        caller_hears: Some(caller_hears),
     })
 }
 

@@ -1,7 +1,17 @@
-//! The call log: which conversation a call belongs to, its events, and the activity it notes
-//! on its conversation.
+//! The call log: which conversation a call belongs to, its events, its recordings, and the
+//! activity it notes on its conversation.
 
 use super::*;
+use crate::model::CallRecording;
+
+#[derive(Serialize, Deserialize)]
+struct RecordingItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    recording: CallRecording,
+    ttl: i64,
+}
 
 /// Which conversation a Vonage call (`conversation_uuid`) belongs to, and who placed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +62,35 @@ impl Store {
             ttl,
         })
         .await
+    }
+
+    /// Adds a kept recording to its conversation's log, until `ttl` (the conversation's
+    /// retention); the same recording again is the same record.
+    pub async fn keep_recording(
+        &self,
+        conversation_id: &ConversationId,
+        recording: &CallRecording,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) =
+            keys::recording(conversation_id, &recording.call_id, &recording.recording_id);
+        self.put(RecordingItem {
+            pk,
+            sk,
+            recording: recording.clone(),
+            ttl,
+        })
+        .await
+    }
+
+    /// Every recording kept of a conversation's calls.
+    pub async fn recordings(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<CallRecording>, StoreError> {
+        let (pk, _) = keys::conversation(conversation_id);
+        let items: Vec<RecordingItem> = self.query_prefix(pk, "REC#").await?;
+        Ok(items.into_iter().map(|i| i.recording).collect())
     }
 
     /// Every call event kept on a conversation.

@@ -35,6 +35,13 @@ pub fn call_event(
         format!("CALL#{call_id}#{leg}#{status}"),
     )
 }
+/// A recording of a call in its conversation's log.
+pub fn recording(id: &ConversationId, call_id: &str, recording_id: &str) -> (String, String) {
+    (
+        format!("CONV#{id}"),
+        format!("REC#{call_id}#{recording_id}"),
+    )
+}
 /// The latest missed-call notice for one caller of a conversation.
 pub fn missed_call(id: &ConversationId, caller_index: u8) -> (String, String) {
     (
