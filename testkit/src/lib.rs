@@ -638,6 +638,7 @@ pub fn application_key_pair() -> (String, String) {
             .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("openssl runs");
         if let Some(input) = input {
@@ -685,4 +686,28 @@ pub fn voice_client(
     shared::vonage::VoiceClient::new(&config)
         .expect("a Voice API client")
         .with_backoff(std::time::Duration::from_millis(5))
+}
+
+/// A new, empty recordings bucket on the local AWS stand-in (`AWS_ENDPOINT_URL_S3`), addressed
+/// by path, with links good for a minute.
+pub async fn fresh_bucket() -> shared::files::Bucket {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_S3").is_ok(),
+        "AWS_ENDPOINT_URL_S3 is not set: run the tests with scripts/test, which starts the local \
+         AWS stand-in"
+    );
+    let config = shared::config::RecordingConfig {
+        bucket: format!("recordings-{}", uuid::Uuid::new_v4().simple()),
+        path_style: true,
+        link_seconds: 60,
+    };
+    let bucket = shared::files::Bucket::from_env(&config).await;
+    bucket
+        .client()
+        .create_bucket()
+        .bucket(bucket.name())
+        .send()
+        .await
+        .expect("bucket created");
+    bucket
 }

@@ -71,12 +71,14 @@ async fn route<S: StorePorts, V: VonagePorts>(
         ("GET", ["conversations"]) => list(deps, req).await,
         ("GET", ["conversations", id]) => {
             let c = find(deps, id).await?;
-            let (events, messages) =
-                tokio::join!(deps.store.call_events(&c.id), deps.store.messages(&c.id));
-            let events = events?;
-            let messages = messages?;
+            let (events, messages, recordings) = tokio::join!(
+                deps.store.call_events(&c.id),
+                deps.store.messages(&c.id),
+                deps.store.recordings(&c.id)
+            );
+            let (events, messages, recordings) = (events?, messages?, recordings?);
             let view = ConversationView::at(&c, shared::now())
-                .with_calls(&c, &Interaction::fold(&events))
+                .with_calls(&c, &Interaction::fold(&events), &recordings)
                 .with_messages(&c, &messages);
             Ok(json_response(200, &view))
         }

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 use shared::model::{
-    CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction, Missed, Mode,
-    NotificationStatus, Participant,
+    CallRecording, CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction,
+    Missed, Mode, NotificationStatus, Participant, RecordingKind,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
@@ -81,7 +81,23 @@ pub struct CallView {
     /// Why the callee did not take it, and whether their phone rang first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missed: Option<Missed>,
+    /// Its recordings (a recorded call, or a voicemail the caller left); a link to one from
+    /// `GET /conversations/{id}/calls/{call_id}/recording`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recordings: Vec<RecordingView>,
     pub statuses: Vec<StatusView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecordingView {
+    pub recording_id: String,
+    pub kind: RecordingKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,7 +123,7 @@ fn name(c: &Conversation, index: usize) -> String {
 }
 
 impl CallView {
-    pub fn new(c: &Conversation, i: &Interaction) -> Self {
+    pub fn new(c: &Conversation, i: &Interaction, recordings: &[CallRecording]) -> Self {
         let caller = usize::from(i.caller_index.min(1));
         Self {
             id: i.call_id.clone(),
@@ -122,6 +138,17 @@ impl CallView {
             price: i.price.clone(),
             rate: i.rate.clone(),
             missed: i.missed.clone(),
+            recordings: recordings
+                .iter()
+                .filter(|r| r.call_id == i.call_id)
+                .map(|r| RecordingView {
+                    recording_id: r.recording_id.clone(),
+                    kind: r.kind,
+                    size: r.size,
+                    started_at: r.started_at.clone(),
+                    ended_at: r.ended_at.clone(),
+                })
+                .collect(),
             statuses: i
                 .statuses
                 .iter()
@@ -205,8 +232,18 @@ impl ConversationView {
         self
     }
 
-    pub fn with_calls(mut self, c: &Conversation, interactions: &[Interaction]) -> Self {
-        self.calls = Some(interactions.iter().map(|i| CallView::new(c, i)).collect());
+    pub fn with_calls(
+        mut self,
+        c: &Conversation,
+        interactions: &[Interaction],
+        recordings: &[CallRecording],
+    ) -> Self {
+        self.calls = Some(
+            interactions
+                .iter()
+                .map(|i| CallView::new(c, i, recordings))
+                .collect(),
+        );
         self
     }
 }

@@ -547,3 +547,58 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
     }
     assert_eq!(deps.store.conversations_now().len(), before);
 }
+
+#[tokio::test]
+async fn the_call_log_shows_why_a_call_was_missed_and_its_recordings() {
+    use shared::model::{CallEvent, CallRecording, Direction, RecordingKind};
+    use shared::ports::{CallLog, RecordingLog};
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let (_, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    let id: shared::values::ConversationId = created["id"].as_str().unwrap().parse().unwrap();
+    for (status, at_ms) in [
+        ("started", 1_000),
+        ("ringing", 2_000),
+        ("unanswered", 30_000),
+    ] {
+        let event = CallEvent {
+            call_id: "CON-1".into(),
+            leg: "out".into(),
+            direction: Some(Direction::Outbound),
+            status: status.parse().unwrap(),
+            at_ms,
+            caller_index: 0,
+            duration: None,
+            rate: None,
+            price: None,
+            detail: None,
+        };
+        deps.store.record_event(&id, &event, 0).await.unwrap();
+    }
+    let voicemail = CallRecording {
+        call_id: "CON-1".into(),
+        recording_id: "rec-1".into(),
+        kind: RecordingKind::Voicemail,
+        key: format!("recordings/{id}/CON-1/rec-1.mp3"),
+        size: Some(2048),
+        started_at: Some("2026-12-03T10:00:31Z".into()),
+        ended_at: Some("2026-12-03T10:00:50Z".into()),
+        stored_at: 1,
+    };
+    deps.store.keep_recording(&id, &voicemail, 0).await.unwrap();
+    let (status, read) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
+    assert_eq!(status, 200);
+    let logged = &read["calls"][0];
+    assert_eq!(
+        logged["missed"],
+        json!({"reason": "unanswered", "rang": true})
+    );
+    assert_eq!(
+        logged["recordings"],
+        json!([{"recording_id": "rec-1", "kind": "voicemail", "size": 2048,
+                "started_at": "2026-12-03T10:00:31Z", "ended_at": "2026-12-03T10:00:50Z"}])
+    );
+    assert!(
+        !logged.to_string().contains("recordings/"),
+        "the bucket's keys stay inside"
+    );
+}
