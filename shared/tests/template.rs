@@ -532,3 +532,44 @@ fn the_hooks_reach_the_answer_and_sms_functions_from_https_parameters() {
         assert!(answer.contains(&format!("dynamodb:{action}")), "{action}");
     }
 }
+
+#[test]
+fn recordings_are_kept_encrypted_never_public_and_expire_with_the_conversations() {
+    let t = template();
+    let bucket = &t["Resources"]["RecordingsBucket"]["Properties"];
+    let encryption = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert_eq!(
+        encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"].as_str(),
+        Some("AES256")
+    );
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    let rule = &bucket["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(rule["Status"].as_str(), Some("Enabled"));
+    assert!(
+        yaml(&rule["ExpirationInDays"]).contains("RetentionDays"),
+        "objects expire with the conversations' retention"
+    );
+    let policy = yaml(&t["Resources"]["RecordingsBucketPolicy"]["Properties"]);
+    assert!(policy.contains("aws:SecureTransport"), "TLS only");
+
+    let function = &functions(&t)["RecordingsFunction"]["Properties"];
+    assert!(
+        yaml(&function["Environment"]["Variables"]["RECORDINGS_BUCKET"])
+            .contains("RecordingsBucket")
+    );
+    let policies = yaml(&function["Policies"]);
+    assert!(policies.contains("s3:PutObject") && policies.contains("s3:GetObject"));
+    assert!(!policies.contains("s3:*") && !policies.contains("s3:DeleteObject"));
+    assert!(
+        policies.contains("/recordings/*"),
+        "only the recordings' prefix"
+    );
+}

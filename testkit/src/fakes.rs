@@ -16,7 +16,8 @@ use shared::model::{
 use shared::phone::Msisdn;
 use shared::ports::{
     CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases, Notifications,
-    NumberInsight, NumberInventory, Pool, RecordingLog, RouteReader, SmsLedger, SmsSender,
+    NumberInsight, NumberInventory, Pool, RecordingFiles, RecordingLog, RecordingSource,
+    RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
     CallRef, CloseOutcome, Closing, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor,
@@ -990,6 +991,46 @@ impl NumberInsight for FakeVonage {
                 international: number.clone(),
                 country: number.region().unwrap_or_else(Country::unknown),
             }))
+    }
+}
+
+impl RecordingSource for FakeVonage {
+    async fn download(&self, url: &str) -> Result<Vec<u8>, VonageError> {
+        self.request("recording", Api::Voice)?;
+        Ok(format!("recording at {url}").into_bytes())
+    }
+}
+
+/// The recordings bucket in memory: objects by key; a link names the key it downloads.
+#[derive(Default)]
+pub struct MemoryBucket {
+    objects: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryBucket {
+    /// Every object, by key.
+    pub fn objects(&self) -> BTreeMap<String, Vec<u8>> {
+        lock(&self.objects).clone()
+    }
+}
+
+impl RecordingFiles for MemoryBucket {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _: &str,
+    ) -> Result<(), shared::files::FilesError> {
+        lock(&self.objects).insert(key.to_owned(), bytes);
+        Ok(())
+    }
+
+    async fn link(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> Result<String, shared::files::FilesError> {
+        Ok(format!("memory://{key}?expires={}", valid_for.as_secs()))
     }
 }
 

@@ -20,7 +20,14 @@ fn load(name: &str) -> lambda_http::Request {
 fn every_event_file_parses_and_names_a_function() {
     // HTTP functions take API Gateway events; expiry takes the schedule's, the publisher and
     // the notifier the stream's, the set-up CloudFormation's (their own tests parse them).
-    let http_functions = ["answer", "conversations", "numbers", "event", "sms"];
+    let http_functions = [
+        "answer",
+        "conversations",
+        "numbers",
+        "event",
+        "sms",
+        "recordings",
+    ];
     let mut count = 0;
     for entry in std::fs::read_dir(events_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();

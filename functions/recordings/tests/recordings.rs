@@ -146,7 +146,7 @@ async fn a_recorded_call_is_stored_listed_and_linked_and_nothing_else_is() {
     let response = recordings::handle(&w.deps, record_event(&w, &w.recorded, "")).await;
     assert_eq!(response.status(), 204);
     let key = format!("recordings/{}/CON-1/rec-1.mp3", w.recorded.id);
-    assert_eq!(objects(&w.deps.files).await, [key.clone()]);
+    assert_eq!(objects(&w.deps.files).await, std::slice::from_ref(&key));
     let kept = w.deps.store.recordings(&w.recorded.id).await.unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(
