@@ -56,7 +56,9 @@ async fn every_status_event_plays_as_named() {
         let incoming = parse(&req).unwrap().unwrap();
         assert_eq!(incoming.event.status, status);
         let recorded = record(&deps, &incoming, now).await.unwrap();
-        let missed = incoming.event.status.is_missed_by_callee();
+        // Only the callee's leg says the callee did not take the call.
+        let missed = incoming.event.status.is_missed_by_callee()
+            && incoming.event.direction == Some(shared::model::Direction::Outbound);
         match recorded.outcome {
             Outcome::Missed { texted: t } => {
                 assert!(missed, "{status}");

@@ -62,19 +62,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let value = AttributeValue::M(serde_dynamo::to_item(outcome)?);
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::missed_call(
-                &notice.conversation_id,
-                notice.caller_index,
-            ))))
+            .update_pending_notice(notice)
             .update_expression("SET notification = :n")
-            .condition_expression("notification.#status = :pending AND call_id = :call")
-            .expression_attribute_names("#status", "status")
             .expression_attribute_values(":n", value)
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":call", s(notice.call_id.as_str()))
             .send()
             .await;
         Ok(condition_held(out)?.is_some())
@@ -87,19 +77,9 @@ impl Store {
         notice: &MissedCallNotice,
     ) -> Result<Option<u32>, StoreError> {
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::missed_call(
-                &notice.conversation_id,
-                notice.caller_index,
-            ))))
+            .update_pending_notice(notice)
             .update_expression("SET notification.attempts = notification.attempts + :one")
-            .condition_expression("notification.#status = :pending AND call_id = :call")
-            .expression_attribute_names("#status", "status")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":call", s(notice.call_id.as_str()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
@@ -108,6 +88,25 @@ impl Store {
         };
         let item: MissedCallItem = from_item(out.attributes.unwrap_or_default())?;
         Ok(Some(item.notice.notification.attempts))
+    }
+
+    /// An update of `notice`'s item on condition that it is still the notice of the same call
+    /// with its SMS pending.
+    fn update_pending_notice(
+        &self,
+        notice: &MissedCallNotice,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::missed_call(
+                &notice.conversation_id,
+                notice.caller_index,
+            ))))
+            .condition_expression("notification.#status = :pending AND call_id = :call")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":call", s(notice.call_id.as_str()))
     }
 
     /// The latest missed-call notice for `caller_index`'s calls in a conversation.
