@@ -78,8 +78,11 @@ pub async fn build(
     call: CallConfig,
     budget: Duration,
 ) -> Result<Deps<Store>, lambda_http::Error> {
+    // Calls never wait on the Voice API: without a usable key they are answered all the same.
     let voice = match (application_id(src).await?, resolve(src, PRIVATE_KEY).await?) {
-        (Some(id), Some(key)) => Some(VoiceClient::new(&VoiceConfig::from_source(src, id, key)?)?),
+        (Some(id), Some(key)) => VoiceClient::new(&VoiceConfig::from_source(src, id, key)?)
+            .inspect_err(|e| tracing::error!(error = %error_chain(e), "no Voice API: the application's key cannot be used"))
+            .ok(),
         _ => None,
     };
     Ok(Deps {

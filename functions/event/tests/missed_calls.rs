@@ -9,12 +9,14 @@
 use event::{Deps, Outcome, handle, parse, record};
 use lambda_http::{Body, Request};
 use serde_json::json;
+use shared::config::NotifyConfig;
 use shared::domain::events::derive;
+use shared::domain::notify;
 use shared::model::{Conversation, Interaction, Missed, MissedCallMode, NotificationStatus};
 use shared::ports::Conversations;
 use shared::signature::WebhookAuth;
 use shared::store::Change;
-use testkit::fakes::MemoryStore;
+use testkit::fakes::{FakeVonage, MemoryStore};
 
 const A: &str = "447700900001";
 const B: &str = "447700900002";
@@ -98,6 +100,26 @@ async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why
                 }
                 let response = handle(&deps, callee_leg(&call, 0, reason, 30)).await;
                 let notice = deps.store.missed_call_now(&ID.parse().unwrap(), 0);
+                // What the notifier sends from the notice: the callee's SMS, from the number
+                // they call back on.
+                if let Some(notice) = &notice {
+                    let sms = FakeVonage::default();
+                    let template = NotifyConfig::from_source(&|_: &str| None)
+                        .unwrap()
+                        .missed_call_template;
+                    notify::missed_call(&deps.store, &sms, notice, &template, NOW, 900)
+                        .await
+                        .unwrap();
+                    let sent = sms.sent();
+                    assert_eq!(sent.len(), 1, "{case}");
+                    assert_eq!((sent[0].from.as_str(), sent[0].to.as_str()), (PB, B));
+                    assert_eq!(
+                        sent[0].text,
+                        format!("Your rider tried to call you. Call back on +{PB}."),
+                        "{case}"
+                    );
+                    assert!(!sent[0].text.contains(A));
+                }
                 match mode {
                     MissedCallMode::Message => {
                         // The caller hears why, in their language; the callee is to be texted.
@@ -120,6 +142,8 @@ async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why
                             "{case}"
                         );
                         assert_eq!(notice.notification.status, NotificationStatus::Pending);
+                        let told = deps.store.missed_call_now(&ID.parse().unwrap(), 0).unwrap();
+                        assert_eq!(told.notification.status, NotificationStatus::Sent);
                     }
                     MissedCallMode::Voicemail => {
                         // The caller is asked for a message, which is recorded for the
