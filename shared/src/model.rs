@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::phone::Msisdn;
 use crate::values::{
-    CallStatus, ConversationId, Country, Feature, Label, Language, NumberType, Reference,
+    AccessCode, CallStatus, ConversationId, Country, Feature, Label, Language, NumberType,
+    Reference,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +55,13 @@ pub struct Participant {
     /// English).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// Their access code (`ACCESS_CODES`): typed when caller ID cannot route their call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<AccessCode>,
+    /// They hold their proxy number in another open conversation too (the pool was short):
+    /// their calls to it are routed by their code, and their texts by the code they start with.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// Where a participant's notification SMS stands. It is sent after the conversation is written
@@ -323,6 +331,10 @@ pub struct Route {
     /// What a call the callee does not take leads to.
     #[serde(default)]
     pub missed_call: MissedCallMode,
+    /// The caller holds this proxy number in more than one open conversation: caller ID cannot
+    /// tell which one a call or text is for, and the access code must.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
 }
 
 impl Route {
@@ -347,6 +359,7 @@ impl Route {
             whisper: c.call.on_answer(),
             record: c.call.record,
             missed_call: c.call.missed_call,
+            ambiguous: caller.shared,
         }
     }
 }
@@ -493,6 +506,31 @@ pub struct CallEvent {
     pub price: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// How the call found its conversation.
+    #[serde(default, skip_serializing_if = "RoutedBy::is_caller_id")]
+    pub routed_by: RoutedBy,
+}
+
+/// How a call found its conversation: the caller's number, or the access code they typed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutedBy {
+    #[default]
+    CallerId,
+    Code,
+}
+
+impl RoutedBy {
+    pub fn is_caller_id(&self) -> bool {
+        *self == Self::CallerId
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CallerId => "caller_id",
+            Self::Code => "code",
+        }
+    }
 }
 
 /// A call through a conversation, folded from its events.
@@ -516,6 +554,8 @@ pub struct Interaction {
     /// Why the callee did not take it, when they did not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missed: Option<Missed>,
+    /// Whether caller ID or an access code routed it.
+    pub routed_by: RoutedBy,
     /// Every status of every leg with its time, in order.
     pub statuses: Vec<StatusAt>,
 }
@@ -629,6 +669,11 @@ impl Interaction {
                         reason: e.status.clone(),
                         rang: deciding.iter().any(|e| e.status == "ringing"),
                     }),
+                routed_by: if mine.iter().any(|e| e.routed_by == RoutedBy::Code) {
+                    RoutedBy::Code
+                } else {
+                    RoutedBy::CallerId
+                },
                 statuses: mine
                     .iter()
                     .map(|e| StatusAt {

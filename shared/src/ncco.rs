@@ -71,6 +71,9 @@ pub struct Input {
     pub max_digits: u8,
     /// Seconds to wait for a key.
     pub time_out: u8,
+    /// `#` ends the input before `max_digits` keys.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub submit_on_hash: bool,
     pub event_url: Vec<String>,
     pub event_method: &'static str,
 }
@@ -229,6 +232,7 @@ impl Ncco {
             actions.push(Action::Input(Input {
                 max_digits: 1,
                 time_out: 5,
+                submit_on_hash: false,
                 event_url: vec![event_url],
                 event_method: "POST",
             }));
@@ -237,6 +241,28 @@ impl Ncco {
             return Self::reject();
         }
         Self(actions)
+    }
+
+    /// `prompt` spoken in the caller's language (a key pressed cuts it short), then up to
+    /// `digits` keys collected, `#` ending them early; the keys are posted to `event_url`.
+    pub fn ask_code(
+        prompt: &str,
+        language: Option<&Language>,
+        digits: u8,
+        event_url: String,
+    ) -> Self {
+        let mut talk = Talk::new(truncate(prompt), language);
+        talk.barge_in = true;
+        Self(vec![
+            Action::Talk(talk),
+            Action::Input(Input {
+                max_digits: digits,
+                time_out: 10,
+                submit_on_hash: true,
+                event_url: vec![event_url],
+                event_method: "POST",
+            }),
+        ])
     }
 
     /// A short spoken message and nothing else: the call ends after it.

@@ -14,10 +14,11 @@ use crate::model::{
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
 use crate::store::{
-    CallRef, CloseOutcome, Closing, Exhaustion, ExpiredPage, Holdings, HookDecision, ListFilter,
-    MessagePart, Page, RelayedMessage, RemoveOutcome, Store, StoreError, WriteError,
+    CallRef, CloseOutcome, Closing, CodeFailures, CodeLookup, Exhaustion, ExpiredPage, Holdings,
+    HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, Sharing, Store,
+    StoreError, WriteError,
 };
-use crate::values::{ConversationId, Country, Reference};
+use crate::values::{AccessCode, ConversationId, Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VoiceClient, VonageClient, VonageError};
 
 type Stored<T> = Result<T, StoreError>;
@@ -281,6 +282,29 @@ pub trait Pool: Send + Sync {
 
     /// Records that a creation found no number (for `pool.exhausted`).
     fn record_exhaustion(&self, e: &Exhaustion) -> impl Future<Output = Stored<()>> + Send;
+
+    /// Who shares proxy numbers now (access codes).
+    fn sharing(&self) -> impl Future<Output = Stored<Sharing>> + Send;
+}
+
+/// Access codes as calls use them: the route a typed code takes with the caller's wrong codes
+/// so far (one read), and counting a wrong one.
+pub trait AccessCodes: Send + Sync {
+    /// `caller`: the caller's number, or `withheld`.
+    fn code_route(
+        &self,
+        proxy: &Msisdn,
+        code: &AccessCode,
+        caller: &str,
+    ) -> impl Future<Output = Stored<CodeLookup>> + Send;
+
+    fn note_code_failure(
+        &self,
+        proxy: &Msisdn,
+        caller: &str,
+        now: i64,
+        lock_seconds: i64,
+    ) -> impl Future<Output = Stored<CodeFailures>> + Send;
 }
 
 /// What the hooks need besides conversations: the conversation a caller last had on a proxy
@@ -571,6 +595,12 @@ delegate!(Store => Pool {
     fn drop_pending(&self, msisdn: &Msisdn) -> Stored<()>;
     fn complete_pending(&self, number: &PoolNumber) -> Stored<bool>;
     fn record_exhaustion(&self, e: &Exhaustion) -> Stored<()>;
+    fn sharing(&self) -> Stored<Sharing>;
+});
+
+delegate!(Store => AccessCodes {
+    fn code_route(&self, proxy: &Msisdn, code: &AccessCode, caller: &str) -> Stored<CodeLookup>;
+    fn note_code_failure(&self, proxy: &Msisdn, caller: &str, now: i64, lock_seconds: i64) -> Stored<CodeFailures>;
 });
 
 delegate!(Store => Leases {

@@ -221,9 +221,11 @@ impl From<crate::domain::conversation::ReopenError> for ApiError {
         match e {
             E::NotFound => Self::NotFound(e.to_string()),
             E::PastRetention => Self::ConversationClosed(e.to_string()),
-            E::PairTaken { .. } | E::CoolingOff { .. } | E::ReferenceTaken | E::Busy => {
-                Self::Conflict(e.to_string())
-            }
+            E::PairTaken { .. }
+            | E::CoolingOff { .. }
+            | E::CodeTaken { .. }
+            | E::ReferenceTaken
+            | E::Busy => Self::Conflict(e.to_string()),
             E::NumberUnavailable(_) => Self::PoolExhausted(e.to_string()),
             E::Store(e) => e.into(),
         }

@@ -447,3 +447,67 @@ mod tests {
         assert!("en".parse::<Language>().is_err());
     }
 }
+
+/// A participant's access code (PRODUCT.md, "Access codes"): digits a caller types to reach
+/// their conversation when caller ID cannot route the call. It is a secret of the participant:
+/// its `Debug` and `Display` never show the digits, so no log line can carry one.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccessCode(String);
+
+/// The lengths an access code may have (`ACCESS_CODE_DIGITS`).
+pub const ACCESS_CODE_LENGTHS: std::ops::RangeInclusive<u8> = 3..=8;
+
+impl AccessCode {
+    /// A code of `digits` digits drawn uniformly at random.
+    pub fn random(digits: u8, rng: &mut impl rand::Rng) -> Self {
+        let digits = digits.clamp(*ACCESS_CODE_LENGTHS.start(), *ACCESS_CODE_LENGTHS.end());
+        Self(
+            (0..digits)
+                .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+                .collect(),
+        )
+    }
+
+    /// What a caller typed, if it can be a code of `digits` digits (a trailing `#` dropped).
+    pub fn typed(keys: &str, digits: u8) -> Option<Self> {
+        let keys = keys.trim().trim_end_matches('#');
+        (keys.len() == usize::from(digits))
+            .then(|| Self::try_from(keys.to_owned()).ok())
+            .flatten()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AccessCode {
+    type Error = InvalidValue;
+    fn try_from(s: String) -> Result<Self, InvalidValue> {
+        let fits = u8::try_from(s.len()).is_ok_and(|n| ACCESS_CODE_LENGTHS.contains(&n));
+        if fits && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s))
+        } else {
+            Err(InvalidValue("3 to 8 digits".into()))
+        }
+    }
+}
+
+impl From<AccessCode> for String {
+    fn from(v: AccessCode) -> String {
+        v.0
+    }
+}
+
+impl fmt::Debug for AccessCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessCode(****)")
+    }
+}
+
+impl fmt::Display for AccessCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}

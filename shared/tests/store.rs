@@ -31,6 +31,8 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         country: "GB".parse().unwrap(),
         notification: None,
         language: None,
+        code: None,
+        shared: false,
     };
     Conversation {
         id: id.parse().unwrap(),

@@ -15,16 +15,16 @@ use shared::model::{
 };
 use shared::phone::Msisdn;
 use shared::ports::{
-    CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases, Notifications,
-    NumberInsight, NumberInventory, Pool, RecordingFiles, RecordingLog, RecordingSource,
-    RouteReader, SmsLedger, SmsSender,
+    AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
+    Notifications, NumberInsight, NumberInventory, Pool, RecordingFiles, RecordingLog,
+    RecordingSource, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
-    CallRef, CloseOutcome, Closing, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor,
-    Holdings, HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome,
-    StoreError, Unavailable, WriteError,
+    CallRef, CloseOutcome, Closing, CodeFailures, CodeLookup, CreateConflict, Exhaustion,
+    ExpiredPage, ExpiryCursor, Holdings, HookDecision, ListFilter, MessagePart, Page,
+    RelayedMessage, RemoveOutcome, Sharing, StoreError, Unavailable, WriteError, sharing_of,
 };
-use shared::values::{ConversationId, Country, Reference};
+use shared::values::{AccessCode, ConversationId, Country, Reference};
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,6 +57,8 @@ struct State {
     recordings: BTreeMap<(ConversationId, String, String), CallRecording>,
     /// (conversation, caller index) → the latest missed-call notice and its quiet-until.
     missed: HashMap<(ConversationId, u8), (MissedCallNotice, i64)>,
+    /// (proxy, caller) → wrong access codes typed there.
+    code_failures: HashMap<(Msisdn, String), CodeFailures>,
 }
 
 impl State {
@@ -79,10 +81,31 @@ impl State {
             .filter(|c| c.status != ConversationStatus::Closed)
     }
 
+    /// The caller's route on `proxy`; ambiguous when they hold it in more than one open
+    /// conversation.
     fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Option<Route> {
-        self.open()
+        let mut found = self
+            .open()
             .flat_map(|c| c.routes())
-            .find(|r| &r.proxy_number == proxy && &r.caller == caller)
+            .filter(|r| &r.proxy_number == proxy && &r.caller == caller);
+        let first = found.next()?;
+        let ambiguous = first.ambiguous || found.next().is_some();
+        Some(Route { ambiguous, ..first })
+    }
+
+    /// The route of the open conversation's participant whose code on `proxy` is `code`.
+    fn code_route(&self, proxy: &Msisdn, code: &AccessCode) -> Option<Route> {
+        self.open().find_map(|c| {
+            let i = c
+                .participants
+                .iter()
+                .position(|p| &p.proxy_number == proxy && p.code.as_ref() == Some(code))?;
+            let route = c.routes()[i].clone();
+            Some(Route {
+                ambiguous: false,
+                ..route
+            })
+        })
     }
 }
 
@@ -615,7 +638,60 @@ impl MemoryStore {
     }
 }
 
+impl AccessCodes for MemoryStore {
+    async fn code_route(
+        &self,
+        proxy: &Msisdn,
+        code: &AccessCode,
+        caller: &str,
+    ) -> Result<CodeLookup, StoreError> {
+        let s = self.request()?;
+        Ok(CodeLookup {
+            route: s.code_route(proxy, code),
+            failures: s
+                .code_failures
+                .get(&(proxy.clone(), caller.to_owned()))
+                .copied(),
+        })
+    }
+
+    async fn note_code_failure(
+        &self,
+        proxy: &Msisdn,
+        caller: &str,
+        now: i64,
+        lock_seconds: i64,
+    ) -> Result<CodeFailures, StoreError> {
+        let mut s = self.request()?;
+        let until = now + lock_seconds.max(1);
+        let entry = s
+            .code_failures
+            .entry((proxy.clone(), caller.to_owned()))
+            .or_insert(CodeFailures { failures: 0, until });
+        if entry.until <= now {
+            entry.failures = 0;
+        }
+        entry.failures += 1;
+        entry.until = until;
+        Ok(*entry)
+    }
+}
+
 impl Pool for MemoryStore {
+    async fn sharing(&self) -> Result<Sharing, StoreError> {
+        let s = self.request()?;
+        let mut held: HashMap<(&Msisdn, &Msisdn), usize> = HashMap::new();
+        for p in s.open().flat_map(|c| c.participants.iter()) {
+            if p.code.is_some() {
+                *held.entry((&p.proxy_number, &p.number)).or_default() += 1;
+            }
+        }
+        Ok(sharing_of(
+            held.iter()
+                .map(|((_, participant), k)| (participant.as_str(), *k)),
+        ))
+    }
+
     async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
         let s = self.request()?;
         let mut numbers: Vec<PoolNumber> = s.pool.values().cloned().collect();
@@ -1129,11 +1205,21 @@ impl NumberInventory for FakeVonage {
 fn claim_pairs(s: &mut State, c: &Conversation, now: i64) -> Result<(), WriteError> {
     let routes = c.routes();
     for (i, r) in routes.iter().enumerate() {
-        if s.route(&r.proxy_number, &r.caller).is_some() {
+        if !r.ambiguous && s.route(&r.proxy_number, &r.caller).is_some() {
             return Err(WriteError::Conflict(CreateConflict::RouteTaken(i)));
         }
     }
+    for (i, p) in c.participants.iter().enumerate() {
+        if let Some(code) = &p.code
+            && s.code_route(&p.proxy_number, code).is_some()
+        {
+            return Err(WriteError::Conflict(CreateConflict::CodeTaken(i)));
+        }
+    }
     for (i, r) in routes.iter().enumerate() {
+        if r.ambiguous {
+            continue;
+        }
         if let Some(f) = s.freed.get(&(r.proxy_number.clone(), r.caller.clone()))
             && f.free_at > now
             && f.counterpart != r.callee

@@ -213,6 +213,8 @@ pub fn conversation(
         country: "GB".parse().expect("GB is a country code"),
         notification: None,
         language: None,
+        code: None,
+        shared: false,
     };
     Conversation {
         id: id.parse().expect("a test conversation id"),

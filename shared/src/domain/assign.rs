@@ -16,7 +16,7 @@ use crate::model::{
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
 use crate::store::{CreateConflict, Holdings, StoreError, WriteError};
-use crate::values::{ConversationId, Country, Label, Language, Reference};
+use crate::values::{AccessCode, ConversationId, Country, Label, Language, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
 #[derive(Debug, Clone, Copy)]
@@ -27,11 +27,27 @@ pub struct Policy<'a> {
     pub auto_rent: Option<&'a AutoRent>,
     /// The application rented numbers are linked to.
     pub application_id: Option<&'a str>,
+    /// Access codes of this many digits (`ACCESS_CODES`): each participant gets one, and a
+    /// participant for whom no distinct number is free shares one they hold already.
+    pub access_codes: Option<u8>,
 }
 
 /// How often one creation tries again after its transaction met another one on the same items,
 /// before it answers `503 store_unavailable`.
 pub const MAX_CONFLICT_RETRIES: u32 = 6;
+
+/// How often one creation draws a new access code after finding its draw taken on that number,
+/// before it answers `503 store_unavailable` (a number whose codes are nearly all taken needs
+/// longer codes: `ACCESS_CODE_DIGITS`).
+pub const MAX_CODE_DRAWS: u32 = 20;
+
+/// One participant's proxy number as picked, and whether they hold it in another open
+/// conversation too (then their calls and texts on it go by code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pick {
+    msisdn: Msisdn,
+    shared: bool,
+}
 
 /// A conversation before its proxy numbers are chosen.
 #[derive(Debug, Clone)]
@@ -51,13 +67,13 @@ pub struct Draft {
 }
 
 impl Draft {
-    fn with_proxies(&self, picks: &[Msisdn]) -> Conversation {
+    fn with_proxies(&self, picks: &[Pick], codes: &[Option<AccessCode>; 2]) -> Conversation {
         let participants = [0, 1].map(|i| {
             let (number, label, country) = &self.people[i];
             Participant {
                 number: number.clone(),
                 label: label.clone(),
-                proxy_number: picks[i].clone(),
+                proxy_number: picks[i].msisdn.clone(),
                 country: country.clone(),
                 notification: Some(Notification::pending()),
                 language: Some(
@@ -65,6 +81,8 @@ impl Draft {
                         .clone()
                         .unwrap_or_else(|| Language::for_country(country)),
                 ),
+                code: codes[i].clone(),
+                shared: picks[i].shared,
             }
         });
         Conversation {
@@ -118,6 +136,14 @@ where
             .then(|| holdings[i].previous_with(counterpart[i]).cloned())
             .flatten()
     });
+    // Numbers retired or reserved meanwhile: never picked again, not even to share.
+    let mut unavailable: HashSet<Msisdn> = HashSet::new();
+    let mut codes: [Option<AccessCode>; 2] = [0, 1].map(|_| {
+        policy
+            .access_codes
+            .map(|d| AccessCode::random(d, &mut rand::rng()))
+    });
+    let mut draws = 0;
     let mut rentals = 0;
     // Each refused pick excludes a number, so picking ends at `pool_exhausted` by itself; only
     // conflicts with other transactions are retried as they are, a bounded number of times.
@@ -125,17 +151,25 @@ where
     'attempts: loop {
         // The first pick counts as a use when ranking the second, to spread the load.
         let mut counted = pool.clone();
-        let mut picks = Vec::with_capacity(2);
+        let mut picks: Vec<Pick> = Vec::with_capacity(2);
         for (i, (_, _, country)) in d.people.iter().enumerate() {
-            let picked = pick(
-                &counted,
-                &excluded[i],
-                country,
-                preferred[i].as_ref(),
-                &mut rand::rng(),
-            )
-            .map(|n| n.msisdn.clone());
-            let Some(msisdn) = picked else {
+            let picked = {
+                let rng = &mut rand::rng();
+                let distinct = pick(&counted, &excluded[i], country, preferred[i].as_ref(), rng)
+                    .map(|n| Pick {
+                        msisdn: n.msisdn.clone(),
+                        shared: false,
+                    });
+                // With access codes, a participant no distinct number is free for shares one.
+                distinct.or_else(|| {
+                    policy.access_codes?;
+                    pick(&counted, &unavailable, country, None, rng).map(|n| Pick {
+                        msisdn: n.msisdn.clone(),
+                        shared: true,
+                    })
+                })
+            };
+            let Some(picked) = picked else {
                 let exhausted =
                     format!("no proxy number is free for participants[{i}] (country {country})");
                 let Some(auto_rent) = policy.auto_rent.filter(|_| rentals < 2) else {
@@ -166,12 +200,19 @@ where
                 pool = store.list_pool().await?;
                 continue 'attempts;
             };
-            if let Some(n) = counted.iter_mut().find(|n| n.msisdn == msisdn) {
+            if let Some(n) = counted.iter_mut().find(|n| n.msisdn == picked.msisdn) {
                 n.active_count += 1;
             }
-            picks.push(msisdn);
+            picks.push(picked);
         }
-        let conversation = d.with_proxies(&picks);
+        // Both on one number: their codes must differ there.
+        if picks[0].msisdn == picks[1].msisdn && codes[0].is_some() && codes[0] == codes[1] {
+            codes[1] = policy
+                .access_codes
+                .map(|d| AccessCode::random(d, &mut rand::rng()));
+            continue;
+        }
+        let conversation = d.with_proxies(&picks, &codes);
         match store.create_conversation(&conversation).await {
             Ok(()) | Err(WriteError::Conflict(CreateConflict::AlreadyWritten)) => {
                 return Ok(Written::Created(Box::new(conversation)));
@@ -179,11 +220,21 @@ where
             Err(WriteError::Conflict(
                 CreateConflict::RouteTaken(i) | CreateConflict::CoolingOff(i),
             )) => {
-                excluded[i].insert(picks[i].clone());
+                excluded[i].insert(picks[i].msisdn.clone());
+            }
+            Err(WriteError::Conflict(CreateConflict::CodeTaken(i))) => {
+                draws += 1;
+                if draws > MAX_CODE_DRAWS {
+                    return Err(StoreError::Contended.into());
+                }
+                codes[i] = policy
+                    .access_codes
+                    .map(|d| AccessCode::random(d, &mut rand::rng()));
             }
             Err(WriteError::Conflict(CreateConflict::NumberUnavailable(m))) => {
                 excluded[0].insert(m.clone());
-                excluded[1].insert(m);
+                excluded[1].insert(m.clone());
+                unavailable.insert(m);
             }
             Err(WriteError::Conflict(CreateConflict::ReferenceTaken)) => {
                 return Ok(Written::ReferenceTaken);

@@ -38,6 +38,9 @@ pub struct Incoming {
     pub from: String,
     /// The base of our own webhook URLs, for a voicemail's recording.
     pub base_url: String,
+    /// The conversation and caller an access code routed the call to, named in the connect's
+    /// event URL (caller ID cannot say for such a call).
+    pub routed: Option<CallRef>,
 }
 
 /// What one event came to: its outcome and, for a call the callee did not take, the NCCO the
@@ -174,6 +177,9 @@ async fn find_call<S: CallLog>(
     incoming: &Incoming,
 ) -> Result<Option<CallRef>, StoreError> {
     let call_id = &incoming.event.call_id;
+    if let Some(routed) = &incoming.routed {
+        return Ok(Some(routed.clone()));
+    }
     if let Some(known) = store.call_ref(call_id).await? {
         return Ok(Some(known));
     }
@@ -189,7 +195,10 @@ async fn find_call<S: CallLog>(
         None => &[(false, &to, &from), (true, &from, &to)],
     };
     for (reversed, proxy, participant) in legs {
-        if let Some(route) = store.route(proxy, participant).await? {
+        // An ambiguous route cannot say which conversation: the code-routed leg names it.
+        if let Some(route) = store.route(proxy, participant).await?
+            && !route.ambiguous
+        {
             let call = CallRef {
                 conversation_id: route.conversation_id.clone(),
                 caller_index: if *reversed {

@@ -159,6 +159,12 @@ pub async fn reopen<S: Conversations>(
             Err(WriteError::Conflict(CreateConflict::ReferenceTaken)) => {
                 Err(ReopenError::ReferenceTaken)
             }
+            Err(WriteError::Conflict(CreateConflict::CodeTaken(index))) => {
+                Err(ReopenError::CodeTaken {
+                    index,
+                    proxy: proxy(index),
+                })
+            }
             Err(WriteError::Conflict(CreateConflict::NumberUnavailable(m))) => {
                 Err(ReopenError::NumberUnavailable(format!("+{}", m.as_str())))
             }
@@ -254,6 +260,7 @@ where
         sticky: settings.sticky,
         auto_rent: settings.auto_rent.as_ref(),
         application_id,
+        access_codes: settings.access_codes,
     };
     // Holdings were read for the numbers as typed; one Number Insight wrote another way is read
     // again under the number calls will reach.

@@ -59,6 +59,10 @@ pub enum ReopenError {
     CoolingOff { index: usize, proxy: String },
     #[error("another open conversation holds this conversation's reference")]
     ReferenceTaken,
+    #[error(
+        "participants[{index}]'s access code was given to another open conversation on the proxy number {proxy}"
+    )]
+    CodeTaken { index: usize, proxy: String },
     #[error("the proxy number {0} is no longer in use (retired or reserved)")]
     NumberUnavailable(String),
     #[error("the conversation kept changing; try again")]

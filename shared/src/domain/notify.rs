@@ -29,6 +29,18 @@ pub fn text(template: &str, c: &Conversation, me: &Participant, other: &Particip
         .replace("{expires}", &crate::rfc3339(c.expires_at))
 }
 
+/// A participant's proxy-number text with their access code in it: where the template has
+/// `{code}`, else as a sentence after it ("If asked for a code, enter 4821.").
+pub fn with_code(body: String, me: &Participant) -> String {
+    let Some(code) = &me.code else {
+        return body;
+    };
+    if body.contains("{code}") {
+        return body.replace("{code}", code.as_str());
+    }
+    format!("{body} If asked for a code, enter {}.", code.as_str())
+}
+
 /// Sends each participant, from their own proxy number, `template` filled for them. Both SMS
 /// go out together; a failure is logged (as `failure`) and reported, never fatal.
 pub async fn tell_both<V: SmsSender>(
@@ -125,7 +137,7 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
         store.finish_notification(&c.id, index, &outcome).await?;
         return Ok(Delivery::Done);
     }
-    let body = text(template, c, me, other);
+    let body = with_code(text(template, c, me, other), me);
     let sent = sms
         .send_sms(&me.proxy_number, &me.number, &body, Some(c.id.as_str()))
         .await;

@@ -11,8 +11,9 @@ use crate::error::error_chain;
 use crate::hook::{HookClient, Hooks};
 use crate::model::Route;
 use crate::phone::Msisdn;
-use crate::ports::{HookLog, Leases, RouteReader, SmsLedger, SmsSender};
+use crate::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
 use crate::store::{Channel, MessagePart, RelayedMessage, StoreError};
+use crate::values::AccessCode;
 use crate::values::MessageStatus;
 use crate::vonage::VonageError;
 
@@ -57,6 +58,9 @@ pub enum Outcome {
     HookReplied,
     /// The out-of-session hook had it ignored.
     HookIgnored,
+    /// From a participant on a number they share, without the code of one of their
+    /// conversations in front: they were told how to address it.
+    Unaddressed,
 }
 
 /// An inbound message as read from the request.
@@ -91,7 +95,7 @@ pub async fn relay<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     let store = &deps.store;
@@ -113,7 +117,7 @@ async fn relay_claimed<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     if m.binary {
@@ -144,6 +148,21 @@ where
         return Ok(Outcome::OptedIn { confirmed: was_out });
     }
 
+    // A sender holding this number in several conversations says which with its code.
+    if let Some(codes) = &deps.sms.codes {
+        if found.as_ref().is_some_and(|r| r.ambiguous) {
+            return addressed(deps, codes, m, now).await;
+        }
+        // A shared route goes when any conversation sharing it closes: the others' texts are
+        // still addressed by code.
+        if found.is_none()
+            && m.concat.is_none()
+            && let Some((route, rest)) = by_code(deps, codes, m, &m.text, now).await?
+        {
+            return intercepted(deps, m, &route, rest, 1, now).await;
+        }
+    }
+
     let Some(route) = route else {
         // No open conversation for this sender here (a voice-only one is not the hook's).
         let open_elsewhere = found.as_ref().is_some_and(|r| now < r.expires_at);
@@ -158,6 +177,82 @@ where
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
         return Ok(Outcome::PartKept);
     };
+    let result = intercepted(deps, m, route, &text, parts, now).await;
+    released_on_failure(deps, m, result).await
+}
+
+/// A text from a participant on a number they share in several open conversations: relayed,
+/// without the code, to the other participant of the conversation whose code it starts with
+/// ("4821 I'm at the gate"); otherwise the sender is told how to address it. A code only
+/// addresses the sender's own conversations, so texts cannot be used to guess codes.
+async fn addressed<S, V>(
+    deps: &Relay<'_, S, V>,
+    codes: &crate::config::AccessCodeConfig,
+    m: &Inbound,
+    now: i64,
+) -> Result<Outcome, RelayError>
+where
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    V: SmsSender,
+{
+    let Some((text, parts)) = whole_text(deps, m, now).await? else {
+        return Ok(Outcome::PartKept);
+    };
+    let result = match by_code(deps, codes, m, &text, now).await {
+        Err(e) => Err(e),
+        Ok(Some((route, rest))) => intercepted(deps, m, &route, rest, parts, now).await,
+        Ok(None) => {
+            let reply = codes
+                .sms_reply
+                .replace("{digits}", &codes.digits.to_string());
+            reply_unless_opted_out(deps, m, &reply)
+                .await
+                .map(|()| Outcome::Unaddressed)
+        }
+    };
+    released_on_failure(deps, m, result).await
+}
+
+/// The sender's own open conversation (with texts) whose code `text` starts with, and the
+/// text after the code.
+async fn by_code<'t, S: AccessCodes, V>(
+    deps: &Relay<'_, S, V>,
+    codes: &crate::config::AccessCodeConfig,
+    m: &Inbound,
+    text: &'t str,
+    now: i64,
+) -> Result<Option<(Route, &'t str)>, RelayError> {
+    let trimmed = text.trim_start();
+    let (first, rest) = trimmed
+        .split_once(char::is_whitespace)
+        .unwrap_or((trimmed, ""));
+    let rest = rest.trim_start();
+    let Some(code) = AccessCode::typed(first, codes.digits).filter(|_| !rest.is_empty()) else {
+        return Ok(None);
+    };
+    let route = deps
+        .store
+        .code_route(&m.proxy, &code, m.sender.as_str())
+        .await?
+        .route
+        .filter(|r| r.caller == m.sender && now < r.expires_at && r.mode.sms());
+    Ok(route.map(|r| (r, rest)))
+}
+
+/// Puts a text its route takes to the intercept hook when its conversation asks for it, then
+/// relays it.
+async fn intercepted<S, V>(
+    deps: &Relay<'_, S, V>,
+    m: &Inbound,
+    route: &Route,
+    text: &str,
+    parts: u32,
+    now: i64,
+) -> Result<Outcome, RelayError>
+where
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    V: SmsSender,
+{
     let verdict = match &deps.hooks.intercept {
         Some(hook) if route.intercept => {
             let key = &m.message_id;
@@ -166,14 +261,13 @@ where
         }
         _ => Verdict::Allow,
     };
-    let result = match verdict {
-        Verdict::Allow => deliver(deps, m, route, &text, parts, now).await,
+    match verdict {
+        Verdict::Allow => deliver(deps, m, route, text, parts, now).await,
         Verdict::Deny(None) => Ok(Outcome::Denied),
         Verdict::Deny(Some(reply)) => reply_unless_opted_out(deps, m, &reply)
             .await
             .map(|()| Outcome::Denied),
-    };
-    released_on_failure(deps, m, result).await
+    }
 }
 
 /// A concatenated message whose handling failed is claimed no longer, so that Vonage's retry
@@ -231,7 +325,7 @@ async fn out_of_session<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
@@ -329,7 +423,7 @@ async fn unknown_sender<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     let Some(reply) = &deps.sms.unknown_reply else {

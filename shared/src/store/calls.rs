@@ -169,24 +169,53 @@ impl Store {
                 .expression_attribute_values(":e", n(pushed))
                 .expression_attribute_values(":sk", s(expiry_sort_key(pushed, &c.id)))
                 .expression_attribute_values(":closed", s("closed"));
-            let mut items = vec![tx_update(conv)];
-            for route in c.routes() {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
-                    .update_expression("SET expires_at = :e")
-                    .condition_expression("conversation_id = :id")
-                    .expression_attribute_values(":e", n(pushed))
-                    .expression_attribute_values(":id", s(c.id.as_str()));
-                items.push(tx_update(update));
+            let slide = |key_of: (String, String)| {
+                tx_update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(key_of)))
+                        .update_expression("SET expires_at = :e")
+                        .condition_expression("conversation_id = :id")
+                        .expression_attribute_values(":e", n(pushed))
+                        .expression_attribute_values(":id", s(c.id.as_str())),
+                )
+            };
+            // The conversation and its access codes slide together; so do its routes, unless
+            // one is no longer its own (its participant shares that number now, and their
+            // calls there go by code).
+            let mut base = vec![tx_update(conv)];
+            let mut routes = Vec::new();
+            for (route, p) in c.routes().iter().zip(&c.participants) {
+                if let Some(code) = &p.code {
+                    base.push(slide(keys::access_code(&route.proxy_number, code)));
+                }
+                if !p.shared {
+                    routes.push(slide(keys::route(&route.proxy_number, &route.caller)));
+                }
             }
+            let with_routes = !routes.is_empty();
             let out = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(items))
+                .set_transact_items(Some(base.iter().cloned().chain(routes).collect()))
                 .send()
                 .await;
-            ignore_cancelled(out)?;
+            match out {
+                Err(e)
+                    if condition_failed(&e)
+                        && with_routes
+                        && c.participants.iter().any(|p| p.code.is_some()) =>
+                {
+                    let out = self
+                        .client
+                        .transact_write_items()
+                        .set_transact_items(Some(base))
+                        .send()
+                        .await;
+                    ignore_cancelled(out)?;
+                }
+                out => ignore_cancelled(out)?,
+            }
         }
         Ok(())
     }

@@ -134,12 +134,32 @@ impl Store {
                 gsi2pk: keys::participant(&route.caller),
                 gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
             })?;
-            items.push(put_new(&self.table, item));
-            meaning.push(Some(CreateConflict::RouteTaken(index)));
+            if route.ambiguous {
+                // A participant sharing a number they hold in another open conversation: their
+                // route there becomes ambiguous (their calls and texts on it go by code).
+                items.push(tx_put(
+                    Put::builder().table_name(&self.table).set_item(Some(item)),
+                ));
+                meaning.push(None);
+            } else {
+                items.push(put_new(&self.table, item));
+                meaning.push(Some(CreateConflict::RouteTaken(index)));
+            }
+        }
+        // Each access code is written only if no open conversation has it on that number.
+        for (index, (route, p)) in c.routes().iter().zip(&c.participants).enumerate() {
+            if let Some(code) = &p.code {
+                items.push(put_new(&self.table, to_item(CodeItem::new(route, code))?));
+                meaning.push(Some(CreateConflict::CodeTaken(index)));
+            }
         }
         // A pair given back by a closed conversation is cooling off, except for the same
-        // counterpart (a late call-back then still reaches the right person).
+        // counterpart (a late call-back then still reaches the right person). A shared pair
+        // routes by code, so no caller can be misled by it.
         for (index, route) in c.routes().iter().enumerate() {
+            if route.ambiguous {
+                continue;
+            }
             let check = ConditionCheck::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::freed(&route.proxy_number, &route.caller))))
@@ -247,13 +267,26 @@ impl Store {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(current.status.as_str()));
             items.push(tx_put(put));
-            for route in current.routes() {
+            for (route, p) in current.routes().iter().zip(&current.participants) {
+                // An ambiguous route goes with any of the conversations sharing the pair: the
+                // others' calls on it go by code all the same.
                 let delete = Delete::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
-                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
-                    .expression_attribute_values(":id", s(id.as_str()));
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR conversation_id = :id OR ambiguous = :yes",
+                    )
+                    .expression_attribute_values(":id", s(id.as_str()))
+                    .expression_attribute_values(":yes", AttributeValue::Bool(true));
                 items.push(tx_delete(delete));
+                if let Some(code) = &p.code {
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(keys::access_code(&route.proxy_number, code))))
+                        .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                        .expression_attribute_values(":id", s(id.as_str()));
+                    items.push(tx_delete(delete));
+                }
                 let freed = FreedItem::new(
                     FreedPair {
                         proxy_number: route.proxy_number.clone(),

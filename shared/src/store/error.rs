@@ -113,6 +113,9 @@ pub enum CreateConflict {
     /// Participant `index` gave their proposed proxy number back less than the cool-off ago,
     /// from a conversation with someone else.
     CoolingOff(usize),
+    /// Participant `index`'s access code is another open conversation's on the same proxy
+    /// number.
+    CodeTaken(usize),
     /// This pool number was retired or reserved meanwhile.
     NumberUnavailable(Msisdn),
     /// Another conversation holds the same `reference`.

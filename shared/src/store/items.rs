@@ -26,6 +26,44 @@ pub(super) struct RouteItem {
     pub(super) gsi2sk: String,
 }
 
+/// An open conversation's participant as their access code routes them: the route itself, in
+/// the participant index beside their routes (so their holdings count it) and in the codes
+/// collection (so the pool can say who shares numbers).
+#[derive(Serialize, Deserialize)]
+pub(super) struct CodeItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) route: Route,
+    pub(super) gsi2pk: String,
+    pub(super) gsi2sk: String,
+    pub(super) gsi3pk: String,
+    pub(super) gsi3sk: String,
+}
+
+impl CodeItem {
+    pub(super) fn new(route: &Route, code: &crate::values::AccessCode) -> Self {
+        let (pk, sk) = keys::access_code(&route.proxy_number, code);
+        Self {
+            pk,
+            sk,
+            gsi2pk: keys::participant(&route.caller),
+            gsi2sk: format!("ROUTE#{}#CODE", route.proxy_number.as_str()),
+            gsi3pk: keys::CODES.into(),
+            gsi3sk: format!(
+                "{}#{}#{}",
+                route.proxy_number.as_str(),
+                route.caller.as_str(),
+                route.conversation_id
+            ),
+            route: Route {
+                ambiguous: false,
+                ..route.clone()
+            },
+        }
+    }
+}
+
 /// One per participant per conversation, kept after close, so a participant's conversations can
 /// be listed without a scan.
 #[derive(Serialize, Deserialize)]

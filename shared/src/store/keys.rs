@@ -15,6 +15,20 @@ pub fn route(proxy: &Msisdn, caller: &Msisdn) -> (String, String) {
         "ROUTE".into(),
     )
 }
+/// An access code on a proxy number: the way a caller who types it is routed.
+pub fn access_code(proxy: &Msisdn, code: &crate::values::AccessCode) -> (String, String) {
+    (
+        format!("CODE#{}#{}", proxy.as_str(), code.as_str()),
+        "CODE".into(),
+    )
+}
+/// Wrong codes typed by one caller (`caller`: their number, or `withheld`) on a proxy number.
+pub fn code_failures(proxy: &Msisdn, caller: &str) -> (String, String) {
+    (
+        format!("CODEFAIL#{}#{caller}", proxy.as_str()),
+        "CODEFAIL".into(),
+    )
+}
 pub fn number(msisdn: &Msisdn) -> (String, String) {
     (format!("NUMBER#{}", msisdn.as_str()), "NUMBER".into())
 }
@@ -113,3 +127,5 @@ pub fn opt_out(participant: &Msisdn, proxy: &Msisdn) -> (String, String) {
 pub const POOL: &str = "POOL";
 pub const PENDING: &str = "PENDING";
 pub const CONVERSATIONS: &str = "CONVS";
+/// The collection of open conversations' access codes, for the pool's sharing figures.
+pub const CODES: &str = "CODES";

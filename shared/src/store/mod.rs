@@ -22,6 +22,7 @@ use crate::values::{ConversationId, Reference};
 
 mod calls;
 mod changes;
+mod codes;
 mod conversations;
 mod cursor;
 mod dynamo;
@@ -44,6 +45,7 @@ use items::*;
 
 pub use calls::CallRef;
 pub use changes::{Change, conversation_image, missed_call_image, read_change};
+pub use codes::{CodeFailures, CodeLookup, Sharing, sharing_of};
 pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};
