@@ -559,6 +559,7 @@ async fn a_hung_hook_is_cut_off_inside_the_calls_own_budget() {
                     budget: DEFAULT_TIMEOUT,
                 },
                 voice: None::<shared::vonage::VoiceClient>,
+                codes: None,
             };
             async move { Ok::<_, lambda_http::Error>(deps) }
         },

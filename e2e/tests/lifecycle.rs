@@ -117,6 +117,7 @@ async fn after_expiry_calls_stop_and_the_pairs_are_free_again() {
         store: store.clone(),
         hooks: answer::CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
         call: shared::config::CallConfig::from_source(&|_: &str| None).unwrap(),
         auth: WebhookAuth::Off,
         methods: shared::config::WebhookMethods::Any,

@@ -130,6 +130,7 @@ proptest! {
             methods: shared::config::WebhookMethods::Any,
             hooks: answer::CallHooks::off().unwrap(),
             voice: None::<shared::vonage::VoiceClient>,
+            codes: None,
         };
         let mut query = extra;
         query.insert("to".to_owned(), to.clone());

@@ -31,6 +31,7 @@ fn answer_deps(methods: WebhookMethods) -> answer::Deps<MemoryStore> {
         methods,
         hooks: answer::CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     }
 }
 

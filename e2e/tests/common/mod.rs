@@ -49,6 +49,7 @@ impl Stack {
                 methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off().unwrap(),
                 voice: None::<shared::vonage::VoiceClient>,
+                codes: None,
             },
             calls: event::Deps {
                 store: store.clone(),

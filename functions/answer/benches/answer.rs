@@ -50,6 +50,7 @@ fn bench(c: &mut Criterion) {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
 
     let mut group = c.benchmark_group("answer webhook, raw event to NCCO");
@@ -84,6 +85,7 @@ fn bench(c: &mut Criterion) {
         methods: shared::config::WebhookMethods::Post,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let mut raw: serde_json::Value = serde_json::from_str(&event("answer-post.json")).unwrap();
     let body = raw["body"].as_str().unwrap().to_owned();
@@ -127,6 +129,7 @@ fn bench(c: &mut Criterion) {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let raw = event("answer-known.json");
     group.bench_function("known caller (GET), every call setting on", |b| {
@@ -173,6 +176,7 @@ fn hook(c: &mut Criterion, rt: &tokio::runtime::Runtime, call: CallConfig) {
         methods: shared::config::WebhookMethods::Any,
         hooks,
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let without = Deps {
         store: routes(),
@@ -181,6 +185,7 @@ fn hook(c: &mut Criterion, rt: &tokio::runtime::Runtime, call: CallConfig) {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let raw = event("answer-unknown.json");
     let mut group = c.benchmark_group("out-of-session hook answering in 50 ms");

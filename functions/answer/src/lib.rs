@@ -11,22 +11,22 @@ use tracing::Instrument;
 use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use shared::config::{
-    AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig, WebhookMethods, table_name,
+    AccessCodeConfig, AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig,
+    WebhookMethods, table_name,
 };
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
 use shared::http::{request_base_url, webhook_fields};
-use shared::model::Route;
-use shared::model::{ConversationStatus, spoken};
+use shared::model::{ConversationStatus, Route, RoutedBy, spoken};
 use shared::ncco::{Bridge, Ncco, Recording};
 use shared::phone::{Msisdn, mask};
-use shared::ports::{CallControl, CallLog, HookLog};
+use shared::ports::{AccessCodes, CallControl, CallLog, HookLog};
 use shared::problem::{ApiError, error_chain};
 use shared::secrets::{PRIVATE_KEY, SIGNATURE_SECRET, application_id, resolve};
 use shared::signature::{WebhookAuth, webhook_auth};
 use shared::store::{Channel, Store};
 use shared::telemetry;
-use shared::values::ConversationId;
+use shared::values::{AccessCode, ConversationId, Language};
 use shared::vonage::VoiceClient;
 
 pub struct Deps<S, V = VoiceClient> {
@@ -40,6 +40,8 @@ pub struct Deps<S, V = VoiceClient> {
     /// caller is told, the callee's leg ended); `None` where the application's private key is
     /// not configured, and then such a callee is connected all the same.
     pub voice: Option<V>,
+    /// Access codes (`ACCESS_CODES`): `None` when off, and then caller ID alone routes calls.
+    pub codes: Option<AccessCodeConfig>,
 }
 
 /// The backend's hooks as calls use them.
@@ -96,6 +98,7 @@ pub async fn build(
             budget,
         },
         voice,
+        codes: AccessCodeConfig::from_source(src)?,
     })
 }
 
@@ -117,6 +120,16 @@ pub enum Outcome {
     HookRejected,
     /// The intercept hook denied it.
     Denied,
+    /// Caller ID could not route it: the caller was asked for an access code.
+    CodeAsked,
+    /// The access code typed routed it, and it was connected.
+    CodeConnected,
+    /// A wrong access code: the caller was asked again.
+    CodeRetried,
+    /// A wrong access code and no tries left: the call ended.
+    CodeRefused,
+    /// The caller is locked out of codes on this number: the call ended.
+    CodeLocked,
 }
 
 impl Outcome {
@@ -133,11 +146,16 @@ impl Outcome {
             Self::HookSaid => "hook_said",
             Self::HookRejected => "hook_rejected",
             Self::Denied => "denied",
+            Self::CodeAsked => "code_asked",
+            Self::CodeConnected => "code_connected",
+            Self::CodeRetried => "code_retried",
+            Self::CodeRefused => "code_refused",
+            Self::CodeLocked => "code_locked",
         }
     }
 }
 
-pub async fn handle<S: CallLog + HookLog, V: CallControl>(
+pub async fn handle<S: CallLog + HookLog + AccessCodes, V: CallControl>(
     deps: &Deps<S, V>,
     req: Request,
 ) -> Response<Body> {
@@ -161,7 +179,11 @@ pub async fn handle<S: CallLog + HookLog, V: CallControl>(
         return ncco_response(&ncco);
     }
     let started = std::time::Instant::now();
-    let (ncco, outcome) = answer(deps, &req, now).await;
+    let (ncco, outcome) = if shared::http::path(&req).ends_with("/code") {
+        code(deps, &req, now).await
+    } else {
+        answer(deps, &req, now).await
+    };
     telemetry::count("Calls", &[("Outcome", outcome.as_str())]);
     telemetry::metric(
         "AnswerLatency",
@@ -173,7 +195,7 @@ pub async fn handle<S: CallLog + HookLog, V: CallControl>(
 }
 
 /// Decides the NCCO for one inbound call at time `now`.
-pub async fn answer<S: CallLog + HookLog, V>(
+pub async fn answer<S: CallLog + HookLog + AccessCodes, V>(
     deps: &Deps<S, V>,
     req: &Request,
     now: i64,
@@ -221,16 +243,23 @@ struct Call<'a> {
     deadline: tokio::time::Instant,
 }
 
-async fn decide<S: CallLog + HookLog, V>(
+async fn decide<S: CallLog + HookLog + AccessCodes, V>(
     deps: &Deps<S, V>,
     req: &Request,
     to: &str,
     from: &str,
     call: &Call<'_>,
 ) -> (Ncco, Outcome) {
-    let (key, now, deadline) = (call.key, call.now, call.deadline);
-    let (Some(proxy), Some(caller)) = (Msisdn::from_digits(to), Msisdn::from_digits(from)) else {
-        tracing::info!(outcome = "unknown_caller", "no usable to/from on the call");
+    let Some(proxy) = Msisdn::from_digits(to) else {
+        tracing::info!(outcome = "unknown_caller", "no usable to on the call");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
+    };
+    let Some(caller) = Msisdn::from_digits(from) else {
+        // A withheld number: only a code can route it.
+        if let Some(codes) = &deps.codes {
+            return ask_code(deps, req, codes, None, 1);
+        }
+        tracing::info!(outcome = "unknown_caller", "no usable from on the call");
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
     };
     let route = match deps.store.route(&proxy, &caller).await {
@@ -240,13 +269,24 @@ async fn decide<S: CallLog + HookLog, V>(
             return (Ncco::say(&deps.call.unavailable), Outcome::StoreFailed);
         }
     };
+    // Caller ID that routes to no conversation, or to more than one (a participant sharing
+    // this number), is asked for the code; the out-of-session path follows when none is typed.
+    if let Some(codes) = &deps.codes {
+        match &route {
+            Some(r) if r.ambiguous => {
+                return ask_code(deps, req, codes, r.language.as_ref(), 1);
+            }
+            None => return ask_code(deps, req, codes, None, 1),
+            Some(_) => {}
+        }
+    }
     let expired = match route {
-        Some(route) if now < route.expires_at => {
+        Some(route) if call.now < route.expires_at => {
             if !route.mode.voice() {
                 tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
                 return (Ncco::say(&deps.call.out_of_service), Outcome::VoiceOff);
             }
-            return known(deps, req, &route, call).await;
+            return known(deps, req, &route, call, RoutedBy::CallerId).await;
         }
         Some(route) => {
             tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
@@ -260,6 +300,21 @@ async fn decide<S: CallLog + HookLog, V>(
             None
         }
     };
+    out_of_session(deps, req, &proxy, &caller, expired, call).await
+}
+
+/// A call no open conversation takes: put to the out-of-session hook when there is one, else
+/// told the number is not in service. `expired`: the conversation whose route it matched, past
+/// its expiry.
+async fn out_of_session<S: CallLog + HookLog, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    proxy: &Msisdn,
+    caller: &Msisdn,
+    expired: Option<ConversationId>,
+    call: &Call<'_>,
+) -> (Ncco, Outcome) {
+    let (key, now, deadline) = (call.key, call.now, call.deadline);
     let unplanned = if expired.is_some() {
         Outcome::Expired
     } else {
@@ -270,8 +325,8 @@ async fn decide<S: CallLog + HookLog, V>(
     };
     let unplanned_call = Unplanned {
         channel: Channel::Voice,
-        proxy: &proxy,
-        caller: &caller,
+        proxy,
+        caller,
         key,
         text: None,
         expired: expired.as_ref(),
@@ -287,9 +342,10 @@ async fn decide<S: CallLog + HookLog, V>(
     )
     .await
     {
-        CallOutcome::Connect(route) => {
-            (connect(deps, req, &route, call.leg), Outcome::HookConnected)
-        }
+        CallOutcome::Connect(route) => (
+            connect(deps, req, &route, call.leg, RoutedBy::CallerId),
+            Outcome::HookConnected,
+        ),
         CallOutcome::Say(text) => (Ncco::say(&text), Outcome::HookSaid),
         CallOutcome::Reject => (Ncco::reject(), Outcome::HookRejected),
         CallOutcome::Default(_) => (Ncco::say(&deps.call.out_of_service), unplanned),
@@ -303,6 +359,7 @@ async fn known<S: CallLog + HookLog, V>(
     req: &Request,
     route: &Route,
     call: &Call<'_>,
+    routed_by: RoutedBy,
 ) -> (Ncco, Outcome) {
     if route.intercept
         && let Some(hook) = &deps.hooks.hooks.intercept
@@ -324,7 +381,147 @@ async fn known<S: CallLog + HookLog, V>(
             return (Ncco::say(&text), Outcome::Denied);
         }
     }
-    (connect(deps, req, route, call.leg), Outcome::Connected)
+    let outcome = match routed_by {
+        RoutedBy::CallerId => Outcome::Connected,
+        RoutedBy::Code => Outcome::CodeConnected,
+    };
+    (connect(deps, req, route, call.leg, routed_by), outcome)
+}
+
+/// The prompt for an access code (try `attempt`), in the caller's language when it is known;
+/// the keys typed are posted to `/webhooks/code`.
+fn ask_code<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    codes: &AccessCodeConfig,
+    language: Option<&Language>,
+    attempt: u8,
+) -> (Ncco, Outcome) {
+    tracing::info!(outcome = "code_asked", attempt, "asking for an access code");
+    let url = format!("{}/webhooks/code?try={attempt}", base_url(deps, req));
+    let prompt = if attempt > 1 {
+        format!("{} {}", codes.retry, codes.prompt)
+    } else {
+        codes.prompt.clone()
+    };
+    let outcome = if attempt > 1 {
+        Outcome::CodeRetried
+    } else {
+        Outcome::CodeAsked
+    };
+    (
+        Ncco::ask_code(&prompt, language, codes.digits, url),
+        outcome,
+    )
+}
+
+/// The keys a caller typed at the code prompt (`/webhooks/code?try=N`, N from 1): the right
+/// code connects them to the other participant of its conversation; a wrong one is counted
+/// against this caller on this number and asked again while tries remain; a caller locked out
+/// (too many wrong codes on this number lately) is told so. No key at all takes the
+/// out-of-session path, as a call without codes would. Codes are never logged.
+pub async fn code<S: CallLog + HookLog + AccessCodes, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    now: i64,
+) -> (Ncco, Outcome) {
+    let Some(codes) = &deps.codes else {
+        tracing::info!(
+            outcome = "unknown_caller",
+            "a code typed while codes are off"
+        );
+        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
+    };
+    let fields = webhook_fields(req).unwrap_or_default();
+    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+    let Some(proxy) = Msisdn::from_digits(field("to")) else {
+        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
+    };
+    let caller = Msisdn::from_digits(field("from"));
+    // Wrong codes are counted per caller; withheld callers are counted together.
+    let caller_key = caller.as_ref().map_or("withheld", Msisdn::as_str);
+    let attempt: u8 = field("try").parse().unwrap_or(1).max(1);
+    let key = match field("conversation_uuid") {
+        "" => field("uuid"),
+        id => id,
+    };
+    let call = Call {
+        key,
+        leg: field("uuid"),
+        now,
+        deadline: tokio::time::Instant::now() + deps.hooks.budget,
+    };
+    let typed = pressed(&fields).unwrap_or_default();
+    let span = tracing::info_span!(
+        "code",
+        uuid = call.leg,
+        to = %proxy.masked(),
+        from = %mask(field("from")),
+        attempt,
+    );
+    async {
+        if typed.is_empty() {
+            tracing::info!("no code typed");
+            return match &caller {
+                Some(caller) => out_of_session(deps, req, &proxy, caller, None, &call).await,
+                None => (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller),
+            };
+        }
+        let found = match AccessCode::typed(&typed, codes.digits) {
+            Some(code) => deps.store.code_route(&proxy, &code, caller_key).await,
+            None => Ok(Default::default()),
+        };
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(outcome = "store_failed", error = %error_chain(&e), "code lookup failed");
+                return (Ncco::say(&deps.call.unavailable), Outcome::StoreFailed);
+            }
+        };
+        if found
+            .failures
+            .is_some_and(|f| f.locks(codes.max_failures, now))
+        {
+            tracing::warn!(outcome = "code_locked", "a caller locked out of codes on this number");
+            return (Ncco::say(&codes.locked), Outcome::CodeLocked);
+        }
+        if let Some(route) = found.route.filter(|r| now < r.expires_at && r.mode.voice()) {
+            return known(deps, req, &route, &call, RoutedBy::Code).await;
+        }
+        let counted = deps
+            .store
+            .note_code_failure(&proxy, caller_key, now, codes.lockout_seconds)
+            .await;
+        match counted {
+            Ok(f) if f.locks(codes.max_failures, now) => {
+                tracing::warn!(outcome = "code_locked", failures = f.failures, "wrong code: locked out of codes on this number");
+                (Ncco::say(&codes.locked), Outcome::CodeLocked)
+            }
+            Err(e) => {
+                // Not counted: the call is not given another try it could not be held to.
+                tracing::error!(outcome = "store_failed", error = %error_chain(&e), "a wrong code could not be counted");
+                (Ncco::say(&codes.refused), Outcome::StoreFailed)
+            }
+            Ok(_) if attempt > codes.retries => {
+                tracing::info!(outcome = "code_refused", "wrong code, no tries left");
+                (Ncco::say(&codes.refused), Outcome::CodeRefused)
+            }
+            Ok(_) => ask_code(deps, req, codes, None, attempt + 1),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// The keys pressed at an `input`: `{"digits": "1", "timed_out": false}` in newer events, the
+/// digits alone in older ones.
+fn pressed(fields: &std::collections::HashMap<String, String>) -> Option<String> {
+    fields.get("dtmf").map(|d| {
+        serde_json::from_str::<serde_json::Value>(d)
+            .ok()
+            .and_then(|v| v.get("digits").and_then(|d| d.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| d.clone())
+    })
 }
 
 /// The base of our own webhook URLs: `PUBLIC_BASE_URL`, or the one the request came in on.
@@ -338,7 +535,13 @@ fn base_url<S, V>(deps: &Deps<S, V>, req: &Request) -> String {
 /// Connects the caller (whose leg is `leg`) to the other participant of `route`, with the other
 /// participant's proxy number as caller ID (rule 1); a recorded call is announced and recorded
 /// first.
-fn connect<S, V>(deps: &Deps<S, V>, req: &Request, route: &Route, leg: &str) -> Ncco {
+fn connect<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    route: &Route,
+    leg: &str,
+    routed_by: RoutedBy,
+) -> Ncco {
     let base = base_url(deps, req);
     tracing::info!(
         outcome = "connected",
@@ -365,7 +568,14 @@ fn connect<S, V>(deps: &Deps<S, V>, req: &Request, route: &Route, leg: &str) -> 
         caller_id: &route.callee_proxy,
         ring_timeout: deps.call.ring_timeout_seconds,
         call_limit: deps.call.call_limit_seconds,
-        event_url: &format!("{base}/webhooks/event"),
+        // A code-routed leg names its conversation: caller ID cannot.
+        event_url: &match routed_by {
+            RoutedBy::CallerId => format!("{base}/webhooks/event"),
+            RoutedBy::Code => format!(
+                "{base}/webhooks/event?conversation_id={}&caller={}&routed=code",
+                route.conversation_id, route.caller_index
+            ),
+        },
         on_answer,
         synchronous: route.missed_call.follows_up(),
         record: route.record.then(|| Recording {
@@ -459,14 +669,7 @@ pub async fn accept<S: HookLog, V: CallControl>(
     now: i64,
 ) -> Ncco {
     let fields = webhook_fields(req).unwrap_or_default();
-    let pressed = fields.get("dtmf").map(|d| {
-        // `{"digits": "1", "timed_out": false}` in newer events, the digits alone in older ones.
-        serde_json::from_str::<serde_json::Value>(d)
-            .ok()
-            .and_then(|v| v.get("digits").and_then(|d| d.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| d.clone())
-    });
-    if pressed.as_deref() == Some("1") {
+    if pressed(&fields).as_deref() == Some("1") {
         tracing::info!("the callee took the call");
         return Ncco::reject();
     }
@@ -537,7 +740,7 @@ fn ncco_response(ncco: &Ncco) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
 }
 
-impl<S: CallLog + HookLog, V: CallControl> shared::runtime::Handler for Deps<S, V> {
+impl<S: CallLog + HookLog + AccessCodes, V: CallControl> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

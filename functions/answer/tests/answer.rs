@@ -72,6 +72,8 @@ fn conversation(expires_at: i64) -> Conversation {
         country: "GB".parse().unwrap(),
         notification: None,
         language: None,
+        code: None,
+        shared: false,
     };
     Conversation {
         id: "c1".parse().unwrap(),
@@ -124,6 +126,7 @@ async fn each_direction_reaches_the_other_with_the_right_caller_id() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::Connected);
@@ -167,6 +170,7 @@ async fn nothing_else_connects() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let cases = [
         (inbound(PB, A), Outcome::UnknownCaller), // A on B's proxy number
@@ -197,6 +201,7 @@ async fn an_expired_conversation_never_connects_even_before_the_sweep() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     for now in [2_000, 50_000] {
         let (ncco, outcome) = answer(&deps, &inbound(PA, A), now).await;
@@ -216,6 +221,7 @@ async fn a_texts_only_conversation_refuses_calls() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let (ncco, outcome) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(outcome, Outcome::VoiceOff);
@@ -231,6 +237,7 @@ async fn a_store_failure_is_a_spoken_apology_with_200() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let response = handle(&deps, inbound(PA, A)).await;
     assert_eq!(response.status(), 200);
@@ -255,6 +262,7 @@ async fn the_fallback_answers_the_same_way() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let req = get(
         "/webhooks/fallback",
@@ -277,6 +285,7 @@ async fn the_announcement_is_configurable_and_optional() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let (ncco, _) = answer(&deps, &inbound(PA, A), 1_000).await;
     assert_eq!(ncco.actions().len(), 1);
@@ -296,6 +305,7 @@ async fn other_methods_are_refused_without_5xx() {
         methods: shared::config::WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     let req = http::Request::builder()
         .method("PUT")
@@ -330,6 +340,7 @@ mod through_the_store {
             methods: shared::config::WebhookMethods::Any,
             hooks: CallHooks::off().unwrap(),
             voice: None::<shared::vonage::VoiceClient>,
+            codes: None,
         };
         for (to, from, callee, caller_id) in [(PA, A, B, PB), (PB, B, A, PA)] {
             let (ncco, outcome) = answer(&deps, &inbound(to, from), now).await;
@@ -366,6 +377,7 @@ mod through_the_store {
             methods: shared::config::WebhookMethods::Any,
             hooks: CallHooks::off().unwrap(),
             voice: None::<shared::vonage::VoiceClient>,
+            codes: None,
         };
         for (to, from) in [(PA, A), (PB, B)] {
             let (_, outcome) = answer(&deps, &inbound(to, from), now).await;

@@ -45,6 +45,7 @@ fn deps(c: &Conversation, methods: WebhookMethods) -> Deps<MemoryStore> {
         methods,
         hooks: CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     }
 }
 
@@ -262,6 +263,7 @@ fn accepting(c: &Conversation) -> Deps<MemoryStore, FakeVonage> {
         methods: WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),
         voice: Some(FakeVonage::default()),
+        codes: None,
     }
 }
 
@@ -393,6 +395,7 @@ async fn the_callee_presses_1_to_take_the_call_and_anything_else_ends_it() {
     );
     let without = Deps {
         voice: None,
+        codes: None,
         ..accepting(&c)
     };
     assert_eq!(

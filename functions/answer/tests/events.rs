@@ -62,6 +62,7 @@ async fn the_answer_events_play_as_named() {
         methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     for (file, expected) in [
         ("answer-known.json", Outcome::Connected),
@@ -79,4 +80,47 @@ async fn the_answer_events_play_as_named() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn the_code_event_connects_a_phone_caller_id_does_not_know() {
+    let mut c = testkit::conversation(
+        "c1",
+        ("447700900001", "447700900101"),
+        ("447700900002", "447700900102"),
+        0,
+        i64::MAX / 2,
+    );
+    c.participants[0].code = shared::values::AccessCode::typed("4821", 4);
+    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| {
+        (name == "ACCESS_CODES").then(|| "true".to_owned())
+    })
+    .unwrap();
+    let deps = Deps {
+        store: testkit::fakes::MemoryStore::with([c]),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
+        hooks: answer::CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
+        codes,
+    };
+    // The unknown caller is asked for the code, which comes back to /webhooks/code.
+    let (ncco, outcome) = answer(&deps, &load("answer-unknown.json"), shared::now()).await;
+    assert_eq!(outcome, Outcome::CodeAsked);
+    assert!(
+        ncco.to_json().contains("/webhooks/code?try=1"),
+        "{}",
+        ncco.to_json()
+    );
+    let (ncco, outcome) = answer::code(&deps, &load("answer-code.json"), shared::now()).await;
+    assert_eq!(outcome, Outcome::CodeConnected);
+    let json = ncco.to_json();
+    assert!(
+        json.contains("/webhooks/event?conversation_id=c1&caller=0&routed=code"),
+        "{json}"
+    );
+    assert!(json.contains(r#""from":"447700900102""#), "{json}");
+    // The route lookup, then the code's: two store requests for the whole call.
+    assert_eq!(deps.store.requests(), 2);
 }

@@ -99,6 +99,7 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
                 methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off()?,
                 voice: None::<shared::vonage::VoiceClient>,
+                codes: None,
             })
         },
         move |_| unavailable(&apology),

@@ -69,6 +69,8 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         country: "GB".parse().unwrap(),
         notification: None,
         language: None,
+        code: None,
+        shared: false,
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
         id: id.parse().unwrap(),
@@ -118,6 +120,7 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
 
     for (to, from, expected) in [
@@ -206,6 +209,7 @@ async fn a_call_put_to_the_hook_reads_its_last_conversation_once() {
         methods: shared::config::WebhookMethods::Any,
         hooks,
         voice: None::<shared::vonage::VoiceClient>,
+        codes: None,
     };
     for (to, from, expected, requests) in [
         ("447700900101", "447700900005", Outcome::Connected, 1),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use shared::model::{
     CallRecording, CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction,
-    Missed, Mode, NotificationStatus, Participant, RecordingKind,
+    Missed, Mode, NotificationStatus, Participant, RecordingKind, RoutedBy,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
@@ -81,6 +81,8 @@ pub struct CallView {
     /// Why the callee did not take it, and whether their phone rang first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missed: Option<Missed>,
+    /// `caller_id`, or `code` for a call an access code routed.
+    pub routed_by: RoutedBy,
     /// Its recordings (a recorded call, or a voicemail the caller left); a link to one from
     /// `GET /conversations/{id}/calls/{call_id}/recording`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -138,6 +140,7 @@ impl CallView {
             price: i.price.clone(),
             rate: i.rate.clone(),
             missed: i.missed.clone(),
+            routed_by: i.routed_by,
             recordings: recordings
                 .iter()
                 .filter(|r| r.call_id == i.call_id)
@@ -182,6 +185,14 @@ pub struct ParticipantView {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification_failure: Option<String>,
+    /// The access code that routes their calls and texts when caller ID cannot (with
+    /// `ACCESS_CODES` on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// They hold this proxy number in another open conversation too: their calls and texts on
+    /// it go by code.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 impl ConversationView {
@@ -261,6 +272,8 @@ impl From<&Participant> for ParticipantView {
                 .unwrap_or_else(|| Language::for_country(&Country::unknown())),
             notified: p.notified(),
             notification_failure: p.notification.as_ref().and_then(|n| n.reason.clone()),
+            code: p.code.as_ref().map(|c| c.as_str().to_owned()),
+            shared: p.shared,
         }
     }
 }

@@ -571,6 +571,7 @@ async fn the_call_log_shows_why_a_call_was_missed_and_its_recordings() {
             rate: None,
             price: None,
             detail: None,
+            routed_by: Default::default(),
         };
         deps.store.record_event(&id, &event, 0).await.unwrap();
     }

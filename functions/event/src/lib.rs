@@ -9,11 +9,11 @@ use shared::domain::Retention;
 use shared::domain::calls;
 pub use shared::domain::calls::{Incoming, Outcome, Recorded};
 use shared::http::{empty_response, webhook_fields};
-use shared::model::{CallEvent, Direction};
+use shared::model::{CallEvent, Direction, RoutedBy};
 use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
 use shared::signature::WebhookAuth;
-use shared::store::{Store, StoreError};
+use shared::store::{CallRef, Store, StoreError};
 use shared::values::CallStatus;
 
 /// What the event webhook needs: the call log (`Store` in the stack, an in-memory fake in
@@ -107,6 +107,20 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
         Some("outbound") => Some(Direction::Outbound),
         _ => None,
     };
+    // A leg an access code connected names its conversation and caller in our own event URL.
+    let routed = match (get("conversation_id"), get("caller")) {
+        (Some(id), Some(caller)) if get("routed") == Some("code") => Some(CallRef {
+            conversation_id: id.parse().map_err(|_| {
+                ApiError::InvalidRequest("conversation_id is not a conversation id".into())
+            })?,
+            caller_index: match caller {
+                "0" => 0,
+                "1" => 1,
+                _ => return Err(ApiError::InvalidRequest("caller is 0 or 1".into())),
+            },
+        }),
+        _ => None,
+    };
     let decimal = |k: &str| {
         get(k)
             .filter(|v| v.len() <= 24 && v.parse::<f64>().is_ok())
@@ -124,10 +138,16 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
             rate: decimal("rate"),
             price: decimal("price"),
             detail: get("detail").filter(|d| token(d, 64)).map(str::to_owned),
+            routed_by: if routed.is_some() {
+                RoutedBy::Code
+            } else {
+                RoutedBy::CallerId
+            },
         },
         to: get("to").unwrap_or_default().to_owned(),
         from: get("from").unwrap_or_default().to_owned(),
         base_url: shared::http::request_base_url(req),
+        routed,
     }))
 }
 

@@ -37,6 +37,8 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         country: "GB".parse().unwrap(),
         notification: None,
         language: None,
+        code: None,
+        shared: false,
     };
     let c = Conversation {
         id: "5d0f1a2b-0000-4000-8000-000000000001".parse().unwrap(),

@@ -12,7 +12,7 @@ use shared::model::{NumberState, PendingNumber, PoolNumber};
 use shared::phone::Msisdn;
 use shared::ports::{Leases, NumberInventory, Pool};
 use shared::problem::ApiError;
-use shared::store::{RemoveOutcome, Store};
+use shared::store::{RemoveOutcome, Sharing, Store};
 use shared::values::{Country, Feature, NumberType};
 use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
 
@@ -146,9 +146,15 @@ pub struct CountrySummary {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub countries: Vec<CountrySummary>,
-    /// A participant needs a distinct proxy number for each conversation they are in at once:
-    /// this many active numbers is the most conversations any one participant can hold.
+    /// Without access codes a participant needs a distinct proxy number for each conversation
+    /// they are in at once: this many active numbers is the most conversations any one
+    /// participant can hold. With codes, more share numbers.
     pub max_concurrent_per_participant: usize,
+    /// Participants who hold one proxy number in more than one open conversation (access
+    /// codes tell those apart).
+    pub participants_sharing: usize,
+    /// The most open conversations one participant holds on one number.
+    pub most_on_one_number: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -161,7 +167,7 @@ pub struct PoolView {
 }
 
 impl PoolView {
-    pub fn new(pool: &[PoolNumber], pending: &[PendingNumber]) -> Self {
+    pub fn new(pool: &[PoolNumber], pending: &[PendingNumber], sharing: Sharing) -> Self {
         let mut countries: BTreeMap<&Country, CountrySummary> = BTreeMap::new();
         for n in pool {
             let c = countries
@@ -189,6 +195,8 @@ impl PoolView {
                     .filter(|n| n.state == NumberState::Active)
                     .count(),
                 countries: countries.into_values().collect(),
+                participants_sharing: sharing.participants_sharing,
+                most_on_one_number: sharing.most_on_one_number,
             },
         }
     }
@@ -229,10 +237,15 @@ async fn route<S: Pool + Leases, V: NumberInventory>(
     match (req.method().as_str(), segments.as_slice()) {
         ("POST", ["numbers"]) => add(deps, read_json(req)?).await,
         ("GET", ["numbers"]) => {
-            let (pool, pending) = tokio::join!(deps.store.list_pool(), deps.store.list_pending());
-            let pool = pool?;
-            let pending = pending?;
-            Ok(json_response(200, &PoolView::new(&pool, &pending)))
+            let (pool, pending, sharing) = tokio::join!(
+                deps.store.list_pool(),
+                deps.store.list_pending(),
+                deps.store.sharing()
+            );
+            Ok(json_response(
+                200,
+                &PoolView::new(&pool?, &pending?, sharing?),
+            ))
         }
         ("POST", ["numbers", "provision"]) => provision(deps, read_json(req)?).await,
         ("DELETE", ["numbers", msisdn]) if *msisdn != "provision" => {

@@ -345,7 +345,9 @@ async fn the_pool_is_summarised_per_country() {
                 {"country": "GB", "active": 1, "reserved": 0, "retired": 1, "active_conversations": 1},
                 {"country": "US", "active": 1, "reserved": 0, "retired": 0, "active_conversations": 1},
             ],
-            "max_concurrent_per_participant": 2
+            "max_concurrent_per_participant": 2,
+            "participants_sharing": 0,
+            "most_on_one_number": 0
         })
     );
 }

@@ -10,7 +10,7 @@ pub use shared::domain::relay::{Inbound, OPT_IN, OPT_OUT, Outcome, RelayError};
 use shared::hook::Hooks;
 use shared::http::{empty_response, webhook_fields};
 use shared::phone::{Msisdn, mask};
-use shared::ports::{HookLog, Leases, RouteReader, SmsLedger, SmsSender};
+use shared::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
 use shared::problem::ApiError;
 use shared::sms_signature::SmsVerifier;
 use shared::store::Store;
@@ -34,7 +34,7 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 pub async fn handle<S, V>(deps: &Deps<S, V>, req: Request) -> Response<Body>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     if !matches!(req.method().as_str(), "GET" | "POST") {
@@ -128,7 +128,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<Inbound, ApiError> {
 /// Relays one inbound message at `now`.
 pub async fn relay<S, V>(deps: &Deps<S, V>, m: &Inbound, now: i64) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     let relay = Relay {
@@ -142,7 +142,7 @@ where
 
 impl<S, V> shared::runtime::Handler for Deps<S, V>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
     async fn handle(&self, req: Request) -> Response<Body> {
