@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 
 use answer::{DEFAULT_TIMEOUT, Outcome};
 use serde_json::{Value, json};
@@ -329,23 +328,9 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
     assert_eq!(pool["summary"]["most_on_one_number"], most, "{pool}");
 }
 
-/// Captures every log line written on this thread while it lives.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn an_unknown_phone_with_the_right_code_connects_and_wrong_codes_end_the_call() {
-    let logs = Captured::default();
+    let logs = common::Captured::default();
     let writer = logs.clone();
     let _logging = tracing::subscriber::set_default(
         tracing_subscriber::fmt()

@@ -4,7 +4,6 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, RequestExt};
@@ -19,19 +18,6 @@ use wiremock::{Mock, ResponseTemplate};
 const RIDER: &str = "447700900001";
 const DRIVER: &str = "447700900002";
 const OTHER: &str = "447700900003";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn req(
     method: &str,
@@ -65,7 +51,7 @@ fn json_of(r: &lambda_http::Response<Body>) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_whole_scenario_logs_no_real_number() {
-    let logs = Captured::default();
+    let logs = common::Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)

@@ -2,7 +2,7 @@
 //! and webhook signatures off, as the scenarios drive them.
 #![allow(dead_code, clippy::unwrap_used)] // each scenario uses some of them
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use publisher::{Bus, BusError};
@@ -107,4 +107,18 @@ pub async fn publish(records: &[EventRecord]) -> Vec<Event> {
         assert!(response.batch_item_failures.is_empty());
     }
     deps.bus.0.into_inner().unwrap()
+}
+
+/// Log output, kept as it is written (a `tracing_subscriber` writer).
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -16,6 +16,22 @@ fn load(name: &str) -> lambda_http::Request {
     lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// The answer function over a store holding `c`, with `codes` as configured.
+fn deps(
+    c: shared::model::Conversation,
+    codes: Option<shared::config::AccessCodeConfig>,
+) -> Deps<testkit::fakes::MemoryStore> {
+    Deps {
+        store: testkit::fakes::MemoryStore::with([c]),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
+        hooks: answer::CallHooks::off().unwrap(),
+        voice: None,
+        codes,
+    }
+}
+
 #[test]
 fn every_event_file_parses_and_names_a_function() {
     // HTTP functions take API Gateway events; expiry takes the schedule's, the publisher and
@@ -55,15 +71,7 @@ async fn the_answer_events_play_as_named() {
         0,
         i64::MAX / 2,
     );
-    let deps = Deps {
-        store: testkit::fakes::MemoryStore::with([c]),
-        call: CallConfig::from_source(&|_: &str| None).unwrap(),
-        auth: WebhookAuth::Off,
-        methods: shared::config::WebhookMethods::Any,
-        hooks: answer::CallHooks::off().unwrap(),
-        voice: None::<shared::vonage::VoiceClient>,
-        codes: None,
-    };
+    let deps = deps(c, None);
     for (file, expected) in [
         ("answer-known.json", Outcome::Connected),
         ("answer-post.json", Outcome::Connected),
@@ -96,15 +104,7 @@ async fn the_code_event_connects_a_phone_caller_id_does_not_know() {
         (name == "ACCESS_CODES").then(|| "true".to_owned())
     })
     .unwrap();
-    let deps = Deps {
-        store: testkit::fakes::MemoryStore::with([c]),
-        call: CallConfig::from_source(&|_: &str| None).unwrap(),
-        auth: WebhookAuth::Off,
-        methods: shared::config::WebhookMethods::Any,
-        hooks: answer::CallHooks::off().unwrap(),
-        voice: None::<shared::vonage::VoiceClient>,
-        codes,
-    };
+    let deps = deps(c, codes);
     // The unknown caller is asked for the code, which comes back to /webhooks/code.
     let (ncco, outcome) = answer(&deps, &load("answer-unknown.json"), shared::now()).await;
     assert_eq!(outcome, Outcome::CodeAsked);
