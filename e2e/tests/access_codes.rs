@@ -303,6 +303,21 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
             (field(ride, 1, "proxy_number"), customer.as_str())
         );
     }
+    // The customers' texts reach the courier as always, from the number the courier texts them
+    // on.
+    w.text(
+        field(&rides[7], 1, "proxy_number"),
+        &customers[7],
+        "t-customer",
+        "coming down",
+    )
+    .await;
+    let sent = w.sent().await;
+    let (from, to, _) = sent.iter().find(|(_, _, t)| t == "coming down").unwrap();
+    assert_eq!(
+        (from.as_str(), to.as_str()),
+        (field(&rides[7], 0, "proxy_number"), COURIER)
+    );
     let before = w.sent().await.len();
     w.text(
         field(&rides[0], 0, "proxy_number"),

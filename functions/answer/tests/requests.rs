@@ -226,3 +226,69 @@ async fn a_call_put_to_the_hook_reads_its_last_conversation_once() {
         );
     }
 }
+
+/// With access codes on, a call caller ID routes still costs one request; a call by code costs
+/// two in all (the route, then the code with the caller's wrong codes in one `BatchGetItem`),
+/// one for a withheld number; a wrong code adds the one write that counts it.
+#[tokio::test]
+async fn a_call_by_access_code_costs_at_most_two_requests() {
+    let setup = testkit::fresh_store().await;
+    testkit::add_pool(&setup, &["447700900101", "447700900102"], "GB").await;
+    let now = shared::now();
+    let mut c = testkit::conversation(
+        "coded",
+        ("447700900001", "447700900101"),
+        ("447700900002", "447700900102"),
+        now,
+        now + 3600,
+    );
+    c.participants[0].code = shared::values::AccessCode::typed("4821", 4);
+    c.participants[1].code = shared::values::AccessCode::typed("0317", 4);
+    setup.create_conversation(&c).await.unwrap();
+
+    let counter = Counter::default();
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+        .interceptor(counter.clone())
+        .build();
+    let deps = Deps {
+        store: Store::new(aws_sdk_dynamodb::Client::from_conf(config), setup.table()),
+        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        auth: WebhookAuth::Off,
+        methods: shared::config::WebhookMethods::Any,
+        hooks: answer::CallHooks::off().unwrap(),
+        voice: None::<shared::vonage::VoiceClient>,
+        codes: shared::config::AccessCodeConfig::from_source(&|name: &str| {
+            (name == "ACCESS_CODES").then(|| "true".to_owned())
+        })
+        .unwrap(),
+    };
+    let typed = |from: &str, keys: &str| {
+        testkit::requests::json(
+            "POST",
+            "/webhooks/code?try=1",
+            Some(serde_json::json!({
+                "to": "447700900101", "from": from, "uuid": "u", "conversation_uuid": "CON-2",
+                "dtmf": {"digits": keys, "timed_out": false},
+            })),
+        )
+    };
+    let cost = |before: usize| counter.0.load(Ordering::SeqCst) - before;
+
+    let before = counter.0.load(Ordering::SeqCst);
+    let (_, outcome) = answer(&deps, &call("447700900101", "447700900001"), now).await;
+    assert_eq!((outcome, cost(before)), (Outcome::Connected, 1));
+
+    for (from, asked_cost) in [("447700900009", 1), ("", 0)] {
+        let before = counter.0.load(Ordering::SeqCst);
+        let (_, outcome) = answer(&deps, &call("447700900101", from), now).await;
+        assert_eq!(outcome, Outcome::CodeAsked);
+        let (_, outcome) = answer::code(&deps, &typed(from, "4821"), now).await;
+        assert_eq!(outcome, Outcome::CodeConnected);
+        assert_eq!(cost(before), asked_cost + 1, "{from:?}");
+    }
+
+    let before = counter.0.load(Ordering::SeqCst);
+    let (_, outcome) = answer::code(&deps, &typed("447700900009", "1111"), now).await;
+    assert_eq!((outcome, cost(before)), (Outcome::CodeRetried, 2));
+}

@@ -227,3 +227,46 @@ async fn the_stream_batch_in_events_notifies_its_conversation() {
     assert_eq!(report.notified, 1);
     assert_eq!(deps.vonage.sent().len(), 2);
 }
+
+#[tokio::test]
+async fn with_access_codes_each_participant_is_told_their_own_code() {
+    let (mut c, mut deps) = created();
+    c.participants[0].code = shared::values::AccessCode::typed("4821", 4);
+    c.participants[1].code = shared::values::AccessCode::typed("0317", 4);
+    deps.store = MemoryStore::with([c.clone()]);
+    handle(&deps, insert(&c)).await;
+    let text_to = |i: usize| {
+        deps.vonage
+            .sent()
+            .into_iter()
+            .find(|s| s.to == c.participants[i].number.as_str())
+            .unwrap()
+            .text
+    };
+    assert_eq!(
+        text_to(0),
+        format!("Reach your driver on +{PA} If asked for a code, enter 4821.")
+    );
+    assert!(text_to(1).ends_with("enter 0317."));
+
+    // A template that places the code itself has it there, once.
+    deps.notify.template = "Call {proxy} and enter {code} if asked.".into();
+    let (c2, _) = created();
+    let mut c2 = Conversation {
+        id: "c2".parse().unwrap(),
+        ..c2
+    };
+    c2.participants[0].code = shared::values::AccessCode::typed("4821", 4);
+    deps.store = MemoryStore::with([c2.clone()]);
+    deps.vonage = FakeVonage::default();
+    handle(&deps, insert(&c2)).await;
+    let sent = deps.vonage.sent();
+    let to_rider = sent
+        .iter()
+        .find(|s| s.to == c2.participants[0].number.as_str())
+        .unwrap();
+    assert_eq!(
+        to_rider.text,
+        format!("Call +{PA} and enter 4821 if asked.")
+    );
+}
