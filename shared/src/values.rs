@@ -387,67 +387,6 @@ impl Feature {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_checked_once_and_read_as_plain_strings() {
-        assert!("GB".parse::<Country>().is_ok());
-        for bad in ["gb", "GBR", "", "G1"] {
-            assert!(bad.parse::<Country>().is_err(), "{bad}");
-        }
-        assert!("the driver".parse::<Label>().is_ok());
-        for bad in ["", " padded ", "émoji", &"x".repeat(33)] {
-            assert!(bad.parse::<Label>().is_err(), "{bad}");
-        }
-        assert!("ride:42".parse::<Reference>().is_ok());
-        assert!("ride 42".parse::<Reference>().is_err());
-        let r: Reference = serde_json::from_str("\"ride-42\"").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            serde_json::to_string(&r).ok().as_deref(),
-            Some("\"ride-42\"")
-        );
-        assert!(serde_json::from_str::<Reference>("\"ride 42\"").is_err());
-        assert_eq!(
-            serde_json::to_string(&MessageStatus::OptedOut)
-                .ok()
-                .as_deref(),
-            Some("\"opted-out\"")
-        );
-    }
-
-    #[test]
-    fn languages_are_the_ncco_schemas_and_each_country_gets_one() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vonage/ncco-schema.json"
-        );
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let listed: Vec<&str> = schema["definitions"]["languages"]["enum"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l.as_str().unwrap())
-            .collect();
-        assert_eq!(listed, LANGUAGES);
-        for (country, tag) in [
-            ("GB", "en-GB"),
-            ("DE", "de-DE"),
-            ("MX", "es-MX"),
-            ("BR", "pt-BR"),
-            ("ZZ", "en-GB"),
-            ("KE", "en-GB"),
-        ] {
-            let language = Language::for_country(&country.parse().unwrap());
-            assert_eq!(language.as_str(), tag, "{country}");
-            assert!(tag.parse::<Language>().is_ok());
-        }
-        assert!("en".parse::<Language>().is_err());
-    }
-}
-
 /// A participant's access code (PRODUCT.md, "Access codes"): digits a caller types to reach
 /// their conversation when caller ID cannot route the call. It is a secret of the participant:
 /// its `Debug` and `Display` never show the digits, so no log line can carry one.
@@ -509,5 +448,84 @@ impl fmt::Debug for AccessCode {
 impl fmt::Display for AccessCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("****")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_once_and_read_as_plain_strings() {
+        assert!("GB".parse::<Country>().is_ok());
+        for bad in ["gb", "GBR", "", "G1"] {
+            assert!(bad.parse::<Country>().is_err(), "{bad}");
+        }
+        assert!("the driver".parse::<Label>().is_ok());
+        for bad in ["", " padded ", "émoji", &"x".repeat(33)] {
+            assert!(bad.parse::<Label>().is_err(), "{bad}");
+        }
+        assert!("ride:42".parse::<Reference>().is_ok());
+        assert!("ride 42".parse::<Reference>().is_err());
+        let r: Reference = serde_json::from_str("\"ride-42\"").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            serde_json::to_string(&r).ok().as_deref(),
+            Some("\"ride-42\"")
+        );
+        assert!(serde_json::from_str::<Reference>("\"ride 42\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&MessageStatus::OptedOut)
+                .ok()
+                .as_deref(),
+            Some("\"opted-out\"")
+        );
+    }
+
+    #[test]
+    fn languages_are_the_ncco_schemas_and_each_country_gets_one() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/vonage/ncco-schema.json"
+        );
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let listed: Vec<&str> = schema["definitions"]["languages"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(listed, LANGUAGES);
+        for (country, tag) in [
+            ("GB", "en-GB"),
+            ("DE", "de-DE"),
+            ("MX", "es-MX"),
+            ("BR", "pt-BR"),
+            ("ZZ", "en-GB"),
+            ("KE", "en-GB"),
+        ] {
+            let language = Language::for_country(&country.parse().unwrap());
+            assert_eq!(language.as_str(), tag, "{country}");
+            assert!(tag.parse::<Language>().is_ok());
+        }
+        assert!("en".parse::<Language>().is_err());
+    }
+
+    #[test]
+    fn access_codes_are_digits_of_their_length_and_never_shown() {
+        let mut rng = rand::rng();
+        for digits in [3, 4, 8] {
+            let code = AccessCode::random(digits, &mut rng);
+            assert_eq!(code.as_str().len(), usize::from(digits));
+            assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
+            assert_eq!(format!("{code} {code:?}"), "**** AccessCode(****)");
+        }
+        assert_eq!(AccessCode::typed("4821#", 4).unwrap().as_str(), "4821");
+        assert_eq!(AccessCode::typed(" 0317 ", 4).unwrap().as_str(), "0317");
+        for typed in ["482", "48211", "48a1", "", "#"] {
+            assert_eq!(AccessCode::typed(typed, 4), None, "{typed}");
+        }
+        assert!(AccessCode::try_from("12".to_owned()).is_err());
+        assert!(AccessCode::try_from("123456789".to_owned()).is_err());
     }
 }
