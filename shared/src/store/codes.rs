@@ -39,6 +39,9 @@ pub struct Sharing {
     pub most_on_one_number: usize,
 }
 
+/// How often a code lookup asks again for keys DynamoDB left unprocessed.
+const UNPROCESSED_ROUNDS: u32 = 3;
+
 #[derive(Serialize, Deserialize)]
 struct FailuresItem {
     pk: String,
@@ -69,9 +72,15 @@ impl Store {
         );
         let mut pending = HashMap::from([(self.table.clone(), wanted)]);
         let mut found = CodeLookup::default();
-        // Unprocessed keys (a throttled partition) are asked for again; the store's own
-        // budget bounds the whole.
-        while !pending.is_empty() {
+        // Unprocessed keys (a throttled partition) are asked for again, a few times, after a
+        // short pause; still unprocessed, the store counts as throttled.
+        for round in 0..UNPROCESSED_ROUNDS {
+            if pending.is_empty() {
+                return Ok(found);
+            }
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << round)).await;
+            }
             let out = self
                 .client
                 .batch_get_item()
@@ -92,7 +101,20 @@ impl Store {
             }
             pending = out.unprocessed_keys.unwrap_or_default();
         }
-        Ok(found)
+        if pending.is_empty() {
+            Ok(found)
+        } else {
+            let throttled =
+                aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException::builder()
+                    .message("keys left unprocessed by BatchGetItem")
+                    .build();
+            Err(StoreError::Unavailable {
+                kind: Unavailable::Throttled,
+                source: Box::new(
+                    aws_sdk_dynamodb::Error::ProvisionedThroughputExceededException(throttled),
+                ),
+            })
+        }
     }
 
     /// Counts a wrong code typed by `caller` on `proxy` at `now`: the count goes on while the
