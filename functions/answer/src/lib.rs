@@ -1,8 +1,10 @@
 //! The answer webhook (`/webhooks/answer`) and the fallback answer webhook (`/webhooks/fallback`):
 //! one route lookup, then an NCCO. A call no open conversation takes is put to the backend's
 //! out-of-session hook, and a call of a conversation with `intercept` to its intercept hook,
-//! when they are configured (`shared::domain::hooks`). An inbound call always gets `200` and a
-//! valid NCCO, whatever goes wrong (rule 3 of the product contract).
+//! when they are configured (`shared::domain::hooks`). With access codes on, a call caller ID
+//! cannot route to exactly one conversation is asked for a code, whose keys come back to
+//! `/webhooks/code`. An inbound call always gets `200` and a valid NCCO, whatever goes wrong
+//! (rule 3 of the product contract).
 
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! the other participant from the other's proxy number, through the same route a call takes.
 //! Nothing is relayed for an unknown sender, a closed or expired conversation or one without
 //! texts; opt-out keywords are honoured; a message Vonage delivers twice is relayed once; a
-//! concatenated message is relayed once, whole. Message text is never logged.
+//! concatenated message is relayed once, whole. With access codes, a text on a number its sender
+//! shares goes to the conversation whose code it starts with. Message text is never logged.
 
 use crate::config::SmsConfig;
 use crate::domain::Retention;
@@ -250,7 +251,7 @@ async fn intercepted<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     let verdict = match &deps.hooks.intercept {
@@ -325,7 +326,7 @@ async fn out_of_session<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
@@ -423,7 +424,7 @@ async fn unknown_sender<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RouteReader + SmsLedger + Leases + HookLog,
     V: SmsSender,
 {
     let Some(reply) = &deps.sms.unknown_reply else {
