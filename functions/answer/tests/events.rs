@@ -128,3 +128,26 @@ async fn the_code_event_connects_a_phone_caller_id_does_not_know() {
     // The code-routed call took two store requests: its route lookup, then the code's.
     assert_eq!(deps.store.requests(), 1 + 2);
 }
+
+#[tokio::test]
+async fn a_code_typed_while_the_store_fails_is_answered_200_with_the_apology() {
+    use shared::runtime::Handler;
+    let c = testkit::conversation(
+        "c1",
+        ("447700900001", "447700900101"),
+        ("447700900002", "447700900102"),
+        0,
+        i64::MAX / 2,
+    );
+    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| {
+        (name == "ACCESS_CODES").then(|| "true".to_owned())
+    })
+    .unwrap();
+    let deps = deps(c, codes);
+    deps.store.fail(true);
+    let (ncco, outcome) = answer::code(&deps, &load("answer-code.json"), shared::now()).await;
+    assert_eq!(outcome, Outcome::StoreFailed);
+    assert_eq!(ncco, shared::ncco::Ncco::say(&deps.call.unavailable));
+    let response = deps.handle(load("answer-code.json")).await;
+    assert_eq!(response.status(), 200);
+}
