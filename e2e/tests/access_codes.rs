@@ -384,6 +384,19 @@ async fn an_unknown_phone_with_the_right_code_connects_and_wrong_codes_end_the_c
             );
             assert_eq!(w.stack.calls.handle(req).await.status(), 204);
         }
+        // The caller's own leg ends after the callee's began: the default event URL, which
+        // names no conversation, and a caller ID that routes nowhere; the call log places it.
+        let req = json_request(
+            "POST",
+            "/webhooks/event",
+            Some(json!({
+                "from": from, "to": rider_proxy, "uuid": format!("in-{id}"),
+                "conversation_uuid": format!("CON-{id}"), "status": "completed",
+                "direction": "inbound", "timestamp": "2026-12-04T10:00:01.000Z",
+                "duration": "61", "price": "0.00500000", "rate": "0.00500000",
+            })),
+        );
+        assert_eq!(w.stack.calls.handle(req).await.status(), 204);
     }
     let id = ride["id"].as_str().unwrap();
     let (_, view) = call(&w.stack.api, "GET", &format!("/conversations/{id}"), None).await;
@@ -392,6 +405,15 @@ async fn an_unknown_phone_with_the_right_code_connects_and_wrong_codes_end_the_c
     for c in log {
         assert_eq!(c["routed_by"], "code", "{c}");
         assert_eq!(c["status"], "completed", "{c}");
+        assert_eq!(c["price"], "0.00500000", "the caller's leg is counted: {c}");
+        let legs: Vec<&str> = c["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["leg"].as_str().unwrap_or_default())
+            .collect();
+        assert!(legs.contains(&"caller"), "{c}");
+        assert!(c["uuid"].as_str().unwrap().starts_with("in-"), "{c}");
     }
     // The driver's own call goes by caller ID, and says so.
     let (ncco, outcome) = w.call(driver_proxy, DRIVER, "direct").await;

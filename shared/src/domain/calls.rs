@@ -87,6 +87,14 @@ pub async fn record<S: CallLog>(
     let mut event = event.clone();
     event.caller_index = call.caller_index;
     let keep_until = retention.until(conversation.expires_at, now);
+    // Caller ID cannot place the caller's own leg of a call an access code routed: remembered
+    // from the callee's leg while the call is under way, its later events (its end, its price)
+    // join the call log.
+    if incoming.routed.is_some() && event.status.rank() < 4 {
+        store
+            .remember_call(&event.call_id, &call, keep_until)
+            .await?;
+    }
     store
         .record_event(&conversation.id, &event, keep_until)
         .await?;
