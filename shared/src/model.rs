@@ -524,13 +524,6 @@ impl RoutedBy {
     pub fn is_caller_id(&self) -> bool {
         *self == Self::CallerId
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CallerId => "caller_id",
-            Self::Code => "code",
-        }
-    }
 }
 
 /// A call through a conversation, folded from its events.
