@@ -6,17 +6,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use answer::{DEFAULT_TIMEOUT, Outcome};
+use answer::Outcome;
 use serde_json::{Value, json};
 use shared::config::AccessCodeConfig;
 use shared::runtime::Handler;
 use shared::store::Store;
 use shared::vonage::VonageClient;
-use testkit::requests::{call, form, json as json_request};
+use testkit::requests::{call, json as json_request};
 use testkit::{all_items, fresh_store, mock_config, sent_sms, vonage_mock};
 use wiremock::MockServer;
 
 mod common;
+
+use common::{checked, connect};
 
 const GB1: &str = "447700900101";
 const GB2: &str = "447700900102";
@@ -48,16 +50,7 @@ async fn world(pool: &[&str]) -> World {
     stack.api.conversations.access_codes = Some(4);
     stack.answer.codes = Some(codes());
     stack.texts.sms.codes = Some(codes());
-    for n in pool {
-        let (status, _) = call(
-            &stack.numbers,
-            "POST",
-            "/numbers",
-            Some(json!({"msisdn": n})),
-        )
-        .await;
-        assert_eq!(status, 201);
-    }
+    stack.add_numbers(pool).await;
     World {
         store,
         vonage,
@@ -91,13 +84,7 @@ impl World {
                 json!({"to": to, "from": from, "uuid": id, "conversation_uuid": format!("CON-{id}")}),
             ),
         );
-        let (ncco, outcome) = tokio::time::timeout(
-            DEFAULT_TIMEOUT,
-            answer::answer(&self.stack.answer, &req, shared::now()),
-        )
-        .await
-        .expect("the call was answered within its budget");
-        (checked(&ncco), outcome)
+        self.stack.answered(&req).await
     }
 
     /// `keys` typed at the prompt `asking` put up, at `now`.
@@ -141,44 +128,9 @@ impl World {
         ncco
     }
 
-    async fn text(&self, to: &str, from: &str, id: &str, text: &str) {
-        let req = form(
-            "/webhooks/inbound-sms",
-            &[
-                ("msisdn", from),
-                ("to", to),
-                ("messageId", id),
-                ("text", text),
-                ("type", "text"),
-            ],
-        );
-        assert_eq!(self.stack.texts.handle(req).await.status(), 200);
-    }
-
     async fn sent(&self) -> Vec<(String, String, String)> {
         sent_sms(&self.vonage).await
     }
-}
-
-fn checked(ncco: &shared::ncco::Ncco) -> Value {
-    let ncco: Value = serde_json::from_str(&ncco.to_json()).unwrap();
-    testkit::assert_ncco(&ncco);
-    ncco
-}
-
-/// The (callee, caller ID) a connect NCCO rings, and its event URL.
-fn connect(ncco: &Value) -> (String, String, String) {
-    let c = ncco
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["action"] == "connect")
-        .unwrap_or_else(|| panic!("{ncco} connects nobody"));
-    (
-        c["endpoint"][0]["number"].as_str().unwrap().to_owned(),
-        c["from"].as_str().unwrap().to_owned(),
-        c["eventUrl"][0].as_str().unwrap().to_owned(),
-    )
 }
 
 fn says(ncco: &Value) -> &str {
@@ -258,7 +210,7 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
         // customer's proxy number.
         let (ncco, outcome) = w.call(customer_proxy, customer, &format!("in-{i}")).await;
         assert_eq!(outcome, Outcome::Connected);
-        let (callee, caller_id, _) = connect(&ncco);
+        let (callee, caller_id) = connect(&ncco);
         assert_eq!(
             (callee.as_str(), caller_id.as_str()),
             (COURIER, courier_proxy)
@@ -272,7 +224,7 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
                 field(ride, 0, "code"),
             )
             .await;
-        let (callee, caller_id, _) = connect(&ncco);
+        let (callee, caller_id) = connect(&ncco);
         assert_eq!(
             (callee.as_str(), caller_id.as_str()),
             (customer.as_str(), customer_proxy)
@@ -284,13 +236,14 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
     for (i, ride) in rides.iter().enumerate() {
         let code = field(ride, 0, "code");
         let courier_proxy = field(ride, 0, "proxy_number");
-        w.text(
-            courier_proxy,
-            COURIER,
-            &format!("t-{i}"),
-            &format!("{code} at the gate {i}"),
-        )
-        .await;
+        w.stack
+            .text(
+                courier_proxy,
+                COURIER,
+                &format!("t-{i}"),
+                &format!("{code} at the gate {i}"),
+            )
+            .await;
     }
     let sent = w.sent().await;
     for (i, (ride, customer)) in rides.iter().zip(&customers).enumerate() {
@@ -305,13 +258,14 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
     }
     // The customers' texts reach the courier as always, from the number the courier texts them
     // on.
-    w.text(
-        field(&rides[7], 1, "proxy_number"),
-        &customers[7],
-        "t-customer",
-        "coming down",
-    )
-    .await;
+    w.stack
+        .text(
+            field(&rides[7], 1, "proxy_number"),
+            &customers[7],
+            "t-customer",
+            "coming down",
+        )
+        .await;
     let sent = w.sent().await;
     let (from, to, _) = sent.iter().find(|(_, _, t)| t == "coming down").unwrap();
     assert_eq!(
@@ -319,13 +273,14 @@ async fn a_courier_in_30_conversations_over_3_numbers_reaches_and_is_reached_by_
         (field(&rides[7], 0, "proxy_number"), COURIER)
     );
     let before = w.sent().await.len();
-    w.text(
-        field(&rides[0], 0, "proxy_number"),
-        COURIER,
-        "t-bare",
-        "where are you?",
-    )
-    .await;
+    w.stack
+        .text(
+            field(&rides[0], 0, "proxy_number"),
+            COURIER,
+            "t-bare",
+            "where are you?",
+        )
+        .await;
     let sent = w.sent().await;
     assert_eq!(sent.len(), before + 1, "one reply, nothing relayed");
     let (from, to, text) = sent.last().unwrap();
@@ -366,7 +321,8 @@ async fn an_unknown_phone_with_the_right_code_connects_and_wrong_codes_end_the_c
     // The rider calls from a borrowed phone, then from a withheld number.
     for (from, id) in [(STRANGER, "borrowed"), ("", "withheld")] {
         let ncco = w.call_with_code(rider_proxy, from, id, &rider_code).await;
-        let (callee, caller_id, event_url) = connect(&ncco);
+        let (callee, caller_id) = connect(&ncco);
+        let event_url = common::event_url(&ncco);
         assert_eq!(
             (callee.as_str(), caller_id.as_str()),
             (DRIVER, driver_proxy)

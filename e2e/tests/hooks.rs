@@ -13,16 +13,18 @@ use serde_json::{Value, json};
 use shared::config::{CallConfig, ConversationConfig, HookConfig};
 use shared::hook::{Hooks, SIGNATURE_HEADER, SignatureError, verify};
 use shared::ncco::SILENCE;
-use shared::runtime::{Handler, Service};
+use shared::runtime::Service;
 use shared::signature::WebhookAuth;
 use shared::store::Store;
 use shared::vonage::VonageClient;
-use testkit::requests::{call, form, json as json_request};
+use testkit::requests::{call, json as json_request};
 use testkit::{all_items, assert_event, fresh_store, mock_config, sent_sms, vonage_mock};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod common;
+
+use common::connect;
 
 const GB1: &str = "447700900101";
 const GB2: &str = "447700900102";
@@ -57,16 +59,7 @@ async fn world() -> World {
     let mut stack = common::Stack::new(&store, &client, 86_400);
     stack.answer.hooks.hooks = hooks(&hook);
     stack.texts.hooks = hooks(&hook);
-    for n in [GB1, GB2] {
-        let (status, _) = call(
-            &stack.numbers,
-            "POST",
-            "/numbers",
-            Some(json!({"msisdn": n})),
-        )
-        .await;
-        assert_eq!(status, 201);
-    }
+    stack.add_numbers(&[GB1, GB2]).await;
     World {
         store,
         vonage,
@@ -132,30 +125,7 @@ impl World {
             &format!("/webhooks/answer?to={to}&from={from}&uuid={id}&conversation_uuid=CON-{id}"),
             None,
         );
-        let (ncco, outcome) = tokio::time::timeout(
-            DEFAULT_TIMEOUT,
-            answer::answer(&self.stack.answer, &req, shared::now()),
-        )
-        .await
-        .expect("the call was answered within its budget");
-        let ncco: Value = serde_json::from_str(&ncco.to_json()).unwrap();
-        testkit::assert_ncco(&ncco);
-        (ncco, outcome)
-    }
-
-    /// A text from `from` to `to`; the webhook acknowledges it.
-    async fn text(&self, to: &str, from: &str, id: &str, text: &str) {
-        let req = form(
-            "/webhooks/inbound-sms",
-            &[
-                ("msisdn", from),
-                ("to", to),
-                ("messageId", id),
-                ("text", text),
-                ("type", "text"),
-            ],
-        );
-        assert_eq!(self.stack.texts.handle(req).await.status(), 200);
+        self.stack.answered(&req).await
     }
 
     /// The requests the hook received at `at`, as JSON, each checked against its signature.
@@ -187,20 +157,6 @@ fn proxy(c: &Value, i: usize) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-/// The (callee, caller ID) a connect NCCO rings.
-fn connect(ncco: &Value) -> (String, String) {
-    let c = ncco
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["action"] == "connect")
-        .unwrap_or_else(|| panic!("{ncco} connects nobody"));
-    (
-        c["endpoint"][0]["number"].as_str().unwrap().to_owned(),
-        c["from"].as_str().unwrap().to_owned(),
-    )
 }
 
 fn says(ncco: &Value) -> &str {
@@ -337,7 +293,8 @@ async fn each_text_action_does_what_it_says() {
         answers(json!({"action": "relay", "conversation_id": id})),
     )
     .await;
-    w.text(&rider_line, RIDER, "t-relay", "I left my umbrella")
+    w.stack
+        .text(&rider_line, RIDER, "t-relay", "I left my umbrella")
         .await;
     let asked = w.asked("/out-of-session").await;
     assert_eq!(asked[0]["channel"], "sms");
@@ -349,11 +306,13 @@ async fn each_text_action_does_what_it_says() {
         answers(json!({"action": "reply", "text": "This ride has ended; use the app."})),
     )
     .await;
-    w.text(&rider_line, RIDER, "t-reply", "hello?").await;
+    w.stack.text(&rider_line, RIDER, "t-reply", "hello?").await;
     // ignore: nothing goes anywhere.
     w.hook_answers("/out-of-session", answers(json!({"action": "ignore"})))
         .await;
-    w.text(&rider_line, RIDER, "t-ignore", "hello again").await;
+    w.stack
+        .text(&rider_line, RIDER, "t-ignore", "hello again")
+        .await;
 
     let sent = sent_sms(&w.vonage).await[before..].to_vec();
     assert_eq!(
@@ -377,7 +336,8 @@ async fn each_text_action_does_what_it_says() {
     // A text to an open conversation that relays calls only is not the hook's to decide.
     let calls_only = w.create(STRANGER, COURIER, json!({"mode": "voice"})).await;
     w.hook.reset().await;
-    w.text(&proxy(&calls_only, 0), STRANGER, "t-voice-only", "hi")
+    w.stack
+        .text(&proxy(&calls_only, 0), STRANGER, "t-voice-only", "hi")
         .await;
     assert!(w.asked("/out-of-session").await.is_empty());
 }
@@ -438,7 +398,8 @@ async fn a_misbehaving_hook_gets_the_safe_message_and_changes_nothing() {
         let (ncco, outcome) = w.call(&rider_line, RIDER, &format!("bad-{n}")).await;
         assert_eq!(says(&ncco), safe, "{what}");
         assert_eq!(outcome, Outcome::UnknownCaller, "{what}");
-        w.text(&rider_line, RIDER, &format!("bad-text-{n}"), "hello")
+        w.stack
+            .text(&rider_line, RIDER, &format!("bad-text-{n}"), "hello")
             .await;
     }
     // No text went anywhere, and the only items written are the texts' delivery claims.
@@ -489,7 +450,8 @@ async fn the_intercept_hook_allows_denies_and_lets_through_on_timeout() {
     assert_eq!(outcome, Outcome::Denied);
     assert_eq!(says(&ncco), denial);
     let before = sent_sms(&w.vonage).await.len();
-    w.text(&rider_line, RIDER, "i-deny-text", "are you there?")
+    w.stack
+        .text(&rider_line, RIDER, "i-deny-text", "are you there?")
         .await;
     assert_eq!(
         sent_sms(&w.vonage).await[before..],

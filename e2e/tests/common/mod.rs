@@ -11,11 +11,14 @@ use shared::stream::Record as EventRecord;
 use shared::stream::local::StreamReader;
 use testkit::stream_batch;
 
+use serde_json::{Value, json};
 use shared::config::{CallConfig, ConversationConfig, NotifyConfig, SmsConfig};
 use shared::domain::Retention;
+use shared::runtime::Handler;
 use shared::signature::WebhookAuth;
 use shared::store::Store;
 use shared::vonage::VonageClient;
+use testkit::requests::{call, form};
 
 pub struct Stack {
     pub numbers: numbers::Deps,
@@ -75,6 +78,82 @@ impl Stack {
             },
         }
     }
+}
+
+impl Stack {
+    /// Puts `numbers` in the pool through the API.
+    pub async fn add_numbers(&self, numbers: &[&str]) {
+        for n in numbers {
+            let (status, _) = call(
+                &self.numbers,
+                "POST",
+                "/numbers",
+                Some(json!({"msisdn": n})),
+            )
+            .await;
+            assert_eq!(status, 201);
+        }
+    }
+
+    /// The answer function's NCCO for `req`, as it answers in Lambda: within its budget, or
+    /// with its own apology; checked against `ncco-schema.json`.
+    pub async fn answered(&self, req: &lambda_http::Request) -> (Value, answer::Outcome) {
+        let (ncco, outcome) = tokio::time::timeout(
+            answer::DEFAULT_TIMEOUT,
+            answer::answer(&self.answer, req, shared::now()),
+        )
+        .await
+        .expect("the call was answered within its budget");
+        (checked(&ncco), outcome)
+    }
+
+    /// A text from `from` to `to`; the webhook acknowledges it.
+    pub async fn text(&self, to: &str, from: &str, id: &str, text: &str) {
+        let req = form(
+            "/webhooks/inbound-sms",
+            &[
+                ("msisdn", from),
+                ("to", to),
+                ("messageId", id),
+                ("text", text),
+                ("type", "text"),
+            ],
+        );
+        assert_eq!(self.texts.handle(req).await.status(), 200);
+    }
+}
+
+/// An NCCO as JSON, checked against `ncco-schema.json`.
+pub fn checked(ncco: &shared::ncco::Ncco) -> Value {
+    let ncco: Value = serde_json::from_str(&ncco.to_json()).unwrap();
+    testkit::assert_ncco(&ncco);
+    ncco
+}
+
+/// The connect action of an NCCO.
+fn connect_action(ncco: &Value) -> &Value {
+    ncco.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "connect")
+        .unwrap_or_else(|| panic!("{ncco} connects nobody"))
+}
+
+/// The (callee, caller ID) a connect NCCO rings.
+pub fn connect(ncco: &Value) -> (String, String) {
+    let c = connect_action(ncco);
+    (
+        c["endpoint"][0]["number"].as_str().unwrap().to_owned(),
+        c["from"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Where the connected leg's events go.
+pub fn event_url(ncco: &Value) -> String {
+    connect_action(ncco)["eventUrl"][0]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Keeps what it is given, in order.
