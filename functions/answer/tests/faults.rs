@@ -1,6 +1,7 @@
 //! Rule 3 under faults: the answer webhook, wired as the deployed function is (start, time budget
 //! and fallback included), through the fault-injecting proxy in front of the real local
-//! DynamoDB-API server. Whatever the store does, every call gets `200` and a valid NCCO.
+//! DynamoDB-API server. Whatever the store does, every call and every code typed at the prompt
+//! gets `200` and a valid NCCO.
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -24,19 +25,38 @@ fn call_config() -> CallConfig {
     CallConfig::from_source(&|_: &str| None).unwrap()
 }
 
-fn call(to: &str, from: &str) -> Request {
-    let params: HashMap<String, String> = [("to", to), ("from", from), ("uuid", "leg-1")]
-        .into_iter()
-        .chain([("conversation_uuid", "CON-1")])
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+/// The code A types when calling from another phone.
+const A_CODE: &str = "4821";
+/// A phone no route knows.
+const STRANGER: &str = "447700900003";
+
+fn webhook(path: &str, fields: &[(&str, &str)]) -> Request {
+    let params: HashMap<String, String> = fields
+        .iter()
+        .chain(&[("uuid", "leg-1"), ("conversation_uuid", "CON-1")])
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     http::Request::builder()
         .method("GET")
-        .uri("https://abc123.execute-api.eu-west-1.amazonaws.com/webhooks/answer")
+        .uri(format!(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com{path}"
+        ))
         .header("host", "abc123.execute-api.eu-west-1.amazonaws.com")
         .body(Body::Empty)
         .unwrap()
         .with_query_string_parameters(params)
+}
+
+fn call(to: &str, from: &str) -> Request {
+    webhook("/webhooks/answer", &[("to", to), ("from", from)])
+}
+
+/// `keys` typed at the code prompt by a caller from `from` to `to`.
+fn typed(to: &str, from: &str, keys: &str) -> Request {
+    webhook(
+        "/webhooks/code",
+        &[("to", to), ("from", from), ("try", "1"), ("dtmf", keys)],
+    )
 }
 
 /// The answer's status and NCCO, after checking the NCCO against the schema.
@@ -63,15 +83,14 @@ fn is_apology(ncco: &serde_json::Value, call: &CallConfig) -> bool {
         && ncco[0]["text"] == call.unavailable
 }
 
-/// A fresh table with one open conversation: A on PA, B on PB.
+/// A fresh table with one open conversation: A on PA (code [`A_CODE`]), B on PB.
 async fn with_conversation(id: &str) -> Store {
     let store = fresh_store().await;
     add_pool(&store, &[PA, PB], "GB").await;
     let now = shared::now();
-    store
-        .create_conversation(&conversation(id, (A, PA), (B, PB), now, now + 3600))
-        .await
-        .unwrap();
+    let mut c = conversation(id, (A, PA), (B, PB), now, now + 3600);
+    c.participants[0].code = shared::values::AccessCode::typed(A_CODE, 4);
+    store.create_conversation(&c).await.unwrap();
     store
 }
 
@@ -99,15 +118,20 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
                 methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off()?,
                 voice: None::<shared::vonage::VoiceClient>,
-                codes: None,
+                codes: shared::config::AccessCodeConfig::from_source(&|name: &str| {
+                    (name == "ACCESS_CODES").then(|| "true".into())
+                })?,
             })
         },
         move |_| unavailable(&apology),
         DEFAULT_TIMEOUT,
     );
 
-    // Healthy: the call connects.
+    // Healthy: the call connects, and so does A's code typed from another phone.
     let (status, ncco) = read(service.call(call(PA, A)).await, &schema);
+    assert_eq!(status, 200);
+    assert!(connects_to(&ncco, B), "{ncco}");
+    let (status, ncco) = read(service.call(typed(PA, STRANGER, A_CODE)).await, &schema);
     assert_eq!(status, 200);
     assert!(connects_to(&ncco, B), "{ncco}");
 
@@ -124,7 +148,15 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
     for rule in faults {
         proxy.set(1, serde_json::json!([rule])).await;
         let started = Instant::now();
-        let answers = futures::future::join_all((0..5).map(|_| service.call(call(PA, A)))).await;
+        // Five calls, and five codes typed at the prompt.
+        let answers = futures::future::join_all((0..10).map(|i| {
+            service.call(if i % 2 == 0 {
+                call(PA, A)
+            } else {
+                typed(PA, STRANGER, A_CODE)
+            })
+        }))
+        .await;
         slowest = slowest.max(started.elapsed());
         for response in answers {
             let (status, ncco) = read(response, &schema);
@@ -136,7 +168,7 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
             counts["injected"][rule["fault"].as_str().unwrap()]
                 .as_u64()
                 .unwrap()
-                >= 5,
+                >= 10,
             "{rule}: {counts}"
         );
         // A hang still holds the store's connections: the calls were answered without it.
