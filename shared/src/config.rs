@@ -20,6 +20,10 @@ pub struct VonageConfig {
     pub api_key: String,
     pub api_secret: SecretString,
     pub number_insight_url: String,
+    /// `NUMBER_CHECK`: how a new participant's number is checked.
+    pub number_check: NumberCheckMode,
+    /// `VONAGE_IDENTITY_INSIGHTS_URL`: `identity-insights.yml`'s base URL.
+    pub identity_insights_url: String,
     pub sms_url: String,
     pub numbers_url: String,
     /// The Application API (`VONAGE_APPLICATIONS_URL`).
@@ -447,6 +451,33 @@ impl SmsConfig {
     }
 }
 
+/// How a new participant's number is checked (`NUMBER_CHECK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberCheckMode {
+    /// Identity Insights, with the application's JWT (the default).
+    IdentityInsights,
+    /// Number Insight basic, for accounts that still have it (it stops on 4 February 2027).
+    NumberInsight,
+    /// libphonenumber alone: no Vonage request.
+    Local,
+}
+
+impl NumberCheckMode {
+    /// `identity-insights` (also when unset), `number-insight` or `local`.
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        match optional(src, "NUMBER_CHECK").map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(Self::IdentityInsights),
+            Some(v) if v == "identity-insights" => Ok(Self::IdentityInsights),
+            Some(v) if v == "number-insight" => Ok(Self::NumberInsight),
+            Some(v) if v == "local" => Ok(Self::Local),
+            Some(v) => Err(ConfigError::Invalid {
+                name: "NUMBER_CHECK",
+                reason: format!("{v} is none of identity-insights, number-insight, local"),
+            }),
+        }
+    }
+}
+
 /// Which HTTP methods the answer, fallback and event webhooks take (`WEBHOOK_METHODS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookMethods {
@@ -543,6 +574,7 @@ fn hook_url(src: &dyn Source, name: &'static str) -> Result<Option<String>, Conf
 }
 
 pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
+pub const DEFAULT_IDENTITY_INSIGHTS_URL: &str = "https://api-eu.vonage.com/identity-insights/v1";
 pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
 pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";
 pub const DEFAULT_APPLICATIONS_URL: &str = "https://api.nexmo.com/v2/applications";
@@ -618,6 +650,12 @@ impl VonageConfig {
                 src,
                 "VONAGE_NUMBER_INSIGHT_URL",
                 DEFAULT_NUMBER_INSIGHT_URL,
+            ),
+            number_check: NumberCheckMode::from_source(src)?,
+            identity_insights_url: base_url(
+                src,
+                "VONAGE_IDENTITY_INSIGHTS_URL",
+                DEFAULT_IDENTITY_INSIGHTS_URL,
             ),
             sms_url: base_url(src, "VONAGE_SMS_URL", DEFAULT_SMS_URL),
             numbers_url: base_url(src, "VONAGE_NUMBERS_URL", DEFAULT_NUMBERS_URL),

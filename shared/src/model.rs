@@ -62,6 +62,77 @@ pub struct Participant {
     /// their calls to it are routed by their code, and their texts by the code they start with.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
+    /// Who checked their number: Vonage, or libphonenumber alone when Vonage's check could not
+    /// answer (or `NUMBER_CHECK=local`).
+    #[serde(default)]
+    pub checked: Checked,
+    /// What the check told of their number beyond its validity.
+    #[serde(default, skip_serializing_if = "NumberFacts::is_empty")]
+    pub facts: NumberFacts,
+}
+
+/// Who checked a participant's number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checked {
+    /// Identity Insights or Number Insight (and conversations from before this was kept).
+    #[default]
+    Vonage,
+    /// libphonenumber alone.
+    Local,
+}
+
+/// The kind of line a number is on, from its original carrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineType {
+    Mobile,
+    Landline,
+    Tollfree,
+    Premium,
+    Virtual,
+    /// A kind Vonage added after this was written (the enum is extensible).
+    Other,
+}
+
+impl LineType {
+    /// Identity Insights' `network_type`.
+    pub fn from_network_type(t: &str) -> Self {
+        match t {
+            "MOBILE" => Self::Mobile,
+            "LANDLINE" => Self::Landline,
+            "TOLLFREE" => Self::Tollfree,
+            "PREMIUM" => Self::Premium,
+            "VIRTUAL" => Self::Virtual,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// What a number check told of a number beyond its validity; each part only where it said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberFacts {
+    /// The kind of line (`original_carrier.network_type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<LineType>,
+    /// A tz database name: the first of the format insight's `time_zones`, unless `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Where the number was first assigned, from its prefix (the format insight's
+    /// `offline_location`), such as `Georgia`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl NumberFacts {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Whether texts can reach the number: all but a landline can.
+    pub fn takes_texts(&self) -> bool {
+        self.line != Some(LineType::Landline)
+    }
 }
 
 /// Where a participant's notification SMS stands. It is sent after the conversation is written
@@ -99,6 +170,11 @@ impl Participant {
     /// Where their notification SMS stands; `None` on conversations from before it was tracked.
     pub fn notified(&self) -> Option<NotificationStatus> {
         self.notification.as_ref().map(|n| n.status)
+    }
+
+    /// Whether texts can reach them (a landline cannot).
+    pub fn takes_texts(&self) -> bool {
+        self.facts.takes_texts()
     }
 
     /// How this participant is named to the other one: their label, or a neutral word.
@@ -335,6 +411,9 @@ pub struct Route {
     /// tell which one a call or text is for, and the access code must.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ambiguous: bool,
+    /// The callee's number is a landline: texts are not relayed to it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub callee_landline: bool,
 }
 
 impl Route {
@@ -360,6 +439,7 @@ impl Route {
             record: c.call.record,
             missed_call: c.call.missed_call,
             ambiguous: caller.shared,
+            callee_landline: !callee.takes_texts(),
         }
     }
 }

@@ -8,8 +8,8 @@ use std::future::Future;
 
 use crate::files::FilesError;
 use crate::model::{
-    CallEvent, CallRecording, Conversation, MissedCallNotice, Notification, PendingNumber,
-    PoolNumber, Route,
+    CallEvent, CallRecording, Conversation, MissedCallNotice, Notification, NumberFacts,
+    PendingNumber, PoolNumber, Route,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
@@ -171,21 +171,23 @@ pub trait RecordingSource: Send + Sync {
     fn download(&self, url: &str) -> impl Future<Output = Sent<Vec<u8>>> + Send;
 }
 
-/// Number Insight answers kept per number (valid ones only), so a returning participant costs
-/// no lookup.
+/// Vonage's number-check answers kept per number (valid ones only), so a returning participant
+/// costs no lookup.
 pub trait InsightCache: Send + Sync {
-    /// The international form and country kept for `number`, if not past their time at `now`.
+    /// The international form, country and facts kept for `number`, if not past their time at
+    /// `now`.
     fn kept_insight(
         &self,
         number: &Msisdn,
         now: i64,
-    ) -> impl Future<Output = Stored<Option<(Msisdn, Country)>>> + Send;
+    ) -> impl Future<Output = Stored<Option<(Msisdn, Country, NumberFacts)>>> + Send;
 
     fn keep_insight(
         &self,
         number: &Msisdn,
         international: &Msisdn,
         country: &Country,
+        facts: &NumberFacts,
         until: i64,
     ) -> impl Future<Output = Stored<()>> + Send;
 }
@@ -408,9 +410,10 @@ pub trait ExpiryIndex: Send + Sync {
     ) -> impl Future<Output = Stored<ExpiredPage>> + Send;
 }
 
-/// Number Insight: is a number valid, and in which international form and country.
-pub trait NumberInsight: Send + Sync {
-    fn basic_insight(&self, number: &Msisdn) -> impl Future<Output = Sent<Insight>> + Send;
+/// The number check (`NUMBER_CHECK`): is a number valid, in which international form and
+/// country, and what else the check knows of it. An error is a check that could not answer.
+pub trait NumberChecker: Send + Sync {
+    fn check_number(&self, number: &Msisdn) -> impl Future<Output = Sent<Insight>> + Send;
 }
 
 /// Calls in progress, through the Voice API.
@@ -578,8 +581,8 @@ delegate!(Store => HookLog {
 });
 
 delegate!(Store => InsightCache {
-    fn kept_insight(&self, number: &Msisdn, now: i64) -> Stored<Option<(Msisdn, Country)>>;
-    fn keep_insight(&self, number: &Msisdn, international: &Msisdn, country: &Country, until: i64) -> Stored<()>;
+    fn kept_insight(&self, number: &Msisdn, now: i64) -> Stored<Option<(Msisdn, Country, NumberFacts)>>;
+    fn keep_insight(&self, number: &Msisdn, international: &Msisdn, country: &Country, facts: &NumberFacts, until: i64) -> Stored<()>;
 });
 
 delegate!(Store => Pool {
@@ -624,8 +627,8 @@ delegate!(Store => ExpiryIndex {
     fn expired(&self, shard: u32, now: i64, limit: i32, start: Option<crate::store::ExpiryCursor>) -> Stored<ExpiredPage>;
 });
 
-delegate!(VonageClient => NumberInsight {
-    fn basic_insight(&self, number: &Msisdn) -> Sent<Insight>;
+delegate!(VonageClient => NumberChecker {
+    fn check_number(&self, number: &Msisdn) -> Sent<Insight>;
 });
 
 delegate!(VonageClient => SmsSender {

@@ -310,6 +310,9 @@ pub enum MessageStatus {
     Submitted,
     /// The recipient had opted out: nothing was sent.
     OptedOut,
+    /// The recipient's number is a landline, which takes no texts: nothing was sent.
+    #[serde(rename = "not_sms_capable")]
+    NotSmsCapable,
 }
 
 /// A kind of phone number, as the Numbers API names it.

@@ -33,6 +33,8 @@ fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> 
         language: None,
         code: None,
         shared: false,
+        checked: Default::default(),
+        facts: Default::default(),
     };
     Conversation {
         id: id.parse().unwrap(),
@@ -436,19 +438,25 @@ async fn adding_a_number_twice_keeps_the_first() {
 }
 
 #[tokio::test]
-async fn number_insight_answers_are_kept_until_their_time() {
+async fn number_check_answers_are_kept_until_their_time() {
     let store = fresh_store().await;
     let typed = Msisdn::from_digits("447700900001").unwrap();
     let gb: shared::values::Country = "GB".parse().unwrap();
     let now = shared::now();
     assert_eq!(store.kept_insight(&typed, now).await.unwrap(), None);
+    // What the check told beyond validity is kept with the answer.
+    let facts = shared::model::NumberFacts {
+        line: Some(shared::model::LineType::Landline),
+        time_zone: Some("Europe/London".into()),
+        location: Some("London".into()),
+    };
     store
-        .keep_insight(&typed, &typed, &gb, now + 60)
+        .keep_insight(&typed, &typed, &gb, &facts, now + 60)
         .await
         .unwrap();
     assert_eq!(
         store.kept_insight(&typed, now).await.unwrap(),
-        Some((typed.clone(), gb.clone()))
+        Some((typed.clone(), gb.clone(), facts))
     );
     // Past its time it is not used, even before DynamoDB's TTL removes it.
     assert_eq!(store.kept_insight(&typed, now + 60).await.unwrap(), None);

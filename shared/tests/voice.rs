@@ -5,34 +5,13 @@
 #![cfg(feature = "services")] // needs Prism: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde_json::json;
 use shared::ncco::Ncco;
-use testkit::{SpecProxy, application_key_pair, voice_client};
+use testkit::{SpecProxy, application_claims as claims, application_key_pair, voice_client};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const APP: &str = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab";
-
-/// The claims of the bearer token a request carried, verified with `public`.
-fn claims(request: &wiremock::Request, public: &str) -> serde_json::Value {
-    let header = request
-        .headers
-        .get("authorization")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    let token = header.strip_prefix("Bearer ").unwrap();
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_required_spec_claims(&["exp"]);
-    decode::<serde_json::Value>(
-        token,
-        &DecodingKey::from_rsa_pem(public.as_bytes()).unwrap(),
-        &validation,
-    )
-    .unwrap()
-    .claims
-}
 
 #[tokio::test]
 async fn hang_up_and_transfer_are_accepted_by_the_spec_and_signed_by_the_application() {

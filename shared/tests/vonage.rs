@@ -49,7 +49,8 @@ async fn number_insight_request_is_accepted_by_the_spec() {
         insight,
         Insight::Valid {
             international: m("447700900000"),
-            country: "GB".parse().unwrap()
+            country: "GB".parse().unwrap(),
+            facts: Default::default(),
         }
     );
 }
@@ -229,7 +230,7 @@ async fn number_insight_statuses_other_than_zero() {
     assert_eq!(
         client.basic_insight(&m("447700900003")).await.unwrap(),
         Insight::NotValid {
-            status: 3,
+            status: "3".into(),
             message: "Invalid request".into()
         }
     );
@@ -284,7 +285,8 @@ async fn the_stand_in_used_by_handler_tests_echoes_numbers() {
         client.basic_insight(&m("12025550143")).await.unwrap(),
         Insight::Valid {
             international: m("12025550143"),
-            country: "US".parse().unwrap()
+            country: "US".parse().unwrap(),
+            facts: Default::default(),
         }
     );
 }

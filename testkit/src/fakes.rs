@@ -10,13 +10,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::model::{
     CallEvent, CallRecording, Conversation, ConversationStatus, ExpiryMode, FreedPair,
-    MissedCallNotice, Notification, NotificationStatus, NumberState, PendingNumber, PoolNumber,
-    Route,
+    MissedCallNotice, Notification, NotificationStatus, NumberFacts, NumberState, PendingNumber,
+    PoolNumber, Route,
 };
 use shared::phone::Msisdn;
 use shared::ports::{
     AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
-    Notifications, NumberInsight, NumberInventory, Pool, RecordingFiles, RecordingLog,
+    Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles, RecordingLog,
     RecordingSource, RouteReader, SmsLedger, SmsSender,
 };
 use shared::store::{
@@ -50,7 +50,7 @@ struct State {
     opt_outs: HashSet<(Msisdn, Msisdn)>,
     messages: Vec<(ConversationId, RelayedMessage)>,
     /// number → (international form, country, kept until).
-    insights: HashMap<Msisdn, (Msisdn, Country, i64)>,
+    insights: HashMap<Msisdn, (Msisdn, Country, NumberFacts, i64)>,
     exhaustions: Vec<Exhaustion>,
     hook_decisions: Vec<HookDecision>,
     /// (conversation, call, recording) → a kept recording.
@@ -459,13 +459,15 @@ impl InsightCache for MemoryStore {
         &self,
         number: &Msisdn,
         now: i64,
-    ) -> Result<Option<(Msisdn, Country)>, StoreError> {
+    ) -> Result<Option<(Msisdn, Country, NumberFacts)>, StoreError> {
         Ok(self
             .request()?
             .insights
             .get(number)
-            .filter(|(_, _, until)| *until > now)
-            .map(|(international, country, _)| (international.clone(), country.clone())))
+            .filter(|(_, _, _, until)| *until > now)
+            .map(|(international, country, facts, _)| {
+                (international.clone(), country.clone(), facts.clone())
+            }))
     }
 
     async fn keep_insight(
@@ -473,11 +475,12 @@ impl InsightCache for MemoryStore {
         number: &Msisdn,
         international: &Msisdn,
         country: &Country,
+        facts: &NumberFacts,
         until: i64,
     ) -> Result<(), StoreError> {
         self.request()?.insights.insert(
             number.clone(),
-            (international.clone(), country.clone(), until),
+            (international.clone(), country.clone(), facts.clone(), until),
         );
         Ok(())
     }
@@ -1057,15 +1060,16 @@ fn refused(api: Api, message: &str) -> VonageError {
     }
 }
 
-impl NumberInsight for FakeVonage {
-    async fn basic_insight(&self, number: &Msisdn) -> Result<Insight, VonageError> {
-        self.request("insight", Api::NumberInsight)?;
+impl NumberChecker for FakeVonage {
+    async fn check_number(&self, number: &Msisdn) -> Result<Insight, VonageError> {
+        self.request("insight", Api::IdentityInsights)?;
         Ok(lock(&self.insight)
             .get(number.as_str())
             .cloned()
             .unwrap_or_else(|| Insight::Valid {
                 international: number.clone(),
                 country: number.region().unwrap_or_else(Country::unknown),
+                facts: NumberFacts::default(),
             }))
     }
 }

@@ -76,6 +76,10 @@ pub fn vonage_config(ni: &str, sms: &str, numbers: &str) -> VonageConfig {
         api_key: "abcd1234".into(),
         api_secret: SecretString::from("abcdef0123456789"),
         number_insight_url: ni.trim_end_matches('/').into(),
+        // These tests answer number checks with Number Insight stand-ins; Identity Insights
+        // has tests of its own.
+        number_check: shared::config::NumberCheckMode::NumberInsight,
+        identity_insights_url: String::new(),
         sms_url: sms.trim_end_matches('/').into(),
         numbers_url: numbers.trim_end_matches('/').into(),
         applications_url: format!("{}/v2/applications", numbers.trim_end_matches('/')),
@@ -215,6 +219,8 @@ pub fn conversation(
         language: None,
         code: None,
         shared: false,
+        checked: Default::default(),
+        facts: Default::default(),
     };
     Conversation {
         id: id.parse().expect("a test conversation id"),
@@ -669,6 +675,28 @@ pub fn application_key_pair() -> (String, String) {
     (private, public)
 }
 
+/// The claims of the application token (`Authorization: Bearer`) a request carried, verified
+/// with the application's public key in PEM: RS256, and an `exp` required.
+pub fn application_claims(request: &wiremock::Request, public: &str) -> serde_json::Value {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+    let header = request
+        .headers
+        .get("authorization")
+        .expect("an Authorization header")
+        .to_str()
+        .expect("a header of text");
+    let token = header.strip_prefix("Bearer ").expect("a bearer token");
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_required_spec_claims(&["exp"]);
+    decode::<serde_json::Value>(
+        token,
+        &DecodingKey::from_rsa_pem(public.as_bytes()).expect("a public key in PEM"),
+        &validation,
+    )
+    .expect("a token the application's key signed")
+    .claims
+}
+
 /// A Voice API client for the application `app` signing with `private_key`, against
 /// `voice_url`, fetching recordings from `files_url`.
 pub fn voice_client(
@@ -687,6 +715,21 @@ pub fn voice_client(
     };
     shared::vonage::VoiceClient::new(&config)
         .expect("a Voice API client")
+        .with_backoff(std::time::Duration::from_millis(5))
+}
+
+/// An Identity Insights client for the application `app` signing with `private_key`, against
+/// `url`, with a short wait between retries.
+pub fn identity_insights_client(
+    url: &str,
+    app: &str,
+    private_key: &str,
+    timeout: std::time::Duration,
+) -> shared::vonage::IdentityInsightsClient {
+    let token = shared::vonage::jwt::ApplicationToken::new(app, &private_key.to_owned().into())
+        .expect("an RSA key");
+    shared::vonage::IdentityInsightsClient::new(url, token, timeout, 2)
+        .expect("an Identity Insights client")
         .with_backoff(std::time::Duration::from_millis(5))
 }
 

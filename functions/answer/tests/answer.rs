@@ -74,6 +74,8 @@ fn conversation(expires_at: i64) -> Conversation {
         language: None,
         code: None,
         shared: false,
+        checked: Default::default(),
+        facts: Default::default(),
     };
     Conversation {
         id: "c1".parse().unwrap(),

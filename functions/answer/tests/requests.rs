@@ -71,6 +71,8 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         language: None,
         code: None,
         shared: false,
+        checked: Default::default(),
+        facts: Default::default(),
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
         id: id.parse().unwrap(),

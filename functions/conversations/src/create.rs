@@ -5,7 +5,7 @@ use serde::Deserialize;
 use shared::domain::conversation::{self, Created, NewConversation};
 use shared::model::{CallSettings, ExpiryMode, MAX_SPOKEN_CHARS, MissedCallMode, Mode};
 use shared::phone::Msisdn;
-use shared::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
+use shared::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::values::{Label, Language, Reference};
 
@@ -224,7 +224,7 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<Label>, Api
 pub async fn create<S, V>(deps: &Deps<S, V>, req: CreateRequest) -> Result<Answer, ApiError>
 where
     S: Conversations + Pool + Leases + InsightCache,
-    V: NumberInsight + NumberInventory,
+    V: NumberChecker + NumberInventory,
 {
     let new = check(&deps.conversations, req)?;
     let now = shared::now();

@@ -10,7 +10,7 @@ use shared::domain::conversation::{self, ClosePolicy, Reopened};
 use shared::http::{json_response, read_json};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
-use shared::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
+use shared::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::store::{CloseOutcome, ListFilter, Store};
 use shared::values::ConversationId;
@@ -40,8 +40,8 @@ pub const MAX_PAGE: i32 = 100;
 /// The ports the conversations API uses of the store, and of Vonage.
 pub trait StorePorts: Conversations + Pool + Leases + InsightCache {}
 impl<T: Conversations + Pool + Leases + InsightCache> StorePorts for T {}
-pub trait VonagePorts: NumberInsight + NumberInventory {}
-impl<T: NumberInsight + NumberInventory> VonagePorts for T {}
+pub trait VonagePorts: NumberChecker + NumberInventory {}
+impl<T: NumberChecker + NumberInventory> VonagePorts for T {}
 
 pub async fn handle<S: StorePorts, V: VonagePorts>(
     deps: &Deps<S, V>,

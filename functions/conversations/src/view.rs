@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 use shared::model::{
-    CallRecording, CallSettings, CloseReason, Conversation, Direction, ExpiryMode, Interaction,
-    Missed, Mode, NotificationStatus, Participant, RecordingKind, RoutedBy,
+    CallRecording, CallSettings, Checked, CloseReason, Conversation, Direction, ExpiryMode,
+    Interaction, LineType, Missed, Mode, NotificationStatus, Participant, RecordingKind, RoutedBy,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
@@ -193,6 +193,17 @@ pub struct ParticipantView {
     /// it go by code.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub shared: bool,
+    /// Who checked their number: `vonage`, or `local` (libphonenumber) when Vonage's check
+    /// could not answer.
+    pub checked: Checked,
+    /// Whether texts reach them: `false` for a landline, which gets no texts.
+    pub sms: bool,
+    /// The kind of line, where the check said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<LineType>,
+    /// Their time zone (tz database), where the check said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl ConversationView {
@@ -274,6 +285,10 @@ impl From<&Participant> for ParticipantView {
             notification_failure: p.notification.as_ref().and_then(|n| n.reason.clone()),
             code: p.code.as_ref().map(|c| c.as_str().to_owned()),
             shared: p.shared,
+            checked: p.checked,
+            sms: p.takes_texts(),
+            line: p.facts.line,
+            time_zone: p.facts.time_zone.clone(),
         }
     }
 }

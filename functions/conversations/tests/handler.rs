@@ -84,7 +84,7 @@ async fn refusals_write_nothing() {
     deps.vonage.insight(
         B,
         Insight::NotValid {
-            status: 3,
+            status: "3".into(),
             message: "Invalid request".into(),
         },
     );
@@ -119,16 +119,36 @@ async fn refusals_write_nothing() {
 }
 
 #[tokio::test]
-async fn an_outage_is_a_503_and_writes_nothing() {
+async fn a_number_check_that_cannot_answer_never_fails_a_creation() {
     let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
     deps.vonage.fail("insight", true);
-    let (status, problem) = call(&deps, "POST", "/conversations", Some(pair())).await;
-    assert_eq!(
-        (status, &problem["code"]),
-        (503, &json!("vonage_unavailable"))
-    );
-
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201, "{created}");
+    for p in created["participants"].as_array().unwrap() {
+        assert_eq!(p["checked"], json!("local"), "{created}");
+        assert_eq!(p["country"], json!("GB"));
+    }
+    // A local answer is not kept: the next creation asks Vonage again, and says so.
     deps.vonage.fail("insight", false);
+    let close = format!("/conversations/{}", created["id"].as_str().unwrap());
+    assert_eq!(call(&deps, "DELETE", &close, None).await.0, 200);
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201, "{created}");
+    for p in created["participants"].as_array().unwrap() {
+        assert_eq!(p["checked"], json!("vonage"), "{created}");
+    }
+    let lookups = deps
+        .vonage
+        .requests()
+        .iter()
+        .filter(|r| **r == "insight")
+        .count();
+    assert_eq!(lookups, 4);
+}
+
+#[tokio::test]
+async fn a_store_outage_is_a_503_and_writes_nothing() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
     deps.store.fail(true);
     let response = handle(&deps, json("POST", "/conversations", Some(pair()))).await;
     assert_eq!(response.headers()["retry-after"], "1");
@@ -268,7 +288,7 @@ async fn only_answers_of_a_written_conversation_are_kept() {
     deps.vonage.insight(
         B,
         Insight::NotValid {
-            status: 3,
+            status: "3".into(),
             message: "Invalid request".into(),
         },
     );
@@ -286,6 +306,7 @@ async fn only_answers_of_a_written_conversation_are_kept() {
         Insight::Valid {
             international: shared::phone::Msisdn::from_digits(B).unwrap(),
             country: "GB".parse().unwrap(),
+            facts: Default::default(),
         },
     );
     let (status, _) = call(&deps, "POST", "/conversations", Some(pair())).await;
@@ -602,4 +623,56 @@ async fn the_call_log_shows_why_a_call_was_missed_and_its_recordings() {
         !logged.to_string().contains("recordings/"),
         "the bucket's keys stay inside"
     );
+}
+
+#[tokio::test]
+async fn a_landline_is_accepted_for_calls_and_shown_taking_no_texts() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    deps.vonage.insight(
+        B,
+        Insight::Valid {
+            international: shared::phone::Msisdn::from_digits(B).unwrap(),
+            country: "GB".parse().unwrap(),
+            facts: shared::model::NumberFacts {
+                line: Some(shared::model::LineType::Landline),
+                time_zone: Some("Europe/London".into()),
+                location: Some("London".into()),
+            },
+        },
+    );
+    let (status, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(status, 201, "{created}");
+    let [a, b] = [&created["participants"][0], &created["participants"][1]];
+    assert_eq!((&a["sms"], &b["sms"]), (&json!(true), &json!(false)));
+    assert_eq!(b["line"], json!("landline"));
+    assert_eq!(b["time_zone"], json!("Europe/London"));
+    assert_eq!(b["checked"], json!("vonage"));
+    // Where the number was assigned is kept for later (area matching), not shown.
+    assert!(b.get("location").is_none(), "{created}");
+    let stored = deps
+        .store
+        .conversation_now(created["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        stored.participants[1].facts.location.as_deref(),
+        Some("London")
+    );
+}
+
+#[tokio::test]
+async fn a_definite_not_valid_from_identity_insights_is_a_422_that_writes_nothing() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    deps.vonage.insight(
+        A,
+        Insight::NotValid {
+            status: "INVALID_NUMBER_FORMAT".into(),
+            message: "Invalid number format".into(),
+        },
+    );
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (422, &json!("number_not_valid"))
+    );
+    assert!(deps.store.conversations_now().is_empty());
 }

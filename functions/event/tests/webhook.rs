@@ -39,6 +39,8 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         language: None,
         code: None,
         shared: false,
+        checked: Default::default(),
+        facts: Default::default(),
     };
     let c = Conversation {
         id: "5d0f1a2b-0000-4000-8000-000000000001".parse().unwrap(),

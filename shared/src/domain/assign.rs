@@ -10,8 +10,8 @@ use crate::config::AutoRent;
 use crate::domain::error::CreateError;
 use crate::domain::rent::{self, Rented};
 use crate::model::{
-    CallSettings, Conversation, ConversationStatus, Notification, NumberState, Participant,
-    PoolNumber,
+    CallSettings, Checked, Conversation, ConversationStatus, Notification, NumberFacts,
+    NumberState, Participant, PoolNumber,
 };
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
@@ -59,20 +59,32 @@ pub struct Draft {
     pub mode: crate::model::Mode,
     pub intercept: bool,
     pub reference: Option<Reference>,
-    /// (number, label, country) of each participant, numbers as Number Insight gave them.
-    pub people: [(Msisdn, Option<Label>, Country); 2],
+    /// Each participant, their number as the number check gave it.
+    pub people: [Person; 2],
     /// The language each participant asked for; by default, their country's.
     pub languages: [Option<Language>; 2],
     pub call: CallSettings,
 }
 
+/// A participant before their proxy number is chosen: their number, label and country, and
+/// what the number check said of them.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub number: Msisdn,
+    pub label: Option<Label>,
+    pub country: Country,
+    pub checked: Checked,
+    pub facts: NumberFacts,
+}
+
 impl Draft {
     fn with_proxies(&self, picks: &[Pick], codes: &[Option<AccessCode>; 2]) -> Conversation {
         let participants = [0, 1].map(|i| {
-            let (number, label, country) = &self.people[i];
+            let person = &self.people[i];
+            let country = &person.country;
             Participant {
-                number: number.clone(),
-                label: label.clone(),
+                number: person.number.clone(),
+                label: person.label.clone(),
                 proxy_number: picks[i].msisdn.clone(),
                 country: country.clone(),
                 notification: Some(Notification::pending()),
@@ -83,6 +95,8 @@ impl Draft {
                 ),
                 code: codes[i].clone(),
                 shared: picks[i].shared,
+                checked: person.checked,
+                facts: person.facts.clone(),
             }
         });
         Conversation {
@@ -126,7 +140,7 @@ where
     S: Conversations + Pool + Leases,
     V: NumberInventory,
 {
-    let [(a, _, _), (b, _, _)] = &d.people;
+    let (a, b) = (&d.people[0].number, &d.people[1].number);
     let counterpart = [b, a];
     let mut excluded: [HashSet<Msisdn>; 2] =
         [0, 1].map(|i| holdings[i].excluded(counterpart[i], d.now));
@@ -152,7 +166,7 @@ where
         // The first pick counts as a use when ranking the second, to spread the load.
         let mut counted = pool.clone();
         let mut picks: Vec<Pick> = Vec::with_capacity(2);
-        for (i, (_, _, country)) in d.people.iter().enumerate() {
+        for (i, Person { country, .. }) in d.people.iter().enumerate() {
             let picked = {
                 let rng = &mut rand::rng();
                 let distinct = pick(&counted, &excluded[i], country, preferred[i].as_ref(), rng)

@@ -4,18 +4,18 @@
 
 use crate::config::ConversationConfig;
 use crate::domain::Retention;
-use crate::domain::assign::{self, Draft, Written};
+use crate::domain::assign::{self, Draft, Person, Written};
 pub use crate::domain::error::{CreateError, ReopenError};
 use crate::error::error_chain;
-use crate::model::{CloseReason, Conversation, ConversationStatus, ExpiryMode, Mode};
+use crate::model::{Checked, CloseReason, Conversation, ConversationStatus, ExpiryMode, Mode};
 use crate::phone::Msisdn;
-use crate::ports::{Conversations, InsightCache, Leases, NumberInsight, NumberInventory, Pool};
+use crate::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
 use crate::store::{
     CloseOutcome, Closing, CreateConflict, Exhaustion, Holdings, StoreError, WriteError,
 };
 use crate::telemetry;
 use crate::values::{ConversationId, Label, Reference};
-use crate::vonage::{Insight, VonageError};
+use crate::vonage::Insight;
 
 /// A creation request, parsed and checked at the edge.
 #[derive(Debug, Clone)]
@@ -189,7 +189,7 @@ pub async fn create<S, V>(
 ) -> Result<Created, CreateError>
 where
     S: Conversations + Pool + Leases + InsightCache,
-    V: NumberInsight + NumberInventory,
+    V: NumberChecker + NumberInventory,
 {
     let closing = ClosePolicy::from(settings);
     if let Some(reference) = &new.reference
@@ -198,11 +198,11 @@ where
         return Ok(Created::Existing(Box::new(existing)));
     }
 
-    // Both Number Insight answers (kept ones, or lookups), the pool and what each participant
-    // holds are read together.
+    // Both number checks (kept answers, or lookups), the pool and what each participant holds
+    // are read together.
     let [a, b] = &new.numbers;
     let keep = settings.insight_keep_seconds;
-    let (insight_a, insight_b, pool, held_a, held_b) = tokio::join!(
+    let (looked_a, looked_b, pool, held_a, held_b) = tokio::join!(
         insight(store, vonage, a, now, keep),
         insight(store, vonage, b, now, keep),
         store.list_pool(),
@@ -211,36 +211,22 @@ where
     );
     let pool = pool?;
     let (held_a, held_b) = (held_a?, held_b?);
-    let valid = |index: usize, r: Result<Looked, VonageError>| match r?.insight {
-        Insight::Valid {
-            international,
-            country,
-        } => Ok((international, country)),
-        Insight::NotValid { status, message } => Err(CreateError::NotValid {
-            index,
-            status,
-            message,
-        }),
-    };
     // Answers from a new lookup are kept once the conversation is written.
-    let to_keep = [
-        insight_a.as_ref().is_ok_and(|l| l.to_keep),
-        insight_b.as_ref().is_ok_and(|l| l.to_keep),
-    ];
-    let (number_a, country_a) = valid(0, insight_a)?;
-    let (number_b, country_b) = valid(1, insight_b)?;
-    // Number Insight's international form is the number calls will be connected to.
-    let (number_a, number_b) = (callable(0, number_a)?, callable(1, number_b)?);
-    if number_a == number_b {
+    let to_keep = [looked_a.to_keep, looked_b.to_keep];
+    let [label_a, label_b] = new.labels;
+    let (mut person_a, mut person_b) = (looked_a.person(0, label_a)?, looked_b.person(1, label_b)?);
+    // The number check's international form is the number calls will be connected to.
+    person_a.number = callable(0, person_a.number)?;
+    person_b.number = callable(1, person_b.number)?;
+    if person_a.number == person_b.number {
         return Err(CreateError::SameParticipant);
     }
-    for (i, n) in [&number_a, &number_b].into_iter().enumerate() {
+    for (i, n) in [&person_a.number, &person_b.number].into_iter().enumerate() {
         if pool.iter().any(|p| &p.msisdn == n) {
             return Err(CreateError::ProxyNumber(i));
         }
     }
 
-    let [label_a, label_b] = new.labels;
     let draft = Draft {
         id: ConversationId::random(),
         now,
@@ -249,10 +235,7 @@ where
         mode: new.mode,
         intercept: new.intercept,
         reference: new.reference,
-        people: [
-            (number_a, label_a, country_a),
-            (number_b, label_b, country_b),
-        ],
+        people: [person_a, person_b],
         languages: new.languages,
         call: new.call,
     };
@@ -262,10 +245,10 @@ where
         application_id,
         access_codes: settings.access_codes,
     };
-    // Holdings were read for the numbers as typed; one Number Insight wrote another way is read
-    // again under the number calls will reach.
+    // Holdings were read for the numbers as typed; one the number check wrote another way is
+    // read again under the number calls will reach.
     let holdings_of = |i: usize, held: Holdings| {
-        let (typed, number) = (&new.numbers[i], &draft.people[i].0);
+        let (typed, number) = (&new.numbers[i], &draft.people[i].number);
         async move {
             if typed == number {
                 Ok(held)
@@ -315,10 +298,10 @@ where
                 return;
             }
             if let Err(e) = store
-                .keep_insight(typed, &p.number, &p.country, now + keep)
+                .keep_insight(typed, &p.number, &p.country, &p.facts, now + keep)
                 .await
             {
-                tracing::warn!(number = %typed.masked(), error = %error_chain(&e), "Number Insight answer not kept");
+                tracing::warn!(number = %typed.masked(), error = %error_chain(&e), "number check answer not kept");
             }
         }
     };
@@ -326,43 +309,84 @@ where
     Ok(Created::New(conversation))
 }
 
-/// Number Insight's answer for a number, and whether it is a new lookup to keep.
+/// The number check's answer for a number, who gave it, and whether it is a new lookup to keep.
 struct Looked {
     insight: Insight,
+    checked: Checked,
     to_keep: bool,
 }
 
-/// Number Insight's answer for `number`: the one kept from an earlier lookup (for `keep`
+impl Looked {
+    /// Participant `index` as the check found them, or why they cannot take part.
+    fn person(self, index: usize, label: Option<Label>) -> Result<Person, CreateError> {
+        match self.insight {
+            Insight::Valid {
+                international,
+                country,
+                facts,
+            } => Ok(Person {
+                number: international,
+                label,
+                country,
+                checked: self.checked,
+                facts,
+            }),
+            Insight::NotValid { status, message } => Err(CreateError::NotValid {
+                index,
+                status,
+                message,
+            }),
+        }
+    }
+}
+
+/// The number check's answer for `number`: the one kept from an earlier lookup (for `keep`
 /// seconds) if there is one, else a new lookup. Kept answers only save lookups: when the store
-/// cannot read one, the lookup is made.
-async fn insight<S: InsightCache, V: NumberInsight>(
+/// cannot read one, the lookup is made. A check that cannot answer (a timeout, throttling, an
+/// outage, a status other than a definite answer) never fails a creation: the number is then
+/// checked with libphonenumber alone, shows `checked: local`, is not kept, and is counted.
+async fn insight<S: InsightCache, V: NumberChecker>(
     store: &S,
     vonage: &V,
     number: &Msisdn,
     now: i64,
     keep: i64,
-) -> Result<Looked, VonageError> {
+) -> Looked {
     if keep > 0 {
         match store.kept_insight(number, now).await {
-            Ok(Some((international, country))) => {
-                return Ok(Looked {
+            Ok(Some((international, country, facts))) => {
+                return Looked {
                     insight: Insight::Valid {
                         international,
                         country,
+                        facts,
                     },
+                    checked: Checked::Vonage,
                     to_keep: false,
-                });
+                };
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(number = %number.masked(), error = %error_chain(&e), "kept Number Insight answer not read")
+                tracing::warn!(number = %number.masked(), error = %error_chain(&e), "kept number check answer not read")
             }
         }
     }
-    Ok(Looked {
-        insight: vonage.basic_insight(number).await?,
-        to_keep: keep > 0,
-    })
+    match vonage.check_number(number).await {
+        Ok(insight) => Looked {
+            insight,
+            checked: Checked::Vonage,
+            to_keep: keep > 0,
+        },
+        Err(e) => {
+            tracing::warn!(number = %number.masked(), error = %error_chain(&e), "number check could not answer: checked locally");
+            telemetry::count("NumberCheckedLocally", &[]);
+            Looked {
+                insight: Insight::local(number),
+                checked: Checked::Local,
+                to_keep: false,
+            }
+        }
+    }
 }
 
 /// The open conversation holding `reference`. One past its expiry is closed first (the same

@@ -9,12 +9,10 @@ use crate::vonage::VonageError;
 /// Why a conversation was not created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    #[error(
-        "participants[{index}].number was refused by Number Insight (status {status}: {message})"
-    )]
+    #[error("participants[{index}].number was refused by the number check ({status}: {message})")]
     NotValid {
         index: usize,
-        status: i64,
+        status: String,
         message: String,
     },
     #[error(

@@ -11,6 +11,9 @@ use crate::ports::{Notifications, SmsSender};
 use crate::store::StoreError;
 use crate::values::ConversationId;
 
+/// Why a text was not sent to a participant whose number is a landline.
+pub const NOT_SMS_CAPABLE: &str = "not_sms_capable";
+
 /// `template` for participant `me` of `c`: `{other}` (and, in the missed-call text, `{caller}`)
 /// is the other participant's label (or a neutral word), `{proxy}` the proxy number `me`
 /// reaches them on, `{reference}` the conversation's reference, `{expires}` when the
@@ -49,19 +52,27 @@ pub async fn tell_both<V: SmsSender>(
     template: &str,
     failure: &str,
 ) -> [bool; 2] {
-    let [a, b] = &c.participants;
-    let (text_a, text_b) = (text(template, c, a, b), text(template, c, b, a));
-    let (sent_a, sent_b) = tokio::join!(
-        sms.send_sms(&a.proxy_number, &a.number, &text_a, Some(c.id.as_str())),
-        sms.send_sms(&b.proxy_number, &b.number, &text_b, Some(c.id.as_str())),
-    );
-    [sent_a, sent_b].map(|r| match r {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::warn!(conversation_id = %c.id, error = %error_chain(&e), "{failure}");
-            false
+    let tell = |i: usize| {
+        let (me, other) = (&c.participants[i], &c.participants[1 - i]);
+        let body = text(template, c, me, other);
+        async move {
+            if !me.takes_texts() {
+                return false;
+            }
+            match sms
+                .send_sms(&me.proxy_number, &me.number, &body, Some(c.id.as_str()))
+                .await
+            {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::warn!(conversation_id = %c.id, error = %error_chain(&e), "{failure}");
+                    false
+                }
+            }
         }
-    })
+    };
+    let (sent_a, sent_b) = tokio::join!(tell(0), tell(1));
+    [sent_a, sent_b]
 }
 
 /// What one round of [`deliver`] left.
@@ -137,6 +148,17 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
         store.finish_notification(&c.id, index, &outcome).await?;
         return Ok(Delivery::Done);
     }
+    if !me.takes_texts() {
+        let outcome = finished(
+            NotificationStatus::Failed,
+            attempts,
+            Some(NOT_SMS_CAPABLE.to_owned()),
+        );
+        if store.finish_notification(&c.id, index, &outcome).await? {
+            crate::telemetry::count("Notifications", &[("Status", "failed")]);
+        }
+        return Ok(Delivery::Done);
+    }
     let body = with_code(text(template, c, me, other), me);
     let sent = sms
         .send_sms(&me.proxy_number, &me.number, &body, Some(c.id.as_str()))
@@ -208,7 +230,9 @@ pub async fn missed_call<S: Notifications, V: SmsSender>(
     };
     let caller = usize::from(notice.caller_index.min(1));
     let (callee, other) = (&c.participants[1 - caller], &c.participants[caller]);
-    let outcome = if store
+    let outcome = if !callee.takes_texts() {
+        finish(NotificationStatus::Failed, Some(NOT_SMS_CAPABLE.to_owned()))
+    } else if store
         .refuses_texts(&callee.number, &callee.proxy_number)
         .await?
     {

@@ -51,6 +51,8 @@ pub enum Outcome {
     },
     /// The other participant opted out: nothing sent.
     RecipientOptedOut,
+    /// The other participant's number is a landline: nothing sent.
+    RecipientTakesNoTexts,
     /// A binary message (ringtones, configuration): acknowledged, not relayed.
     Binary,
     /// The intercept hook denied it: not relayed.
@@ -380,7 +382,10 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
         status: MessageStatus::Submitted,
         outbound_id: None,
     };
-    let outcome = if store.opted_out(&route.callee, &route.callee_proxy).await? {
+    let outcome = if route.callee_landline {
+        record.status = MessageStatus::NotSmsCapable;
+        Outcome::RecipientTakesNoTexts
+    } else if store.opted_out(&route.callee, &route.callee_proxy).await? {
         record.status = MessageStatus::OptedOut;
         Outcome::RecipientOptedOut
     } else {

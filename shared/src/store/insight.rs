@@ -1,41 +1,46 @@
-//! Number Insight answers kept per number, so a returning participant costs no lookup. Only
-//! numbers Number Insight called valid are kept.
+//! Vonage's number-check answers kept per number, so a returning participant costs no lookup.
+//! Only numbers Vonage called valid are kept.
 
 use super::*;
+use crate::model::NumberFacts;
 use crate::values::Country;
 
-/// What Number Insight said of a valid number, until `ttl`.
+/// What Vonage said of a valid number, until `ttl`.
 #[derive(Serialize, Deserialize)]
 struct InsightItem {
     pk: String,
     sk: String,
     international: Msisdn,
     country: Country,
+    /// Absent on answers kept before the facts were.
+    #[serde(default)]
+    facts: NumberFacts,
     /// Unix seconds; no longer used from then on, and removed by DynamoDB's TTL.
     ttl: i64,
 }
 
 impl Store {
-    /// The international form and country Number Insight gave `number`, if kept and not past
+    /// The international form, country and facts Vonage gave `number`, if kept and not past
     /// its time at `now`.
     pub async fn kept_insight(
         &self,
         number: &Msisdn,
         now: i64,
-    ) -> Result<Option<(Msisdn, Country)>, StoreError> {
+    ) -> Result<Option<(Msisdn, Country, NumberFacts)>, StoreError> {
         Ok(self
             .get::<InsightItem>(keys::insight(number))
             .await?
             .filter(|i| i.ttl > now)
-            .map(|i| (i.international, i.country)))
+            .map(|i| (i.international, i.country, i.facts)))
     }
 
-    /// Keeps Number Insight's answer for a valid `number` until `until`.
+    /// Keeps Vonage's answer for a valid `number` until `until`.
     pub async fn keep_insight(
         &self,
         number: &Msisdn,
         international: &Msisdn,
         country: &Country,
+        facts: &NumberFacts,
         until: i64,
     ) -> Result<(), StoreError> {
         let (pk, sk) = keys::insight(number);
@@ -44,6 +49,7 @@ impl Store {
             sk,
             international: international.clone(),
             country: country.clone(),
+            facts: facts.clone(),
             ttl: until,
         })
         .await

@@ -1,0 +1,117 @@
+//! The Voice API (`voice.yml`) for calls in progress, and the recordings Vonage keeps.
+
+use std::time::Duration;
+
+use reqwest::{Client, RequestBuilder};
+
+use super::jwt::{ApplicationToken, SetupError};
+use super::{Api, VonageError, http_client, send_retrying};
+
+/// The Voice API (`voice.yml`) for calls in progress, and the recordings Vonage keeps, with the
+/// application's JWT (RS256, signed with its private key, a fresh `jti` per request). Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct VoiceClient {
+    http: Client,
+    voice_url: String,
+    files_url: String,
+    token: ApplicationToken,
+    max_retries: u32,
+    backoff: Duration,
+}
+
+impl VoiceClient {
+    pub fn new(config: &crate::config::VoiceConfig) -> Result<Self, SetupError> {
+        let token = ApplicationToken::new(&config.application_id, &config.private_key)?;
+        let http = http_client(config.timeout).map_err(SetupError::Http)?;
+        Ok(Self {
+            http,
+            voice_url: config.voice_url.clone(),
+            files_url: config.files_url.clone(),
+            token,
+            max_retries: config.max_retries,
+            backoff: Duration::from_millis(100),
+        })
+    }
+
+    /// Shortens the wait between retries (tests).
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// `PUT {voice}/{leg}` with `body`: a call leg told what to do.
+    async fn modify(&self, leg: &str, body: &serde_json::Value) -> Result<(), VonageError> {
+        let api = Api::Voice;
+        if leg.is_empty() || !leg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(VonageError::rejected(api, "leg", "not a call leg's id"));
+        }
+        let token = self.token.sign(api)?;
+        let url = format!("{}/{leg}", self.voice_url);
+        self.send(api, || self.http.put(&url).bearer_auth(&token).json(body))
+            .await
+            .map(drop)
+    }
+
+    async fn send(
+        &self,
+        api: Api,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<reqwest::Response, VonageError> {
+        send_retrying(self.max_retries, self.backoff, api, true, &[], build).await
+    }
+
+    /// Ends one leg of a call.
+    #[tracing::instrument(skip_all)]
+    pub async fn hang_up(&self, leg: &str) -> Result<(), VonageError> {
+        self.modify(leg, &serde_json::json!({"action": "hangup"}))
+            .await
+    }
+
+    /// Takes a leg out of what it is doing and plays it `ncco` instead.
+    #[tracing::instrument(skip_all)]
+    pub async fn transfer(&self, leg: &str, ncco: &crate::ncco::Ncco) -> Result<(), VonageError> {
+        let body = serde_json::json!({
+            "action": "transfer",
+            "destination": {"type": "ncco", "ncco": ncco},
+        });
+        self.modify(leg, &body).await
+    }
+
+    /// Downloads a recording Vonage keeps, from the `recording_url` of a `record` event. Only
+    /// an https URL of Vonage's file store (or the configured `VONAGE_FILES_URL`) is fetched:
+    /// the application's token goes nowhere else.
+    #[tracing::instrument(skip_all)]
+    pub async fn download(&self, url: &str) -> Result<Vec<u8>, VonageError> {
+        let api = Api::Voice;
+        if !self.is_vonage_file(url) {
+            return Err(VonageError::rejected(
+                api,
+                "recording_url",
+                "not a URL of Vonage's file store",
+            ));
+        }
+        let token = self.token.sign(api)?;
+        let response = self
+            .send(api, || self.http.get(url).bearer_auth(&token))
+            .await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn is_vonage_file(&self, url: &str) -> bool {
+        if url.starts_with(&format!("{}/", self.files_url)) {
+            return true;
+        }
+        let Ok(parsed) = reqwest::Url::parse(url) else {
+            return false;
+        };
+        let host = parsed.host_str().unwrap_or_default();
+        parsed.scheme() == "https"
+            && (host.ends_with(".nexmo.com") || host.ends_with(".vonage.com"))
+            && parsed.path().starts_with("/v1/files/")
+    }
+}
