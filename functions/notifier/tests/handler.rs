@@ -270,3 +270,23 @@ async fn with_access_codes_each_participant_is_told_their_own_code() {
         format!("Call +{PA} and enter 4821 if asked.")
     );
 }
+
+#[tokio::test]
+async fn a_landline_is_sent_no_text_and_its_notification_fails_as_not_sms_capable() {
+    let (mut c, _) = created();
+    c.participants[1].facts.line = Some(shared::model::LineType::Landline);
+    let (_, deps) = created();
+    let deps = Deps {
+        store: MemoryStore::with([c.clone()]),
+        ..deps
+    };
+    let (response, _) = handle(&deps, insert(&c)).await;
+    assert!(response.batch_item_failures.is_empty());
+    let sent = deps.vonage.sent();
+    assert_eq!(sent.len(), 1, "only the mobile is texted");
+    assert_eq!(sent[0].to, c.participants[0].number.as_str());
+    let [mobile, landline] = <[Notification; 2]>::try_from(statuses(&deps, &c)).unwrap();
+    assert_eq!(mobile.status, NotificationStatus::Sent);
+    assert_eq!(landline.status, NotificationStatus::Failed);
+    assert_eq!(landline.reason.as_deref(), Some("not_sms_capable"));
+}

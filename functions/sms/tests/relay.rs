@@ -461,3 +461,25 @@ async fn get_query_form_and_json_are_all_read() {
     assert_eq!(handle(&s.deps, bad).await.status(), 400);
     assert_eq!(table(&s.deps.store).await, before);
 }
+
+#[tokio::test]
+async fn a_text_to_a_landline_is_not_relayed_and_says_why() {
+    let s = stack(&[]).await;
+    let now = shared::now();
+    let mut c = conversation("c1", (A, PA), (B, PB), now, now + 3600);
+    c.mode = Mode::VoiceAndSms;
+    c.participants[1].facts.line = Some(shared::model::LineType::Landline);
+    s.deps.store.create_conversation(&c).await.unwrap();
+    assert_eq!(
+        deliver(&s, inbound(A, PA, "m1", "I'm outside")).await,
+        Outcome::RecipientTakesNoTexts
+    );
+    assert!(sent(&s).await.is_empty(), "nothing sent to a landline");
+    let messages = s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap();
+    assert_eq!(messages[0].status, MessageStatus::NotSmsCapable);
+    // The landline's own texts (from a phone that can send them) still reach the mobile.
+    assert_eq!(
+        deliver(&s, inbound(B, PB, "m2", "Coming down")).await,
+        Outcome::Relayed
+    );
+}
