@@ -10,6 +10,9 @@ key pair), read, changed and deleted. Paths match production, so the base URLs a
   VONAGE_SMS_URL=http://127.0.0.1:PORT/sms
   VONAGE_NUMBERS_URL=http://127.0.0.1:PORT
   VONAGE_APPLICATIONS_URL=http://127.0.0.1:PORT/v2/applications
+  VONAGE_IDENTITY_INSIGHTS_URL=http://127.0.0.1:PORT/identity-insights/v1
+Identity Insights checks a number with `phonenumbers` too, and takes only a token signed with
+the private key of an application created here.
 GET /_sms lists the SMS sent so far, as JSON.
 
 Usage: vonage_standin.py [PORT]   (default 4000, on 127.0.0.1)
@@ -61,6 +64,67 @@ def key_pair():
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return public, private
+
+
+def b64url(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def application_of(header):
+    """The application whose private key signed the bearer token in `header` (RS256), or None."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    if not header.startswith("Bearer "):
+        return None
+    try:
+        head, claims, signature = header[7:].split(".")
+        if json.loads(b64url(head)).get("alg") != "RS256":
+            return None
+        app = APPS.get(json.loads(b64url(claims)).get("application_id"))
+        if app is None:
+            return None
+        key = serialization.load_pem_public_key(app["keys"]["public_key"].encode())
+        key.verify(b64url(signature), ("%s.%s" % (head, claims)).encode(), padding.PKCS1v15(),
+                   hashes.SHA256())
+        return app
+    except (ValueError, KeyError, InvalidSignature):
+        return None
+
+
+def insights(number):
+    """Identity Insights' format and original_carrier insights for `number`."""
+    ok = {"code": "OK", "message": "Success"}
+    try:
+        parsed = phonenumbers.parse("+" + number.lstrip("+"))
+    except phonenumbers.NumberParseException:
+        return {"format": {"is_format_valid": False, "status": ok}}
+    from phonenumbers import geocoder, timezone
+    kind = phonenumbers.number_type(parsed)
+    network = {phonenumbers.PhoneNumberType.FIXED_LINE: "LANDLINE",
+               phonenumbers.PhoneNumberType.TOLL_FREE: "TOLLFREE",
+               phonenumbers.PhoneNumberType.PREMIUM_RATE: "PREMIUM",
+               phonenumbers.PhoneNumberType.VOIP: "VIRTUAL"}.get(kind, "MOBILE")  # or unplaced
+    region = phonenumbers.region_code_for_number(parsed) or \
+        phonenumbers.region_code_for_country_code(parsed.country_code)
+    return {
+        "format": {
+            "country_code": region,
+            "country_prefix": str(parsed.country_code),
+            "offline_location": geocoder.description_for_number(parsed, "en"),
+            "time_zones": [z for z in timezone.time_zones_for_number(parsed)
+                           if z != "Etc/Unknown"] or ["unknown"],
+            "number_international": phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.E164),
+            "number_national": phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.NATIONAL),
+            # As the Number Insight stand-in does: numbers of a possible length are valid, so
+            # the 07700 900xxx numbers kept for drama work here.
+            "is_format_valid": phonenumbers.is_possible_number(parsed),
+            "status": ok,
+        },
+        "original_carrier": {"network_type": network, "country_code": region, "status": ok},
+    }
 
 
 def first(params, name):
@@ -179,7 +243,15 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/v2/applications"):
             return self.applications("POST")
         length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode())
+        raw = self.rfile.read(length)
+        if url.path == "/identity-insights/v1/requests":
+            with LOCK:
+                app = application_of(self.headers.get("Authorization") or "")
+            if app is None:
+                return self.reply(401, {"title": "Unauthorized", "detail": "Invalid token"})
+            number = json.loads(raw or b"{}").get("phone_number") or ""
+            return self.reply(200, {"request_id": str(uuid.uuid4()), "insights": insights(number)})
+        form = parse_qs(raw.decode())
         if url.path == "/sms/json":
             if not self.authorised(form):
                 return self.reply(200, {"message-count": "1", "messages": [
