@@ -24,6 +24,14 @@ pub struct VonageConfig {
     pub number_check: NumberCheckMode,
     /// `VONAGE_IDENTITY_INSIGHTS_URL`: `identity-insights.yml`'s base URL.
     pub identity_insights_url: String,
+    /// `MESSAGING_API`: which API texts go out through, and which webhooks bring them in.
+    pub messaging: MessagingApi,
+    /// `VONAGE_MESSAGES_URL`: `messages-v1-sms.yml`'s base URL.
+    pub messages_url: String,
+    /// `PUBLIC_BASE_URL`: where the stack's webhooks are, for what the SMS API is told per
+    /// number (`moHttpUrl`) and per text (its delivery receipt's `callback`). Unset: nothing is
+    /// told, and the account's own settings apply.
+    pub public_base_url: Option<String>,
     pub sms_url: String,
     pub numbers_url: String,
     /// The Application API (`VONAGE_APPLICATIONS_URL`).
@@ -478,6 +486,33 @@ impl NumberCheckMode {
     }
 }
 
+/// Which Vonage API texts go through (`MESSAGING_API`), as the account's "Messaging API Type"
+/// setting says where its inbound texts and statuses are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagingApi {
+    /// The Messages API (the default, and new accounts' default): texts sent with the
+    /// application's JWT; inbound texts and statuses at the application's `messages` webhooks.
+    Messages,
+    /// The SMS API, for accounts set to it: inbound texts at each number's `moHttpUrl`,
+    /// delivery receipts at each text's `callback`.
+    Sms,
+}
+
+impl MessagingApi {
+    /// `messages` (also when unset) or `sms`.
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        match optional(src, "MESSAGING_API").map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(Self::Messages),
+            Some(v) if v == "messages" => Ok(Self::Messages),
+            Some(v) if v == "sms" => Ok(Self::Sms),
+            Some(v) => Err(ConfigError::Invalid {
+                name: "MESSAGING_API",
+                reason: format!("{v} is neither messages nor sms"),
+            }),
+        }
+    }
+}
+
 /// Which HTTP methods the answer, fallback and event webhooks take (`WEBHOOK_METHODS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookMethods {
@@ -575,6 +610,7 @@ fn hook_url(src: &dyn Source, name: &'static str) -> Result<Option<String>, Conf
 
 pub const DEFAULT_NUMBER_INSIGHT_URL: &str = "https://api.nexmo.com/ni";
 pub const DEFAULT_IDENTITY_INSIGHTS_URL: &str = "https://api-eu.vonage.com/identity-insights/v1";
+pub const DEFAULT_MESSAGES_URL: &str = "https://api.nexmo.com/v1";
 pub const DEFAULT_SMS_URL: &str = "https://rest.nexmo.com/sms";
 pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";
 pub const DEFAULT_APPLICATIONS_URL: &str = "https://api.nexmo.com/v2/applications";
@@ -657,6 +693,10 @@ impl VonageConfig {
                 "VONAGE_IDENTITY_INSIGHTS_URL",
                 DEFAULT_IDENTITY_INSIGHTS_URL,
             ),
+            messaging: MessagingApi::from_source(src)?,
+            messages_url: base_url(src, "VONAGE_MESSAGES_URL", DEFAULT_MESSAGES_URL),
+            public_base_url: optional(src, "PUBLIC_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_owned()),
             sms_url: base_url(src, "VONAGE_SMS_URL", DEFAULT_SMS_URL),
             numbers_url: base_url(src, "VONAGE_NUMBERS_URL", DEFAULT_NUMBERS_URL),
             applications_url: base_url(src, "VONAGE_APPLICATIONS_URL", DEFAULT_APPLICATIONS_URL),

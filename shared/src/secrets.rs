@@ -189,3 +189,15 @@ fn invalid(reason: &str) -> ConfigError {
         reason: reason.to_owned(),
     }
 }
+
+/// The Vonage client the settings describe, with the API secret and, where the stack's secret
+/// holds them, the application's id and key, which Identity Insights and the Messages API take
+/// tokens of.
+pub async fn vonage_client(
+    src: &dyn Source,
+) -> Result<crate::vonage::VonageClient, Box<dyn std::error::Error + Send + Sync>> {
+    let config = crate::config::VonageConfig::from_source(src, require(src, API_SECRET).await?)?;
+    let (id, key) = (application_id(src).await?, resolve(src, PRIVATE_KEY).await?);
+    Ok(crate::vonage::VonageClient::new(&config)?
+        .with_application(&config, id.as_deref().zip(key.as_ref()))?)
+}

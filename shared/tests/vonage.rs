@@ -387,6 +387,7 @@ async fn application_requests_are_accepted_by_the_spec() {
                 "inbound_url": {"address": "https://example.com/inbound", "http_method": "POST"},
                 "status_url": {"address": "https://example.com/status", "http_method": "POST"},
             }},
+            "rtc": {"webhooks": {"event_url": {"address": "https://example.com/rtc", "http_method": "POST"}}},
         },
         "_links": {"self": {"href": format!("/v2/applications/{ID}")}},
     });
@@ -423,6 +424,8 @@ async fn application_requests_are_accepted_by_the_spec() {
         answer_url: format!("{base}/answer"),
         fallback_answer_url: format!("{base}/fallback"),
         event_url: format!("{base}/event"),
+        inbound_message_url: format!("{base}/inbound-message"),
+        message_status_url: format!("{base}/message-status"),
     };
 
     let app = client.create_application(&spec).await.unwrap();
@@ -440,7 +443,12 @@ async fn application_requests_are_accepted_by_the_spec() {
     assert_eq!(app.answer_url.unwrap().address, format!("{base}/answer"));
     client.delete_application(ID).await.unwrap();
 
-    // What the client sent: Basic credentials, every webhook by POST, signed callbacks on.
+    assert_eq!(
+        current.inbound_message_url.unwrap().address,
+        "https://example.com/inbound"
+    );
+    // What the client sent: Basic credentials, every webhook by POST, signed callbacks on,
+    // the Messages API's webhooks (v1) at the stack's.
     let sent = stand_in.received_requests().await.unwrap();
     assert_eq!(sent.len(), 4);
     assert!(sent.iter().all(|r| {
@@ -458,12 +466,23 @@ async fn application_requests_are_accepted_by_the_spec() {
                 "POST"
             );
         }
+        let messages = &body["capabilities"]["messages"];
+        assert_eq!(messages["version"], "v1");
+        for (webhook, at) in [
+            ("inbound_url", "inbound-message"),
+            ("status_url", "message-status"),
+        ] {
+            assert_eq!(
+                messages["webhooks"][webhook],
+                serde_json::json!({"address": format!("{base}/{at}"), "http_method": "POST"})
+            );
+        }
     }
     // An update keeps what the application had besides: its other capabilities and settings.
     let updated: serde_json::Value = serde_json::from_slice(&sent[2].body).unwrap();
     assert_eq!(updated["capabilities"]["voice"]["conversations_ttl"], 48);
     assert_eq!(
-        updated["capabilities"]["messages"]["webhooks"]["inbound_url"]["address"],
-        "https://example.com/inbound"
+        updated["capabilities"]["rtc"]["webhooks"]["event_url"]["address"],
+        "https://example.com/rtc"
     );
 }

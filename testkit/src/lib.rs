@@ -80,6 +80,10 @@ pub fn vonage_config(ni: &str, sms: &str, numbers: &str) -> VonageConfig {
         // has tests of its own.
         number_check: shared::config::NumberCheckMode::NumberInsight,
         identity_insights_url: String::new(),
+        // And they send texts through SMS API stand-ins; the Messages API has tests of its own.
+        messaging: shared::config::MessagingApi::Sms,
+        messages_url: String::new(),
+        public_base_url: None,
         sms_url: sms.trim_end_matches('/').into(),
         numbers_url: numbers.trim_end_matches('/').into(),
         applications_url: format!("{}/v2/applications", numbers.trim_end_matches('/')),
@@ -731,6 +735,33 @@ pub fn identity_insights_client(
     shared::vonage::IdentityInsightsClient::new(url, token, timeout, 2)
         .expect("an Identity Insights client")
         .with_backoff(std::time::Duration::from_millis(5))
+}
+
+/// A Messages API client for the application `app` signing with `private_key`, against `url`,
+/// with a short wait between retries.
+pub fn messages_client(url: &str, app: &str, private_key: &str) -> shared::vonage::MessagesClient {
+    let token = shared::vonage::jwt::ApplicationToken::new(app, &private_key.to_owned().into())
+        .expect("an RSA key");
+    shared::vonage::MessagesClient::new(url, token, std::time::Duration::from_secs(5), 2)
+        .expect("a Messages API client")
+        .with_backoff(std::time::Duration::from_millis(5))
+}
+
+/// A validator for the schema `component` (`components.schemas.X`) of the Vonage spec `file` in
+/// `../shared/vonage`, its `$ref`s resolved within the spec: for the webhook bodies Vonage
+/// sends, which Prism cannot check (`x-webhooks`).
+pub fn vonage_schema(file: &str, component: &str) -> jsonschema::Validator {
+    let path = format!("{}/../../shared/vonage/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut spec: serde_json::Value = serde_yaml::from_str(&text).expect("a spec in YAML");
+    assert!(
+        spec["components"]["schemas"].get(component).is_some(),
+        "{file} has no schema {component}"
+    );
+    spec["$ref"] = serde_json::json!(format!("#/components/schemas/{component}"));
+    jsonschema::draft4::options()
+        .build(&spec)
+        .expect("the spec's schema compiles")
 }
 
 /// A new, empty recordings bucket on the local AWS stand-in (`AWS_ENDPOINT_URL_S3`), addressed

@@ -67,6 +67,7 @@ impl Stack {
                 store: store.clone(),
                 vonage: vonage.clone(),
                 auth: None,
+                jwt: shared::signature::WebhookAuth::Off,
                 sms: SmsConfig::from_source(&none).unwrap(),
                 hooks: Default::default(),
             },

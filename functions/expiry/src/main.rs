@@ -4,11 +4,10 @@ use std::time::Duration;
 
 use expiry::{Deps, Notify, handle};
 use lambda_runtime::{Error, run, service_fn};
-use shared::config::{AwsBudget, ConversationConfig, Env, ExpiryConfig, VonageConfig, table_name};
+use shared::config::{AwsBudget, ConversationConfig, Env, ExpiryConfig, table_name};
 use shared::domain::conversation::ClosePolicy;
-use shared::secrets::{API_SECRET, require};
+use shared::secrets::vonage_client;
 use shared::store::Store;
-use shared::vonage::VonageClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -16,13 +15,10 @@ async fn main() -> Result<(), Error> {
     let conversations = ConversationConfig::from_source(&Env)?;
     let config = ExpiryConfig::from_source(&Env)?;
     let notify = match config.notify_template.clone() {
-        Some(template) => {
-            let secret = require(&Env, API_SECRET).await?;
-            Some(Notify {
-                vonage: VonageClient::new(&VonageConfig::from_source(&Env, secret)?)?,
-                template,
-            })
-        }
+        Some(template) => Some(Notify {
+            vonage: vonage_client(&Env).await?,
+            template,
+        }),
         None => None,
     };
     let deps = Deps {

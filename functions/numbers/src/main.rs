@@ -2,22 +2,20 @@
 
 use lambda_http::Error;
 use numbers::Deps;
-use shared::config::{AwsBudget, ConfigError, Env, VonageConfig, request_timeout, table_name};
+use shared::config::{AwsBudget, ConfigError, Env, request_timeout, table_name};
 use shared::runtime::{Service, api_fallback, serve};
-use shared::secrets::{API_SECRET, application_id, require};
+use shared::secrets::{application_id, vonage_client};
 use shared::store::Store;
-use shared::vonage::VonageClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let build = || async {
-        let vonage = VonageConfig::from_source(&Env, require(&Env, API_SECRET).await?)?;
         let application_id = application_id(&Env)
             .await?
             .ok_or(ConfigError::Missing("VONAGE_APPLICATION_ID"))?;
         Ok::<_, Error>(Deps {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
-            vonage: VonageClient::new(&vonage)?,
+            vonage: vonage_client(&Env).await?,
             application_id,
         })
     };

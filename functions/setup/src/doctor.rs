@@ -5,12 +5,14 @@
 //! The checks: the stack's secret is readable and has every key; the functions' roles may read
 //! it; the Vonage application recorded there exists, with the stack's answer, fallback and event
 //! URLs, each by `POST`; signed callbacks are on; every pool number is in the account and linked
-//! to the application; a signed test call to the answer URL gets a valid NCCO.
+//! to the application; inbound texts reach the stack (the application's Messages API webhooks,
+//! or each pool number's `moHttpUrl` with `MESSAGING_API=sms`); a signed test call to the answer
+//! URL gets a valid NCCO.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use shared::config::VonageConfig;
+use shared::config::{MessagingApi, VonageConfig};
 use shared::model::NumberState;
 use shared::ports::Pool;
 use shared::secrets::{
@@ -125,6 +127,7 @@ impl<S: Pool> Doctor<S> {
                     )
                 });
                 lines.push(self.numbers(&vonage, &app.id, &sync).await);
+                lines.push(self.texts(&vonage, &app, expected, &sync).await);
             }
             Err(line) => {
                 lines.push(line);
@@ -135,6 +138,11 @@ impl<S: Pool> Doctor<S> {
                 ));
                 lines.push(Line::failed(
                     "numbers",
+                    "not checked: no application",
+                    sync.clone(),
+                ));
+                lines.push(Line::failed(
+                    "texts",
                     "not checked: no application",
                     sync.clone(),
                 ));
@@ -281,6 +289,86 @@ impl<S: Pool> Doctor<S> {
             fix.push("retire them (DELETE /numbers/{msisdn}) or rent them again".to_owned());
         }
         Line::failed(CHECK, detail.join("; "), fix.join("; "))
+    }
+
+    /// Whether inbound texts and their statuses reach the stack, as `MESSAGING_API` has them
+    /// sent: to the application's Messages API webhooks (`v1`), or to each pool number's
+    /// `moHttpUrl`.
+    async fn texts(
+        &self,
+        vonage: &VonageClient,
+        app: &Application,
+        expected: &Expected,
+        sync: &str,
+    ) -> Line {
+        const CHECK: &str = "texts";
+        let want = |name: &str| crate::beside(&expected.answer_url, name).unwrap_or_default();
+        if self.vonage.messaging == MessagingApi::Messages {
+            let mut wrong = Vec::new();
+            for (name, got, at) in [
+                ("inbound_url", &app.inbound_message_url, "inbound-message"),
+                ("status_url", &app.message_status_url, "message-status"),
+            ] {
+                let want = want(at);
+                let right = got
+                    .as_ref()
+                    .is_some_and(|w| w.address == want && w.http_method.as_deref() == Some("POST"));
+                if !right {
+                    let shown = got.as_ref().map_or("unset", |w| w.address.as_str());
+                    wrong.push(format!("messages {name} is {shown}, not POST {want}"));
+                }
+            }
+            if app.messages_version.as_deref() != Some("v1") {
+                wrong.push("the messages webhooks' version is not v1".to_owned());
+            }
+            return if wrong.is_empty() {
+                Line::ok(
+                    CHECK,
+                    "the Messages API sends inbound texts and statuses to the stack",
+                )
+            } else {
+                Line::failed(CHECK, wrong.join("; "), format!("{sync} sets them"))
+            };
+        }
+        let pool = match self.store.list_pool().await {
+            Ok(pool) => pool,
+            Err(e) => {
+                return Line::failed(
+                    CHECK,
+                    format!("the pool could not be read: {e}"),
+                    "check the table and your credentials",
+                );
+            }
+        };
+        let inbound = want("inbound-sms");
+        let mut wrong = Vec::new();
+        for n in pool.iter().filter(|n| n.state != NumberState::Retired) {
+            match vonage.owned_number(&n.msisdn).await {
+                Ok(Some(owned)) if owned.mo_http_url.as_deref() == Some(inbound.as_str()) => {}
+                Ok(Some(owned)) => wrong.push(format!(
+                    "+{} sends them to {}",
+                    n.msisdn.as_str(),
+                    owned
+                        .mo_http_url
+                        .as_deref()
+                        .unwrap_or("the account's default")
+                )),
+                Ok(None) => {} // the numbers line names it
+                Err(e) => wrong.push(format!("+{} could not be checked ({e})", n.msisdn.as_str())),
+            }
+        }
+        if wrong.is_empty() {
+            Line::ok(
+                CHECK,
+                format!("the SMS API sends every pool number's inbound texts to {inbound}"),
+            )
+        } else {
+            Line::failed(
+                CHECK,
+                format!("not sent to {inbound}: {}", wrong.join(", ")),
+                format!("{sync} links every pool number with its inbound URL"),
+            )
+        }
     }
 
     /// A call as Vonage would make it: a signed POST to the stack's answer URL, which must

@@ -56,6 +56,9 @@ pub struct Settings {
     pub answer_url: String,
     pub fallback_url: String,
     pub event_url: String,
+    /// The Messages API's webhooks: by default beside the answer URL.
+    pub inbound_message_url: String,
+    pub message_status_url: String,
     /// An existing application to use instead of creating one.
     pub adopt_application_id: Option<String>,
     /// Whether a stack delete deletes the application the stack created.
@@ -65,7 +68,7 @@ pub struct Settings {
 }
 
 /// Each setting's property name and environment variable.
-pub const NAMES: [(&str, &str); 7] = [
+pub const NAMES: [(&str, &str); 9] = [
     ("ApplicationName", "APPLICATION_NAME"),
     ("AnswerUrl", "ANSWER_URL"),
     ("FallbackUrl", "FALLBACK_URL"),
@@ -73,6 +76,8 @@ pub const NAMES: [(&str, &str); 7] = [
     ("AdoptApplicationId", "ADOPT_APPLICATION_ID"),
     ("DeleteApplication", "DELETE_APPLICATION"),
     ("Numbers", "PROXY_NUMBERS"),
+    ("InboundMessageUrl", "INBOUND_MESSAGE_URL"),
+    ("MessageStatusUrl", "MESSAGE_STATUS_URL"),
 ];
 
 impl Settings {
@@ -92,12 +97,21 @@ impl Settings {
     }
 
     fn read(get: impl Fn(&str, &str) -> Option<String>) -> Result<Self, SetupError> {
-        let [name, answer, fallback, event, adopt, delete, numbers] =
-            NAMES.map(|(property, variable)| {
-                get(property, variable)
-                    .map(|v| v.trim().to_owned())
-                    .filter(|v| !v.is_empty())
-            });
+        let [
+            name,
+            answer,
+            fallback,
+            event,
+            adopt,
+            delete,
+            numbers,
+            inbound,
+            status,
+        ] = NAMES.map(|(property, variable)| {
+            get(property, variable)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        });
         let required = |value: Option<String>, i: usize| {
             value.ok_or_else(|| SetupError::Settings(format!("{} is required", NAMES[i].0)))
         };
@@ -130,11 +144,17 @@ impl Settings {
                     .map_err(|e| SetupError::Settings(format!("Numbers: {n} is not a number: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let answer_url = url(answer, 1)?;
+        // The Messages API's webhooks are the answer URL's neighbours unless named.
+        let inbound = inbound.or_else(|| beside(&answer_url, "inbound-message"));
+        let status = status.or_else(|| beside(&answer_url, "message-status"));
         Ok(Self {
             application_name: required(name, 0)?,
-            answer_url: url(answer, 1)?,
             fallback_url: url(fallback, 2)?,
             event_url: url(event, 3)?,
+            inbound_message_url: url(inbound, 7)?,
+            message_status_url: url(status, 8)?,
+            answer_url,
             adopt_application_id: adopt,
             delete_application,
             numbers,
@@ -147,8 +167,18 @@ impl Settings {
             answer_url: self.answer_url.clone(),
             fallback_answer_url: self.fallback_url.clone(),
             event_url: self.event_url.clone(),
+            inbound_message_url: self.inbound_message_url.clone(),
+            message_status_url: self.message_status_url.clone(),
         }
     }
+}
+
+/// The webhook `name` beside the answer URL `answer_url` (all of the stack's webhooks are under
+/// one path): `…/webhooks/inbound-message` beside `…/webhooks/answer`.
+pub fn beside(answer_url: &str, name: &str) -> Option<String> {
+    answer_url
+        .rsplit_once('/')
+        .map(|(base, _)| format!("{base}/{name}"))
 }
 
 /// Why the set-up could not do what was asked. Each says what to do about it; none carries a

@@ -8,6 +8,7 @@
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use setup::doctor::{Doctor, Expected, Line, render};
+use shared::config::MessagingApi;
 use shared::secrets::StackSecret;
 use shared::signature::Verifier;
 use shared::store::Store;
@@ -29,6 +30,11 @@ struct Setting {
     linked_to: &'static str,
     iam_decision: &'static str,
     answer_status: u16,
+    /// Which API the account's texts go through, and whether the stack's text webhooks are set
+    /// where that API sends texts (the application's messages webhooks, or the number's
+    /// `moHttpUrl`).
+    messaging: MessagingApi,
+    texts_wired: bool,
     /// Vonage reached through Prism proxying its specs (the good stack's run checks every
     /// request the doctor makes; the others go straight to the stand-in, sparing the machine a
     /// Prism process per test).
@@ -45,6 +51,8 @@ impl Default for Setting {
             linked_to: ID,
             iam_decision: "allowed",
             answer_status: 200,
+            messaging: MessagingApi::Messages,
+            texts_wired: true,
             through_prism: false,
         }
     }
@@ -94,6 +102,15 @@ async fn examine(setting: Setting) -> Run {
         .with_priority(10)
         .mount(&vonage)
         .await;
+    let messages_wired = setting.texts_wired && setting.messaging == MessagingApi::Messages;
+    let messages = if messages_wired {
+        json!({"webhooks": {
+            "inbound_url": {"address": format!("{base}/inbound-message"), "http_method": "POST"},
+            "status_url": {"address": format!("{base}/message-status"), "http_method": "POST"},
+        }, "version": "v1"})
+    } else {
+        json!({})
+    };
     Mock::given(method("GET"))
         .and(path(format!("/v2/applications/{ID}")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -105,17 +122,23 @@ async fn examine(setting: Setting) -> Run {
                     "event_url": hook(format!("{base}/event")),
                 },
                 "signed_callbacks": setting.signed_callbacks,
-            }},
+            }, "messages": messages},
         })))
         .mount(&vonage)
         .await;
+    let mo_http_url = (setting.texts_wired && setting.messaging == MessagingApi::Sms)
+        .then(|| format!("{base}/inbound-sms"));
+    let mut number = json!({"country": "GB", "msisdn": "447700900101", "type": "mobile-lvn",
+                            "features": ["VOICE", "SMS"], "voiceCallbackType": "app",
+                            "voiceCallbackValue": setting.linked_to});
+    if let Some(url) = mo_http_url {
+        number["moHttpUrl"] = json!(url);
+    }
     Mock::given(method("GET"))
         .and(path("/account/numbers"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "count": 1,
-            "numbers": [{"country": "GB", "msisdn": "447700900101", "type": "mobile-lvn",
-                         "features": ["VOICE", "SMS"], "voiceCallbackType": "app",
-                         "voiceCallbackValue": setting.linked_to}],
+            "numbers": [number],
         })))
         .mount(&vonage)
         .await;
@@ -133,6 +156,7 @@ async fn examine(setting: Setting) -> Run {
     let mut vonage_settings = vonage_config(&numbers_url, &numbers_url, &numbers_url);
     vonage_settings.applications_url = apps_url;
     vonage_settings.api_secret = SecretString::from(String::new());
+    vonage_settings.messaging = setting.messaging;
 
     let iam = MockServer::start().await;
     Mock::given(method("POST"))
@@ -209,7 +233,7 @@ async fn a_good_stack_is_all_green_and_the_test_call_is_signed() {
     })
     .await;
     assert!(run.lines.iter().all(|l| l.ok), "{}", render(&run.lines));
-    assert_eq!(run.lines.len(), 6);
+    assert_eq!(run.lines.len(), 7);
     assert!(render(&run.lines).ends_with("all green\n"));
     // The test call carries a signature the answer webhook accepts.
     let calls = run.webhook.received_requests().await.unwrap();
@@ -365,4 +389,43 @@ async fn a_secret_without_the_operators_keys_says_to_put_them() {
     for check in ["application", "answer webhook"] {
         assert!(line(&run, check).detail.contains("not checked"), "{check}");
     }
+}
+
+#[tokio::test]
+async fn messages_webhooks_not_set_fail_with_their_fix() {
+    let run = examine(Setting {
+        texts_wired: false,
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(
+        &run,
+        "texts",
+        "messages inbound_url is unset",
+        "scripts/put-secret voice-proxy --sync-only sets them",
+    );
+}
+
+#[tokio::test]
+async fn an_sms_api_account_needs_each_number_wired_to_the_stack() {
+    let run = examine(Setting {
+        messaging: MessagingApi::Sms,
+        ..Setting::default()
+    })
+    .await;
+    assert!(run.lines.iter().all(|l| l.ok), "{}", render(&run.lines));
+    assert!(line(&run, "texts").detail.contains("/webhooks/inbound-sms"));
+
+    let run = examine(Setting {
+        messaging: MessagingApi::Sms,
+        texts_wired: false,
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(
+        &run,
+        "texts",
+        "+447700900101 sends them to the account's default",
+        "links every pool number with its inbound URL",
+    );
 }

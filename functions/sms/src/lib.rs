@@ -1,5 +1,7 @@
-//! The inbound-SMS webhook (`/webhooks/inbound-sms`): checks the signature, reads the message
-//! and hands it to the relay (`shared::domain::relay`). Message text is never logged.
+//! The inbound-text webhooks: `/webhooks/inbound-sms` (SMS API, `sig`-signed, any encoding)
+//! and `/webhooks/inbound-message` (Messages API, a JSON body signed with a JWT like the Voice
+//! webhooks). Each checks its signature, reads the message and hands it to the one relay
+//! (`shared::domain::relay`): one domain, two edges. Message text is never logged.
 
 use std::collections::HashMap;
 
@@ -12,6 +14,7 @@ use shared::http::{empty_response, webhook_fields};
 use shared::phone::{Msisdn, mask};
 use shared::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
 use shared::problem::ApiError;
+use shared::signature::WebhookAuth;
 use shared::sms_signature::SmsVerifier;
 use shared::store::Store;
 use shared::vonage::VonageClient;
@@ -21,8 +24,10 @@ use shared::vonage::VonageClient;
 pub struct Deps<S = Store, V = VonageClient> {
     pub store: S,
     pub vonage: V,
-    /// `None` only with `WEBHOOK_SIGNATURES=off`.
+    /// The SMS API's `sig`; `None` only with `WEBHOOK_SIGNATURES=off`.
     pub auth: Option<SmsVerifier>,
+    /// The Messages API's signed webhooks (JWT with the signature secret).
+    pub jwt: WebhookAuth,
     pub sms: SmsConfig,
     /// The backend's out-of-session and intercept hooks, where configured.
     pub hooks: Hooks,
@@ -37,6 +42,9 @@ where
     S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
+    if shared::http::path(&req).ends_with("/inbound-message") {
+        return inbound_message(deps, &req).await;
+    }
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
     }
@@ -55,11 +63,84 @@ where
         tracing::warn!(error = %e, "unsigned or forged inbound SMS refused");
         return ApiError::SmsUnauthorized(e).into_response();
     }
-    let inbound = match parse(&fields) {
-        Ok(i) => i,
+    match parse(&fields) {
+        Ok(inbound) => relayed(deps, &inbound, now).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /webhooks/inbound-message`: a text in the Messages API's format (`inboundMessageSMS`),
+/// its JWT checked against the body before anything is read.
+async fn inbound_message<S, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body>
+where
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    V: SmsSender,
+{
+    if req.method().as_str() != "POST" {
+        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    let now = shared::now();
+    if let Err(e) = deps.jwt.check(req, now) {
+        tracing::warn!(error = %e, "unsigned or forged inbound message refused");
+        return ApiError::Unauthorized(e).into_response();
+    }
+    let message: InboundMessage = match shared::http::read_json(req) {
+        Ok(m) => m,
         Err(e) => return e.into_response(),
     };
-    match relay(deps, &inbound, now).await {
+    // An application's messages webhook may carry other channels; none is this product's.
+    if message.channel != "sms" {
+        tracing::info!(channel = %message.channel, "inbound message on another channel ignored");
+        return empty_response(200);
+    }
+    match message.inbound() {
+        Ok(inbound) => relayed(deps, &inbound, now).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The fields of `messages-v1-sms.yml`'s `inboundMessageSMS` the relay reads.
+#[derive(Debug, serde::Deserialize)]
+pub struct InboundMessage {
+    pub channel: String,
+    pub message_uuid: String,
+    pub to: String,
+    pub from: String,
+    #[serde(default)]
+    pub text: String,
+}
+
+impl InboundMessage {
+    /// The message as the relay takes it. The Messages API joins a long text's parts itself.
+    pub fn inbound(&self) -> Result<Inbound, ApiError> {
+        let number = |name: &str, value: &str| {
+            Msisdn::from_digits(value).ok_or_else(|| {
+                ApiError::InvalidRequest(format!("{name} is not a phone number: {}", mask(value)))
+            })
+        };
+        let id = self.message_uuid.trim();
+        if id.is_empty() || id.len() > 64 {
+            return Err(ApiError::InvalidRequest("message_uuid is missing".into()));
+        }
+        Ok(Inbound {
+            sender: number("from", &self.from)?,
+            proxy: number("to", &self.to)?,
+            message_id: id.to_owned(),
+            text: self.text.clone(),
+            concat: None,
+            binary: false,
+        })
+    }
+}
+
+/// Relays `inbound` and answers Vonage: `200` once it is handled, `503` (which Vonage retries)
+/// when it could not be.
+async fn relayed<S, V>(deps: &Deps<S, V>, inbound: &Inbound, now: i64) -> Response<Body>
+where
+    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    V: SmsSender,
+{
+    match relay(deps, inbound, now).await {
         Ok(outcome) => {
             tracing::info!(
                 ?outcome,

@@ -32,6 +32,7 @@ async fn the_sms_events_play_as_named() {
         store,
         vonage: VonageClient::new(&mock_config(&vonage)).unwrap(),
         auth: None,
+        jwt: shared::signature::WebhookAuth::Off,
         sms: SmsConfig::from_source(&|_: &str| None).unwrap(),
         hooks: Default::default(),
     };

@@ -25,6 +25,7 @@ fn app(settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeVonage> {
         store: MemoryStore::with([conversation(ID, (A, PA), (B, PB), now, now + 3600)]),
         vonage: FakeVonage::default(),
         auth: None,
+        jwt: shared::signature::WebhookAuth::Off,
         sms: SmsConfig::from_source(&move |k: &str| settings.get(k).cloned()).unwrap(),
         hooks: Default::default(),
     }

@@ -55,6 +55,7 @@ async fn stack_on(store: Store, settings: &[(&str, &str)], auth: Option<SmsVerif
             .unwrap()
             .with_backoff(Duration::from_millis(5)),
         auth,
+        jwt: shared::signature::WebhookAuth::Off,
         sms: SmsConfig::from_source(&move |k: &str| settings.get(k).cloned()).unwrap(),
         hooks: Default::default(),
     };

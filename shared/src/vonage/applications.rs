@@ -6,15 +6,18 @@ use serde::Deserialize;
 
 use super::{Api, VonageClient, VonageError};
 
-/// The Voice application the stack's numbers are linked to, as the set-up writes it: its name,
-/// the stack's three webhook URLs (each called with `POST`, so the signature covers every field)
-/// and signed callbacks on.
+/// The application the stack's numbers are linked to, as the set-up writes it: its name, the
+/// stack's three voice webhook URLs (each called with `POST`, so the signature covers every
+/// field) with signed callbacks on, and its two Messages API webhooks (`version` `v1`), where a
+/// Messages API account sends inbound texts and their statuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplicationSpec {
     pub name: String,
     pub answer_url: String,
     pub fallback_answer_url: String,
     pub event_url: String,
+    pub inbound_message_url: String,
+    pub message_status_url: String,
 }
 
 impl ApplicationSpec {
@@ -38,6 +41,17 @@ impl ApplicationSpec {
             "event_url": hook(&self.event_url),
         });
         voice["signed_callbacks"] = serde_json::Value::Bool(true);
+        let messages = capabilities
+            .entry("messages")
+            .or_insert_with(|| serde_json::json!({}));
+        if !messages.is_object() {
+            *messages = serde_json::json!({});
+        }
+        messages["webhooks"] = serde_json::json!({
+            "inbound_url": hook(&self.inbound_message_url),
+            "status_url": hook(&self.message_status_url),
+        });
+        messages["version"] = serde_json::json!("v1");
         serde_json::json!({"name": self.name, "capabilities": capabilities})
     }
 }
@@ -60,10 +74,15 @@ pub struct Application {
     pub event_url: Option<AppWebhook>,
     /// `None` when the API does not say.
     pub signed_callbacks: Option<bool>,
+    /// The Messages API's webhooks: where inbound texts and their statuses go.
+    pub inbound_message_url: Option<AppWebhook>,
+    pub message_status_url: Option<AppWebhook>,
+    /// The Messages API webhooks' format (`v1` for this product).
+    pub messages_version: Option<String>,
     /// Only in the answer to a creation: the key Voice API tokens are signed with.
     pub private_key: Option<SecretString>,
-    /// Every capability as the API shows it, kept so that an update changes only the voice
-    /// webhooks and signed callbacks.
+    /// Every capability as the API shows it, kept so that an update changes only the webhooks
+    /// and signed callbacks.
     pub capabilities: serde_json::Value,
 }
 
@@ -81,6 +100,24 @@ struct ApplicationBody {
 struct CapabilitiesBody {
     #[serde(default)]
     voice: Option<VoiceBody>,
+    #[serde(default)]
+    messages: Option<MessagesBody>,
+}
+
+#[derive(Deserialize)]
+struct MessagesBody {
+    #[serde(default)]
+    webhooks: Option<MessagesWebhooksBody>,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MessagesWebhooksBody {
+    #[serde(default)]
+    inbound_url: Option<AppWebhook>,
+    #[serde(default)]
+    status_url: Option<AppWebhook>,
 }
 
 #[derive(Deserialize)]
@@ -109,9 +146,15 @@ struct KeysBody {
 
 impl From<ApplicationBody> for Application {
     fn from(b: ApplicationBody) -> Self {
-        let voice = CapabilitiesBody::deserialize(&b.capabilities)
-            .ok()
-            .and_then(|c| c.voice);
+        let (voice, messages) = match CapabilitiesBody::deserialize(&b.capabilities) {
+            Ok(c) => (c.voice, c.messages),
+            Err(_) => (None, None),
+        };
+        let messages_version = messages.as_ref().and_then(|m| m.version.clone());
+        let (inbound_message_url, message_status_url) = match messages.and_then(|m| m.webhooks) {
+            Some(h) => (h.inbound_url, h.status_url),
+            None => (None, None),
+        };
         let signed_callbacks = voice.as_ref().and_then(|v| v.signed_callbacks);
         let hooks = voice.and_then(|v| v.webhooks);
         let (answer_url, fallback_answer_url, event_url) = match hooks {
@@ -125,6 +168,9 @@ impl From<ApplicationBody> for Application {
             fallback_answer_url,
             event_url,
             signed_callbacks,
+            inbound_message_url,
+            message_status_url,
+            messages_version,
             private_key: b.keys.and_then(|k| k.private_key).map(SecretString::from),
             capabilities: b.capabilities,
         }
@@ -164,7 +210,7 @@ impl VonageClient {
         self.application_answer(response).await
     }
 
-    /// Sets the application's name, voice webhooks and signed callbacks, keeping the rest of
+    /// Sets the application's name, webhooks and signed callbacks, keeping the rest of
     /// `current` (as [`Self::get_application`] gave it): `PUT {applications}/{id}`.
     #[tracing::instrument(skip_all, fields(id = %current.id))]
     pub async fn update_application(

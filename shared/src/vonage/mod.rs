@@ -8,6 +8,7 @@
 mod applications;
 mod identity_insights;
 pub mod jwt;
+mod messages;
 mod number_insight;
 mod numbers;
 mod sms;
@@ -15,6 +16,7 @@ mod voice;
 
 pub use applications::{AppWebhook, Application, ApplicationSpec};
 pub use identity_insights::IdentityInsightsClient;
+pub use messages::MessagesClient;
 pub use numbers::{NumberOffer, NumberQuery, features_param};
 pub use voice::VoiceClient;
 
@@ -24,7 +26,7 @@ use reqwest::{Client, RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::config::{NumberCheckMode, VonageConfig};
+use crate::config::{MessagingApi, NumberCheckMode, VonageConfig};
 use crate::model::{LineType, NumberFacts};
 use crate::phone::{Msisdn, mask_digit_runs};
 use crate::values::Country;
@@ -33,6 +35,7 @@ use crate::values::Country;
 pub enum Api {
     IdentityInsights,
     NumberInsight,
+    Messages,
     Sms,
     Numbers,
     Applications,
@@ -44,6 +47,7 @@ impl std::fmt::Display for Api {
         f.write_str(match self {
             Api::IdentityInsights => "Identity Insights",
             Api::NumberInsight => "Number Insight",
+            Api::Messages => "Messages",
             Api::Sms => "SMS",
             Api::Numbers => "Numbers",
             Api::Applications => "Application",
@@ -161,6 +165,13 @@ impl Insight {
     }
 }
 
+/// How texts go out (`MESSAGING_API`): the Messages API client, or the SMS API.
+#[derive(Clone)]
+pub enum Messaging {
+    Messages(MessagesClient),
+    SmsApi,
+}
+
 /// How numbers are checked (`NUMBER_CHECK`): the client that asks Vonage, or none.
 #[derive(Clone)]
 pub enum NumberCheck {
@@ -169,13 +180,17 @@ pub enum NumberCheck {
     Local,
 }
 
+/// The application's id and private key (from the stack's secret), which Identity Insights and
+/// the Messages API take tokens of.
+pub type ApplicationKey<'a> = Option<(&'a str, &'a SecretString)>;
+
 impl NumberCheck {
-    /// The check `config` names. Identity Insights signs as the application (its id and private
-    /// key, from the stack's secret); without them, as before the set-up has put them there,
-    /// numbers are checked locally and an error says why.
+    /// The check `config` names. Identity Insights signs as `application`; without it, as
+    /// before the set-up has put it in the secret, numbers are checked locally and an error
+    /// says why.
     pub fn from_config(
         config: &VonageConfig,
-        application: Option<(&str, &SecretString)>,
+        application: ApplicationKey<'_>,
     ) -> Result<Self, jwt::SetupError> {
         Ok(match (config.number_check, application) {
             (NumberCheckMode::Local, _) => Self::Local,
@@ -198,6 +213,31 @@ impl NumberCheck {
     }
 }
 
+impl Messaging {
+    /// The API `config` names. The Messages API signs as `application`; without it, as before
+    /// the set-up has put it in the secret, texts go through the SMS API and an error says why.
+    pub fn from_config(
+        config: &VonageConfig,
+        application: ApplicationKey<'_>,
+    ) -> Result<Self, jwt::SetupError> {
+        Ok(match (config.messaging, application) {
+            (MessagingApi::Sms, _) => Self::SmsApi,
+            (MessagingApi::Messages, Some((id, key))) => Self::Messages(MessagesClient::new(
+                &config.messages_url,
+                jwt::ApplicationToken::new(id, key)?,
+                config.timeout,
+                config.max_retries,
+            )?),
+            (MessagingApi::Messages, None) => {
+                tracing::error!(
+                    "MESSAGING_API=messages needs the application's id and private key, which the stack's secret does not hold yet: texts go through the SMS API"
+                );
+                Self::SmsApi
+            }
+        })
+    }
+}
+
 #[derive(Serialize)]
 struct Credentials<'a> {
     api_key: &'a str,
@@ -212,6 +252,10 @@ pub struct VonageClient {
     api_secret: SecretString,
     number_insight_url: String,
     number_check: NumberCheck,
+    messaging: Messaging,
+    /// As configured: the account's own setting, which decides where inbound texts go.
+    messaging_api: MessagingApi,
+    public_base_url: Option<String>,
     sms_url: String,
     numbers_url: String,
     applications_url: String,
@@ -233,6 +277,10 @@ impl VonageClient {
                 NumberCheckMode::NumberInsight => NumberCheck::NumberInsight,
                 NumberCheckMode::IdentityInsights | NumberCheckMode::Local => NumberCheck::Local,
             },
+            // Likewise the Messages API: texts go through the SMS API until it comes.
+            messaging: Messaging::SmsApi,
+            messaging_api: config.messaging,
+            public_base_url: config.public_base_url.clone(),
             sms_url: config.sms_url.clone(),
             numbers_url: config.numbers_url.clone(),
             applications_url: config.applications_url.clone(),
@@ -251,6 +299,44 @@ impl VonageClient {
     pub fn with_number_check(mut self, check: NumberCheck) -> Self {
         self.number_check = check;
         self
+    }
+
+    /// Sends texts as `messaging` does.
+    pub fn with_messaging(mut self, messaging: Messaging) -> Self {
+        self.messaging = messaging;
+        self
+    }
+
+    /// The number check and the messaging API `config` names, those that take the
+    /// application's token signing as `application`.
+    pub fn with_application(
+        self,
+        config: &VonageConfig,
+        application: ApplicationKey<'_>,
+    ) -> Result<Self, jwt::SetupError> {
+        Ok(self
+            .with_number_check(NumberCheck::from_config(config, application)?)
+            .with_messaging(Messaging::from_config(config, application)?))
+    }
+
+    /// Sends one text: through the Messages API or the SMS API, as `MESSAGING_API` says. Its
+    /// id (`message_uuid`, or the SMS API's `message-id`), which its statuses name.
+    pub async fn send_sms(
+        &self,
+        from: &Msisdn,
+        to: &Msisdn,
+        text: &str,
+        client_ref: Option<&str>,
+    ) -> Result<String, VonageError> {
+        match &self.messaging {
+            Messaging::Messages(client) => client.send(from, to, text, client_ref).await,
+            Messaging::SmsApi => self.send_with_sms_api(from, to, text, client_ref).await,
+        }
+    }
+
+    /// Where the stack's webhook `path` is, when the stack's base URL is known.
+    fn webhook(&self, path: &str) -> Option<String> {
+        self.public_base_url.as_ref().map(|b| format!("{b}{path}"))
     }
 
     /// What the configured check (`NUMBER_CHECK`) says of `number`: Identity Insights, Number

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Api, VonageClient, VonageError};
+use crate::config::MessagingApi;
 use crate::phone::Msisdn;
 use crate::values::{Country, NumberType};
 
@@ -11,6 +12,8 @@ struct NumberUpdate<'a> {
     country: &'a str,
     msisdn: &'a str,
     app_id: &'a str,
+    #[serde(rename = "moHttpUrl", skip_serializing_if = "Option::is_none")]
+    mo_http_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +86,9 @@ pub struct NumberOffer {
     /// For an owned number: the application (or SIP URI, or number) its calls go to.
     #[serde(rename = "voiceCallbackValue", default)]
     pub voice_callback_value: Option<String>,
+    /// For an owned number: where the SMS API sends its inbound texts.
+    #[serde(rename = "moHttpUrl", default)]
+    pub mo_http_url: Option<String>,
 }
 
 impl NumberOffer {
@@ -125,6 +131,7 @@ impl VonageClient {
             country: country.as_str(),
             msisdn: msisdn.as_str(),
             app_id,
+            mo_http_url: self.inbound_sms_url(),
         };
         let response = self
             .send(api, true, || {
@@ -132,6 +139,16 @@ impl VonageClient {
             })
             .await?;
         numbers_outcome(api, response).await
+    }
+
+    /// Where a number's inbound texts are to go, as the SMS API is told when a number is
+    /// linked (`moHttpUrl`): the stack's `/webhooks/inbound-sms` with `MESSAGING_API=sms` (the
+    /// Messages API sends them to the application's own webhook instead).
+    pub fn inbound_sms_url(&self) -> Option<String> {
+        match self.messaging_api {
+            MessagingApi::Sms => self.webhook("/webhooks/inbound-sms"),
+            MessagingApi::Messages => None,
+        }
     }
 
     /// Numbers the account can buy: `GET {numbers}/number/search`, credentials in the query.

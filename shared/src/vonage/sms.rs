@@ -17,6 +17,8 @@ struct NewMessage<'a> {
     type_: &'static str,
     #[serde(rename = "client-ref", skip_serializing_if = "Option::is_none")]
     client_ref: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callback: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,10 +37,12 @@ struct SmsMessageStatus {
 }
 
 impl VonageClient {
-    /// Sends one SMS: `POST {sms}/json`, form-encoded, credentials in the form. Returns the
-    /// message id. Not retried after a timeout, since the text may already be on its way.
+    /// Sends one SMS with the SMS API: `POST {sms}/json`, form-encoded, credentials in the
+    /// form, a delivery receipt asked for at the stack's `/webhooks/delivery-receipt` where the
+    /// stack's base URL is known. Returns the message id. Not retried after a timeout, since
+    /// the text may already be on its way.
     #[tracing::instrument(skip_all, fields(from = %from.masked(), to = %to.masked()))]
-    pub async fn send_sms(
+    pub(super) async fn send_with_sms_api(
         &self,
         from: &Msisdn,
         to: &Msisdn,
@@ -56,6 +60,7 @@ impl VonageClient {
             text,
             type_: if text.is_ascii() { "text" } else { "unicode" },
             client_ref,
+            callback: self.webhook("/webhooks/delivery-receipt"),
         };
         let body: SmsResponse = self
             .send(api, false, || self.http.post(&url).form(&form))
