@@ -90,6 +90,7 @@ VONAGE_APPLICATION_ID=aaaaaaaa-bbbb-cccc-dddd-0123456789ab
 VONAGE_NUMBER_INSIGHT_URL=http://127.0.0.1:$3/ni
 VONAGE_IDENTITY_INSIGHTS_URL=http://127.0.0.1:$3/identity-insights/v1
 VONAGE_SMS_URL=http://127.0.0.1:$3/sms
+VONAGE_MESSAGES_URL=http://127.0.0.1:$3/v1
 VONAGE_NUMBERS_URL=http://127.0.0.1:$3
 VONAGE_VOICE_URL=http://127.0.0.1:$3/v1/calls
 VONAGE_FILES_URL=http://127.0.0.1:$3/v1/files

@@ -11,8 +11,10 @@ key pair), read, changed and deleted. Paths match production, so the base URLs a
   VONAGE_NUMBERS_URL=http://127.0.0.1:PORT
   VONAGE_APPLICATIONS_URL=http://127.0.0.1:PORT/v2/applications
   VONAGE_IDENTITY_INSIGHTS_URL=http://127.0.0.1:PORT/identity-insights/v1
-Identity Insights checks a number with `phonenumbers` too, and takes only a token signed with
-the private key of an application created here.
+  VONAGE_MESSAGES_URL=http://127.0.0.1:PORT/v1
+Identity Insights checks a number with `phonenumbers` too, and the Messages API prints each text
+as the SMS API does; both take only a token signed with the private key of an application
+created here.
 GET /_sms lists the SMS sent so far, as JSON.
 
 Usage: vonage_standin.py [PORT]   (default 4000, on 127.0.0.1)
@@ -251,6 +253,25 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(401, {"title": "Unauthorized", "detail": "Invalid token"})
             number = json.loads(raw or b"{}").get("phone_number") or ""
             return self.reply(200, {"request_id": str(uuid.uuid4()), "insights": insights(number)})
+        if url.path == "/v1/messages":
+            with LOCK:
+                app = application_of(self.headers.get("Authorization") or "")
+            if app is None:
+                return self.reply(401, {"type": "https://developer.vonage.com/api-errors/#unathorized",
+                                        "title": "You did not provide correct credentials.",
+                                        "instance": str(uuid.uuid4())})
+            body = json.loads(raw or b"{}")
+            if body.get("channel") != "sms" or body.get("message_type") != "text":
+                return self.reply(422, {"type": "https://developer.vonage.com/api-errors/messages#1150",
+                                        "title": "Invalid params", "detail": "only SMS text here",
+                                        "instance": str(uuid.uuid4())})
+            message = {"from": body.get("from", ""), "to": body.get("to", ""),
+                       "text": body.get("text", ""), "message-id": str(uuid.uuid4())}
+            with LOCK:
+                SENT.append(message)
+            print("Message from +%s to +%s: %s" % (message["from"], message["to"], message["text"]),
+                  flush=True)
+            return self.reply(202, {"message_uuid": message["message-id"]})
         form = parse_qs(raw.decode())
         if url.path == "/sms/json":
             if not self.authorised(form):

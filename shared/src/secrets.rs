@@ -51,6 +51,15 @@ pub const PRIVATE_KEY: SecretName = SecretName {
     field: "private_key",
 };
 
+/// Where the stack's webhooks are (`https://{api}.execute-api.{region}.amazonaws.com`): written
+/// by the set-up, which knows the stack's URLs, for the functions whose own webhooks it would
+/// be a circle in the template to name (what the SMS API is told of a number's inbound texts
+/// and of each text's receipt). Not secret.
+pub const WEBHOOK_BASE: SecretName = SecretName {
+    variable: "PUBLIC_BASE_URL",
+    field: "webhook_base_url",
+};
+
 /// Every field a working stack's secret has (the hook secret is generated with the secret).
 pub const EVERY_FIELD: [SecretName; 5] = [
     API_SECRET,
@@ -196,7 +205,13 @@ fn invalid(reason: &str) -> ConfigError {
 pub async fn vonage_client(
     src: &dyn Source,
 ) -> Result<crate::vonage::VonageClient, Box<dyn std::error::Error + Send + Sync>> {
-    let config = crate::config::VonageConfig::from_source(src, require(src, API_SECRET).await?)?;
+    let mut config =
+        crate::config::VonageConfig::from_source(src, require(src, API_SECRET).await?)?;
+    if config.public_base_url.is_none() {
+        config.public_base_url = resolve(src, WEBHOOK_BASE)
+            .await?
+            .map(|b| secrecy::ExposeSecret::expose_secret(&b).trim_end_matches('/').to_owned());
+    }
     let (id, key) = (application_id(src).await?, resolve(src, PRIVATE_KEY).await?);
     Ok(crate::vonage::VonageClient::new(&config)?
         .with_application(&config, id.as_deref().zip(key.as_ref()))?)

@@ -34,7 +34,7 @@ use shared::model::NumberState;
 use shared::phone::Msisdn;
 use shared::ports::Pool;
 use shared::problem::ApiError;
-use shared::secrets::{API_SECRET, APPLICATION_ID, PRIVATE_KEY, StackSecret};
+use shared::secrets::{API_SECRET, APPLICATION_ID, PRIVATE_KEY, StackSecret, WEBHOOK_BASE};
 use shared::store::{Store, StoreError};
 use shared::vonage::{Application, ApplicationSpec, VonageClient, VonageError};
 
@@ -161,6 +161,13 @@ impl Settings {
         })
     }
 
+    /// Where the stack's webhooks are: the answer URL without its `/webhooks/answer`.
+    pub fn webhook_base_url(&self) -> Option<String> {
+        self.answer_url
+            .strip_suffix("/webhooks/answer")
+            .map(str::to_owned)
+    }
+
     fn spec(&self) -> ApplicationSpec {
         ApplicationSpec {
             name: self.application_name.clone(),
@@ -261,7 +268,12 @@ pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
     settings: &Settings,
 ) -> Result<Applied, SetupError> {
     let fields = deps.secret.read().await?;
-    let Some(vonage) = vonage_client(&deps.vonage, &fields)? else {
+    // Numbers are linked with the stack's own inbound-SMS URL where the SMS API needs it.
+    let config = VonageConfig {
+        public_base_url: settings.webhook_base_url(),
+        ..deps.vonage.clone()
+    };
+    let Some(vonage) = vonage_client(&config, &fields)? else {
         tracing::warn!(
             "the stack's secret has no api_secret yet: the Vonage application is set up when scripts/put-secret fills it"
         );
@@ -282,7 +294,7 @@ pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
         (None, Some(adopted)) => return Err(SetupError::NoSuchApplication(adopted.clone())),
         (None, None) => (vonage.create_application(&spec).await?, true),
     };
-    record(deps, &app, recorded.as_deref()).await?;
+    record(deps, &app, &fields, settings).await?;
     tracing::info!(application_id = %app.id, created, "the Vonage application is set up");
     let (added, linked) = link_pool(deps, &vonage, &app.id, &settings.numbers).await?;
     Ok(Applied::Ready {
@@ -293,16 +305,22 @@ pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
     })
 }
 
-/// Writes the application's id (and, when it was just created, its private key) into the
-/// secret, unless it is there already.
+/// Writes the application's id (and, when it was just created, its private key) and where the
+/// stack's webhooks are into the secret, unless they are there already.
 async fn record<S>(
     deps: &Deps<S>,
     app: &Application,
-    recorded: Option<&str>,
+    recorded: &HashMap<String, String>,
+    settings: &Settings,
 ) -> Result<(), SetupError> {
     let mut fields = Vec::new();
-    if recorded != Some(app.id.as_str()) {
+    let unchanged = |name: &str, value: &str| recorded.get(name).map(String::as_str) == Some(value);
+    if !unchanged(APPLICATION_ID.field, &app.id) {
         fields.push((APPLICATION_ID.field, app.id.as_str()));
+    }
+    let base = settings.webhook_base_url();
+    if let Some(base) = base.as_deref().filter(|b| !unchanged(WEBHOOK_BASE.field, b)) {
+        fields.push((WEBHOOK_BASE.field, base));
     }
     if let Some(key) = &app.private_key {
         fields.push((PRIVATE_KEY.field, key.expose_secret()));
