@@ -218,12 +218,17 @@ pub struct NotifyConfig {
     /// A text that Vonage cannot take for a while (an outage, throttling) is retried until this
     /// many seconds after the conversation was created, then recorded as failed.
     pub give_up_after_seconds: i64,
+    /// How long a conversation's records (its texts' delivery states among them) are kept after
+    /// it ends (`RETENTION_DAYS`).
+    pub retention_seconds: i64,
 }
 
 impl NotifyConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let conversations = ConversationConfig::from_source(src)?;
         Ok(Self {
-            template: ConversationConfig::from_source(src)?.notify_template,
+            template: conversations.notify_template,
+            retention_seconds: conversations.retention_seconds,
             missed_call_template: text(
                 src,
                 "MISSED_CALL_SMS_TEMPLATE",

@@ -146,6 +146,9 @@ pub struct Notification {
     /// Why it finally failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Vonage's id of the text once it was accepted, which its statuses name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 impl Notification {
@@ -154,8 +157,71 @@ impl Notification {
             status: NotificationStatus::Pending,
             attempts: 0,
             reason: None,
+            message_id: None,
         }
     }
+}
+
+/// How far a text the product sent got: Vonage accepted it, then a receipt from the network
+/// said it reached the handset or that it never will. Without a receipt it stays submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Submitted,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Which text of which conversation a sent text is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TextKind {
+    /// The text that told participant `index` their proxy number.
+    Notification {
+        index: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<Label>,
+    },
+    /// A text participant `from_index` wrote, sent on to the other one.
+    Relayed { from_index: u8 },
+    /// The text that told the callee of a missed call from participant `caller_index`.
+    MissedCall { caller_index: u8 },
+}
+
+/// Whose a sent text is: its conversation (and reference, for its events) and which text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextOwner {
+    pub conversation_id: ConversationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    #[serde(flatten)]
+    pub kind: TextKind,
+}
+
+/// What is known of one text the product sent, by Vonage's id of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentText {
+    pub id: String,
+    /// `None` while only a status has arrived (Vonage does not order them after the send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<TextOwner>,
+    pub state: DeliveryState,
+    /// Why it failed: `rejected` or `undeliverable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Vonage's code for the failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

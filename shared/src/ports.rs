@@ -8,8 +8,8 @@ use std::future::Future;
 
 use crate::files::FilesError;
 use crate::model::{
-    CallEvent, CallRecording, Conversation, MissedCallNotice, Notification, NumberFacts,
-    PendingNumber, PoolNumber, Route,
+    CallEvent, CallRecording, Conversation, DeliveryState, MissedCallNotice, Notification,
+    NumberFacts, PendingNumber, PoolNumber, Route, SentText, TextOwner,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
@@ -336,8 +336,35 @@ pub trait Leases: Send + Sync {
     fn release_lease(&self, name: &str, holder: &str) -> impl Future<Output = Stored<()>> + Send;
 }
 
-/// The SMS ledger: messages handled once, parts of long ones, opt-outs, relayed messages.
-pub trait SmsLedger: Send + Sync {
+/// What became of each text the product sent, by Vonage's id of it: whose it is (from the
+/// sender) and how far it got (from the status webhooks), in either order.
+pub trait TextLedger: Send + Sync {
+    fn note_sent(
+        &self,
+        id: &str,
+        owner: &TextOwner,
+        until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// `false` for a repeat or a state that came late (a state only moves forward).
+    fn note_status(
+        &self,
+        id: &str,
+        state: DeliveryState,
+        reason: Option<&str>,
+        error_code: Option<&str>,
+        now: i64,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn texts(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Stored<std::collections::HashMap<String, SentText>>> + Send;
+}
+
+/// The SMS ledger: messages handled once, parts of long ones, opt-outs, relayed messages, and
+/// what became of the texts sent on.
+pub trait SmsLedger: TextLedger + Send + Sync {
     /// `false` when this message id was claimed before (a retry).
     fn claim_message(
         &self,
@@ -609,6 +636,12 @@ delegate!(Store => AccessCodes {
 delegate!(Store => Leases {
     fn acquire_lease(&self, name: &str, holder: &str, now: i64, hold_seconds: i64) -> Stored<bool>;
     fn release_lease(&self, name: &str, holder: &str) -> Stored<()>;
+});
+
+delegate!(Store => TextLedger {
+    fn note_sent(&self, id: &str, owner: &TextOwner, until: i64) -> Stored<()>;
+    fn note_status(&self, id: &str, state: DeliveryState, reason: Option<&str>, error_code: Option<&str>, now: i64) -> Stored<bool>;
+    fn texts(&self, ids: &[String]) -> Stored<std::collections::HashMap<String, SentText>>;
 });
 
 delegate!(Store => SmsLedger {

@@ -208,9 +208,11 @@ pub async fn vonage_client(
     let mut config =
         crate::config::VonageConfig::from_source(src, require(src, API_SECRET).await?)?;
     if config.public_base_url.is_none() {
-        config.public_base_url = resolve(src, WEBHOOK_BASE)
-            .await?
-            .map(|b| secrecy::ExposeSecret::expose_secret(&b).trim_end_matches('/').to_owned());
+        config.public_base_url = resolve(src, WEBHOOK_BASE).await?.map(|b| {
+            secrecy::ExposeSecret::expose_secret(&b)
+                .trim_end_matches('/')
+                .to_owned()
+        });
     }
     let (id, key) = (application_id(src).await?, resolve(src, PRIVATE_KEY).await?);
     Ok(crate::vonage::VonageClient::new(&config)?

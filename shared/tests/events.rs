@@ -78,12 +78,14 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
         status: NotificationStatus::Sent,
         attempts: 0,
         reason: None,
+        message_id: None,
     });
     let mut failed_b = sent_a.clone();
     failed_b.participants[1].notification = Some(Notification {
         status: NotificationStatus::Failed,
         attempts: 5,
         reason: Some("SMS API answered HTTP 503".into()),
+        message_id: None,
     });
     let mut attempted = pending.clone();
     attempted.participants[1].notification = Some(Notification {

@@ -687,6 +687,7 @@ async fn a_missed_call_notice_is_written_once_per_caller_and_quiet_interval() {
         status: NotificationStatus::Sent,
         attempts: 0,
         reason: None,
+        message_id: None,
     };
     assert!(!store.finish_missed_call(&first, &sent).await.unwrap());
     assert_eq!(

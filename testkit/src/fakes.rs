@@ -9,15 +9,15 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::model::{
-    CallEvent, CallRecording, Conversation, ConversationStatus, ExpiryMode, FreedPair,
-    MissedCallNotice, Notification, NotificationStatus, NumberFacts, NumberState, PendingNumber,
-    PoolNumber, Route,
+    CallEvent, CallRecording, Conversation, ConversationStatus, DeliveryState, ExpiryMode,
+    FreedPair, MissedCallNotice, Notification, NotificationStatus, NumberFacts, NumberState,
+    PendingNumber, PoolNumber, Route, SentText, TextOwner,
 };
 use shared::phone::Msisdn;
 use shared::ports::{
     AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
     Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles, RecordingLog,
-    RecordingSource, RouteReader, SmsLedger, SmsSender,
+    RecordingSource, RouteReader, SmsLedger, SmsSender, TextLedger,
 };
 use shared::store::{
     CallRef, CloseOutcome, Closing, CodeFailures, CodeLookup, CreateConflict, Exhaustion,
@@ -59,6 +59,8 @@ struct State {
     missed: HashMap<(ConversationId, u8), (MissedCallNotice, i64)>,
     /// (proxy, caller) → wrong access codes typed there.
     code_failures: HashMap<(Msisdn, String), CodeFailures>,
+    /// Vonage's message id → what became of that text.
+    texts: HashMap<String, SentText>,
 }
 
 impl State {
@@ -822,6 +824,66 @@ impl Leases for MemoryStore {
             s.leases.remove(name);
         }
         Ok(())
+    }
+}
+
+impl TextLedger for MemoryStore {
+    async fn note_sent(&self, id: &str, owner: &TextOwner, _until: i64) -> Result<(), StoreError> {
+        let mut state = self.request()?;
+        let text = state
+            .texts
+            .entry(id.to_owned())
+            .or_insert_with(|| SentText {
+                id: id.to_owned(),
+                owner: None,
+                state: DeliveryState::Submitted,
+                reason: None,
+                error_code: None,
+            });
+        text.owner = Some(owner.clone());
+        Ok(())
+    }
+
+    async fn note_status(
+        &self,
+        id: &str,
+        state: DeliveryState,
+        reason: Option<&str>,
+        error_code: Option<&str>,
+        _now: i64,
+    ) -> Result<bool, StoreError> {
+        let rank = |s: DeliveryState| u8::from(s != DeliveryState::Submitted);
+        let mut stored = self.request()?;
+        // As the store's condition: only a first state, or one further than the one there.
+        if stored
+            .texts
+            .get(id)
+            .is_some_and(|t| rank(t.state) >= rank(state))
+        {
+            return Ok(false);
+        }
+        let text = stored
+            .texts
+            .entry(id.to_owned())
+            .or_insert_with(|| SentText {
+                id: id.to_owned(),
+                owner: None,
+                state,
+                reason: None,
+                error_code: None,
+            });
+        text.state = state;
+        text.reason = reason.map(str::to_owned);
+        text.error_code = error_code.map(str::to_owned);
+        Ok(true)
+    }
+
+    async fn texts(&self, ids: &[String]) -> Result<HashMap<String, SentText>, StoreError> {
+        let state = self.request()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.texts.get(id).map(|t| (id.clone(), t.clone())))
+            .collect())
     }
 }
 

@@ -10,7 +10,9 @@ use shared::domain::conversation::{self, ClosePolicy, Reopened};
 use shared::http::{json_response, read_json};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
-use shared::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
+use shared::ports::{
+    Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool, TextLedger,
+};
 use shared::problem::ApiError;
 use shared::store::{CloseOutcome, ListFilter, Store};
 use shared::values::ConversationId;
@@ -38,8 +40,8 @@ pub const DEFAULT_PAGE: i32 = 25;
 pub const MAX_PAGE: i32 = 100;
 
 /// The ports the conversations API uses of the store, and of Vonage.
-pub trait StorePorts: Conversations + Pool + Leases + InsightCache {}
-impl<T: Conversations + Pool + Leases + InsightCache> StorePorts for T {}
+pub trait StorePorts: Conversations + Pool + Leases + InsightCache + TextLedger {}
+impl<T: Conversations + Pool + Leases + InsightCache + TextLedger> StorePorts for T {}
 pub trait VonagePorts: NumberChecker + NumberInventory {}
 impl<T: NumberChecker + NumberInventory> VonagePorts for T {}
 
@@ -77,9 +79,14 @@ async fn route<S: StorePorts, V: VonagePorts>(
                 deps.store.recordings(&c.id)
             );
             let (events, messages, recordings) = (events?, messages?, recordings?);
+            let texts = deps
+                .store
+                .texts(&ConversationView::sent_texts(&c, &messages))
+                .await?;
             let view = ConversationView::at(&c, shared::now())
                 .with_calls(&c, &Interaction::fold(&events), &recordings)
-                .with_messages(&c, &messages);
+                .with_messages(&c, &messages)
+                .with_deliveries(&c, &messages, &texts);
             Ok(json_response(200, &view))
         }
         ("DELETE", ["conversations", id]) => {

@@ -1,9 +1,12 @@
 //! What the management API shows of a conversation.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use shared::model::{
-    CallRecording, CallSettings, Checked, CloseReason, Conversation, Direction, ExpiryMode,
-    Interaction, LineType, Missed, Mode, NotificationStatus, Participant, RecordingKind, RoutedBy,
+    CallRecording, CallSettings, Checked, CloseReason, Conversation, DeliveryState, Direction,
+    ExpiryMode, Interaction, LineType, Missed, Mode, NotificationStatus, Participant,
+    RecordingKind, RoutedBy, SentText,
 };
 use shared::rfc3339;
 use shared::store::RelayedMessage;
@@ -48,9 +51,16 @@ pub struct MessageView {
     pub at: String,
     /// SMS parts it arrived in.
     pub parts: u32,
-    /// `submitted` (Vonage accepted the onward send) or `opted-out` (the recipient had opted
-    /// out; nothing was sent).
+    /// `submitted` (Vonage accepted the onward send), `opted-out` (the recipient had opted
+    /// out) or `not_sms_capable` (the recipient is on a landline): nothing was sent but for
+    /// `submitted`.
     pub status: MessageStatus,
+    /// How far the onward text got: `submitted` until a receipt says `delivered` or `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryState>,
+    /// Why it failed (`rejected`, `undeliverable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_failure: Option<String>,
 }
 
 /// One call through the conversation. Participants are named by label (or position), never by
@@ -185,6 +195,13 @@ pub struct ParticipantView {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notification_failure: Option<String>,
+    /// How far the sent notification got: `submitted` until a receipt from the network says
+    /// `delivered` or `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryState>,
+    /// Why it failed after it was sent (`rejected`, `undeliverable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_failure: Option<String>,
     /// The access code that routes their calls and texts when caller ID cannot (with
     /// `ACCESS_CODES` on).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,11 +264,53 @@ impl ConversationView {
                         at: rfc3339(m.at),
                         parts: m.parts,
                         status: m.status,
+                        delivery: None,
+                        delivery_failure: None,
                     }
                 })
                 .collect(),
         );
         self
+    }
+
+    /// The delivery state of each sent notification and relayed text, from `texts` (what the
+    /// status webhooks recorded, by Vonage's message id): one sent without a receipt yet is
+    /// `submitted`. Call after [`Self::with_messages`] with the same `messages`.
+    pub fn with_deliveries(
+        mut self,
+        c: &Conversation,
+        messages: &[RelayedMessage],
+        texts: &HashMap<String, SentText>,
+    ) -> Self {
+        let state = |id: Option<&String>| {
+            id.map(|id| match texts.get(id) {
+                Some(t) => (t.state, t.reason.clone()),
+                None => (DeliveryState::Submitted, None),
+            })
+        };
+        for (view, p) in self.participants.iter_mut().zip(&c.participants) {
+            let sent = p.notification.as_ref().and_then(|n| n.message_id.as_ref());
+            if let Some((delivery, failure)) = state(sent) {
+                (view.delivery, view.delivery_failure) = (Some(delivery), failure);
+            }
+        }
+        if let Some(views) = &mut self.messages {
+            for (view, m) in views.iter_mut().zip(messages) {
+                if let Some((delivery, failure)) = state(m.outbound_id.as_ref()) {
+                    (view.delivery, view.delivery_failure) = (Some(delivery), failure);
+                }
+            }
+        }
+        self
+    }
+
+    /// Vonage's ids of the texts whose delivery [`Self::with_deliveries`] shows.
+    pub fn sent_texts(c: &Conversation, messages: &[RelayedMessage]) -> Vec<String> {
+        c.participants
+            .iter()
+            .filter_map(|p| p.notification.as_ref()?.message_id.clone())
+            .chain(messages.iter().filter_map(|m| m.outbound_id.clone()))
+            .collect()
     }
 
     pub fn with_calls(
@@ -283,6 +342,8 @@ impl From<&Participant> for ParticipantView {
                 .unwrap_or_else(|| Language::for_country(&Country::unknown())),
             notified: p.notified(),
             notification_failure: p.notification.as_ref().and_then(|n| n.reason.clone()),
+            delivery: None,
+            delivery_failure: None,
             code: p.code.as_ref().map(|c| c.as_str().to_owned()),
             shared: p.shared,
             checked: p.checked,

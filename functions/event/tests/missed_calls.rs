@@ -104,10 +104,8 @@ async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why
                 // they call back on.
                 if let Some(notice) = &notice {
                     let sms = FakeVonage::default();
-                    let template = NotifyConfig::from_source(&|_: &str| None)
-                        .unwrap()
-                        .missed_call_template;
-                    notify::missed_call(&deps.store, &sms, notice, &template, NOW, 900)
+                    let settings = NotifyConfig::from_source(&|_: &str| None).unwrap();
+                    notify::missed_call(&deps.store, &sms, notice, &settings, NOW)
                         .await
                         .unwrap();
                     let sent = sms.sent();

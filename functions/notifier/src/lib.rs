@@ -14,7 +14,7 @@ use shared::config::NotifyConfig;
 use shared::domain::notify::{self, Delivery};
 use shared::error::error_chain;
 use shared::model::NotificationStatus;
-use shared::ports::{Notifications, SmsSender};
+use shared::ports::{Notifications, SmsSender, TextLedger};
 use shared::store::{Change, Store};
 use shared::stream::{self, Batch};
 use shared::vonage::VonageClient;
@@ -51,7 +51,7 @@ pub struct Report {
 /// (partial batch response); those that are finished are not texted again when it does.
 pub async fn handle<S, V>(deps: &Deps<S, V>, batch: Batch) -> (DynamoDbEventResponse, Report)
 where
-    S: Notifications,
+    S: Notifications + TextLedger,
     V: SmsSender,
 {
     let now = shared::now();
@@ -94,7 +94,7 @@ pub fn pause(base: Duration, attempts: u32) -> Duration {
 /// became of them (a record that could not be read or recorded is retried at once).
 async fn notify_record<S, V>(deps: &Deps<S, V>, record: &EventRecord, now: i64) -> Option<Delivery>
 where
-    S: Notifications,
+    S: Notifications + TextLedger,
     V: SmsSender,
 {
     let conversation = match stream::change_of(record) {
@@ -109,16 +109,8 @@ where
         })) if notice.notification.status == NotificationStatus::Pending
             && old.as_ref().is_none_or(|old| old.call_id != notice.call_id) =>
         {
-            let n = &deps.notify;
-            let delivered = notify::missed_call(
-                &deps.store,
-                &deps.vonage,
-                &notice,
-                &n.missed_call_template,
-                now,
-                n.give_up_after_seconds,
-            )
-            .await;
+            let delivered =
+                notify::missed_call(&deps.store, &deps.vonage, &notice, &deps.notify, now).await;
             return Some(delivered.unwrap_or_else(|e| {
                 tracing::error!(conversation_id = %notice.conversation_id, error = %error_chain(&e), "missed-call SMS not recorded; the stream retries it");
                 Delivery::Retry { attempts: 0 }
@@ -137,14 +129,12 @@ where
     if !pending {
         return None;
     }
-    let n = &deps.notify;
     let delivered = notify::deliver(
         &deps.store,
         &deps.vonage,
         &conversation.id,
-        &n.template,
+        &deps.notify,
         now,
-        n.give_up_after_seconds,
     )
     .await;
     Some(delivered.unwrap_or_else(|e| {

@@ -319,7 +319,10 @@ async fn record<S>(
         fields.push((APPLICATION_ID.field, app.id.as_str()));
     }
     let base = settings.webhook_base_url();
-    if let Some(base) = base.as_deref().filter(|b| !unchanged(WEBHOOK_BASE.field, b)) {
+    if let Some(base) = base
+        .as_deref()
+        .filter(|b| !unchanged(WEBHOOK_BASE.field, b))
+    {
         fields.push((WEBHOOK_BASE.field, base));
     }
     if let Some(key) = &app.private_key {

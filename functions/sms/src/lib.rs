@@ -1,12 +1,16 @@
 //! The inbound-text webhooks: `/webhooks/inbound-sms` (SMS API, `sig`-signed, any encoding)
 //! and `/webhooks/inbound-message` (Messages API, a JSON body signed with a JWT like the Voice
 //! webhooks). Each checks its signature, reads the message and hands it to the one relay
-//! (`shared::domain::relay`): one domain, two edges. Message text is never logged.
+//! (`shared::domain::relay`): one domain, two edges. Message text is never logged. And the
+//! statuses of the texts the product sent, from either API: `/webhooks/message-status`
+//! (Messages, JWT) and `/webhooks/delivery-receipt` (SMS API, `sig`), recorded by
+//! `shared::domain::delivery`.
 
 use std::collections::HashMap;
 
 use lambda_http::{Body, Request, Response};
 use shared::config::SmsConfig;
+use shared::domain::delivery;
 use shared::domain::relay::{self, Relay};
 pub use shared::domain::relay::{Inbound, OPT_IN, OPT_OUT, Outcome, RelayError};
 use shared::hook::Hooks;
@@ -42,8 +46,15 @@ where
     S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
-    if shared::http::path(&req).ends_with("/inbound-message") {
+    let path = shared::http::path(&req);
+    if path.ends_with("/inbound-message") {
         return inbound_message(deps, &req).await;
+    }
+    if path.ends_with("/message-status") {
+        return message_status(deps, &req).await;
+    }
+    if path.ends_with("/delivery-receipt") {
+        return delivery_receipt(deps, &req).await;
     }
     if !matches!(req.method().as_str(), "GET" | "POST") {
         return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
@@ -97,6 +108,98 @@ where
         Ok(inbound) => relayed(deps, &inbound, now).await,
         Err(e) => e.into_response(),
     }
+}
+
+/// `POST /webhooks/message-status`: a status of a text the product sent through the Messages
+/// API (`messageStatusSMS`), its JWT checked against the body before anything is read.
+async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
+    if req.method().as_str() != "POST" {
+        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    let now = shared::now();
+    if let Err(e) = deps.jwt.check(req, now) {
+        tracing::warn!(error = %e, "unsigned or forged message status refused");
+        return ApiError::Unauthorized(e).into_response();
+    }
+    let body: MessageStatus = match shared::http::read_json(req) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let code = body.error.and_then(|e| e.title);
+    let status = delivery::Status::from_messages(&body.message_uuid, &body.status, code);
+    recorded(deps, status, now).await
+}
+
+/// `/webhooks/delivery-receipt`: an SMS API delivery receipt (`DeliveryReceipt`), in any of the
+/// encodings the SMS API uses, its `sig` checked like an inbound SMS's.
+async fn delivery_receipt<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
+    if !matches!(req.method().as_str(), "GET" | "POST") {
+        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
+    }
+    let Some(fields) = webhook_fields(req) else {
+        return ApiError::InvalidRequest("the body is neither a form nor a JSON object".into())
+            .into_response();
+    };
+    // Vonage checks the URL with a bare GET when it is set: answer it.
+    if fields.is_empty() {
+        return empty_response(200);
+    }
+    let now = shared::now();
+    if let Some(verifier) = &deps.auth
+        && let Err(e) = verifier.verify(&fields, now)
+    {
+        tracing::warn!(error = %e, "unsigned or forged delivery receipt refused");
+        return ApiError::SmsUnauthorized(e).into_response();
+    }
+    let get = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+    let status = delivery::Status::from_receipt(
+        get("messageId"),
+        get("status"),
+        Some(get("err-code").to_owned()).filter(|c| !c.is_empty()),
+    );
+    recorded(deps, status, now).await
+}
+
+/// Records a status (one the product does not track is acknowledged and dropped): `204` once
+/// recorded or seen before, `503` (which Vonage retries) when the store could not be written.
+async fn recorded<S: SmsLedger, V>(
+    deps: &Deps<S, V>,
+    status: Option<delivery::Status>,
+    now: i64,
+) -> Response<Body> {
+    let Some(status) = status else {
+        return empty_response(204);
+    };
+    let id = status.message_id.trim();
+    if id.is_empty() || id.len() > 64 {
+        return ApiError::InvalidRequest("the message id is missing".into()).into_response();
+    }
+    match delivery::record(&deps.store, &status, now).await {
+        Ok(moved) => {
+            tracing::info!(message_id = %id, state = status.state.as_str(), moved, "text status recorded");
+            empty_response(204)
+        }
+        Err(e) => {
+            tracing::error!(message_id = %id, error = %e, "text status not recorded");
+            ApiError::StoreUnavailable(e).into_response()
+        }
+    }
+}
+
+/// The fields of `messages-v1-sms.yml`'s `messageStatusSMS` the product reads.
+#[derive(Debug, serde::Deserialize)]
+struct MessageStatus {
+    message_uuid: String,
+    status: String,
+    #[serde(default)]
+    error: Option<StatusError>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct StatusError {
+    /// Vonage's error code (`1000`, say).
+    #[serde(default)]
+    title: Option<String>,
 }
 
 /// The fields of `messages-v1-sms.yml`'s `inboundMessageSMS` the relay reads.

@@ -6,7 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::model::{
-    CloseReason, Conversation, ConversationStatus, Direction, NotificationStatus, NumberState,
+    CloseReason, Conversation, ConversationStatus, DeliveryState, Direction, NotificationStatus,
+    NumberState, SentText, TextKind,
 };
 use crate::store::{Change, HookKind};
 use crate::values::MessageStatus;
@@ -15,15 +16,18 @@ use crate::values::MessageStatus;
 pub const SOURCE: &str = "voice-proxy";
 
 /// Every detail-type the catalogue has; each has a JSON Schema in `schemas/events/`.
-pub const DETAIL_TYPES: [&str; 14] = [
+pub const DETAIL_TYPES: [&str; 17] = [
     "conversation.created",
     "conversation.closed",
     "participant.notified",
+    "participant.notification_delivered",
     "participant.notification_failed",
     "call.answered",
     "call.completed",
     "call.missed",
     "message.relayed",
+    "message.delivered",
+    "message.failed",
     "number.added",
     "number.retired",
     "number.released",
@@ -194,8 +198,61 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
         }
         // The call itself is `call.missed`, from its callee's leg; the SMS is the notifier's.
         Change::MissedCall { .. } => {}
+        Change::Text { old, new } => {
+            if let Some((detail_type, detail)) = delivered(old.as_ref(), new.as_ref()) {
+                push(detail_type, detail);
+            }
+        }
     }
     events
+}
+
+/// The event a sent text's change means: once it has both an owner and a final state, and
+/// had not both before (the owner and the state come in either order). A missed call's text
+/// has no event of its own.
+fn delivered(old: Option<&SentText>, new: Option<&SentText>) -> Option<(&'static str, Value)> {
+    let known = |t: Option<&SentText>| {
+        t.filter(|t| t.owner.is_some() && t.state != DeliveryState::Submitted)
+            .map(|t| t.state)
+    };
+    let new = new?;
+    let state = known(Some(new))?;
+    if known(old).is_some() {
+        return None;
+    }
+    let owner = new.owner.as_ref()?;
+    let mut detail = json!({"conversation_id": owner.conversation_id});
+    if let Some(reference) = &owner.reference {
+        detail["reference"] = json!(reference);
+    }
+    let failed = state == DeliveryState::Failed;
+    if failed {
+        detail["reason"] = json!(new.reason.as_deref().unwrap_or("undeliverable"));
+    }
+    let detail_type = match &owner.kind {
+        TextKind::Notification { index, label } => {
+            detail["index"] = json!(index);
+            if let Some(label) = label {
+                detail["label"] = json!(label);
+            }
+            if failed {
+                "participant.notification_failed"
+            } else {
+                "participant.notification_delivered"
+            }
+        }
+        TextKind::Relayed { from_index } => {
+            detail["from_index"] = json!(from_index);
+            detail["to_index"] = json!(1 - from_index.min(&1));
+            if failed {
+                "message.failed"
+            } else {
+                "message.delivered"
+            }
+        }
+        TextKind::MissedCall { .. } => return None,
+    };
+    Some((detail_type, detail))
 }
 
 /// `conversation_id` and, when it has one, `reference`.

@@ -6,6 +6,7 @@
 pub mod assign;
 pub mod calls;
 pub mod conversation;
+pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod hooks;

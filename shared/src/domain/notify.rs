@@ -2,12 +2,15 @@
 //! after the conversation is written), a call they did not take ([`missed_call`]), and, if
 //! configured, that it has ended. One template function fills every placeholder.
 
+use crate::config::NotifyConfig;
+use crate::domain::Retention;
+use crate::domain::delivery::note_sent;
 use crate::error::error_chain;
 use crate::model::{
     Conversation, ConversationStatus, MissedCallNotice, Notification, NotificationStatus,
-    Participant,
+    Participant, TextKind, TextOwner,
 };
-use crate::ports::{Notifications, SmsSender};
+use crate::ports::{Notifications, SmsSender, TextLedger};
 use crate::store::StoreError;
 use crate::values::ConversationId;
 
@@ -75,6 +78,22 @@ pub async fn tell_both<V: SmsSender>(
     [sent_a, sent_b]
 }
 
+/// Text `kind` of conversation `c`.
+fn owner(c: &Conversation, kind: TextKind) -> TextOwner {
+    TextOwner {
+        conversation_id: c.id.clone(),
+        reference: c.reference.clone(),
+        kind,
+    }
+}
+
+/// How long the records of a conversation's texts are kept after it ends.
+fn retention(settings: &NotifyConfig) -> Retention {
+    Retention {
+        seconds: settings.retention_seconds,
+    }
+}
+
 /// What one round of [`deliver`] left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -105,33 +124,32 @@ impl Delivery {
 /// throttling) outlasts `give_up_after` seconds from the conversation's creation, or when the
 /// conversation closed first. Pending is read from the stored conversation, so a redelivered
 /// change does not text anyone twice once their outcome is recorded.
-pub async fn deliver<S: Notifications, V: SmsSender>(
+pub async fn deliver<S: Notifications + TextLedger, V: SmsSender>(
     store: &S,
     sms: &V,
     id: &ConversationId,
-    template: &str,
+    settings: &NotifyConfig,
     now: i64,
-    give_up_after: i64,
 ) -> Result<Delivery, StoreError> {
     let Some(c) = store.conversation(id).await? else {
         return Ok(Delivery::Done);
     };
-    let give_up = now >= c.created_at + give_up_after;
     let (a, b) = tokio::join!(
-        deliver_one(store, sms, &c, 0, template, give_up),
-        deliver_one(store, sms, &c, 1, template, give_up),
+        deliver_one(store, sms, &c, 0, settings, now),
+        deliver_one(store, sms, &c, 1, settings, now),
     );
     Ok(a?.and(b?))
 }
 
-async fn deliver_one<S: Notifications, V: SmsSender>(
+async fn deliver_one<S: Notifications + TextLedger, V: SmsSender>(
     store: &S,
     sms: &V,
     c: &Conversation,
     index: usize,
-    template: &str,
-    give_up: bool,
+    settings: &NotifyConfig,
+    now: i64,
 ) -> Result<Delivery, StoreError> {
+    let give_up = now >= c.created_at + settings.give_up_after_seconds;
     let (me, other) = (&c.participants[index], &c.participants[1 - index]);
     if me.notified() != Some(NotificationStatus::Pending) {
         return Ok(Delivery::Done);
@@ -141,6 +159,7 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
         status,
         attempts,
         reason,
+        message_id: None,
     };
     if c.status == ConversationStatus::Closed {
         let reason = "the conversation closed before the text was sent".to_owned();
@@ -159,12 +178,23 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
         }
         return Ok(Delivery::Done);
     }
-    let body = with_code(text(template, c, me, other), me);
+    let body = with_code(text(&settings.template, c, me, other), me);
     let sent = sms
         .send_sms(&me.proxy_number, &me.number, &body, Some(c.id.as_str()))
         .await;
     let outcome = match sent {
-        Ok(_) => finished(NotificationStatus::Sent, attempts, None),
+        Ok(message_id) => {
+            let kind = TextKind::Notification {
+                index: index as u8,
+                label: me.label.clone(),
+            };
+            let until = retention(settings).until(c.expires_at, now);
+            note_sent(store, &message_id, &owner(c, kind), until).await;
+            Notification {
+                message_id: Some(message_id),
+                ..finished(NotificationStatus::Sent, attempts, None)
+            }
+        }
         Err(e) if e.is_transient() => {
             let counted = store.count_notification_attempt(&c.id, index).await?;
             tracing::warn!(conversation_id = %c.id, index, ?counted, error = %error_chain(&e), "notification SMS not sent yet");
@@ -196,13 +226,12 @@ async fn deliver_one<S: Notifications, V: SmsSender>(
 /// twice. Not sent, and recorded as failed, when the callee has opted out of texts on that
 /// number, when the conversation is closed or gone, or when Vonage refuses for good or a passing
 /// failure outlasts `give_up_after` seconds from the call.
-pub async fn missed_call<S: Notifications, V: SmsSender>(
+pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
     store: &S,
     sms: &V,
     notice: &MissedCallNotice,
-    template: &str,
+    settings: &NotifyConfig,
     now: i64,
-    give_up_after: i64,
 ) -> Result<Delivery, StoreError> {
     let stored = store
         .missed_call(&notice.conversation_id, notice.caller_index)
@@ -218,6 +247,7 @@ pub async fn missed_call<S: Notifications, V: SmsSender>(
         status,
         attempts: notice.notification.attempts,
         reason,
+        message_id: None,
     };
     let c = match store.conversation(&notice.conversation_id).await? {
         Some(c) if c.is_open_at(now) => c,
@@ -239,7 +269,7 @@ pub async fn missed_call<S: Notifications, V: SmsSender>(
         let reason = "the callee has opted out of texts on this number".to_owned();
         finish(NotificationStatus::Failed, Some(reason))
     } else {
-        let body = text(template, &c, callee, other);
+        let body = text(&settings.missed_call_template, &c, callee, other);
         let sent = sms
             .send_sms(
                 &callee.proxy_number,
@@ -249,12 +279,22 @@ pub async fn missed_call<S: Notifications, V: SmsSender>(
             )
             .await;
         match sent {
-            Ok(_) => finish(NotificationStatus::Sent, None),
+            Ok(message_id) => {
+                let kind = TextKind::MissedCall {
+                    caller_index: notice.caller_index,
+                };
+                let until = retention(settings).until(c.expires_at, now);
+                note_sent(store, &message_id, &owner(&c, kind), until).await;
+                Notification {
+                    message_id: Some(message_id),
+                    ..finish(NotificationStatus::Sent, None)
+                }
+            }
             Err(e) if e.is_transient() => {
                 let counted = store.count_missed_call_attempt(notice).await?;
                 tracing::warn!(conversation_id = %c.id, ?counted, error = %error_chain(&e), "missed-call SMS not sent yet");
                 match counted {
-                    Some(_) if now >= notice.at + give_up_after => {
+                    Some(_) if now >= notice.at + settings.give_up_after_seconds => {
                         finish(NotificationStatus::Failed, Some(e.to_string()))
                     }
                     Some(n) => return Ok(Delivery::Retry { attempts: n }),

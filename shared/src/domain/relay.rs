@@ -7,10 +7,11 @@
 
 use crate::config::SmsConfig;
 use crate::domain::Retention;
+use crate::domain::delivery::note_sent;
 use crate::domain::hooks::{self, TextOutcome, Unplanned, Verdict};
 use crate::error::error_chain;
 use crate::hook::{HookClient, Hooks};
-use crate::model::Route;
+use crate::model::{Route, TextKind, TextOwner};
 use crate::phone::Msisdn;
 use crate::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
 use crate::store::{Channel, MessagePart, RelayedMessage, StoreError};
@@ -374,6 +375,10 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
     now: i64,
 ) -> Result<Outcome, RelayError> {
     let store = &deps.store;
+    let retention = Retention {
+        seconds: deps.sms.retention_seconds,
+    };
+    let retain_until = retention.until(route.expires_at, now);
     let mut record = RelayedMessage {
         message_id: m.message_id.clone(),
         from_index: route.caller_index,
@@ -398,6 +403,14 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
             Some(route.conversation_id.as_str()),
         )
         .await?;
+        let owner = TextOwner {
+            conversation_id: route.conversation_id.clone(),
+            reference: route.reference.clone(),
+            kind: TextKind::Relayed {
+                from_index: route.caller_index,
+            },
+        };
+        note_sent(deps.store, &id, &owner, retain_until).await;
         record.outbound_id = Some(id);
         crate::telemetry::metric(
             "TextsRelayed",
@@ -407,10 +420,6 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
         );
         Outcome::Relayed
     };
-    let retention = Retention {
-        seconds: deps.sms.retention_seconds,
-    };
-    let retain_until = retention.until(route.expires_at, now);
     if let Err(e) = store
         .record_message(&route.conversation_id, &record, retain_until)
         .await

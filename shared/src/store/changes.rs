@@ -3,7 +3,7 @@
 //! notifier sends, are read; every other item (routes, members, claims, leases) is `None`.
 
 use super::*;
-use crate::model::MissedCallNotice;
+use crate::model::{MissedCallNotice, SentText};
 use crate::store::sms::MessageItem;
 
 /// One change of the table, as records.
@@ -37,6 +37,11 @@ pub enum Change {
     Number {
         old: Option<PoolNumber>,
         new: Option<PoolNumber>,
+    },
+    /// A sent text's owner or state recorded.
+    Text {
+        old: Option<SentText>,
+        new: Option<SentText>,
     },
 }
 
@@ -114,6 +119,15 @@ pub fn read_change(
             )),
             _ => None,
         },
+        "TEXT" => {
+            let read = |i: serde_dynamo::Item| -> Result<SentText, StoreError> {
+                Ok(from_item::<_, super::texts::TextItem>(i)?.text)
+            };
+            Some(Change::Text {
+                old: old.map(read).transpose()?,
+                new: new.map(read).transpose()?,
+            })
+        }
         sk if sk.starts_with("SMS#") => match (old, new) {
             (None, Some(new)) => {
                 let item: MessageItem = from_item(new)?;

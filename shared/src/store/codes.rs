@@ -104,16 +104,7 @@ impl Store {
         if pending.is_empty() {
             Ok(found)
         } else {
-            let throttled =
-                aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException::builder()
-                    .message("keys left unprocessed by BatchGetItem")
-                    .build();
-            Err(StoreError::Unavailable {
-                kind: Unavailable::Throttled,
-                source: Box::new(
-                    aws_sdk_dynamodb::Error::ProvisionedThroughputExceededException(throttled),
-                ),
-            })
+            Err(StoreError::unprocessed())
         }
     }
 

@@ -51,6 +51,20 @@ impl std::fmt::Display for Unavailable {
 }
 
 impl StoreError {
+    /// Keys a batch read left unprocessed after its retries: the store counts as throttled.
+    pub(super) fn unprocessed() -> Self {
+        let throttled =
+            aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException::builder()
+                .message("keys left unprocessed by BatchGetItem")
+                .build();
+        Self::Unavailable {
+            kind: Unavailable::Throttled,
+            source: Box::new(
+                aws_sdk_dynamodb::Error::ProvisionedThroughputExceededException(throttled),
+            ),
+        }
+    }
+
     /// The store was busy or unreachable, or the item kept changing: worth trying again later,
     /// nothing wrong with the request.
     pub fn is_transient(&self) -> bool {

@@ -118,6 +118,10 @@ pub fn message(conversation_id: &ConversationId, at: i64, message_id: &str) -> (
         format!("SMS#{at:012}#{message_id}"),
     )
 }
+/// What became of a text the product sent, by Vonage's id of it.
+pub fn text(message_id: &str) -> (String, String) {
+    (format!("TEXT#{message_id}"), "TEXT".into())
+}
 pub fn opt_out(participant: &Msisdn, proxy: &Msisdn) -> (String, String) {
     (
         format!("OPTOUT#{}#{}", participant.as_str(), proxy.as_str()),

@@ -38,6 +38,7 @@ mod notifications;
 mod pool;
 mod routes;
 mod sms;
+mod texts;
 
 use cursor::*;
 use dynamo::*;
@@ -53,6 +54,7 @@ pub use expiry::ExpiredPage;
 pub use hooks::{Channel, HookDecision, HookKind};
 pub use pool::{Exhaustion, Holdings, RemoveOutcome};
 pub use sms::{MessagePart, RelayedMessage};
+pub use texts::ORPHAN_SECONDS;
 
 pub const INDEX_EXPIRY: &str = "expiry";
 pub const INDEX_PARTICIPANT: &str = "participant";
