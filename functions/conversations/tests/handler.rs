@@ -676,3 +676,70 @@ async fn a_definite_not_valid_from_identity_insights_is_a_422_that_writes_nothin
     );
     assert!(deps.store.conversations_now().is_empty());
 }
+
+#[tokio::test]
+async fn a_conversation_shows_how_far_each_notification_got_and_claims_no_delivery_without_a_receipt()
+ {
+    use shared::model::{DeliveryState, Notification, NotificationStatus, TextKind, TextOwner};
+    use shared::ports::{Notifications, TextLedger};
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let (_, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
+    let id: shared::values::ConversationId = created["id"].as_str().unwrap().parse().unwrap();
+    for (index, message_id) in [(0, "m-a"), (1, "m-b")] {
+        let sent = Notification {
+            status: NotificationStatus::Sent,
+            attempts: 0,
+            reason: None,
+            message_id: Some(message_id.into()),
+        };
+        assert!(
+            deps.store
+                .finish_notification(&id, index, &sent)
+                .await
+                .unwrap()
+        );
+        let owner = TextOwner {
+            conversation_id: id.clone(),
+            reference: None,
+            kind: TextKind::Notification {
+                index: index as u8,
+                label: None,
+            },
+        };
+        deps.store
+            .note_sent(message_id, &owner, i64::MAX)
+            .await
+            .unwrap();
+    }
+    deps.store
+        .note_status("m-a", DeliveryState::Delivered, None, None, 0)
+        .await
+        .unwrap();
+    let (status, shown) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
+    assert_eq!(status, 200);
+    let [a, b] = [&shown["participants"][0], &shown["participants"][1]];
+    assert_eq!(
+        (&a["notified"], &a["delivery"]),
+        (&json!("sent"), &json!("delivered"))
+    );
+    assert_eq!(
+        (&b["notified"], &b["delivery"]),
+        (&json!("sent"), &json!("submitted"))
+    );
+    deps.store
+        .note_status(
+            "m-b",
+            DeliveryState::Failed,
+            Some("undeliverable"),
+            Some("6"),
+            0,
+        )
+        .await
+        .unwrap();
+    let (_, shown) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
+    let b = &shown["participants"][1];
+    assert_eq!(
+        (&b["delivery"], &b["delivery_failure"]),
+        (&json!("failed"), &json!("undeliverable"))
+    );
+}

@@ -239,3 +239,97 @@ async fn malformed_messages_get_a_problem_and_other_channels_are_acknowledged() 
     assert_eq!(handle(&s.deps, signed(&whatsapp)).await.status(), 200);
     assert!(sent(&s).await.is_empty());
 }
+
+/// Signs a status body as the Messages API does.
+fn status(uuid: &str, status: &str) -> Value {
+    let mut body = json!({
+        "message_uuid": uuid,
+        "to": B,
+        "from": PB,
+        "timestamp": "2026-12-05T10:00:05Z",
+        "status": status,
+        "channel": "sms",
+        "client_ref": "c1",
+    });
+    if status == "rejected" {
+        body["error"] = json!({"type": "https://developer.vonage.com/api-errors/messages#1250",
+                               "title": "1250", "detail": "Unroutable"});
+    }
+    body
+}
+
+fn status_request(body: &Value) -> Request {
+    let mut req = signed(body);
+    *req.uri_mut() = "/webhooks/message-status".parse().unwrap();
+    req
+}
+
+#[tokio::test]
+async fn a_relayed_texts_delivery_is_recorded_from_its_statuses_in_any_order() {
+    let s = stack().await;
+    let schema = vonage_schema("messages-v1-sms.yml", "messageStatusSMS");
+    assert_eq!(
+        handle(&s.deps, signed(&inbound(A, PA, "Here now")))
+            .await
+            .status(),
+        200
+    );
+    let messages = s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap();
+    let sent = messages[0]
+        .outbound_id
+        .clone()
+        .expect("the onward text's id");
+    // Vonage does not order statuses: delivered before submitted, and delivered twice.
+    for state in ["delivered", "submitted", "delivered"] {
+        let body = status(&sent, state);
+        assert!(schema.is_valid(&body), "a body Vonage sends");
+        assert_eq!(
+            handle(&s.deps, status_request(&body)).await.status(),
+            204,
+            "{state}"
+        );
+    }
+    let texts = s
+        .deps
+        .store
+        .texts(std::slice::from_ref(&sent))
+        .await
+        .unwrap();
+    assert_eq!(texts[&sent].state, shared::model::DeliveryState::Delivered);
+    // A status for a text this stack never sent is acknowledged and kept apart.
+    let stranger = status("bbbbbbbb-bbbb-4ccc-8ddd-0123456789ab", "rejected");
+    assert_eq!(
+        handle(&s.deps, status_request(&stranger)).await.status(),
+        204
+    );
+    let texts = s
+        .deps
+        .store
+        .texts(&["bbbbbbbb-bbbb-4ccc-8ddd-0123456789ab".into()])
+        .await
+        .unwrap();
+    let kept = texts.values().next().unwrap();
+    assert_eq!(
+        (kept.owner.as_ref(), kept.reason.as_deref()),
+        (None, Some("rejected"))
+    );
+    assert_eq!(kept.error_code.as_deref(), Some("1250"));
+}
+
+#[tokio::test]
+async fn a_forged_status_is_refused_and_changes_nothing() {
+    let s = stack().await;
+    let before = all_items(&s.deps.store).await.len();
+    let body = status("aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab", "delivered").to_string();
+    let forged = sign(
+        &claims_for(body.as_bytes(), shared::now(), KEY),
+        "not-the-secret",
+    );
+    let mut req = post(&body, Some(format!("Bearer {forged}")));
+    *req.uri_mut() = "/webhooks/message-status".parse().unwrap();
+    assert_eq!(handle(&s.deps, req).await.status(), 401);
+    let mut unsigned = post(&body, None);
+    *unsigned.uri_mut() = "/webhooks/message-status".parse().unwrap();
+    assert_eq!(handle(&s.deps, unsigned).await.status(), 401);
+    assert_eq!(all_items(&s.deps.store).await.len(), before);
+}

@@ -484,3 +484,76 @@ async fn a_text_to_a_landline_is_not_relayed_and_says_why() {
         Outcome::Relayed
     );
 }
+
+#[tokio::test]
+async fn a_signed_delivery_receipt_records_a_relayed_texts_delivery_and_a_forged_one_does_not() {
+    let store = fresh_store().await;
+    add_pool(&store, &[PA, PB], "GB").await;
+    talk(&store, "c1", (A, PA), (B, PB), Mode::VoiceAndSms).await;
+    let secret = SecretString::from("0123456789abcdef0123456789abcdef");
+    let method = SmsSignatureMethod::HmacSha256;
+    let s = stack_on(
+        store,
+        &[],
+        Some(SmsVerifier::new(secret.clone(), method, 300)),
+    )
+    .await;
+    let mut text = inbound(A, PA, "m1", "on my way");
+    let sig = sms_sign(&text, &secret, method);
+    text.insert("sig".into(), sig);
+    assert_eq!(handle(&s.deps, get(text)).await.status(), 200);
+    let id = s.deps.store.messages(&"c1".parse().unwrap()).await.unwrap()[0]
+        .outbound_id
+        .clone()
+        .unwrap();
+
+    // A receipt as the SMS API sends one (`DeliveryReceipt` in sms.yml).
+    let receipt = |status: &str| {
+        fields(&[
+            ("msisdn", B),
+            ("to", PB),
+            ("network-code", "23415"),
+            ("messageId", &id),
+            ("price", "0.03330000"),
+            ("status", status),
+            ("scts", "2612051000"),
+            ("err-code", if status == "delivered" { "0" } else { "6" }),
+            ("api-key", "abcd1234"),
+            ("client-ref", "c1"),
+            ("message-timestamp", "2026-12-05 10:00:05"),
+            ("timestamp", &shared::now().to_string()),
+            ("nonce", "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"),
+        ])
+    };
+    let receipt_request = |f: HashMap<String, String>| {
+        let mut req = get(f);
+        *req.uri_mut() = "/webhooks/delivery-receipt".parse().unwrap();
+        req
+    };
+    let mut forged = receipt("failed");
+    forged.insert("sig".into(), "0".repeat(64));
+    assert_eq!(handle(&s.deps, receipt_request(forged)).await.status(), 401);
+    let texts = s.deps.store.texts(std::slice::from_ref(&id)).await.unwrap();
+    assert_eq!(texts[&id].state, shared::model::DeliveryState::Submitted);
+
+    let mut delivered = receipt("delivered");
+    let sig = sms_sign(&delivered, &secret, method);
+    delivered.insert("sig".into(), sig);
+    assert_eq!(
+        handle(&s.deps, receipt_request(delivered.clone()))
+            .await
+            .status(),
+        204
+    );
+    // The same receipt again changes nothing.
+    assert_eq!(
+        handle(&s.deps, receipt_request(delivered)).await.status(),
+        204
+    );
+    let texts = s.deps.store.texts(std::slice::from_ref(&id)).await.unwrap();
+    assert_eq!(texts[&id].state, shared::model::DeliveryState::Delivered);
+    assert_eq!(
+        texts[&id].owner.as_ref().unwrap().conversation_id.as_str(),
+        "c1"
+    );
+}

@@ -1,0 +1,223 @@
+//! What became of each sent text, on the real local DynamoDB-API server and on the in-memory
+//! store alike (the same steps, the same answers): the owner and the statuses come in any order,
+//! a state only moves forward, and a repeat changes nothing. The item's images, as the change
+//! stream carries them, mean each delivery event once, valid against its schema.
+#![cfg(feature = "services")] // needs the local servers: scripts/test
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+use shared::domain::events::derive;
+use shared::model::{DeliveryState, SentText, TextKind, TextOwner};
+use shared::ports::TextLedger;
+use shared::store::{Change, read_change};
+use testkit::fakes::MemoryStore;
+use testkit::{all_items, assert_event, fresh_store};
+
+use DeliveryState::{Delivered, Failed, Submitted};
+
+fn owner(kind: TextKind) -> TextOwner {
+    TextOwner {
+        conversation_id: "c-42".parse().unwrap(),
+        reference: Some("ride-42".parse().unwrap()),
+        kind,
+    }
+}
+
+fn relayed() -> TextOwner {
+    owner(TextKind::Relayed { from_index: 0 })
+}
+
+/// The steps every store must take alike, with what each answers and what is then known.
+async fn the_ledger_keeps_the_furthest_state(store: &impl TextLedger) {
+    let now = shared::now();
+    // Owner first, then the statuses, one repeated and one late.
+    store.note_sent("m1", &relayed(), now + 60).await.unwrap();
+    assert!(
+        !store
+            .note_status("m1", Submitted, None, None, now)
+            .await
+            .unwrap(),
+        "sent is submitted already"
+    );
+    assert!(
+        store
+            .note_status("m1", Delivered, None, None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .note_status("m1", Delivered, None, None, now)
+            .await
+            .unwrap(),
+        "a repeat"
+    );
+    assert!(
+        !store
+            .note_status("m1", Submitted, None, None, now)
+            .await
+            .unwrap(),
+        "late"
+    );
+    assert!(
+        !store
+            .note_status("m1", Failed, Some("rejected"), Some("1250"), now)
+            .await
+            .unwrap(),
+        "a final state stays"
+    );
+    // A status before its send is recorded: kept, and the owner joins it without undoing it.
+    assert!(
+        store
+            .note_status("m2", Failed, Some("undeliverable"), Some("1320"), now)
+            .await
+            .unwrap()
+    );
+    store.note_sent("m2", &relayed(), now + 60).await.unwrap();
+    // A status for a text no one here sent is kept without an owner.
+    assert!(
+        store
+            .note_status("m3", Delivered, None, None, now)
+            .await
+            .unwrap()
+    );
+
+    let texts = store
+        .texts(&["m1".into(), "m2".into(), "m3".into(), "m4".into()])
+        .await
+        .unwrap();
+    assert_eq!(texts.len(), 3, "m4 was never heard of");
+    let expect =
+        |id: &str, owned: bool, state, reason: Option<&str>, code: Option<&str>| SentText {
+            id: id.into(),
+            owner: owned.then(relayed),
+            state,
+            reason: reason.map(Into::into),
+            error_code: code.map(Into::into),
+        };
+    assert_eq!(texts["m1"], expect("m1", true, Delivered, None, None));
+    assert_eq!(
+        texts["m2"],
+        expect("m2", true, Failed, Some("undeliverable"), Some("1320"))
+    );
+    assert_eq!(texts["m3"], expect("m3", false, Delivered, None, None));
+}
+
+#[tokio::test]
+async fn the_local_store_keeps_the_furthest_state() {
+    the_ledger_keeps_the_furthest_state(&fresh_store().await).await;
+}
+
+#[tokio::test]
+async fn the_memory_store_does_the_same() {
+    the_ledger_keeps_the_furthest_state(&MemoryStore::default()).await;
+}
+
+/// The `TEXT` item of `id` as the stream would carry it now.
+async fn image(store: &shared::store::Store, id: &str) -> Option<serde_dynamo::Item> {
+    all_items(store)
+        .await
+        .into_iter()
+        .find(|i| i["pk"].as_s().unwrap() == &format!("TEXT#{id}"))
+        .map(serde_dynamo::Item::from)
+}
+
+/// The events a change from `old` to `new` means.
+fn events(
+    old: Option<serde_dynamo::Item>,
+    new: Option<serde_dynamo::Item>,
+) -> Vec<shared::domain::events::Event> {
+    let change = read_change(old, new).unwrap().unwrap();
+    assert!(matches!(change, Change::Text { .. }));
+    derive(&change, "record-1", shared::now())
+}
+
+#[tokio::test]
+async fn each_delivery_is_published_once_whichever_comes_first() {
+    let store = fresh_store().await;
+    let now = shared::now();
+
+    // A notification: sent, then delivered.
+    let notification = owner(TextKind::Notification {
+        index: 1,
+        label: Some("driver".parse().unwrap()),
+    });
+    store
+        .note_sent("n1", &notification, now + 60)
+        .await
+        .unwrap();
+    let sent = image(&store, "n1").await;
+    assert!(
+        events(None, sent.clone()).is_empty(),
+        "submitted is not news"
+    );
+    store
+        .note_status("n1", Delivered, None, None, now)
+        .await
+        .unwrap();
+    let published = events(sent, image(&store, "n1").await);
+    assert_eq!(published.len(), 1);
+    assert_eq!(
+        published[0].detail_type,
+        "participant.notification_delivered"
+    );
+    assert_eq!(published[0].detail["index"], 1);
+    assert_event(&published[0], &[]);
+
+    // A relayed text whose failure came before its owner: news only once both are there.
+    store
+        .note_status("r1", Failed, Some("rejected"), Some("1250"), now)
+        .await
+        .unwrap();
+    let orphan = image(&store, "r1").await;
+    assert!(
+        events(None, orphan.clone()).is_empty(),
+        "no owner, no event"
+    );
+    store.note_sent("r1", &relayed(), now + 60).await.unwrap();
+    let owned = image(&store, "r1").await;
+    let published = events(orphan, owned.clone());
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].detail_type, "message.failed");
+    assert_eq!(
+        (
+            &published[0].detail["from_index"],
+            &published[0].detail["to_index"],
+            &published[0].detail["reason"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(1),
+            &serde_json::json!("rejected")
+        )
+    );
+    assert_event(&published[0], &[]);
+    // The owner written again (a retried send record) is no news either.
+    assert!(events(owned.clone(), owned).is_empty());
+
+    // A relayed text delivered.
+    store.note_sent("r2", &relayed(), now + 60).await.unwrap();
+    let sent = image(&store, "r2").await;
+    store
+        .note_status("r2", Delivered, None, None, now)
+        .await
+        .unwrap();
+    let published = events(sent, image(&store, "r2").await);
+    assert_eq!(published[0].detail_type, "message.delivered");
+    assert_event(&published[0], &[]);
+
+    // A missed call's text has no event of its own.
+    store
+        .note_sent(
+            "x1",
+            &owner(TextKind::MissedCall { caller_index: 0 }),
+            now + 60,
+        )
+        .await
+        .unwrap();
+    let sent = image(&store, "x1").await;
+    store
+        .note_status("x1", Delivered, None, None, now)
+        .await
+        .unwrap();
+    assert!(events(sent, image(&store, "x1").await).is_empty());
+}
