@@ -49,8 +49,25 @@ fn json_of(r: &lambda_http::Response<Body>) -> serde_json::Value {
     }
 }
 
-#[tokio::test]
-async fn a_whole_scenario_logs_no_real_number() {
+#[test]
+fn a_whole_scenario_logs_no_real_number() {
+    // The scenario awaits every function's handler in turn, and an unoptimised build keeps
+    // that whole future on the stack of the thread that runs it: give it room.
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(scenario())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+async fn scenario() {
     let logs = common::Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()

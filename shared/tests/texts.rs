@@ -221,3 +221,45 @@ async fn each_delivery_is_published_once_whichever_comes_first() {
         .unwrap();
     assert!(events(sent, image(&store, "x1").await).is_empty());
 }
+
+#[tokio::test]
+async fn sent_texts_read_back_from_the_real_change_stream() {
+    let store = fresh_store().await;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut reader =
+        shared::stream::local::StreamReader::open(&config, store.client(), store.table())
+            .await
+            .unwrap();
+    let now = shared::now();
+    let notification = owner(TextKind::Notification {
+        index: 0,
+        label: Some("rider".parse().unwrap()),
+    });
+    store
+        .note_sent("s1", &notification, now + 60)
+        .await
+        .unwrap();
+    store
+        .note_status("s1", Delivered, None, None, now)
+        .await
+        .unwrap();
+    store
+        .note_status("s2", Failed, Some("rejected"), Some("1250"), now)
+        .await
+        .unwrap();
+    let records = reader.next(100).await.unwrap();
+    let changes: Vec<Change> = records
+        .iter()
+        .map(|r| shared::stream::change_of(r).unwrap().unwrap())
+        .collect();
+
+    let published: Vec<_> = changes
+        .iter()
+        .flat_map(|c| derive(c, "record", now))
+        .collect();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(
+        published[0].detail_type,
+        "participant.notification_delivered"
+    );
+}

@@ -1,7 +1,8 @@
 //! Creating a conversation with every Vonage request delayed by 100 ms, against the local
-//! DynamoDB-API server. New participants cost one Number Insight round trip (both lookups run
-//! together; the SMS are sent later, from the change stream): budget 130 ms. Participants seen
-//! before cost none (their answers are kept): budget 40 ms.
+//! DynamoDB-API server. New participants cost one Identity Insights round trip (both lookups
+//! run together, each signed with the application's key; the SMS are sent later, from the
+//! change stream): budget 130 ms. Participants seen before cost none (their answers are kept):
+//! budget 40 ms.
 //! Needs the local DynamoDB-API server (`scripts/bench` starts it).
 #![allow(clippy::unwrap_used)]
 
@@ -12,9 +13,9 @@ use conversations::{Deps, handle};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use lambda_http::Body;
 use shared::config::ConversationConfig;
-use shared::vonage::VonageClient;
+use shared::vonage::{NumberCheck, VonageClient};
 use testkit::requests::json as request;
-use testkit::{EchoInsight, fresh_store, mock_config};
+use testkit::{fresh_store, mock_config};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
@@ -22,14 +23,25 @@ const DELAY: Duration = Duration::from_millis(100);
 
 async fn slow_vonage() -> MockServer {
     let server = MockServer::start().await;
+    /// Identity Insights as Vonage answers for a valid mobile: the number it was asked about.
     struct Slow;
     impl Respond for Slow {
         fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
-            EchoInsight.respond(request).set_delay(DELAY)
+            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let number = asked["phone_number"].as_str().unwrap();
+            let ok = serde_json::json!({"code": "OK"});
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"insights": {
+                    "format": {"country_code": "GB", "number_international": format!("+{number}"),
+                               "time_zones": ["Europe/London"], "is_format_valid": true,
+                               "status": ok},
+                    "original_carrier": {"network_type": "MOBILE", "status": ok},
+                }}))
+                .set_delay(DELAY)
         }
     }
-    Mock::given(method("GET"))
-        .and(path("/ni/basic/json"))
+    Mock::given(method("POST"))
+        .and(path("/requests"))
         .respond_with(Slow)
         .mount(&server)
         .await;
@@ -59,9 +71,18 @@ async fn app(vonage: &MockServer) -> Deps {
         "GB",
     )
     .await;
+    let (private, _) = testkit::application_key_pair();
+    let insights = testkit::identity_insights_client(
+        &vonage.uri(),
+        "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+        &private,
+        Duration::from_secs(2),
+    );
     Deps {
         store,
-        vonage: VonageClient::new(&mock_config(vonage)).unwrap(),
+        vonage: VonageClient::new(&mock_config(vonage))
+            .unwrap()
+            .with_number_check(NumberCheck::IdentityInsights(insights)),
         conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
         application_id: None,
     }
@@ -128,7 +149,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    // The same two people again and again: their Number Insight answers are kept.
+    // The same two people again and again: their Identity Insights answers are kept.
     let deps = rt.block_on(app(&vonage));
     let (rider, driver) = ("447790000001".to_owned(), "447790000002".to_owned());
     rt.block_on(create_and_close(&deps, rider.clone(), driver.clone()));

@@ -271,9 +271,25 @@ async fn create_sync_update_and_delete_do_what_the_stack_asks() {
         voice["webhooks"]["answer_url"],
         json!({"address": "https://abc123def4.execute-api.us-east-1.amazonaws.com/webhooks/answer", "http_method": "POST"})
     );
-    // The id and the private key are in the secret, beside what was there.
+    // The Messages API's webhooks: inbound texts and statuses come to the stack (v1 bodies).
+    let messages = &body["capabilities"]["messages"];
+    assert_eq!(messages["version"], "v1");
+    assert_eq!(
+        messages["webhooks"]["inbound_url"],
+        json!({"address": "https://abc123def4.execute-api.us-east-1.amazonaws.com/webhooks/inbound-message", "http_method": "POST"})
+    );
+    assert_eq!(
+        messages["webhooks"]["status_url"],
+        json!({"address": "https://abc123def4.execute-api.us-east-1.amazonaws.com/webhooks/message-status", "http_method": "POST"})
+    );
+    // The id and the private key are in the secret, beside what was there, and where the
+    // stack's webhooks are.
     let secret = w.secret().await;
     assert_eq!(secret["application_id"], ID);
+    assert_eq!(
+        secret["webhook_base_url"],
+        "https://abc123def4.execute-api.us-east-1.amazonaws.com"
+    );
     assert!(secret["private_key"].contains("BEGIN PRIVATE KEY"));
     assert_eq!(secret["hook_secret"], "generated");
     assert_eq!(secret["api_secret"], "abcdef0123456789");

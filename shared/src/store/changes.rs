@@ -120,12 +120,17 @@ pub fn read_change(
             _ => None,
         },
         "TEXT" => {
-            let read = |i: serde_dynamo::Item| -> Result<SentText, StoreError> {
-                Ok(from_item::<_, super::texts::TextItem>(i)?.text)
+            // An image of the keys alone is no text yet: the local AWS stand-in reports an
+            // `UpdateItem` that creates an item as the keys written, then the rest.
+            let read = |i: serde_dynamo::Item| -> Result<Option<SentText>, StoreError> {
+                if !i.contains_key("state") {
+                    return Ok(None);
+                }
+                Ok(Some(from_item::<_, super::texts::TextItem>(i)?.text))
             };
             Some(Change::Text {
-                old: old.map(read).transpose()?,
-                new: new.map(read).transpose()?,
+                old: old.map(read).transpose()?.flatten(),
+                new: new.map(read).transpose()?.flatten(),
             })
         }
         sk if sk.starts_with("SMS#") => match (old, new) {
