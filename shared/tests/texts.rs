@@ -82,7 +82,13 @@ async fn the_ledger_keeps_the_furthest_state(store: &impl TextLedger) {
     );
 
     let texts = store
-        .texts(&["m1".into(), "m2".into(), "m3".into(), "m4".into()])
+        .texts(&[
+            "m1".into(),
+            "m2".into(),
+            "m3".into(),
+            "m4".into(),
+            "m1".into(),
+        ])
         .await
         .unwrap();
     assert_eq!(texts.len(), 3, "m4 was never heard of");

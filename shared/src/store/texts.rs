@@ -108,9 +108,14 @@ impl Store {
         Ok(condition_held(update.send().await)?.is_some())
     }
 
-    /// The texts with these ids that have an item, by id. One `BatchGetItem` per 100 ids; keys
+    /// The texts with these ids that have an item, by id. One `BatchGetItem` per 100 distinct
+    /// ids; keys
     /// DynamoDB leaves unprocessed are asked for again at most three times.
     pub async fn texts(&self, ids: &[String]) -> Result<HashMap<String, SentText>, StoreError> {
+        // A batch read refuses a key named twice.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let mut found = HashMap::new();
         for chunk in ids.chunks(100) {
             let keys: Vec<Item> = chunk.iter().map(|id| key(keys::text(id))).collect();
