@@ -56,28 +56,68 @@ where
     if path.ends_with("/delivery-receipt") {
         return delivery_receipt(deps, &req).await;
     }
-    if !matches!(req.method().as_str(), "GET" | "POST") {
-        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
-    }
-    let Some(fields) = webhook_fields(&req) else {
-        return ApiError::InvalidRequest("the body is neither a form nor a JSON object".into())
-            .into_response();
+    let Signed { fields, now } = match sms_api_fields(deps, &req, "inbound SMS") {
+        Ok(Some(signed)) => signed,
+        Ok(None) => return empty_response(200),
+        Err(refused) => return refused.into_response(),
     };
-    // Vonage checks the URL with a bare GET when it is set on a number: answer it.
+    match parse(&fields) {
+        Ok(inbound) => relayed(deps, &inbound, now).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// An SMS API webhook's fields (query, form or JSON) with their `sig` checked, and when: `None`
+/// for a bare `GET`, Vonage's check of the URL when it is set (answered `200`), or the answer
+/// refusing the request.
+fn sms_api_fields<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    what: &str,
+) -> Result<Option<Signed>, ApiError> {
+    if !matches!(req.method().as_str(), "GET" | "POST") {
+        return Err(ApiError::MethodNotAllowed(req.method().to_string()));
+    }
+    let Some(fields) = webhook_fields(req) else {
+        return Err(ApiError::InvalidRequest(
+            "the body is neither a form nor a JSON object".into(),
+        ));
+    };
     if fields.is_empty() {
-        return empty_response(200);
+        return Ok(None);
     }
     let now = shared::now();
     if let Some(verifier) = &deps.auth
         && let Err(e) = verifier.verify(&fields, now)
     {
-        tracing::warn!(error = %e, "unsigned or forged inbound SMS refused");
-        return ApiError::SmsUnauthorized(e).into_response();
+        tracing::warn!(error = %e, "unsigned or forged {what} refused");
+        return Err(ApiError::SmsUnauthorized(e));
     }
-    match parse(&fields) {
-        Ok(inbound) => relayed(deps, &inbound, now).await,
-        Err(e) => e.into_response(),
+    Ok(Some(Signed { fields, now }))
+}
+
+/// An SMS API webhook's fields, their signature checked at `now`.
+struct Signed {
+    fields: HashMap<String, String>,
+    now: i64,
+}
+
+/// A Messages API webhook: a `POST` whose JWT is checked against its body before anything is
+/// read; when it was checked, or the answer refusing it.
+fn messages_api_checked<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    what: &str,
+) -> Result<i64, ApiError> {
+    if req.method().as_str() != "POST" {
+        return Err(ApiError::MethodNotAllowed(req.method().to_string()));
     }
+    let now = shared::now();
+    if let Err(e) = deps.jwt.check(req, now) {
+        tracing::warn!(error = %e, "unsigned or forged {what} refused");
+        return Err(ApiError::Unauthorized(e));
+    }
+    Ok(now)
 }
 
 /// `POST /webhooks/inbound-message`: a text in the Messages API's format (`inboundMessageSMS`),
@@ -87,14 +127,10 @@ where
     S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
-    if req.method().as_str() != "POST" {
-        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
-    }
-    let now = shared::now();
-    if let Err(e) = deps.jwt.check(req, now) {
-        tracing::warn!(error = %e, "unsigned or forged inbound message refused");
-        return ApiError::Unauthorized(e).into_response();
-    }
+    let now = match messages_api_checked(deps, req, "inbound message") {
+        Ok(now) => now,
+        Err(refused) => return refused.into_response(),
+    };
     let message: InboundMessage = match shared::http::read_json(req) {
         Ok(m) => m,
         Err(e) => return e.into_response(),
@@ -113,14 +149,10 @@ where
 /// `POST /webhooks/message-status`: a status of a text the product sent through the Messages
 /// API (`messageStatusSMS`), its JWT checked against the body before anything is read.
 async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
-    if req.method().as_str() != "POST" {
-        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
-    }
-    let now = shared::now();
-    if let Err(e) = deps.jwt.check(req, now) {
-        tracing::warn!(error = %e, "unsigned or forged message status refused");
-        return ApiError::Unauthorized(e).into_response();
-    }
+    let now = match messages_api_checked(deps, req, "message status") {
+        Ok(now) => now,
+        Err(refused) => return refused.into_response(),
+    };
     let body: MessageStatus = match shared::http::read_json(req) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -133,24 +165,11 @@ async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Re
 /// `/webhooks/delivery-receipt`: an SMS API delivery receipt (`DeliveryReceipt`), in any of the
 /// encodings the SMS API uses, its `sig` checked like an inbound SMS's.
 async fn delivery_receipt<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
-    if !matches!(req.method().as_str(), "GET" | "POST") {
-        return ApiError::MethodNotAllowed(req.method().to_string()).into_response();
-    }
-    let Some(fields) = webhook_fields(req) else {
-        return ApiError::InvalidRequest("the body is neither a form nor a JSON object".into())
-            .into_response();
+    let Signed { fields, now } = match sms_api_fields(deps, req, "delivery receipt") {
+        Ok(Some(signed)) => signed,
+        Ok(None) => return empty_response(200),
+        Err(refused) => return refused.into_response(),
     };
-    // Vonage checks the URL with a bare GET when it is set: answer it.
-    if fields.is_empty() {
-        return empty_response(200);
-    }
-    let now = shared::now();
-    if let Some(verifier) = &deps.auth
-        && let Err(e) = verifier.verify(&fields, now)
-    {
-        tracing::warn!(error = %e, "unsigned or forged delivery receipt refused");
-        return ApiError::SmsUnauthorized(e).into_response();
-    }
     let get = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
     let status = delivery::Status::from_receipt(
         get("messageId"),

@@ -39,9 +39,6 @@ pub struct Sharing {
     pub most_on_one_number: usize,
 }
 
-/// How often a code lookup asks again for keys DynamoDB left unprocessed.
-const UNPROCESSED_ROUNDS: u32 = 3;
-
 #[derive(Serialize, Deserialize)]
 struct FailuresItem {
     pk: String,
@@ -70,42 +67,16 @@ impl Store {
                 .consistent_read(true)
                 .build(),
         );
-        let mut pending = HashMap::from([(self.table.clone(), wanted)]);
         let mut found = CodeLookup::default();
-        // Unprocessed keys (a throttled partition) are asked for again, a few times, after a
-        // short pause; still unprocessed, the store counts as throttled.
-        for round in 0..UNPROCESSED_ROUNDS {
-            if pending.is_empty() {
-                return Ok(found);
+        for item in self.batch_get(wanted).await? {
+            let is_code = item.get("pk").and_then(|v| v.as_s().ok()) == Some(&code_key.0);
+            if is_code {
+                found.route = Some(from_item::<_, CodeItem>(item)?.route);
+            } else {
+                found.failures = Some(from_item::<_, FailuresItem>(item)?.failures);
             }
-            if round > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(25 << round)).await;
-            }
-            let out = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(pending))
-                .send()
-                .await?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
-                let is_code = item.get("pk").and_then(|v| v.as_s().ok()) == Some(&code_key.0);
-                if is_code {
-                    found.route = Some(from_item::<_, CodeItem>(item)?.route);
-                } else {
-                    found.failures = Some(from_item::<_, FailuresItem>(item)?.failures);
-                }
-            }
-            pending = out.unprocessed_keys.unwrap_or_default();
         }
-        if pending.is_empty() {
-            Ok(found)
-        } else {
-            Err(StoreError::unprocessed())
-        }
+        Ok(found)
     }
 
     /// Counts a wrong code typed by `caller` on `proxy` at `now`: the count goes on while the

@@ -22,7 +22,47 @@ pub(super) fn build<T, E: std::fmt::Debug>(r: Result<T, E>) -> T {
     r.expect("DynamoDB request builder is missing a required field")
 }
 
+/// How often a batch read is sent for keys DynamoDB left unprocessed (a throttled partition),
+/// the first time included, after a short pause each; still unprocessed, the store counts as
+/// throttled.
+const UNPROCESSED_ROUNDS: u32 = 3;
+
 impl Store {
+    /// The items `wanted` names that exist, in one `BatchGetItem` (at most 100 keys), sent again
+    /// for keys left unprocessed [`UNPROCESSED_ROUNDS`] times in all.
+    pub(super) async fn batch_get(
+        &self,
+        wanted: aws_sdk_dynamodb::types::KeysAndAttributes,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut pending = HashMap::from([(self.table.clone(), wanted)]);
+        let mut found = Vec::new();
+        for round in 0..UNPROCESSED_ROUNDS {
+            if pending.is_empty() {
+                break;
+            }
+            if round > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << round)).await;
+            }
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await?;
+            found.extend(
+                out.responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            pending = out.unprocessed_keys.unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(found)
+        } else {
+            Err(StoreError::unprocessed())
+        }
+    }
+
     /// One item, read strongly consistently, as `T`.
     pub(super) async fn get<T: serde::de::DeserializeOwned>(
         &self,

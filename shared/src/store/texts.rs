@@ -108,9 +108,8 @@ impl Store {
         Ok(condition_held(update.send().await)?.is_some())
     }
 
-    /// The texts with these ids that have an item, by id. One `BatchGetItem` per 100 distinct
-    /// ids; keys
-    /// DynamoDB leaves unprocessed are asked for again at most three times.
+    /// The texts with these ids that have an item, by id: one `BatchGetItem` per 100 distinct
+    /// ids.
     pub async fn texts(&self, ids: &[String]) -> Result<HashMap<String, SentText>, StoreError> {
         // A batch read refuses a key named twice.
         let mut ids = ids.to_vec();
@@ -120,32 +119,9 @@ impl Store {
         for chunk in ids.chunks(100) {
             let keys: Vec<Item> = chunk.iter().map(|id| key(keys::text(id))).collect();
             let wanted = build(KeysAndAttributes::builder().set_keys(Some(keys)).build());
-            let mut pending = HashMap::from([(self.table.clone(), wanted)]);
-            for round in 0..4 {
-                if pending.is_empty() {
-                    break;
-                }
-                if round > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << round)).await;
-                }
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .set_request_items(Some(pending))
-                    .send()
-                    .await?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let text = from_item::<_, TextItem>(item)?.text;
-                    found.insert(text.id.clone(), text);
-                }
-                pending = out.unprocessed_keys.unwrap_or_default();
-            }
-            if !pending.is_empty() {
-                return Err(StoreError::unprocessed());
+            for item in self.batch_get(wanted).await? {
+                let text = from_item::<_, TextItem>(item)?.text;
+                found.insert(text.id.clone(), text);
             }
         }
         Ok(found)

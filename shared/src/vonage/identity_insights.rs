@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use reqwest::Client;
 use serde::{Deserialize, Serialize};
 
-use super::jwt::{ApplicationToken, SetupError};
-use super::{Api, Insight, VonageError, http_client, send_retrying};
+use super::jwt::{ApplicationToken, SetupError, SignedClient};
+use super::{Api, Insight, VonageError};
 use crate::model::{LineType, NumberFacts};
 use crate::phone::Msisdn;
 use crate::values::Country;
@@ -74,13 +73,7 @@ struct CarrierInsight {
 
 /// The Identity Insights client. Cheap to clone.
 #[derive(Clone)]
-pub struct IdentityInsightsClient {
-    http: Client,
-    url: String,
-    token: ApplicationToken,
-    max_retries: u32,
-    backoff: Duration,
-}
+pub struct IdentityInsightsClient(SignedClient);
 
 impl IdentityInsightsClient {
     /// A client for the API at `url` (`VONAGE_IDENTITY_INSIGHTS_URL`), signing as `token`.
@@ -90,19 +83,12 @@ impl IdentityInsightsClient {
         timeout: Duration,
         max_retries: u32,
     ) -> Result<Self, SetupError> {
-        Ok(Self {
-            http: http_client(timeout).map_err(SetupError::Http)?,
-            url: url.trim_end_matches('/').to_owned(),
-            token,
-            max_retries,
-            backoff: Duration::from_millis(100),
-        })
+        SignedClient::new(url, token, timeout, max_retries).map(Self)
     }
 
     /// Shortens the wait between retries (tests).
-    pub fn with_backoff(mut self, backoff: Duration) -> Self {
-        self.backoff = backoff;
-        self
+    pub fn with_backoff(self, backoff: Duration) -> Self {
+        Self(self.0.with_backoff(backoff))
     }
 
     /// What Identity Insights says of `number`. `NotValid` only on a definite answer (the
@@ -112,8 +98,6 @@ impl IdentityInsightsClient {
     /// unknown.
     #[tracing::instrument(skip_all, fields(number = %number.masked()))]
     pub async fn check(&self, number: &Msisdn) -> Result<Insight, VonageError> {
-        let api = Api::IdentityInsights;
-        let url = format!("{}/requests", self.url);
         let body = InsightRequest {
             phone_number: number.as_str(),
             insights: Wanted {
@@ -121,15 +105,10 @@ impl IdentityInsightsClient {
                 original_carrier: Empty {},
             },
         };
-        let token = self.token.sign(api)?;
-        let answer: InsightResponse =
-            send_retrying(self.max_retries, self.backoff, api, true, &[], || {
-                self.http.post(&url).bearer_auth(&token).json(&body)
-            })
-            .await?
-            .json()
-            .await
-            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        let answer: InsightResponse = self
+            .0
+            .post(Api::IdentityInsights, "/requests", &body, true)
+            .await?;
         read(number, answer.insights)
     }
 }

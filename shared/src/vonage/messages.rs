@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use reqwest::Client;
 use serde::{Deserialize, Serialize};
 
-use super::jwt::{ApplicationToken, SetupError};
-use super::{Api, VonageError, http_client, send_retrying};
+use super::jwt::{ApplicationToken, SetupError, SignedClient};
+use super::{Api, VonageError};
 use crate::phone::Msisdn;
 
 #[derive(Serialize)]
@@ -29,13 +28,7 @@ struct Accepted {
 
 /// The Messages API client. Cheap to clone.
 #[derive(Clone)]
-pub struct MessagesClient {
-    http: Client,
-    url: String,
-    token: ApplicationToken,
-    max_retries: u32,
-    backoff: Duration,
-}
+pub struct MessagesClient(SignedClient);
 
 impl MessagesClient {
     /// A client for the API at `url` (`VONAGE_MESSAGES_URL`), signing as `token`.
@@ -45,19 +38,12 @@ impl MessagesClient {
         timeout: Duration,
         max_retries: u32,
     ) -> Result<Self, SetupError> {
-        Ok(Self {
-            http: http_client(timeout).map_err(SetupError::Http)?,
-            url: url.trim_end_matches('/').to_owned(),
-            token,
-            max_retries,
-            backoff: Duration::from_millis(100),
-        })
+        SignedClient::new(url, token, timeout, max_retries).map(Self)
     }
 
     /// Shortens the wait between retries (tests).
-    pub fn with_backoff(mut self, backoff: Duration) -> Self {
-        self.backoff = backoff;
-        self
+    pub fn with_backoff(self, backoff: Duration) -> Self {
+        Self(self.0.with_backoff(backoff))
     }
 
     /// Sends one text from `from` to `to`; its `message_uuid`, which its statuses name. Not
@@ -70,8 +56,6 @@ impl MessagesClient {
         text: &str,
         client_ref: Option<&str>,
     ) -> Result<String, VonageError> {
-        let api = Api::Messages;
-        let url = format!("{}/messages", self.url);
         let body = OutboundText {
             message_type: "text",
             channel: "sms",
@@ -80,15 +64,10 @@ impl MessagesClient {
             text,
             client_ref,
         };
-        let token = self.token.sign(api)?;
-        let accepted: Accepted =
-            send_retrying(self.max_retries, self.backoff, api, false, &[], || {
-                self.http.post(&url).bearer_auth(&token).json(&body)
-            })
-            .await?
-            .json()
-            .await
-            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        let accepted: Accepted = self
+            .0
+            .post(Api::Messages, "/messages", &body, false)
+            .await?;
         Ok(accepted.message_uuid)
     }
 }
