@@ -236,22 +236,27 @@ impl<S: Pool> Doctor<S> {
         }
     }
 
+    /// The pool's numbers that are not retired, or `check`'s line saying it could not be read.
+    async fn pool(&self, check: &'static str) -> Result<Vec<shared::model::PoolNumber>, Line> {
+        match self.store.list_pool().await {
+            Ok(pool) => Ok(pool
+                .into_iter()
+                .filter(|n| n.state != NumberState::Retired)
+                .collect()),
+            Err(e) => Err(Line::failed(
+                check,
+                format!("the pool could not be read: {e}"),
+                "check the table and your credentials",
+            )),
+        }
+    }
+
     async fn numbers(&self, vonage: &VonageClient, app_id: &str, sync: &str) -> Line {
         const CHECK: &str = "numbers";
-        let pool = match self.store.list_pool().await {
-            Ok(pool) => pool,
-            Err(e) => {
-                return Line::failed(
-                    CHECK,
-                    format!("the pool could not be read: {e}"),
-                    "check the table and your credentials",
-                );
-            }
+        let numbers = match self.pool(CHECK).await {
+            Ok(numbers) => numbers,
+            Err(line) => return line,
         };
-        let numbers: Vec<_> = pool
-            .iter()
-            .filter(|n| n.state != NumberState::Retired)
-            .collect();
         if numbers.is_empty() {
             return Line::ok(
                 CHECK,
@@ -330,19 +335,13 @@ impl<S: Pool> Doctor<S> {
                 Line::failed(CHECK, wrong.join("; "), format!("{sync} sets them"))
             };
         }
-        let pool = match self.store.list_pool().await {
-            Ok(pool) => pool,
-            Err(e) => {
-                return Line::failed(
-                    CHECK,
-                    format!("the pool could not be read: {e}"),
-                    "check the table and your credentials",
-                );
-            }
+        let numbers = match self.pool(CHECK).await {
+            Ok(numbers) => numbers,
+            Err(line) => return line,
         };
         let inbound = want("inbound-sms");
         let mut wrong = Vec::new();
-        for n in pool.iter().filter(|n| n.state != NumberState::Retired) {
+        for n in &numbers {
             match vonage.owned_number(&n.msisdn).await {
                 Ok(Some(owned)) if owned.mo_http_url.as_deref() == Some(inbound.as_str()) => {}
                 Ok(Some(owned)) => wrong.push(format!(
