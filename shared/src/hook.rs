@@ -67,7 +67,10 @@ impl HookClient {
         secret: SecretString,
         timeout: Duration,
     ) -> Result<Self, ConfigError> {
+        // No redirect is followed: one would send the signed body, which may hold a real
+        // number, on to wherever the answer points, even a plain-http address.
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout)
             .user_agent(concat!("voice-proxy/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -269,6 +272,41 @@ mod tests {
         assert_eq!(e.as_deref(), Some("HOOK_SECRET must be set"));
         let hooks = Hooks::from_source(&|_: &str| None).await.ok();
         assert!(hooks.is_some_and(|h| h.out_of_session.is_none() && h.intercept.is_none()));
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_an_answer_not_followed() {
+        use wiremock::matchers::method;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let elsewhere = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+            .mount(&elsewhere)
+            .await;
+        let hook = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(307)
+                    .insert_header("location", format!("{}/collect", elsewhere.uri()).as_str()),
+            )
+            .mount(&hook)
+            .await;
+        let client = HookClient::new(
+            "OUT_OF_SESSION_URL",
+            &format!("{}/hook", hook.uri()),
+            SecretString::from("hook-secret"),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        let body = serde_json::json!({"caller": "447700900001"});
+        let answer = client
+            .call::<serde_json::Value>(&body, Duration::from_secs(2))
+            .await;
+        assert!(matches!(answer, Err(HookError::Status(307))), "{answer:?}");
+        assert!(
+            elsewhere.received_requests().await.unwrap().is_empty(),
+            "the signed body went nowhere else"
+        );
     }
 
     #[test]

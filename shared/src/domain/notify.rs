@@ -47,8 +47,9 @@ pub fn with_code(body: String, me: &Participant) -> String {
     format!("{body} If asked for a code, enter {}.", code.as_str())
 }
 
-/// Sends each participant, from their own proxy number, `template` filled for them. Both SMS
-/// go out together; a failure is logged (as `failure`) and reported, never fatal.
+/// Sends each participant, from their own proxy number, `template` filled for them (a landline
+/// is sent nothing). Both SMS go out together; a failure is logged (as `failure`) and reported,
+/// never fatal.
 pub async fn tell_both<V: SmsSender>(
     sms: &V,
     c: &Conversation,
@@ -119,11 +120,13 @@ impl Delivery {
 }
 
 /// Sends each participant of conversation `id` whose notification is still pending the
-/// `template` text from their own proxy number, and records the outcome on the conversation:
-/// `sent`; `failed` when Vonage refused for good, when a passing failure (an outage,
-/// throttling) outlasts `give_up_after` seconds from the conversation's creation, or when the
-/// conversation closed first. Pending is read from the stored conversation, so a redelivered
-/// change does not text anyone twice once their outcome is recorded.
+/// notification text from their own proxy number, and records the outcome on the
+/// conversation: `sent` (with Vonage's id of the text, which is recorded for its statuses);
+/// `failed` when Vonage refused for good, when a passing failure (an outage, throttling)
+/// outlasts `NOTIFY_RETRY_SECONDS` from the conversation's creation, when the conversation
+/// closed first, or when the participant is on a landline (`not_sms_capable`, nothing sent).
+/// Pending is read from the stored conversation, so a redelivered change does not text anyone
+/// twice once their outcome is recorded.
 pub async fn deliver<S: Notifications + TextLedger, V: SmsSender>(
     store: &S,
     sms: &V,
