@@ -119,7 +119,10 @@ async fn answer_and_fallback_refuse_unsigned_calls_before_any_lookup() {
                 let Body::Text(text) = response.body() else {
                     panic!()
                 };
-                assert!(text.contains("\"code\":\"unauthorized\""), "{text}");
+                let problem: serde_json::Value = serde_json::from_str(text).unwrap();
+                assert_eq!(problem["code"], "unauthorized", "{text}");
+                // Which check failed is not told to whoever sent it.
+                assert_eq!(problem["detail"], "unauthorized", "{path}: {what}: {text}");
                 assert_eq!(lookups, 0, "{path}: {what} touched the store");
             } else {
                 assert_eq!(response.status(), 200, "{path}: {what}");

@@ -136,6 +136,8 @@ impl ApiError {
                 "The request did not finish in time; try again shortly.".to_owned()
             }
             Self::Internal(_) => "The request could not be completed; try again later.".to_owned(),
+            // Which check a forged request failed is for the log, not for whoever forged it.
+            Self::Unauthorized(_) | Self::SmsUnauthorized(_) => "unauthorized".to_owned(),
             other => other.to_string(),
         };
         Problem {
