@@ -234,7 +234,9 @@ fn each_change_means_the_catalogued_events_valid_and_without_real_numbers() {
         (
             &serde_json::json!(1),
             &serde_json::json!("driver"),
-            &serde_json::json!("SMS API answered HTTP 503")
+            // A failure recorded with a provider's text (as before reason codes) is named
+            // by its code: no provider's words reach an event.
+            &serde_json::json!("vonage_error")
         )
     );
     let missed = derive(&changes[6].0, "record-6", 1_764_000_000);

@@ -166,7 +166,7 @@ async fn a_callee_who_opted_out_or_a_closed_conversation_gets_no_text() {
     assert!(deps.vonage.sent().is_empty(), "STOP is respected");
     let n = stored(&deps);
     assert_eq!(n.status, NotificationStatus::Failed);
-    assert!(n.reason.unwrap().contains("opted out"));
+    assert_eq!(n.reason.as_deref(), Some("opted_out"));
 
     let (mut c, notice, deps) = missed().await;
     c.status = ConversationStatus::Closed;

@@ -93,7 +93,7 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
                             push("participant.notified", detail)
                         }
                         Some(n) if n.status == NotificationStatus::Failed => {
-                            detail["reason"] = json!(n.reason.as_deref().unwrap_or("not sent"));
+                            detail["reason"] = json!(reason_code(n.reason.as_deref()));
                             push("participant.notification_failed", detail)
                         }
                         _ => {}
@@ -205,6 +205,16 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
         }
     }
     events
+}
+
+/// A notification's failure as an event names it: one of the fixed codes, never a provider's
+/// text (a failure recorded before the codes were is `vonage_error`).
+fn reason_code(reason: Option<&str>) -> &'static str {
+    use crate::domain::notify::{CONVERSATION_CLOSED, NOT_SMS_CAPABLE, REJECTED, VONAGE_ERROR};
+    [REJECTED, CONVERSATION_CLOSED, NOT_SMS_CAPABLE, VONAGE_ERROR]
+        .into_iter()
+        .find(|code| reason == Some(*code))
+        .unwrap_or(VONAGE_ERROR)
 }
 
 /// The event a sent text's change means: once it has both an owner and a final state, and

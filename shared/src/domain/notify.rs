@@ -16,6 +16,14 @@ use crate::values::ConversationId;
 
 /// Why a text was not sent to a participant whose number is a landline.
 pub const NOT_SMS_CAPABLE: &str = "not_sms_capable";
+/// Why a text was not sent: its conversation closed first.
+pub const CONVERSATION_CLOSED: &str = "conversation_closed";
+/// Why a text was not sent: the recipient opted out of texts on that number.
+pub const OPTED_OUT: &str = "opted_out";
+/// Why a text was not sent: Vonage refused it for good (a barred number, say).
+pub const REJECTED: &str = "rejected";
+/// Why a text was not sent: Vonage could not take it within the time it is retried for.
+pub const VONAGE_ERROR: &str = "vonage_error";
 
 /// `template` for participant `me` of `c`: `{other}` (and, in the missed-call text, `{caller}`)
 /// is the other participant's label (or a neutral word), `{proxy}` the proxy number `me`
@@ -165,7 +173,7 @@ async fn deliver_one<S: Notifications + TextLedger, V: SmsSender>(
         message_id: None,
     };
     if c.status == ConversationStatus::Closed {
-        let reason = "the conversation closed before the text was sent".to_owned();
+        let reason = CONVERSATION_CLOSED.to_owned();
         let outcome = finished(NotificationStatus::Failed, attempts, Some(reason));
         store.finish_notification(&c.id, index, &outcome).await?;
         return Ok(Delivery::Done);
@@ -202,7 +210,9 @@ async fn deliver_one<S: Notifications + TextLedger, V: SmsSender>(
             let counted = store.count_notification_attempt(&c.id, index).await?;
             tracing::warn!(conversation_id = %c.id, index, ?counted, error = %error_chain(&e), "notification SMS not sent yet");
             match counted {
-                Some(n) if give_up => finished(NotificationStatus::Failed, n, Some(e.to_string())),
+                Some(n) if give_up => {
+                    finished(NotificationStatus::Failed, n, Some(VONAGE_ERROR.to_owned()))
+                }
                 Some(n) => return Ok(Delivery::Retry { attempts: n }),
                 // Recorded meanwhile by another delivery of the same change.
                 None => return Ok(Delivery::Done),
@@ -210,7 +220,11 @@ async fn deliver_one<S: Notifications + TextLedger, V: SmsSender>(
         }
         Err(e) => {
             tracing::warn!(conversation_id = %c.id, index, error = %error_chain(&e), "notification SMS refused");
-            finished(NotificationStatus::Failed, attempts, Some(e.to_string()))
+            finished(
+                NotificationStatus::Failed,
+                attempts,
+                Some(REJECTED.to_owned()),
+            )
         }
     };
     if store.finish_notification(&c.id, index, &outcome).await? {
@@ -255,8 +269,10 @@ pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
     let c = match store.conversation(&notice.conversation_id).await? {
         Some(c) if c.is_open_at(now) => c,
         _ => {
-            let reason = "the conversation closed before the text was sent".to_owned();
-            let outcome = finish(NotificationStatus::Failed, Some(reason));
+            let outcome = finish(
+                NotificationStatus::Failed,
+                Some(CONVERSATION_CLOSED.to_owned()),
+            );
             store.finish_missed_call(notice, &outcome).await?;
             return Ok(Delivery::Done);
         }
@@ -269,8 +285,7 @@ pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
         .refuses_texts(&callee.number, &callee.proxy_number)
         .await?
     {
-        let reason = "the callee has opted out of texts on this number".to_owned();
-        finish(NotificationStatus::Failed, Some(reason))
+        finish(NotificationStatus::Failed, Some(OPTED_OUT.to_owned()))
     } else {
         let body = text(&settings.missed_call_template, &c, callee, other);
         let sent = sms
@@ -298,7 +313,7 @@ pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
                 tracing::warn!(conversation_id = %c.id, ?counted, error = %error_chain(&e), "missed-call SMS not sent yet");
                 match counted {
                     Some(_) if now >= notice.at + settings.give_up_after_seconds => {
-                        finish(NotificationStatus::Failed, Some(e.to_string()))
+                        finish(NotificationStatus::Failed, Some(VONAGE_ERROR.to_owned()))
                     }
                     Some(n) => return Ok(Delivery::Retry { attempts: n }),
                     None => return Ok(Delivery::Done),
@@ -306,7 +321,7 @@ pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
             }
             Err(e) => {
                 tracing::warn!(conversation_id = %c.id, error = %error_chain(&e), "missed-call SMS refused");
-                finish(NotificationStatus::Failed, Some(e.to_string()))
+                finish(NotificationStatus::Failed, Some(REJECTED.to_owned()))
             }
         }
     };
