@@ -68,9 +68,7 @@ impl Status {
 /// `until`. A failure is logged: the text went out all the same, and only its receipt will find
 /// no owner.
 pub async fn note_sent<S: TextLedger>(store: &S, message_id: &str, owner: &TextOwner, until: i64) {
-    // On the heap: the store's request is large, and the relay and the notifier await it deep
-    // inside their own futures.
-    if let Err(e) = Box::pin(store.note_sent(message_id, owner, until)).await {
+    if let Err(e) = store.note_sent(message_id, owner, until).await {
         tracing::warn!(conversation_id = %owner.conversation_id, error = %error_chain(&e), "sent text not recorded: its receipt will find no owner");
     }
 }

@@ -79,7 +79,8 @@ impl Store {
         error_code: Option<&str>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut update = self
+        let text = |v: Option<&str>| v.map_or(AttributeValue::Null(true), s);
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -100,9 +101,7 @@ impl Store {
             .expression_attribute_values(":state", s(state.as_str()))
             .expression_attribute_values(":rank", n(rank(state)))
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":ttl", n(now + ORPHAN_SECONDS));
-        let text = |v: Option<&str>| v.map_or(AttributeValue::Null(true), s);
-        update = update
+            .expression_attribute_values(":ttl", n(now + ORPHAN_SECONDS))
             .expression_attribute_values(":reason", text(reason))
             .expression_attribute_values(":code", text(error_code));
         Ok(condition_held(update.send().await)?.is_some())

@@ -185,20 +185,20 @@ pub enum NumberCheck {
 pub type ApplicationKey<'a> = Option<(&'a str, &'a SecretString)>;
 
 impl NumberCheck {
-    /// The check `config` names. Identity Insights signs as `application`; without it, as
-    /// before the set-up has put it in the secret, numbers are checked locally and an error
-    /// says why.
-    pub fn from_config(
+    /// The check `config` names. Identity Insights signs with `token`; without one, as before
+    /// the set-up has put the application's key in the secret, numbers are checked locally and
+    /// an error says why.
+    fn from_config(
         config: &VonageConfig,
-        application: ApplicationKey<'_>,
+        token: Option<jwt::ApplicationToken>,
     ) -> Result<Self, jwt::SetupError> {
-        Ok(match (config.number_check, application) {
+        Ok(match (config.number_check, token) {
             (NumberCheckMode::Local, _) => Self::Local,
             (NumberCheckMode::NumberInsight, _) => Self::NumberInsight,
-            (NumberCheckMode::IdentityInsights, Some((id, key))) => {
+            (NumberCheckMode::IdentityInsights, Some(token)) => {
                 Self::IdentityInsights(IdentityInsightsClient::new(
                     &config.identity_insights_url,
-                    jwt::ApplicationToken::new(id, key)?,
+                    token,
                     config.timeout,
                     config.max_retries,
                 )?)
@@ -214,17 +214,18 @@ impl NumberCheck {
 }
 
 impl Messaging {
-    /// The API `config` names. The Messages API signs as `application`; without it, as before
-    /// the set-up has put it in the secret, texts go through the SMS API and an error says why.
-    pub fn from_config(
+    /// The API `config` names. The Messages API signs with `token`; without one, as before the
+    /// set-up has put the application's key in the secret, texts go through the SMS API and an
+    /// error says why.
+    fn from_config(
         config: &VonageConfig,
-        application: ApplicationKey<'_>,
+        token: Option<jwt::ApplicationToken>,
     ) -> Result<Self, jwt::SetupError> {
-        Ok(match (config.messaging, application) {
+        Ok(match (config.messaging, token) {
             (MessagingApi::Sms, _) => Self::SmsApi,
-            (MessagingApi::Messages, Some((id, key))) => Self::Messages(MessagesClient::new(
+            (MessagingApi::Messages, Some(token)) => Self::Messages(MessagesClient::new(
                 &config.messages_url,
-                jwt::ApplicationToken::new(id, key)?,
+                token,
                 config.timeout,
                 config.max_retries,
             )?),
@@ -308,15 +309,18 @@ impl VonageClient {
     }
 
     /// The number check and the messaging API `config` names, those that take the
-    /// application's token signing as `application`.
+    /// application's token signing as `application` (its key read once for both).
     pub fn with_application(
         self,
         config: &VonageConfig,
         application: ApplicationKey<'_>,
     ) -> Result<Self, jwt::SetupError> {
+        let token = application
+            .map(|(id, key)| jwt::ApplicationToken::new(id, key))
+            .transpose()?;
         Ok(self
-            .with_number_check(NumberCheck::from_config(config, application)?)
-            .with_messaging(Messaging::from_config(config, application)?))
+            .with_number_check(NumberCheck::from_config(config, token.clone())?)
+            .with_messaging(Messaging::from_config(config, token)?))
     }
 
     /// Sends one text: through the Messages API or the SMS API, as `MESSAGING_API` says. Its
