@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use shared::config::{MessagingApi, VonageConfig};
 use shared::model::NumberState;
+use shared::phone::Msisdn;
 use shared::ports::Pool;
 use shared::secrets::{
     API_SECRET, APPLICATION_ID, EVERY_FIELD, PRIVATE_KEY, SIGNATURE_SECRET, StackSecret,
 };
 use shared::signature::{claims_for, sign};
 use shared::store::Store;
-use shared::vonage::{AppWebhook, Application, VonageClient};
+use shared::vonage::{AppWebhook, Application, NumberOffer, VonageClient, VonageError};
 
 /// What the stack says it is: its outputs, and the functions' roles (none for the local stack,
 /// whose functions run with the caller's own credentials).
@@ -71,6 +72,67 @@ impl Line {
             fix: Some(fix.into()),
         }
     }
+}
+
+/// A pool number with the account's record of it (`None`: the account does not own it).
+type Accounted = (Msisdn, Result<Option<NumberOffer>, VonageError>);
+
+/// `check`'s line when the pool could not be read.
+fn pool_unreadable(check: &'static str, error: &str) -> Line {
+    Line::failed(
+        check,
+        format!("the pool could not be read: {error}"),
+        "check the table and your credentials",
+    )
+}
+
+/// Whether every pool number is in the account and linked to the application `app_id`.
+fn numbers_line(accounted: &Result<Vec<Accounted>, String>, app_id: &str, sync: &str) -> Line {
+    const CHECK: &str = "numbers";
+    let accounted = match accounted {
+        Ok(accounted) => accounted,
+        Err(e) => return pool_unreadable(CHECK, e),
+    };
+    if accounted.is_empty() {
+        return Line::ok(
+            CHECK,
+            "the pool is empty (add numbers with POST /numbers or the ProxyNumbers parameter)",
+        );
+    }
+    let mut wrong = Vec::new();
+    let mut missing = Vec::new();
+    for (msisdn, owned) in accounted {
+        match owned {
+            Ok(Some(owned)) if owned.linked_to(app_id) => {}
+            Ok(Some(owned)) => wrong.push(format!(
+                "+{} goes to {}",
+                msisdn.as_str(),
+                owned.voice_callback_value.as_deref().unwrap_or("nothing")
+            )),
+            Ok(None) => missing.push(format!("+{}", msisdn.as_str())),
+            Err(e) => wrong.push(format!("+{} could not be checked ({e})", msisdn.as_str())),
+        }
+    }
+    if wrong.is_empty() && missing.is_empty() {
+        return Line::ok(
+            CHECK,
+            format!(
+                "all {} pool numbers are linked to {app_id}",
+                accounted.len()
+            ),
+        );
+    }
+    let mut detail = Vec::new();
+    let mut fix = Vec::new();
+    if !wrong.is_empty() {
+        detail.push(format!("not linked to {app_id}: {}", wrong.join(", ")));
+        fix.push(format!("{sync} links every pool number"));
+    }
+    if !missing.is_empty() {
+        detail.push(format!("not in the Vonage account: {}", missing.join(", ")));
+        fix.push("retire them (DELETE /numbers/{msisdn}) or rent them again".to_owned());
+    }
+    Line::failed(CHECK, detail.join("; "), fix.join("; "))
 }
 
 /// The checklist as printed: `[ok]` or `[FAIL]`, the check, what was found, and the fix.
@@ -126,8 +188,10 @@ impl<S: Pool> Doctor<S> {
                         sync.clone(),
                     )
                 });
-                lines.push(self.numbers(&vonage, &app.id, &sync).await);
-                lines.push(self.texts(&vonage, &app, expected, &sync).await);
+                // Each pool number is looked up in the account once, for both checks.
+                let accounted = self.accounted(&vonage).await;
+                lines.push(numbers_line(&accounted, &app.id, &sync));
+                lines.push(self.texts(&accounted, &app, expected, &sync));
             }
             Err(line) => {
                 lines.push(line);
@@ -236,72 +300,24 @@ impl<S: Pool> Doctor<S> {
         }
     }
 
-    /// The pool's numbers that are not retired, or `check`'s line saying it could not be read.
-    async fn pool(&self, check: &'static str) -> Result<Vec<shared::model::PoolNumber>, Line> {
-        match self.store.list_pool().await {
-            Ok(pool) => Ok(pool
-                .into_iter()
-                .filter(|n| n.state != NumberState::Retired)
-                .collect()),
-            Err(e) => Err(Line::failed(
-                check,
-                format!("the pool could not be read: {e}"),
-                "check the table and your credentials",
-            )),
+    /// The pool's numbers that are not retired, each with the account's record of it, or why
+    /// the pool could not be read.
+    async fn accounted(&self, vonage: &VonageClient) -> Result<Vec<Accounted>, String> {
+        let pool = self.store.list_pool().await.map_err(|e| e.to_string())?;
+        let mut accounted = Vec::new();
+        for n in pool.into_iter().filter(|n| n.state != NumberState::Retired) {
+            let owned = vonage.owned_number(&n.msisdn).await;
+            accounted.push((n.msisdn, owned));
         }
-    }
-
-    async fn numbers(&self, vonage: &VonageClient, app_id: &str, sync: &str) -> Line {
-        const CHECK: &str = "numbers";
-        let numbers = match self.pool(CHECK).await {
-            Ok(numbers) => numbers,
-            Err(line) => return line,
-        };
-        if numbers.is_empty() {
-            return Line::ok(
-                CHECK,
-                "the pool is empty (add numbers with POST /numbers or the ProxyNumbers parameter)",
-            );
-        }
-        let mut wrong = Vec::new();
-        let mut missing = Vec::new();
-        for n in &numbers {
-            match vonage.owned_number(&n.msisdn).await {
-                Ok(Some(owned)) if owned.linked_to(app_id) => {}
-                Ok(Some(owned)) => wrong.push(format!(
-                    "+{} goes to {}",
-                    n.msisdn.as_str(),
-                    owned.voice_callback_value.as_deref().unwrap_or("nothing")
-                )),
-                Ok(None) => missing.push(format!("+{}", n.msisdn.as_str())),
-                Err(e) => wrong.push(format!("+{} could not be checked ({e})", n.msisdn.as_str())),
-            }
-        }
-        if wrong.is_empty() && missing.is_empty() {
-            return Line::ok(
-                CHECK,
-                format!("all {} pool numbers are linked to {app_id}", numbers.len()),
-            );
-        }
-        let mut detail = Vec::new();
-        let mut fix = Vec::new();
-        if !wrong.is_empty() {
-            detail.push(format!("not linked to {app_id}: {}", wrong.join(", ")));
-            fix.push(format!("{sync} links every pool number"));
-        }
-        if !missing.is_empty() {
-            detail.push(format!("not in the Vonage account: {}", missing.join(", ")));
-            fix.push("retire them (DELETE /numbers/{msisdn}) or rent them again".to_owned());
-        }
-        Line::failed(CHECK, detail.join("; "), fix.join("; "))
+        Ok(accounted)
     }
 
     /// Whether inbound texts and their statuses reach the stack, as `MESSAGING_API` has them
     /// sent: to the application's Messages API webhooks (`v1`), or to each pool number's
     /// `moHttpUrl`.
-    async fn texts(
+    fn texts(
         &self,
-        vonage: &VonageClient,
+        accounted: &Result<Vec<Accounted>, String>,
         app: &Application,
         expected: &Expected,
         sync: &str,
@@ -335,25 +351,25 @@ impl<S: Pool> Doctor<S> {
                 Line::failed(CHECK, wrong.join("; "), format!("{sync} sets them"))
             };
         }
-        let numbers = match self.pool(CHECK).await {
-            Ok(numbers) => numbers,
-            Err(line) => return line,
+        let accounted = match accounted {
+            Ok(accounted) => accounted,
+            Err(e) => return pool_unreadable(CHECK, e),
         };
         let inbound = want("inbound-sms");
         let mut wrong = Vec::new();
-        for n in &numbers {
-            match vonage.owned_number(&n.msisdn).await {
+        for (msisdn, owned) in accounted {
+            match owned {
                 Ok(Some(owned)) if owned.mo_http_url.as_deref() == Some(inbound.as_str()) => {}
                 Ok(Some(owned)) => wrong.push(format!(
                     "+{} sends them to {}",
-                    n.msisdn.as_str(),
+                    msisdn.as_str(),
                     owned
                         .mo_http_url
                         .as_deref()
                         .unwrap_or("the account's default")
                 )),
                 Ok(None) => {} // the numbers line names it
-                Err(e) => wrong.push(format!("+{} could not be checked ({e})", n.msisdn.as_str())),
+                Err(e) => wrong.push(format!("+{} could not be checked ({e})", msisdn.as_str())),
             }
         }
         if wrong.is_empty() {
