@@ -1,4 +1,5 @@
-//! The inbound-SMS events in `events/`, played against the real local store.
+//! The text webhooks' events in `events/` (SMS API and Messages API texts, and the statuses of
+//! texts sent), played against the real local store.
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -59,5 +60,35 @@ async fn the_sms_events_play_as_named() {
     assert_eq!(
         (sent[1].0.as_str(), sent[1].1.as_str()),
         ("447700900101", "447700900001")
+    );
+
+    // A Messages API text takes the same relay; its onward text's receipt is recorded, and a
+    // status of a text no one here sent is acknowledged.
+    assert_eq!(
+        handle(&deps, load("sms-inbound-message.json"))
+            .await
+            .status(),
+        200
+    );
+    let sent = sent_sms(&vonage).await;
+    assert_eq!(
+        sent[2],
+        (
+            "447700900102".into(),
+            "447700900002".into(),
+            "See you at the corner".into()
+        )
+    );
+    for name in ["sms-delivery-receipt.json", "sms-message-status.json"] {
+        assert_eq!(handle(&deps, load(name)).await.status(), 204, "{name}");
+    }
+    let texts = deps
+        .store
+        .texts(&["0A0000000123ABCD1".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        texts["0A0000000123ABCD1"].state,
+        shared::model::DeliveryState::Delivered
     );
 }

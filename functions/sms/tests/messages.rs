@@ -331,5 +331,14 @@ async fn a_forged_status_is_refused_and_changes_nothing() {
     let mut unsigned = post(&body, None);
     *unsigned.uri_mut() = "/webhooks/message-status".parse().unwrap();
     assert_eq!(handle(&s.deps, unsigned).await.status(), 401);
+    // Signed, but not a status: a problem, and nothing recorded.
+    for bad in [json!("delivered"), json!({"status": "delivered"})] {
+        let response = handle(&s.deps, status_request(&bad)).await;
+        assert_eq!(response.status(), 400, "{bad}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
     assert_eq!(all_items(&s.deps.store).await.len(), before);
 }
