@@ -1,7 +1,8 @@
 //! `template.yaml` against the workspace: every function is a binary of the workspace, every
 //! route reaches the function that handles it (the same one the local router sends it to), the
-//! management API needs IAM authorization while webhooks do not, no secret is in plain text,
-//! and no function may scan the table or use a wildcard action.
+//! management API needs IAM authorization while webhooks do not (and are throttled), no secret is
+//! in plain text, no function may scan the table, use a wildcard action or read a stream beyond
+//! the table's, and no function can switch webhook signature checks off.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
@@ -258,6 +259,19 @@ fn yaml(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap()
 }
 
+/// An intrinsic function (`!Ref`, `!If`, ...) with its argument.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(tagged) => Some((tagged.tag.to_string(), &tagged.value)),
+        _ => None,
+    }
+}
+
+/// Whether `v` is `!Ref name`.
+fn is_ref(v: &Value, name: &str) -> bool {
+    matches!(intrinsic(v), Some((tag, Value::String(n))) if tag == "!Ref" && n == name)
+}
+
 #[test]
 fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
     let t = template();
@@ -270,7 +284,7 @@ fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
     assert_eq!(resources["EventBus"]["Type"], "AWS::Events::EventBus");
 
     let publisher = &functions(&t)["PublisherFunction"]["Properties"];
-    let stream = stream_consumer(publisher, "PublisherDeadLetterQueue");
+    let stream = stream_consumer(&t, "PublisherFunction", "PublisherDeadLetterQueue");
     assert_eq!(stream["BisectBatchOnFunctionError"], true);
     let retries = stream["MaximumRetryAttempts"].as_u64().unwrap();
     assert!((1..=100).contains(&retries), "a bounded retry");
@@ -293,7 +307,7 @@ fn events_flow_from_the_table_stream_through_the_publisher_to_the_bus() {
 fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead_letter_queue() {
     let t = template();
     let notifier = &functions(&t)["NotifierFunction"]["Properties"];
-    let stream = stream_consumer(notifier, "NotifierDeadLetterQueue");
+    let stream = stream_consumer(&t, "NotifierFunction", "NotifierDeadLetterQueue");
     let pattern = |i: usize| -> serde_json::Value {
         serde_json::from_str(
             stream["FilterCriteria"]["Filters"][i]["Pattern"]
@@ -457,18 +471,37 @@ fn fill_sub(body: &str) -> String {
     out
 }
 
-/// The one DynamoDB stream source of `function`: on the table's stream, reporting partial batch
-/// failures, with `dead_letter_queue` for what it finally cannot take.
-fn stream_consumer<'a>(function: &'a Value, dead_letter_queue: &str) -> &'a Value {
-    let streams: Vec<&Value> = function["Events"]
+/// The event source mappings of the template, as (function they invoke, their properties).
+fn mappings(t: &Value) -> Vec<(String, &Value)> {
+    t["Resources"]
         .as_mapping()
         .unwrap()
         .values()
-        .filter(|e| e["Type"] == "DynamoDB")
+        .filter(|r| r["Type"] == "AWS::Lambda::EventSourceMapping")
+        .map(|r| {
+            let function = match intrinsic(&r["Properties"]["FunctionName"]) {
+                Some((tag, Value::String(name))) if tag == "!Ref" => name.clone(),
+                other => panic!("a mapping names its function with !Ref, not {other:?}"),
+            };
+            (function, &r["Properties"])
+        })
+        .collect()
+}
+
+/// The one stream source of `function`: an event source mapping on the table's stream, reporting
+/// partial batch failures, with `dead_letter_queue` for what it finally cannot take.
+fn stream_consumer<'a>(t: &'a Value, function: &str, dead_letter_queue: &str) -> &'a Value {
+    let streams: Vec<&Value> = mappings(t)
+        .into_iter()
+        .filter(|(f, _)| f == function)
+        .map(|(_, m)| m)
         .collect();
-    assert_eq!(streams.len(), 1, "it reads the table's stream");
-    let stream = &streams[0]["Properties"];
-    assert!(yaml(&stream["Stream"]).contains("Table.StreamArn"));
+    assert_eq!(streams.len(), 1, "{function} reads the table's stream");
+    let stream = streams[0];
+    assert_eq!(
+        yaml(&stream["EventSourceArn"]).trim(),
+        "!GetAtt Table.StreamArn"
+    );
     assert_eq!(
         stream["FunctionResponseTypes"][0],
         "ReportBatchItemFailures"
@@ -571,5 +604,312 @@ fn recordings_are_kept_encrypted_never_public_and_expire_with_the_conversations(
     assert!(
         policies.contains("/recordings/*"),
         "only the recordings' prefix"
+    );
+}
+
+/// PRODUCT.md, "Webhook trust": signature checks cannot be switched off where the functions are
+/// deployed, so the stack never sets `WEBHOOK_SIGNATURES`, in any function or in the globals.
+#[test]
+fn no_deployed_function_sets_webhook_signatures() {
+    let t = template();
+    let mut environments = vec![(
+        "Globals".to_owned(),
+        &t["Globals"]["Function"]["Environment"],
+    )];
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        environments.push((
+            name.as_str().unwrap().to_owned(),
+            &resource["Properties"]["Environment"],
+        ));
+    }
+    for (name, environment) in environments {
+        assert!(
+            !yaml(environment).contains("WEBHOOK_SIGNATURES"),
+            "{name} sets WEBHOOK_SIGNATURES"
+        );
+    }
+}
+
+/// A flood is refused at the gateway: every webhook route has its own throttle, bound to the
+/// stack's parameters, while the management routes (behind IAM) keep the account's limits.
+#[test]
+fn every_webhook_route_is_throttled_by_the_stacks_parameters() {
+    let t = template();
+    for (parameter, default) in [("WebhookRateLimit", 50), ("WebhookBurstLimit", 100)] {
+        let p = &t["Parameters"][parameter];
+        assert_eq!(p["Type"], "Number", "{parameter}");
+        assert_eq!(p["Default"].as_u64(), Some(default), "{parameter}");
+        assert!(
+            p["MinValue"].as_u64().is_some_and(|min| min >= 1),
+            "{parameter}: a limit of 0 would refuse every call"
+        );
+    }
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    let settings = api["RouteSettings"]
+        .as_mapping()
+        .expect("the HTTP API has route settings");
+    let mut throttled: Vec<String> = settings
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    throttled.sort();
+    let mut webhooks: Vec<String> = routes(&t)
+        .into_iter()
+        .filter(|(_, path, _, _)| path.starts_with("/webhooks/"))
+        .map(|(method, path, _, _)| format!("{method} {path}"))
+        .collect();
+    webhooks.sort();
+    assert!(webhooks.contains(&"POST /webhooks/answer".to_owned()));
+    // Exactly the webhook routes: a setting for a route the API does not have fails the deploy.
+    assert_eq!(throttled, webhooks);
+    for (route, setting) in settings {
+        assert!(
+            is_ref(&setting["ThrottlingRateLimit"], "WebhookRateLimit"),
+            "{route:?}: {setting:?}"
+        );
+        assert!(
+            is_ref(&setting["ThrottlingBurstLimit"], "WebhookBurstLimit"),
+            "{route:?}: {setting:?}"
+        );
+    }
+    // One place sets them: no stage-wide default (it would throttle the management API too),
+    // and no event's own settings (SAM would merge them over these).
+    assert!(api.get("DefaultRouteSettings").is_none());
+    for (name, f) in functions(&t) {
+        let Some(events) = f["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (event, e) in events {
+            assert!(
+                e["Properties"].get("RouteSettings").is_none(),
+                "{name} {event:?} sets its own route settings"
+            );
+        }
+    }
+}
+
+/// The answer function keeps concurrency of its own (the parameter; 0 reserves none), so the
+/// rest of the account cannot take it from calls and a flood cannot take more.
+#[test]
+fn the_answer_function_reserves_concurrency_by_parameter() {
+    let t = template();
+    let p = &t["Parameters"]["AnswerReservedConcurrency"];
+    assert_eq!(p["Type"], "Number");
+    assert_eq!(p["Default"].as_u64(), Some(10));
+    assert_eq!(p["MinValue"].as_u64(), Some(0));
+    assert!(
+        p["Description"].as_str().unwrap().contains("quota"),
+        "the description says when an account must set 0"
+    );
+
+    let reserved = &functions(&t)["AnswerFunction"]["Properties"]["ReservedConcurrentExecutions"];
+    let Some((tag, Value::Sequence(branches))) = intrinsic(reserved) else {
+        panic!("not an !If: {reserved:?}")
+    };
+    assert_eq!(tag, "!If");
+    assert_eq!(branches[0].as_str(), Some("HasAnswerReservedConcurrency"));
+    assert!(is_ref(&branches[1], "AnswerReservedConcurrency"));
+    assert!(is_ref(&branches[2], "AWS::NoValue"), "0 reserves nothing");
+
+    // The condition: the parameter is not 0.
+    let condition = &t["Conditions"]["HasAnswerReservedConcurrency"];
+    let Some((not, Value::Sequence(negated))) = intrinsic(condition) else {
+        panic!("{condition:?}")
+    };
+    assert_eq!(not, "!Not");
+    let Some((equals, Value::Sequence(sides))) = intrinsic(&negated[0]) else {
+        panic!("{condition:?}")
+    };
+    assert_eq!(equals, "!Equals");
+    assert!(is_ref(&sides[0], "AnswerReservedConcurrency"));
+    assert_eq!(sides[1].as_str(), Some("0"));
+}
+
+/// Reading a DynamoDB stream is granted on the table's stream only. The consumers are event
+/// source mappings of their own (a function's `DynamoDB` event would give its role AWS's managed
+/// stream policy, on `*`), every policy is written out as statements, and each statement that
+/// grants a stream action names `Table.StreamArn` alone, for the functions that read it.
+#[test]
+fn stream_reads_are_granted_on_the_tables_stream_only() {
+    const STREAM_ACTIONS: [&str; 4] = [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ];
+    let t = template();
+    let text = std::fs::read_to_string(format!("{}/template.yaml", root())).unwrap();
+    for managed in [
+        "AWSLambdaDynamoDBExecutionRole",
+        "AWSLambdaInvocation-DynamoDB",
+    ] {
+        assert!(!text.contains(managed), "{managed} grants every stream");
+    }
+
+    let one_or_many = |v: &Value| -> Vec<Value> {
+        match v {
+            Value::Sequence(items) => items.clone(),
+            Value::Null => Vec::new(),
+            other => vec![other.clone()],
+        }
+    };
+    // Whether an action of a statement (a pattern such as `dynamodb:Get*`) covers a stream action.
+    let covers_a_stream_action = |action: &Value| -> bool {
+        let pattern = action.as_str().unwrap_or("*");
+        let pattern = format!(
+            "(?i)^{}$",
+            regex::escape(pattern)
+                .replace(r"\*", ".*")
+                .replace(r"\?", ".")
+        );
+        let pattern = regex::Regex::new(&pattern).unwrap();
+        STREAM_ACTIONS.iter().any(|a| pattern.is_match(a))
+    };
+    // The statements of each role: each function's policies, and any role or policy of the
+    // template's own.
+    let mut statements: Vec<(String, Value)> = Vec::new();
+    for (name, f) in functions(&t) {
+        if let Some(events) = f["Properties"]["Events"].as_mapping() {
+            for (event, e) in events {
+                for kind in ["DynamoDB", "Kinesis"] {
+                    assert_ne!(
+                        e["Type"], kind,
+                        "{name} {event:?}: SAM gives its role AWS's managed policy on every stream"
+                    );
+                }
+            }
+        }
+        for policy in one_or_many(&f["Properties"]["Policies"]) {
+            assert!(
+                policy.get("Statement").is_some(),
+                "{name}: a policy written out as statements, not {policy:?}"
+            );
+            for statement in one_or_many(&policy["Statement"]) {
+                statements.push((name.clone(), statement));
+            }
+        }
+    }
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap().to_owned();
+        let documents = match r["Type"].as_str() {
+            Some("AWS::IAM::Role") => one_or_many(&r["Properties"]["Policies"])
+                .into_iter()
+                .map(|p| p["PolicyDocument"].clone())
+                .collect(),
+            Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" | "AWS::IAM::RolePolicy") => {
+                vec![r["Properties"]["PolicyDocument"].clone()]
+            }
+            _ => Vec::new(),
+        };
+        for document in documents {
+            for statement in one_or_many(&document["Statement"]) {
+                statements.push((name.clone(), statement));
+            }
+        }
+    }
+    assert!(!statements.is_empty());
+
+    let mut readers = Vec::new();
+    for (name, statement) in &statements {
+        assert!(
+            statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+            "{name}: {statement:?}"
+        );
+        if statement["Effect"] != "Allow"
+            || !one_or_many(&statement["Action"])
+                .iter()
+                .any(covers_a_stream_action)
+        {
+            continue;
+        }
+        let resources = one_or_many(&statement["Resource"]);
+        assert!(
+            !resources.is_empty()
+                && resources
+                    .iter()
+                    .all(|r| yaml(r).trim() == "!GetAtt Table.StreamArn"),
+            "{name} may read streams beyond the table's: {statement:?}"
+        );
+        readers.push(name.clone());
+    }
+    readers.sort();
+    readers.dedup();
+    let mut consumers: Vec<String> = mappings(&t).into_iter().map(|(f, _)| f).collect();
+    consumers.sort();
+    consumers.dedup();
+    assert_eq!(
+        readers, consumers,
+        "exactly the functions a mapping hands the stream to may read it"
+    );
+    assert_eq!(consumers, ["NotifierFunction", "PublisherFunction"]);
+}
+
+/// The one alarm on `namespace`/`metric` (with `FunctionName` `function`, when given), which
+/// notifies the alarm topic when there is one.
+fn alarm<'a>(t: &'a Value, namespace: &str, metric: &str, function: Option<&str>) -> &'a Value {
+    let found: Vec<&Value> = t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|r| &r["Properties"])
+        .filter(|a| a["Namespace"] == namespace && a["MetricName"] == metric)
+        .filter(|a| {
+            function.is_none_or(|f| {
+                a["Dimensions"][0]["Name"] == "FunctionName"
+                    && is_ref(&a["Dimensions"][0]["Value"], f)
+            })
+        })
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one alarm on {namespace} {metric} {function:?}"
+    );
+    let alarm = found[0];
+    assert!(
+        yaml(&alarm["AlarmActions"]).contains("HasAlarmTopic"),
+        "{metric}: {alarm:?}"
+    );
+    assert_eq!(alarm["TreatMissingData"], "notBreaching", "{metric}");
+    alarm
+}
+
+/// The alarms a flood or a guessing caller raises: Lambda throttling the answer function at all,
+/// one proxy number's access-code budget spent (the metric the answer function emits, in total
+/// over every number), and a burst of refused webhooks.
+#[test]
+fn throttles_a_spent_code_budget_and_refused_webhooks_raise_alarms() {
+    let t = template();
+    let above = |a: &Value| -> f64 {
+        let threshold = a["Threshold"].as_f64().unwrap();
+        match a["ComparisonOperator"].as_str().unwrap() {
+            "GreaterThanThreshold" => threshold,
+            "GreaterThanOrEqualToThreshold" => threshold - 1.0,
+            other => panic!("{other}"),
+        }
+    };
+
+    let throttles = alarm(&t, "AWS/Lambda", "Throttles", Some("AnswerFunction"));
+    assert_eq!(throttles["Statistic"], "Sum");
+    assert_eq!(above(throttles), 0.0, "any throttle fires it");
+
+    let budget = alarm(&t, "VoiceProxy", "CodeBudgetExhausted", None);
+    assert!(
+        budget.get("Dimensions").is_none(),
+        "the total over every number"
+    );
+    assert_eq!(budget["Statistic"], "Sum");
+    assert_eq!(budget["Period"].as_u64(), Some(300));
+    assert_eq!(budget["EvaluationPeriods"].as_u64(), Some(1));
+    assert_eq!(above(budget), 0.0, "one spent budget fires it");
+
+    let refused = alarm(&t, "VoiceProxy", "WebhookRefused", None);
+    assert!(refused.get("Dimensions").is_none());
+    assert_eq!(refused["Statistic"], "Sum");
+    assert_eq!(refused["Period"].as_u64(), Some(300));
+    assert!(
+        above(refused) >= 1.0,
+        "a stray unsigned request is no alarm"
     );
 }

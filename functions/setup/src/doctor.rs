@@ -7,7 +7,7 @@
 //! URLs, each by `POST`; signed callbacks are on; every pool number is in the account and linked
 //! to the application; inbound texts reach the stack (the application's Messages API webhooks,
 //! or each pool number's `moHttpUrl` with `MESSAGING_API=sms`); a signed test call to the answer
-//! URL gets a valid NCCO.
+//! URL gets a valid NCCO; an unsigned one gets `401`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,6 +33,9 @@ pub struct Expected {
     pub roles: Vec<String>,
     /// How the fixes name the stack's scripts: `scripts/put-secret voice-proxy`, say.
     pub put_secret: String,
+    /// The stack's webhooks take unsigned requests on purpose: the local stack, whose functions
+    /// run with `WEBHOOK_SIGNATURES=off` beside a local endpoint. Never a deployed stack.
+    pub signatures_off_locally: bool,
 }
 
 pub struct Doctor<S = Store> {
@@ -213,6 +216,7 @@ impl<S: Pool> Doctor<S> {
             }
         }
         lines.push(self.answer(&fields, expected).await);
+        lines.push(self.unsigned(expected).await);
         lines
     }
 
@@ -406,10 +410,10 @@ impl<S: Pool> Doctor<S> {
         })
         .to_string();
         let now = shared::now();
-        let token = sign(
-            &claims_for(body.as_bytes(), now, &self.vonage.api_key),
-            secret,
-        );
+        let mut claims = claims_for(body.as_bytes(), now, &self.vonage.api_key);
+        // Vonage names the application in every token; the stack refuses another's.
+        claims.application_id = fields.get(APPLICATION_ID.field).cloned();
+        let token = sign(&claims, secret);
         let sent = self
             .http
             .post(&expected.answer_url)
@@ -455,6 +459,66 @@ impl<S: Pool> Doctor<S> {
                 CHECK,
                 "a signed test call got 200 but no NCCO (a JSON list of actions)",
                 fix,
+            ),
+        }
+    }
+
+    /// A call without a signature, as anyone on the internet could send it: the stack's answer
+    /// URL must refuse it with 401 before it routes anything.
+    async fn unsigned(&self, expected: &Expected) -> Line {
+        const CHECK: &str = "unsigned call";
+        if expected.signatures_off_locally {
+            return Line::ok(
+                CHECK,
+                "not checked: the local stack takes unsigned requests on purpose (WEBHOOK_SIGNATURES=off, for the walk-through's curl); a deployed stack refuses them",
+            );
+        }
+        let body = serde_json::json!({
+            "to": "447700900001",
+            "from": "447700900002",
+            "uuid": "doctor",
+            "conversation_uuid": "CON-doctor",
+        })
+        .to_string();
+        let sent = self
+            .http
+            .post(&expected.answer_url)
+            .header("content-type", "application/json")
+            .body(body)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        let status = match sent {
+            Ok(response) => response.status().as_u16(),
+            Err(e) => {
+                return Line::failed(
+                    CHECK,
+                    format!(
+                        "{} could not be reached ({})",
+                        expected.answer_url,
+                        shared::error::error_chain(&e)
+                    ),
+                    "check that the stack is deployed and the URL is its AnswerUrl output",
+                );
+            }
+        };
+        match status {
+            401 => Line::ok(CHECK, "an unsigned test call got 401"),
+            429 => Line::failed(
+                CHECK,
+                format!(
+                    "an unsigned test call got 429 from {}: the webhook routes' throttle took it",
+                    expected.answer_url
+                ),
+                "run the doctor again in a minute; if calls get 429 too, raise WebhookRateLimit and WebhookBurstLimit",
+            ),
+            status => Line::failed(
+                CHECK,
+                format!(
+                    "an unsigned test call got {status} from {}, not 401",
+                    expected.answer_url
+                ),
+                "webhook signature checks are off or bypassed: no deployed function may set WEBHOOK_SIGNATURES (deploy the stack again from template.yaml, which never sets it), and nothing in front of the answer URL may answer for it; read the AnswerFunction's log",
             ),
         }
     }

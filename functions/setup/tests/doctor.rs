@@ -1,7 +1,8 @@
 //! The doctor's checks, each shown passing and failing: the stack's secret in the local
 //! Secrets Manager, the pool in the local DynamoDB-API server, the Application and Numbers APIs
 //! as stand-ins (through Prism proxying their specs for the all-green run), the answer webhook
-//! and IAM's policy simulator as local servers (the local AWS stand-in has no policy simulator).
+//! (signed calls and unsigned ones apart) and IAM's policy simulator as local servers (the local
+//! AWS stand-in has no policy simulator).
 #![cfg(all(feature = "services", feature = "doctor"))] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -13,7 +14,7 @@ use shared::secrets::StackSecret;
 use shared::signature::Verifier;
 use shared::store::Store;
 use testkit::{SpecProxy, add_pool, budget, fresh_store, vonage_config};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{header_exists, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ID: &str = "78d335fa-323d-0114-9c3d-d6f0d48968cf";
@@ -30,6 +31,10 @@ struct Setting {
     linked_to: &'static str,
     iam_decision: &'static str,
     answer_status: u16,
+    /// What the answer URL gives a call without a signature.
+    unsigned_status: u16,
+    /// The local stack, whose webhooks take unsigned requests on purpose.
+    signatures_off_locally: bool,
     /// Which API the account's texts go through, and whether the stack's text webhooks are set
     /// where that API sends texts (the application's messages webhooks, or the number's
     /// `moHttpUrl`).
@@ -51,6 +56,8 @@ impl Default for Setting {
             linked_to: ID,
             iam_decision: "allowed",
             answer_status: 200,
+            unsigned_status: 401,
+            signatures_off_locally: false,
             messaging: MessagingApi::Messages,
             texts_wired: true,
             through_prism: false,
@@ -76,13 +83,18 @@ async fn examine(setting: Setting) -> Run {
         .unwrap();
 
     let webhook = MockServer::start().await;
+    let ncco = json!([{"action": "talk", "text": "The number you have called is not in service."}]);
     Mock::given(method("POST"))
         .and(path("/webhooks/answer"))
-        .respond_with(
-            ResponseTemplate::new(setting.answer_status).set_body_json(json!([
-                {"action": "talk", "text": "The number you have called is not in service."}
-            ])),
-        )
+        .and(header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(setting.answer_status).set_body_json(&ncco))
+        .with_priority(1)
+        .mount(&webhook)
+        .await;
+    // Anything else: a call without a signature.
+    Mock::given(method("POST"))
+        .and(path("/webhooks/answer"))
+        .respond_with(ResponseTemplate::new(setting.unsigned_status).set_body_json(&ncco))
         .mount(&webhook)
         .await;
     // The stack's webhooks: the answer webhook's stand-in serves them.
@@ -199,6 +211,7 @@ async fn examine(setting: Setting) -> Run {
         event_url: format!("{base}/event"),
         roles: vec![ROLE.into()],
         put_secret: "scripts/put-secret voice-proxy".into(),
+        signatures_off_locally: setting.signatures_off_locally,
     };
     let lines = doctor.examine(&expected).await;
     println!("{}", render(&lines));
@@ -233,11 +246,16 @@ async fn a_good_stack_is_all_green_and_the_test_call_is_signed() {
     })
     .await;
     assert!(run.lines.iter().all(|l| l.ok), "{}", render(&run.lines));
-    assert_eq!(run.lines.len(), 7);
+    assert_eq!(run.lines.len(), 8);
     assert!(render(&run.lines).ends_with("all green\n"));
-    // The test call carries a signature the answer webhook accepts.
+    // The test call carries a signature the answer webhook accepts; the other carries none.
     let calls = run.webhook.received_requests().await.unwrap();
-    let call = calls.last().unwrap();
+    let (signed, unsigned): (Vec<_>, Vec<_>) = calls
+        .iter()
+        .filter(|c| c.url.path() == "/webhooks/answer")
+        .partition(|c| c.headers.contains_key("authorization"));
+    assert_eq!((signed.len(), unsigned.len()), (1, 1), "{calls:?}");
+    let call = signed[0];
     let token = call.headers["authorization"]
         .to_str()
         .unwrap()
@@ -251,6 +269,9 @@ async fn a_good_stack_is_all_green_and_the_test_call_is_signed() {
     verifier.verify(token, &call.body, shared::now()).unwrap();
     let body: Value = serde_json::from_slice(&call.body).unwrap();
     assert!(body["to"].is_string() && body["from"].is_string());
+    let body: Value = serde_json::from_slice(&unsigned[0].body).unwrap();
+    assert!(body["to"].is_string() && body["from"].is_string());
+    assert!(line(&run, "unsigned call").detail.contains("got 401"));
 }
 
 #[tokio::test]
@@ -427,5 +448,43 @@ async fn an_sms_api_account_needs_each_number_wired_to_the_stack() {
         "texts",
         "+447700900101 sends them to the account's default",
         "links every pool number with its inbound URL",
+    );
+}
+
+#[tokio::test]
+async fn an_answer_url_taking_unsigned_calls_fails_with_its_fix() {
+    let run = examine(Setting {
+        unsigned_status: 200,
+        ..Setting::default()
+    })
+    .await;
+    assert_failed(
+        &run,
+        "unsigned call",
+        "an unsigned test call got 200",
+        "webhook signature checks are off or bypassed",
+    );
+}
+
+#[tokio::test]
+async fn the_local_stack_is_not_expected_to_refuse_unsigned_calls() {
+    let run = examine(Setting {
+        unsigned_status: 200,
+        signatures_off_locally: true,
+        ..Setting::default()
+    })
+    .await;
+    assert!(run.lines.iter().all(|l| l.ok), "{}", render(&run.lines));
+    assert!(
+        line(&run, "unsigned call")
+            .detail
+            .starts_with("not checked: the local stack takes unsigned requests on purpose")
+    );
+    let calls = run.webhook.received_requests().await.unwrap();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.headers.contains_key("authorization")),
+        "no unsigned call was sent: {calls:?}"
     );
 }
