@@ -223,16 +223,27 @@ async fn a_signed_get_without_body_passes() {
     assert_eq!(answer::handle(&deps, req).await.status(), 200);
 }
 
-#[test]
-fn signatures_are_required_unless_explicitly_off() {
+#[tokio::test]
+async fn signatures_are_required_unless_explicitly_off_and_local() {
+    use shared::signature::webhook_auth;
     let none = |_: &str| None;
-    let err = shared::signature::webhook_auth(&none, None).err().unwrap();
+    let err = webhook_auth(&none).await.err().unwrap();
     assert!(err.to_string().contains("VONAGE_SIGNATURE_SECRET"), "{err}");
-    let off = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "off".to_string());
+    let local_off = |k: &str| match k {
+        "WEBHOOK_SIGNATURES" => Some("off".to_string()),
+        "AWS_ENDPOINT_URL_DYNAMODB" => Some("http://127.0.0.1:8000".to_string()),
+        _ => None,
+    };
     assert!(matches!(
-        shared::signature::webhook_auth(&off, None).unwrap(),
+        webhook_auth(&local_off).await.unwrap(),
         WebhookAuth::Off
     ));
+    // Where the function is deployed (no local endpoint), "off" refuses every webhook.
+    let deployed_off = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "off".to_string());
+    assert!(matches!(
+        webhook_auth(&deployed_off).await.unwrap(),
+        WebhookAuth::Closed
+    ));
     let typo = |k: &str| (k == "WEBHOOK_SIGNATURES").then(|| "of".to_string());
-    assert!(shared::signature::webhook_auth(&typo, None).is_err());
+    assert!(webhook_auth(&typo).await.is_err());
 }

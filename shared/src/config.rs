@@ -106,6 +106,12 @@ pub struct AccessCodeConfig {
     pub max_failures: u32,
     /// `ACCESS_CODE_LOCKOUT_SECONDS`: how long after their last wrong code.
     pub lockout_seconds: i64,
+    /// What one proxy number may spend on typed codes in a day (UTC), in codes: each code
+    /// typed spends as many as the number has live codes, its chance of being right in codes
+    /// of its length. `10^digits / ACCESS_CODE_GUESS_ODDS`, so that a stranger reaches a
+    /// participant by guessing with a chance of at most 1 in `ACCESS_CODE_GUESS_ODDS` (1,000)
+    /// per number per day, however many caller IDs they use.
+    pub daily_budget: i64,
     /// `ACCESS_CODE_PROMPT`: asks for the code.
     pub prompt: String,
     /// `ACCESS_CODE_RETRY_TEXT`: after a wrong code, before the prompt again.
@@ -115,7 +121,8 @@ pub struct AccessCodeConfig {
     /// `ACCESS_CODE_LOCKED_TEXT`: to a caller locked out; the call ends.
     pub locked: String,
     /// `ACCESS_CODE_SMS_REPLY`: to a participant texting a number they share without a code in
-    /// front; `{code}` is not filled (they may hold several), `{digits}` is the code's length.
+    /// front; `{code}` is not filled (they may hold several), `{digits}` is the code's length,
+    /// `{example}` a code of that length.
     pub sms_reply: String,
 }
 
@@ -130,6 +137,8 @@ impl AccessCodeConfig {
             retries: number(src, "ACCESS_CODE_RETRIES", 2)?,
             max_failures: number::<u32>(src, "ACCESS_CODE_MAX_FAILURES", 6)?.max(1),
             lockout_seconds: number::<i64>(src, "ACCESS_CODE_LOCKOUT_SECONDS", 3600)?.max(1),
+            daily_budget: 10_i64.pow(u32::from(digits))
+                / number::<i64>(src, "ACCESS_CODE_GUESS_ODDS", 1000)?.max(1),
             prompt: text(
                 src,
                 "ACCESS_CODE_PROMPT",
@@ -149,18 +158,18 @@ impl AccessCodeConfig {
             sms_reply: text(
                 src,
                 "ACCESS_CODE_SMS_REPLY",
-                "This number serves more than one of your conversations. Start your text with the {digits}-digit code of the conversation it is for, as in: 1234 Hello.",
+                "This number serves more than one of your conversations. Start your text with the {digits}-digit code of the conversation it is for, as in: {example} Hello.",
             ),
         }))
     }
 }
 
-/// `ACCESS_CODES` (off by default) and `ACCESS_CODE_DIGITS` (4): the length of codes when on.
+/// `ACCESS_CODES` (off by default) and `ACCESS_CODE_DIGITS` (6): the length of codes when on.
 fn access_code_digits(src: &dyn Source) -> Result<Option<u8>, ConfigError> {
     if !number(src, "ACCESS_CODES", false)? {
         return Ok(None);
     }
-    let digits: u8 = number(src, "ACCESS_CODE_DIGITS", 4)?;
+    let digits: u8 = number(src, "ACCESS_CODE_DIGITS", 6)?;
     if !crate::values::ACCESS_CODE_LENGTHS.contains(&digits) {
         return Err(ConfigError::Invalid {
             name: "ACCESS_CODE_DIGITS",

@@ -1,7 +1,5 @@
 //! Request parsing and responses shared by the HTTP functions.
 
-use std::collections::HashMap;
-
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
@@ -12,24 +10,8 @@ use crate::request::body_bytes;
 
 pub const CONTENT_TYPE_JSON: &str = "application/json";
 
-/// The largest management-API body accepted.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-fn media_type(req: &Request) -> Option<String> {
-    let value = req
-        .headers()
-        .get(http::header::CONTENT_TYPE)?
-        .to_str()
-        .ok()?;
-    Some(
-        value
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase(),
-    )
-}
+use crate::request::media_type;
+pub use crate::request::{MAX_BODY_BYTES, body_fields, webhook_fields};
 
 fn is_json(media: &str) -> bool {
     media == CONTENT_TYPE_JSON || (media.starts_with("application/") && media.ends_with("+json"))
@@ -107,42 +89,6 @@ pub fn empty_response(status: u16) -> Response<Body> {
         .status(status)
         .body(Body::Empty)
         .unwrap_or_else(|_| Response::new(Body::Empty))
-}
-
-/// The webhook's fields, wherever Vonage put them: the query string (GET), a JSON object or a
-/// form (POST). Non-string JSON values are kept in their JSON text. `None` for a body that is
-/// neither, or too large.
-pub fn webhook_fields(req: &Request) -> Option<HashMap<String, String>> {
-    let mut fields: HashMap<String, String> = req
-        .query_string_parameters()
-        .iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    let body = body_bytes(req);
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Some(fields);
-    }
-    if body.len() > MAX_BODY_BYTES {
-        return None;
-    }
-    let media = media_type(req).unwrap_or_default();
-    if media == "application/x-www-form-urlencoded" {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
-        fields.extend(pairs);
-        return Some(fields);
-    }
-    // Vonage posts JSON; accept it whatever the declared type, since that is what it sends.
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let object = value.as_object()?;
-    for (k, v) in object {
-        let text = match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => continue,
-            other => other.to_string(),
-        };
-        fields.insert(k.clone(), text);
-    }
-    Some(fields)
 }
 
 /// The public base URL the request came in on (scheme and host), for links back to ourselves

@@ -16,6 +16,7 @@ pub mod ports;
 pub mod problem;
 pub mod request;
 pub mod runtime;
+pub mod seal;
 pub mod secrets;
 pub mod signature;
 pub mod sms_signature;

@@ -14,7 +14,7 @@ use crate::model::{
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
 use crate::store::{
-    CallRef, CloseOutcome, Closing, CodeFailures, CodeLookup, Exhaustion, ExpiredPage, Holdings,
+    CallRef, CloseOutcome, Closing, CodeGuess, Exhaustion, ExpiredPage, GuessSpent, Holdings,
     HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, Sharing, Store,
     StoreError, WriteError,
 };
@@ -292,21 +292,26 @@ pub trait Pool: Send + Sync {
 /// Access codes as calls use them: the route a typed code takes with the caller's wrong codes
 /// so far (one read), and counting a wrong one.
 pub trait AccessCodes: Send + Sync {
-    /// `caller`: the caller's number, or `withheld`.
+    /// Spends one typed code before it is looked up: against the caller's wrong codes on the
+    /// number, then against the number's budget for the day.
+    fn spend_code_guess(
+        &self,
+        guess: &CodeGuess<'_>,
+    ) -> impl Future<Output = Stored<GuessSpent>> + Send;
+
+    /// Gives back a guess whose code was right (`cost`: what it cost the number).
+    fn refund_code_guess(
+        &self,
+        guess: &CodeGuess<'_>,
+        cost: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// The route `code` names on `proxy`, if any.
     fn code_route(
         &self,
         proxy: &Msisdn,
         code: &AccessCode,
-        caller: &str,
-    ) -> impl Future<Output = Stored<CodeLookup>> + Send;
-
-    fn note_code_failure(
-        &self,
-        proxy: &Msisdn,
-        caller: &str,
-        now: i64,
-        lock_seconds: i64,
-    ) -> impl Future<Output = Stored<CodeFailures>> + Send;
+    ) -> impl Future<Output = Stored<Option<Route>>> + Send;
 }
 
 /// What the hooks need besides conversations: the conversation a caller last had on a proxy
@@ -629,8 +634,9 @@ delegate!(Store => Pool {
 });
 
 delegate!(Store => AccessCodes {
-    fn code_route(&self, proxy: &Msisdn, code: &AccessCode, caller: &str) -> Stored<CodeLookup>;
-    fn note_code_failure(&self, proxy: &Msisdn, caller: &str, now: i64, lock_seconds: i64) -> Stored<CodeFailures>;
+    fn spend_code_guess(&self, guess: &CodeGuess<'_>) -> Stored<GuessSpent>;
+    fn refund_code_guess(&self, guess: &CodeGuess<'_>, cost: i64) -> Stored<()>;
+    fn code_route(&self, proxy: &Msisdn, code: &AccessCode) -> Stored<Option<Route>>;
 });
 
 delegate!(Store => Leases {

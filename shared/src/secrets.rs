@@ -2,16 +2,18 @@
 //! and private key). Where the plain environment variable is set (local work, tests) it wins.
 //! Otherwise they come from the stack's AWS Secrets Manager secret named by
 //! `VONAGE_SECRET_ARN`, a JSON object of strings (`{"api_secret": "...", ...}`), fetched on
-//! first use (within the store's time budget, [`AwsBudget`]) and kept for the life of the
-//! execution environment. A field the kept copy lacks is looked up again, at most once a
-//! minute: the stack creates the secret without the operator's secrets, which are put after
-//! the deploy, so an environment started in between must not keep a copy without them. They
-//! never appear in the template, the deployed environment, a log line or an error body.
+//! first use (within the store's time budget, [`AwsBudget`]) and kept for at most 5 minutes, so
+//! a rotated secret is picked up without a restart. A field the kept copy lacks is looked up
+//! again, at most once a minute: the stack creates the secret without the operator's secrets,
+//! which are put after the deploy, so an environment started in between must not keep a copy
+//! without them. A check that fails against a kept copy older than 30 s reads it again once
+//! ([`Rotating`]). They never appear in the template, the deployed environment, a log line or
+//! an error body.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use crate::config::{AwsBudget, ConfigError, Source};
@@ -36,6 +38,13 @@ pub const SIGNATURE_SECRET: SecretName = SecretName {
 pub const HOOK_SECRET: SecretName = SecretName {
     variable: "HOOK_SECRET",
     field: "hook_secret",
+};
+
+/// The key the product's own webhook URLs are sealed with ([`crate::seal`]). Where the secret
+/// has none, one is derived from the signature secret.
+pub const SEAL_KEY: SecretName = SecretName {
+    variable: "WEBHOOK_SEAL_KEY",
+    field: "seal_key",
 };
 
 /// The id of the Voice application the stack's numbers are linked to. Not secret, but written
@@ -72,12 +81,19 @@ pub const EVERY_FIELD: [SecretName; 5] = [
 /// How long a kept copy that lacks a field is trusted before it is fetched again.
 const REFETCH_MISSING_AFTER: Duration = Duration::from_secs(60);
 
+/// How long a kept copy is used at all.
+pub const KEEP_AT_MOST: Duration = Duration::from_secs(300);
+
+/// How old a kept copy must be before a failed check reads it again.
+pub const REFETCH_ON_FAILURE_AFTER: Duration = Duration::from_secs(30);
+
 struct Kept {
     at: Instant,
     fields: HashMap<String, String>,
 }
 
-static FETCHED: Mutex<Option<Kept>> = Mutex::const_new(None);
+/// The kept copies, by secret ARN.
+static FETCHED: Mutex<Option<HashMap<String, Kept>>> = Mutex::const_new(None);
 
 /// The secret, from the plain variable or from Secrets Manager; `Ok(None)` when neither is
 /// configured.
@@ -91,29 +107,145 @@ pub async fn resolve(
     let Some(arn) = src.get("VONAGE_SECRET_ARN").filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
+    stack_field(
+        &arn,
+        &AwsBudget::from_source(src)?,
+        name.field,
+        KEEP_AT_MOST,
+    )
+    .await
+}
+
+/// A field of the stack's secret `arn`, from a kept copy younger than `max_age` (and than
+/// [`KEEP_AT_MOST`]), else read again.
+async fn stack_field(
+    arn: &str,
+    budget: &AwsBudget,
+    field: &str,
+    max_age: Duration,
+) -> Result<Option<SecretString>, ConfigError> {
     let mut kept = FETCHED.lock().await;
-    let fresh_enough = kept.as_ref().is_some_and(|k| {
-        k.fields.contains_key(name.field) || k.at.elapsed() < REFETCH_MISSING_AFTER
+    let copies = kept.get_or_insert_with(HashMap::new);
+    let fresh_enough = copies.get(arn).is_some_and(|k| {
+        let age = k.at.elapsed();
+        age < max_age.min(KEEP_AT_MOST)
+            && (k.fields.contains_key(field) || age < REFETCH_MISSING_AFTER)
     });
     if !fresh_enough {
-        let budget = AwsBudget::from_source(src)?;
-        let fields = StackSecret::new(arn, &budget).await.read().await?;
-        *kept = Some(Kept {
-            at: Instant::now(),
-            fields,
-        });
+        let fields = StackSecret::new(arn.to_owned(), budget)
+            .await
+            .read()
+            .await?;
+        copies.insert(
+            arn.to_owned(),
+            Kept {
+                at: Instant::now(),
+                fields,
+            },
+        );
     }
-    Ok(kept
-        .as_ref()
-        .and_then(|k| k.fields.get(name.field))
+    Ok(copies
+        .get(arn)
+        .and_then(|k| k.fields.get(field))
         .cloned()
         .map(SecretString::from))
+}
+
+/// A secret a webhook's signature is checked with, as the function holds it: the plain
+/// variable (local work, tests), or the stack's secret, read again as [`resolve`] allows and
+/// once more when a check fails against a copy older than [`REFETCH_ON_FAILURE_AFTER`].
+#[derive(Clone)]
+pub enum Rotating {
+    Fixed(SecretString),
+    Stack {
+        arn: String,
+        budget: AwsBudget,
+        field: &'static str,
+        /// The copy read at start, used while Secrets Manager cannot be read.
+        last: SecretString,
+        refetch_after: Duration,
+    },
+}
+
+impl Rotating {
+    /// The secret `name` as [`resolve`] finds it; `Ok(None)` when it is not configured.
+    pub async fn from_source(
+        src: &dyn Source,
+        name: SecretName,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(secret) = resolve(src, name).await? else {
+            return Ok(None);
+        };
+        let plain = src.get(name.variable).is_some_and(|v| !v.is_empty());
+        match src.get("VONAGE_SECRET_ARN").filter(|v| !v.is_empty()) {
+            Some(arn) if !plain => Ok(Some(Self::Stack {
+                arn,
+                budget: AwsBudget::from_source(src)?,
+                field: name.field,
+                last: secret,
+                refetch_after: REFETCH_ON_FAILURE_AFTER,
+            })),
+            _ => Ok(Some(Self::Fixed(secret))),
+        }
+    }
+
+    /// The same, reading the secret again after a failed check once the kept copy is
+    /// `after` old (tests use zero).
+    pub fn refetching_after(mut self, after: Duration) -> Self {
+        if let Self::Stack { refetch_after, .. } = &mut self {
+            *refetch_after = after;
+        }
+        self
+    }
+
+    /// The secret as it was last read.
+    pub fn last(&self) -> &SecretString {
+        match self {
+            Self::Fixed(secret) | Self::Stack { last: secret, .. } => secret,
+        }
+    }
+
+    /// Runs `check` with the current secret; when it fails as `retry` says a rotation would
+    /// make it fail, once more with the secret read again (if the kept copy was old enough to
+    /// read again and the secret changed).
+    pub async fn check<T, E>(
+        &self,
+        check: impl Fn(&SecretString) -> Result<T, E>,
+        retry: impl Fn(&E) -> bool,
+    ) -> Result<T, E> {
+        let (arn, budget, field, last, refetch_after) = match self {
+            Self::Fixed(secret) => return check(secret),
+            Self::Stack {
+                arn,
+                budget,
+                field,
+                last,
+                refetch_after,
+            } => (arn, budget, *field, last, *refetch_after),
+        };
+        let read = |max_age| async move {
+            stack_field(arn, budget, field, max_age)
+                .await
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "the stack's secret could not be read again"),
+                )
+                .ok()
+                .flatten()
+        };
+        let current = read(KEEP_AT_MOST).await.unwrap_or_else(|| last.clone());
+        match check(&current) {
+            Err(e) if retry(&e) => match read(refetch_after).await {
+                Some(again) if again.expose_secret() != current.expose_secret() => check(&again),
+                _ => Err(e),
+            },
+            result => result,
+        }
+    }
 }
 
 /// The Voice application's id: `VONAGE_APPLICATION_ID`, or the id the set-up recorded in the
 /// stack's secret.
 pub async fn application_id(src: &dyn Source) -> Result<Option<String>, ConfigError> {
-    use secrecy::ExposeSecret;
     Ok(resolve(src, APPLICATION_ID)
         .await?
         .map(|id| id.expose_secret().to_owned()))

@@ -4,7 +4,8 @@
 //! `timestamp` it covers bounds how old a signed request may be.
 
 use crate::config::{ConfigError, Source, number, text};
-use crate::signature::{WebhookAuth, webhook_auth};
+use crate::secrets::{Rotating, SIGNATURE_SECRET};
+use crate::signature::{is_local, signatures_off};
 use std::collections::{BTreeMap, HashMap};
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -101,29 +102,59 @@ pub fn sms_sign(
 /// Checks signed SMS webhooks.
 #[derive(Clone)]
 pub struct SmsVerifier {
-    secret: SecretString,
+    secret: Rotating,
     method: SmsSignatureMethod,
     max_age_seconds: i64,
+    /// Checks were switched off where the function is deployed: every request is refused.
+    closed: bool,
 }
 
 impl SmsVerifier {
     pub fn new(secret: SecretString, method: SmsSignatureMethod, max_age_seconds: i64) -> Self {
         Self {
-            secret,
+            secret: Rotating::Fixed(secret),
             method,
             max_age_seconds,
+            closed: false,
         }
     }
 
     /// `Ok` when `sig` matches the other parameters and their `timestamp` is within the
-    /// allowed age of `now` (either way, for clock skew).
+    /// allowed age of `now` (either way, for clock skew), with the secret as last read.
     pub fn verify(
         &self,
         params: &HashMap<String, String>,
         now: i64,
     ) -> Result<(), SmsSignatureError> {
+        self.verify_with(self.secret.last(), params, now)
+    }
+
+    /// [`verify`](Self::verify) with the current secret, and once more with the secret read
+    /// again when the `sig` does not match an older copy.
+    pub async fn check(
+        &self,
+        params: &HashMap<String, String>,
+        now: i64,
+    ) -> Result<(), SmsSignatureError> {
+        self.secret
+            .check(
+                |secret| self.verify_with(secret, params, now),
+                |e| *e == SmsSignatureError::Mismatch,
+            )
+            .await
+    }
+
+    fn verify_with(
+        &self,
+        secret: &SecretString,
+        params: &HashMap<String, String>,
+        now: i64,
+    ) -> Result<(), SmsSignatureError> {
+        if self.closed {
+            return Err(SmsSignatureError::Missing);
+        }
         let sig = params.get("sig").ok_or(SmsSignatureError::Missing)?;
-        let expected = sms_sign(params, &self.secret, self.method);
+        let expected = sms_sign(params, secret, self.method);
         let given = sig.trim().to_ascii_lowercase();
         if given.len() != expected.len() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
         {
@@ -140,27 +171,34 @@ impl SmsVerifier {
     }
 }
 
-/// How inbound SMS webhooks are authenticated: as [`webhook_auth`](crate::signature::webhook_auth) decides for voice, with the
-/// SMS API's own `sig` scheme (`SMS_SIGNATURE_METHOD`: `md5hash`, the default, or the HMAC
-/// `md5`, `sha1`, `sha256`, `sha512`, as set on the account).
-pub fn sms_auth(
-    src: &dyn Source,
-    signature_secret: Option<SecretString>,
-) -> Result<Option<SmsVerifier>, ConfigError> {
-    if matches!(
-        webhook_auth(src, signature_secret.clone())?,
-        WebhookAuth::Off
-    ) {
-        return Ok(None);
-    }
+/// How inbound SMS webhooks are authenticated: as [`webhook_auth`](crate::signature::webhook_auth)
+/// decides for voice (off only locally), with the SMS API's own `sig` scheme
+/// (`SMS_SIGNATURE_METHOD`: `md5hash`, the default, or the HMAC `md5`, `sha1`, `sha256`,
+/// `sha512`, as set on the account).
+pub async fn sms_auth(src: &dyn Source) -> Result<Option<SmsVerifier>, ConfigError> {
     let name = text(src, "SMS_SIGNATURE_METHOD", "md5hash");
     let method = SmsSignatureMethod::parse(&name).ok_or(ConfigError::Invalid {
         name: "SMS_SIGNATURE_METHOD",
         reason: format!("{name} is not md5hash, md5, sha1, sha256 or sha512"),
     })?;
-    let secret = signature_secret.ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
     let max_age = number(src, "SIGNATURE_MAX_AGE_SECONDS", 300)?;
-    Ok(Some(SmsVerifier::new(secret, method, max_age)))
+    if signatures_off(src)? {
+        if is_local(src) {
+            return Ok(None);
+        }
+        let mut closed = SmsVerifier::new(SecretString::from(""), method, max_age);
+        closed.closed = true;
+        return Ok(Some(closed));
+    }
+    let secret = Rotating::from_source(src, SIGNATURE_SECRET)
+        .await?
+        .ok_or(ConfigError::Missing("VONAGE_SIGNATURE_SECRET"))?;
+    Ok(Some(SmsVerifier {
+        secret,
+        method,
+        max_age_seconds: max_age,
+        closed: false,
+    }))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use shared::model::{CloseReason, Conversation, ExpiryMode};
 use shared::phone::Msisdn;
-use shared::store::{CreateConflict, Store, WriteError};
+use shared::store::{CodeFailures, CodeGuess, CreateConflict, GuessSpent, Store, WriteError};
 use shared::values::AccessCode;
 use testkit::{add_pool, closing, conversation, fresh_store};
 
@@ -60,16 +60,15 @@ async fn a_code_belongs_to_one_open_conversation_on_its_number() {
     ));
     assert!(store.get_conversation(&taken.id).await.unwrap().is_none());
     // The code finds the courier's route, whoever types it.
-    let found = store
-        .code_route(&m(P1), &code("1234"), "withheld")
+    let route = store
+        .code_route(&m(P1), &code("1234"))
         .await
+        .unwrap()
         .unwrap();
-    let route = found.route.unwrap();
     assert_eq!(
         (route.caller.as_str(), route.callee.as_str()),
         (COURIER, "447700900011")
     );
-    assert_eq!(found.failures, None);
     // Closed, it gives the code back.
     store
         .close_conversation(
@@ -78,11 +77,8 @@ async fn a_code_belongs_to_one_open_conversation_on_its_number() {
         )
         .await
         .unwrap();
-    let found = store
-        .code_route(&m(P1), &code("1234"), "withheld")
-        .await
-        .unwrap();
-    assert_eq!(found.route, None);
+    let found = store.code_route(&m(P1), &code("1234")).await.unwrap();
+    assert_eq!(found, None);
     store.create_conversation(&taken).await.unwrap();
 }
 
@@ -98,10 +94,9 @@ async fn a_shared_number_routes_its_sharer_by_code_and_counts_as_shared() {
     assert!(route.ambiguous, "caller ID cannot say which delivery");
     for (typed, customer) in [("1234", "447700900011"), ("5678", "447700900012")] {
         let route = store
-            .code_route(&m(P1), &code(typed), COURIER)
+            .code_route(&m(P1), &code(typed))
             .await
             .unwrap()
-            .route
             .unwrap();
         assert_eq!(route.callee.as_str(), customer);
         assert!(!route.ambiguous);
@@ -126,11 +121,7 @@ async fn a_shared_number_routes_its_sharer_by_code_and_counts_as_shared() {
         .await
         .unwrap();
     assert_eq!(store.get_route(&m(P1), &m(COURIER)).await.unwrap(), None);
-    let route = store
-        .code_route(&m(P1), &code("1234"), COURIER)
-        .await
-        .unwrap()
-        .route;
+    let route = store.code_route(&m(P1), &code("1234")).await.unwrap();
     assert_eq!(route.unwrap().conversation_id.as_str(), "c1");
     let sharing = store.sharing().await.unwrap();
     assert_eq!(
@@ -159,47 +150,129 @@ async fn a_sliding_conversation_whose_route_left_still_slides_with_its_codes() {
     let now = store.get_conversation(&first.id).await.unwrap().unwrap();
     assert_eq!(now.expires_at, 1_000 + 5_400 + 3600);
     let route = store
-        .code_route(&m(P1), &code("1234"), COURIER)
+        .code_route(&m(P1), &code("1234"))
         .await
         .unwrap()
-        .route
         .unwrap();
     assert_eq!(route.expires_at, now.expires_at);
 }
 
+fn guess<'a>(proxy: &'a Msisdn, caller: &'a str, now: i64, budget: i64) -> CodeGuess<'a> {
+    CodeGuess {
+        proxy,
+        caller,
+        now,
+        lock_seconds: 3600,
+        max_failures: 3,
+        daily_budget: budget,
+    }
+}
+
 #[tokio::test]
-async fn wrong_codes_are_counted_per_caller_and_number_until_their_period_ends() {
+async fn each_typed_code_is_counted_against_its_caller_until_their_period_ends() {
     let store = store().await;
     let p1 = m(P1);
-    let counted = |at| store.note_code_failure(&p1, COURIER, at, 3600);
-    assert_eq!(counted(10).await.unwrap().failures, 1);
-    assert_eq!(counted(20).await.unwrap().failures, 2);
-    let third = counted(30).await.unwrap();
+    let spent = |at| {
+        let store = &store;
+        let p1 = &p1;
+        async move {
+            store
+                .spend_code_guess(&guess(p1, COURIER, at, 1_000))
+                .await
+                .unwrap()
+        }
+    };
+    let failures = |spent: GuessSpent| match spent {
+        GuessSpent::Allowed { failures, .. } | GuessSpent::CallerLocked(failures) => failures,
+        GuessSpent::NumberSpent => panic!("the number's budget is not spent"),
+    };
+    assert_eq!(failures(spent(10).await).failures, 1);
+    assert_eq!(failures(spent(20).await).failures, 2);
+    let third = failures(spent(30).await);
     assert_eq!((third.failures, third.until), (3, 3630));
     assert!(third.locks(3, 3629) && !third.locks(3, 3630) && !third.locks(4, 100));
+    // A fourth within the period is not looked up.
+    assert!(matches!(spent(40).await, GuessSpent::CallerLocked(_)));
     // Another caller, another number: counted apart.
-    assert_eq!(
-        store
-            .note_code_failure(&m(P2), COURIER, 30, 3600)
+    for (proxy, caller) in [(m(P2), COURIER), (m(P1), "withheld#CON-1")] {
+        let other = store
+            .spend_code_guess(&guess(&proxy, caller, 30, 1_000))
             .await
-            .unwrap()
-            .failures,
-        1
-    );
-    assert_eq!(
-        store
-            .note_code_failure(&m(P1), "withheld", 30, 3600)
-            .await
-            .unwrap()
-            .failures,
-        1
-    );
-    // Read with a code: the count comes along.
-    let found = store
-        .code_route(&m(P1), &code("1234"), COURIER)
+            .unwrap();
+        assert_eq!(failures(other).failures, 1);
+    }
+    // After the period (its TTL not yet run), counting starts again.
+    assert_eq!(failures(spent(3640 + 3600).await).failures, 1);
+}
+
+#[tokio::test]
+async fn a_number_spends_its_live_codes_per_guess_and_a_right_code_is_given_back() {
+    let store = store().await;
+    // Two live codes on P1 (the courier's in two deliveries): each guess there costs 2.
+    store
+        .create_conversation(&delivery("c1", "447700900011", P1, "1234", false))
         .await
         .unwrap();
-    assert_eq!(found.failures, Some(third));
-    // After the period (its TTL not yet run), counting starts again.
-    assert_eq!(counted(3630).await.unwrap().failures, 1);
+    store
+        .create_conversation(&delivery("c2", "447700900012", P1, "5678", true))
+        .await
+        .unwrap();
+    let p1 = m(P1);
+    let callers: Vec<String> = (0..6).map(|i| format!("4477009005{i:02}")).collect();
+    let mut allowed = Vec::new();
+    for caller in &callers {
+        allowed.push(
+            store
+                .spend_code_guess(&guess(&p1, caller, 100, 5))
+                .await
+                .unwrap(),
+        );
+    }
+    // A budget of 5 takes two guesses of 2, whoever makes them.
+    assert_eq!(
+        allowed,
+        [
+            GuessSpent::Allowed {
+                failures: CodeFailures {
+                    failures: 1,
+                    until: 3700
+                },
+                cost: 2
+            },
+            GuessSpent::Allowed {
+                failures: CodeFailures {
+                    failures: 1,
+                    until: 3700
+                },
+                cost: 2
+            },
+            GuessSpent::NumberSpent,
+            GuessSpent::NumberSpent,
+            GuessSpent::NumberSpent,
+            GuessSpent::NumberSpent,
+        ]
+    );
+    // A right code is given back: the number can spend it again, the caller has no wrong code.
+    store
+        .refund_code_guess(&guess(&p1, &callers[0], 100, 5), 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .spend_code_guess(&guess(&p1, &callers[0], 200, 5))
+            .await
+            .unwrap(),
+        GuessSpent::Allowed {
+            failures: CodeFailures { failures: 1, .. },
+            cost: 2
+        }
+    ));
+    // The next day starts afresh.
+    assert!(matches!(
+        store
+            .spend_code_guess(&guess(&p1, &callers[5], 86_400 + 100, 5))
+            .await
+            .unwrap(),
+        GuessSpent::Allowed { .. }
+    ));
 }

@@ -23,6 +23,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
             "vonage",
             "files",
             "signature",
+            "seal",
             "sms_signature",
             "hook",
             "secrets",

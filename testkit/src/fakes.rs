@@ -20,8 +20,8 @@ use shared::ports::{
     RecordingSource, RouteReader, SmsLedger, SmsSender, TextLedger,
 };
 use shared::store::{
-    CallRef, CloseOutcome, Closing, CodeFailures, CodeLookup, CreateConflict, Exhaustion,
-    ExpiredPage, ExpiryCursor, Holdings, HookDecision, ListFilter, MessagePart, Page,
+    CallRef, CloseOutcome, Closing, CodeFailures, CodeGuess, CreateConflict, Exhaustion,
+    ExpiredPage, ExpiryCursor, GuessSpent, Holdings, HookDecision, ListFilter, MessagePart, Page,
     RelayedMessage, RemoveOutcome, Sharing, StoreError, Unavailable, WriteError, sharing_of,
 };
 use shared::values::{AccessCode, ConversationId, Country, Reference};
@@ -59,6 +59,8 @@ struct State {
     missed: HashMap<(ConversationId, u8), (MissedCallNotice, i64)>,
     /// (proxy, caller) → wrong access codes typed there.
     code_failures: HashMap<(Msisdn, String), CodeFailures>,
+    /// What each (number, day) spent on code guesses.
+    code_guesses: HashMap<(Msisdn, i64), i64>,
     /// Vonage's message id → what became of that text.
     texts: HashMap<String, SentText>,
 }
@@ -96,6 +98,16 @@ impl State {
     }
 
     /// The route of the open conversation's participant whose code on `proxy` is `code`.
+    /// Live codes on `proxy`.
+    fn codes_on(&self, proxy: &Msisdn) -> i64 {
+        let held = self
+            .open()
+            .flat_map(|c| c.participants.iter())
+            .filter(|p| &p.proxy_number == proxy && p.code.is_some())
+            .count();
+        i64::try_from(held).unwrap_or(i64::MAX)
+    }
+
     fn code_route(&self, proxy: &Msisdn, code: &AccessCode) -> Option<Route> {
         self.open().find_map(|c| {
             let i = c
@@ -644,41 +656,54 @@ impl MemoryStore {
 }
 
 impl AccessCodes for MemoryStore {
-    async fn code_route(
-        &self,
-        proxy: &Msisdn,
-        code: &AccessCode,
-        caller: &str,
-    ) -> Result<CodeLookup, StoreError> {
-        let s = self.request()?;
-        Ok(CodeLookup {
-            route: s.code_route(proxy, code),
-            failures: s
-                .code_failures
-                .get(&(proxy.clone(), caller.to_owned()))
-                .copied(),
-        })
-    }
-
-    async fn note_code_failure(
-        &self,
-        proxy: &Msisdn,
-        caller: &str,
-        now: i64,
-        lock_seconds: i64,
-    ) -> Result<CodeFailures, StoreError> {
+    async fn spend_code_guess(&self, guess: &CodeGuess<'_>) -> Result<GuessSpent, StoreError> {
         let mut s = self.request()?;
-        let until = now + lock_seconds.max(1);
+        let until = guess.now + guess.lock_seconds.max(1);
         let entry = s
             .code_failures
-            .entry((proxy.clone(), caller.to_owned()))
+            .entry((guess.proxy.clone(), guess.caller.to_owned()))
             .or_insert(CodeFailures { failures: 0, until });
-        if entry.until <= now {
+        if entry.locks(guess.max_failures, guess.now) {
+            return Ok(GuessSpent::CallerLocked(*entry));
+        }
+        if entry.until <= guess.now {
             entry.failures = 0;
         }
         entry.failures += 1;
         entry.until = until;
-        Ok(*entry)
+        let failures = *entry;
+        let cost = s.codes_on(guess.proxy).max(1);
+        let spent = s
+            .code_guesses
+            .entry((guess.proxy.clone(), guess.day()))
+            .or_default();
+        if *spent + cost > guess.daily_budget {
+            return Ok(GuessSpent::NumberSpent);
+        }
+        *spent += cost;
+        Ok(GuessSpent::Allowed { failures, cost })
+    }
+
+    async fn refund_code_guess(&self, guess: &CodeGuess<'_>, cost: i64) -> Result<(), StoreError> {
+        let mut s = self.request()?;
+        if let Some(f) = s
+            .code_failures
+            .get_mut(&(guess.proxy.clone(), guess.caller.to_owned()))
+        {
+            f.failures = f.failures.saturating_sub(1);
+        }
+        if let Some(spent) = s.code_guesses.get_mut(&(guess.proxy.clone(), guess.day())) {
+            *spent = (*spent - cost).max(0);
+        }
+        Ok(())
+    }
+
+    async fn code_route(
+        &self,
+        proxy: &Msisdn,
+        code: &AccessCode,
+    ) -> Result<Option<Route>, StoreError> {
+        Ok(self.request()?.code_route(proxy, code))
     }
 }
 

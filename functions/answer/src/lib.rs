@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use tracing::Instrument;
 
-use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use shared::config::{
     AccessCodeConfig, AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig,
@@ -18,15 +17,16 @@ use shared::config::{
 };
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
-use shared::http::{request_base_url, webhook_fields};
+use shared::http::request_base_url;
 use shared::model::{ConversationStatus, Route, RoutedBy, spoken};
 use shared::ncco::{Bridge, Ncco, Recording};
 use shared::phone::{Msisdn, mask};
 use shared::ports::{AccessCodes, CallControl, CallLog, HookLog};
 use shared::problem::{ApiError, error_chain};
-use shared::secrets::{PRIVATE_KEY, SIGNATURE_SECRET, application_id, resolve};
-use shared::signature::{WebhookAuth, webhook_auth};
-use shared::store::{Channel, Store};
+use shared::seal::Carried;
+use shared::secrets::{PRIVATE_KEY, application_id, resolve};
+use shared::signature::{ReadError, SignatureError, Signed, WebhookAuth, webhook_auth};
+use shared::store::{Channel, CodeGuess, GuessSpent, Store};
 use shared::telemetry;
 use shared::values::{AccessCode, ConversationId, Language};
 use shared::vonage::VoiceClient;
@@ -91,7 +91,7 @@ pub async fn build(
     };
     Ok(Deps {
         store: Store::from_env(table_name(src)?, &AwsBudget::from_source(src)?).await,
-        auth: webhook_auth(src, resolve(src, SIGNATURE_SECRET).await?)?,
+        auth: webhook_auth(src).await?,
         methods: WebhookMethods::from_source(src)?,
         call,
         hooks: CallHooks {
@@ -161,30 +161,44 @@ pub async fn handle<S: CallLog + HookLog + AccessCodes, V: CallControl>(
     deps: &Deps<S, V>,
     req: Request,
 ) -> Response<Body> {
-    let whispering = shared::http::path(&req).ends_with("/whisper");
-    // The whisper takes GET too: Vonage may fetch an `onAnswer` URL either way, and its NCCO
-    // carries no number (the conversation is named by its unguessable id, in our own URL).
-    if !whispering && let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
+    if let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
         return refused.into_response();
     }
     let now = shared::now();
     // A request Vonage did not sign is refused before anything is read.
-    if let Err(e) = deps.auth.check(&req, now) {
+    if let Err(e) = deps.auth.check(&req, now).await {
         tracing::warn!(error = %e, "unsigned or forged answer webhook refused");
+        telemetry::count("WebhookRefused", &[]);
         return ApiError::Unauthorized(e).into_response();
     }
-    if whispering {
-        let ncco = match req.query_string_parameters().first("step") {
-            Some("accept") => accept(deps, &req, now).await,
-            _ => whisper(deps, &req, now).await,
+    let signed = match deps.auth.read(&req) {
+        Ok(signed) => signed,
+        Err(ReadError::Seal(e)) => {
+            tracing::warn!(error = %e, "answer webhook with a broken sealed parameter refused");
+            telemetry::count("WebhookRefused", &[]);
+            return ApiError::Unauthorized(SignatureError::Sealed).into_response();
+        }
+        Err(ReadError::Unreadable) => {
+            tracing::warn!("answer webhook with an unreadable body");
+            telemetry::count("Calls", &[("Outcome", Outcome::Unreadable.as_str())]);
+            return ncco_response(&Ncco::say(&deps.call.out_of_service));
+        }
+    };
+    let path = shared::http::path(&req);
+    if path.ends_with("/whisper") {
+        let accepting = signed.carried.as_ref().and_then(|c| c.step.as_deref()) == Some("accept");
+        let ncco = if accepting {
+            accept(deps, &signed, now).await
+        } else {
+            whisper(deps, &req, &signed, now).await
         };
         return ncco_response(&ncco);
     }
     let started = std::time::Instant::now();
-    let (ncco, outcome) = if shared::http::path(&req).ends_with("/code") {
-        code(deps, &req, now).await
+    let (ncco, outcome) = if path.ends_with("/code") {
+        typed_code(deps, &req, &signed, now).await
     } else {
-        answer(deps, &req, now).await
+        answered(deps, &req, &signed, now).await
     };
     telemetry::count("Calls", &[("Outcome", outcome.as_str())]);
     telemetry::metric(
@@ -196,18 +210,30 @@ pub async fn handle<S: CallLog + HookLog + AccessCodes, V: CallControl>(
     ncco_response(&ncco)
 }
 
-/// Decides the NCCO for one inbound call at time `now`.
+/// Decides the NCCO for one inbound call at time `now` (its signature checked already).
 pub async fn answer<S: CallLog + HookLog + AccessCodes, V>(
     deps: &Deps<S, V>,
     req: &Request,
     now: i64,
 ) -> (Ncco, Outcome) {
+    match deps.auth.read(req) {
+        Ok(signed) => answered(deps, req, &signed, now).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "answer webhook not readable");
+            (Ncco::say(&deps.call.out_of_service), Outcome::Unreadable)
+        }
+    }
+}
+
+/// Decides the NCCO for one inbound call at time `now`, from its signed fields.
+async fn answered<S: CallLog + HookLog + AccessCodes, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    signed: &Signed,
+    now: i64,
+) -> (Ncco, Outcome) {
     let fallback = shared::http::path(req).ends_with("/fallback");
-    let Some(fields) = webhook_fields(req) else {
-        tracing::warn!(fallback, "answer webhook with an unreadable body");
-        return (Ncco::say(&deps.call.out_of_service), Outcome::Unreadable);
-    };
-    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+    let field = |name: &str| signed.field(name);
     let span = tracing::info_span!(
         "answer",
         uuid = field("uuid"),
@@ -220,18 +246,8 @@ pub async fn answer<S: CallLog + HookLog + AccessCodes, V>(
         span.in_scope(|| tracing::warn!(reason = field("reason"), "fallback answer URL called"));
     }
     let (to, from) = (field("to"), field("from"));
-    // Vonage's id of the whole call: the key of a hook's decision about it.
-    let key = match field("conversation_uuid") {
-        "" => field("uuid"),
-        id => id,
-    };
     let deadline = tokio::time::Instant::now() + deps.hooks.budget;
-    let call = Call {
-        key,
-        leg: field("uuid"),
-        now,
-        deadline,
-    };
+    let call = Call::of(signed, now, deadline);
     decide(deps, req, to, from, &call).instrument(span).await
 }
 
@@ -239,10 +255,29 @@ pub async fn answer<S: CallLog + HookLog + AccessCodes, V>(
 struct Call<'a> {
     /// Vonage's id of the whole call: the key of a hook's decision about it.
     key: &'a str,
+    /// The call's `conversation_uuid` as signed, which what our URLs carry is sealed for.
+    sealed_for: &'a str,
     /// The caller's leg (`uuid`), which a callee's refusal at the prompt transfers.
     leg: &'a str,
     now: i64,
     deadline: tokio::time::Instant,
+}
+
+impl<'a> Call<'a> {
+    fn of(signed: &'a Signed, now: i64, deadline: tokio::time::Instant) -> Self {
+        let sealed_for = signed.field("conversation_uuid");
+        Self {
+            key: if sealed_for.is_empty() {
+                signed.field("uuid")
+            } else {
+                sealed_for
+            },
+            sealed_for,
+            leg: signed.field("uuid"),
+            now,
+            deadline,
+        }
+    }
 }
 
 async fn decide<S: CallLog + HookLog + AccessCodes, V>(
@@ -259,7 +294,7 @@ async fn decide<S: CallLog + HookLog + AccessCodes, V>(
     let Some(caller) = Msisdn::from_digits(from) else {
         // A withheld number: only a code can route it.
         if let Some(codes) = &deps.codes {
-            return ask_code(deps, req, codes, None, 1);
+            return ask_code(deps, req, codes, None, 1, call);
         }
         tracing::info!(outcome = "unknown_caller", "no usable from on the call");
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
@@ -276,9 +311,9 @@ async fn decide<S: CallLog + HookLog + AccessCodes, V>(
     if let Some(codes) = &deps.codes {
         match &route {
             Some(r) if r.ambiguous => {
-                return ask_code(deps, req, codes, r.language.as_ref(), 1);
+                return ask_code(deps, req, codes, r.language.as_ref(), 1, call);
             }
-            None => return ask_code(deps, req, codes, None, 1),
+            None => return ask_code(deps, req, codes, None, 1, call),
             Some(_) => {}
         }
     }
@@ -345,7 +380,7 @@ async fn out_of_session<S: CallLog + HookLog, V>(
     .await
     {
         CallOutcome::Connect(route) => (
-            connect(deps, req, &route, call.leg, RoutedBy::CallerId),
+            connect(deps, req, &route, call, RoutedBy::CallerId),
             Outcome::HookConnected,
         ),
         CallOutcome::Say(text) => (Ncco::say(&text), Outcome::HookSaid),
@@ -387,7 +422,7 @@ async fn known<S: CallLog + HookLog, V>(
         RoutedBy::CallerId => Outcome::Connected,
         RoutedBy::Code => Outcome::CodeConnected,
     };
-    (connect(deps, req, route, call.leg, routed_by), outcome)
+    (connect(deps, req, route, call, routed_by), outcome)
 }
 
 /// The prompt for an access code (try `attempt`), in the caller's language when it is known;
@@ -398,9 +433,17 @@ fn ask_code<S, V>(
     codes: &AccessCodeConfig,
     language: Option<&Language>,
     attempt: u8,
+    call: &Call<'_>,
 ) -> (Ncco, Outcome) {
     tracing::info!(outcome = "code_asked", attempt, "asking for an access code");
-    let url = format!("{}/webhooks/code?try={attempt}", base_url(deps, req));
+    let url = deps.auth.seal().url(
+        &format!("{}/webhooks/code", base_url(deps, req)),
+        call.sealed_for,
+        &Carried {
+            attempt: Some(attempt),
+            ..Carried::default()
+        },
+    );
     let prompt = if attempt > 1 {
         format!("{} {}", codes.retry, codes.prompt)
     } else {
@@ -417,14 +460,32 @@ fn ask_code<S, V>(
     )
 }
 
-/// The keys a caller typed at the code prompt (`/webhooks/code?try=N`, N from 1): the right
-/// code connects them to the other participant of its conversation; a wrong one is counted
-/// against this caller on this number and asked again while tries remain; a caller locked out
-/// (too many wrong codes on this number lately) is told so. No key at all takes the
-/// out-of-session path, as a call without codes would. Codes are never logged.
+/// The keys a caller typed at the code prompt (`/webhooks/code`, its attempt sealed in the
+/// URL): each code typed is spent before it is looked up, against the caller on this number
+/// (a withheld caller: against their own call alone) and against the number's budget for the
+/// day; the right code connects them to the other participant of its conversation and is
+/// given back; a wrong one is asked again while tries remain. A caller locked out (too many
+/// wrong codes on this number lately), or a number whose budget is spent, is told so. No key
+/// at all takes the out-of-session path, as a call without codes would. Codes are never
+/// logged.
 pub async fn code<S: CallLog + HookLog + AccessCodes, V>(
     deps: &Deps<S, V>,
     req: &Request,
+    now: i64,
+) -> (Ncco, Outcome) {
+    match deps.auth.read(req) {
+        Ok(signed) => typed_code(deps, req, &signed, now).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "code webhook not readable");
+            (Ncco::say(&deps.call.out_of_service), Outcome::Unreadable)
+        }
+    }
+}
+
+async fn typed_code<S: CallLog + HookLog + AccessCodes, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    signed: &Signed,
     now: i64,
 ) -> (Ncco, Outcome) {
     let Some(codes) = &deps.codes else {
@@ -434,26 +495,25 @@ pub async fn code<S: CallLog + HookLog + AccessCodes, V>(
         );
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
     };
-    let fields = webhook_fields(req).unwrap_or_default();
-    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or("");
+    let field = |name: &str| signed.field(name);
     let Some(proxy) = Msisdn::from_digits(field("to")) else {
         return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
     };
     let caller = Msisdn::from_digits(field("from"));
-    // Wrong codes are counted per caller; withheld callers are counted together.
-    let caller_key = caller.as_ref().map_or("withheld", Msisdn::as_str);
-    let attempt: u8 = field("try").parse().unwrap_or(1).max(1);
-    let key = match field("conversation_uuid") {
-        "" => field("uuid"),
-        id => id,
+    let call = Call::of(signed, now, tokio::time::Instant::now() + deps.hooks.budget);
+    // Our own prompt's URL says which try this is; a request without it is not ours.
+    let Some(attempt) = (match &signed.carried {
+        Some(carried) => Some(carried.attempt.unwrap_or(1).max(1)),
+        None if deps.methods == WebhookMethods::Any => Some(1),
+        None => None,
+    }) else {
+        tracing::warn!("a code webhook without its sealed attempt");
+        return (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller);
     };
-    let call = Call {
-        key,
-        leg: field("uuid"),
-        now,
-        deadline: tokio::time::Instant::now() + deps.hooks.budget,
-    };
-    let typed = pressed(&fields).unwrap_or_default();
+    // Wrong codes are counted per caller; a withheld caller's against their own call only.
+    let withheld = format!("withheld#{}", call.key);
+    let caller_key = caller.as_ref().map_or(withheld.as_str(), Msisdn::as_str);
+    let typed = pressed(&signed.fields).unwrap_or_default();
     let span = tracing::info_span!(
         "code",
         uuid = call.leg,
@@ -469,46 +529,59 @@ pub async fn code<S: CallLog + HookLog + AccessCodes, V>(
                 None => (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller),
             };
         }
-        let found = match AccessCode::typed(&typed, codes.digits) {
-            Some(code) => deps.store.code_route(&proxy, &code, caller_key).await,
-            None => Ok(Default::default()),
+        let guess = CodeGuess {
+            proxy: &proxy,
+            caller: caller_key,
+            now,
+            lock_seconds: codes.lockout_seconds,
+            max_failures: codes.max_failures,
+            daily_budget: codes.daily_budget,
         };
-        let found = match found {
-            Ok(found) => found,
+        let failures = match deps.store.spend_code_guess(&guess).await {
+            Ok(GuessSpent::Allowed { failures, cost }) => {
+                let code = AccessCode::typed(&typed, codes.digits);
+                let found = match &code {
+                    Some(code) => deps.store.code_route(&proxy, code).await,
+                    None => Ok(None),
+                };
+                match found {
+                    Ok(Some(route)) if now < route.expires_at && route.mode.voice() => {
+                        if let Err(e) = deps.store.refund_code_guess(&guess, cost).await {
+                            tracing::warn!(error = %error_chain(&e), "a right code's guess was not given back");
+                        }
+                        return known(deps, req, &route, &call, RoutedBy::Code).await;
+                    }
+                    Ok(_) => failures,
+                    Err(e) => {
+                        tracing::error!(outcome = "store_failed", error = %error_chain(&e), "code lookup failed");
+                        return (Ncco::say(&deps.call.unavailable), Outcome::StoreFailed);
+                    }
+                }
+            }
+            Ok(GuessSpent::CallerLocked(f)) => {
+                tracing::warn!(outcome = "code_locked", failures = f.failures, "a caller locked out of codes on this number");
+                return (Ncco::say(&codes.locked), Outcome::CodeLocked);
+            }
+            Ok(GuessSpent::NumberSpent) => {
+                tracing::warn!(outcome = "code_locked", "this number's code guesses for the day are spent");
+                telemetry::count("CodeBudgetExhausted", &[]);
+                return (Ncco::say(&codes.locked), Outcome::CodeLocked);
+            }
             Err(e) => {
-                tracing::error!(outcome = "store_failed", error = %error_chain(&e), "code lookup failed");
+                // Not counted: the code is not looked up.
+                tracing::error!(outcome = "store_failed", error = %error_chain(&e), "a typed code could not be counted");
                 return (Ncco::say(&deps.call.unavailable), Outcome::StoreFailed);
             }
         };
-        if found
-            .failures
-            .is_some_and(|f| f.locks(codes.max_failures, now))
-        {
-            tracing::warn!(outcome = "code_locked", "a caller locked out of codes on this number");
-            return (Ncco::say(&codes.locked), Outcome::CodeLocked);
-        }
-        if let Some(route) = found.route.filter(|r| now < r.expires_at && r.mode.voice()) {
-            return known(deps, req, &route, &call, RoutedBy::Code).await;
-        }
-        let counted = deps
-            .store
-            .note_code_failure(&proxy, caller_key, now, codes.lockout_seconds)
-            .await;
-        match counted {
-            Ok(f) if f.locks(codes.max_failures, now) => {
-                tracing::warn!(outcome = "code_locked", failures = f.failures, "wrong code: locked out of codes on this number");
-                (Ncco::say(&codes.locked), Outcome::CodeLocked)
-            }
-            Err(e) => {
-                // Not counted: the call is not given another try it could not be held to.
-                tracing::error!(outcome = "store_failed", error = %error_chain(&e), "a wrong code could not be counted");
-                (Ncco::say(&codes.refused), Outcome::StoreFailed)
-            }
-            Ok(_) if attempt > codes.retries => {
-                tracing::info!(outcome = "code_refused", "wrong code, no tries left");
-                (Ncco::say(&codes.refused), Outcome::CodeRefused)
-            }
-            Ok(_) => ask_code(deps, req, codes, None, attempt + 1),
+        telemetry::count("WrongCodes", &[]);
+        if failures.locks(codes.max_failures, now) {
+            tracing::warn!(outcome = "code_locked", failures = failures.failures, "wrong code: locked out of codes on this number");
+            (Ncco::say(&codes.locked), Outcome::CodeLocked)
+        } else if attempt > codes.retries {
+            tracing::info!(outcome = "code_refused", "wrong code, no tries left");
+            (Ncco::say(&codes.refused), Outcome::CodeRefused)
+        } else {
+            ask_code(deps, req, codes, None, attempt + 1, &call)
         }
     }
     .instrument(span)
@@ -534,17 +607,18 @@ fn base_url<S, V>(deps: &Deps<S, V>, req: &Request) -> String {
         .unwrap_or_else(|| request_base_url(req))
 }
 
-/// Connects the caller (whose leg is `leg`) to the other participant of `route`, with the other
-/// participant's proxy number as caller ID (rule 1); a recorded call is announced and recorded
-/// first.
+/// Connects the caller (whose leg is the call's) to the other participant of `route`, with the
+/// other participant's proxy number as caller ID (rule 1); a recorded call is announced and
+/// recorded first. What the connect's URLs carry back is sealed for the call.
 fn connect<S, V>(
     deps: &Deps<S, V>,
     req: &Request,
     route: &Route,
-    leg: &str,
+    call: &Call<'_>,
     routed_by: RoutedBy,
 ) -> Ncco {
     let base = base_url(deps, req);
+    let seal = deps.auth.seal();
     tracing::info!(
         outcome = "connected",
         conversation_id = %route.conversation_id,
@@ -552,12 +626,19 @@ fn connect<S, V>(
         caller_id = %route.callee_proxy.masked(),
         "connecting"
     );
+    let leg = Carried {
+        conversation_id: Some(route.conversation_id.to_string()),
+        caller: Some(route.caller_index),
+        ..Carried::default()
+    };
     let on_answer = route.whisper.then(|| {
-        format!(
-            "{base}/webhooks/whisper?conversation_id={}&caller={}&leg={}",
-            route.conversation_id,
-            route.caller_index,
-            leg_id(leg).unwrap_or_default()
+        seal.url(
+            &format!("{base}/webhooks/whisper"),
+            call.sealed_for,
+            &Carried {
+                leg: leg_id(call.leg).map(str::to_owned),
+                ..leg.clone()
+            },
         )
     });
     Ncco::connect(Bridge {
@@ -573,18 +654,26 @@ fn connect<S, V>(
         // A code-routed leg names its conversation: caller ID cannot.
         event_url: &match routed_by {
             RoutedBy::CallerId => format!("{base}/webhooks/event"),
-            RoutedBy::Code => format!(
-                "{base}/webhooks/event?conversation_id={}&caller={}&routed=code",
-                route.conversation_id, route.caller_index
+            RoutedBy::Code => seal.url(
+                &format!("{base}/webhooks/event"),
+                call.sealed_for,
+                &Carried {
+                    routed: Some("code".into()),
+                    ..leg.clone()
+                },
             ),
         },
         on_answer,
         synchronous: route.missed_call.follows_up(),
         record: route.record.then(|| Recording {
             notice: &deps.call.recording_notice,
-            event_url: format!(
-                "{base}/webhooks/recording?conversation_id={}",
-                route.conversation_id
+            event_url: seal.url(
+                &format!("{base}/webhooks/recording"),
+                call.sealed_for,
+                &Carried {
+                    conversation_id: leg.conversation_id.clone(),
+                    ..Carried::default()
+                },
             ),
         }),
     })
@@ -600,11 +689,16 @@ fn leg_id(leg: &str) -> Option<&str> {
 
 /// The whisper (the connect's `onAnswer`): what the callee hears when they pick up, before the
 /// two are bridged, in the callee's language: that the call is recorded, the conversation's
-/// whisper for this caller, and the prompt to take the call (its key posted back here with
-/// `step=accept`). A conversation that is gone, closed or has nothing to say, or a store that
-/// cannot say, gets a moment of silence: the call is bridged all the same.
-pub async fn whisper<S: HookLog, V>(deps: &Deps<S, V>, req: &Request, now: i64) -> Ncco {
-    let Some((conversation, caller)) = whispered(deps, req, now).await else {
+/// whisper for this caller, and the prompt to take the call (its key posted back here, the
+/// step sealed in the URL). A conversation that is gone, closed or has nothing to say, or a
+/// store that cannot say, gets a moment of silence: the call is bridged all the same.
+pub async fn whisper<S: HookLog, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    signed: &Signed,
+    now: i64,
+) -> Ncco {
+    let Some((conversation, caller, carried)) = whispered(deps, signed, now).await else {
         return Ncco::reject();
     };
     let (from, to) = (
@@ -620,14 +714,15 @@ pub async fn whisper<S: HookLog, V>(deps: &Deps<S, V>, req: &Request, now: i64) 
         texts.push(spoken(text, &conversation, from, to));
     }
     let ask = settings.whisper_accept.then(|| {
-        let query = req.query_string_parameters();
-        let leg = query.first("leg").and_then(leg_id).unwrap_or_default();
         (
             deps.call.accept_prompt.as_str(),
-            format!(
-                "{}/webhooks/whisper?conversation_id={}&caller={caller}&leg={leg}&step=accept",
-                base_url(deps, req),
-                conversation.id
+            deps.auth.seal().url(
+                &format!("{}/webhooks/whisper", base_url(deps, req)),
+                signed.field("conversation_uuid"),
+                &Carried {
+                    step: Some("accept".into()),
+                    ..carried.clone()
+                },
             ),
         )
     });
@@ -635,23 +730,24 @@ pub async fn whisper<S: HookLog, V>(deps: &Deps<S, V>, req: &Request, now: i64) 
     Ncco::tell(&texts, to.language.as_ref(), ask)
 }
 
-/// The conversation and caller index a whisper URL names, if it is open at `now`.
+/// The conversation and caller index a whisper URL carries, if it is open at `now`, with what
+/// the URL carried.
 async fn whispered<S: HookLog, V>(
     deps: &Deps<S, V>,
-    req: &Request,
+    signed: &Signed,
     now: i64,
-) -> Option<(shared::model::Conversation, usize)> {
-    let query = req.query_string_parameters();
-    let id = query
-        .first("conversation_id")
+) -> Option<(shared::model::Conversation, usize, Carried)> {
+    let carried = signed.carried.clone().unwrap_or_default();
+    let id = carried
+        .conversation_id
+        .as_deref()
         .and_then(ConversationId::from_uuid);
-    let caller = query.first("caller").and_then(|c| c.parse::<usize>().ok());
-    let (Some(id), Some(caller @ 0..=1)) = (id, caller) else {
+    let (Some(id), Some(caller @ 0..=1)) = (id, carried.caller.map(usize::from)) else {
         tracing::warn!("whisper webhook without a conversation and caller");
         return None;
     };
     match deps.store.get_conversation(&id).await {
-        Ok(Some(c)) if c.status_at(now) == ConversationStatus::Active => Some((c, caller)),
+        Ok(Some(c)) if c.status_at(now) == ConversationStatus::Active => Some((c, caller, carried)),
         Ok(_) => None,
         Err(e) => {
             tracing::error!(conversation_id = %id, error = %error_chain(&e), "whisper: the conversation could not be read");
@@ -660,30 +756,25 @@ async fn whispered<S: HookLog, V>(
     }
 }
 
-/// The callee's answer to the prompt (`step=accept`): `1` takes the call (a moment of silence,
-/// then the two are bridged); anything else, or no key, ends the callee's leg, and the caller
-/// (whose leg the URL names) is told, in their language, that the callee could not take the
-/// call. Both go through the Voice API within the call's budget; without it the callee is
-/// connected after all.
+/// The callee's answer to the prompt (the sealed step `accept`): `1` takes the call (a moment
+/// of silence, then the two are bridged); anything else, or no key, ends the callee's leg, and
+/// the caller (whose leg the URL carries) is told, in their language, that the callee could
+/// not take the call. Both go through the Voice API within the call's budget; without it the
+/// callee is connected after all.
 pub async fn accept<S: HookLog, V: CallControl>(
     deps: &Deps<S, V>,
-    req: &Request,
+    signed: &Signed,
     now: i64,
 ) -> Ncco {
-    let fields = webhook_fields(req).unwrap_or_default();
-    if pressed(&fields).as_deref() == Some("1") {
+    if pressed(&signed.fields).as_deref() == Some("1") {
         tracing::info!("the callee took the call");
         return Ncco::reject();
     }
-    let Some((conversation, caller)) = whispered(deps, req, now).await else {
+    let Some((conversation, caller, carried)) = whispered(deps, signed, now).await else {
         return Ncco::reject();
     };
-    let callee_leg = fields.get("uuid").map(String::as_str).and_then(leg_id);
-    let caller_leg = req
-        .query_string_parameters()
-        .first("leg")
-        .and_then(leg_id)
-        .map(str::to_owned);
+    let callee_leg = leg_id(signed.field("uuid"));
+    let caller_leg = carried.leg.as_deref().and_then(leg_id).map(str::to_owned);
     let Some(voice) = &deps.voice else {
         tracing::warn!(conversation_id = %conversation.id, "the callee did not take the call, but no Voice API is configured: connecting");
         return Ncco::reject();

@@ -11,6 +11,7 @@ use lambda_http::{Body, Request};
 use shared::config::{CallConfig, WebhookMethods};
 use shared::model::{CallSettings, Conversation, ConversationStatus, MissedCallMode};
 use shared::ncco::{Action, Endpoint, Ncco};
+use shared::seal::Carried;
 use shared::signature::WebhookAuth;
 use testkit::fakes::{FakeVonage, MemoryStore};
 use testkit::requests::webhook_get as get;
@@ -67,13 +68,36 @@ fn json(ncco: &Ncco) -> serde_json::Value {
     json
 }
 
+/// Our own URL at `path`, carrying `carried` sealed for the call `CON-1`, as `deps` seal it.
+fn sealed<V>(deps: &Deps<MemoryStore, V>, path: &str, carried: Carried) -> String {
+    deps.auth
+        .seal()
+        .url(&format!("{BASE}{path}"), "CON-1", &carried)
+}
+
+/// The whisper URL of a call from participant `caller` on leg `u1`.
+fn whisper_url<V>(deps: &Deps<MemoryStore, V>, caller: u8, step: Option<&str>) -> String {
+    sealed(
+        deps,
+        "/webhooks/whisper",
+        Carried {
+            conversation_id: Some(ID.into()),
+            caller: Some(caller),
+            leg: Some("u1".into()),
+            step: step.map(str::to_owned),
+            ..Carried::default()
+        },
+    )
+}
+
+/// What the callee hears on picking up a call from participant `caller`: the whisper URL
+/// posted as Vonage does, on the callee's leg of the same call.
 async fn whisper_of(deps: &Deps<MemoryStore>, caller: &str) -> serde_json::Value {
+    let url = whisper_url(deps, caller.parse().unwrap(), None);
+    let body = serde_json::json!({"uuid": "callee-leg", "conversation_uuid": "CON-1"});
     let response = handle(
         deps,
-        get(
-            "/webhooks/whisper",
-            &[("conversation_id", ID), ("caller", caller)],
-        ),
+        testkit::requests::json("POST", url.trim_start_matches(BASE), Some(body)),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -146,9 +170,7 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
                 assert_eq!(number, B);
                 assert_eq!(
                     on_answer.as_ref().map(|o| o.url.clone()),
-                    whisper.map(|_| format!(
-                        "{BASE}/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1"
-                    ))
+                    whisper.map(|_| whisper_url(&deps, 0, None))
                 );
                 assert!(
                     !ncco.to_json().contains(A),
@@ -187,8 +209,7 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
 
 /// The whisper is silence, and the call is bridged all the same, whenever it cannot be said:
 /// a conversation that is gone or closed, a store that does not answer, a URL that names no
-/// conversation. It takes GET even where the other webhooks take POST only, and it is signed
-/// like them.
+/// conversation. It takes POST only where the other webhooks do, and it is signed like them.
 #[tokio::test]
 async fn a_whisper_that_cannot_be_said_is_silence() {
     let call = CallSettings {
@@ -206,7 +227,20 @@ async fn a_whisper_that_cannot_be_said_is_silence() {
     assert_eq!(
         handle(&strict, inbound(PA, A)).await.status(),
         405,
-        "the answer webhook still takes POST only"
+        "the answer webhook takes POST only"
+    );
+    assert_eq!(
+        handle(
+            &strict,
+            get(
+                "/webhooks/whisper",
+                &[("conversation_id", ID), ("caller", "0")]
+            )
+        )
+        .await
+        .status(),
+        405,
+        "and so does the whisper"
     );
 
     let mut closed = open.clone();
@@ -269,11 +303,12 @@ fn accepting(c: &Conversation) -> Deps<MemoryStore, FakeVonage> {
 
 /// The callee's key press, as Vonage posts an `input` result to the prompt's `eventUrl`.
 async fn press(deps: &Deps<MemoryStore, FakeVonage>, dtmf: serde_json::Value) -> serde_json::Value {
-    let url = format!("/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1&step=accept");
+    let url = whisper_url(deps, 0, Some("accept"));
+    let url = url.trim_start_matches(BASE);
     let body =
         serde_json::json!({"uuid": "callee-leg", "conversation_uuid": "CON-1", "dtmf": dtmf});
     let (status, ncco) = testkit::requests::read(
-        handle(deps, testkit::requests::json("POST", &url, Some(body))).await,
+        handle(deps, testkit::requests::json("POST", url, Some(body))).await,
     );
     assert_eq!(status, 200);
     testkit::assert_ncco(&ncco);
@@ -305,13 +340,16 @@ async fn a_recorded_call_is_announced_to_both_in_their_language_then_recorded() 
             body[2],
             serde_json::json!({"action": "record", "format": "mp3", "split": "conversation",
                 "channels": 2, "eventMethod": "POST",
-                "eventUrl": [format!("{BASE}/webhooks/recording?conversation_id={ID}")]})
+                "eventUrl": [sealed(&deps, "/webhooks/recording", Carried {
+                conversation_id: Some(ID.into()),
+                ..Carried::default()
+            })]})
         );
         assert_eq!(body[3]["action"], "connect");
         assert_eq!(body[3]["from"], PB, "the caller ID is still the proxy");
         assert_eq!(
             body[3]["endpoint"][0]["onAnswer"]["url"],
-            format!("{BASE}/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1"),
+            whisper_url(&deps, 0, None),
             "the callee is told too, when they pick up"
         );
         let heard = whisper_of(&deps, "0").await;
@@ -348,7 +386,7 @@ async fn the_callee_presses_1_to_take_the_call_and_anything_else_ends_it() {
     assert_eq!(
         heard[2],
         serde_json::json!({"action": "input", "maxDigits": 1, "timeOut": 5, "eventMethod": "POST",
-            "eventUrl": [format!("{BASE}/webhooks/whisper?conversation_id={ID}&caller=0&leg=u1&step=accept")]})
+            "eventUrl": [whisper_url(&deps, 0, Some("accept"))]})
     );
 
     // 1 (in either shape Vonage sends it): a moment, then the two are bridged; no leg touched.
@@ -409,7 +447,12 @@ async fn whisper_of_any(deps: &Deps<MemoryStore, FakeVonage>) -> serde_json::Val
         deps,
         get(
             "/webhooks/whisper",
-            &[("conversation_id", ID), ("caller", "0"), ("leg", "u1")],
+            &[
+                ("conversation_id", ID),
+                ("caller", "0"),
+                ("leg", "u1"),
+                ("conversation_uuid", "CON-1"),
+            ],
         ),
     )
     .await;

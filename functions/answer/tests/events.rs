@@ -100,8 +100,10 @@ async fn the_code_event_connects_a_phone_caller_id_does_not_know() {
         i64::MAX / 2,
     );
     c.participants[0].code = shared::values::AccessCode::typed("4821", 4);
-    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| {
-        (name == "ACCESS_CODES").then(|| "true".to_owned())
+    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| match name {
+        "ACCESS_CODES" => Some("true".to_owned()),
+        "ACCESS_CODE_DIGITS" => Some("4".to_owned()),
+        _ => None,
     })
     .unwrap();
     let deps = deps(c, codes);
@@ -112,21 +114,36 @@ async fn the_code_event_connects_a_phone_caller_id_does_not_know() {
     // The unknown caller is asked for the code, which comes back to /webhooks/code.
     let (ncco, outcome) = answer(&deps, &load("answer-unknown.json"), shared::now()).await;
     assert_eq!(outcome, Outcome::CodeAsked);
-    assert!(
-        ncco.to_json().contains("/webhooks/code?try=1"),
-        "{}",
-        ncco.to_json()
+    let asked = ncco.to_json();
+    let sealed = asked
+        .split("/webhooks/code?s=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("{asked}"));
+    let seal = deps.auth.seal();
+    assert_eq!(
+        seal.open("CON-aaaaaaaa-0000-4000-8000-000000000002", sealed)
+            .map(|c| c.attempt),
+        Ok(Some(1)),
+        "the first try, sealed for the call: {asked}"
     );
     let (ncco, outcome) = answer::code(&deps, &load("answer-code.json"), shared::now()).await;
     assert_eq!(outcome, Outcome::CodeConnected);
     let json = ncco.to_json();
-    assert!(
-        json.contains("/webhooks/event?conversation_id=c1&caller=0&routed=code"),
-        "{json}"
+    let routed = seal.url(
+        "/webhooks/event",
+        "CON-aaaaaaaa-0000-4000-8000-000000000007",
+        &shared::seal::Carried {
+            conversation_id: Some("c1".into()),
+            caller: Some(0),
+            routed: Some("code".into()),
+            ..Default::default()
+        },
     );
+    assert!(json.contains(&routed), "{json}");
     assert!(json.contains(r#""from":"447700900102""#), "{json}");
-    // The code-routed call took two store requests: its route lookup, then the code's.
-    assert_eq!(deps.store.requests(), 1 + 2);
+    // The unknown caller's route lookup, then the code: spent, looked up, given back.
+    assert_eq!(deps.store.requests(), 1 + 1 + 3);
 }
 
 #[tokio::test]
@@ -139,8 +156,10 @@ async fn a_code_typed_while_the_store_fails_is_answered_200_with_the_apology() {
         0,
         i64::MAX / 2,
     );
-    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| {
-        (name == "ACCESS_CODES").then(|| "true".to_owned())
+    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| match name {
+        "ACCESS_CODES" => Some("true".to_owned()),
+        "ACCESS_CODE_DIGITS" => Some("4".to_owned()),
+        _ => None,
     })
     .unwrap();
     let deps = deps(c, codes);

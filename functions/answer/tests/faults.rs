@@ -118,8 +118,10 @@ async fn every_call_gets_a_valid_ncco_whatever_the_store_does() {
                 methods: shared::config::WebhookMethods::Any,
                 hooks: answer::CallHooks::off()?,
                 voice: None::<shared::vonage::VoiceClient>,
-                codes: shared::config::AccessCodeConfig::from_source(&|name: &str| {
-                    (name == "ACCESS_CODES").then(|| "true".into())
+                codes: shared::config::AccessCodeConfig::from_source(&|name: &str| match name {
+                    "ACCESS_CODES" => Some("true".into()),
+                    "ACCESS_CODE_DIGITS" => Some("4".into()),
+                    _ => None,
                 })?,
             })
         },

@@ -233,7 +233,7 @@ async fn a_call_put_to_the_hook_reads_its_last_conversation_once() {
 /// two in all (the route, then the code with the caller's wrong codes in one `BatchGetItem`),
 /// one for a withheld number; a wrong code adds the one write that counts it.
 #[tokio::test]
-async fn a_call_by_access_code_costs_at_most_two_requests() {
+async fn a_call_by_access_code_costs_a_known_number_of_requests() {
     let setup = testkit::fresh_store().await;
     testkit::add_pool(&setup, &["447700900101", "447700900102"], "GB").await;
     let now = shared::now();
@@ -260,8 +260,10 @@ async fn a_call_by_access_code_costs_at_most_two_requests() {
         methods: shared::config::WebhookMethods::Any,
         hooks: answer::CallHooks::off().unwrap(),
         voice: None::<shared::vonage::VoiceClient>,
-        codes: shared::config::AccessCodeConfig::from_source(&|name: &str| {
-            (name == "ACCESS_CODES").then(|| "true".to_owned())
+        codes: shared::config::AccessCodeConfig::from_source(&|name: &str| match name {
+            "ACCESS_CODES" => Some("true".to_owned()),
+            "ACCESS_CODE_DIGITS" => Some("4".to_owned()),
+            _ => None,
         })
         .unwrap(),
     };
@@ -281,16 +283,19 @@ async fn a_call_by_access_code_costs_at_most_two_requests() {
     let (_, outcome) = answer(&deps, &call("447700900101", "447700900001"), now).await;
     assert_eq!((outcome, cost(before)), (Outcome::Connected, 1));
 
+    // A code typed is spent before it is looked up: the caller's count and the number's live
+    // codes at once, then the number's budget, then the lookup; a right code is given back
+    // (both counts at once).
     for (from, asked_cost) in [("447700900009", 1), ("", 0)] {
         let before = counter.0.load(Ordering::SeqCst);
         let (_, outcome) = answer(&deps, &call("447700900101", from), now).await;
         assert_eq!(outcome, Outcome::CodeAsked);
         let (_, outcome) = answer::code(&deps, &typed(from, "4821"), now).await;
         assert_eq!(outcome, Outcome::CodeConnected);
-        assert_eq!(cost(before), asked_cost + 1, "{from:?}");
+        assert_eq!(cost(before), asked_cost + 6, "{from:?}");
     }
 
     let before = counter.0.load(Ordering::SeqCst);
     let (_, outcome) = answer::code(&deps, &typed("447700900009", "1111"), now).await;
-    assert_eq!((outcome, cost(before)), (Outcome::CodeRetried, 2));
+    assert_eq!((outcome, cost(before)), (Outcome::CodeRetried, 4));
 }

@@ -8,11 +8,11 @@ use shared::config::{MissedCallConfig, WebhookMethods};
 use shared::domain::Retention;
 use shared::domain::calls;
 pub use shared::domain::calls::{Incoming, Outcome, Recorded};
-use shared::http::{empty_response, webhook_fields};
+use shared::http::empty_response;
 use shared::model::{CallEvent, Direction, RoutedBy};
 use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
-use shared::signature::WebhookAuth;
+use shared::signature::{ReadError, SignatureError, Signed, WebhookAuth};
 use shared::store::{CallRef, Store, StoreError};
 use shared::values::CallStatus;
 
@@ -38,11 +38,12 @@ pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> 
     if let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
         return refused.into_response();
     }
-    if let Err(e) = deps.auth.check(&req, shared::now()) {
+    if let Err(e) = deps.auth.check(&req, shared::now()).await {
         tracing::warn!(error = %e, "unsigned or forged event webhook refused");
+        shared::telemetry::count("WebhookRefused", &[]);
         return ApiError::Unauthorized(e).into_response();
     }
-    let incoming = match parse(&req) {
+    let incoming = match parse_signed(&req, &deps.auth) {
         Ok(Some(incoming)) => incoming,
         Ok(None) => return empty_response(204),
         Err(e) => return e.into_response(),
@@ -68,10 +69,26 @@ pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> 
     }
 }
 
-/// Reads a call-status event; `None` for an action-result event, which has no `status`.
+/// Reads a call-status event as local work does (fields and our own parameters from the query
+/// string too); `None` for an action-result event, which has no `status`.
 pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
-    let fields = webhook_fields(req)
-        .ok_or_else(|| ApiError::InvalidJson("the event body is not JSON or a form".into()))?;
+    parse_signed(req, &WebhookAuth::Off)
+}
+
+/// Reads a call-status event whose signature `auth` checked: its fields as `auth` allows (the
+/// signed body alone where webhooks are `POST` only), what our own event URL carried (sealed
+/// for the call); `None` for an action-result event, which has no `status`.
+pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming>, ApiError> {
+    let Signed { fields, carried } = auth.read(req).map_err(|e| match e {
+        ReadError::Unreadable => {
+            ApiError::InvalidJson("the event body is not JSON or a form".into())
+        }
+        ReadError::Seal(e) => {
+            tracing::warn!(error = %e, "event webhook with a broken sealed parameter refused");
+            ApiError::Unauthorized(SignatureError::Sealed)
+        }
+    })?;
+    let carried = carried.unwrap_or_default();
     let get = |k: &str| fields.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let call_id = get("conversation_uuid");
     let Some(status) = get("status") else {
@@ -108,14 +125,13 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
         _ => None,
     };
     // A leg an access code connected names its conversation and caller in our own event URL.
-    let routed = match (get("conversation_id"), get("caller")) {
-        (Some(id), Some(caller)) if get("routed") == Some("code") => Some(CallRef {
+    let routed = match (&carried.conversation_id, carried.caller) {
+        (Some(id), Some(caller)) if carried.routed.as_deref() == Some("code") => Some(CallRef {
             conversation_id: id.parse().map_err(|_| {
                 ApiError::InvalidRequest("conversation_id is not a conversation id".into())
             })?,
             caller_index: match caller {
-                "0" => 0,
-                "1" => 1,
+                0 | 1 => caller,
                 _ => return Err(ApiError::InvalidRequest("caller is 0 or 1".into())),
             },
         }),
@@ -148,6 +164,7 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
         from: get("from").unwrap_or_default().to_owned(),
         base_url: shared::http::request_base_url(req),
         routed,
+        seal: auth.seal(),
     }))
 }
 

@@ -8,7 +8,6 @@ use shared::config::{
 };
 use shared::domain::Retention;
 use shared::runtime::{Service, serve, webhook_fallback};
-use shared::secrets::{SIGNATURE_SECRET, resolve};
 use shared::signature::webhook_auth;
 use shared::store::Store;
 
@@ -17,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let build = || async {
         Ok::<_, Error>(Deps {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
-            auth: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
+            auth: webhook_auth(&Env).await?,
             methods: WebhookMethods::from_source(&Env)?,
             retention: Retention {
                 seconds: ConversationConfig::from_source(&Env)?.retention_seconds,

@@ -157,11 +157,14 @@ async fn each_reason_in_each_mode_tells_the_caller_texts_the_callee_and_logs_why
                         let record = &ncco[1];
                         assert_eq!(record["action"], "record");
                         assert_eq!(record["beepStart"], true);
-                        assert!(
-                            record["eventUrl"][0].as_str().unwrap().ends_with(&format!(
-                                "/webhooks/recording?conversation_id={ID}&kind=voicemail"
-                            )),
-                            "{record}"
+                        let url = record["eventUrl"][0].as_str().unwrap();
+                        let (path, sealed) = url.split_once("?s=").unwrap();
+                        assert!(path.ends_with("/webhooks/recording"), "{record}");
+                        let carried = shared::seal::Seal::local().open(&call, sealed).unwrap();
+                        assert_eq!(
+                            (carried.conversation_id.as_deref(), carried.kind.as_deref()),
+                            (Some(ID), Some("voicemail")),
+                            "sealed for the call: {record}"
                         );
                         assert!(notice.is_some(), "{case}: the callee is texted");
                     }

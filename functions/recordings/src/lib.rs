@@ -10,16 +10,16 @@
 
 use std::time::Duration;
 
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use shared::config::WebhookMethods;
 use shared::domain::Retention;
 use shared::files::Bucket;
-use shared::http::{empty_response, json_response, webhook_fields};
+use shared::http::{empty_response, json_response};
 use shared::model::{CallRecording, RecordingKind};
 use shared::ports::{RecordingFiles, RecordingLog, RecordingSource};
 use shared::problem::{ApiError, error_chain};
-use shared::signature::WebhookAuth;
+use shared::signature::{ReadError, SignatureError, Signed, WebhookAuth};
 use shared::store::Store;
 use shared::values::ConversationId;
 use shared::vonage::VoiceClient;
@@ -74,8 +74,9 @@ where
     match (method, segments.as_slice()) {
         (_, ["webhooks", "recording"]) => {
             ApiError::unless_allowed(deps.methods, req.method())?;
-            deps.auth.check(req, shared::now()).map_err(|e| {
+            deps.auth.check(req, shared::now()).await.map_err(|e| {
                 tracing::warn!(error = %e, "unsigned or forged recording webhook refused");
+                shared::telemetry::count("WebhookRefused", &[]);
                 ApiError::Unauthorized(e)
             })?;
             keep(deps, req, shared::now()).await?;
@@ -102,16 +103,24 @@ where
     F: RecordingFiles,
     V: RecordingSource,
 {
-    let fields = webhook_fields(req)
-        .ok_or_else(|| ApiError::InvalidJson("the recording event is not JSON or a form".into()))?;
-    let query = req.query_string_parameters();
-    let id = query
-        .first("conversation_id")
+    let Signed { fields, carried } = deps.auth.read(req).map_err(|e| match e {
+        ReadError::Unreadable => {
+            ApiError::InvalidJson("the recording event is not JSON or a form".into())
+        }
+        ReadError::Seal(e) => {
+            tracing::warn!(error = %e, "recording webhook with a broken sealed parameter refused");
+            ApiError::Unauthorized(SignatureError::Sealed)
+        }
+    })?;
+    let carried = carried.unwrap_or_default();
+    let id = carried
+        .conversation_id
+        .as_deref()
         .and_then(ConversationId::from_uuid)
         .ok_or_else(|| {
             ApiError::InvalidRequest("conversation_id is missing or not an id".into())
         })?;
-    let kind = match query.first("kind") {
+    let kind = match carried.kind.as_deref() {
         Some("voicemail") => RecordingKind::Voicemail,
         _ => RecordingKind::Call,
     };

@@ -9,7 +9,7 @@ use shared::config::{
 use shared::domain::Retention;
 use shared::files::Bucket;
 use shared::runtime::{Service, serve, webhook_fallback};
-use shared::secrets::{PRIVATE_KEY, SIGNATURE_SECRET, application_id, require, resolve};
+use shared::secrets::{PRIVATE_KEY, application_id, require};
 use shared::signature::webhook_auth;
 use shared::store::Store;
 use shared::vonage::VoiceClient;
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             files: Bucket::from_env(&recordings).await,
             voice: VoiceClient::new(&voice)?,
-            auth: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
+            auth: webhook_auth(&Env).await?,
             methods: WebhookMethods::from_source(&Env)?,
             retention: Retention {
                 seconds: ConversationConfig::from_source(&Env)?.retention_seconds,

@@ -56,7 +56,7 @@ where
     if path.ends_with("/delivery-receipt") {
         return delivery_receipt(deps, &req).await;
     }
-    let Signed { fields, now } = match sms_api_fields(deps, &req, "inbound SMS") {
+    let Signed { fields, now } = match sms_api_fields(deps, &req, "inbound SMS").await {
         Ok(Some(signed)) => signed,
         Ok(None) => return empty_response(200),
         Err(refused) => return refused.into_response(),
@@ -70,7 +70,7 @@ where
 /// An SMS API webhook's fields (query, form or JSON) with their `sig` checked, and when: `None`
 /// for a bare `GET`, Vonage's check of the URL when it is set (answered `200`), or the answer
 /// refusing the request.
-fn sms_api_fields<S, V>(
+async fn sms_api_fields<S, V>(
     deps: &Deps<S, V>,
     req: &Request,
     what: &str,
@@ -88,7 +88,7 @@ fn sms_api_fields<S, V>(
     }
     let now = shared::now();
     if let Some(verifier) = &deps.auth
-        && let Err(e) = verifier.verify(&fields, now)
+        && let Err(e) = verifier.check(&fields, now).await
     {
         tracing::warn!(error = %e, "unsigned or forged {what} refused");
         return Err(ApiError::SmsUnauthorized(e));
@@ -104,7 +104,7 @@ struct Signed {
 
 /// A Messages API webhook: a `POST` whose JWT is checked against its body before anything is
 /// read; when it was checked, or the answer refusing it.
-fn messages_api_checked<S, V>(
+async fn messages_api_checked<S, V>(
     deps: &Deps<S, V>,
     req: &Request,
     what: &str,
@@ -113,7 +113,7 @@ fn messages_api_checked<S, V>(
         return Err(ApiError::MethodNotAllowed(req.method().to_string()));
     }
     let now = shared::now();
-    if let Err(e) = deps.jwt.check(req, now) {
+    if let Err(e) = deps.jwt.check(req, now).await {
         tracing::warn!(error = %e, "unsigned or forged {what} refused");
         return Err(ApiError::Unauthorized(e));
     }
@@ -127,7 +127,7 @@ where
     S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
     V: SmsSender,
 {
-    let now = match messages_api_checked(deps, req, "inbound message") {
+    let now = match messages_api_checked(deps, req, "inbound message").await {
         Ok(now) => now,
         Err(refused) => return refused.into_response(),
     };
@@ -149,7 +149,7 @@ where
 /// `POST /webhooks/message-status`: a status of a text the product sent through the Messages
 /// API (`messageStatusSMS`), its JWT checked against the body before anything is read.
 async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
-    let now = match messages_api_checked(deps, req, "message status") {
+    let now = match messages_api_checked(deps, req, "message status").await {
         Ok(now) => now,
         Err(refused) => return refused.into_response(),
     };
@@ -165,7 +165,7 @@ async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Re
 /// `/webhooks/delivery-receipt`: an SMS API delivery receipt (`DeliveryReceipt`), in any of the
 /// encodings the SMS API uses, its `sig` checked like an inbound SMS's.
 async fn delivery_receipt<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
-    let Signed { fields, now } = match sms_api_fields(deps, req, "delivery receipt") {
+    let Signed { fields, now } = match sms_api_fields(deps, req, "delivery receipt").await {
         Ok(Some(signed)) => signed,
         Ok(None) => return empty_response(200),
         Err(refused) => return refused.into_response(),

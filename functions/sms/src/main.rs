@@ -4,7 +4,7 @@ use lambda_http::Error;
 use shared::config::{AwsBudget, Env, SmsConfig, request_timeout, table_name};
 use shared::hook::Hooks;
 use shared::runtime::{Service, serve, webhook_fallback};
-use shared::secrets::{SIGNATURE_SECRET, resolve, vonage_client};
+use shared::secrets::vonage_client;
 use shared::signature::webhook_auth;
 use shared::sms_signature::sms_auth;
 use shared::store::Store;
@@ -16,8 +16,8 @@ async fn main() -> Result<(), Error> {
         Ok::<_, Error>(Deps {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             vonage: vonage_client(&Env).await?,
-            auth: sms_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
-            jwt: webhook_auth(&Env, resolve(&Env, SIGNATURE_SECRET).await?)?,
+            auth: sms_auth(&Env).await?,
+            jwt: webhook_auth(&Env).await?,
             sms: SmsConfig::from_source(&Env)?,
             hooks: Hooks::from_source(&Env).await?,
         })

@@ -41,6 +41,8 @@ pub struct Incoming {
     /// The conversation and caller an access code routed the call to, named in the connect's
     /// event URL (caller ID cannot say for such a call).
     pub routed: Option<CallRef>,
+    /// What our own URLs (a voicemail's recording) are sealed with.
+    pub seal: crate::seal::Seal,
 }
 
 /// What one event came to: its outcome and, for a call the callee did not take, the NCCO the
@@ -106,15 +108,7 @@ pub async fn record<S: CallLog>(
         )
         .await?;
     tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");
-    follow_up(
-        store,
-        missed,
-        &conversation,
-        &event,
-        &incoming.base_url,
-        now,
-    )
-    .await
+    follow_up(store, missed, &conversation, &event, incoming, now).await
 }
 
 /// A call the callee did not take (their leg busy, unanswered, rejected, failed or timed out)
@@ -127,7 +121,7 @@ async fn follow_up<S: CallLog>(
     missed: &MissedCallConfig,
     c: &Conversation,
     event: &CallEvent,
-    base_url: &str,
+    incoming: &Incoming,
     now: i64,
 ) -> Result<Recorded, StoreError> {
     if event.direction != Some(Direction::Outbound)
@@ -158,13 +152,21 @@ async fn follow_up<S: CallLog>(
     let language = caller.language.as_ref();
     // A voicemail only where the conversation allows recording (creation refuses it otherwise).
     let caller_hears = if c.call.missed_call == MissedCallMode::Voicemail && c.call.record {
-        let base = missed.public_base_url.as_deref().unwrap_or(base_url);
+        let base = missed
+            .public_base_url
+            .as_deref()
+            .unwrap_or(&incoming.base_url);
         Ncco::voicemail(
             &spoken(&missed.voicemail, c, caller, callee),
             language,
-            format!(
-                "{base}/webhooks/recording?conversation_id={}&kind=voicemail",
-                c.id
+            incoming.seal.url(
+                &format!("{base}/webhooks/recording"),
+                &event.call_id,
+                &crate::seal::Carried {
+                    conversation_id: Some(c.id.to_string()),
+                    kind: Some("voicemail".into()),
+                    ..Default::default()
+                },
             ),
         )
     } else {

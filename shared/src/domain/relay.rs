@@ -208,7 +208,8 @@ where
         Ok(None) => {
             let reply = codes
                 .sms_reply
-                .replace("{digits}", &codes.digits.to_string());
+                .replace("{digits}", &codes.digits.to_string())
+                .replace("{example}", &"12345678"[..usize::from(codes.digits)]);
             reply_unless_opted_out(deps, m, &reply)
                 .await
                 .map(|()| Outcome::Unaddressed)
@@ -236,9 +237,8 @@ async fn by_code<'t, S: AccessCodes, V>(
     };
     let route = deps
         .store
-        .code_route(&m.proxy, &code, m.sender.as_str())
+        .code_route(&m.proxy, &code)
         .await?
-        .route
         .filter(|r| r.caller == m.sender && now < r.expires_at && r.mode.sms());
     Ok(route.map(|r| (r, rest)))
 }

@@ -1,20 +1,11 @@
-//! Access codes: the route a typed code takes, the wrong codes a caller typed on a number (the
-//! lock-out), and how many participants share proxy numbers.
+//! Access codes: the route a typed code takes, the guesses spent before it is looked up (a
+//! caller's wrong codes on a number, the number's budget for the day), and how many
+//! participants share proxy numbers.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
-
 use super::*;
 use crate::values::AccessCode;
-
-/// What a typed code finds: the route it names, if any, and the caller's wrong codes on the
-/// number so far.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CodeLookup {
-    pub route: Option<Route>,
-    pub failures: Option<CodeFailures>,
-}
 
 /// Wrong codes one caller typed on one proxy number, counted until `until` (Unix seconds),
 /// which each wrong code moves to a lock-out period later.
@@ -29,6 +20,40 @@ impl CodeFailures {
     pub fn locks(&self, max: u32, now: i64) -> bool {
         self.failures >= max && now < self.until
     }
+}
+
+/// One typed code, spent before it is looked up.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeGuess<'a> {
+    pub proxy: &'a Msisdn,
+    /// The caller's number, or `withheld#` and their own call's id.
+    pub caller: &'a str,
+    pub now: i64,
+    /// How long after a caller's last wrong code their count goes on.
+    pub lock_seconds: i64,
+    /// Wrong codes a caller may type on the number within that time.
+    pub max_failures: u32,
+    /// What one number may spend in a day: each guess spends as many units as the number has
+    /// live codes (the guess's chance, in codes out of all codes of that length).
+    pub daily_budget: i64,
+}
+
+impl CodeGuess<'_> {
+    pub fn day(&self) -> i64 {
+        self.now.div_euclid(86_400)
+    }
+}
+
+/// What spending a guess came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuessSpent {
+    /// The code may be looked up: the caller's count with this guess, and what it cost the
+    /// number (given back if the code is right).
+    Allowed { failures: CodeFailures, cost: i64 },
+    /// The caller has typed too many wrong codes on this number lately.
+    CallerLocked(CodeFailures),
+    /// The number's budget for the day is spent.
+    NumberSpent,
 }
 
 /// How much of the pool is shared: participants holding one proxy number in more than one open
@@ -49,68 +74,150 @@ struct FailuresItem {
 }
 
 impl Store {
-    /// The route `code` names on `proxy` and the wrong codes `caller` typed there: both in one
-    /// strongly consistent BatchGetItem.
+    /// Spends a guess before the code is looked up: counts it against the caller (refused
+    /// once they are locked out), then against the number's budget for the day (one conditional
+    /// update, so calls in parallel cannot overspend it).
+    #[tracing::instrument(skip_all, fields(proxy = %guess.proxy.masked()))]
+    pub async fn spend_code_guess(&self, guess: &CodeGuess<'_>) -> Result<GuessSpent, StoreError> {
+        let (failures, live) =
+            tokio::join!(self.count_code_guess(guess), self.codes_on(guess.proxy));
+        let failures = match failures? {
+            Ok(counted) => counted,
+            Err(locked) => return Ok(GuessSpent::CallerLocked(locked)),
+        };
+        let cost = live?.max(1);
+        let room = guess.daily_budget - cost;
+        if room < 0 {
+            return Ok(GuessSpent::NumberSpent);
+        }
+        let spent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::code_guesses(guess.proxy, guess.day()))))
+            .update_expression("ADD spent :cost SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(spent) OR spent <= :room")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":cost", n(cost))
+            .expression_attribute_values(":room", n(room))
+            .expression_attribute_values(":ttl", n((guess.day() + 2) * 86_400))
+            .send()
+            .await;
+        Ok(match condition_held(spent)? {
+            Some(_) => GuessSpent::Allowed { failures, cost },
+            None => GuessSpent::NumberSpent,
+        })
+    }
+
+    /// Gives back a guess whose code was right: it is not a wrong code, and cost the number
+    /// nothing.
+    pub async fn refund_code_guess(
+        &self,
+        guess: &CodeGuess<'_>,
+        cost: i64,
+    ) -> Result<(), StoreError> {
+        let refund = |item, counter, by: i64| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(item)))
+                .update_expression("ADD #counter :minus")
+                .condition_expression("#counter >= :by")
+                .expression_attribute_names("#counter", counter)
+                .expression_attribute_values(":minus", n(-by))
+                .expression_attribute_values(":by", n(by))
+                .send()
+        };
+        let (caller, number) = tokio::join!(
+            refund(
+                keys::code_failures(guess.proxy, guess.caller),
+                "failures",
+                1
+            ),
+            refund(keys::code_guesses(guess.proxy, guess.day()), "spent", cost),
+        );
+        condition_held(caller)?;
+        condition_held(number)?;
+        Ok(())
+    }
+
+    /// The route `code` names on `proxy` (strongly consistent).
     #[tracing::instrument(skip_all, fields(proxy = %proxy.masked()))]
     pub async fn code_route(
         &self,
         proxy: &Msisdn,
         code: &AccessCode,
-        caller: &str,
-    ) -> Result<CodeLookup, StoreError> {
-        let code_key = keys::access_code(proxy, code);
-        let failures_key = keys::code_failures(proxy, caller);
-        let wanted = build(
-            KeysAndAttributes::builder()
-                .keys(key(code_key.clone()))
-                .keys(key(failures_key))
-                .consistent_read(true)
-                .build(),
-        );
-        let mut found = CodeLookup::default();
-        for item in self.batch_get(wanted).await? {
-            let is_code = item.get("pk").and_then(|v| v.as_s().ok()) == Some(&code_key.0);
-            if is_code {
-                found.route = Some(from_item::<_, CodeItem>(item)?.route);
-            } else {
-                found.failures = Some(from_item::<_, FailuresItem>(item)?.failures);
-            }
-        }
-        Ok(found)
+    ) -> Result<Option<Route>, StoreError> {
+        Ok(self
+            .get::<CodeItem>(keys::access_code(proxy, code))
+            .await?
+            .map(|c| c.route))
     }
 
-    /// Counts a wrong code typed by `caller` on `proxy` at `now`: the count goes on while the
-    /// last one is less than `lock_seconds` ago and starts again after; the item expires (TTL)
-    /// with its period. Returns the count and period as they now stand.
-    pub async fn note_code_failure(
+    /// How many live codes `proxy` holds (one count of the codes collection).
+    pub async fn codes_on(&self, proxy: &Msisdn) -> Result<i64, StoreError> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_COLLECTION)
+                .key_condition_expression("gsi3pk = :p AND begins_with(gsi3sk, :proxy)")
+                .expression_attribute_values(":p", s(keys::CODES))
+                .expression_attribute_values(":proxy", s(format!("{}#", proxy.as_str())))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            count += i64::from(out.count);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+
+    /// Counts a code typed by `guess.caller` on `guess.proxy` as wrong until it proves right:
+    /// the count goes on while the last one is less than the lock-out ago and starts again
+    /// after; the item expires (TTL) with its period. `Err` with the count as it stands, not
+    /// counted, when the caller is locked out already (so trying while locked does not lengthen
+    /// the lock-out).
+    async fn count_code_guess(
         &self,
-        proxy: &Msisdn,
-        caller: &str,
-        now: i64,
-        lock_seconds: i64,
-    ) -> Result<CodeFailures, StoreError> {
-        let until = now + lock_seconds.max(1);
+        guess: &CodeGuess<'_>,
+    ) -> Result<Result<CodeFailures, CodeFailures>, StoreError> {
+        let (proxy, caller, now) = (guess.proxy, guess.caller, guess.now);
+        let until = now + guess.lock_seconds.max(1);
         let counted = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::code_failures(proxy, caller))))
             .update_expression("ADD failures :one SET #until = :until, #ttl = :until")
-            .condition_expression("attribute_not_exists(pk) OR #until > :now")
+            .condition_expression("attribute_not_exists(pk) OR (#until > :now AND failures < :max)")
             .expression_attribute_names("#until", "until")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(i64::from(guess.max_failures)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         if let Some(out) = condition_held(counted)? {
             let item: FailuresItem = from_item(out.attributes.unwrap_or_default())?;
-            return Ok(item.failures);
+            return Ok(Ok(item.failures));
         }
-        // The last wrong code is older than the period (the TTL has not removed it yet).
+        // Locked out, or the last wrong code is older than the period (the TTL has not
+        // removed it yet).
         let (pk, sk) = keys::code_failures(proxy, caller);
+        if let Some(kept) = self.get::<FailuresItem>((pk.clone(), sk.clone())).await?
+            && kept.failures.locks(guess.max_failures, now)
+        {
+            return Ok(Err(kept.failures));
+        }
         let failures = CodeFailures { failures: 1, until };
         self.put(FailuresItem {
             pk,
@@ -119,7 +226,7 @@ impl Store {
             ttl: until,
         })
         .await?;
-        Ok(failures)
+        Ok(Ok(failures))
     }
 
     /// Who shares proxy numbers now, read from the open conversations' codes (one query of the

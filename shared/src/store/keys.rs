@@ -22,11 +22,19 @@ pub fn access_code(proxy: &Msisdn, code: &crate::values::AccessCode) -> (String,
         "CODE".into(),
     )
 }
-/// Wrong codes typed by one caller (`caller`: their number, or `withheld`) on a proxy number.
+/// Wrong codes typed by one caller (`caller`: their number, or a withheld caller's own call)
+/// on a proxy number.
 pub fn code_failures(proxy: &Msisdn, caller: &str) -> (String, String) {
     (
         format!("CODEFAIL#{}#{caller}", proxy.as_str()),
         "CODEFAIL".into(),
+    )
+}
+/// The access-code guesses spent on a proxy number on one day (days since the epoch, UTC).
+pub fn code_guesses(proxy: &Msisdn, day: i64) -> (String, String) {
+    (
+        format!("CODEGUESS#{}", proxy.as_str()),
+        format!("DAY#{day}"),
     )
 }
 pub fn number(msisdn: &Msisdn) -> (String, String) {

@@ -46,7 +46,7 @@ use items::*;
 
 pub use calls::CallRef;
 pub use changes::{Change, conversation_image, missed_call_image, read_change};
-pub use codes::{CodeFailures, CodeLookup, Sharing, sharing_of};
+pub use codes::{CodeFailures, CodeGuess, GuessSpent, Sharing, sharing_of};
 pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
 pub use cursor::ExpiryCursor;
 pub use error::{CreateConflict, StoreError, Unavailable, WriteError};
