@@ -92,7 +92,8 @@ impl Msisdn {
         id.parse().ok()
     }
 
-    /// The number with its middle hidden, for logs: `4477****0001`.
+    /// The number as logs may show it: its country calling code and last 2 digits,
+    /// `+44•••••••01`.
     pub fn masked(&self) -> Masked<'_> {
         Masked(&self.0)
     }
@@ -188,18 +189,27 @@ pub fn mask(raw: &str) -> String {
 }
 
 fn mask_into(raw: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let chars: Vec<char> = raw.chars().collect();
-    let keep = if chars.len() >= 10 {
-        4
-    } else {
-        chars.len() / 4
-    };
-    let head: String = chars.iter().take(keep).collect();
-    let tail: String = chars
-        .iter()
-        .skip(chars.len().saturating_sub(keep))
-        .collect();
-    write!(f, "{head}****{tail}")
+    let digits = raw.trim_start_matches('+');
+    let chars: Vec<char> = digits.chars().collect();
+    if chars.len() < 7 || !chars.iter().all(char::is_ascii_digit) {
+        // Too short to be a number, or not digits: nothing of it is shown.
+        return f.write_str("•••••••");
+    }
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    match calling_code(digits) {
+        Some(code) => write!(f, "+{code}•••••••{tail}"),
+        None => write!(f, "•••••••{tail}"),
+    }
+}
+
+/// The country calling code `digits` start with (E.164 codes are a prefix code).
+fn calling_code(digits: &str) -> Option<&str> {
+    (1..=3).map(|n| &digits[..n]).find(|code| {
+        code.parse::<u16>()
+            .ok()
+            .and_then(|c| phonenumber::metadata::DATABASE.by_code(&c))
+            .is_some()
+    })
 }
 
 #[cfg(test)]
@@ -246,16 +256,20 @@ mod tests {
     #[test]
     fn masks_in_debug_and_display() {
         let n = Msisdn::from_digits("447700900001").unwrap();
-        assert_eq!(n.masked().to_string(), "4477****0001");
-        assert_eq!(format!("{n:?}"), "Msisdn(4477****0001)");
-        assert_eq!(mask("12345678"), "12****78");
+        assert_eq!(n.masked().to_string(), "+44•••••••01");
+        assert_eq!(format!("{n:?}"), "Msisdn(+44•••••••01)");
+        let us = Msisdn::from_digits("12025550143").unwrap();
+        assert_eq!(us.masked().to_string(), "+1•••••••43");
+        assert_eq!(mask("3726001234"), "+372•••••••34");
+        assert_eq!(mask("12345"), "•••••••");
+        assert_eq!(mask("not a number"), "•••••••");
     }
 
     #[test]
     fn masks_numbers_inside_text() {
         assert_eq!(
             mask_digit_runs("Invalid to: 447700900001, code 29"),
-            "Invalid to: 4477****0001, code 29"
+            "Invalid to: +44•••••••01, code 29"
         );
         assert_eq!(mask_digit_runs("no numbers"), "no numbers");
     }
