@@ -228,6 +228,18 @@ impl WebhookAuth {
         }
     }
 
+    /// The same, reading a stack's secret again after a failed check once the kept copy is
+    /// `after` old (tests use zero).
+    pub fn refetching_after(self, after: std::time::Duration) -> Self {
+        match self {
+            WebhookAuth::Required(v) => WebhookAuth::Required(Verifier {
+                secret: v.secret.clone().refetching_after(after),
+                ..v
+            }),
+            other => other,
+        }
+    }
+
     /// What our own URLs are sealed with.
     pub fn seal(&self) -> Seal {
         match self {
