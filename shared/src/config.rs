@@ -108,9 +108,9 @@ pub struct AccessCodeConfig {
     pub lockout_seconds: i64,
     /// What one proxy number may spend on typed codes in a day (UTC), in codes: each code
     /// typed spends as many as the number has live codes, its chance of being right in codes
-    /// of its length. `10^digits / ACCESS_CODE_GUESS_ODDS`, so that a stranger reaches a
+    /// of its length. `10^digits / (ACCESS_CODE_GUESS_ODDS + 1)`, so that a stranger reaches a
     /// participant by guessing with a chance of at most 1 in `ACCESS_CODE_GUESS_ODDS` (1,000)
-    /// per number per day, however many caller IDs they use.
+    /// per number per day, however many caller IDs they use (README, "Access codes").
     pub daily_budget: i64,
     /// `ACCESS_CODE_PROMPT`: asks for the code.
     pub prompt: String,
@@ -138,7 +138,7 @@ impl AccessCodeConfig {
             max_failures: number::<u32>(src, "ACCESS_CODE_MAX_FAILURES", 6)?.max(1),
             lockout_seconds: number::<i64>(src, "ACCESS_CODE_LOCKOUT_SECONDS", 3600)?.max(1),
             daily_budget: 10_i64.pow(u32::from(digits))
-                / number::<i64>(src, "ACCESS_CODE_GUESS_ODDS", 1000)?.max(1),
+                / (number::<i64>(src, "ACCESS_CODE_GUESS_ODDS", 1000)?.max(1) + 1),
             prompt: text(
                 src,
                 "ACCESS_CODE_PROMPT",
@@ -316,7 +316,12 @@ pub struct VoiceConfig {
     pub private_key: SecretString,
     pub timeout: Duration,
     pub max_retries: u32,
+    /// `RECORDING_MAX_BYTES`: the largest recording fetched; a larger one is not kept.
+    pub max_recording_bytes: u64,
 }
+
+/// 64 MiB: over four hours of a two-channel MP3 recording.
+pub const DEFAULT_MAX_RECORDING_BYTES: u64 = 64 * 1024 * 1024;
 
 pub const DEFAULT_VOICE_URL: &str = "https://api.nexmo.com/v1/calls";
 pub const DEFAULT_FILES_URL: &str = "https://api.nexmo.com/v1/files";
@@ -335,6 +340,7 @@ impl VoiceConfig {
             private_key,
             timeout: Duration::from_millis(number(src, "VONAGE_TIMEOUT_MS", 3000)?),
             max_retries: number(src, "VONAGE_MAX_RETRIES", 2)?,
+            max_recording_bytes: number(src, "RECORDING_MAX_BYTES", DEFAULT_MAX_RECORDING_BYTES)?,
         })
     }
 }

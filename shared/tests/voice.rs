@@ -85,3 +85,37 @@ async fn a_recording_is_fetched_with_the_token_from_the_file_store_only() {
     }
     assert_eq!(store.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_recording_past_the_size_cap_is_not_kept() {
+    let (private, _) = application_key_pair();
+    let store = MockServer::start().await;
+    // The client's cap is 1 MiB: one byte more is refused, declared or not.
+    let large = vec![0u8; 1024 * 1024 + 1];
+    Mock::given(method("GET"))
+        .and(path("/v1/files/large"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(large))
+        .mount(&store)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/files/at-the-cap"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![0u8; 1024 * 1024]))
+        .mount(&store)
+        .await;
+    let files = format!("{}/v1/files", store.uri());
+    let voice = voice_client("http://127.0.0.1:9", &files, APP, &private);
+    let refused = voice.download(&format!("{files}/large")).await.unwrap_err();
+    assert!(
+        !refused.is_transient(),
+        "fetching it again would fail the same way"
+    );
+    assert!(
+        refused.to_string().contains("RECORDING_MAX_BYTES"),
+        "{refused}"
+    );
+    let kept = voice
+        .download(&format!("{files}/at-the-cap"))
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1024 * 1024);
+}

@@ -716,6 +716,7 @@ pub fn voice_client(
         private_key: private_key.to_owned().into(),
         timeout: std::time::Duration::from_secs(5),
         max_retries: 1,
+        max_recording_bytes: 1024 * 1024,
     };
     shared::vonage::VoiceClient::new(&config)
         .expect("a Voice API client")

@@ -34,7 +34,9 @@ use shared::model::NumberState;
 use shared::phone::Msisdn;
 use shared::ports::Pool;
 use shared::problem::ApiError;
-use shared::secrets::{API_SECRET, APPLICATION_ID, PRIVATE_KEY, StackSecret, WEBHOOK_BASE};
+use shared::secrets::{
+    API_SECRET, APPLICATION_ID, PRIVATE_KEY, SEAL_KEY, StackSecret, WEBHOOK_BASE,
+};
 use shared::store::{Store, StoreError};
 use shared::vonage::{Application, ApplicationSpec, VonageClient, VonageError};
 
@@ -305,8 +307,9 @@ pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
     })
 }
 
-/// Writes the application's id (and, when it was just created, its private key) and where the
-/// stack's webhooks are into the secret, unless they are there already.
+/// Writes the application's id (and, when it was just created, its private key), where the
+/// stack's webhooks are, and a key to seal our own webhook URLs with into the secret, unless
+/// they are there already.
 async fn record<S>(
     deps: &Deps<S>,
     app: &Application,
@@ -327,6 +330,15 @@ async fn record<S>(
     }
     if let Some(key) = &app.private_key {
         fields.push((PRIVATE_KEY.field, key.expose_secret()));
+    }
+    // 244 random bits, made once: every function seals and opens with the same key.
+    let seal_key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    if !recorded.contains_key(SEAL_KEY.field) {
+        fields.push((SEAL_KEY.field, seal_key.as_str()));
     }
     if !fields.is_empty() {
         deps.secret.merge(&fields).await?;

@@ -293,6 +293,12 @@ async fn create_sync_update_and_delete_do_what_the_stack_asks() {
     assert!(secret["private_key"].contains("BEGIN PRIVATE KEY"));
     assert_eq!(secret["hook_secret"], "generated");
     assert_eq!(secret["api_secret"], "abcdef0123456789");
+    // And a key our own webhook URLs are sealed with: 64 hex digits, made once.
+    let seal_key = secret["seal_key"].clone();
+    assert!(
+        seal_key.len() == 64 && seal_key.chars().all(|c| c.is_ascii_hexdigit()),
+        "{seal_key}"
+    );
     // The listed numbers are in the pool and linked to the application.
     let pool = w.deps.store.list_pool().await.unwrap();
     let mut in_pool: Vec<_> = pool.iter().map(|n| n.msisdn.as_str().to_owned()).collect();

@@ -18,6 +18,7 @@ pub struct VoiceClient {
     token: ApplicationToken,
     max_retries: u32,
     backoff: Duration,
+    max_recording_bytes: u64,
 }
 
 impl VoiceClient {
@@ -31,6 +32,7 @@ impl VoiceClient {
             token,
             max_retries: config.max_retries,
             backoff: Duration::from_millis(100),
+            max_recording_bytes: config.max_recording_bytes,
         })
     }
 
@@ -92,14 +94,29 @@ impl VoiceClient {
             ));
         }
         let token = self.token.sign(api)?;
-        let response = self
+        let mut response = self
             .send(api, || self.http.get(url).bearer_auth(&token))
             .await?;
-        let bytes = response
-            .bytes()
+        // Past the cap it is not kept: refused before reading when the size is declared, and
+        // cut off when the bytes run past it.
+        let cap = self.max_recording_bytes;
+        let too_large =
+            || VonageError::rejected(api, "recording", "larger than RECORDING_MAX_BYTES");
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| VonageError::from_reqwest(api, e))?;
-        Ok(bytes.to_vec())
+            .map_err(|e| VonageError::from_reqwest(api, e))?
+        {
+            if (bytes.len() + chunk.len()) as u64 > cap {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
     }
 
     fn is_vonage_file(&self, url: &str) -> bool {
