@@ -1,14 +1,17 @@
 //! How every HTTP function runs: its dependencies (configuration, secrets, clients) are built on
-//! the first request, so start-up makes no network call, and kept for the life of the execution
-//! environment. If they cannot be built, the request gets the function's own safe answer and the
-//! next request tries again. Every request, start included, has a time budget: past it the
-//! function answers on its own instead of letting Lambda time out.
+//! the first request, so start-up makes no network call, and built again every 2.5 minutes, so
+//! that with the secrets' own cache no secret in use is more than 5 minutes old and a rotated
+//! secret is picked up without a restart (a rebuild that fails or is slow leaves the ones in
+//! hand serving). If they cannot be built at all, the request gets the function's own safe
+//! answer and the next request tries again. Every request, start included, has a time budget:
+//! past it the function answers on its own instead of letting Lambda time out.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::error::error_chain;
@@ -31,11 +34,73 @@ pub enum Failure {
 /// Kept this far inside the invocation's own deadline, so the answer still gets out.
 pub const LAMBDA_MARGIN: Duration = Duration::from_millis(500);
 
-/// A function: dependencies built by `build` on first use, requests answered within `timeout`
-/// (and within the invocation's deadline), `fallback` answering what the handler could not.
-pub struct Service<D, B, O> {
-    deps: OnceCell<D>,
+/// How long built dependencies are used before they are built again: with the secrets' own
+/// kept copy of at most as long ([`crate::secrets::KEEP_AT_MOST`]), no secret in use is more
+/// than 5 minutes old.
+pub const DEPS_MAX_AGE: Duration = Duration::from_secs(150);
+
+/// After a rebuild that failed, how long the dependencies in hand serve before the next try.
+const REBUILD_RETRY: Duration = Duration::from_secs(30);
+
+/// Dependencies built by `build` on first use and again when [`DEPS_MAX_AGE`] old.
+pub struct Rebuilt<D, B> {
+    /// The dependencies, and when they are to be built again.
+    kept: Mutex<Option<(Arc<D>, Instant)>>,
     build: B,
+}
+
+impl<D, B, F> Rebuilt<D, B>
+where
+    B: Fn() -> F + Sync,
+    F: Future<Output = Result<D, Error>> + Send,
+{
+    pub fn new(build: B) -> Self {
+        Self {
+            kept: Mutex::new(None),
+            build,
+        }
+    }
+
+    /// The dependencies: built on first use; built again once they are due, within `budget`,
+    /// keeping the ones in hand when that fails.
+    pub async fn get(&self, budget: Duration) -> Result<Arc<D>, Error> {
+        let mut kept = self.kept.lock().await;
+        let now = Instant::now();
+        match kept.as_mut() {
+            Some((deps, due)) if now < *due => Ok(deps.clone()),
+            Some((deps, due)) => {
+                // Boxed: a build is a large future, and runs rarely.
+                match tokio::time::timeout(budget, Box::pin((self.build)())).await {
+                    Ok(Ok(fresh)) => {
+                        *deps = Arc::new(fresh);
+                        *due = now + DEPS_MAX_AGE;
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %error_chain(e.as_ref()), "dependencies not built again: the ones in hand serve");
+                        *due = now + REBUILD_RETRY;
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            "dependencies not built again in time: the ones in hand serve"
+                        );
+                        *due = now + REBUILD_RETRY;
+                    }
+                }
+                Ok(deps.clone())
+            }
+            None => {
+                let deps = Arc::new(Box::pin((self.build)()).await?);
+                *kept = Some((deps.clone(), now + DEPS_MAX_AGE));
+                Ok(deps)
+            }
+        }
+    }
+}
+
+/// A function: dependencies [`Rebuilt`] by `build`, requests answered within `timeout` (and
+/// within the invocation's deadline), `fallback` answering what the handler could not.
+pub struct Service<D, B, O> {
+    deps: Rebuilt<D, B>,
     fallback: O,
     timeout: Duration,
 }
@@ -49,8 +114,7 @@ where
 {
     pub fn new(build: B, fallback: O, timeout: Duration) -> Self {
         Self {
-            deps: OnceCell::new(),
-            build,
+            deps: Rebuilt::new(build),
             fallback,
             timeout,
         }
@@ -61,7 +125,8 @@ where
     pub async fn call(&self, req: Request) -> Response<Body> {
         let deadline = self.deadline(&req);
         let work = async {
-            match self.deps.get_or_try_init(&self.build).await {
+            // A rebuild takes at most a quarter of the request's budget.
+            match self.deps.get(self.timeout / 4).await {
                 Ok(deps) => deps.handle(req).await,
                 Err(e) => {
                     tracing::error!(error = %error_chain(e.as_ref()), "the function could not start");
@@ -142,4 +207,60 @@ pub fn api_fallback(failure: Failure) -> Response<Body> {
 /// event or text is delivered again once the function works.
 pub fn webhook_fallback(_: Failure) -> Response<Body> {
     ApiError::Unavailable.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Built(usize);
+
+    impl Handler for Built {
+        async fn handle(&self, _: Request) -> Response<Body> {
+            Response::new(Body::Text(self.0.to_string()))
+        }
+    }
+
+    fn answer(response: Response<Body>) -> String {
+        match response.body() {
+            Body::Text(t) => t.clone(),
+            _ => String::new(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_builds_its_dependencies_again_when_due_and_keeps_them_when_that_fails() {
+        let builds = AtomicUsize::new(0);
+        let failing = std::sync::atomic::AtomicBool::new(false);
+        let service = Service::new(
+            || async {
+                if failing.load(Ordering::SeqCst) {
+                    return Err::<Built, Error>("the secret cannot be read".into());
+                }
+                Ok(Built(builds.fetch_add(1, Ordering::SeqCst) + 1))
+            },
+            |_| Response::new(Body::Text("fallback".into())),
+            Duration::from_secs(1),
+        );
+        let request = || Request::new(Body::Empty);
+        assert_eq!(answer(service.call(request()).await), "1");
+        tokio::time::advance(DEPS_MAX_AGE - Duration::from_secs(1)).await;
+        assert_eq!(answer(service.call(request()).await), "1", "not due yet");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(answer(service.call(request()).await), "2", "built again");
+
+        // A rebuild that fails leaves the ones in hand serving, and is tried again later.
+        failing.store(true, Ordering::SeqCst);
+        tokio::time::advance(DEPS_MAX_AGE).await;
+        assert_eq!(answer(service.call(request()).await), "2");
+        failing.store(false, Ordering::SeqCst);
+        assert_eq!(
+            answer(service.call(request()).await),
+            "2",
+            "not before the retry"
+        );
+        tokio::time::advance(REBUILD_RETRY).await;
+        assert_eq!(answer(service.call(request()).await), "3");
+    }
 }

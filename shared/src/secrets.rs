@@ -2,8 +2,9 @@
 //! and private key). Where the plain environment variable is set (local work, tests) it wins.
 //! Otherwise they come from the stack's AWS Secrets Manager secret named by
 //! `VONAGE_SECRET_ARN`, a JSON object of strings (`{"api_secret": "...", ...}`), fetched on
-//! first use (within the store's time budget, [`AwsBudget`]) and kept for at most 5 minutes, so
-//! a rotated secret is picked up without a restart. A field the kept copy lacks is looked up
+//! first use (within the store's time budget, [`AwsBudget`]) and kept for at most 2.5 minutes,
+//! so that a rotated secret is picked up without a restart (the functions' dependencies are
+//! built again as often: [`crate::runtime`]). A field the kept copy lacks is looked up
 //! again, at most once a minute: the stack creates the secret without the operator's secrets,
 //! which are put after the deploy, so an environment started in between must not keep a copy
 //! without them. A check that fails against a kept copy older than 30 s reads it again once
@@ -81,8 +82,9 @@ pub const EVERY_FIELD: [SecretName; 5] = [
 /// How long a kept copy that lacks a field is trusted before it is fetched again.
 const REFETCH_MISSING_AFTER: Duration = Duration::from_secs(60);
 
-/// How long a kept copy is used at all.
-pub const KEEP_AT_MOST: Duration = Duration::from_secs(300);
+/// How long a kept copy is used at all: with the functions' dependencies built again as often
+/// ([`crate::runtime::DEPS_MAX_AGE`]), no secret in use is more than 5 minutes old.
+pub const KEEP_AT_MOST: Duration = Duration::from_secs(150);
 
 /// How old a kept copy must be before a failed check reads it again.
 pub const REFETCH_ON_FAILURE_AFTER: Duration = Duration::from_secs(30);
