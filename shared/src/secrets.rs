@@ -1,7 +1,10 @@
-//! The stack's secrets (API secret, signature secret, hook secret, the Voice application's id
-//! and private key). Where the plain environment variable is set (local work, tests) it wins.
-//! Otherwise they come from the stack's AWS Secrets Manager secret named by
-//! `VONAGE_SECRET_ARN`, a JSON object of strings (`{"api_secret": "...", ...}`), fetched on
+//! The stack's secrets (API secret, signature secret, hook secret, seal key, the Voice
+//! application's id and private key). Where the plain environment variable is set (local work,
+//! tests) it wins. Otherwise they come from the stack's AWS Secrets Manager secrets, each a JSON
+//! object of strings (`{"api_secret": "...", ...}`): three of them ([`Vault`]), so that each
+//! function's role reads only the secrets it uses; where a function is given one secret only
+//! (`VONAGE_SECRET_ARN`: local work, a stack deployed before the split), it holds them all. They
+//! are fetched on
 //! first use (within the store's time budget, [`AwsBudget`]) and kept for at most 2.5 minutes,
 //! so that a rotated secret is picked up without a restart (the functions' dependencies are
 //! built again as often: [`crate::runtime`]). A field the kept copy lacks is looked up
@@ -19,26 +22,77 @@ use tokio::sync::Mutex;
 
 use crate::config::{AwsBudget, ConfigError, Source};
 
-/// A secret the functions use: its plain variable and its field in the Secrets Manager secret.
+/// Which of the stack's secrets holds a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Vault {
+    /// The account's API secret, put by the operator (`VONAGE_SECRET_ARN`).
+    Account,
+    /// The Vonage application: its id, its private key and where the stack's webhooks are,
+    /// written by the set-up (`APPLICATION_SECRET_ARN`).
+    Application,
+    /// What checks and signs webhooks: the signature secret (put by the operator), the seal key
+    /// (written by the set-up), the hook secret (generated with it) (`WEBHOOK_SECRET_ARN`).
+    Webhooks,
+}
+
+impl Vault {
+    pub const ALL: [Vault; 3] = [Vault::Account, Vault::Application, Vault::Webhooks];
+
+    /// The variable that names its secret.
+    pub fn arn_variable(self) -> &'static str {
+        match self {
+            Vault::Account => "VONAGE_SECRET_ARN",
+            Vault::Application => "APPLICATION_SECRET_ARN",
+            Vault::Webhooks => "WEBHOOK_SECRET_ARN",
+        }
+    }
+
+    /// As the template's `FunctionRoles` output names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Vault::Account => "account",
+            Vault::Application => "application",
+            Vault::Webhooks => "webhooks",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+/// The ARN of `vault`'s secret: its own variable, else `VONAGE_SECRET_ARN`, which holds every
+/// field where a function is given one secret.
+pub fn secret_arn(src: &dyn Source, vault: Vault) -> Option<String> {
+    [vault.arn_variable(), Vault::Account.arn_variable()]
+        .iter()
+        .find_map(|name| src.get(name).filter(|v| !v.is_empty()))
+}
+
+/// A secret the functions use: its plain variable, its field, and the secret that holds it.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretName {
     pub variable: &'static str,
     pub field: &'static str,
+    pub vault: Vault,
 }
 
 pub const API_SECRET: SecretName = SecretName {
     variable: "VONAGE_API_SECRET",
     field: "api_secret",
+    vault: Vault::Account,
 };
 
 pub const SIGNATURE_SECRET: SecretName = SecretName {
     variable: "VONAGE_SIGNATURE_SECRET",
     field: "signature_secret",
+    vault: Vault::Webhooks,
 };
 
 pub const HOOK_SECRET: SecretName = SecretName {
     variable: "HOOK_SECRET",
     field: "hook_secret",
+    vault: Vault::Webhooks,
 };
 
 /// The key the product's own webhook URLs are sealed with ([`crate::seal`]). Where the secret
@@ -46,6 +100,7 @@ pub const HOOK_SECRET: SecretName = SecretName {
 pub const SEAL_KEY: SecretName = SecretName {
     variable: "WEBHOOK_SEAL_KEY",
     field: "seal_key",
+    vault: Vault::Webhooks,
 };
 
 /// The id of the Voice application the stack's numbers are linked to. Not secret, but written
@@ -53,12 +108,23 @@ pub const SEAL_KEY: SecretName = SecretName {
 pub const APPLICATION_ID: SecretName = SecretName {
     variable: "VONAGE_APPLICATION_ID",
     field: "application_id",
+    vault: Vault::Application,
+};
+
+/// The application every signed webhook's token must name, kept with what checks webhooks (so
+/// a function that only checks them never reads the application's key). Written by the set-up
+/// with [`APPLICATION_ID`].
+pub const WEBHOOK_APPLICATION_ID: SecretName = SecretName {
+    variable: "VONAGE_APPLICATION_ID",
+    field: "webhook_application_id",
+    vault: Vault::Webhooks,
 };
 
 /// The application's private key (PEM), which Voice API tokens are signed with.
 pub const PRIVATE_KEY: SecretName = SecretName {
     variable: "VONAGE_PRIVATE_KEY",
     field: "private_key",
+    vault: Vault::Application,
 };
 
 /// Where the stack's webhooks are (`https://{api}.execute-api.{region}.amazonaws.com`): written
@@ -68,9 +134,31 @@ pub const PRIVATE_KEY: SecretName = SecretName {
 pub const WEBHOOK_BASE: SecretName = SecretName {
     variable: "PUBLIC_BASE_URL",
     field: "webhook_base_url",
+    vault: Vault::Application,
 };
 
-/// Every field a working stack's secret has (the hook secret is generated with the secret).
+/// Every field of the stack's secrets.
+pub const ALL_FIELDS: [SecretName; 8] = [
+    API_SECRET,
+    SIGNATURE_SECRET,
+    HOOK_SECRET,
+    SEAL_KEY,
+    WEBHOOK_APPLICATION_ID,
+    APPLICATION_ID,
+    PRIVATE_KEY,
+    WEBHOOK_BASE,
+];
+
+/// The secret that holds `field` (the account's for a field it does not know).
+pub fn vault_of(field: &str) -> Vault {
+    ALL_FIELDS
+        .iter()
+        .find(|f| f.field == field)
+        .map_or(Vault::Account, |f| f.vault)
+}
+
+/// Every field a working stack's secrets have (the hook secret is generated with its secret;
+/// without a seal key, one is derived from the signature secret).
 pub const EVERY_FIELD: [SecretName; 5] = [
     API_SECRET,
     SIGNATURE_SECRET,
@@ -179,7 +267,7 @@ impl Rotating {
             return Ok(None);
         };
         let plain = src.get(name.variable).is_some_and(|v| !v.is_empty());
-        match src.get("VONAGE_SECRET_ARN").filter(|v| !v.is_empty()) {
+        match secret_arn(src, name.vault) {
             Some(arn) if !plain => Ok(Some(Self::Stack {
                 arn,
                 budget: AwsBudget::from_source(src)?,
@@ -302,6 +390,13 @@ impl StackSecret {
             .map_err(|_| invalid("the secret is not a JSON object of strings"))
     }
 
+    /// Takes `fields` out, keeping every other field as it is.
+    pub async fn remove(&self, fields: &[&str]) -> Result<(), ConfigError> {
+        let mut all = self.read().await?;
+        all.retain(|name, _| !fields.contains(&name.as_str()));
+        self.write(&all).await
+    }
+
     /// Sets `fields`, keeping every other field as it is (read, merged, written as a new
     /// version).
     pub async fn merge(&self, fields: &[(&str, &str)]) -> Result<(), ConfigError> {
@@ -309,7 +404,11 @@ impl StackSecret {
         for (name, value) in fields {
             all.insert((*name).to_owned(), (*value).to_owned());
         }
-        let text = serde_json::to_string(&all).map_err(|_| invalid("unwritable"))?;
+        self.write(&all).await
+    }
+
+    async fn write(&self, all: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let text = serde_json::to_string(all).map_err(|_| invalid("unwritable"))?;
         self.client
             .put_secret_value()
             .secret_id(&self.arn)
@@ -323,6 +422,122 @@ impl StackSecret {
                 ))
             })?;
         Ok(())
+    }
+}
+
+/// The stack's secrets as the set-up and the doctor see them: each [`Vault`]'s, read and written
+/// whole (one secret may stand for several).
+#[derive(Clone)]
+pub struct StackSecrets {
+    vaults: Vec<(Vault, StackSecret)>,
+}
+
+impl StackSecrets {
+    /// The secrets the settings name ([`secret_arn`]).
+    pub async fn from_source(src: &dyn Source, budget: &AwsBudget) -> Result<Self, ConfigError> {
+        let mut vaults = Vec::new();
+        for vault in Vault::ALL {
+            let arn = secret_arn(src, vault).ok_or(ConfigError::Missing("VONAGE_SECRET_ARN"))?;
+            vaults.push((vault, StackSecret::new(arn, budget).await));
+        }
+        Ok(Self { vaults })
+    }
+
+    /// One secret holding every field.
+    pub async fn single(arn: String, budget: &AwsBudget) -> Self {
+        let secret = StackSecret::new(arn, budget).await;
+        Self {
+            vaults: Vault::ALL.map(|v| (v, secret.clone())).to_vec(),
+        }
+    }
+
+    /// The secret of `vault`.
+    pub fn of(&self, vault: Vault) -> &StackSecret {
+        &self
+            .vaults
+            .iter()
+            .find(|(v, _)| *v == vault)
+            .unwrap_or(&self.vaults[0])
+            .1
+    }
+
+    /// Each secret once, with the vaults it stands for.
+    fn distinct(&self) -> Vec<(&StackSecret, Vec<Vault>)> {
+        let mut out: Vec<(&StackSecret, Vec<Vault>)> = Vec::new();
+        for (vault, secret) in &self.vaults {
+            match out.iter_mut().find(|(s, _)| s.arn() == secret.arn()) {
+                Some((_, vaults)) => vaults.push(*vault),
+                None => out.push((secret, vec![*vault])),
+            }
+        }
+        out
+    }
+
+    /// Every field, each from its own secret (a field another secret holds for it is not
+    /// there for the functions, and so not here either: [`settle`](Self::settle) moves it).
+    pub async fn read(&self) -> Result<HashMap<String, String>, ConfigError> {
+        let mut own = HashMap::new();
+        for (secret, vaults) in self.distinct() {
+            own.extend(
+                secret
+                    .read()
+                    .await?
+                    .into_iter()
+                    .filter(|(field, _)| vaults.contains(&vault_of(field))),
+            );
+        }
+        Ok(own)
+    }
+
+    /// Each secret's ARN once.
+    pub fn arns(&self) -> Vec<&str> {
+        self.distinct().iter().map(|(s, _)| s.arn()).collect()
+    }
+
+    /// Writes each field into its own secret, leaving the secrets it does not change as they
+    /// are.
+    pub async fn merge(&self, fields: &[(&str, &str)]) -> Result<(), ConfigError> {
+        for (secret, vaults) in self.distinct() {
+            let mine: Vec<(&str, &str)> = fields
+                .iter()
+                .filter(|(f, _)| vaults.contains(&vault_of(f)))
+                .copied()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let held = secret.read().await?;
+            if mine
+                .iter()
+                .any(|(f, v)| held.get(*f).map(String::as_str) != Some(*v))
+            {
+                secret.merge(&mine).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves each field the account's secret holds for another secret (a stack deployed with
+    /// one secret) into its own, where its value wins, and out of the account's: the names of
+    /// the fields moved.
+    pub async fn settle(&self) -> Result<Vec<&'static str>, ConfigError> {
+        let account = self.of(Vault::Account);
+        let held = account.read().await?;
+        let mut moved = Vec::new();
+        for name in ALL_FIELDS {
+            let own = self.of(name.vault);
+            if own.arn() == account.arn() {
+                continue;
+            }
+            if let Some(value) = held.get(name.field) {
+                own.merge(&[(name.field, value)]).await?;
+                moved.push(name.field);
+            }
+        }
+        if !moved.is_empty() {
+            account.remove(&moved).await?;
+        }
+        Ok(moved)
     }
 }
 

@@ -7,7 +7,9 @@
 
 use crate::config::{ConfigError, Source, WebhookMethods, number, optional};
 use crate::seal::{Carried, PARAM, Seal, SealError};
-use crate::secrets::{Rotating, SEAL_KEY, SIGNATURE_SECRET, application_id, resolve};
+use crate::secrets::{
+    Rotating, SEAL_KEY, SIGNATURE_SECRET, WEBHOOK_APPLICATION_ID, application_id, resolve,
+};
 use std::collections::{HashMap, HashSet};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};

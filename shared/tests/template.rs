@@ -167,16 +167,19 @@ fn no_secret_in_plain_text_and_no_broad_permissions() {
         for (k, _) in vars {
             let k = k.as_str().unwrap();
             assert!(
-                !k.contains("SECRET") || k == "VONAGE_SECRET_ARN",
+                !k.contains("SECRET") || k.ends_with("SECRET_ARN"),
                 "{k} would put a secret in the environment"
             );
         }
     }
-    // The stack creates its secret; no parameter or output carries one.
-    assert_eq!(
-        t["Resources"]["VonageSecret"]["Type"],
-        "AWS::SecretsManager::Secret"
-    );
+    // The stack creates its secrets; no parameter or output carries one.
+    for secret in ["VonageSecret", "ApplicationSecret", "WebhookSecret"] {
+        assert_eq!(
+            t["Resources"][secret]["Type"],
+            "AWS::SecretsManager::Secret",
+            "{secret}"
+        );
+    }
     for (name, _) in t["Parameters"].as_mapping().unwrap() {
         let name = name.as_str().unwrap();
         assert!(

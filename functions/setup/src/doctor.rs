@@ -17,7 +17,7 @@ use shared::model::NumberState;
 use shared::phone::Msisdn;
 use shared::ports::Pool;
 use shared::secrets::{
-    API_SECRET, APPLICATION_ID, EVERY_FIELD, PRIVATE_KEY, SIGNATURE_SECRET, StackSecret,
+    API_SECRET, APPLICATION_ID, EVERY_FIELD, PRIVATE_KEY, SIGNATURE_SECRET, StackSecrets, Vault,
 };
 use shared::signature::{claims_for, sign};
 use shared::store::Store;
@@ -30,7 +30,7 @@ pub struct Expected {
     pub answer_url: String,
     pub fallback_url: String,
     pub event_url: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// How the fixes name the stack's scripts: `scripts/put-secret voice-proxy`, say.
     pub put_secret: String,
     /// The stack's webhooks take unsigned requests on purpose: the local stack, whose functions
@@ -38,8 +38,36 @@ pub struct Expected {
     pub signatures_off_locally: bool,
 }
 
+/// A function's role and the stack's secrets its function reads (the template's
+/// `FunctionRoles`: `arn|application,webhooks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub arn: String,
+    pub reads: Vec<Vault>,
+}
+
+impl Role {
+    /// One entry of `FunctionRoles`; a role without `|` reads every secret.
+    pub fn parse(entry: &str) -> Option<Self> {
+        let (arn, reads) = match entry.split_once('|') {
+            Some((arn, reads)) => (
+                arn,
+                reads
+                    .split(',')
+                    .map(Vault::parse)
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            None => (entry, Vault::ALL.to_vec()),
+        };
+        (!arn.is_empty()).then(|| Self {
+            arn: arn.to_owned(),
+            reads,
+        })
+    }
+}
+
 pub struct Doctor<S = Store> {
-    pub secret: StackSecret,
+    pub secret: StackSecrets,
     pub store: S,
     /// Every Vonage setting but the API secret, which comes from the stack's secret.
     pub vonage: VonageConfig,
@@ -170,7 +198,7 @@ impl<S: Pool> Doctor<S> {
             Err(e) => {
                 lines.push(Line::failed(
                     "secret",
-                    format!("{} cannot be read: {e}", self.secret.arn()),
+                    format!("{} cannot be read: {e}", self.secret.arns().join(", ")),
                     "deploy the stack (it creates the secret), and run the doctor with credentials that may read it",
                 ));
                 None
@@ -229,12 +257,14 @@ impl<S: Pool> Doctor<S> {
             );
         };
         let mut denied = Vec::new();
-        for role in &expected.roles {
+        for Role { arn: role, reads } in &expected.roles {
+            let mut secrets: Vec<&str> = reads.iter().map(|v| self.secret.of(*v).arn()).collect();
+            secrets.dedup();
             let allowed = iam
                 .simulate_principal_policy()
                 .policy_source_arn(role)
                 .action_names("secretsmanager:GetSecretValue")
-                .resource_arns(self.secret.arn())
+                .set_resource_arns(Some(secrets.iter().map(|s| (*s).to_owned()).collect()))
                 .send()
                 .await
                 .map(|out| {
@@ -258,7 +288,7 @@ impl<S: Pool> Doctor<S> {
             Line::ok(
                 CHECK,
                 format!(
-                    "all {} roles may call secretsmanager:GetSecretValue on it",
+                    "all {} roles may call secretsmanager:GetSecretValue on the secrets they use",
                     expected.roles.len()
                 ),
             )
@@ -266,7 +296,7 @@ impl<S: Pool> Doctor<S> {
             Line::failed(
                 CHECK,
                 denied.join("; "),
-                "deploy the stack again from template.yaml: each function's policy allows secretsmanager:GetSecretValue on the stack's secret (and the doctor needs iam:SimulatePrincipalPolicy)",
+                "deploy the stack again from template.yaml: each function's policy allows secretsmanager:GetSecretValue on the secrets it uses (and the doctor needs iam:SimulatePrincipalPolicy)",
             )
         }
     }

@@ -35,7 +35,8 @@ use shared::phone::Msisdn;
 use shared::ports::Pool;
 use shared::problem::ApiError;
 use shared::secrets::{
-    API_SECRET, APPLICATION_ID, PRIVATE_KEY, SEAL_KEY, StackSecret, WEBHOOK_BASE,
+    API_SECRET, APPLICATION_ID, PRIVATE_KEY, SEAL_KEY, StackSecrets, WEBHOOK_APPLICATION_ID,
+    WEBHOOK_BASE,
 };
 use shared::store::{Store, StoreError};
 use shared::vonage::{Application, ApplicationSpec, VonageClient, VonageError};
@@ -212,10 +213,10 @@ pub enum SetupError {
     Client(#[from] reqwest::Error),
 }
 
-/// What the set-up needs: the stack's secret, the pool, the Vonage settings (the API secret
+/// What the set-up needs: the stack's secrets, the pool, the Vonage settings (the API secret
 /// is read from the secret on every run) and an HTTP client for CloudFormation's answers.
 pub struct Deps<S = Store> {
-    pub secret: StackSecret,
+    pub secret: StackSecrets,
     pub store: S,
     /// Every Vonage setting but the API secret.
     pub vonage: VonageConfig,
@@ -269,6 +270,11 @@ pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
     deps: &Deps<S>,
     settings: &Settings,
 ) -> Result<Applied, SetupError> {
+    // A stack deployed with one secret: each field goes to its own before anything is read.
+    let moved = deps.secret.settle().await?;
+    if !moved.is_empty() {
+        tracing::info!(?moved, "fields moved into their own secrets");
+    }
     let fields = deps.secret.read().await?;
     // Numbers are linked with the stack's own inbound-SMS URL where the SMS API needs it.
     let config = VonageConfig {
@@ -318,8 +324,10 @@ async fn record<S>(
 ) -> Result<(), SetupError> {
     let mut fields = Vec::new();
     let unchanged = |name: &str, value: &str| recorded.get(name).map(String::as_str) == Some(value);
-    if !unchanged(APPLICATION_ID.field, &app.id) {
-        fields.push((APPLICATION_ID.field, app.id.as_str()));
+    for name in [APPLICATION_ID, WEBHOOK_APPLICATION_ID] {
+        if !unchanged(name.field, &app.id) {
+            fields.push((name.field, app.id.as_str()));
+        }
     }
     let base = settings.webhook_base_url();
     if let Some(base) = base

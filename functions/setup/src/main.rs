@@ -11,18 +11,15 @@ use serde_json::Value;
 use setup::{Deps, handle};
 use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
 use shared::runtime::time_left;
-use shared::secrets::StackSecret;
+use shared::secrets::StackSecrets;
 use shared::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let budget = AwsBudget::from_source(&Env)?;
-    let arn = Env
-        .get("VONAGE_SECRET_ARN")
-        .ok_or(ConfigError::Missing("VONAGE_SECRET_ARN"))?;
     let deps = Arc::new(Deps {
-        secret: StackSecret::new(arn, &budget).await,
+        secret: StackSecrets::from_source(&Env, &budget).await?,
         store: Store::from_env(table_name(&Env)?, &budget).await,
         // The API secret is read from the stack's secret on every run.
         vonage: VonageConfig::from_source(&Env, SecretString::from(String::new()))?,

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use setup::{Deps, handle};
-use shared::secrets::StackSecret;
+use shared::secrets::StackSecrets;
 use shared::store::Store;
 use testkit::{SpecProxy, budget, fresh_store, vonage_config};
 use wiremock::matchers::{method, path, path_regex};
@@ -87,7 +87,7 @@ impl World {
         vonage.applications_url = apps_url;
         vonage.api_secret = String::new().into();
         let deps = Deps {
-            secret: StackSecret::new(name.clone(), &budget(2000, 5000, 3)).await,
+            secret: StackSecrets::single(name.clone(), &budget(2000, 5000, 3)).await,
             store: fresh_store().await,
             vonage,
             http: reqwest::Client::new(),

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use setup::doctor::{Doctor, Expected, Line, render};
 use shared::config::MessagingApi;
-use shared::secrets::StackSecret;
+use shared::secrets::StackSecrets;
 use shared::signature::Verifier;
 use shared::store::Store;
 use testkit::{SpecProxy, add_pool, budget, fresh_store, vonage_config};
@@ -199,7 +199,7 @@ async fn examine(setting: Setting) -> Run {
     let store: Store = fresh_store().await;
     add_pool(&store, &["447700900101"], "GB").await;
     let doctor = Doctor {
-        secret: StackSecret::new(name, &budget(2000, 5000, 3)).await,
+        secret: StackSecrets::single(name, &budget(2000, 5000, 3)).await,
         store,
         vonage: vonage_settings,
         iam: Some(aws_sdk_iam::Client::from_conf(iam_config)),
@@ -209,7 +209,7 @@ async fn examine(setting: Setting) -> Run {
         answer_url: format!("{base}/answer"),
         fallback_url: format!("{base}/fallback"),
         event_url: format!("{base}/event"),
-        roles: vec![ROLE.into()],
+        roles: vec![setup::doctor::Role::parse(ROLE).unwrap()],
         put_secret: "scripts/put-secret voice-proxy".into(),
         signatures_off_locally: setting.signatures_off_locally,
     };

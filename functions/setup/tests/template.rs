@@ -28,10 +28,12 @@ fn the_custom_resource_and_the_sync_get_the_same_settings() {
     assert!(serialized(&properties["ServiceToken"]).contains("SetupFunction.Arn"));
     let policies = serialized(&function["Properties"]["Policies"]);
     assert!(policies.contains("secretsmanager:PutSecretValue"));
-    assert!(
-        policies.contains("Resource: !Ref VonageSecret\n"),
-        "{policies}"
-    );
+    for secret in ["VonageSecret", "ApplicationSecret", "WebhookSecret"] {
+        assert!(
+            policies.contains(&format!("- !Ref {secret}\n")),
+            "{policies}"
+        );
+    }
     assert_eq!(policies.matches("secretsmanager").count(), 2, "{policies}");
     assert_eq!(
         function["Metadata"]["BuildProperties"]["Binary"], "setup",
@@ -40,28 +42,62 @@ fn the_custom_resource_and_the_sync_get_the_same_settings() {
 }
 
 /// `FunctionRoles`, which the doctor checks, names the role of every function whose policy
-/// reads the stack's secret, and no other.
+/// reads the stack's secrets, and no other, each with the secrets its environment names; and
+/// each policy reads exactly those secrets.
 #[test]
-fn the_doctor_checks_the_role_of_every_function_that_reads_the_secret() {
+fn the_doctor_checks_the_role_of_every_function_with_the_secrets_it_reads() {
     let t = template();
-    let mut readers: Vec<String> = t["Resources"]
-        .as_mapping()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| {
-            serde_yaml::to_string(&r["Properties"]["Policies"])
-                .unwrap()
-                .contains("secretsmanager:GetSecretValue")
-        })
-        .map(|(name, _)| format!("{}Role.Arn", name.as_str().unwrap()))
-        .collect();
+    let vault = |variable: &str| match variable {
+        "VONAGE_SECRET_ARN" => "account",
+        "APPLICATION_SECRET_ARN" => "application",
+        "WEBHOOK_SECRET_ARN" => "webhooks",
+        other => panic!("{other} names no secret of the stack"),
+    };
+    let secret = |variable: &str| match variable {
+        "VONAGE_SECRET_ARN" => "VonageSecret",
+        "APPLICATION_SECRET_ARN" => "ApplicationSecret",
+        "WEBHOOK_SECRET_ARN" => "WebhookSecret",
+        other => panic!("{other} names no secret of the stack"),
+    };
+    let mut readers = Vec::new();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+        if !policies.contains("secretsmanager:GetSecretValue") {
+            continue;
+        }
+        let mut named: Vec<&str> = resource["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.as_str())
+            .filter(|k| k.ends_with("SECRET_ARN") && *k != "EVENT_WEBHOOK_API_KEY_SECRET_ARN")
+            .collect();
+        named.sort_by_key(|v| vault(v));
+        assert!(!named.is_empty(), "{name} reads a secret its environment does not name");
+        // Its policy reads the secrets its environment names, and no other.
+        let mut granted: Vec<String> = policies
+            .lines()
+            .filter_map(|l| l.split("!Ref ").nth(1))
+            .filter(|r| r.ends_with("Secret"))
+            .map(str::to_owned)
+            .collect();
+        granted.sort();
+        let mut expected: Vec<String> = named.iter().map(|v| secret(v).to_owned()).collect();
+        expected.sort();
+        assert_eq!(granted, expected, "{name}");
+        let vaults: Vec<&str> = named.iter().map(|v| vault(v)).collect();
+        readers.push(format!("{name}Role.Arn|{}", vaults.join(",")));
+    }
     readers.sort();
     let listed = serde_yaml::to_string(&t["Outputs"]["FunctionRoles"]["Value"]).unwrap();
     let mut roles: Vec<String> = listed
         .lines()
-        .filter_map(|l| l.split("!GetAtt ").nth(1))
-        .map(str::to_owned)
+        .filter_map(|l| l.split("${").nth(1))
+        .map(|l| l.trim_end_matches('\'').trim_end_matches('"').replace('}', ""))
         .collect();
     roles.sort();
     assert_eq!(roles, readers);
+    // The answer function never reads the account's API secret.
+    assert!(readers.iter().any(|r| r == "AnswerFunctionRole.Arn|application,webhooks"));
 }

@@ -1,8 +1,9 @@
 //! `scripts/doctor`: prints the stack's checklist (see `setup::doctor`) and exits 1 when a line
 //! failed. Its settings come from the environment, which the script fills from the stack's
 //! outputs (or the local stack's settings): ANSWER_URL, FALLBACK_URL, EVENT_URL,
-//! VONAGE_SECRET_ARN, TABLE_NAME, VONAGE_API_KEY, FUNCTION_ROLES (comma-separated role ARNs,
-//! none locally) and PUT_SECRET (how the fixes name scripts/put-secret for this stack). Run with
+//! VONAGE_SECRET_ARN, APPLICATION_SECRET_ARN, WEBHOOK_SECRET_ARN (the local stack's one secret
+//! is the first alone), TABLE_NAME, VONAGE_API_KEY, FUNCTION_ROLES (`;`-separated
+//! `role-arn|secret,secret` entries, none locally) and PUT_SECRET (how the fixes name scripts/put-secret for this stack). Run with
 //! the local stack's environment (`WEBHOOK_SIGNATURES=off` beside a local endpoint), it does not
 //! expect an unsigned call to be refused.
 
@@ -10,25 +11,24 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use setup::doctor::{Doctor, Expected, render};
+use setup::doctor::{Doctor, Expected, Role, render};
 use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
-use shared::secrets::StackSecret;
+use shared::secrets::StackSecrets;
 use shared::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let required = |name: &'static str| Env.get(name).ok_or(ConfigError::Missing(name));
     let budget = AwsBudget::from_source(&Env)?;
-    let roles: Vec<String> = Env
-        .get("FUNCTION_ROLES")
-        .unwrap_or_default()
-        .split(',')
+    let listed = Env.get("FUNCTION_ROLES").unwrap_or_default();
+    let roles: Vec<Role> = listed
+        .split(';')
         .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-        .collect();
+        .map(|r| Role::parse(r).ok_or_else(|| ConfigError::Missing("FUNCTION_ROLES")))
+        .collect::<Result<_, _>>()?;
     let sdk = shared::aws::sdk_config(&budget).await;
     let doctor = Doctor {
-        secret: StackSecret::new(required("VONAGE_SECRET_ARN")?, &budget).await,
+        secret: StackSecrets::from_source(&Env, &budget).await?,
         store: Store::from_env(table_name(&Env)?, &budget).await,
         vonage: VonageConfig::from_source(&Env, SecretString::from(String::new()))?,
         iam: (!roles.is_empty()).then(|| aws_sdk_iam::Client::new(&sdk)),
