@@ -194,7 +194,7 @@ pub async fn resolve(
     if let Some(plain) = src.get(name.variable).filter(|v| !v.is_empty()) {
         return Ok(Some(SecretString::from(plain)));
     }
-    let Some(arn) = src.get("VONAGE_SECRET_ARN").filter(|v| !v.is_empty()) else {
+    let Some(arn) = secret_arn(src, name.vault) else {
         return Ok(None);
     };
     stack_field(

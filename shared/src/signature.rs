@@ -367,7 +367,10 @@ pub async fn webhook_auth(src: &dyn Source) -> Result<WebhookAuth, ConfigError> 
         )
         .rotating(secret)
         .sealing(seal)
-        .for_application(application_id(src).await?)
+        .for_application(match resolve(src, WEBHOOK_APPLICATION_ID).await? {
+            Some(id) => Some(id.expose_secret().to_owned()),
+            None => application_id(src).await?,
+        })
         .webhooks(WebhookMethods::from_source(src)?),
     ))
 }

@@ -139,7 +139,12 @@ async fn each_function_reads_its_own_secrets_and_the_set_up_moves_fields_into_th
     moved.sort_unstable();
     assert_eq!(
         moved,
-        ["application_id", "hook_secret", "private_key", "signature_secret"]
+        [
+            "application_id",
+            "hook_secret",
+            "private_key",
+            "signature_secret"
+        ]
     );
     let read = |name: &str| {
         let client = client.clone();
@@ -154,7 +159,10 @@ async fn each_function_reads_its_own_secrets_and_the_set_up_moves_fields_into_th
             serde_json::from_str::<serde_json::Value>(out.secret_string().unwrap()).unwrap()
         }
     };
-    assert_eq!(read(&account).await, serde_json::json!({"api_secret": "api"}));
+    assert_eq!(
+        read(&account).await,
+        serde_json::json!({"api_secret": "api"})
+    );
     assert_eq!(
         read(&application).await,
         serde_json::json!({"application_id": "app-1", "private_key": "PEM"})
@@ -181,7 +189,11 @@ async fn each_function_reads_its_own_secrets_and_the_set_up_moves_fields_into_th
         (HOOK_SECRET, "the-backend-knows-this-one"),
     ] {
         assert_eq!(
-            resolve(&answer, name).await.unwrap().unwrap().expose_secret(),
+            resolve(&answer, name)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{} not found", name.field))
+                .expose_secret(),
             value,
             "{}",
             name.field

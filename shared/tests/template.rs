@@ -175,8 +175,7 @@ fn no_secret_in_plain_text_and_no_broad_permissions() {
     // The stack creates its secrets; no parameter or output carries one.
     for secret in ["VonageSecret", "ApplicationSecret", "WebhookSecret"] {
         assert_eq!(
-            t["Resources"][secret]["Type"],
-            "AWS::SecretsManager::Secret",
+            t["Resources"][secret]["Type"], "AWS::SecretsManager::Secret",
             "{secret}"
         );
     }

@@ -9,7 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use secrecy::SecretString;
 use serde_json::Value;
 use setup::{Deps, handle};
-use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
+use shared::config::{AwsBudget, Env, VonageConfig, table_name};
 use shared::runtime::time_left;
 use shared::secrets::StackSecrets;
 use shared::store::Store;

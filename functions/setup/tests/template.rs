@@ -74,7 +74,10 @@ fn the_doctor_checks_the_role_of_every_function_with_the_secrets_it_reads() {
             .filter(|k| k.ends_with("SECRET_ARN") && *k != "EVENT_WEBHOOK_API_KEY_SECRET_ARN")
             .collect();
         named.sort_by_key(|v| vault(v));
-        assert!(!named.is_empty(), "{name} reads a secret its environment does not name");
+        assert!(
+            !named.is_empty(),
+            "{name} reads a secret its environment does not name"
+        );
         // Its policy reads the secrets its environment names, and no other.
         let mut granted: Vec<String> = policies
             .lines()
@@ -94,10 +97,18 @@ fn the_doctor_checks_the_role_of_every_function_with_the_secrets_it_reads() {
     let mut roles: Vec<String> = listed
         .lines()
         .filter_map(|l| l.split("${").nth(1))
-        .map(|l| l.trim_end_matches('\'').trim_end_matches('"').replace('}', ""))
+        .map(|l| {
+            l.trim_end_matches('\'')
+                .trim_end_matches('"')
+                .replace('}', "")
+        })
         .collect();
     roles.sort();
     assert_eq!(roles, readers);
     // The answer function never reads the account's API secret.
-    assert!(readers.iter().any(|r| r == "AnswerFunctionRole.Arn|application,webhooks"));
+    assert!(
+        readers
+            .iter()
+            .any(|r| r == "AnswerFunctionRole.Arn|application,webhooks")
+    );
 }

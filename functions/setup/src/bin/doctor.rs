@@ -24,7 +24,12 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let roles: Vec<Role> = listed
         .split(';')
         .filter(|r| !r.is_empty())
-        .map(|r| Role::parse(r).ok_or_else(|| ConfigError::Missing("FUNCTION_ROLES")))
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| ConfigError::Invalid {
+                name: "FUNCTION_ROLES",
+                reason: format!("{r} is not role-arn|secret,secret"),
+            })
+        })
         .collect::<Result<_, _>>()?;
     let sdk = shared::aws::sdk_config(&budget).await;
     let doctor = Doctor {
