@@ -10,6 +10,38 @@ use aws_sdk_s3::types::ServerSideEncryption;
 
 use crate::config::RecordingConfig;
 
+/// A recording on its way to the bucket: its size, declared before its first byte, and its
+/// bytes as they arrive.
+pub struct Download {
+    pub size: u64,
+    pub body: std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + Sync>,
+    >,
+}
+
+impl Download {
+    /// One already in memory.
+    pub fn whole(bytes: Vec<u8>) -> Self {
+        Self {
+            size: bytes.len() as u64,
+            body: Box::pin(futures::stream::iter([Ok(bytes::Bytes::from(bytes))])),
+        }
+    }
+
+    /// Every byte of it.
+    pub async fn collect(self) -> Result<Vec<u8>, std::io::Error> {
+        use futures::TryStreamExt;
+        let chunks: Vec<bytes::Bytes> = self.body.try_collect().await?;
+        Ok(chunks.concat())
+    }
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Download({} bytes)", self.size)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
     #[error("the recordings bucket did not take the request")]
@@ -54,22 +86,26 @@ impl Bucket {
         &self.client
     }
 
-    /// Writes `bytes` at `key`, encrypted (the same key again replaces it: a redelivered
-    /// recording is stored once).
+    /// Writes `download` at `key` as its bytes arrive, encrypted (the same key again replaces
+    /// it: a redelivered recording is stored once).
     #[tracing::instrument(skip_all)]
     pub async fn put(
         &self,
         key: &str,
-        bytes: Vec<u8>,
+        download: Download,
         content_type: &str,
     ) -> Result<(), FilesError> {
+        use futures::StreamExt;
+        let frames = download.body.map(|chunk| chunk.map(http_body::Frame::data));
+        let body = ByteStream::from_body_1_x(http_body_util::StreamBody::new(frames));
         self.client
             .put_object()
             .bucket(&self.name)
             .key(key)
             .content_type(content_type)
+            .content_length(i64::try_from(download.size).unwrap_or(i64::MAX))
             .server_side_encryption(ServerSideEncryption::Aes256)
-            .body(ByteStream::from(bytes))
+            .body(body)
             .send()
             .await
             .map_err(|e| FilesError::Request(Box::new(e)))?;

@@ -150,11 +150,11 @@ pub trait RecordingLog: Conversations {
 
 /// Where recordings are kept (the stack's bucket).
 pub trait RecordingFiles: Send + Sync {
-    /// Writes a recording at `key`.
+    /// Writes a recording at `key` as its bytes arrive.
     fn put(
         &self,
         key: &str,
-        bytes: Vec<u8>,
+        download: crate::files::Download,
         content_type: &str,
     ) -> impl Future<Output = Result<(), FilesError>> + Send;
 
@@ -168,7 +168,8 @@ pub trait RecordingFiles: Send + Sync {
 
 /// Recordings Vonage keeps, fetched with the application's token.
 pub trait RecordingSource: Send + Sync {
-    fn download(&self, url: &str) -> impl Future<Output = Sent<Vec<u8>>> + Send;
+    /// A recording, its size known before its bytes arrive.
+    fn download(&self, url: &str) -> impl Future<Output = Sent<crate::files::Download>> + Send;
 }
 
 /// Vonage's number-check answers kept per number (valid ones only), so a returning participant
@@ -562,7 +563,7 @@ delegate!(Store => RecordingLog {
 });
 
 delegate!(crate::files::Bucket => RecordingFiles {
-    fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), FilesError>;
+    fn put(&self, key: &str, download: crate::files::Download, content_type: &str) -> Result<(), FilesError>;
     fn link(&self, key: &str, valid_for: std::time::Duration) -> Result<String, FilesError>;
 });
 
@@ -683,7 +684,7 @@ delegate!(VonageClient => NumberInventory {
 });
 
 delegate!(VoiceClient => RecordingSource {
-    fn download(&self, url: &str) -> Sent<Vec<u8>>;
+    fn download(&self, url: &str) -> Sent<crate::files::Download>;
 });
 
 delegate!(VoiceClient => CallControl {

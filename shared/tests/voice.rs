@@ -70,8 +70,9 @@ async fn a_recording_is_fetched_with_the_token_from_the_file_store_only() {
         .await;
     let files = format!("{}/v1/files", store.uri());
     let voice = voice_client("http://127.0.0.1:9", &files, APP, &private);
-    let bytes = voice.download(&format!("{files}/rec-1")).await.unwrap();
-    assert_eq!(bytes, b"ID3 recording");
+    let download = voice.download(&format!("{files}/rec-1")).await.unwrap();
+    assert_eq!(download.size, 13, "declared before the bytes");
+    assert_eq!(download.collect().await.unwrap(), b"ID3 recording");
     let requests = store.received_requests().await.unwrap();
     assert_eq!(claims(&requests[0], &public)["application_id"], APP);
 
@@ -117,5 +118,6 @@ async fn a_recording_past_the_size_cap_is_not_kept() {
         .download(&format!("{files}/at-the-cap"))
         .await
         .unwrap();
-    assert_eq!(kept.len(), 1024 * 1024);
+    assert_eq!(kept.size, 1024 * 1024);
+    assert_eq!(kept.collect().await.unwrap().len(), 1024 * 1024);
 }

@@ -1162,9 +1162,11 @@ impl NumberChecker for FakeVonage {
 }
 
 impl RecordingSource for FakeVonage {
-    async fn download(&self, url: &str) -> Result<Vec<u8>, VonageError> {
+    async fn download(&self, url: &str) -> Result<shared::files::Download, VonageError> {
         self.request("recording", Api::Voice)?;
-        Ok(format!("recording at {url}").into_bytes())
+        Ok(shared::files::Download::whole(
+            format!("recording at {url}").into_bytes(),
+        ))
     }
 }
 
@@ -1185,9 +1187,13 @@ impl RecordingFiles for MemoryBucket {
     async fn put(
         &self,
         key: &str,
-        bytes: Vec<u8>,
+        download: shared::files::Download,
         _: &str,
     ) -> Result<(), shared::files::FilesError> {
+        let bytes = download
+            .collect()
+            .await
+            .map_err(|e| shared::files::FilesError::Request(Box::new(e)))?;
         lock(&self.objects).insert(key.to_owned(), bytes);
         Ok(())
     }

@@ -151,8 +151,8 @@ where
         tracing::warn!(conversation_id = %id, call_id, "a recording of a conversation that does not record calls: not fetched");
         return Ok(Kept::NotRecorded);
     };
-    let bytes = match deps.voice.download(url).await {
-        Ok(bytes) => bytes,
+    let download = match deps.voice.download(url).await {
+        Ok(download) => download,
         Err(e) if e.is_transient() => return Err(ApiError::VonageUnavailable(e)),
         Err(e) => {
             // Fetching it again would fail the same way: acknowledged, and said in the log.
@@ -165,12 +165,12 @@ where
         call_id,
         recording_id,
         kind,
-        size: Some(bytes.len() as i64),
+        size: Some(i64::try_from(download.size).unwrap_or(i64::MAX)),
         started_at: fields.get("start_time").cloned(),
         ended_at: fields.get("end_time").cloned(),
         stored_at: now,
     };
-    if let Err(e) = deps.files.put(&recording.key, bytes, "audio/mpeg").await {
+    if let Err(e) = deps.files.put(&recording.key, download, "audio/mpeg").await {
         tracing::error!(conversation_id = %id, error = %error_chain(&e), "the recording could not be written; Vonage posts it again");
         return Err(ApiError::Unavailable);
     }

@@ -1,5 +1,6 @@
 //! The Voice API (`voice.yml`) for calls in progress, and the recordings Vonage keeps.
 
+use crate::files::Download;
 use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder};
@@ -84,7 +85,7 @@ impl VoiceClient {
     /// an https URL of Vonage's file store (or the configured `VONAGE_FILES_URL`) is fetched:
     /// the application's token goes nowhere else.
     #[tracing::instrument(skip_all)]
-    pub async fn download(&self, url: &str) -> Result<Vec<u8>, VonageError> {
+    pub async fn download(&self, url: &str) -> Result<Download, VonageError> {
         let api = Api::Voice;
         if !self.is_vonage_file(url) {
             return Err(VonageError::rejected(
@@ -102,21 +103,50 @@ impl VoiceClient {
         let cap = self.max_recording_bytes;
         let too_large =
             || VonageError::rejected(api, "recording", "larger than RECORDING_MAX_BYTES");
-        if response.content_length().is_some_and(|n| n > cap) {
+        let Some(size) = response.content_length() else {
+            // No size declared: read whole (at most the cap), so the bucket is told its size.
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| VonageError::from_reqwest(api, e))?
+            {
+                if (bytes.len() + chunk.len()) as u64 > cap {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            return Ok(Download::whole(bytes));
+        };
+        if size > cap {
             return Err(too_large());
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| VonageError::from_reqwest(api, e))?
-        {
-            if (bytes.len() + chunk.len()) as u64 > cap {
-                return Err(too_large());
+        // Passed on as it arrives, never more than it declared.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            loop {
+                let item = match response.chunk().await {
+                    Ok(Some(chunk)) if sent + chunk.len() as u64 > size => Err(
+                        std::io::Error::other("the recording is longer than it declared"),
+                    ),
+                    Ok(Some(chunk)) => {
+                        sent += chunk.len() as u64;
+                        Ok(chunk)
+                    }
+                    Ok(None) => return,
+                    Err(e) => Err(std::io::Error::other(e)),
+                };
+                let failed = item.is_err();
+                if tx.send(item).await.is_err() || failed {
+                    return;
+                }
             }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        });
+        Ok(Download {
+            size,
+            body: Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))),
+        })
     }
 
     fn is_vonage_file(&self, url: &str) -> bool {
