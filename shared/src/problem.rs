@@ -70,6 +70,20 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// A signed webhook that could not be read (`what` names it in the log): `400 invalid_json`
+    /// for a body that is neither JSON nor a form, `401` for a broken sealed parameter.
+    pub fn unreadable_webhook(e: crate::signature::ReadError, what: &str) -> Self {
+        match e {
+            crate::signature::ReadError::Unreadable => {
+                Self::InvalidJson(format!("the {what} is not JSON or a form"))
+            }
+            crate::signature::ReadError::Seal(e) => {
+                tracing::warn!(error = %e, "{what} with a broken sealed parameter refused");
+                Self::Unauthorized(crate::signature::SignatureError::Sealed)
+            }
+        }
+    }
+
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(e))
     }

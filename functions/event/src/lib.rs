@@ -12,7 +12,7 @@ use shared::http::empty_response;
 use shared::model::{CallEvent, Direction, RoutedBy};
 use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
-use shared::signature::{ReadError, SignatureError, Signed, WebhookAuth};
+use shared::signature::{Signed, WebhookAuth};
 use shared::store::{CallRef, Store, StoreError};
 use shared::values::CallStatus;
 
@@ -79,15 +79,9 @@ pub fn parse(req: &Request) -> Result<Option<Incoming>, ApiError> {
 /// signed body alone where webhooks are `POST` only), what our own event URL carried (sealed
 /// for the call); `None` for an action-result event, which has no `status`.
 pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming>, ApiError> {
-    let Signed { fields, carried } = auth.read(req).map_err(|e| match e {
-        ReadError::Unreadable => {
-            ApiError::InvalidJson("the event body is not JSON or a form".into())
-        }
-        ReadError::Seal(e) => {
-            tracing::warn!(error = %e, "event webhook with a broken sealed parameter refused");
-            ApiError::Unauthorized(SignatureError::Sealed)
-        }
-    })?;
+    let Signed { fields, carried } = auth
+        .read(req)
+        .map_err(|e| ApiError::unreadable_webhook(e, "event body"))?;
     let carried = carried.unwrap_or_default();
     let get = |k: &str| fields.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let call_id = get("conversation_uuid");

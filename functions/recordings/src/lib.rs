@@ -19,7 +19,7 @@ use shared::http::{empty_response, json_response};
 use shared::model::{CallRecording, RecordingKind};
 use shared::ports::{RecordingFiles, RecordingLog, RecordingSource};
 use shared::problem::{ApiError, error_chain};
-use shared::signature::{ReadError, SignatureError, Signed, WebhookAuth};
+use shared::signature::{Signed, WebhookAuth};
 use shared::store::Store;
 use shared::values::ConversationId;
 use shared::vonage::VoiceClient;
@@ -103,15 +103,10 @@ where
     F: RecordingFiles,
     V: RecordingSource,
 {
-    let Signed { fields, carried } = deps.auth.read(req).map_err(|e| match e {
-        ReadError::Unreadable => {
-            ApiError::InvalidJson("the recording event is not JSON or a form".into())
-        }
-        ReadError::Seal(e) => {
-            tracing::warn!(error = %e, "recording webhook with a broken sealed parameter refused");
-            ApiError::Unauthorized(SignatureError::Sealed)
-        }
-    })?;
+    let Signed { fields, carried } = deps
+        .auth
+        .read(req)
+        .map_err(|e| ApiError::unreadable_webhook(e, "recording event"))?;
     let carried = carried.unwrap_or_default();
     let id = carried
         .conversation_id

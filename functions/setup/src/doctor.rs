@@ -456,17 +456,7 @@ impl<S: Pool> Doctor<S> {
         let fix = "read the AnswerFunction's log; a 401 means signature_secret in the secret is not the account's signature secret";
         let response = match sent {
             Ok(r) => r,
-            Err(e) => {
-                return Line::failed(
-                    CHECK,
-                    format!(
-                        "{} could not be reached ({})",
-                        expected.answer_url,
-                        shared::error::error_chain(&e)
-                    ),
-                    "check that the stack is deployed and the URL is its AnswerUrl output",
-                );
-            }
+            Err(e) => return not_reached(CHECK, expected, &e),
         };
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
@@ -520,17 +510,7 @@ impl<S: Pool> Doctor<S> {
             .await;
         let status = match sent {
             Ok(response) => response.status().as_u16(),
-            Err(e) => {
-                return Line::failed(
-                    CHECK,
-                    format!(
-                        "{} could not be reached ({})",
-                        expected.answer_url,
-                        shared::error::error_chain(&e)
-                    ),
-                    "check that the stack is deployed and the URL is its AnswerUrl output",
-                );
-            }
+            Err(e) => return not_reached(CHECK, expected, &e),
         };
         match status {
             401 => Line::ok(CHECK, "an unsigned test call got 401"),
@@ -552,6 +532,19 @@ impl<S: Pool> Doctor<S> {
             ),
         }
     }
+}
+
+/// The answer URL did not answer at all.
+fn not_reached(check: &'static str, expected: &Expected, e: &reqwest::Error) -> Line {
+    Line::failed(
+        check,
+        format!(
+            "{} could not be reached ({})",
+            expected.answer_url,
+            shared::error::error_chain(e)
+        ),
+        "check that the stack is deployed and the URL is its AnswerUrl output",
+    )
 }
 
 fn secret_line(fields: &HashMap<String, String>, expected: &Expected) -> Line {
