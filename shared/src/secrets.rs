@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use crate::config::{AwsBudget, ConfigError, Source};
+use crate::config::{AwsBudget, ConfigError, Source, optional};
 
 /// Which of the stack's secrets holds a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,9 +64,7 @@ impl Vault {
 /// The ARN of `vault`'s secret: its own variable, else `VONAGE_SECRET_ARN`, which holds every
 /// field where a function is given one secret.
 pub fn secret_arn(src: &dyn Source, vault: Vault) -> Option<String> {
-    [vault.arn_variable(), Vault::Account.arn_variable()]
-        .iter()
-        .find_map(|name| src.get(name).filter(|v| !v.is_empty()))
+    optional(src, vault.arn_variable()).or_else(|| optional(src, Vault::Account.arn_variable()))
 }
 
 /// A secret the functions use: its plain variable, its field, and the secret that holds it.
@@ -398,13 +396,20 @@ impl StackSecret {
     }
 
     /// Sets `fields`, keeping every other field as it is (read, merged, written as a new
-    /// version).
+    /// version when something changes).
     pub async fn merge(&self, fields: &[(&str, &str)]) -> Result<(), ConfigError> {
         let mut all = self.read().await?;
+        let mut changed = false;
         for (name, value) in fields {
-            all.insert((*name).to_owned(), (*value).to_owned());
+            changed |= all
+                .insert((*name).to_owned(), (*value).to_owned())
+                .as_deref()
+                != Some(value);
         }
-        self.write(&all).await
+        if changed {
+            self.write(&all).await?;
+        }
+        Ok(())
     }
 
     async fn write(&self, all: &HashMap<String, String>) -> Result<(), ConfigError> {
@@ -503,14 +508,7 @@ impl StackSecrets {
                 .filter(|(f, _)| vaults.contains(&vault_of(f)))
                 .copied()
                 .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let held = secret.read().await?;
-            if mine
-                .iter()
-                .any(|(f, v)| held.get(*f).map(String::as_str) != Some(*v))
-            {
+            if !mine.is_empty() {
                 secret.merge(&mine).await?;
             }
         }
@@ -523,20 +521,17 @@ impl StackSecrets {
     pub async fn settle(&self) -> Result<Vec<&'static str>, ConfigError> {
         let account = self.of(Vault::Account);
         let held = account.read().await?;
-        let mut moved = Vec::new();
-        for name in ALL_FIELDS {
-            let own = self.of(name.vault);
-            if own.arn() == account.arn() {
-                continue;
-            }
-            if let Some(value) = held.get(name.field) {
-                own.merge(&[(name.field, value)]).await?;
-                moved.push(name.field);
-            }
+        let moving: Vec<(&'static str, &str)> = ALL_FIELDS
+            .iter()
+            .filter(|name| self.of(name.vault).arn() != account.arn())
+            .filter_map(|name| Some((name.field, held.get(name.field)?.as_str())))
+            .collect();
+        if moving.is_empty() {
+            return Ok(Vec::new());
         }
-        if !moved.is_empty() {
-            account.remove(&moved).await?;
-        }
+        self.merge(&moving).await?;
+        let moved: Vec<&'static str> = moving.iter().map(|(field, _)| *field).collect();
+        account.remove(&moved).await?;
         Ok(moved)
     }
 }

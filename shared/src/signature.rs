@@ -235,7 +235,7 @@ impl WebhookAuth {
     pub fn refetching_after(self, after: std::time::Duration) -> Self {
         match self {
             WebhookAuth::Required(v) => WebhookAuth::Required(Verifier {
-                secret: v.secret.clone().refetching_after(after),
+                secret: v.secret.refetching_after(after),
                 ..v
             }),
             other => other,
@@ -322,7 +322,7 @@ pub fn is_local(src: &dyn Source) -> bool {
 
 /// Whether `WEBHOOK_SIGNATURES` asks for no checks: `Ok(true)` for `off`, `Ok(false)` for
 /// `required` (the default).
-pub(crate) fn signatures_off(src: &dyn Source) -> Result<bool, ConfigError> {
+pub fn signatures_off(src: &dyn Source) -> Result<bool, ConfigError> {
     match optional(src, "WEBHOOK_SIGNATURES").as_deref() {
         Some("off") => Ok(true),
         None | Some("required") => Ok(false),

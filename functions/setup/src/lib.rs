@@ -340,13 +340,15 @@ async fn record<S>(
         fields.push((PRIVATE_KEY.field, key.expose_secret()));
     }
     // 244 random bits, made once: every function seals and opens with the same key.
-    let seal_key = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    if !recorded.contains_key(SEAL_KEY.field) {
-        fields.push((SEAL_KEY.field, seal_key.as_str()));
+    let seal_key = (!recorded.contains_key(SEAL_KEY.field)).then(|| {
+        format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    });
+    if let Some(key) = &seal_key {
+        fields.push((SEAL_KEY.field, key.as_str()));
     }
     if !fields.is_empty() {
         deps.secret.merge(&fields).await?;

@@ -43,11 +43,8 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     // The local stack's functions take unsigned requests, as PRODUCT.md allows beside a local
     // endpoint only; `scripts/doctor --local` runs with their environment.
-    let local_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"]
-        .iter()
-        .any(|name| Env.get(name).is_some_and(|v| !v.is_empty()));
     let signatures_off_locally =
-        Env.get("WEBHOOK_SIGNATURES").as_deref() == Some("off") && local_endpoint;
+        shared::signature::signatures_off(&Env)? && shared::signature::is_local(&Env);
     let expected = Expected {
         answer_url: required("ANSWER_URL")?,
         fallback_url: required("FALLBACK_URL")?,
