@@ -11,13 +11,14 @@ use crate::model::{
     CallEvent, CallRecording, Conversation, DeliveryState, MissedCallNotice, Notification,
     NumberFacts, PendingNumber, PoolNumber, Route, SentText, TextOwner,
 };
-use crate::ncco::Ncco;
-use crate::phone::Msisdn;
-use crate::store::{
+use crate::model::{
     CallRef, CloseOutcome, Closing, CodeGuess, Exhaustion, ExpiredPage, GuessSpent, Holdings,
-    HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, Sharing, Store,
+    HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, Sharing,
     StoreError, WriteError,
 };
+use crate::ncco::Ncco;
+use crate::phone::Msisdn;
+use crate::store::Store;
 use crate::values::{AccessCode, ConversationId, Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VoiceClient, VonageClient, VonageError};
 
@@ -91,14 +92,14 @@ pub trait Conversations: Send + Sync {
     ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
 
     /// Writes a new conversation, its routes and its reference, or nothing: a refused condition
-    /// comes back as the [`crate::store::CreateConflict`] that names it.
+    /// comes back as the [`crate::model::CreateConflict`] that names it.
     fn create_conversation(
         &self,
         c: &Conversation,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// Opens a closed conversation again under the same rule 2 conditions as creation; a
-    /// refused condition comes back as the [`crate::store::CreateConflict`] that names it.
+    /// refused condition comes back as the [`crate::model::CreateConflict`] that names it.
     fn reopen_conversation(
         &self,
         closed: &Conversation,
@@ -439,7 +440,7 @@ pub trait ExpiryIndex: Send + Sync {
         shard: u32,
         now: i64,
         limit: i32,
-        start: Option<crate::store::ExpiryCursor>,
+        start: Option<crate::model::ExpiryCursor>,
     ) -> impl Future<Output = Stored<ExpiredPage>> + Send;
 }
 
@@ -664,7 +665,7 @@ delegate!(Store => SmsLedger {
 });
 
 delegate!(Store => ExpiryIndex {
-    fn expired(&self, shard: u32, now: i64, limit: i32, start: Option<crate::store::ExpiryCursor>) -> Stored<ExpiredPage>;
+    fn expired(&self, shard: u32, now: i64, limit: i32, start: Option<crate::model::ExpiryCursor>) -> Stored<ExpiredPage>;
 });
 
 delegate!(VonageClient => NumberChecker {

@@ -51,7 +51,7 @@ pub enum ApiError {
     VonageUnavailable(#[source] crate::vonage::VonageError),
     /// The store throttled, timed out or conflicted after bounded retries.
     #[error("the store is unavailable")]
-    StoreUnavailable(#[source] crate::store::StoreError),
+    StoreUnavailable(#[source] crate::model::StoreError),
     /// The request ran out of its time budget.
     #[error("the request did not finish in time")]
     Unavailable,
@@ -201,10 +201,10 @@ pub const RETRY_AFTER_SECONDS: &str = "1";
 
 /// A store error as the API reports it: `503 store_unavailable` when the store was busy,
 /// throttling or unreachable (worth a retry), a `400` for a bad cursor, else a `500`.
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::model::StoreError> for ApiError {
+    fn from(e: crate::model::StoreError) -> Self {
         match e {
-            crate::store::StoreError::InvalidCursor => {
+            crate::model::StoreError::InvalidCursor => {
                 Self::InvalidRequest("cursor is not valid".into())
             }
             e if e.is_transient() => Self::StoreUnavailable(e),

@@ -4,7 +4,8 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::store::{Change, StoreError, read_change};
+use crate::model::StoreError;
+use crate::store::{Change, read_change};
 
 pub use aws_lambda_events::event::dynamodb::{Event as Batch, EventRecord as Record};
 

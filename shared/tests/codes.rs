@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::model::{CloseReason, Conversation, ExpiryMode};
+use shared::model::{CodeFailures, CodeGuess, CreateConflict, GuessSpent, WriteError};
 use shared::phone::Msisdn;
-use shared::store::{CodeFailures, CodeGuess, CreateConflict, GuessSpent, Store, WriteError};
+use shared::store::Store;
 use shared::values::AccessCode;
 use testkit::{add_pool, closing, conversation, fresh_store};
 

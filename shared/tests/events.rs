@@ -8,8 +8,9 @@ use shared::model::{
     CallEvent, CloseReason, ConversationStatus, Direction, Notification, NotificationStatus,
     NumberState, PoolNumber,
 };
+use shared::model::{Exhaustion, RelayedMessage};
 use shared::phone::Msisdn;
-use shared::store::{Change, Exhaustion, RelayedMessage};
+use shared::store::Change;
 use shared::values::MessageStatus;
 use testkit::{assert_event, numbered_conversation};
 

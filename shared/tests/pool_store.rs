@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};
+use shared::model::{CreateConflict, RemoveOutcome, WriteError};
 use shared::phone::Msisdn;
-use shared::store::{CreateConflict, RemoveOutcome, WriteError};
 use shared::values::{Feature, NumberType};
 use testkit::{add_pool, all_items, conversation, fresh_store};
 

@@ -2,11 +2,12 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::model::{CloseOutcome, CreateConflict, ListFilter, WriteError};
 use shared::model::{
     CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant, PoolNumber,
 };
 use shared::phone::Msisdn;
-use shared::store::{CloseOutcome, CreateConflict, ListFilter, Store, WriteError};
+use shared::store::Store;
 use testkit::{all_items, fresh_store, template_path};
 
 fn m(d: &str) -> Msisdn {
@@ -347,7 +348,7 @@ async fn lists_by_status_and_participant_page_by_page() {
         store
             .close_conversation(
                 &c.id,
-                &shared::store::Closing {
+                &shared::model::Closing {
                     cool_off_seconds: 0,
                     ..testkit::closing(CloseReason::Closed, c.created_at, 9_000)
                 },
@@ -498,7 +499,7 @@ async fn closed_conversation(store: &Store, now: i64) -> (Conversation, Conversa
     (c, closed)
 }
 
-fn closed_now(now: i64) -> shared::store::Closing {
+fn closed_now(now: i64) -> shared::model::Closing {
     testkit::closing(CloseReason::Closed, now, now + 86_400)
 }
 

@@ -13,16 +13,16 @@ use shared::model::{
     FreedPair, MissedCallNotice, Notification, NotificationStatus, NumberFacts, NumberState,
     PendingNumber, PoolNumber, Route, SentText, TextOwner,
 };
+use shared::model::{
+    CallRef, CloseOutcome, Closing, CodeFailures, CodeGuess, CreateConflict, Exhaustion,
+    ExpiredPage, ExpiryCursor, GuessSpent, Holdings, HookDecision, ListFilter, MessagePart, Page,
+    RelayedMessage, RemoveOutcome, Sharing, StoreError, Unavailable, WriteError, sharing_of,
+};
 use shared::phone::Msisdn;
 use shared::ports::{
     AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
     Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles, RecordingLog,
     RecordingSource, RouteReader, SmsLedger, SmsSender, TextLedger,
-};
-use shared::store::{
-    CallRef, CloseOutcome, Closing, CodeFailures, CodeGuess, CreateConflict, Exhaustion,
-    ExpiredPage, ExpiryCursor, GuessSpent, Holdings, HookDecision, ListFilter, MessagePart, Page,
-    RelayedMessage, RemoveOutcome, Sharing, StoreError, Unavailable, WriteError, sharing_of,
 };
 use shared::values::{AccessCode, ConversationId, Country, Reference};
 use shared::vonage::{Api, Insight, NumberOffer, NumberQuery, VonageError};

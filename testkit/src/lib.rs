@@ -582,8 +582,8 @@ pub fn closing(
     reason: shared::model::CloseReason,
     at: i64,
     retain_until: i64,
-) -> shared::store::Closing {
-    shared::store::Closing {
+) -> shared::model::Closing {
+    shared::model::Closing {
         reason,
         at,
         retain_until,

@@ -18,6 +18,7 @@ use shared::config::{
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
 use shared::http::request_base_url;
+use shared::model::{Channel, CodeGuess, GuessSpent};
 use shared::model::{ConversationStatus, Route, RoutedBy, spoken};
 use shared::ncco::{Bridge, Ncco, Recording};
 use shared::phone::{Msisdn, mask};
@@ -26,7 +27,7 @@ use shared::problem::{ApiError, error_chain};
 use shared::seal::Carried;
 use shared::secrets::{PRIVATE_KEY, application_id, resolve};
 use shared::signature::{ReadError, SignatureError, Signed, WebhookAuth, webhook_auth};
-use shared::store::{Channel, CodeGuess, GuessSpent, Store};
+use shared::store::Store;
 use shared::telemetry;
 use shared::values::{AccessCode, ConversationId, Language};
 use shared::vonage::VoiceClient;

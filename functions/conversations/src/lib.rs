@@ -8,13 +8,14 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use shared::config::ConversationConfig;
 use shared::domain::conversation::{self, ClosePolicy, Reopened};
 use shared::http::{json_response, read_json};
+use shared::model::{CloseOutcome, ListFilter};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
 use shared::ports::{
     Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool, TextLedger,
 };
 use shared::problem::ApiError;
-use shared::store::{CloseOutcome, ListFilter, Store};
+use shared::store::Store;
 use shared::values::ConversationId;
 use shared::vonage::VonageClient;
 

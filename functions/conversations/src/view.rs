@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use shared::model::RelayedMessage;
 use shared::model::{
     CallRecording, CallSettings, Checked, CloseReason, Conversation, DeliveryState, Direction,
     ExpiryMode, Interaction, LineType, Missed, Mode, NotificationStatus, Participant,
     RecordingKind, RoutedBy, SentText,
 };
 use shared::rfc3339;
-use shared::store::RelayedMessage;
 use shared::values::{
     CallStatus, ConversationId, Country, Label, Language, MessageStatus, Reference,
 };

@@ -10,10 +10,11 @@ use shared::domain::calls;
 pub use shared::domain::calls::{Incoming, Outcome, Recorded};
 use shared::http::empty_response;
 use shared::model::{CallEvent, Direction, RoutedBy};
+use shared::model::{CallRef, StoreError};
 use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
 use shared::signature::{Signed, WebhookAuth};
-use shared::store::{CallRef, Store, StoreError};
+use shared::store::Store;
 use shared::values::CallStatus;
 
 /// What the event webhook needs: the call log (`Store` in the stack, an in-memory fake in

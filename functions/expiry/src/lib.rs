@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use shared::domain::conversation::{self, ClosePolicy};
 use shared::domain::notify;
 use shared::error::error_chain;
+use shared::model::CloseOutcome;
 use shared::model::CloseReason;
 use shared::ports::{Conversations, ExpiryIndex, SmsSender};
-use shared::store::{CloseOutcome, EXPIRY_SHARDS, Store};
+use shared::store::{EXPIRY_SHARDS, Store};
 use shared::values::ConversationId;
 use shared::vonage::VonageClient;
 

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use shared::domain::rent::{self, Failure, MAX_COUNT, ProvisionRequest, Provisioner};
 use shared::http::{json_response, read_json};
 use shared::model::{NumberState, PendingNumber, PoolNumber};
+use shared::model::{RemoveOutcome, Sharing};
 use shared::phone::Msisdn;
 use shared::ports::{Leases, NumberInventory, Pool};
 use shared::problem::ApiError;
-use shared::store::{RemoveOutcome, Sharing, Store};
+use shared::store::Store;
 use shared::values::{Country, Feature, NumberType};
 use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
 

@@ -132,7 +132,7 @@ pub async fn handle<B: Bus>(deps: &Deps<B>, batch: Batch) -> (DynamoDbEventRespo
 }
 
 /// The events one stream record means.
-fn events_of(record: &EventRecord) -> Result<Vec<Event>, shared::store::StoreError> {
+fn events_of(record: &EventRecord) -> Result<Vec<Event>, shared::model::StoreError> {
     Ok(stream::change_of(record)?
         .map(|c| events::derive(&c, &record.event_id, stream::changed_at(record)))
         .unwrap_or_default())

@@ -31,6 +31,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use shared::config::{ConfigError, Source, VonageConfig};
 use shared::model::NumberState;
+use shared::model::StoreError;
 use shared::phone::Msisdn;
 use shared::ports::Pool;
 use shared::problem::ApiError;
@@ -38,7 +39,7 @@ use shared::secrets::{
     API_SECRET, APPLICATION_ID, PRIVATE_KEY, SEAL_KEY, StackSecrets, WEBHOOK_APPLICATION_ID,
     WEBHOOK_BASE,
 };
-use shared::store::{Store, StoreError};
+use shared::store::Store;
 use shared::vonage::{Application, ApplicationSpec, VonageClient, VonageError};
 
 /// The custom resource's physical id. It never changes, so CloudFormation never replaces the

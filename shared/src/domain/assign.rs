@@ -13,9 +13,9 @@ use crate::model::{
     CallSettings, Checked, Conversation, ConversationStatus, Notification, NumberFacts,
     NumberState, Participant, PoolNumber,
 };
+use crate::model::{CreateConflict, Holdings, StoreError, WriteError};
 use crate::phone::Msisdn;
 use crate::ports::{Conversations, Leases, NumberInventory, Pool};
-use crate::store::{CreateConflict, Holdings, StoreError, WriteError};
 use crate::values::{AccessCode, ConversationId, Country, Label, Language, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.

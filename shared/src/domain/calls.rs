@@ -9,10 +9,10 @@ use crate::domain::Retention;
 use crate::model::{
     CallEvent, Conversation, Direction, MissedCallMode, MissedCallNotice, Notification, spoken,
 };
+use crate::model::{CallRef, StoreError};
 use crate::ncco::Ncco;
 use crate::phone::{Msisdn, mask};
 use crate::ports::CallLog;
-use crate::store::{CallRef, StoreError};
 
 /// What became of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use crate::domain::assign::{self, Draft, Person, Written};
 pub use crate::domain::error::{CreateError, ReopenError};
 use crate::error::error_chain;
 use crate::model::{Checked, CloseReason, Conversation, ConversationStatus, ExpiryMode, Mode};
-use crate::phone::Msisdn;
-use crate::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
-use crate::store::{
+use crate::model::{
     CloseOutcome, Closing, CreateConflict, Exhaustion, Holdings, StoreError, WriteError,
 };
+use crate::phone::Msisdn;
+use crate::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
 use crate::telemetry;
 use crate::values::{ConversationId, Label, Reference};
 use crate::vonage::Insight;

@@ -5,9 +5,9 @@
 //! furthest state, so each step is recorded (and published) once.
 
 use crate::error::error_chain;
+use crate::model::StoreError;
 use crate::model::{DeliveryState, TextOwner};
 use crate::ports::TextLedger;
-use crate::store::StoreError;
 
 /// A status as a webhook reported it, read into the product's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]

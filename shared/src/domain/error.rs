@@ -1,8 +1,8 @@
 //! The domain's errors, one per use case that can fail in more ways than the store can.
 
 use crate::error::error_chain;
+use crate::model::StoreError;
 use crate::phone::NCCO_PHONE_DIGITS;
-use crate::store::StoreError;
 use crate::values::Country;
 use crate::vonage::VonageError;
 

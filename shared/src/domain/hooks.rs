@@ -17,10 +17,10 @@ use crate::config::ConversationConfig;
 use crate::domain::conversation::{self, ClosePolicy, Reopened};
 use crate::error::error_chain;
 use crate::hook::HookClient;
+use crate::model::{CallRef, Channel, HookDecision, HookKind, StoreError};
 use crate::model::{Conversation, Route};
 use crate::phone::Msisdn;
 use crate::ports::{CallLog, HookLog};
-use crate::store::{CallRef, Channel, HookDecision, HookKind, StoreError};
 use crate::values::{ConversationId, Label, Reference};
 
 /// The out-of-session hook's request.

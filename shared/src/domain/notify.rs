@@ -6,12 +6,12 @@ use crate::config::NotifyConfig;
 use crate::domain::Retention;
 use crate::domain::delivery::note_sent;
 use crate::error::error_chain;
+use crate::model::StoreError;
 use crate::model::{
     Conversation, ConversationStatus, MissedCallNotice, Notification, NotificationStatus,
     Participant, TextKind, TextOwner,
 };
 use crate::ports::{Notifications, SmsSender, TextLedger};
-use crate::store::StoreError;
 use crate::values::ConversationId;
 
 /// Why a text was not sent to a participant whose number is a landline.

@@ -13,10 +13,10 @@ use serde::Serialize;
 
 use crate::config::AutoRent;
 use crate::error::error_chain;
+use crate::model::StoreError;
 use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
 use crate::phone::Msisdn;
 use crate::ports::{Leases, NumberInventory, Pool};
-use crate::store::StoreError;
 use crate::values::{Country, Feature};
 use crate::vonage::{NumberOffer, NumberQuery, VonageError};
 

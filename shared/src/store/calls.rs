@@ -13,13 +13,6 @@ struct RecordingItem {
     ttl: i64,
 }
 
-/// Which conversation a Vonage call (`conversation_uuid`) belongs to, and who placed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallRef {
-    pub conversation_id: ConversationId,
-    pub caller_index: u8,
-}
-
 impl Store {
     pub async fn get_call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
         Ok(self

@@ -7,63 +7,6 @@ use std::collections::HashMap;
 use super::*;
 use crate::values::AccessCode;
 
-/// Wrong codes one caller typed on one proxy number, counted until `until` (Unix seconds),
-/// which each wrong code moves to a lock-out period later.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeFailures {
-    pub failures: u32,
-    pub until: i64,
-}
-
-impl CodeFailures {
-    /// Locked out at `now`: `max` wrong codes or more, the latest less than the lock-out ago.
-    pub fn locks(&self, max: u32, now: i64) -> bool {
-        self.failures >= max && now < self.until
-    }
-}
-
-/// One typed code, spent before it is looked up.
-#[derive(Debug, Clone, Copy)]
-pub struct CodeGuess<'a> {
-    pub proxy: &'a Msisdn,
-    /// The caller's number, or `withheld#` and their own call's id.
-    pub caller: &'a str,
-    pub now: i64,
-    /// How long after a caller's last wrong code their count goes on.
-    pub lock_seconds: i64,
-    /// Wrong codes a caller may type on the number within that time.
-    pub max_failures: u32,
-    /// What one number may spend in a day: each guess spends as many units as the number has
-    /// live codes (the guess's chance, in codes out of all codes of that length).
-    pub daily_budget: i64,
-}
-
-impl CodeGuess<'_> {
-    pub fn day(&self) -> i64 {
-        self.now.div_euclid(86_400)
-    }
-}
-
-/// What spending a guess came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GuessSpent {
-    /// The code may be looked up: the caller's count with this guess, and what it cost the
-    /// number (given back if the code is right).
-    Allowed { failures: CodeFailures, cost: i64 },
-    /// The caller has typed too many wrong codes on this number lately.
-    CallerLocked(CodeFailures),
-    /// The number's budget for the day is spent.
-    NumberSpent,
-}
-
-/// How much of the pool is shared: participants holding one proxy number in more than one open
-/// conversation, and the most conversations one participant holds on one number.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Sharing {
-    pub participants_sharing: usize,
-    pub most_on_one_number: usize,
-}
-
 #[derive(Serialize, Deserialize)]
 struct FailuresItem {
     pk: String,
@@ -253,23 +196,8 @@ impl Store {
                     .or_default() += 1;
             }
         }
-        Ok(sharing_of(held.iter().map(|((_, p), k)| (p.as_str(), *k))))
-    }
-}
-
-/// The sharing figures from the number of open conversations of each (proxy, participant),
-/// given as (participant, count).
-pub fn sharing_of<'a>(counts: impl IntoIterator<Item = (&'a str, usize)>) -> Sharing {
-    let mut sharing = std::collections::HashSet::new();
-    let mut most = 0;
-    for (participant, k) in counts {
-        if k > 1 {
-            sharing.insert(participant);
-        }
-        most = most.max(k);
-    }
-    Sharing {
-        participants_sharing: sharing.len(),
-        most_on_one_number: most,
+        Ok(crate::model::sharing_of(
+            held.iter().map(|((_, p), k)| (p.as_str(), *k)),
+        ))
     }
 }

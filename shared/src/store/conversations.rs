@@ -2,37 +2,6 @@
 
 use super::*;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CloseOutcome {
-    /// This call closed it.
-    Closed(Conversation),
-    /// It was closed before.
-    AlreadyClosed(Conversation),
-}
-
-/// How a conversation is closed: when, why, until when its records are kept, and how long the
-/// pairs it gives back stay out of conversations with anyone else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Closing {
-    pub reason: CloseReason,
-    pub at: i64,
-    /// Unix seconds; the closed items' DynamoDB TTL.
-    pub retain_until: i64,
-    pub cool_off_seconds: i64,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub status: Option<ConversationStatus>,
-    pub participant: Option<Msisdn>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
 impl Store {
     pub async fn get_conversation(
         &self,

@@ -18,10 +18,6 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
     )
 }
 
-/// Where an expiry query goes on: opaque to everyone but the store (and a fake of it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExpiryCursor(pub String);
-
 impl ExpiryCursor {
     pub(super) fn new(k: &Item) -> Self {
         Self(encode_cursor(k))

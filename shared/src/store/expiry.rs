@@ -2,15 +2,6 @@
 
 use super::*;
 
-/// What one expiry query found: conversation ids past their expiry, how many index entries it
-/// read, and where to go on.
-#[derive(Debug, Clone, Default)]
-pub struct ExpiredPage {
-    pub ids: Vec<ConversationId>,
-    pub read: i32,
-    pub next: Option<ExpiryCursor>,
-}
-
 impl Store {
     /// Open conversations in one expiry shard whose `expires_at` is at or before `now`, oldest
     /// first. Reads only index entries that are past their expiry: the work follows what has

@@ -4,46 +4,6 @@
 
 use super::*;
 
-/// Which hook answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HookKind {
-    OutOfSession,
-    Intercept,
-}
-
-/// What a hook was asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    Voice,
-    Sms,
-}
-
-/// A hook's answer that was carried out, kept for a day. It names participants by index
-/// only, never by number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HookDecision {
-    /// The call's `conversation_uuid` or the text's message id: one record per call or text.
-    pub key: String,
-    pub hook: HookKind,
-    pub channel: Channel,
-    /// The action carried out (`connect`, `reopen`, `say`, `reject`, `relay`, `reply`, `ignore`,
-    /// `deny`).
-    pub action: String,
-    /// The proxy number called or texted.
-    pub proxy_number: Msisdn,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation_id: Option<ConversationId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<Reference>,
-    /// The caller's or sender's index in that conversation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from_index: Option<u8>,
-    /// Unix milliseconds.
-    pub at_ms: i64,
-}
-
 #[derive(Serialize, Deserialize)]
 pub(super) struct HookItem {
     pub(super) pk: String,

@@ -88,10 +88,10 @@ pub fn exhaustion(country: &crate::values::Country, at_ms: i64, id: &str) -> (St
     )
 }
 /// One record per call or text a hook decided (`key`: the call's id or the message id).
-pub fn hook_decision(channel: super::Channel, key: &str) -> (String, String) {
+pub fn hook_decision(channel: crate::model::Channel, key: &str) -> (String, String) {
     let channel = match channel {
-        super::Channel::Voice => "VOICE",
-        super::Channel::Sms => "SMS",
+        crate::model::Channel::Voice => "VOICE",
+        crate::model::Channel::Sms => "SMS",
     };
     (format!("HOOK#{channel}#{key}"), "HOOK".into())
 }

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::{from_item, to_item};
 
 use crate::model::{
-    CallEvent, CloseReason, Conversation, ConversationStatus, ExpiryMode, FreedPair, PendingNumber,
-    PoolNumber, Route,
+    CallEvent, CallRef, CloseOutcome, Closing, CodeFailures, CodeGuess, Conversation,
+    ConversationStatus, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor, ExpiryMode,
+    FreedPair, GuessSpent, Holdings, HookDecision, ListFilter, MessagePart, Page, PendingNumber,
+    PoolNumber, RelayedMessage, RemoveOutcome, Route, Sharing, StoreError, Unavailable, WriteError,
 };
 use crate::phone::Msisdn;
 use crate::values::{ConversationId, Reference};
@@ -44,16 +46,7 @@ use cursor::*;
 use dynamo::*;
 use items::*;
 
-pub use calls::CallRef;
 pub use changes::{Change, conversation_image, missed_call_image, read_change};
-pub use codes::{CodeFailures, CodeGuess, GuessSpent, Sharing, sharing_of};
-pub use conversations::{CloseOutcome, Closing, ListFilter, Page};
-pub use cursor::ExpiryCursor;
-pub use error::{CreateConflict, StoreError, Unavailable, WriteError};
-pub use expiry::ExpiredPage;
-pub use hooks::{Channel, HookDecision, HookKind};
-pub use pool::{Exhaustion, Holdings, RemoveOutcome};
-pub use sms::{MessagePart, RelayedMessage};
 pub use texts::ORPHAN_SECONDS;
 
 pub const INDEX_EXPIRY: &str = "expiry";

@@ -1,54 +1,11 @@
 //! The pool: its numbers, numbers on their way in (bought, not yet linked), retiring and
 //! removing numbers, and the pairs a closed conversation gave back.
 
-use std::collections::HashSet;
-
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue};
 
 use super::*;
-use crate::model::{FreedPair, PendingNumber, PoolNumber};
+use crate::model::{PendingNumber, PoolNumber};
 use crate::phone::Msisdn;
-
-/// What a participant holds: the proxy numbers of their active conversations, and the pairs
-/// their closed conversations gave back (cooling off or remembered for sticky assignment).
-#[derive(Debug, Clone, Default)]
-pub struct Holdings {
-    pub held: HashSet<Msisdn>,
-    pub freed: Vec<FreedPair>,
-}
-
-impl Holdings {
-    /// Proxy numbers this participant may not be given in a conversation with `counterpart` at
-    /// `now`: those they hold, and those still cooling off from someone else.
-    pub fn excluded(&self, counterpart: &Msisdn, now: i64) -> HashSet<Msisdn> {
-        let mut out = self.held.clone();
-        out.extend(
-            self.freed
-                .iter()
-                .filter(|f| f.free_at > now && &f.counterpart != counterpart)
-                .map(|f| f.proxy_number.clone()),
-        );
-        out
-    }
-
-    /// The proxy number this participant last had with `counterpart`, if any.
-    pub fn previous_with(&self, counterpart: &Msisdn) -> Option<&Msisdn> {
-        self.freed
-            .iter()
-            .filter(|f| &f.counterpart == counterpart)
-            .max_by_key(|f| f.free_at)
-            .map(|f| &f.proxy_number)
-    }
-}
-
-/// What became of a request to take a number out of the pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RemoveOutcome {
-    Removed(PoolNumber),
-    /// Active conversations still use it.
-    InUse(i64),
-    NotFound,
-}
 
 impl Store {
     /// The participant's active routes and given-back pairs, in one query of the participant
@@ -208,16 +165,6 @@ impl Store {
         let numbers: Vec<NumberItem> = self.collection(keys::POOL).await?;
         Ok(numbers.into_iter().map(|n| n.number).collect())
     }
-}
-
-/// A creation that found no number for participant `index` in `country`: kept for a day, so
-/// the change stream can tell the marketplace (`pool.exhausted`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Exhaustion {
-    pub country: crate::values::Country,
-    pub index: usize,
-    /// Unix milliseconds.
-    pub at_ms: i64,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -9,14 +9,6 @@ use crate::phone::Msisdn;
 /// Vonage gives up retrying an inbound SMS after 24 hours; claims are kept a little longer.
 const CLAIM_SECONDS: i64 = 25 * 3600;
 
-/// One part of a concatenated message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessagePart {
-    pub part: u32,
-    pub total: u32,
-    pub text: String,
-}
-
 #[derive(Serialize, Deserialize)]
 struct PartItem {
     pk: String,
@@ -24,23 +16,6 @@ struct PartItem {
     #[serde(flatten)]
     part: MessagePart,
     ttl: i64,
-}
-
-/// A text relayed through a conversation, without its words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelayedMessage {
-    /// Vonage's id of the inbound message (its last part).
-    pub message_id: String,
-    /// Index of the participant who wrote it.
-    pub from_index: u8,
-    /// Unix seconds.
-    pub at: i64,
-    /// SMS parts it arrived in.
-    pub parts: u32,
-    pub status: crate::values::MessageStatus,
-    /// Vonage's id of the onward message, for delivery receipts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outbound_id: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod records;
+pub use records::*;
+
 use crate::phone::Msisdn;
 use crate::values::{
     AccessCode, CallStatus, ConversationId, Country, Feature, Label, Language, NumberType,
