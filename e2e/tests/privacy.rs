@@ -4,6 +4,7 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::{Conversations, MissedCalls};
 use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, RequestExt};
@@ -232,12 +233,12 @@ async fn scenario() {
     // The notifier sends its SMS from the change stream; the one to OTHER is refused.
     let second_id: shared::values::ConversationId =
         json_of(&second)["id"].as_str().unwrap().parse().unwrap();
-    let written = store.get_conversation(&second_id).await.unwrap().unwrap();
+    let written = store.conversation(&second_id).await.unwrap().unwrap();
     let image = shared::store::conversation_image(&written).unwrap();
     let batch = testkit::stream_batch(vec![testkit::stream_record(1, None, Some(image))]);
     let (response, _) = notifier::handle(&notifier, batch).await;
     assert!(response.batch_item_failures.is_empty());
-    let notified = store.get_conversation(&second_id).await.unwrap().unwrap();
+    let notified = store.conversation(&second_id).await.unwrap().unwrap();
     let failed = notified.participants[0].notification.as_ref().unwrap();
     assert_eq!(failed.status, shared::model::NotificationStatus::Failed);
     assert_eq!(

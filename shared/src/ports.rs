@@ -1,31 +1,35 @@
-//! Ports: what the domain and the handlers need of the store and of Vonage, shaped by role (and
-//! so by what a function's IAM policy grants). `Store` and `VonageClient` implement them here,
-//! so neither knows of them; handler tests use the in-memory fakes of `shared::fakes` instead.
+//! Ports: what the domain and the handlers need of the store and of Vonage, one small trait per
+//! access pattern, in the product's own types (`crate::model`).
 //!
-//! Each method has the name and meaning of the adapter's own method it stands for.
+//! The store's traits are the store's only face: each is implemented for `Store` in the
+//! `store/` file of its access pattern (`RouteReader` in `store/routes.rs`, `CallLog` in
+//! `store/calls.rs`, ...), and by the in-memory stand-in in `testkit`. The contract suite
+//! (`shared/tests/contract.rs`) holds both to the same behaviour. A function names what it uses
+//! with one bound alias of its own (`answer::AnswerStore`, ...).
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use crate::files::FilesError;
 use crate::model::{
-    CallEvent, CallRecording, Conversation, DeliveryState, MissedCallNotice, Notification,
-    NumberFacts, PendingNumber, PoolNumber, Route, SentText, TextOwner,
-};
-use crate::model::{
-    CallRef, CloseOutcome, Closing, CodeGuess, Exhaustion, ExpiredPage, GuessSpent, Holdings,
-    HookDecision, ListFilter, MessagePart, Page, RelayedMessage, RemoveOutcome, Sharing,
-    StoreError, WriteError,
+    CallEvent, CallRecording, CallRef, CloseOutcome, Closing, CodeGuess, Conversation,
+    DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent, Holdings, HookDecision,
+    ListFilter, MessagePart, MissedCallNotice, Notification, NumberFacts, Page, PendingNumber,
+    PoolNumber, RelayedMessage, RemoveOutcome, Route, SentText, Sharing, StoreError, TextOwner,
+    WriteError,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
-use crate::store::Store;
 use crate::values::{AccessCode, ConversationId, Country, Reference};
 use crate::vonage::{Insight, NumberOffer, NumberQuery, VoiceClient, VonageClient, VonageError};
 
 type Stored<T> = Result<T, StoreError>;
 type Sent<T> = Result<T, VonageError>;
 
-/// Finds the route an inbound call or text takes: (proxy number, caller) → conversation.
+// ---- the store --------------------------------------------------------------------------------
+
+/// Routes (`store/routes.rs`): the route an inbound call or text takes, (proxy number, caller)
+/// → conversation. The answer path's one read.
 pub trait RouteReader: Send + Sync {
     fn route(
         &self,
@@ -34,53 +38,10 @@ pub trait RouteReader: Send + Sync {
     ) -> impl Future<Output = Stored<Option<Route>>> + Send;
 }
 
-/// The call log: which conversation a call belongs to, and the events of its legs.
-pub trait CallLog: RouteReader {
-    fn conversation(
-        &self,
-        id: &ConversationId,
-    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
-
-    /// The conversation a call was matched to by an earlier event.
-    fn call_ref(&self, call_id: &str) -> impl Future<Output = Stored<Option<CallRef>>> + Send;
-
-    /// Remembers a call's conversation until `keep_until`, for its later events.
-    fn remember_call(
-        &self,
-        call_id: &str,
-        call: &CallRef,
-        keep_until: i64,
-    ) -> impl Future<Output = Stored<()>> + Send;
-
-    /// Keeps one event; the same (call, leg, status) again is the same record.
-    fn record_event(
-        &self,
-        conversation_id: &ConversationId,
-        event: &CallEvent,
-        keep_until: i64,
-    ) -> impl Future<Output = Stored<()>> + Send;
-
-    /// Notes activity at `at`: in-progress on the first answered call, and a sliding
-    /// conversation's expiry moved along.
-    fn note_activity(
-        &self,
-        c: &Conversation,
-        at: i64,
-        answered: bool,
-    ) -> impl Future<Output = Stored<()>> + Send;
-
-    /// Writes a missed call's notice unless the same caller's last one is still in its quiet
-    /// interval (`false` then).
-    fn claim_missed_call(
-        &self,
-        notice: &MissedCallNotice,
-        quiet_until: i64,
-    ) -> impl Future<Output = Stored<bool>> + Send;
-}
-
-/// Conversations: read, written whole under rule 2, closed, listed, and their histories.
+/// Conversations (`store/conversations.rs`): read, written whole under rule 2, reopened,
+/// closed and listed.
 pub trait Conversations: Send + Sync {
-    fn get_conversation(
+    fn conversation(
         &self,
         id: &ConversationId,
     ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
@@ -114,32 +75,43 @@ pub trait Conversations: Send + Sync {
         closing: &Closing,
     ) -> impl Future<Output = Stored<Option<CloseOutcome>>> + Send;
 
+    /// A page of conversations, newest first, and the cursor of the next.
     fn list_conversations(
         &self,
         filter: &ListFilter,
         limit: i32,
         cursor: Option<&str>,
     ) -> impl Future<Output = Stored<Page<Conversation>>> + Send;
+}
 
+/// The call log (`store/calls.rs`): which conversation a call belongs to, the events of its
+/// legs, its recordings, and the activity it notes on its conversation.
+pub trait CallLog: Send + Sync {
+    /// The conversation a call was matched to by an earlier event.
+    fn call_ref(&self, call_id: &str) -> impl Future<Output = Stored<Option<CallRef>>> + Send;
+
+    /// Remembers a call's conversation until `keep_until`, for its later events.
+    fn remember_call(
+        &self,
+        call_id: &str,
+        call: &CallRef,
+        keep_until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// Keeps one event; the same (call, leg, status) again is the same record.
+    fn record_event(
+        &self,
+        conversation_id: &ConversationId,
+        event: &CallEvent,
+        keep_until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// A conversation's call events, oldest first.
     fn call_events(
         &self,
         conversation_id: &ConversationId,
     ) -> impl Future<Output = Stored<Vec<CallEvent>>> + Send;
 
-    fn messages(
-        &self,
-        conversation_id: &ConversationId,
-    ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
-
-    /// The recordings kept of a conversation's calls.
-    fn recordings(
-        &self,
-        conversation_id: &ConversationId,
-    ) -> impl Future<Output = Stored<Vec<CallRecording>>> + Send;
-}
-
-/// Recordings added to a conversation's call log.
-pub trait RecordingLog: Conversations {
     /// Keeps a recording's record until `keep_until`; the same recording again is one record.
     fn keep_recording(
         &self,
@@ -147,76 +119,33 @@ pub trait RecordingLog: Conversations {
         recording: &CallRecording,
         keep_until: i64,
     ) -> impl Future<Output = Stored<()>> + Send;
-}
 
-/// Where recordings are kept (the stack's bucket).
-pub trait RecordingFiles: Send + Sync {
-    /// Writes a recording at `key` as its bytes arrive.
-    fn put(
+    /// The recordings kept of a conversation's calls.
+    fn recordings(
         &self,
-        key: &str,
-        download: crate::files::Download,
-        content_type: &str,
-    ) -> impl Future<Output = Result<(), FilesError>> + Send;
+        conversation_id: &ConversationId,
+    ) -> impl Future<Output = Stored<Vec<CallRecording>>> + Send;
 
-    /// A short-lived link that downloads `key`.
-    fn link(
+    /// Notes activity at `at`: in-progress on the first answered call, and a sliding
+    /// conversation's expiry moved along.
+    fn note_activity(
         &self,
-        key: &str,
-        valid_for: std::time::Duration,
-    ) -> impl Future<Output = Result<String, FilesError>> + Send;
-}
-
-/// Recordings Vonage keeps, fetched with the application's token.
-pub trait RecordingSource: Send + Sync {
-    /// A recording, its size known before its bytes arrive.
-    fn download(&self, url: &str) -> impl Future<Output = Sent<crate::files::Download>> + Send;
-}
-
-/// Vonage's number-check answers kept per number (valid ones only), so a returning participant
-/// costs no lookup.
-pub trait InsightCache: Send + Sync {
-    /// The international form, country and facts kept for `number`, if not past their time at
-    /// `now`.
-    fn kept_insight(
-        &self,
-        number: &Msisdn,
-        now: i64,
-    ) -> impl Future<Output = Stored<Option<(Msisdn, Country, NumberFacts)>>> + Send;
-
-    fn keep_insight(
-        &self,
-        number: &Msisdn,
-        international: &Msisdn,
-        country: &Country,
-        facts: &NumberFacts,
-        until: i64,
+        c: &Conversation,
+        at: i64,
+        answered: bool,
     ) -> impl Future<Output = Stored<()>> + Send;
 }
 
-/// Participants' notification SMS, their outcomes recorded on the conversation.
-pub trait Notifications: Send + Sync {
-    fn conversation(
+/// Missed calls (`store/missed.rs`): one notice per caller and conversation, and what became of
+/// its SMS.
+pub trait MissedCalls: Send + Sync {
+    /// Writes a missed call's notice unless the same caller's last one is still in its quiet
+    /// interval (`false` then).
+    fn claim_missed_call(
         &self,
-        id: &ConversationId,
-    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
-
-    /// Records how participant `index`'s notification ended; `false` when it was recorded
-    /// before.
-    fn finish_notification(
-        &self,
-        id: &ConversationId,
-        index: usize,
-        outcome: &Notification,
+        notice: &MissedCallNotice,
+        quiet_until: i64,
     ) -> impl Future<Output = Stored<bool>> + Send;
-
-    /// Counts a failed attempt while it is pending: the attempts so far, `None` when it is no
-    /// longer pending.
-    fn count_notification_attempt(
-        &self,
-        id: &ConversationId,
-        index: usize,
-    ) -> impl Future<Output = Stored<Option<u32>>> + Send;
 
     /// The latest missed-call notice for `caller_index`'s calls in a conversation.
     fn missed_call(
@@ -239,16 +168,52 @@ pub trait Notifications: Send + Sync {
         &self,
         notice: &MissedCallNotice,
     ) -> impl Future<Output = Stored<Option<u32>>> + Send;
-
-    /// Whether `participant` has opted out of texts from `proxy` (`SmsLedger::opted_out`).
-    fn refuses_texts(
-        &self,
-        participant: &Msisdn,
-        proxy: &Msisdn,
-    ) -> impl Future<Output = Stored<bool>> + Send;
 }
 
-/// The pool of proxy numbers, the numbers on their way into it, and what each participant holds.
+/// Participants' notification SMS (`store/notifications.rs`), their outcomes recorded on the
+/// conversation.
+pub trait Notifications: Send + Sync {
+    /// Records how participant `index`'s notification ended; `false` when it was recorded
+    /// before.
+    fn finish_notification(
+        &self,
+        id: &ConversationId,
+        index: usize,
+        outcome: &Notification,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// Counts a failed attempt while it is pending: the attempts so far, `None` when it is no
+    /// longer pending.
+    fn count_notification_attempt(
+        &self,
+        id: &ConversationId,
+        index: usize,
+    ) -> impl Future<Output = Stored<Option<u32>>> + Send;
+}
+
+/// Vonage's number-check answers kept per number (`store/insight.rs`; valid ones only), so a
+/// returning participant costs no lookup.
+pub trait InsightCache: Send + Sync {
+    /// The international form, country and facts kept for `number`, if not past their time at
+    /// `now`.
+    fn kept_insight(
+        &self,
+        number: &Msisdn,
+        now: i64,
+    ) -> impl Future<Output = Stored<Option<(Msisdn, Country, NumberFacts)>>> + Send;
+
+    fn keep_insight(
+        &self,
+        number: &Msisdn,
+        international: &Msisdn,
+        country: &Country,
+        facts: &NumberFacts,
+        until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
+}
+
+/// The pool (`store/pool.rs`): its numbers, the numbers on their way into it, and what each
+/// participant holds.
 pub trait Pool: Send + Sync {
     fn list_pool(&self) -> impl Future<Output = Stored<Vec<PoolNumber>>> + Send;
 
@@ -286,13 +251,10 @@ pub trait Pool: Send + Sync {
 
     /// Records that a creation found no number (for `pool.exhausted`).
     fn record_exhaustion(&self, e: &Exhaustion) -> impl Future<Output = Stored<()>> + Send;
-
-    /// Who shares proxy numbers now (access codes).
-    fn sharing(&self) -> impl Future<Output = Stored<Sharing>> + Send;
 }
 
-/// Access codes as calls use them: the route a typed code takes with the caller's wrong codes
-/// so far (one read), and counting a wrong one.
+/// Access codes (`store/codes.rs`): the route a typed code takes, the guesses spent before it
+/// is looked up, and who shares proxy numbers.
 pub trait AccessCodes: Send + Sync {
     /// Spends one typed code before it is looked up: against the caller's wrong codes on the
     /// number, then against the number's budget for the day.
@@ -314,11 +276,14 @@ pub trait AccessCodes: Send + Sync {
         proxy: &Msisdn,
         code: &AccessCode,
     ) -> impl Future<Output = Stored<Option<Route>>> + Send;
+
+    /// Who shares proxy numbers now.
+    fn sharing(&self) -> impl Future<Output = Stored<Sharing>> + Send;
 }
 
-/// What the hooks need besides conversations: the conversation a caller last had on a proxy
+/// What the hooks need (`store/hooks.rs`): the conversation a caller last had on a proxy
 /// number, and a record of each hook answer carried out.
-pub trait HookLog: Conversations {
+pub trait HookLog: Send + Sync {
     /// The conversation whose close freed (`proxy`, `caller`), while it is kept.
     fn last_conversation(
         &self,
@@ -329,7 +294,7 @@ pub trait HookLog: Conversations {
     fn record_hook(&self, decision: &HookDecision) -> impl Future<Output = Stored<()>> + Send;
 }
 
-/// Short leases that keep two processes from doing the same work at once.
+/// Short leases (`store/leases.rs`) that keep two processes from doing the same work at once.
 pub trait Leases: Send + Sync {
     /// Takes lease `name` until `now + hold_seconds`; `false` when someone holds it.
     fn acquire_lease(
@@ -343,8 +308,8 @@ pub trait Leases: Send + Sync {
     fn release_lease(&self, name: &str, holder: &str) -> impl Future<Output = Stored<()>> + Send;
 }
 
-/// What became of each text the product sent, by Vonage's id of it: whose it is (from the
-/// sender) and how far it got (from the status webhooks), in either order.
+/// What became of each text the product sent (`store/texts.rs`), by Vonage's id of it: whose
+/// it is (from the sender) and how far it got (from the status webhooks), in either order.
 pub trait TextLedger: Send + Sync {
     fn note_sent(
         &self,
@@ -366,12 +331,12 @@ pub trait TextLedger: Send + Sync {
     fn texts(
         &self,
         ids: &[String],
-    ) -> impl Future<Output = Stored<std::collections::HashMap<String, SentText>>> + Send;
+    ) -> impl Future<Output = Stored<HashMap<String, SentText>>> + Send;
 }
 
-/// The SMS ledger: messages handled once, parts of long ones, opt-outs, relayed messages, and
-/// what became of the texts sent on.
-pub trait SmsLedger: TextLedger + Send + Sync {
+/// The SMS ledger (`store/sms.rs`): messages handled once, parts of long ones, opt-outs, and
+/// the relayed messages of a conversation.
+pub trait SmsLedger: Send + Sync {
     /// `false` when this message id was claimed before (a retry).
     fn claim_message(
         &self,
@@ -419,6 +384,7 @@ pub trait SmsLedger: TextLedger + Send + Sync {
         proxy: &Msisdn,
     ) -> impl Future<Output = Stored<bool>> + Send;
 
+    /// Whether `participant` has opted out of texts from `proxy`.
     fn opted_out(
         &self,
         participant: &Msisdn,
@@ -431,17 +397,84 @@ pub trait SmsLedger: TextLedger + Send + Sync {
         message: &RelayedMessage,
         retain_until: i64,
     ) -> impl Future<Output = Stored<()>> + Send;
+
+    /// A conversation's relayed messages, oldest first.
+    fn messages(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> impl Future<Output = Stored<Vec<RelayedMessage>>> + Send;
 }
 
-/// Open conversations past their expiry, by shard, a page at a time.
+/// Open conversations past their expiry (`store/expiry.rs`), by shard, a page at a time.
 pub trait ExpiryIndex: Send + Sync {
     fn expired(
         &self,
         shard: u32,
         now: i64,
         limit: i32,
-        start: Option<crate::model::ExpiryCursor>,
+        start: Option<ExpiryCursor>,
     ) -> impl Future<Output = Stored<ExpiredPage>> + Send;
+}
+
+/// Every store port: what the in-memory stand-in and the contract suite cover.
+pub trait StoreContract:
+    RouteReader
+    + Conversations
+    + CallLog
+    + MissedCalls
+    + Notifications
+    + InsightCache
+    + Pool
+    + AccessCodes
+    + HookLog
+    + Leases
+    + TextLedger
+    + SmsLedger
+    + ExpiryIndex
+{
+}
+
+impl<T> StoreContract for T where
+    T: RouteReader
+        + Conversations
+        + CallLog
+        + MissedCalls
+        + Notifications
+        + InsightCache
+        + Pool
+        + AccessCodes
+        + HookLog
+        + Leases
+        + TextLedger
+        + SmsLedger
+        + ExpiryIndex
+{
+}
+
+// ---- Vonage and the bucket --------------------------------------------------------------------
+
+/// Where recordings are kept (the stack's bucket).
+pub trait RecordingFiles: Send + Sync {
+    /// Writes a recording at `key` as its bytes arrive.
+    fn put(
+        &self,
+        key: &str,
+        download: crate::files::Download,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), FilesError>> + Send;
+
+    /// A short-lived link that downloads `key`.
+    fn link(
+        &self,
+        key: &str,
+        valid_for: std::time::Duration,
+    ) -> impl Future<Output = Result<String, FilesError>> + Send;
+}
+
+/// Recordings Vonage keeps, fetched with the application's token.
+pub trait RecordingSource: Send + Sync {
+    /// A recording, its size known before its bytes arrive.
+    fn download(&self, url: &str) -> impl Future<Output = Sent<crate::files::Download>> + Send;
 }
 
 /// The number check (`NUMBER_CHECK`): is a number valid, in which international form and
@@ -502,43 +535,10 @@ pub trait NumberInventory: Send + Sync {
     ) -> impl Future<Output = Sent<()>> + Send;
 }
 
-// ---- the store and the Vonage client ---------------------------------------------------------
+// ---- the Vonage client and the bucket -------------------------------------------------------
 
-impl RouteReader for Store {
-    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Stored<Option<Route>> {
-        self.get_route(proxy, caller).await
-    }
-}
-
-impl CallLog for Store {
-    async fn conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>> {
-        Store::get_conversation(self, id).await
-    }
-    async fn call_ref(&self, call_id: &str) -> Stored<Option<CallRef>> {
-        self.get_call_ref(call_id).await
-    }
-    async fn remember_call(&self, call_id: &str, call: &CallRef, keep_until: i64) -> Stored<()> {
-        self.put_call_ref(call_id, call, keep_until).await
-    }
-    async fn record_event(
-        &self,
-        conversation_id: &ConversationId,
-        event: &CallEvent,
-        keep_until: i64,
-    ) -> Stored<()> {
-        self.record_call_event(conversation_id, event, keep_until)
-            .await
-    }
-    async fn note_activity(&self, c: &Conversation, at: i64, answered: bool) -> Stored<()> {
-        Store::note_activity(self, c, at, answered).await
-    }
-    async fn claim_missed_call(&self, notice: &MissedCallNotice, quiet_until: i64) -> Stored<bool> {
-        Store::claim_missed_call(self, notice, quiet_until).await
-    }
-}
-
-/// Delegates each port method to the inherent method of the same name (inherent methods win
-/// method resolution, so `Store::name` is never the trait's own).
+/// Delegates each port method to the client's inherent method of the same name (inherent
+/// methods win method resolution, so `VonageClient::name` is never the trait's own).
 macro_rules! delegate {
     ($ty:ty => $trait_:ident { $(fn $name:ident(&self $(, $arg:ident: $t:ty)*) -> $out:ty;)* }) => {
         impl $trait_ for $ty {
@@ -547,125 +547,9 @@ macro_rules! delegate {
     };
 }
 
-delegate!(Store => Conversations {
-    fn get_conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>>;
-    fn find_by_reference(&self, reference: &Reference) -> Stored<Option<Conversation>>;
-    fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError>;
-    fn reopen_conversation(&self, closed: &Conversation, reopened: &Conversation, now: i64) -> Result<(), WriteError>;
-    fn close_conversation(&self, id: &ConversationId, closing: &Closing) -> Stored<Option<CloseOutcome>>;
-    fn list_conversations(&self, filter: &ListFilter, limit: i32, cursor: Option<&str>) -> Stored<Page<Conversation>>;
-    fn call_events(&self, conversation_id: &ConversationId) -> Stored<Vec<CallEvent>>;
-    fn messages(&self, conversation_id: &ConversationId) -> Stored<Vec<RelayedMessage>>;
-    fn recordings(&self, conversation_id: &ConversationId) -> Stored<Vec<CallRecording>>;
-});
-
-delegate!(Store => RecordingLog {
-    fn keep_recording(&self, conversation_id: &ConversationId, recording: &CallRecording, keep_until: i64) -> Stored<()>;
-});
-
 delegate!(crate::files::Bucket => RecordingFiles {
     fn put(&self, key: &str, download: crate::files::Download, content_type: &str) -> Result<(), FilesError>;
     fn link(&self, key: &str, valid_for: std::time::Duration) -> Result<String, FilesError>;
-});
-
-impl Notifications for Store {
-    async fn conversation(&self, id: &ConversationId) -> Stored<Option<Conversation>> {
-        Store::get_conversation(self, id).await
-    }
-    async fn finish_notification(
-        &self,
-        id: &ConversationId,
-        index: usize,
-        outcome: &Notification,
-    ) -> Stored<bool> {
-        Store::finish_notification(self, id, index, outcome).await
-    }
-    async fn count_notification_attempt(
-        &self,
-        id: &ConversationId,
-        index: usize,
-    ) -> Stored<Option<u32>> {
-        Store::count_notification_attempt(self, id, index).await
-    }
-    async fn missed_call(
-        &self,
-        id: &ConversationId,
-        caller_index: u8,
-    ) -> Stored<Option<MissedCallNotice>> {
-        Store::missed_call(self, id, caller_index).await
-    }
-    async fn finish_missed_call(
-        &self,
-        notice: &MissedCallNotice,
-        outcome: &Notification,
-    ) -> Stored<bool> {
-        Store::finish_missed_call(self, notice, outcome).await
-    }
-    async fn count_missed_call_attempt(&self, notice: &MissedCallNotice) -> Stored<Option<u32>> {
-        Store::count_missed_call_attempt(self, notice).await
-    }
-    async fn refuses_texts(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool> {
-        Store::opted_out(self, participant, proxy).await
-    }
-}
-
-delegate!(Store => HookLog {
-    fn last_conversation(&self, proxy: &Msisdn, caller: &Msisdn) -> Stored<Option<Conversation>>;
-    fn record_hook(&self, decision: &HookDecision) -> Stored<()>;
-});
-
-delegate!(Store => InsightCache {
-    fn kept_insight(&self, number: &Msisdn, now: i64) -> Stored<Option<(Msisdn, Country, NumberFacts)>>;
-    fn keep_insight(&self, number: &Msisdn, international: &Msisdn, country: &Country, facts: &NumberFacts, until: i64) -> Stored<()>;
-});
-
-delegate!(Store => Pool {
-    fn list_pool(&self) -> Stored<Vec<PoolNumber>>;
-    fn get_number(&self, msisdn: &Msisdn) -> Stored<Option<PoolNumber>>;
-    fn add_number(&self, number: &PoolNumber) -> Stored<bool>;
-    fn retire_number(&self, msisdn: &Msisdn) -> Stored<Option<PoolNumber>>;
-    fn remove_number(&self, msisdn: &Msisdn) -> Stored<RemoveOutcome>;
-    fn holdings(&self, participant: &Msisdn) -> Stored<Holdings>;
-    fn list_pending(&self) -> Stored<Vec<PendingNumber>>;
-    fn claim_pending(&self, pending: &PendingNumber) -> Stored<bool>;
-    fn put_pending(&self, pending: &PendingNumber) -> Stored<()>;
-    fn drop_pending(&self, msisdn: &Msisdn) -> Stored<()>;
-    fn complete_pending(&self, number: &PoolNumber) -> Stored<bool>;
-    fn record_exhaustion(&self, e: &Exhaustion) -> Stored<()>;
-    fn sharing(&self) -> Stored<Sharing>;
-});
-
-delegate!(Store => AccessCodes {
-    fn spend_code_guess(&self, guess: &CodeGuess<'_>) -> Stored<GuessSpent>;
-    fn refund_code_guess(&self, guess: &CodeGuess<'_>, cost: i64) -> Stored<()>;
-    fn code_route(&self, proxy: &Msisdn, code: &AccessCode) -> Stored<Option<Route>>;
-});
-
-delegate!(Store => Leases {
-    fn acquire_lease(&self, name: &str, holder: &str, now: i64, hold_seconds: i64) -> Stored<bool>;
-    fn release_lease(&self, name: &str, holder: &str) -> Stored<()>;
-});
-
-delegate!(Store => TextLedger {
-    fn note_sent(&self, id: &str, owner: &TextOwner, until: i64) -> Stored<()>;
-    fn note_status(&self, id: &str, state: DeliveryState, reason: Option<&str>, error_code: Option<&str>, now: i64) -> Stored<bool>;
-    fn texts(&self, ids: &[String]) -> Stored<std::collections::HashMap<String, SentText>>;
-});
-
-delegate!(Store => SmsLedger {
-    fn claim_message(&self, message_id: &str, now: i64) -> Stored<bool>;
-    fn release_message(&self, message_id: &str) -> Stored<()>;
-    fn put_part(&self, sender: &Msisdn, reference: &str, part: &MessagePart, now: i64) -> Stored<Vec<MessagePart>>;
-    fn claim_whole(&self, sender: &Msisdn, reference: &str, now: i64) -> Stored<bool>;
-    fn release_whole(&self, sender: &Msisdn, reference: &str) -> Stored<()>;
-    fn opt_out(&self, participant: &Msisdn, proxy: &Msisdn, now: i64) -> Stored<bool>;
-    fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool>;
-    fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Stored<bool>;
-    fn record_message(&self, conversation_id: &ConversationId, message: &RelayedMessage, retain_until: i64) -> Stored<()>;
-});
-
-delegate!(Store => ExpiryIndex {
-    fn expired(&self, shard: u32, now: i64, limit: i32, start: Option<crate::model::ExpiryCursor>) -> Stored<ExpiredPage>;
 });
 
 delegate!(VonageClient => NumberChecker {

@@ -5,6 +5,7 @@
 
 use shared::domain::events::derive;
 use shared::model::CloseReason;
+use shared::ports::Conversations;
 use shared::store::{Change, Store, read_change};
 use testkit::{add_pool, all_items, assert_event, closing, fresh_store, numbered_conversation};
 

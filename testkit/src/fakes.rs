@@ -21,7 +21,7 @@ use shared::model::{
 use shared::phone::Msisdn;
 use shared::ports::{
     AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
-    Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles, RecordingLog,
+    MissedCalls, Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles,
     RecordingSource, RouteReader, SmsLedger, SmsSender, TextLedger,
 };
 use shared::values::{AccessCode, ConversationId, Country, Reference};
@@ -63,6 +63,9 @@ struct State {
     code_guesses: HashMap<(Msisdn, i64), i64>,
     /// Vonage's message id → what became of that text.
     texts: HashMap<String, SentText>,
+    /// Routes of open conversations that are no longer in the table: a shared pair's route
+    /// goes with whichever of its conversations closes first, as the store's close deletes it.
+    gone: HashSet<(Msisdn, Msisdn, ConversationId)>,
 }
 
 impl State {
@@ -85,12 +88,23 @@ impl State {
             .filter(|c| c.status != ConversationStatus::Closed)
     }
 
+    /// The routes the table would hold: those of open conversations, less the ones a close
+    /// took with it.
+    fn live_routes(&self) -> impl Iterator<Item = Route> + '_ {
+        self.open().flat_map(|c| c.routes()).filter(|r| {
+            !self.gone.contains(&(
+                r.proxy_number.clone(),
+                r.caller.clone(),
+                r.conversation_id.clone(),
+            ))
+        })
+    }
+
     /// The caller's route on `proxy`; ambiguous when they hold it in more than one open
     /// conversation.
     fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Option<Route> {
         let mut found = self
-            .open()
-            .flat_map(|c| c.routes())
+            .live_routes()
             .filter(|r| &r.proxy_number == proxy && &r.caller == caller);
         let first = found.next()?;
         let ambiguous = first.ambiguous || found.next().is_some();
@@ -132,188 +146,14 @@ pub struct MemoryStore {
     calls: AtomicUsize,
 }
 
-impl MemoryStore {
-    /// A store holding these conversations (and so their routes), written as they stand.
-    pub fn with(conversations: impl IntoIterator<Item = Conversation>) -> Self {
-        let store = Self::default();
-        {
-            let mut s = lock(&store.state);
-            for c in conversations {
-                if let Some(r) = &c.reference {
-                    s.references.insert(r.clone(), c.id.clone());
-                }
-                s.conversations.insert(c.id.clone(), c);
-            }
-        }
-        store
-    }
-
-    /// A store whose pool holds these active numbers, in `country`.
-    pub fn with_pool(numbers: &[&str], country: &str) -> Self {
-        let store = Self::default();
-        for n in numbers {
-            store.put_number(PoolNumber::new(
-                Msisdn::from_digits(n).expect("a pool number in the test is a number"),
-                country.parse().expect("a test country is a country code"),
-                NumberState::Active,
-                0,
-            ));
-        }
-        store
-    }
-
-    /// Puts a number into the pool as it stands.
-    pub fn put_number(&self, number: PoolNumber) {
-        lock(&self.state)
-            .pool
-            .insert(number.msisdn.as_str().to_owned(), number);
-    }
-
-    pub fn fail(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
-    }
-
-    /// How many requests were made of the store.
-    pub fn requests(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    pub fn events(&self, conversation_id: &str) -> Vec<CallEvent> {
-        lock(&self.state)
-            .events
-            .iter()
-            .filter(|(k, _)| k.0 == conversation_id)
-            .map(|(_, e)| e.clone())
-            .collect()
-    }
-
-    pub fn conversation_now(&self, id: &str) -> Option<Conversation> {
-        let id: ConversationId = id.parse().ok()?;
-        lock(&self.state).conversations.get(&id).cloned()
-    }
-
-    pub fn conversations_now(&self) -> Vec<Conversation> {
-        lock(&self.state).conversations.values().cloned().collect()
-    }
-
-    pub fn number_now(&self, msisdn: &str) -> Option<PoolNumber> {
-        lock(&self.state).pool.get(msisdn).cloned()
-    }
-
-    pub fn pending_now(&self) -> Vec<PendingNumber> {
-        lock(&self.state).pending.values().cloned().collect()
-    }
-
-    /// Every relayed message kept, with its conversation.
-    pub fn messages_now(&self) -> Vec<(ConversationId, RelayedMessage)> {
-        lock(&self.state).messages.clone()
-    }
-
-    pub fn lease_held(&self, name: &str) -> bool {
-        lock(&self.state).leases.contains_key(name)
-    }
-
-    fn request(&self) -> Result<MutexGuard<'_, State>, StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(StoreError::Unavailable {
-                kind: Unavailable::Timeout,
-                source: Box::new(aws_sdk_dynamodb::Error::InternalServerError(
-                    aws_sdk_dynamodb::types::error::InternalServerError::builder()
-                        .message("the in-memory store is set to fail")
-                        .build(),
-                )),
-            });
-        }
-        Ok(lock(&self.state))
-    }
-}
-
 impl RouteReader for MemoryStore {
     async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
         Ok(self.request()?.route(proxy, caller))
     }
 }
 
-impl CallLog for MemoryStore {
-    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.request()?.conversations.get(id).cloned())
-    }
-
-    async fn call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
-        Ok(self.request()?.call_refs.get(call_id).cloned())
-    }
-
-    async fn remember_call(&self, call_id: &str, call: &CallRef, _: i64) -> Result<(), StoreError> {
-        self.request()?
-            .call_refs
-            .insert(call_id.to_owned(), call.clone());
-        Ok(())
-    }
-
-    async fn record_event(
-        &self,
-        conversation_id: &ConversationId,
-        event: &CallEvent,
-        _: i64,
-    ) -> Result<(), StoreError> {
-        let key = (
-            conversation_id.to_string(),
-            event.call_id.clone(),
-            event.leg.clone(),
-            event.status.to_string(),
-        );
-        self.request()?.events.insert(key, event.clone());
-        Ok(())
-    }
-
-    async fn note_activity(
-        &self,
-        c: &Conversation,
-        at: i64,
-        answered: bool,
-    ) -> Result<(), StoreError> {
-        let mut s = self.request()?;
-        let Some(stored) = s.conversations.get_mut(&c.id) else {
-            return Ok(());
-        };
-        if stored.status == ConversationStatus::Closed {
-            return Ok(());
-        }
-        stored.last_activity = Some(stored.last_activity.unwrap_or(at).max(at));
-        if answered && stored.status == ConversationStatus::Active {
-            stored.status = ConversationStatus::InProgress;
-        }
-        let pushed = at + stored.ttl_seconds;
-        if stored.expiry_mode == ExpiryMode::Sliding && pushed >= stored.expires_at + 60 {
-            stored.expires_at = pushed;
-        }
-        Ok(())
-    }
-
-    async fn claim_missed_call(
-        &self,
-        notice: &MissedCallNotice,
-        quiet_until: i64,
-    ) -> Result<bool, StoreError> {
-        let mut s = self.request()?;
-        let key = (notice.conversation_id.clone(), notice.caller_index);
-        if s.missed
-            .get(&key)
-            .is_some_and(|(_, quiet)| *quiet > notice.at)
-        {
-            return Ok(false);
-        }
-        s.missed.insert(key, (notice.clone(), quiet_until));
-        Ok(true)
-    }
-}
-
 impl Conversations for MemoryStore {
-    async fn get_conversation(
-        &self,
-        id: &ConversationId,
-    ) -> Result<Option<Conversation>, StoreError> {
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
         Ok(self.request()?.conversations.get(id).cloned())
     }
 
@@ -374,6 +214,31 @@ impl Conversations for MemoryStore {
         closed.status = ConversationStatus::Closed;
         closed.closed_at = Some(closing.at);
         closed.close_reason = Some(closing.reason);
+        // The store deletes each route that is this conversation's or shared: the other
+        // conversations sharing that pair lose their route with it (their calls there go by
+        // code).
+        for r in current.routes() {
+            let deleted = s
+                .route(&r.proxy_number, &r.caller)
+                .is_some_and(|stored| stored.ambiguous || &stored.conversation_id == id);
+            if !deleted {
+                continue;
+            }
+            let sharing: Vec<ConversationId> = s
+                .open()
+                .filter(|c| {
+                    &c.id != id
+                        && c.routes()
+                            .iter()
+                            .any(|o| o.proxy_number == r.proxy_number && o.caller == r.caller)
+                })
+                .map(|c| c.id.clone())
+                .collect();
+            for other in sharing {
+                s.gone
+                    .insert((r.proxy_number.clone(), r.caller.clone(), other));
+            }
+        }
         for r in current.routes() {
             let pair = FreedPair {
                 proxy_number: r.proxy_number.clone(),
@@ -430,6 +295,59 @@ impl Conversations for MemoryStore {
         let next_cursor = (skip + limit < all.len()).then(|| (skip + limit).to_string());
         Ok(Page { items, next_cursor })
     }
+}
+
+impl CallLog for MemoryStore {
+    async fn call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
+        Ok(self.request()?.call_refs.get(call_id).cloned())
+    }
+
+    async fn remember_call(&self, call_id: &str, call: &CallRef, _: i64) -> Result<(), StoreError> {
+        self.request()?
+            .call_refs
+            .insert(call_id.to_owned(), call.clone());
+        Ok(())
+    }
+
+    async fn record_event(
+        &self,
+        conversation_id: &ConversationId,
+        event: &CallEvent,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        let key = (
+            conversation_id.to_string(),
+            event.call_id.clone(),
+            event.leg.clone(),
+            event.status.to_string(),
+        );
+        self.request()?.events.insert(key, event.clone());
+        Ok(())
+    }
+
+    async fn note_activity(
+        &self,
+        c: &Conversation,
+        at: i64,
+        answered: bool,
+    ) -> Result<(), StoreError> {
+        let mut s = self.request()?;
+        let Some(stored) = s.conversations.get_mut(&c.id) else {
+            return Ok(());
+        };
+        if stored.status == ConversationStatus::Closed {
+            return Ok(());
+        }
+        stored.last_activity = Some(stored.last_activity.unwrap_or(at).max(at));
+        if answered && stored.status == ConversationStatus::Active {
+            stored.status = ConversationStatus::InProgress;
+        }
+        let pushed = at + stored.ttl_seconds;
+        if stored.expiry_mode == ExpiryMode::Sliding && pushed >= stored.expires_at + 60 {
+            stored.expires_at = pushed;
+        }
+        Ok(())
+    }
 
     async fn call_events(
         &self,
@@ -437,21 +355,6 @@ impl Conversations for MemoryStore {
     ) -> Result<Vec<CallEvent>, StoreError> {
         drop(self.request()?);
         Ok(self.events(conversation_id.as_str()))
-    }
-
-    async fn messages(
-        &self,
-        conversation_id: &ConversationId,
-    ) -> Result<Vec<RelayedMessage>, StoreError> {
-        let s = self.request()?;
-        let mut found: Vec<RelayedMessage> = s
-            .messages
-            .iter()
-            .filter(|(c, _)| c == conversation_id)
-            .map(|(_, m)| m.clone())
-            .collect();
-        found.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
-        Ok(found)
     }
 
     async fn recordings(
@@ -466,41 +369,7 @@ impl Conversations for MemoryStore {
             .map(|(_, r)| r.clone())
             .collect())
     }
-}
 
-impl InsightCache for MemoryStore {
-    async fn kept_insight(
-        &self,
-        number: &Msisdn,
-        now: i64,
-    ) -> Result<Option<(Msisdn, Country, NumberFacts)>, StoreError> {
-        Ok(self
-            .request()?
-            .insights
-            .get(number)
-            .filter(|(_, _, _, until)| *until > now)
-            .map(|(international, country, facts, _)| {
-                (international.clone(), country.clone(), facts.clone())
-            }))
-    }
-
-    async fn keep_insight(
-        &self,
-        number: &Msisdn,
-        international: &Msisdn,
-        country: &Country,
-        facts: &NumberFacts,
-        until: i64,
-    ) -> Result<(), StoreError> {
-        self.request()?.insights.insert(
-            number.clone(),
-            (international.clone(), country.clone(), facts.clone(), until),
-        );
-        Ok(())
-    }
-}
-
-impl RecordingLog for MemoryStore {
     async fn keep_recording(
         &self,
         conversation_id: &ConversationId,
@@ -517,44 +386,22 @@ impl RecordingLog for MemoryStore {
     }
 }
 
-impl Notifications for MemoryStore {
-    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.request()?.conversations.get(id).cloned())
-    }
-
-    async fn finish_notification(
+impl MissedCalls for MemoryStore {
+    async fn claim_missed_call(
         &self,
-        id: &ConversationId,
-        index: usize,
-        outcome: &Notification,
+        notice: &MissedCallNotice,
+        quiet_until: i64,
     ) -> Result<bool, StoreError> {
         let mut s = self.request()?;
-        let Some(n) = s
-            .conversations
-            .get_mut(id)
-            .and_then(|c| c.participants[index.min(1)].notification.as_mut())
-            .filter(|n| n.status == NotificationStatus::Pending)
-        else {
+        let key = (notice.conversation_id.clone(), notice.caller_index);
+        if s.missed
+            .get(&key)
+            .is_some_and(|(_, quiet)| *quiet > notice.at)
+        {
             return Ok(false);
-        };
-        *n = outcome.clone();
+        }
+        s.missed.insert(key, (notice.clone(), quiet_until));
         Ok(true)
-    }
-
-    async fn count_notification_attempt(
-        &self,
-        id: &ConversationId,
-        index: usize,
-    ) -> Result<Option<u32>, StoreError> {
-        let mut s = self.request()?;
-        Ok(s.conversations
-            .get_mut(id)
-            .and_then(|c| c.participants[index.min(1)].notification.as_mut())
-            .filter(|n| n.status == NotificationStatus::Pending)
-            .map(|n| {
-                n.attempts += 1;
-                n.attempts
-            }))
     }
 
     async fn missed_call(
@@ -592,66 +439,178 @@ impl Notifications for MemoryStore {
             stored.notification.attempts
         }))
     }
-
-    async fn refuses_texts(
-        &self,
-        participant: &Msisdn,
-        proxy: &Msisdn,
-    ) -> Result<bool, StoreError> {
-        Ok(self
-            .request()?
-            .opt_outs
-            .contains(&(participant.clone(), proxy.clone())))
-    }
 }
 
-impl MemoryStore {
-    /// The latest missed-call notice for `caller_index`'s calls in conversation `id`.
-    pub fn missed_call_now(
+impl Notifications for MemoryStore {
+    async fn finish_notification(
         &self,
         id: &ConversationId,
-        caller_index: u8,
-    ) -> Option<MissedCallNotice> {
-        lock(&self.state)
-            .missed
-            .get(&(id.clone(), caller_index))
-            .map(|(notice, _)| notice.clone())
-    }
-}
-
-impl MemoryStore {
-    /// Every creation that found no number, as recorded.
-    pub fn exhaustions_now(&self) -> Vec<Exhaustion> {
-        lock(&self.state).exhaustions.clone()
-    }
-}
-
-impl HookLog for MemoryStore {
-    async fn last_conversation(
-        &self,
-        proxy: &Msisdn,
-        caller: &Msisdn,
-    ) -> Result<Option<Conversation>, StoreError> {
-        let s = self.request()?;
-        Ok(s.freed
-            .get(&(proxy.clone(), caller.clone()))
-            .and_then(|f| s.conversations.get(&f.conversation_id))
-            .cloned())
-    }
-
-    async fn record_hook(&self, decision: &HookDecision) -> Result<(), StoreError> {
+        index: usize,
+        outcome: &Notification,
+    ) -> Result<bool, StoreError> {
         let mut s = self.request()?;
-        s.hook_decisions
-            .retain(|d| d.channel != decision.channel || d.key != decision.key);
-        s.hook_decisions.push(decision.clone());
+        let Some(n) = s
+            .conversations
+            .get_mut(id)
+            .and_then(|c| c.participants[index.min(1)].notification.as_mut())
+            .filter(|n| n.status == NotificationStatus::Pending)
+        else {
+            return Ok(false);
+        };
+        *n = outcome.clone();
+        Ok(true)
+    }
+
+    async fn count_notification_attempt(
+        &self,
+        id: &ConversationId,
+        index: usize,
+    ) -> Result<Option<u32>, StoreError> {
+        let mut s = self.request()?;
+        Ok(s.conversations
+            .get_mut(id)
+            .and_then(|c| c.participants[index.min(1)].notification.as_mut())
+            .filter(|n| n.status == NotificationStatus::Pending)
+            .map(|n| {
+                n.attempts += 1;
+                n.attempts
+            }))
+    }
+}
+
+impl InsightCache for MemoryStore {
+    async fn kept_insight(
+        &self,
+        number: &Msisdn,
+        now: i64,
+    ) -> Result<Option<(Msisdn, Country, NumberFacts)>, StoreError> {
+        Ok(self
+            .request()?
+            .insights
+            .get(number)
+            .filter(|(_, _, _, until)| *until > now)
+            .map(|(international, country, facts, _)| {
+                (international.clone(), country.clone(), facts.clone())
+            }))
+    }
+
+    async fn keep_insight(
+        &self,
+        number: &Msisdn,
+        international: &Msisdn,
+        country: &Country,
+        facts: &NumberFacts,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        self.request()?.insights.insert(
+            number.clone(),
+            (international.clone(), country.clone(), facts.clone(), until),
+        );
         Ok(())
     }
 }
 
-impl MemoryStore {
-    /// Every hook answer carried out, as recorded.
-    pub fn hook_decisions_now(&self) -> Vec<HookDecision> {
-        lock(&self.state).hook_decisions.clone()
+impl Pool for MemoryStore {
+    async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
+        let s = self.request()?;
+        let mut numbers: Vec<PoolNumber> = s.pool.values().cloned().collect();
+        numbers
+            .sort_by(|a, b| (&a.country, a.msisdn.as_str()).cmp(&(&b.country, b.msisdn.as_str())));
+        Ok(numbers)
+    }
+
+    async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+        Ok(self.request()?.pool.get(msisdn.as_str()).cloned())
+    }
+
+    async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        if s.pool.contains_key(number.msisdn.as_str()) {
+            return Ok(false);
+        }
+        s.pool
+            .insert(number.msisdn.as_str().to_owned(), number.clone());
+        Ok(true)
+    }
+
+    async fn retire_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+        let mut s = self.request()?;
+        Ok(s.pool.get_mut(msisdn.as_str()).map(|n| {
+            n.state = NumberState::Retired;
+            n.clone()
+        }))
+    }
+
+    async fn remove_number(&self, msisdn: &Msisdn) -> Result<RemoveOutcome, StoreError> {
+        let mut s = self.request()?;
+        Ok(match s.pool.get(msisdn.as_str()) {
+            None => RemoveOutcome::NotFound,
+            Some(n) if n.active_count > 0 || n.state != NumberState::Retired => {
+                RemoveOutcome::InUse(n.active_count)
+            }
+            Some(_) => match s.pool.remove(msisdn.as_str()) {
+                Some(n) => RemoveOutcome::Removed(n),
+                None => RemoveOutcome::NotFound,
+            },
+        })
+    }
+
+    async fn holdings(&self, participant: &Msisdn) -> Result<Holdings, StoreError> {
+        let s = self.request()?;
+        let held = s
+            .live_routes()
+            .filter(|r| &r.caller == participant)
+            .map(|r| r.proxy_number)
+            .collect();
+        let freed = s
+            .freed
+            .values()
+            .filter(|f| &f.participant == participant)
+            .cloned()
+            .collect();
+        Ok(Holdings { held, freed })
+    }
+
+    async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
+        Ok(self.request()?.pending.values().cloned().collect())
+    }
+
+    async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let key = pending.msisdn.as_str().to_owned();
+        if s.pending.contains_key(&key) {
+            return Ok(false);
+        }
+        s.pending.insert(key, pending.clone());
+        Ok(true)
+    }
+
+    async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
+        self.request()?
+            .pending
+            .insert(pending.msisdn.as_str().to_owned(), pending.clone());
+        Ok(())
+    }
+
+    async fn drop_pending(&self, msisdn: &Msisdn) -> Result<(), StoreError> {
+        self.request()?.pending.remove(msisdn.as_str());
+        Ok(())
+    }
+
+    async fn complete_pending(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let key = number.msisdn.as_str().to_owned();
+        s.pending.remove(&key);
+        if s.pool.contains_key(&key) {
+            return Ok(false);
+        }
+        s.pool.insert(key, number.clone());
+        Ok(true)
+    }
+
+    async fn record_exhaustion(&self, e: &Exhaustion) -> Result<(), StoreError> {
+        self.request()?.exhaustions.push(e.clone());
+        Ok(())
     }
 }
 
@@ -705,9 +664,7 @@ impl AccessCodes for MemoryStore {
     ) -> Result<Option<Route>, StoreError> {
         Ok(self.request()?.code_route(proxy, code))
     }
-}
 
-impl Pool for MemoryStore {
     async fn sharing(&self) -> Result<Sharing, StoreError> {
         let s = self.request()?;
         let mut held: HashMap<(&Msisdn, &Msisdn), usize> = HashMap::new();
@@ -721,107 +678,26 @@ impl Pool for MemoryStore {
                 .map(|((_, participant), k)| (participant.as_str(), *k)),
         ))
     }
+}
 
-    async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
+impl HookLog for MemoryStore {
+    async fn last_conversation(
+        &self,
+        proxy: &Msisdn,
+        caller: &Msisdn,
+    ) -> Result<Option<Conversation>, StoreError> {
         let s = self.request()?;
-        let mut numbers: Vec<PoolNumber> = s.pool.values().cloned().collect();
-        numbers
-            .sort_by(|a, b| (&a.country, a.msisdn.as_str()).cmp(&(&b.country, b.msisdn.as_str())));
-        Ok(numbers)
+        Ok(s.freed
+            .get(&(proxy.clone(), caller.clone()))
+            .and_then(|f| s.conversations.get(&f.conversation_id))
+            .cloned())
     }
 
-    async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
-        Ok(self.request()?.pool.get(msisdn.as_str()).cloned())
-    }
-
-    async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+    async fn record_hook(&self, decision: &HookDecision) -> Result<(), StoreError> {
         let mut s = self.request()?;
-        if s.pool.contains_key(number.msisdn.as_str()) {
-            return Ok(false);
-        }
-        s.pool
-            .insert(number.msisdn.as_str().to_owned(), number.clone());
-        Ok(true)
-    }
-
-    async fn retire_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
-        let mut s = self.request()?;
-        Ok(s.pool.get_mut(msisdn.as_str()).map(|n| {
-            n.state = NumberState::Retired;
-            n.clone()
-        }))
-    }
-
-    async fn remove_number(&self, msisdn: &Msisdn) -> Result<RemoveOutcome, StoreError> {
-        let mut s = self.request()?;
-        Ok(match s.pool.get(msisdn.as_str()) {
-            None => RemoveOutcome::NotFound,
-            Some(n) if n.active_count > 0 || n.state != NumberState::Retired => {
-                RemoveOutcome::InUse(n.active_count)
-            }
-            Some(_) => match s.pool.remove(msisdn.as_str()) {
-                Some(n) => RemoveOutcome::Removed(n),
-                None => RemoveOutcome::NotFound,
-            },
-        })
-    }
-
-    async fn holdings(&self, participant: &Msisdn) -> Result<Holdings, StoreError> {
-        let s = self.request()?;
-        let held = s
-            .open()
-            .flat_map(|c| c.participants.iter())
-            .filter(|p| &p.number == participant)
-            .map(|p| p.proxy_number.clone())
-            .collect();
-        let freed = s
-            .freed
-            .values()
-            .filter(|f| &f.participant == participant)
-            .cloned()
-            .collect();
-        Ok(Holdings { held, freed })
-    }
-
-    async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
-        Ok(self.request()?.pending.values().cloned().collect())
-    }
-
-    async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
-        let mut s = self.request()?;
-        let key = pending.msisdn.as_str().to_owned();
-        if s.pending.contains_key(&key) {
-            return Ok(false);
-        }
-        s.pending.insert(key, pending.clone());
-        Ok(true)
-    }
-
-    async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
-        self.request()?
-            .pending
-            .insert(pending.msisdn.as_str().to_owned(), pending.clone());
-        Ok(())
-    }
-
-    async fn drop_pending(&self, msisdn: &Msisdn) -> Result<(), StoreError> {
-        self.request()?.pending.remove(msisdn.as_str());
-        Ok(())
-    }
-
-    async fn complete_pending(&self, number: &PoolNumber) -> Result<bool, StoreError> {
-        let mut s = self.request()?;
-        let key = number.msisdn.as_str().to_owned();
-        if s.pool.contains_key(&key) {
-            return Ok(false);
-        }
-        s.pending.remove(&key);
-        s.pool.insert(key, number.clone());
-        Ok(true)
-    }
-
-    async fn record_exhaustion(&self, e: &Exhaustion) -> Result<(), StoreError> {
-        self.request()?.exhaustions.push(e.clone());
+        s.hook_decisions
+            .retain(|d| d.channel != decision.channel || d.key != decision.key);
+        s.hook_decisions.push(decision.clone());
         Ok(())
     }
 }
@@ -913,6 +789,28 @@ impl TextLedger for MemoryStore {
 }
 
 impl SmsLedger for MemoryStore {
+    async fn messages(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> Result<Vec<RelayedMessage>, StoreError> {
+        let s = self.request()?;
+        let mut found: Vec<RelayedMessage> = s
+            .messages
+            .iter()
+            .filter(|(c, _)| c == conversation_id)
+            .map(|(_, m)| m.clone())
+            .collect();
+        found.sort_by(|a, b| (a.at, &a.message_id).cmp(&(b.at, &b.message_id)));
+        Ok(found)
+    }
+
+    async fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
+        Ok(self
+            .request()?
+            .opt_outs
+            .contains(&(participant.clone(), proxy.clone())))
+    }
+
     async fn claim_message(&self, message_id: &str, _: i64) -> Result<bool, StoreError> {
         Ok(self.request()?.claims.insert(message_id.to_owned()))
     }
@@ -976,27 +874,24 @@ impl SmsLedger for MemoryStore {
             .remove(&(participant.clone(), proxy.clone())))
     }
 
-    async fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
-        Ok(self
-            .request()?
-            .opt_outs
-            .contains(&(participant.clone(), proxy.clone())))
-    }
-
     async fn record_message(
         &self,
         conversation_id: &ConversationId,
         message: &RelayedMessage,
         _: i64,
     ) -> Result<(), StoreError> {
-        self.request()?
-            .messages
+        // One record per (conversation, time, message id), as the table keys it: the same
+        // message recorded again replaces itself.
+        let mut s = self.request()?;
+        s.messages.retain(|(c, m)| {
+            !(c == conversation_id && m.at == message.at && m.message_id == message.message_id)
+        });
+        s.messages
             .push((conversation_id.to_owned(), message.clone()));
         Ok(())
     }
 }
 
-/// Every open conversation sits in shard 0, oldest expiry first; the cursor is the last id.
 impl ExpiryIndex for MemoryStore {
     async fn expired(
         &self,
@@ -1040,6 +935,156 @@ impl ExpiryIndex for MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// A store holding these conversations (and so their routes), written as they stand.
+    pub fn with(conversations: impl IntoIterator<Item = Conversation>) -> Self {
+        let store = Self::default();
+        {
+            let mut s = lock(&store.state);
+            for c in conversations {
+                if let Some(r) = &c.reference {
+                    s.references.insert(r.clone(), c.id.clone());
+                }
+                s.conversations.insert(c.id.clone(), c);
+            }
+        }
+        store
+    }
+
+    /// A store whose pool holds these active numbers, in `country`.
+    pub fn with_pool(numbers: &[&str], country: &str) -> Self {
+        let store = Self::default();
+        for n in numbers {
+            store.put_number(PoolNumber::new(
+                Msisdn::from_digits(n).expect("a pool number in the test is a number"),
+                country.parse().expect("a test country is a country code"),
+                NumberState::Active,
+                0,
+            ));
+        }
+        store
+    }
+
+    /// Puts a number into the pool as it stands.
+    pub fn put_number(&self, number: PoolNumber) {
+        lock(&self.state)
+            .pool
+            .insert(number.msisdn.as_str().to_owned(), number);
+    }
+
+    /// How many records it holds, counted as the table would count its items (a conversation
+    /// and each of its routes and its reference, a pool or pending number, a freed pair, ...):
+    /// what a refused write must leave unchanged.
+    pub fn footprint(&self) -> usize {
+        let s = lock(&self.state);
+        let routes = s.live_routes().count();
+        s.conversations.len()
+            + routes
+            + s.references.len()
+            + s.pool.len()
+            + s.pending.len()
+            + s.freed.len()
+            + s.leases.len()
+            + s.call_refs.len()
+            + s.events.len()
+            + s.claims.len()
+            + s.parts.values().map(BTreeMap::len).sum::<usize>()
+            + s.wholes.len()
+            + s.opt_outs.len()
+            + s.messages.len()
+            + s.insights.len()
+            + s.exhaustions.len()
+            + s.hook_decisions.len()
+            + s.recordings.len()
+            + s.missed.len()
+            + s.code_failures.len()
+            + s.code_guesses.len()
+            + s.texts.len()
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many requests were made of the store.
+    pub fn requests(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn events(&self, conversation_id: &str) -> Vec<CallEvent> {
+        lock(&self.state)
+            .events
+            .iter()
+            .filter(|(k, _)| k.0 == conversation_id)
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    pub fn conversation_now(&self, id: &str) -> Option<Conversation> {
+        let id: ConversationId = id.parse().ok()?;
+        lock(&self.state).conversations.get(&id).cloned()
+    }
+
+    pub fn conversations_now(&self) -> Vec<Conversation> {
+        lock(&self.state).conversations.values().cloned().collect()
+    }
+
+    pub fn number_now(&self, msisdn: &str) -> Option<PoolNumber> {
+        lock(&self.state).pool.get(msisdn).cloned()
+    }
+
+    pub fn pending_now(&self) -> Vec<PendingNumber> {
+        lock(&self.state).pending.values().cloned().collect()
+    }
+
+    /// Every relayed message kept, with its conversation.
+    pub fn messages_now(&self) -> Vec<(ConversationId, RelayedMessage)> {
+        lock(&self.state).messages.clone()
+    }
+
+    pub fn lease_held(&self, name: &str) -> bool {
+        lock(&self.state).leases.contains_key(name)
+    }
+
+    fn request(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable {
+                kind: Unavailable::Timeout,
+                source: Box::new(aws_sdk_dynamodb::Error::InternalServerError(
+                    aws_sdk_dynamodb::types::error::InternalServerError::builder()
+                        .message("the in-memory store is set to fail")
+                        .build(),
+                )),
+            });
+        }
+        Ok(lock(&self.state))
+    }
+
+    /// The latest missed-call notice for `caller_index`'s calls in conversation `id`.
+    pub fn missed_call_now(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> Option<MissedCallNotice> {
+        lock(&self.state)
+            .missed
+            .get(&(id.clone(), caller_index))
+            .map(|(notice, _)| notice.clone())
+    }
+
+    /// Every creation that found no number, as recorded.
+    pub fn exhaustions_now(&self) -> Vec<Exhaustion> {
+        lock(&self.state).exhaustions.clone()
+    }
+
+    /// Every hook answer carried out, as recorded.
+    pub fn hook_decisions_now(&self) -> Vec<HookDecision> {
+        lock(&self.state).hook_decisions.clone()
+    }
+}
+
+/// Every open conversation sits in shard 0, oldest expiry first; the cursor is the last id.
 /// One SMS the fake Vonage was asked to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentSms {

@@ -189,7 +189,7 @@ pub async fn sent_sms(server: &MockServer) -> Vec<(String, String, String)> {
 }
 
 /// Adds active pool numbers in `country`.
-pub async fn add_pool(store: &Store, numbers: &[&str], country: &str) {
+pub async fn add_pool(store: &impl shared::ports::Pool, numbers: &[&str], country: &str) {
     for n in numbers {
         let number = shared::model::PoolNumber::new(
             Msisdn::from_digits(n).expect("a pool number in E.164 digits"),
@@ -201,6 +201,49 @@ pub async fn add_pool(store: &Store, numbers: &[&str], country: &str) {
             store.add_number(&number).await.expect("pool number added"),
             "{n} twice"
         );
+    }
+}
+
+/// What the contract suite (`shared/tests/contract.rs`) may look at beyond the ports, on the
+/// real store and the in-memory one alike.
+pub trait Inspect: shared::ports::StoreContract {
+    /// How many records the store holds: a refused write leaves it unchanged.
+    fn footprint(&self) -> impl std::future::Future<Output = usize> + Send;
+
+    /// The table's items, where there is a table (the real store only): for what only the
+    /// table shows, such as each item's TTL.
+    fn items(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Option<
+            Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+        >,
+    > + Send;
+}
+
+impl Inspect for Store {
+    async fn footprint(&self) -> usize {
+        all_items(self).await.len()
+    }
+
+    async fn items(
+        &self,
+    ) -> Option<Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>
+    {
+        Some(all_items(self).await)
+    }
+}
+
+impl Inspect for fakes::MemoryStore {
+    async fn footprint(&self) -> usize {
+        fakes::MemoryStore::footprint(self)
+    }
+
+    async fn items(
+        &self,
+    ) -> Option<Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>>
+    {
+        None
     }
 }
 

@@ -15,6 +15,7 @@ use shared::config::{
     AccessCodeConfig, AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig,
     WebhookMethods, table_name,
 };
+use shared::domain::calls::CallStore;
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use shared::hook::Hooks;
 use shared::http::request_base_url;
@@ -22,7 +23,7 @@ use shared::model::{Channel, CodeGuess, GuessSpent};
 use shared::model::{ConversationStatus, Route, RoutedBy, spoken};
 use shared::ncco::{Bridge, Ncco, Recording};
 use shared::phone::{Msisdn, mask};
-use shared::ports::{AccessCodes, CallControl, CallLog, HookLog};
+use shared::ports::{AccessCodes, CallControl, HookLog};
 use shared::problem::{ApiError, error_chain};
 use shared::seal::Carried;
 use shared::secrets::{PRIVATE_KEY, application_id, resolve};
@@ -31,6 +32,10 @@ use shared::store::Store;
 use shared::telemetry;
 use shared::values::{AccessCode, ConversationId, Language};
 use shared::vonage::VoiceClient;
+
+/// What answering a call needs of the store.
+pub trait AnswerStore: CallStore + HookLog + AccessCodes {}
+impl<T: CallStore + HookLog + AccessCodes> AnswerStore for T {}
 
 pub struct Deps<S, V = VoiceClient> {
     pub store: S,
@@ -158,7 +163,7 @@ impl Outcome {
     }
 }
 
-pub async fn handle<S: CallLog + HookLog + AccessCodes, V: CallControl>(
+pub async fn handle<S: AnswerStore, V: CallControl>(
     deps: &Deps<S, V>,
     req: Request,
 ) -> Response<Body> {
@@ -212,7 +217,7 @@ pub async fn handle<S: CallLog + HookLog + AccessCodes, V: CallControl>(
 }
 
 /// Decides the NCCO for one inbound call at time `now` (its signature checked already).
-pub async fn answer<S: CallLog + HookLog + AccessCodes, V>(
+pub async fn answer<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     now: i64,
@@ -227,7 +232,7 @@ pub async fn answer<S: CallLog + HookLog + AccessCodes, V>(
 }
 
 /// Decides the NCCO for one inbound call at time `now`, from its signed fields.
-async fn answered<S: CallLog + HookLog + AccessCodes, V>(
+async fn answered<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     signed: &Signed,
@@ -281,7 +286,7 @@ impl<'a> Call<'a> {
     }
 }
 
-async fn decide<S: CallLog + HookLog + AccessCodes, V>(
+async fn decide<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     to: &str,
@@ -344,7 +349,7 @@ async fn decide<S: CallLog + HookLog + AccessCodes, V>(
 /// A call no open conversation takes: put to the out-of-session hook when there is one, else
 /// told the number is not in service. `expired`: the conversation whose route it matched, past
 /// its expiry.
-async fn out_of_session<S: CallLog + HookLog, V>(
+async fn out_of_session<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     proxy: &Msisdn,
@@ -392,7 +397,7 @@ async fn out_of_session<S: CallLog + HookLog, V>(
 
 /// A call its route takes: put to the intercept hook first when its conversation asks for it,
 /// then connected.
-async fn known<S: CallLog + HookLog, V>(
+async fn known<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     route: &Route,
@@ -469,7 +474,7 @@ fn ask_code<S, V>(
 /// wrong codes on this number lately), or a number whose budget is spent, is told so. No key
 /// at all takes the out-of-session path, as a call without codes would. Codes are never
 /// logged.
-pub async fn code<S: CallLog + HookLog + AccessCodes, V>(
+pub async fn code<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     now: i64,
@@ -483,7 +488,7 @@ pub async fn code<S: CallLog + HookLog + AccessCodes, V>(
     }
 }
 
-async fn typed_code<S: CallLog + HookLog + AccessCodes, V>(
+async fn typed_code<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     signed: &Signed,
@@ -693,7 +698,7 @@ fn leg_id(leg: &str) -> Option<&str> {
 /// whisper for this caller, and the prompt to take the call (its key posted back here, the
 /// step sealed in the URL). A conversation that is gone, closed or has nothing to say, or a
 /// store that cannot say, gets a moment of silence: the call is bridged all the same.
-pub async fn whisper<S: HookLog, V>(
+pub async fn whisper<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     signed: &Signed,
@@ -733,7 +738,7 @@ pub async fn whisper<S: HookLog, V>(
 
 /// The conversation and caller index a whisper URL carries, if it is open at `now`, with what
 /// the URL carried.
-async fn whispered<S: HookLog, V>(
+async fn whispered<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     signed: &Signed,
     now: i64,
@@ -747,7 +752,7 @@ async fn whispered<S: HookLog, V>(
         tracing::warn!("whisper webhook without a conversation and caller");
         return None;
     };
-    match deps.store.get_conversation(&id).await {
+    match deps.store.conversation(&id).await {
         Ok(Some(c)) if c.status_at(now) == ConversationStatus::Active => Some((c, caller, carried)),
         Ok(_) => None,
         Err(e) => {
@@ -762,7 +767,7 @@ async fn whispered<S: HookLog, V>(
 /// the caller (whose leg the URL carries) is told, in their language, that the callee could
 /// not take the call. Both go through the Voice API within the call's budget; without it the
 /// callee is connected after all.
-pub async fn accept<S: HookLog, V: CallControl>(
+pub async fn accept<S: AnswerStore, V: CallControl>(
     deps: &Deps<S, V>,
     signed: &Signed,
     now: i64,
@@ -834,7 +839,7 @@ fn ncco_response(ncco: &Ncco) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(ncco.to_json())))
 }
 
-impl<S: CallLog + HookLog + AccessCodes, V: CallControl> shared::runtime::Handler for Deps<S, V> {
+impl<S: AnswerStore, V: CallControl> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -2,6 +2,7 @@
 //! `vonage/ncco-schema.json`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::Conversations;
 use shared::signature::WebhookAuth;
 
 use answer::{CallHooks, Deps, Outcome, answer, handle};

@@ -5,6 +5,7 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::Conversations;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

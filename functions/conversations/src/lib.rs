@@ -12,7 +12,8 @@ use shared::model::{CloseOutcome, ListFilter};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
 use shared::ports::{
-    Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool, TextLedger,
+    CallLog, Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool, SmsLedger,
+    TextLedger,
 };
 use shared::problem::ApiError;
 use shared::store::Store;
@@ -41,8 +42,15 @@ pub const DEFAULT_PAGE: i32 = 25;
 pub const MAX_PAGE: i32 = 100;
 
 /// The ports the conversations API uses of the store, and of Vonage.
-pub trait StorePorts: Conversations + Pool + Leases + InsightCache + TextLedger {}
-impl<T: Conversations + Pool + Leases + InsightCache + TextLedger> StorePorts for T {}
+/// What the conversations API needs of the store.
+pub trait StorePorts:
+    Conversations + CallLog + SmsLedger + Pool + Leases + InsightCache + TextLedger
+{
+}
+impl<T: Conversations + CallLog + SmsLedger + Pool + Leases + InsightCache + TextLedger> StorePorts
+    for T
+{
+}
 pub trait VonagePorts: NumberChecker + NumberInventory {}
 impl<T: NumberChecker + NumberInventory> VonagePorts for T {}
 
@@ -150,18 +158,12 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::from_uuid(raw).ok_or_else(not_found)
 }
 
-async fn find<S: Conversations, V>(
-    deps: &Deps<S, V>,
-    raw_id: &str,
-) -> Result<Conversation, ApiError> {
+async fn find<S: StorePorts, V>(deps: &Deps<S, V>, raw_id: &str) -> Result<Conversation, ApiError> {
     let id = conversation_id(raw_id)?;
-    deps.store
-        .get_conversation(&id)
-        .await?
-        .ok_or_else(not_found)
+    deps.store.conversation(&id).await?.ok_or_else(not_found)
 }
 
-async fn list<S: Conversations, V>(
+async fn list<S: StorePorts, V>(
     deps: &Deps<S, V>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {

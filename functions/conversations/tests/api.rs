@@ -6,6 +6,7 @@ mod common;
 
 use common::{App, binary_request, json_request, m, pair, request};
 use serde_json::json;
+use shared::ports::RouteReader;
 use testkit::{all_items, sent_sms};
 use wiremock::matchers::{method, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -38,11 +39,7 @@ async fn create_get_close() {
     let store = &app.deps.store;
     let pa = m(people[0]["proxy_number"].as_str().unwrap());
     let pb = m(people[1]["proxy_number"].as_str().unwrap());
-    let route = store
-        .get_route(&pa, &m("447700900001"))
-        .await
-        .unwrap()
-        .unwrap();
+    let route = store.route(&pa, &m("447700900001")).await.unwrap().unwrap();
     assert_eq!(
         (route.callee.as_str(), &route.callee_proxy),
         ("447700900002", &pb)
@@ -63,14 +60,14 @@ async fn create_get_close() {
     assert_eq!(closed["close_reason"], "closed");
     assert!(
         store
-            .get_route(&pa, &m("447700900001"))
+            .route(&pa, &m("447700900001"))
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .get_route(&pb, &m("447700900002"))
+            .route(&pb, &m("447700900002"))
             .await
             .unwrap()
             .is_none()

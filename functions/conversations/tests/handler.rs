@@ -572,7 +572,7 @@ async fn call_settings_and_languages_are_kept_shown_and_checked() {
 #[tokio::test]
 async fn the_call_log_shows_why_a_call_was_missed_and_its_recordings() {
     use shared::model::{CallEvent, CallRecording, Direction, RecordingKind};
-    use shared::ports::{CallLog, RecordingLog};
+    use shared::ports::CallLog;
     let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
     let (_, created) = call(&deps, "POST", "/conversations", Some(pair())).await;
     let id: shared::values::ConversationId = created["id"].as_str().unwrap().parse().unwrap();

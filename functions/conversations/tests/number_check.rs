@@ -7,6 +7,7 @@
 
 mod common;
 
+use shared::ports::Conversations;
 use std::time::Duration;
 
 use common::{App, add_number, pair};
@@ -154,7 +155,7 @@ async fn a_landline_takes_calls_and_no_texts_and_its_answer_is_kept() {
     let stored = app
         .deps
         .store
-        .get_conversation(&id.parse().unwrap())
+        .conversation(&id.parse().unwrap())
         .await
         .unwrap()
         .unwrap();

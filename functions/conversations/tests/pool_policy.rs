@@ -5,6 +5,7 @@
 
 mod common;
 
+use shared::ports::Pool;
 use std::collections::HashMap;
 
 use common::{App, add_number, pair};

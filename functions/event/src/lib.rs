@@ -7,11 +7,11 @@ use lambda_http::{Body, Request, Response};
 use shared::config::{MissedCallConfig, WebhookMethods};
 use shared::domain::Retention;
 use shared::domain::calls;
+use shared::domain::calls::CallStore;
 pub use shared::domain::calls::{Incoming, Outcome, Recorded};
 use shared::http::empty_response;
 use shared::model::{CallEvent, Direction, RoutedBy};
 use shared::model::{CallRef, StoreError};
-use shared::ports::CallLog;
 use shared::problem::{ApiError, error_chain};
 use shared::signature::{Signed, WebhookAuth};
 use shared::store::Store;
@@ -35,7 +35,7 @@ pub struct Deps<S = Store> {
 /// past it the request gets a `503` with `Retry-After` rather than a Lambda timeout.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
 
-pub async fn handle<S: CallLog>(deps: &Deps<S>, req: Request) -> Response<Body> {
+pub async fn handle<S: CallStore>(deps: &Deps<S>, req: Request) -> Response<Body> {
     if let Err(refused) = ApiError::unless_allowed(deps.methods, req.method()) {
         return refused.into_response();
     }
@@ -165,7 +165,7 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
 
 /// Keeps an event on its conversation, notes the activity there, and follows up a call the
 /// callee did not take.
-pub async fn record<S: CallLog>(
+pub async fn record<S: CallStore>(
     deps: &Deps<S>,
     incoming: &Incoming,
     now: i64,
@@ -173,7 +173,7 @@ pub async fn record<S: CallLog>(
     calls::record(&deps.store, deps.retention, &deps.missed, incoming, now).await
 }
 
-impl<S: CallLog> shared::runtime::Handler for Deps<S> {
+impl<S: CallStore> shared::runtime::Handler for Deps<S> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -5,6 +5,7 @@
 use event::{Deps, Outcome, handle, parse, record};
 use shared::model::Interaction;
 use shared::phone::Msisdn;
+use shared::ports::{CallLog, Conversations};
 use shared::signature::WebhookAuth;
 use testkit::fresh_store;
 

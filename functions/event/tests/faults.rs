@@ -11,6 +11,7 @@ use futures::StreamExt;
 use lambda_http::{Body, Request};
 use serde_json::json;
 use shared::model::{ConversationStatus, Interaction};
+use shared::ports::{CallLog, Conversations};
 use shared::signature::WebhookAuth;
 use testkit::{FaultProxy, add_pool, budget, conversation, fresh_store};
 
@@ -162,7 +163,7 @@ async fn every_event_is_kept_once_while_writes_fail() {
         assert_eq!(call.caller_index, 0);
     }
     let c = store
-        .get_conversation(&ID.parse().unwrap())
+        .conversation(&ID.parse().unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -13,7 +13,7 @@ use shared::config::NotifyConfig;
 use shared::domain::events::derive;
 use shared::domain::notify;
 use shared::model::{Conversation, Interaction, Missed, MissedCallMode, NotificationStatus};
-use shared::ports::Conversations;
+use shared::ports::CallLog;
 use shared::signature::WebhookAuth;
 use shared::store::Change;
 use testkit::fakes::{FakeVonage, MemoryStore};

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::http::webhook_fields;
+use shared::ports::{CallLog, Conversations, RouteReader};
 use shared::signature::WebhookAuth;
 use std::collections::HashMap;
 
@@ -147,7 +148,7 @@ async fn repeated_and_out_of_order_events_give_one_interaction() {
             .collect::<Vec<_>>(),
         ["started", "ringing", "answered", "completed"]
     );
-    let stored = deps.store.get_conversation(&c.id).await.unwrap().unwrap();
+    let stored = deps.store.conversation(&c.id).await.unwrap().unwrap();
     assert_eq!(
         stored.status,
         ConversationStatus::InProgress,
@@ -246,7 +247,7 @@ async fn a_late_event_after_close_still_lands() {
     );
     let log = calls(&deps.store, &c.id).await;
     assert_eq!(log[0].status, "completed");
-    let closed = deps.store.get_conversation(&c.id).await.unwrap().unwrap();
+    let closed = deps.store.conversation(&c.id).await.unwrap().unwrap();
     assert_eq!(
         closed.status,
         ConversationStatus::Closed,
@@ -344,8 +345,8 @@ async fn sliding_conversations_are_extended_and_absolute_ones_are_not() {
             json!({"from": A, "to": PA, "uuid": "l", "conversation_uuid": "CON-S", "status": "started", "direction": "inbound", "timestamp": later}),
         );
         assert_eq!(deliver(&deps, req).await, 204);
-        let after = deps.store.get_conversation(&c.id).await.unwrap().unwrap();
-        let route = deps.store.get_route(&m(PB), &m(B)).await.unwrap().unwrap();
+        let after = deps.store.conversation(&c.id).await.unwrap().unwrap();
+        let route = deps.store.route(&m(PB), &m(B)).await.unwrap().unwrap();
         if extended {
             assert_eq!(after.expires_at, c.created_at + 900, "{mode:?}");
             assert_eq!(route.expires_at, c.created_at + 900, "the routes move too");

@@ -2,6 +2,7 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::{CallLog, Conversations, ExpiryIndex, Pool, RouteReader};
 use std::time::{Duration, Instant};
 
 use expiry::{Deps, Notify, SweepReport, sweep};
@@ -75,16 +76,16 @@ async fn a_sweep_closes_exactly_what_expired_and_reads_little_else() {
     assert!(report.read as usize <= EXPIRED + 8, "{report:?}");
 
     for (i, c) in all.iter().enumerate().step_by(97) {
-        let stored = store.get_conversation(&c.id).await.unwrap().unwrap();
+        let stored = store.conversation(&c.id).await.unwrap().unwrap();
         let [a, b] = &c.participants;
-        let route = store.get_route(&a.proxy_number, &a.number).await.unwrap();
+        let route = store.route(&a.proxy_number, &a.number).await.unwrap();
         if i % 10 == 0 {
             assert_eq!(stored.status, ConversationStatus::Closed);
             assert_eq!(stored.close_reason, Some(CloseReason::Expired));
             assert!(route.is_none());
             assert!(
                 store
-                    .get_route(&b.proxy_number, &b.number)
+                    .route(&b.proxy_number, &b.number)
                     .await
                     .unwrap()
                     .is_none()
@@ -139,12 +140,12 @@ async fn expiry_and_delete_racing_close_once() {
         );
         assert!(deleted.unwrap().is_some());
         assert!(report.failed == 0, "{report:?}");
-        let stored = store.get_conversation(&c.id).await.unwrap().unwrap();
+        let stored = store.conversation(&c.id).await.unwrap().unwrap();
         assert_eq!(stored.status, ConversationStatus::Closed);
         for p in &c.participants {
             assert!(
                 store
-                    .get_route(&p.proxy_number, &p.number)
+                    .route(&p.proxy_number, &p.number)
                     .await
                     .unwrap()
                     .is_none()
@@ -212,7 +213,7 @@ async fn sliding_expiry_moves_the_index_entry_the_sweep_follows() {
 
     // A call answered now: the conversation lives until now + 3600.
     store.note_activity(&c, now, true).await.unwrap();
-    let moved = store.get_conversation(&c.id).await.unwrap().unwrap();
+    let moved = store.conversation(&c.id).await.unwrap().unwrap();
     assert_eq!(moved.expires_at, now + 3600);
     assert!(
         due(&store, now + 601).await.is_empty(),
@@ -225,13 +226,13 @@ async fn sliding_expiry_moves_the_index_entry_the_sweep_follows() {
     let report = sweep(&d, now + 601, far()).await;
     assert_eq!(report.closed, 0, "{report:?}");
     let route = store
-        .get_route(&c.participants[0].proxy_number, &c.participants[0].number)
+        .route(&c.participants[0].proxy_number, &c.participants[0].number)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(route.expires_at, now + 3600);
     assert_ne!(
-        store.get_conversation(&c.id).await.unwrap().unwrap().status,
+        store.conversation(&c.id).await.unwrap().unwrap().status,
         ConversationStatus::Closed
     );
 

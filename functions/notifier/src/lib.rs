@@ -11,10 +11,10 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use futures::StreamExt;
 use shared::config::NotifyConfig;
-use shared::domain::notify::{self, Delivery};
+use shared::domain::notify::{self, Delivery, NotifyStore};
 use shared::error::error_chain;
 use shared::model::NotificationStatus;
-use shared::ports::{Notifications, SmsSender, TextLedger};
+use shared::ports::SmsSender;
 use shared::store::{Change, Store};
 use shared::stream::{self, Batch};
 use shared::vonage::VonageClient;
@@ -51,7 +51,7 @@ pub struct Report {
 /// (partial batch response); those that are finished are not texted again when it does.
 pub async fn handle<S, V>(deps: &Deps<S, V>, batch: Batch) -> (DynamoDbEventResponse, Report)
 where
-    S: Notifications + TextLedger,
+    S: NotifyStore,
     V: SmsSender,
 {
     let now = shared::now();
@@ -94,7 +94,7 @@ pub fn pause(base: Duration, attempts: u32) -> Duration {
 /// became of them (a record that could not be read or recorded is retried at once).
 async fn notify_record<S, V>(deps: &Deps<S, V>, record: &EventRecord, now: i64) -> Option<Delivery>
 where
-    S: Notifications + TextLedger,
+    S: NotifyStore,
     V: SmsSender,
 {
     let conversation = match stream::change_of(record) {

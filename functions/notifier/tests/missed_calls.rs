@@ -5,6 +5,7 @@
 //! that number, or a conversation closed meanwhile, gets nothing and the notice says why.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::MissedCalls;
 use std::time::Duration;
 
 use notifier::{Deps, handle};
@@ -12,7 +13,7 @@ use shared::config::NotifyConfig;
 use shared::model::{
     Conversation, ConversationStatus, MissedCallNotice, Notification, NotificationStatus,
 };
-use shared::ports::{CallLog, SmsLedger};
+use shared::ports::SmsLedger;
 use shared::store::missed_call_image;
 use testkit::fakes::{FakeVonage, MemoryStore};
 use testkit::{stream_batch, stream_record};

@@ -5,6 +5,7 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::Conversations;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -80,7 +81,7 @@ async fn an_sms_outage_at_creation_is_sent_when_vonage_is_back() {
         .iter()
         .position(|r| r.change.sequence_number == failed_at)
         .unwrap();
-    let stored = store.get_conversation(&id).await.unwrap().unwrap();
+    let stored = store.conversation(&id).await.unwrap().unwrap();
     for p in &stored.participants {
         let n = p.notification.as_ref().unwrap();
         assert_eq!((n.status, n.attempts), (NotificationStatus::Pending, 1));
@@ -94,7 +95,7 @@ async fn an_sms_outage_at_creation_is_sent_when_vonage_is_back() {
     let again: Batch = stream_batch(first[insert..].to_vec());
     let (response, report) = notifier::handle(&notifier, again).await;
     assert!(response.batch_item_failures.is_empty(), "{report:?}");
-    let stored = store.get_conversation(&id).await.unwrap().unwrap();
+    let stored = store.conversation(&id).await.unwrap().unwrap();
     for p in &stored.participants {
         assert_eq!(
             p.notification.as_ref().unwrap().status,

@@ -11,11 +11,15 @@ use shared::http::{json_response, read_json};
 use shared::model::{NumberState, PendingNumber, PoolNumber};
 use shared::model::{RemoveOutcome, Sharing};
 use shared::phone::Msisdn;
-use shared::ports::{Leases, NumberInventory, Pool};
+use shared::ports::{AccessCodes, Leases, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::store::Store;
 use shared::values::{Country, Feature, NumberType};
 use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
+
+/// What the numbers API needs of the store.
+pub trait NumbersStore: Pool + Leases + AccessCodes {}
+impl<T: Pool + Leases + AccessCodes> NumbersStore for T {}
 
 /// What the numbers API needs: the pool and leases (`Store` in the stack, an in-memory fake in
 /// handler tests) and the account's number inventory (the Vonage client, or a fake).
@@ -219,7 +223,7 @@ pub struct RemovedView {
     pub released: bool,
 }
 
-pub async fn handle<S: Pool + Leases, V: NumberInventory>(
+pub async fn handle<S: NumbersStore, V: NumberInventory>(
     deps: &Deps<S, V>,
     req: Request,
 ) -> Response<Body> {
@@ -229,7 +233,7 @@ pub async fn handle<S: Pool + Leases, V: NumberInventory>(
     }
 }
 
-async fn route<S: Pool + Leases, V: NumberInventory>(
+async fn route<S: NumbersStore, V: NumberInventory>(
     deps: &Deps<S, V>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
@@ -337,7 +341,7 @@ fn duplicate(msisdn: &Msisdn) -> ApiError {
 
 pub use rent::{PROVISION_LEASE, PROVISION_LEASE_SECONDS};
 
-async fn provision<S: Pool + Leases, V: NumberInventory>(
+async fn provision<S: NumbersStore, V: NumberInventory>(
     deps: &Deps<S, V>,
     body: ProvisionBody,
 ) -> Result<Response<Body>, ApiError> {
@@ -452,7 +456,7 @@ async fn remove<S: Pool, V: NumberInventory>(
     }
 }
 
-impl<S: Pool + Leases, V: NumberInventory> shared::runtime::Handler for Deps<S, V> {
+impl<S: NumbersStore, V: NumberInventory> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -4,6 +4,7 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::{Conversations, Pool};
 use std::time::Duration;
 
 use lambda_http::{Body, Request, RequestExt};

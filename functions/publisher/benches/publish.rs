@@ -7,6 +7,7 @@
 //! Needs the local AWS stand-in (`scripts/bench` starts it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use shared::ports::Pool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

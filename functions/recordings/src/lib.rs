@@ -17,7 +17,7 @@ use shared::domain::Retention;
 use shared::files::Bucket;
 use shared::http::{empty_response, json_response};
 use shared::model::{CallRecording, RecordingKind};
-use shared::ports::{RecordingFiles, RecordingLog, RecordingSource};
+use shared::ports::{CallLog, Conversations, RecordingFiles, RecordingSource};
 use shared::problem::{ApiError, error_chain};
 use shared::signature::{Signed, WebhookAuth};
 use shared::store::Store;
@@ -52,7 +52,7 @@ pub enum Kept {
 
 pub async fn handle<S, F, V>(deps: &Deps<S, F, V>, req: Request) -> Response<Body>
 where
-    S: RecordingLog,
+    S: CallLog + Conversations,
     F: RecordingFiles,
     V: RecordingSource,
 {
@@ -64,7 +64,7 @@ where
 
 async fn route<S, F, V>(deps: &Deps<S, F, V>, req: &Request) -> Result<Response<Body>, ApiError>
 where
-    S: RecordingLog,
+    S: CallLog + Conversations,
     F: RecordingFiles,
     V: RecordingSource,
 {
@@ -99,7 +99,7 @@ where
 /// A store, bucket or Vonage that fails for now is a `503`, so Vonage posts it again.
 pub async fn keep<S, F, V>(deps: &Deps<S, F, V>, req: &Request, now: i64) -> Result<Kept, ApiError>
 where
-    S: RecordingLog,
+    S: CallLog + Conversations,
     F: RecordingFiles,
     V: RecordingSource,
 {
@@ -139,7 +139,7 @@ where
 
     let conversation = deps
         .store
-        .get_conversation(&id)
+        .conversation(&id)
         .await
         .map_err(ApiError::StoreUnavailable)?;
     let Some(conversation) = conversation.filter(|c| c.call.record) else {
@@ -200,7 +200,7 @@ pub async fn link<S, F, V>(
     now: i64,
 ) -> Result<LinkView, ApiError>
 where
-    S: RecordingLog,
+    S: CallLog + Conversations,
     F: RecordingFiles,
 {
     let not_found = || ApiError::NotFound("no recording of this call".into());
@@ -234,7 +234,7 @@ where
     })
 }
 
-impl<S: RecordingLog, F: RecordingFiles, V: RecordingSource> shared::runtime::Handler
+impl<S: CallLog + Conversations, F: RecordingFiles, V: RecordingSource> shared::runtime::Handler
     for Deps<S, F, V>
 {
     async fn handle(&self, req: Request) -> Response<Body> {

@@ -5,11 +5,11 @@
 //! is in `recordings.rs`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::CallLog;
 use std::time::Duration;
 
 use recordings::{Deps, handle};
 use shared::domain::Retention;
-use shared::ports::Conversations;
 use shared::signature::WebhookAuth;
 use testkit::fakes::{FakeVonage, MemoryBucket, MemoryStore};
 use testkit::requests::read;

@@ -6,6 +6,7 @@
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+use shared::ports::{CallLog, Conversations};
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};

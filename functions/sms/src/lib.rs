@@ -11,12 +11,12 @@ use std::collections::HashMap;
 use lambda_http::{Body, Request, Response};
 use shared::config::SmsConfig;
 use shared::domain::delivery;
-use shared::domain::relay::{self, Relay};
+use shared::domain::relay::{self, Relay, RelayStore};
 pub use shared::domain::relay::{Inbound, OPT_IN, OPT_OUT, Outcome, RelayError};
 use shared::hook::Hooks;
 use shared::http::{empty_response, webhook_fields};
 use shared::phone::{Msisdn, mask};
-use shared::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
+use shared::ports::{AccessCodes, SmsSender, TextLedger};
 use shared::problem::ApiError;
 use shared::signature::WebhookAuth;
 use shared::sms_signature::SmsVerifier;
@@ -43,7 +43,7 @@ pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 pub async fn handle<S, V>(deps: &Deps<S, V>, req: Request) -> Response<Body>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     let path = shared::http::path(&req);
@@ -124,7 +124,7 @@ async fn messages_api_checked<S, V>(
 /// its JWT checked against the body before anything is read.
 async fn inbound_message<S, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     let now = match messages_api_checked(deps, req, "inbound message").await {
@@ -148,7 +148,7 @@ where
 
 /// `POST /webhooks/message-status`: a status of a text the product sent through the Messages
 /// API (`messageStatusSMS`), its JWT checked against the body before anything is read.
-async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
+async fn message_status<S: TextLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
     let now = match messages_api_checked(deps, req, "message status").await {
         Ok(now) => now,
         Err(refused) => return refused.into_response(),
@@ -164,7 +164,7 @@ async fn message_status<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Re
 
 /// `/webhooks/delivery-receipt`: an SMS API delivery receipt (`DeliveryReceipt`), in any of the
 /// encodings the SMS API uses, its `sig` checked like an inbound SMS's.
-async fn delivery_receipt<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
+async fn delivery_receipt<S: TextLedger, V>(deps: &Deps<S, V>, req: &Request) -> Response<Body> {
     let Signed { fields, now } = match sms_api_fields(deps, req, "delivery receipt").await {
         Ok(Some(signed)) => signed,
         Ok(None) => return empty_response(200),
@@ -181,7 +181,7 @@ async fn delivery_receipt<S: SmsLedger, V>(deps: &Deps<S, V>, req: &Request) -> 
 
 /// Records a status (one the product does not track is acknowledged and dropped): `204` once
 /// recorded or seen before, `503` (which Vonage retries) when the store could not be written.
-async fn recorded<S: SmsLedger, V>(
+async fn recorded<S: TextLedger, V>(
     deps: &Deps<S, V>,
     status: Option<delivery::Status>,
     now: i64,
@@ -259,7 +259,7 @@ impl InboundMessage {
 /// when it could not be.
 async fn relayed<S, V>(deps: &Deps<S, V>, inbound: &Inbound, now: i64) -> Response<Body>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     match relay(deps, inbound, now).await {
@@ -331,7 +331,7 @@ pub fn parse(fields: &HashMap<String, String>) -> Result<Inbound, ApiError> {
 /// Relays one inbound message at `now`.
 pub async fn relay<S, V>(deps: &Deps<S, V>, m: &Inbound, now: i64) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     let relay = Relay {
@@ -345,7 +345,7 @@ where
 
 impl<S, V> shared::runtime::Handler for Deps<S, V>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     async fn handle(&self, req: Request) -> Response<Body> {

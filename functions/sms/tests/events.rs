@@ -5,6 +5,7 @@
 
 use shared::config::SmsConfig;
 use shared::model::Mode;
+use shared::ports::{Conversations, TextLedger};
 use shared::vonage::VonageClient;
 use sms::{Deps, handle};
 use testkit::{add_pool, conversation, fresh_store, mock_config, sent_sms, vonage_mock};

@@ -10,6 +10,7 @@ use lambda_http::{Body, Request};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::config::SmsConfig;
+use shared::ports::{Conversations, SmsLedger, TextLedger};
 use shared::signature::{Verifier, WebhookAuth, claims_for, sign};
 use shared::store::Store;
 use shared::vonage::{Messaging, VonageClient};

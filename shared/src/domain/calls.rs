@@ -12,7 +12,11 @@ use crate::model::{
 use crate::model::{CallRef, StoreError};
 use crate::ncco::Ncco;
 use crate::phone::{Msisdn, mask};
-use crate::ports::CallLog;
+use crate::ports::{CallLog, Conversations, MissedCalls, RouteReader};
+
+/// What following a call needs of the store.
+pub trait CallStore: CallLog + Conversations + RouteReader + MissedCalls {}
+impl<T: CallLog + Conversations + RouteReader + MissedCalls> CallStore for T {}
 
 /// What became of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +68,7 @@ impl From<Outcome> for Recorded {
 
 /// Keeps an event on its conversation, notes the activity there, and follows up a call its
 /// callee did not take.
-pub async fn record<S: CallLog>(
+pub async fn record<S: CallStore>(
     store: &S,
     retention: Retention,
     missed: &MissedCallConfig,
@@ -116,7 +120,7 @@ pub async fn record<S: CallLog>(
 /// language (and, with `voicemail`, asked to leave a message, which is recorded), and a notice
 /// for the callee's SMS is written unless this caller's last one is still in its quiet
 /// interval. Anything else is just recorded.
-async fn follow_up<S: CallLog>(
+async fn follow_up<S: CallStore>(
     store: &S,
     missed: &MissedCallConfig,
     c: &Conversation,
@@ -181,7 +185,7 @@ async fn follow_up<S: CallLog>(
 /// The conversation a call belongs to: remembered from its earlier events, or found through
 /// the route it took. The caller's leg runs (proxy, caller); the callee's leg runs
 /// (callee's proxy → callee), which is the callee's own route, read backwards.
-async fn find_call<S: CallLog>(
+async fn find_call<S: CallStore>(
     store: &S,
     retention: Retention,
     incoming: &Incoming,

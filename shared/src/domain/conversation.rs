@@ -122,7 +122,7 @@ pub async fn reopen<S: Conversations>(
     policy: ClosePolicy,
 ) -> Result<Reopened, ReopenError> {
     for _ in 0..assign::MAX_CONFLICT_RETRIES {
-        let Some(c) = store.get_conversation(id).await? else {
+        let Some(c) = store.conversation(id).await? else {
             return Err(ReopenError::NotFound);
         };
         if c.is_open_at(now) {

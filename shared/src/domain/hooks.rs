@@ -20,7 +20,7 @@ use crate::hook::HookClient;
 use crate::model::{CallRef, Channel, HookDecision, HookKind, StoreError};
 use crate::model::{Conversation, Route};
 use crate::phone::Msisdn;
-use crate::ports::{CallLog, HookLog};
+use crate::ports::{CallLog, Conversations, HookLog, RouteReader};
 use crate::values::{ConversationId, Label, Reference};
 
 /// The out-of-session hook's request.
@@ -166,12 +166,12 @@ fn count(hook: &str, outcome: &str) {
 
 /// The conversation this caller last had on this number (the expired one their route still
 /// names, or the one whose close freed the pair), and their index in it.
-async fn last_conversation<S: HookLog>(
+async fn last_conversation<S: HookLog + Conversations>(
     store: &S,
     call: &Unplanned<'_>,
 ) -> Result<Option<(Conversation, u8)>, StoreError> {
     let c = match call.expired {
-        Some(id) => store.get_conversation(id).await?,
+        Some(id) => store.conversation(id).await?,
         None => store.last_conversation(call.proxy, call.caller).await?,
     };
     Ok(c.and_then(|c| index_of(&c, call.caller).map(|i| (c, i))))
@@ -188,7 +188,7 @@ fn described(c: &Conversation, index: u8, now: i64) -> LastConversation {
 }
 
 /// Asks the out-of-session hook, returning its answer and the last conversation it was told of.
-async fn ask<S: HookLog, A: serde::de::DeserializeOwned>(
+async fn ask<S: HookLog + Conversations, A: serde::de::DeserializeOwned>(
     store: &S,
     hook: &HookClient,
     u: &Unplanned<'_>,
@@ -217,7 +217,7 @@ async fn ask<S: HookLog, A: serde::de::DeserializeOwned>(
 
 /// The conversation an answer names and the caller's index in it; refused (with the reason)
 /// unless the caller was one of its participants.
-async fn theirs<S: HookLog>(
+async fn theirs<S: HookLog + Conversations>(
     store: &S,
     id: &ConversationId,
     caller: &Msisdn,
@@ -226,7 +226,7 @@ async fn theirs<S: HookLog>(
     let found = match last {
         Some((c, i)) if &c.id == id => Some((c, i)),
         _ => store
-            .get_conversation(id)
+            .conversation(id)
             .await
             .map_err(|e| {
                 tracing::error!(error = %error_chain(&e), "the conversation a hook named could not be read");
@@ -241,7 +241,7 @@ async fn theirs<S: HookLog>(
 }
 
 /// Records a hook's answer that was carried out; a failure is logged, never the caller's.
-async fn record<S: HookLog>(store: &S, decision: HookDecision) {
+async fn record<S: HookLog + Conversations>(store: &S, decision: HookDecision) {
     if let Err(e) = store.record_hook(&decision).await {
         tracing::error!(error = %error_chain(&e), action = %decision.action, "hook decision not recorded");
     }
@@ -270,7 +270,7 @@ fn decision(
 /// The out-of-session hook's decision for a call, carried out: a one-off bridge (the call is
 /// remembered on the conversation, so its events reach its call log), a reopened conversation,
 /// a message, or a rejection. `budget` is what remains for the hook within the call's own.
-pub async fn call<S: HookLog + CallLog>(
+pub async fn call<S: HookLog + Conversations + RouteReader + CallLog>(
     store: &S,
     hook: &HookClient,
     settings: &ConversationConfig,
@@ -291,7 +291,7 @@ pub async fn call<S: HookLog + CallLog>(
     outcome
 }
 
-async fn decide_call<S: HookLog + CallLog>(
+async fn decide_call<S: HookLog + Conversations + RouteReader + CallLog>(
     store: &S,
     hook: &HookClient,
     settings: &ConversationConfig,
@@ -366,7 +366,7 @@ fn route_of(c: &Conversation, index: u8) -> Route {
 
 /// The out-of-session hook's decision for a text: relay it to the named conversation's other
 /// participant, reply to the sender, or ignore it (carried out by the relay).
-pub async fn text<S: HookLog>(
+pub async fn text<S: HookLog + Conversations>(
     store: &S,
     hook: &HookClient,
     u: &Unplanned<'_>,
@@ -385,7 +385,7 @@ pub async fn text<S: HookLog>(
     outcome
 }
 
-async fn decide_text<S: HookLog>(
+async fn decide_text<S: HookLog + Conversations>(
     store: &S,
     hook: &HookClient,
     u: &Unplanned<'_>,
@@ -414,7 +414,7 @@ async fn decide_text<S: HookLog>(
 /// Asks the intercept hook whether a call or text on `route` may go through. It lets it
 /// through when the hook does not answer in time or cannot be reached; an answer that is not
 /// an action denies it with the default message. A denial is recorded.
-pub async fn intercept<S: HookLog>(
+pub async fn intercept<S: HookLog + Conversations>(
     store: &S,
     hook: &HookClient,
     channel: Channel,

@@ -11,8 +11,15 @@ use crate::model::{
     Conversation, ConversationStatus, MissedCallNotice, Notification, NotificationStatus,
     Participant, TextKind, TextOwner,
 };
-use crate::ports::{Notifications, SmsSender, TextLedger};
+use crate::ports::{Conversations, MissedCalls, Notifications, SmsLedger, SmsSender, TextLedger};
 use crate::values::ConversationId;
+
+/// What texting participants needs of the store.
+pub trait NotifyStore:
+    Conversations + Notifications + MissedCalls + SmsLedger + TextLedger
+{
+}
+impl<T: Conversations + Notifications + MissedCalls + SmsLedger + TextLedger> NotifyStore for T {}
 
 /// Why a text was not sent to a participant whose number is a landline.
 pub const NOT_SMS_CAPABLE: &str = "not_sms_capable";
@@ -135,7 +142,7 @@ impl Delivery {
 /// closed first, or when the participant is on a landline (`not_sms_capable`, nothing sent).
 /// Pending is read from the stored conversation, so a redelivered change does not text anyone
 /// twice once their outcome is recorded.
-pub async fn deliver<S: Notifications + TextLedger, V: SmsSender>(
+pub async fn deliver<S: NotifyStore, V: SmsSender>(
     store: &S,
     sms: &V,
     id: &ConversationId,
@@ -152,7 +159,7 @@ pub async fn deliver<S: Notifications + TextLedger, V: SmsSender>(
     Ok(a?.and(b?))
 }
 
-async fn deliver_one<S: Notifications + TextLedger, V: SmsSender>(
+async fn deliver_one<S: NotifyStore, V: SmsSender>(
     store: &S,
     sms: &V,
     c: &Conversation,
@@ -243,7 +250,7 @@ async fn deliver_one<S: Notifications + TextLedger, V: SmsSender>(
 /// twice. Not sent, and recorded as failed, when the callee has opted out of texts on that
 /// number, when the conversation is closed or gone, or when Vonage refuses for good or a passing
 /// failure outlasts `give_up_after` seconds from the call.
-pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
+pub async fn missed_call<S: NotifyStore, V: SmsSender>(
     store: &S,
     sms: &V,
     notice: &MissedCallNotice,
@@ -282,7 +289,7 @@ pub async fn missed_call<S: Notifications + TextLedger, V: SmsSender>(
     let outcome = if !callee.takes_texts() {
         finish(NotificationStatus::Failed, Some(NOT_SMS_CAPABLE.to_owned()))
     } else if store
-        .refuses_texts(&callee.number, &callee.proxy_number)
+        .opted_out(&callee.number, &callee.proxy_number)
         .await?
     {
         finish(NotificationStatus::Failed, Some(OPTED_OUT.to_owned()))

@@ -14,10 +14,19 @@ use crate::hook::{HookClient, Hooks};
 use crate::model::{Channel, MessagePart, RelayedMessage, StoreError};
 use crate::model::{Route, TextKind, TextOwner};
 use crate::phone::Msisdn;
-use crate::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
+use crate::ports::{
+    AccessCodes, Conversations, HookLog, Leases, RouteReader, SmsLedger, SmsSender, TextLedger,
+};
 use crate::values::AccessCode;
 use crate::values::MessageStatus;
 use crate::vonage::VonageError;
+
+/// What relaying a text needs of the store.
+pub trait RelayStore:
+    RouteReader + SmsLedger + TextLedger + Leases + HookLog + Conversations
+{
+}
+impl<T: RouteReader + SmsLedger + TextLedger + Leases + HookLog + Conversations> RelayStore for T {}
 
 /// What relaying needs: the route reader and SMS ledger, the sender, and the SMS settings.
 pub struct Relay<'a, S, V> {
@@ -99,7 +108,7 @@ pub async fn relay<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     let store = &deps.store;
@@ -121,7 +130,7 @@ async fn relay_claimed<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     if m.binary {
@@ -196,7 +205,7 @@ async fn addressed<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog + AccessCodes,
+    S: RelayStore + AccessCodes,
     V: SmsSender,
 {
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
@@ -254,7 +263,7 @@ async fn intercepted<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RelayStore,
     V: SmsSender,
 {
     let verdict = match &deps.hooks.intercept {
@@ -329,7 +338,7 @@ async fn out_of_session<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RelayStore,
     V: SmsSender,
 {
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
@@ -355,7 +364,7 @@ where
 }
 
 /// Texts the sender back from the number they texted, unless they opted out of it.
-async fn reply_unless_opted_out<S: SmsLedger, V: SmsSender>(
+async fn reply_unless_opted_out<S: SmsLedger + TextLedger, V: SmsSender>(
     deps: &Relay<'_, S, V>,
     m: &Inbound,
     text: &str,
@@ -366,7 +375,7 @@ async fn reply_unless_opted_out<S: SmsLedger, V: SmsSender>(
     Ok(())
 }
 
-async fn deliver<S: SmsLedger, V: SmsSender>(
+async fn deliver<S: SmsLedger + TextLedger, V: SmsSender>(
     deps: &Relay<'_, S, V>,
     m: &Inbound,
     route: &Route,
@@ -438,7 +447,7 @@ async fn unknown_sender<S, V>(
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
-    S: RouteReader + SmsLedger + Leases + HookLog,
+    S: RelayStore,
     V: SmsSender,
 {
     let Some(reply) = &deps.sms.unknown_reply else {

@@ -13,8 +13,8 @@ struct RecordingItem {
     ttl: i64,
 }
 
-impl Store {
-    pub async fn get_call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
+impl CallLog for Store {
+    async fn call_ref(&self, call_id: &str) -> Result<Option<CallRef>, StoreError> {
         Ok(self
             .get::<CallRefItem>(keys::call_ref(call_id))
             .await?
@@ -23,7 +23,7 @@ impl Store {
 
     /// Remembers which conversation a call belongs to, so its later events find it even after
     /// the conversation's routes are gone.
-    pub async fn put_call_ref(
+    async fn remember_call(
         &self,
         call_id: &str,
         call: &CallRef,
@@ -41,7 +41,7 @@ impl Store {
 
     /// Keeps one call-status event. The same event again overwrites itself: one record.
     #[tracing::instrument(skip_all, fields(conversation_id = %conversation_id, status = %event.status))]
-    pub async fn record_call_event(
+    async fn record_event(
         &self,
         conversation_id: &ConversationId,
         event: &CallEvent,
@@ -59,7 +59,7 @@ impl Store {
 
     /// Adds a kept recording to its conversation's log, until `ttl` (the conversation's
     /// retention); the same recording again is the same record.
-    pub async fn keep_recording(
+    async fn keep_recording(
         &self,
         conversation_id: &ConversationId,
         recording: &CallRecording,
@@ -77,7 +77,7 @@ impl Store {
     }
 
     /// Every recording kept of a conversation's calls.
-    pub async fn recordings(
+    async fn recordings(
         &self,
         conversation_id: &ConversationId,
     ) -> Result<Vec<CallRecording>, StoreError> {
@@ -87,7 +87,7 @@ impl Store {
     }
 
     /// Every call event kept on a conversation.
-    pub async fn call_events(
+    async fn call_events(
         &self,
         conversation_id: &ConversationId,
     ) -> Result<Vec<CallEvent>, StoreError> {
@@ -101,7 +101,7 @@ impl Store {
     /// sliding conversation's expiry moves to `at + ttl_seconds` (never back, and at most once
     /// a minute). Each step is conditional, so repeats and races change nothing twice, and a
     /// closed conversation is never touched.
-    pub async fn note_activity(
+    async fn note_activity(
         &self,
         c: &Conversation,
         at: i64,
@@ -212,7 +212,9 @@ impl Store {
         }
         Ok(())
     }
+}
 
+impl Store {
     /// Gives a closed conversation's call log the conversation's retention. Best effort: each
     /// event was written with a TTL already, so a failure here only keeps it a little longer.
     pub(super) async fn stamp_call_log(&self, id: &ConversationId, retain_until: i64) {

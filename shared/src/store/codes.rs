@@ -16,12 +16,12 @@ struct FailuresItem {
     ttl: i64,
 }
 
-impl Store {
+impl AccessCodes for Store {
     /// Spends a guess before the code is looked up: counts it against the caller (refused
     /// once they are locked out), then against the number's budget for the day (one conditional
     /// update, so calls in parallel cannot overspend it).
     #[tracing::instrument(skip_all, fields(proxy = %guess.proxy.masked()))]
-    pub async fn spend_code_guess(&self, guess: &CodeGuess<'_>) -> Result<GuessSpent, StoreError> {
+    async fn spend_code_guess(&self, guess: &CodeGuess<'_>) -> Result<GuessSpent, StoreError> {
         let (failures, live) =
             tokio::join!(self.count_code_guess(guess), self.codes_on(guess.proxy));
         let failures = match failures? {
@@ -54,11 +54,7 @@ impl Store {
 
     /// Gives back a guess whose code was right: it is not a wrong code, and cost the number
     /// nothing.
-    pub async fn refund_code_guess(
-        &self,
-        guess: &CodeGuess<'_>,
-        cost: i64,
-    ) -> Result<(), StoreError> {
+    async fn refund_code_guess(&self, guess: &CodeGuess<'_>, cost: i64) -> Result<(), StoreError> {
         let refund = |item, counter, by: i64| {
             self.client
                 .update_item()
@@ -86,7 +82,7 @@ impl Store {
 
     /// The route `code` names on `proxy` (strongly consistent).
     #[tracing::instrument(skip_all, fields(proxy = %proxy.masked()))]
-    pub async fn code_route(
+    async fn code_route(
         &self,
         proxy: &Msisdn,
         code: &AccessCode,
@@ -97,6 +93,37 @@ impl Store {
             .map(|c| c.route))
     }
 
+    /// Who shares proxy numbers now, read from the open conversations' codes (one query of the
+    /// codes collection, keys only).
+    async fn sharing(&self) -> Result<Sharing, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(INDEX_COLLECTION)
+            .key_condition_expression("gsi3pk = :p")
+            .expression_attribute_values(":p", s(keys::CODES))
+            .projection_expression("gsi3sk");
+        let mut held: HashMap<(String, String), usize> = HashMap::new();
+        for item in query_items(query).await? {
+            // proxy#participant#conversation: count conversations per (proxy, participant).
+            let sk = item.get("gsi3sk").and_then(|v| v.as_s().ok());
+            if let Some([proxy, participant, _]) = sk
+                .map(|sk| sk.splitn(3, '#').collect::<Vec<_>>())
+                .as_deref()
+            {
+                *held
+                    .entry(((*proxy).to_owned(), (*participant).to_owned()))
+                    .or_default() += 1;
+            }
+        }
+        Ok(crate::model::sharing_of(
+            held.iter().map(|((_, p), k)| (p.as_str(), *k)),
+        ))
+    }
+}
+
+impl Store {
     /// How many live codes `proxy` holds (one count of the codes collection).
     pub async fn codes_on(&self, proxy: &Msisdn) -> Result<i64, StoreError> {
         let mut count = 0;
@@ -170,34 +197,5 @@ impl Store {
         })
         .await?;
         Ok(Ok(failures))
-    }
-
-    /// Who shares proxy numbers now, read from the open conversations' codes (one query of the
-    /// codes collection, keys only).
-    pub async fn sharing(&self) -> Result<Sharing, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(INDEX_COLLECTION)
-            .key_condition_expression("gsi3pk = :p")
-            .expression_attribute_values(":p", s(keys::CODES))
-            .projection_expression("gsi3sk");
-        let mut held: HashMap<(String, String), usize> = HashMap::new();
-        for item in query_items(query).await? {
-            // proxy#participant#conversation: count conversations per (proxy, participant).
-            let sk = item.get("gsi3sk").and_then(|v| v.as_s().ok());
-            if let Some([proxy, participant, _]) = sk
-                .map(|sk| sk.splitn(3, '#').collect::<Vec<_>>())
-                .as_deref()
-            {
-                *held
-                    .entry(((*proxy).to_owned(), (*participant).to_owned()))
-                    .or_default() += 1;
-            }
-        }
-        Ok(crate::model::sharing_of(
-            held.iter().map(|((_, p), k)| (p.as_str(), *k)),
-        ))
     }
 }

@@ -2,11 +2,8 @@
 
 use super::*;
 
-impl Store {
-    pub async fn get_conversation(
-        &self,
-        id: &ConversationId,
-    ) -> Result<Option<Conversation>, StoreError> {
+impl Conversations for Store {
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
         Ok(self
             .get::<ConversationItem>(keys::conversation(id))
             .await?
@@ -14,7 +11,7 @@ impl Store {
     }
 
     /// The conversation that holds `reference`, while it is not closed.
-    pub async fn find_by_reference(
+    async fn find_by_reference(
         &self,
         reference: &Reference,
     ) -> Result<Option<Conversation>, StoreError> {
@@ -24,7 +21,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        self.get_conversation(&r.conversation_id).await
+        self.conversation(&r.conversation_id).await
     }
 
     /// Writes a new conversation with its two routes, its members, its reference and the pool's
@@ -32,7 +29,7 @@ impl Store {
     /// participant) pair is free, each proxy number only if it is still active, and the
     /// reference only if no other conversation holds it: rule 2 holds under any concurrency.
     #[tracing::instrument(skip_all, fields(conversation_id = %c.id))]
-    pub async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
+    async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
         let mut items = Vec::with_capacity(8);
         // What each transaction item stands for, to read the cancellation reasons by position.
         let mut meaning = Vec::with_capacity(8);
@@ -58,6 +55,217 @@ impl Store {
         self.write_claiming(items, &meaning).await
     }
 
+    /// Opens `closed` again as `reopened` at `now`: the conversation, its members, both routes,
+    /// its reference and the usage counts in one transaction, conditioned on it being closed as
+    /// read (so two reopens cannot both apply) and on the same rule 2 conditions as creation. A
+    /// refused condition comes back as the [`CreateConflict`] that names it (`Contention` when
+    /// the conversation changed meanwhile).
+    #[tracing::instrument(skip_all, fields(conversation_id = %closed.id))]
+    async fn reopen_conversation(
+        &self,
+        closed: &Conversation,
+        reopened: &Conversation,
+        now: i64,
+    ) -> Result<(), WriteError> {
+        let mut items = Vec::with_capacity(10);
+        let mut meaning = Vec::with_capacity(10);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(conversation_item(reopened)?))
+            .condition_expression("#status = :closed AND closed_at = :closed_at")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed", s("closed"))
+            .expression_attribute_values(":closed_at", n(closed.closed_at.unwrap_or_default()));
+        items.push(tx_put(put));
+        meaning.push(Some(CreateConflict::Contention));
+        for index in 0..reopened.participants.len() {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::member(&reopened.id, index))))
+                .update_expression("SET #status = :status REMOVE #ttl")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":status", s(reopened.status.as_str()));
+            items.push(tx_update(update));
+            meaning.push(None);
+        }
+        self.claim_pairs(reopened, now, &mut items, &mut meaning)?;
+        self.write_claiming(items, &meaning).await
+    }
+
+    /// Closes a conversation: status `closed`, its routes and reference deleted, members marked,
+    /// pool counts decremented, all in one transaction conditioned on it being open. Closing a
+    /// closed conversation changes nothing. `None` when there is no such conversation.
+    #[tracing::instrument(skip(self, closing))]
+    async fn close_conversation(
+        &self,
+        id: &ConversationId,
+        closing: &Closing,
+    ) -> Result<Option<CloseOutcome>, StoreError> {
+        let Closing {
+            reason,
+            at: now,
+            retain_until,
+            cool_off_seconds,
+        } = *closing;
+        for _ in 0..5 {
+            let Some(current) = self.conversation(id).await? else {
+                return Ok(None);
+            };
+            if current.status == ConversationStatus::Closed {
+                return Ok(Some(CloseOutcome::AlreadyClosed(current)));
+            }
+            let mut closed = current.clone();
+            closed.status = ConversationStatus::Closed;
+            closed.closed_at = Some(now);
+            closed.close_reason = Some(reason);
+
+            let mut items = Vec::with_capacity(8);
+            let mut conv_item = conversation_item(&closed)?;
+            conv_item.insert("ttl".into(), n(retain_until));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(conv_item))
+                .condition_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(current.status.as_str()));
+            items.push(tx_put(put));
+            for (route, p) in current.routes().iter().zip(&current.participants) {
+                // An ambiguous route goes with any of the conversations sharing the pair: the
+                // others' calls on it go by code all the same.
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
+                    .condition_expression(
+                        "attribute_not_exists(pk) OR conversation_id = :id OR ambiguous = :yes",
+                    )
+                    .expression_attribute_values(":id", s(id.as_str()))
+                    .expression_attribute_values(":yes", AttributeValue::Bool(true));
+                items.push(tx_delete(delete));
+                if let Some(code) = &p.code {
+                    let delete = Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(keys::access_code(&route.proxy_number, code))))
+                        .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                        .expression_attribute_values(":id", s(id.as_str()));
+                    items.push(tx_delete(delete));
+                }
+                let freed = FreedItem::new(
+                    FreedPair {
+                        proxy_number: route.proxy_number.clone(),
+                        participant: route.caller.clone(),
+                        counterpart: route.callee.clone(),
+                        conversation_id: id.to_owned(),
+                        free_at: now + cool_off_seconds,
+                    },
+                    retain_until,
+                );
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(freed)?));
+                items.push(tx_put(put));
+            }
+            for index in 0..current.participants.len() {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::member(id, index))))
+                    .update_expression("SET #status = :closed, #ttl = :ttl")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":closed", s("closed"))
+                    .expression_attribute_values(":ttl", n(retain_until));
+                items.push(tx_update(update));
+            }
+            if let Some(reference) = &current.reference {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::reference(reference))))
+                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
+                    .expression_attribute_values(":id", s(id.as_str()));
+                items.push(tx_delete(delete));
+            }
+            for (msisdn, uses) in usage(&current) {
+                items.push(usage_update(&self.table, &msisdn, -uses));
+            }
+            let out = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match out {
+                Ok(_) => {
+                    // A conversation nobody called has no call log to stamp.
+                    if current.last_activity.is_some() {
+                        self.stamp_call_log(id, retain_until).await;
+                    }
+                    return Ok(Some(CloseOutcome::Closed(closed)));
+                }
+                // Someone else changed it (closed it, or moved it to in-progress): read again.
+                Err(e) if cancellation(&e, &[]).is_some() => continue,
+                Err(e) => return Err(tx_error(e)),
+            }
+        }
+        // Five changes in a row under our feet: report the state as it now stands.
+        match self.conversation(id).await? {
+            Some(c) if c.status == ConversationStatus::Closed => {
+                Ok(Some(CloseOutcome::AlreadyClosed(c)))
+            }
+            Some(_) => Err(StoreError::Contended),
+            None => Ok(None),
+        }
+    }
+
+    /// Conversations, newest first, by status and/or participant.
+    async fn list_conversations(
+        &self,
+        filter: &ListFilter,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let start = cursor.map(decode_cursor).transpose()?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        query = match &filter.participant {
+            Some(p) => query
+                .index_name(INDEX_PARTICIPANT)
+                .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :c)")
+                .expression_attribute_values(":p", s(keys::participant(p)))
+                .expression_attribute_values(":c", s("CONV#")),
+            None => query
+                .index_name(INDEX_COLLECTION)
+                .key_condition_expression("gsi3pk = :p")
+                .expression_attribute_values(":p", s(keys::CONVERSATIONS)),
+        };
+        if let Some(status) = filter.status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let out = query.send().await?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            if filter.participant.is_some() {
+                let member: MemberItem = from_item(item)?;
+                if let Some(c) = self.conversation(&member.conversation_id).await? {
+                    items.push(c);
+                }
+            } else {
+                items.push(from_item::<_, ConversationItem>(item)?.conversation);
+            }
+        }
+        let next_cursor = out.last_evaluated_key.map(|k| encode_cursor(&k));
+        Ok(Page { items, next_cursor })
+    }
+}
+
+impl Store {
     /// Writes `items` in one transaction; a refused condition comes back as the conflict
     /// `meaning` gives its position. The token makes the SDK's own retry of the request
     /// idempotent: if a first attempt was applied but its answer lost, the retry succeeds
@@ -161,167 +369,6 @@ impl Store {
         Ok(())
     }
 
-    /// Opens `closed` again as `reopened` at `now`: the conversation, its members, both routes,
-    /// its reference and the usage counts in one transaction, conditioned on it being closed as
-    /// read (so two reopens cannot both apply) and on the same rule 2 conditions as creation. A
-    /// refused condition comes back as the [`CreateConflict`] that names it (`Contention` when
-    /// the conversation changed meanwhile).
-    #[tracing::instrument(skip_all, fields(conversation_id = %closed.id))]
-    pub async fn reopen_conversation(
-        &self,
-        closed: &Conversation,
-        reopened: &Conversation,
-        now: i64,
-    ) -> Result<(), WriteError> {
-        let mut items = Vec::with_capacity(10);
-        let mut meaning = Vec::with_capacity(10);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(conversation_item(reopened)?))
-            .condition_expression("#status = :closed AND closed_at = :closed_at")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":closed", s("closed"))
-            .expression_attribute_values(":closed_at", n(closed.closed_at.unwrap_or_default()));
-        items.push(tx_put(put));
-        meaning.push(Some(CreateConflict::Contention));
-        for index in 0..reopened.participants.len() {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::member(&reopened.id, index))))
-                .update_expression("SET #status = :status REMOVE #ttl")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_names("#ttl", "ttl")
-                .expression_attribute_values(":status", s(reopened.status.as_str()));
-            items.push(tx_update(update));
-            meaning.push(None);
-        }
-        self.claim_pairs(reopened, now, &mut items, &mut meaning)?;
-        self.write_claiming(items, &meaning).await
-    }
-
-    /// Closes a conversation: status `closed`, its routes and reference deleted, members marked,
-    /// pool counts decremented, all in one transaction conditioned on it being open. Closing a
-    /// closed conversation changes nothing. `None` when there is no such conversation.
-    #[tracing::instrument(skip(self, closing))]
-    pub async fn close_conversation(
-        &self,
-        id: &ConversationId,
-        closing: &Closing,
-    ) -> Result<Option<CloseOutcome>, StoreError> {
-        let Closing {
-            reason,
-            at: now,
-            retain_until,
-            cool_off_seconds,
-        } = *closing;
-        for _ in 0..5 {
-            let Some(current) = self.get_conversation(id).await? else {
-                return Ok(None);
-            };
-            if current.status == ConversationStatus::Closed {
-                return Ok(Some(CloseOutcome::AlreadyClosed(current)));
-            }
-            let mut closed = current.clone();
-            closed.status = ConversationStatus::Closed;
-            closed.closed_at = Some(now);
-            closed.close_reason = Some(reason);
-
-            let mut items = Vec::with_capacity(8);
-            let mut conv_item = conversation_item(&closed)?;
-            conv_item.insert("ttl".into(), n(retain_until));
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(conv_item))
-                .condition_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(current.status.as_str()));
-            items.push(tx_put(put));
-            for (route, p) in current.routes().iter().zip(&current.participants) {
-                // An ambiguous route goes with any of the conversations sharing the pair: the
-                // others' calls on it go by code all the same.
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::route(&route.proxy_number, &route.caller))))
-                    .condition_expression(
-                        "attribute_not_exists(pk) OR conversation_id = :id OR ambiguous = :yes",
-                    )
-                    .expression_attribute_values(":id", s(id.as_str()))
-                    .expression_attribute_values(":yes", AttributeValue::Bool(true));
-                items.push(tx_delete(delete));
-                if let Some(code) = &p.code {
-                    let delete = Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(keys::access_code(&route.proxy_number, code))))
-                        .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
-                        .expression_attribute_values(":id", s(id.as_str()));
-                    items.push(tx_delete(delete));
-                }
-                let freed = FreedItem::new(
-                    FreedPair {
-                        proxy_number: route.proxy_number.clone(),
-                        participant: route.caller.clone(),
-                        counterpart: route.callee.clone(),
-                        conversation_id: id.to_owned(),
-                        free_at: now + cool_off_seconds,
-                    },
-                    retain_until,
-                );
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(freed)?));
-                items.push(tx_put(put));
-            }
-            for index in 0..current.participants.len() {
-                let update = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::member(id, index))))
-                    .update_expression("SET #status = :closed, #ttl = :ttl")
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_names("#ttl", "ttl")
-                    .expression_attribute_values(":closed", s("closed"))
-                    .expression_attribute_values(":ttl", n(retain_until));
-                items.push(tx_update(update));
-            }
-            if let Some(reference) = &current.reference {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(keys::reference(reference))))
-                    .condition_expression("attribute_not_exists(pk) OR conversation_id = :id")
-                    .expression_attribute_values(":id", s(id.as_str()));
-                items.push(tx_delete(delete));
-            }
-            for (msisdn, uses) in usage(&current) {
-                items.push(usage_update(&self.table, &msisdn, -uses));
-            }
-            let out = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            match out {
-                Ok(_) => {
-                    // A conversation nobody called has no call log to stamp.
-                    if current.last_activity.is_some() {
-                        self.stamp_call_log(id, retain_until).await;
-                    }
-                    return Ok(Some(CloseOutcome::Closed(closed)));
-                }
-                // Someone else changed it (closed it, or moved it to in-progress): read again.
-                Err(e) if cancellation(&e, &[]).is_some() => continue,
-                Err(e) => return Err(tx_error(e)),
-            }
-        }
-        // Five changes in a row under our feet: report the state as it now stands.
-        match self.get_conversation(id).await? {
-            Some(c) if c.status == ConversationStatus::Closed => {
-                Ok(Some(CloseOutcome::AlreadyClosed(c)))
-            }
-            Some(_) => Err(StoreError::Contended),
-            None => Ok(None),
-        }
-    }
-
     /// Writes conversations and their routes as they stand, without conditions, members, pool
     /// counts or references: for loading large test tables quickly. Never used by the product.
     #[cfg(feature = "local")]
@@ -363,54 +410,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// Conversations, newest first, by status and/or participant.
-    pub async fn list_conversations(
-        &self,
-        filter: &ListFilter,
-        limit: i32,
-        cursor: Option<&str>,
-    ) -> Result<Page<Conversation>, StoreError> {
-        let start = cursor.map(decode_cursor).transpose()?;
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        query = match &filter.participant {
-            Some(p) => query
-                .index_name(INDEX_PARTICIPANT)
-                .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :c)")
-                .expression_attribute_values(":p", s(keys::participant(p)))
-                .expression_attribute_values(":c", s("CONV#")),
-            None => query
-                .index_name(INDEX_COLLECTION)
-                .key_condition_expression("gsi3pk = :p")
-                .expression_attribute_values(":p", s(keys::CONVERSATIONS)),
-        };
-        if let Some(status) = filter.status {
-            query = query
-                .filter_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str()));
-        }
-        let out = query.send().await?;
-        let mut items = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            if filter.participant.is_some() {
-                let member: MemberItem = from_item(item)?;
-                if let Some(c) = self.get_conversation(&member.conversation_id).await? {
-                    items.push(c);
-                }
-            } else {
-                items.push(from_item::<_, ConversationItem>(item)?.conversation);
-            }
-        }
-        let next_cursor = out.last_evaluated_key.map(|k| encode_cursor(&k));
-        Ok(Page { items, next_cursor })
     }
 }
 

@@ -2,11 +2,11 @@
 
 use super::*;
 
-impl Store {
+impl ExpiryIndex for Store {
     /// Open conversations in one expiry shard whose `expires_at` is at or before `now`, oldest
     /// first. Reads only index entries that are past their expiry: the work follows what has
     /// expired, not the size of the table.
-    pub async fn expired(
+    async fn expired(
         &self,
         shard: u32,
         now: i64,

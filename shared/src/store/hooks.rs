@@ -13,11 +13,11 @@ pub(super) struct HookItem {
     pub(super) ttl: i64,
 }
 
-impl Store {
+impl HookLog for Store {
     /// The conversation `caller` last had on `proxy`: the one whose close freed the pair, as
     /// long as it is kept (its retention).
     #[tracing::instrument(skip_all, fields(proxy = %proxy.masked(), caller = %caller.masked()))]
-    pub async fn last_conversation(
+    async fn last_conversation(
         &self,
         proxy: &Msisdn,
         caller: &Msisdn,
@@ -28,11 +28,11 @@ impl Store {
         else {
             return Ok(None);
         };
-        self.get_conversation(&freed.pair.conversation_id).await
+        self.conversation(&freed.pair.conversation_id).await
     }
 
     /// Keeps a hook's answer that was carried out; the same call or text again overwrites it.
-    pub async fn record_hook(&self, d: &HookDecision) -> Result<(), StoreError> {
+    async fn record_hook(&self, d: &HookDecision) -> Result<(), StoreError> {
         let (pk, sk) = keys::hook_decision(d.channel, &d.key);
         self.put(HookItem {
             pk,

@@ -19,10 +19,10 @@ struct InsightItem {
     ttl: i64,
 }
 
-impl Store {
+impl InsightCache for Store {
     /// The international form, country and facts Vonage gave `number`, if kept and not past
     /// its time at `now`.
-    pub async fn kept_insight(
+    async fn kept_insight(
         &self,
         number: &Msisdn,
         now: i64,
@@ -35,7 +35,7 @@ impl Store {
     }
 
     /// Keeps Vonage's answer for a valid `number` until `until`.
-    pub async fn keep_insight(
+    async fn keep_insight(
         &self,
         number: &Msisdn,
         international: &Msisdn,

@@ -3,10 +3,10 @@
 
 use super::*;
 
-impl Store {
+impl Leases for Store {
     /// Takes the lease `name` until `now + hold_seconds` if nobody holds it; `false` if
     /// someone does.
-    pub async fn acquire_lease(
+    async fn acquire_lease(
         &self,
         name: &str,
         holder: &str,
@@ -32,7 +32,7 @@ impl Store {
     }
 
     /// Gives the lease back, if `holder` still holds it.
-    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         let out = self
             .client
             .delete_item()

@@ -31,11 +31,11 @@ pub(super) fn missed_call_item(
     })?)
 }
 
-impl Store {
+impl MissedCalls for Store {
     /// Writes `notice` (pending) unless one for the same caller and conversation is still in
     /// its quiet interval: `false` then, and nothing is written. The notice is kept until
     /// `quiet_until` at least.
-    pub async fn claim_missed_call(
+    async fn claim_missed_call(
         &self,
         notice: &MissedCallNotice,
         quiet_until: i64,
@@ -55,7 +55,7 @@ impl Store {
 
     /// Records how the SMS of the notice for call `call_id` ended, if it is still pending:
     /// `false` when it was recorded before (a redelivered change) or a later notice replaced it.
-    pub async fn finish_missed_call(
+    async fn finish_missed_call(
         &self,
         notice: &MissedCallNotice,
         outcome: &Notification,
@@ -72,7 +72,7 @@ impl Store {
 
     /// Counts a failed attempt at the pending SMS of the notice for call `call_id`: the
     /// attempts so far, or `None` when it is no longer pending.
-    pub async fn count_missed_call_attempt(
+    async fn count_missed_call_attempt(
         &self,
         notice: &MissedCallNotice,
     ) -> Result<Option<u32>, StoreError> {
@@ -90,6 +90,20 @@ impl Store {
         Ok(Some(item.notice.notification.attempts))
     }
 
+    /// The latest missed-call notice for `caller_index`'s calls in a conversation.
+    async fn missed_call(
+        &self,
+        id: &ConversationId,
+        caller_index: u8,
+    ) -> Result<Option<MissedCallNotice>, StoreError> {
+        Ok(self
+            .get::<MissedCallItem>(keys::missed_call(id, caller_index))
+            .await?
+            .map(|i| i.notice))
+    }
+}
+
+impl Store {
     /// An update of `notice`'s item on condition that it is still the notice of the same call
     /// with its SMS pending.
     fn update_pending_notice(
@@ -107,17 +121,5 @@ impl Store {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":call", s(notice.call_id.as_str()))
-    }
-
-    /// The latest missed-call notice for `caller_index`'s calls in a conversation.
-    pub async fn missed_call(
-        &self,
-        id: &ConversationId,
-        caller_index: u8,
-    ) -> Result<Option<MissedCallNotice>, StoreError> {
-        Ok(self
-            .get::<MissedCallItem>(keys::missed_call(id, caller_index))
-            .await?
-            .map(|i| i.notice))
     }
 }

@@ -20,6 +20,7 @@ use crate::model::{
     PoolNumber, RelayedMessage, RemoveOutcome, Route, Sharing, StoreError, Unavailable, WriteError,
 };
 use crate::phone::Msisdn;
+use crate::ports::*;
 use crate::values::{ConversationId, Reference};
 
 mod calls;

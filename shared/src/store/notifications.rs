@@ -8,10 +8,10 @@ fn path(index: usize) -> String {
     format!("participants[{}].notification", index.min(1))
 }
 
-impl Store {
+impl Notifications for Store {
     /// Records how participant `index`'s notification ended, if it is still pending: `false`
     /// when it was recorded before (a redelivered change) or the conversation is gone.
-    pub async fn finish_notification(
+    async fn finish_notification(
         &self,
         id: &ConversationId,
         index: usize,
@@ -35,7 +35,7 @@ impl Store {
 
     /// Counts a failed attempt at participant `index`'s pending notification: the attempts so
     /// far, or `None` when it is no longer pending.
-    pub async fn count_notification_attempt(
+    async fn count_notification_attempt(
         &self,
         id: &ConversationId,
         index: usize,

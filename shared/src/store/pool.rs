@@ -7,10 +7,10 @@ use super::*;
 use crate::model::{PendingNumber, PoolNumber};
 use crate::phone::Msisdn;
 
-impl Store {
+impl Pool for Store {
     /// The participant's active routes and given-back pairs, in one query of the participant
     /// index (`FREED#…` and `ROUTE#…` sort keys sit together, apart from `CONV#…`).
-    pub async fn holdings(&self, participant: &Msisdn) -> Result<Holdings, StoreError> {
+    async fn holdings(&self, participant: &Msisdn) -> Result<Holdings, StoreError> {
         let query = self
             .client
             .query()
@@ -39,32 +39,31 @@ impl Store {
     }
 
     // ---- numbers on their way in ------------------------------------------------------------
-
     /// Records (or updates) a number being bought.
-    pub async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
+    async fn put_pending(&self, pending: &PendingNumber) -> Result<(), StoreError> {
         self.put(PendingItem::new(pending)).await
     }
 
     /// Records a number about to be bought, unless another request is buying it already:
     /// `false` then, and this request leaves it alone (its pending record is the other's).
-    pub async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
+    async fn claim_pending(&self, pending: &PendingNumber) -> Result<bool, StoreError> {
         self.insert(to_item(PendingItem::new(pending))?).await
     }
 
     /// Numbers bought, or being bought, that are not in the pool yet.
-    pub async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
+    async fn list_pending(&self) -> Result<Vec<PendingNumber>, StoreError> {
         let items: Vec<PendingItem> = self.collection(keys::PENDING).await?;
         Ok(items.into_iter().map(|i| i.pending).collect())
     }
 
     /// Forgets a number that was never bought.
-    pub async fn drop_pending(&self, msisdn: &Msisdn) -> Result<(), StoreError> {
+    async fn drop_pending(&self, msisdn: &Msisdn) -> Result<(), StoreError> {
         self.delete(keys::pending(msisdn)).await
     }
 
     /// Moves a bought and linked number into the pool, in one transaction with forgetting it
     /// as pending. `Ok(false)` when the pool had it already (the pending record goes anyway).
-    pub async fn complete_pending(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+    async fn complete_pending(&self, number: &PoolNumber) -> Result<bool, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(number_item(number)?))
@@ -90,9 +89,8 @@ impl Store {
     }
 
     // ---- leaving the pool -------------------------------------------------------------------
-
     /// Stops new assignments of a number. `None` when it is not in the pool.
-    pub async fn retire_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+    async fn retire_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
         let out = self
             .client
             .update_item()
@@ -113,7 +111,7 @@ impl Store {
     }
 
     /// Takes a retired number out of the pool, only if no active conversation uses it.
-    pub async fn remove_number(&self, msisdn: &Msisdn) -> Result<RemoveOutcome, StoreError> {
+    async fn remove_number(&self, msisdn: &Msisdn) -> Result<RemoveOutcome, StoreError> {
         let out = self
             .client
             .delete_item()
@@ -145,15 +143,13 @@ impl Store {
             },
         )
     }
-}
 
-impl Store {
     /// Adds a number to the pool; `Ok(false)` when it is there already.
-    pub async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
+    async fn add_number(&self, number: &PoolNumber) -> Result<bool, StoreError> {
         self.insert(number_item(number)?).await
     }
 
-    pub async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
+    async fn get_number(&self, msisdn: &Msisdn) -> Result<Option<PoolNumber>, StoreError> {
         Ok(self
             .get::<NumberItem>(keys::number(msisdn))
             .await?
@@ -161,24 +157,13 @@ impl Store {
     }
 
     /// Every number in the pool, by country.
-    pub async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
+    async fn list_pool(&self) -> Result<Vec<PoolNumber>, StoreError> {
         let numbers: Vec<NumberItem> = self.collection(keys::POOL).await?;
         Ok(numbers.into_iter().map(|n| n.number).collect())
     }
-}
 
-#[derive(Serialize, Deserialize)]
-pub(super) struct ExhaustionItem {
-    pub(super) pk: String,
-    pub(super) sk: String,
-    #[serde(flatten)]
-    pub(super) exhaustion: Exhaustion,
-    pub(super) ttl: i64,
-}
-
-impl Store {
     /// Records that a creation found no number (see [`Exhaustion`]).
-    pub async fn record_exhaustion(&self, e: &Exhaustion) -> Result<(), StoreError> {
+    async fn record_exhaustion(&self, e: &Exhaustion) -> Result<(), StoreError> {
         let (pk, sk) = keys::exhaustion(
             &e.country,
             e.at_ms,
@@ -192,4 +177,13 @@ impl Store {
         })
         .await
     }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ExhaustionItem {
+    pub(super) pk: String,
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) exhaustion: Exhaustion,
+    pub(super) ttl: i64,
 }

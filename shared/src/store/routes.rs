@@ -2,14 +2,10 @@
 
 use super::*;
 
-impl Store {
+impl RouteReader for Store {
     /// The route an inbound call to `proxy` from `caller` takes: one strongly consistent GetItem.
     #[tracing::instrument(skip_all, fields(proxy = %proxy.masked(), caller = %caller.masked()))]
-    pub async fn get_route(
-        &self,
-        proxy: &Msisdn,
-        caller: &Msisdn,
-    ) -> Result<Option<Route>, StoreError> {
+    async fn route(&self, proxy: &Msisdn, caller: &Msisdn) -> Result<Option<Route>, StoreError> {
         Ok(self
             .get::<RouteItem>(keys::route(proxy, caller))
             .await?

@@ -27,20 +27,20 @@ pub(super) struct MessageItem {
     pub(super) ttl: i64,
 }
 
-impl Store {
+impl SmsLedger for Store {
     /// Claims an inbound message id; `false` when it was claimed before (a retry).
-    pub async fn claim_message(&self, message_id: &str, now: i64) -> Result<bool, StoreError> {
+    async fn claim_message(&self, message_id: &str, now: i64) -> Result<bool, StoreError> {
         self.put_if_absent(keys::message_claim(message_id), now + CLAIM_SECONDS)
             .await
     }
 
     /// Gives a claim back (the message could not be relayed; Vonage's retry may try again).
-    pub async fn release_message(&self, message_id: &str) -> Result<(), StoreError> {
+    async fn release_message(&self, message_id: &str) -> Result<(), StoreError> {
         self.delete(keys::message_claim(message_id)).await
     }
 
     /// Keeps one part of a concatenated message and returns every part of it so far, in order.
-    pub async fn put_part(
+    async fn put_part(
         &self,
         sender: &Msisdn,
         reference: &str,
@@ -61,7 +61,7 @@ impl Store {
 
     /// Claims the relay of a whole concatenated message; `false` when another part's delivery
     /// already did.
-    pub async fn claim_whole(
+    async fn claim_whole(
         &self,
         sender: &Msisdn,
         reference: &str,
@@ -71,12 +71,12 @@ impl Store {
             .await
     }
 
-    pub async fn release_whole(&self, sender: &Msisdn, reference: &str) -> Result<(), StoreError> {
+    async fn release_whole(&self, sender: &Msisdn, reference: &str) -> Result<(), StoreError> {
         self.delete(keys::message_whole(sender, reference)).await
     }
 
     /// Records that `participant` opted out of texts from `proxy`; `false` if they had already.
-    pub async fn opt_out(
+    async fn opt_out(
         &self,
         participant: &Msisdn,
         proxy: &Msisdn,
@@ -88,7 +88,7 @@ impl Store {
     }
 
     /// Lifts an opt-out; `false` if there was none.
-    pub async fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
+    async fn opt_in(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
         let out = self
             .client
             .delete_item()
@@ -100,18 +100,14 @@ impl Store {
         Ok(condition_held(out)?.is_some())
     }
 
-    pub async fn opted_out(
-        &self,
-        participant: &Msisdn,
-        proxy: &Msisdn,
-    ) -> Result<bool, StoreError> {
+    async fn opted_out(&self, participant: &Msisdn, proxy: &Msisdn) -> Result<bool, StoreError> {
         let found: Option<serde::de::IgnoredAny> =
             self.get(keys::opt_out(participant, proxy)).await?;
         Ok(found.is_some())
     }
 
     /// Adds a relayed message to its conversation's log, kept until `retain_until`.
-    pub async fn record_message(
+    async fn record_message(
         &self,
         conversation_id: &ConversationId,
         message: &RelayedMessage,
@@ -128,7 +124,7 @@ impl Store {
     }
 
     /// A conversation's relayed messages, oldest first.
-    pub async fn messages(
+    async fn messages(
         &self,
         conversation_id: &ConversationId,
     ) -> Result<Vec<RelayedMessage>, StoreError> {
@@ -136,7 +132,9 @@ impl Store {
         let items: Vec<MessageItem> = self.query_prefix(pk, "SMS#").await?;
         Ok(items.into_iter().map(|i| i.message).collect())
     }
+}
 
+impl Store {
     async fn put_if_absent(&self, k: (String, String), ttl: i64) -> Result<bool, StoreError> {
         let mut item = key(k);
         item.insert("ttl".into(), n(ttl));

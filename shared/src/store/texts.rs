@@ -35,15 +35,10 @@ fn rank(state: DeliveryState) -> i64 {
     }
 }
 
-impl Store {
+impl TextLedger for Store {
     /// Records whose text `id` is (Vonage accepted it), keeping any state a status already
     /// brought; kept until `until`.
-    pub async fn note_sent(
-        &self,
-        id: &str,
-        owner: &TextOwner,
-        until: i64,
-    ) -> Result<(), StoreError> {
+    async fn note_sent(&self, id: &str, owner: &TextOwner, until: i64) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -71,7 +66,7 @@ impl Store {
     /// failure) at `now`, unless it is there or further already: `false` for a repeat or a
     /// state that came late. A text this stack has not recorded (yet) keeps the state for its
     /// sender.
-    pub async fn note_status(
+    async fn note_status(
         &self,
         id: &str,
         state: DeliveryState,
@@ -109,7 +104,7 @@ impl Store {
 
     /// The texts with these ids that have an item, by id: one `BatchGetItem` per 100 distinct
     /// ids.
-    pub async fn texts(&self, ids: &[String]) -> Result<HashMap<String, SentText>, StoreError> {
+    async fn texts(&self, ids: &[String]) -> Result<HashMap<String, SentText>, StoreError> {
         // A batch read refuses a key named twice.
         let mut ids = ids.to_vec();
         ids.sort_unstable();

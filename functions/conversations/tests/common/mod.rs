@@ -6,6 +6,7 @@ use lambda_http::{Body, Request};
 use shared::config::ConversationConfig;
 use shared::model::{NumberState, PoolNumber};
 use shared::phone::Msisdn;
+use shared::ports::{Conversations, Pool, RouteReader};
 use shared::store::Store;
 use shared::vonage::VonageClient;
 use testkit::{fresh_store, mock_config, vonage_mock};
@@ -174,7 +175,7 @@ pub async fn assert_consistent(
         let id = i["pk"].as_s().unwrap().trim_start_matches("CONV#");
         written.push(
             store
-                .get_conversation(&id.parse().unwrap())
+                .conversation(&id.parse().unwrap())
                 .await
                 .unwrap()
                 .unwrap(),
@@ -197,7 +198,7 @@ pub async fn assert_consistent(
         // Each routes correctly both ways.
         for route in c.routes() {
             let stored = store
-                .get_route(&route.proxy_number, &route.caller)
+                .route(&route.proxy_number, &route.caller)
                 .await
                 .unwrap()
                 .unwrap();
