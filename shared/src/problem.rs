@@ -132,10 +132,6 @@ impl ApiError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
-        self.parts().1
-    }
-
     pub fn problem(&self) -> Problem {
         let (status, code, title) = self.parts();
         // 5xx details never carry internals; the cause chain goes to the log instead.
@@ -255,6 +251,18 @@ impl From<crate::domain::rent::ProvisionError> for ApiError {
         match e {
             E::Busy => Self::Conflict(e.to_string()),
             E::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Why a number was not added to the pool.
+impl From<crate::domain::numbers::AddError> for ApiError {
+    fn from(e: crate::domain::numbers::AddError) -> Self {
+        use crate::domain::numbers::AddError as E;
+        match e {
+            E::Duplicate(_) => Self::DuplicateNumber(e.to_string()),
+            E::Vonage(v) => Self::VonageUnavailable(v),
+            E::Store(s) => s.into(),
         }
     }
 }

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shared::model::{
-    CallEvent, CallRecording, Conversation, ConversationStatus, DeliveryState, ExpiryMode,
-    FreedPair, MissedCallNotice, Notification, NotificationStatus, NumberFacts, NumberState,
-    PendingNumber, PoolNumber, Route, SentText, TextOwner,
+    CallEvent, CallRecording, Conversation, ConversationStatus, DeliveryState, FreedPair,
+    MissedCallNotice, Notification, NotificationStatus, NumberFacts, NumberState, PendingNumber,
+    PoolNumber, Route, SentText, TextOwner,
 };
 use shared::model::{
     CallRef, CloseOutcome, Closing, CodeFailures, CodeGuess, CreateConflict, Exhaustion,
@@ -342,8 +342,7 @@ impl CallLog for MemoryStore {
         if answered && stored.status == ConversationStatus::Active {
             stored.status = ConversationStatus::InProgress;
         }
-        let pushed = at + stored.ttl_seconds;
-        if stored.expiry_mode == ExpiryMode::Sliding && pushed >= stored.expires_at + 60 {
+        if let Some(pushed) = stored.slid_expiry(at) {
             stored.expires_at = pushed;
         }
         Ok(())

@@ -2,7 +2,6 @@
 //! `vonage/ncco-schema.json`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use shared::ports::Conversations;
 use shared::signature::WebhookAuth;
 
 use answer::{CallHooks, Deps, Outcome, answer, handle};
@@ -323,6 +322,7 @@ async fn other_methods_are_refused_without_5xx() {
 mod through_the_store {
     use super::*;
     use shared::model::CloseReason;
+    use shared::ports::Conversations;
     use shared::store::Store;
 
     async fn stored(c: &Conversation) -> Store {

@@ -184,7 +184,6 @@ async fn an_empty_pool_rents_with_auto_rent_and_links_the_number() {
         msisdn: msisdn.into(),
         number_type: Some("mobile-lvn".into()),
         features: vec!["VOICE".into(), "SMS".into()],
-        cost: Some("1.25".into()),
         ..NumberOffer::default()
     };
     let deps = app(

@@ -58,7 +58,7 @@ fn every_accepted_participant_gets_a_valid_ncco() {
                     }
                 }
                 Err(e) => {
-                    prop_assert_eq!(e.code(), "invalid_number");
+                    prop_assert_eq!(e.problem().code, "invalid_number");
                     if Msisdn::parse(&typed).is_ok() {
                         too_short.set(too_short.get() + 1);
                     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
+use shared::domain::numbers::{self, NewNumber};
 use shared::domain::rent::{self, Failure, MAX_COUNT, ProvisionRequest, Provisioner};
 use shared::http::{json_response, read_json};
 use shared::model::{NumberState, PendingNumber, PoolNumber};
@@ -282,17 +283,19 @@ async fn add<S: Pool, V: NumberInventory>(
     deps: &Deps<S, V>,
     body: AddNumber,
 ) -> Result<Response<Body>, ApiError> {
-    let number = add_number(deps, body).await?;
+    let number = numbers::add(
+        &deps.store,
+        &deps.vonage,
+        &deps.application_id,
+        new_number(body)?,
+        shared::now(),
+    )
+    .await?;
     Ok(json_response(201, &NumberView::from(&number)))
 }
 
-/// Adds a number the account owns to the pool, linked to the Voice application: what
-/// `POST /numbers` does, and what the set-up does for the numbers a deploy names. A number
-/// already in the pool is `duplicate_number`, and nothing is written.
-pub async fn add_number<S: Pool, V: NumberInventory>(
-    deps: &Deps<S, V>,
-    body: AddNumber,
-) -> Result<PoolNumber, ApiError> {
+/// Reads a `POST /numbers` body into the number to add.
+fn new_number(body: AddNumber) -> Result<NewNumber, ApiError> {
     let msisdn =
         Msisdn::parse(&body.msisdn).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
     let country = match body.country {
@@ -317,26 +320,12 @@ pub async fn add_number<S: Pool, V: NumberInventory>(
             .collect(),
         None => Vec::new(),
     };
-    if deps.store.get_number(&msisdn).await?.is_some() {
-        return Err(duplicate(&msisdn));
-    }
-    deps.vonage
-        .link_number(&msisdn, &country, &deps.application_id)
-        .await
-        .map_err(ApiError::VonageUnavailable)?;
-    let number = PoolNumber {
+    Ok(NewNumber {
+        msisdn,
+        country,
+        state,
         features,
-        ..PoolNumber::new(msisdn, country, state, shared::now())
-    };
-    if !deps.store.add_number(&number).await? {
-        return Err(duplicate(&number.msisdn));
-    }
-    tracing::info!(msisdn = %number.msisdn.masked(), country = %number.country, "number added to the pool");
-    Ok(number)
-}
-
-fn duplicate(msisdn: &Msisdn) -> ApiError {
-    ApiError::DuplicateNumber(format!("{} is already in the pool", msisdn.as_str()))
+    })
 }
 
 pub use rent::{PROVISION_LEASE, PROVISION_LEASE_SECONDS};

@@ -26,7 +26,6 @@ fn offer(msisdn: &str) -> NumberOffer {
         msisdn: msisdn.into(),
         number_type: Some("mobile-lvn".into()),
         features: vec!["VOICE".into(), "SMS".into()],
-        cost: Some("1.25".into()),
         ..NumberOffer::default()
     }
 }

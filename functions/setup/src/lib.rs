@@ -5,8 +5,8 @@
 //!   fallback and event URLs, each by `POST`, and signed callbacks. It is the application being
 //!   adopted (`AdoptApplicationId`), else the one recorded in the secret, else a new one, whose
 //!   id and private key are written into the secret. Then every number of `Numbers` is added
-//!   to the pool (the code of `POST /numbers`) and every pool number is linked to the
-//!   application.
+//!   to the pool (`domain::numbers::add`, as `POST /numbers` does) and every pool number is
+//!   linked to the application.
 //! - **Delete** ([`remove`]): the application is left, unless `DeleteApplication` is `true` and
 //!   the stack created it (an adopted application is never deleted).
 //! - Until the secret holds the API secret, Create and Update succeed without touching Vonage
@@ -26,15 +26,14 @@ use aws_lambda_events::event::cloudformation::{
     CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
 };
 use futures::{StreamExt, TryStreamExt};
-use numbers::AddNumber;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use shared::config::{ConfigError, Source, VonageConfig};
+use shared::domain::numbers::{self, AddError, NewNumber};
 use shared::model::NumberState;
 use shared::model::StoreError;
 use shared::phone::Msisdn;
 use shared::ports::Pool;
-use shared::problem::ApiError;
 use shared::secrets::{
     API_SECRET, APPLICATION_ID, PRIVATE_KEY, SEAL_KEY, StackSecrets, WEBHOOK_APPLICATION_ID,
     WEBHOOK_BASE,
@@ -366,28 +365,25 @@ async fn link_pool<S: Pool + Clone + Send + Sync + 'static>(
     application_id: &str,
     listed: &[Msisdn],
 ) -> Result<(Vec<String>, usize), SetupError> {
-    let pool = numbers::Deps {
-        store: deps.store.clone(),
-        vonage: vonage.clone(),
-        application_id: application_id.to_owned(),
-    };
     let mut added = Vec::new();
     for msisdn in listed {
-        let body = AddNumber {
-            msisdn: msisdn.as_str().to_owned(),
-            country: None,
-            state: None,
-            features: None,
+        let failed = |reason: String| SetupError::Number {
+            number: msisdn.masked().to_string(),
+            reason,
         };
-        match numbers::add_number(&pool, body).await {
+        let country = msisdn
+            .region()
+            .ok_or_else(|| failed("its country cannot be told from it".into()))?;
+        let new = NewNumber {
+            msisdn: msisdn.clone(),
+            country,
+            state: NumberState::Active,
+            features: Vec::new(),
+        };
+        match numbers::add(&deps.store, vonage, application_id, new, shared::now()).await {
             Ok(number) => added.push(number.msisdn),
-            Err(ApiError::DuplicateNumber(_)) => {}
-            Err(e) => {
-                return Err(SetupError::Number {
-                    number: msisdn.masked().to_string(),
-                    reason: e.to_string(),
-                });
-            }
+            Err(AddError::Duplicate(_)) => {}
+            Err(e) => return Err(failed(shared::error::error_chain(&e))),
         }
     }
     let linkable: Vec<_> = deps

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod notify;
+pub mod numbers;
 pub mod relay;
 pub mod rent;
 

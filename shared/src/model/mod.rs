@@ -401,7 +401,21 @@ pub enum CloseReason {
     Expired,
 }
 
+/// A sliding conversation's expiry moves at most once this often (and never back).
+pub const SLIDE_STEP_SECONDS: i64 = 60;
+
 impl Conversation {
+    /// Where activity at `at` moves this conversation's expiry: `at + ttl_seconds` for a
+    /// sliding one that is not closed, when that is at least [`SLIDE_STEP_SECONDS`] later than
+    /// its expiry now; `None` otherwise.
+    pub fn slid_expiry(&self, at: i64) -> Option<i64> {
+        let pushed = at + self.ttl_seconds;
+        (self.expiry_mode == ExpiryMode::Sliding
+            && self.status != ConversationStatus::Closed
+            && pushed >= self.expires_at + SLIDE_STEP_SECONDS)
+            .then_some(pushed)
+    }
+
     pub fn is_open_at(&self, now: i64) -> bool {
         self.status != ConversationStatus::Closed && now < self.expires_at
     }

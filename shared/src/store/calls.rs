@@ -148,11 +148,7 @@ impl CallLog for Store {
             ignore_cancelled(out)?;
         }
 
-        let pushed = at + c.ttl_seconds;
-        if c.expiry_mode == ExpiryMode::Sliding
-            && c.status != ConversationStatus::Closed
-            && pushed >= c.expires_at + 60
-        {
+        if let Some(pushed) = c.slid_expiry(at) {
             let conv = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(keys::conversation(&c.id))))
@@ -160,7 +156,7 @@ impl CallLog for Store {
                 .condition_expression("#status <> :closed AND expires_at < :e")
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":e", n(pushed))
-                .expression_attribute_values(":sk", s(expiry_sort_key(pushed, &c.id)))
+                .expression_attribute_values(":sk", s(keys::expiry_sort_key(pushed, &c.id)))
                 .expression_attribute_values(":closed", s("closed"));
             let slide = |key_of: (String, String)| {
                 tx_update(

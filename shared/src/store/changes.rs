@@ -61,13 +61,11 @@ pub fn read_change(
         return Ok(None);
     };
     let conversation_of = |pk: &str| {
-        pk.strip_prefix("CONV#")
-            .and_then(|id| id.parse::<ConversationId>().ok())
-            .ok_or_else(|| {
-                StoreError::Corrupt(<serde_dynamo::Error as serde::de::Error>::custom(format!(
-                    "{pk} is not a conversation's key"
-                )))
-            })
+        keys::conversation_of(pk).ok_or_else(|| {
+            StoreError::Corrupt(<serde_dynamo::Error as serde::de::Error>::custom(format!(
+                "{pk} is not a conversation's key"
+            )))
+        })
     };
     Ok(match sk.as_str() {
         "CONV" => {

@@ -44,7 +44,7 @@ impl Conversations for Store {
                 conversation_id: c.id.clone(),
                 status: c.status,
                 gsi2pk: keys::participant(&p.number),
-                gsi2sk: format!("CONV#{}", created_sort_key(c)),
+                gsi2sk: keys::participant_conversation(c),
                 ttl: None,
             })?;
             items.push(put_new(&self.table, item));
@@ -236,7 +236,7 @@ impl Conversations for Store {
                 .index_name(INDEX_PARTICIPANT)
                 .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :c)")
                 .expression_attribute_values(":p", s(keys::participant(p)))
-                .expression_attribute_values(":c", s("CONV#")),
+                .expression_attribute_values(":c", s(keys::PARTICIPANT_CONVERSATIONS)),
             None => query
                 .index_name(INDEX_COLLECTION)
                 .key_condition_expression("gsi3pk = :p")
@@ -309,7 +309,7 @@ impl Store {
                 sk,
                 route: route.clone(),
                 gsi2pk: keys::participant(&route.caller),
-                gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
+                gsi2sk: keys::participant_route(&route.proxy_number),
             })?;
             if route.ambiguous {
                 // A participant sharing a number they hold in another open conversation: their
@@ -383,7 +383,7 @@ impl Store {
                     pk,
                     sk,
                     gsi2pk: keys::participant(&route.caller),
-                    gsi2sk: format!("ROUTE#{}", route.proxy_number.as_str()),
+                    gsi2sk: keys::participant_route(&route.proxy_number),
                     route,
                 })?);
             }

@@ -19,7 +19,7 @@ impl ExpiryIndex for Store {
             .table_name(&self.table)
             .index_name(INDEX_EXPIRY)
             .key_condition_expression("gsi1pk = :shard AND gsi1sk < :bound")
-            .expression_attribute_values(":shard", s(format!("EXP#{shard}")))
+            .expression_attribute_values(":shard", s(keys::expiry_partition(shard)))
             .expression_attribute_values(":bound", s(format!("{:012}", now + 1)))
             .limit(limit)
             .set_exclusive_start_key(start.map(|c| c.key()).transpose()?)
@@ -29,14 +29,7 @@ impl ExpiryIndex for Store {
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(|i| {
-                i.get("pk")?
-                    .as_s()
-                    .ok()?
-                    .strip_prefix("CONV#")?
-                    .parse()
-                    .ok()
-            })
+            .filter_map(|i| keys::conversation_of(i.get("pk")?.as_s().ok()?))
             .collect();
         Ok(ExpiredPage {
             ids,

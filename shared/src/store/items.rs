@@ -48,7 +48,7 @@ impl CodeItem {
             pk,
             sk,
             gsi2pk: keys::participant(&route.caller),
-            gsi2sk: format!("ROUTE#{}#CODE", route.proxy_number.as_str()),
+            gsi2sk: keys::participant_code(&route.proxy_number),
             gsi3pk: keys::CODES.into(),
             gsi3sk: format!(
                 "{}#{}#{}",
@@ -113,22 +113,6 @@ pub(super) struct CallEventItem {
     pub(super) ttl: i64,
 }
 
-pub(super) fn expiry_shard(id: &ConversationId) -> u32 {
-    // FNV-1a: stable across releases, unlike std's hasher.
-    let hash = id.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    hash % EXPIRY_SHARDS
-}
-
-pub(super) fn expiry_sort_key(expires_at: i64, id: &ConversationId) -> String {
-    format!("{expires_at:012}#{id}")
-}
-
-pub(super) fn created_sort_key(c: &Conversation) -> String {
-    format!("{:012}#{}", c.created_at, c.id)
-}
-
 pub(super) fn conversation_item(c: &Conversation) -> Result<Item, StoreError> {
     let open = c.status != ConversationStatus::Closed;
     let (pk, sk) = keys::conversation(&c.id);
@@ -136,10 +120,10 @@ pub(super) fn conversation_item(c: &Conversation) -> Result<Item, StoreError> {
         pk,
         sk,
         conversation: c.clone(),
-        gsi1pk: open.then(|| format!("EXP#{}", expiry_shard(&c.id))),
-        gsi1sk: open.then(|| expiry_sort_key(c.expires_at, &c.id)),
+        gsi1pk: open.then(|| keys::expiry_partition(keys::expiry_shard(&c.id))),
+        gsi1sk: open.then(|| keys::expiry_sort_key(c.expires_at, &c.id)),
         gsi3pk: keys::CONVERSATIONS.into(),
-        gsi3sk: created_sort_key(c),
+        gsi3sk: keys::created_sort_key(c),
     })?)
 }
 
@@ -184,7 +168,7 @@ impl FreedItem {
             pk,
             sk,
             gsi2pk: keys::participant(&pair.participant),
-            gsi2sk: format!("FREED#{}", pair.proxy_number.as_str()),
+            gsi2sk: keys::participant_freed(&pair.proxy_number),
             ttl: ttl.max(pair.free_at),
             pair,
         }

@@ -141,3 +141,50 @@ pub const PENDING: &str = "PENDING";
 pub const CONVERSATIONS: &str = "CONVS";
 /// The collection of open conversations' access codes, for the pool's sharing figures.
 pub const CODES: &str = "CODES";
+
+// ---- the indexes' keys ---------------------------------------------------------------------
+
+/// The expiry index's partition an open conversation is in.
+pub fn expiry_partition(shard: u32) -> String {
+    format!("EXP#{shard}")
+}
+/// The expiry index's sort key: due time first, so a query reads only what is past it.
+pub fn expiry_sort_key(expires_at: i64, id: &ConversationId) -> String {
+    format!("{expires_at:012}#{id}")
+}
+/// The shard of the expiry index a conversation goes to.
+pub fn expiry_shard(id: &ConversationId) -> u32 {
+    // FNV-1a: stable across releases, unlike std's hasher.
+    let hash = id.as_str().bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % super::EXPIRY_SHARDS
+}
+/// The collection index's sort key of a conversation: newest last.
+pub fn created_sort_key(c: &crate::model::Conversation) -> String {
+    format!("{:012}#{}", c.created_at, c.id)
+}
+/// The participant index's sort keys: a participant's conversations, routes, codes and freed
+/// pairs, each kind under its own prefix (`FREED#` sorts just before `ROUTE#`, so one query
+/// between them reads what they hold and what they gave back).
+pub const PARTICIPANT_CONVERSATIONS: &str = "CONV#";
+pub const PARTICIPANT_FREED: &str = "FREED#";
+pub const PARTICIPANT_ROUTES: &str = "ROUTE#";
+/// Just past every `ROUTE#…` sort key.
+pub const PARTICIPANT_ROUTES_END: &str = "ROUTE$";
+pub fn participant_conversation(c: &crate::model::Conversation) -> String {
+    format!("{PARTICIPANT_CONVERSATIONS}{}", created_sort_key(c))
+}
+pub fn participant_route(proxy: &Msisdn) -> String {
+    format!("{PARTICIPANT_ROUTES}{}", proxy.as_str())
+}
+pub fn participant_code(proxy: &Msisdn) -> String {
+    format!("{PARTICIPANT_ROUTES}{}#CODE", proxy.as_str())
+}
+pub fn participant_freed(proxy: &Msisdn) -> String {
+    format!("{PARTICIPANT_FREED}{}", proxy.as_str())
+}
+/// The conversation whose partition key `pk` is (`CONV#…`), if it is one.
+pub fn conversation_of(pk: &str) -> Option<ConversationId> {
+    pk.strip_prefix("CONV#")?.parse().ok()
+}

@@ -15,9 +15,9 @@ use serde_dynamo::{from_item, to_item};
 
 use crate::model::{
     CallEvent, CallRef, CloseOutcome, Closing, CodeFailures, CodeGuess, Conversation,
-    ConversationStatus, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor, ExpiryMode,
-    FreedPair, GuessSpent, Holdings, HookDecision, ListFilter, MessagePart, Page, PendingNumber,
-    PoolNumber, RelayedMessage, RemoveOutcome, Route, Sharing, StoreError, Unavailable, WriteError,
+    ConversationStatus, CreateConflict, Exhaustion, ExpiredPage, ExpiryCursor, FreedPair,
+    GuessSpent, Holdings, HookDecision, ListFilter, MessagePart, Page, PendingNumber, PoolNumber,
+    RelayedMessage, RemoveOutcome, Route, Sharing, StoreError, Unavailable, WriteError,
 };
 use crate::phone::Msisdn;
 use crate::ports::*;

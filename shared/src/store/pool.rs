@@ -18,15 +18,15 @@ impl Pool for Store {
             .index_name(INDEX_PARTICIPANT)
             .key_condition_expression("gsi2pk = :p AND gsi2sk BETWEEN :from AND :to")
             .expression_attribute_values(":p", s(keys::participant(participant)))
-            .expression_attribute_values(":from", s("FREED#"))
-            .expression_attribute_values(":to", s("ROUTE$"));
+            .expression_attribute_values(":from", s(keys::PARTICIPANT_FREED))
+            .expression_attribute_values(":to", s(keys::PARTICIPANT_ROUTES_END));
         let items = query_items(query).await?;
         let mut holdings = Holdings::default();
         for item in items {
             let is_route = item
                 .get("gsi2sk")
                 .and_then(|v| v.as_s().ok())
-                .is_some_and(|sk| sk.starts_with("ROUTE#"));
+                .is_some_and(|sk| sk.starts_with(keys::PARTICIPANT_ROUTES));
             if is_route {
                 let route: RouteItem = from_item(item)?;
                 holdings.held.insert(route.route.proxy_number);

@@ -78,8 +78,6 @@ pub struct NumberOffer {
     pub number_type: Option<String>,
     #[serde(default)]
     pub features: Vec<String>,
-    #[serde(default)]
-    pub cost: Option<String>,
     /// For an owned number: where its calls go (`app` for an application).
     #[serde(rename = "voiceCallbackType", default)]
     pub voice_callback_type: Option<String>,
