@@ -4,8 +4,9 @@
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
+use crate::model::Change;
 use crate::model::StoreError;
-use crate::store::{Change, read_change};
+use crate::store::read_change;
 
 pub use aws_lambda_events::event::dynamodb::{Event as Batch, EventRecord as Record};
 

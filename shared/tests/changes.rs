@@ -4,9 +4,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::domain::events::derive;
+use shared::model::Change;
 use shared::model::CloseReason;
 use shared::ports::Conversations;
-use shared::store::{Change, Store, read_change};
+use shared::store::{Store, read_change};
 use testkit::{add_pool, all_items, assert_event, closing, fresh_store, numbered_conversation};
 
 const PA: &str = "447700900101";

@@ -4,13 +4,13 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::domain::events::{DETAIL_TYPES, Event, derive};
+use shared::model::Change;
 use shared::model::{
     CallEvent, CloseReason, ConversationStatus, Direction, Notification, NotificationStatus,
     NumberState, PoolNumber,
 };
 use shared::model::{Exhaustion, RelayedMessage};
 use shared::phone::Msisdn;
-use shared::store::Change;
 use shared::values::MessageStatus;
 use testkit::{assert_event, numbered_conversation};
 

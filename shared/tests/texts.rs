@@ -6,9 +6,10 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::domain::events::derive;
+use shared::model::Change;
 use shared::model::{DeliveryState, SentText, TextKind, TextOwner};
 use shared::ports::TextLedger;
-use shared::store::{Change, read_change};
+use shared::store::read_change;
 use testkit::fakes::MemoryStore;
 use testkit::{all_items, assert_event, fresh_store};
 

@@ -12,10 +12,10 @@ use serde_json::json;
 use shared::config::NotifyConfig;
 use shared::domain::events::derive;
 use shared::domain::notify;
+use shared::model::Change;
 use shared::model::{Conversation, Interaction, Missed, MissedCallMode, NotificationStatus};
 use shared::ports::CallLog;
 use shared::signature::WebhookAuth;
-use shared::store::Change;
 use testkit::fakes::{FakeVonage, MemoryStore};
 
 const A: &str = "447700900001";

@@ -13,9 +13,10 @@ use futures::StreamExt;
 use shared::config::NotifyConfig;
 use shared::domain::notify::{self, Delivery, NotifyStore};
 use shared::error::error_chain;
+use shared::model::Change;
 use shared::model::NotificationStatus;
 use shared::ports::SmsSender;
-use shared::store::{Change, Store};
+use shared::store::Store;
 use shared::stream::{self, Batch};
 use shared::vonage::VonageClient;
 

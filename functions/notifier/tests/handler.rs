@@ -213,7 +213,7 @@ async fn a_store_that_does_not_answer_retries_the_record_and_other_changes_are_p
 #[tokio::test]
 async fn the_stream_batch_in_events_notifies_its_conversation() {
     let batch = testkit::stream_file("notifier-stream.json");
-    let Ok(Some(shared::store::Change::Conversation { new: Some(c), .. })) =
+    let Ok(Some(shared::model::Change::Conversation { new: Some(c), .. })) =
         shared::stream::change_of(&batch.records[0])
     else {
         panic!("the file holds a new conversation");

@@ -187,7 +187,7 @@ async fn a_callee_who_opted_out_or_a_closed_conversation_gets_no_text() {
 #[tokio::test]
 async fn the_stream_batch_in_events_texts_the_callee_of_its_missed_call() {
     let batch = testkit::stream_file("notifier-missed-call.json");
-    let Ok(Some(shared::store::Change::MissedCall {
+    let Ok(Some(shared::model::Change::MissedCall {
         old: None,
         new: Some(notice),
     })) = shared::stream::change_of(&batch.records[0])

@@ -5,12 +5,12 @@
 
 use serde_json::{Value, json};
 
+use crate::model::Change;
 use crate::model::HookKind;
 use crate::model::{
     CloseReason, Conversation, ConversationStatus, DeliveryState, Direction, NotificationStatus,
     NumberState, SentText, TextKind,
 };
-use crate::store::Change;
 use crate::values::MessageStatus;
 
 /// The `source` of every event.

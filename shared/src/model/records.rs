@@ -7,7 +7,10 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CloseReason, Conversation, ConversationStatus, FreedPair, PoolNumber};
+use super::{
+    CallEvent, CloseReason, Conversation, ConversationStatus, FreedPair, MissedCallNotice,
+    PoolNumber, SentText,
+};
 use crate::phone::Msisdn;
 use crate::values::{ConversationId, Reference};
 
@@ -327,4 +330,43 @@ pub enum WriteError {
     Conflict(CreateConflict),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// One change of the table, as records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A conversation written, updated or deleted (`None` on the side where it did not exist).
+    Conversation {
+        old: Option<Box<Conversation>>,
+        new: Option<Box<Conversation>>,
+    },
+    /// A call event kept for the first time (a repeat overwrites itself and changes nothing).
+    CallEvent {
+        conversation_id: ConversationId,
+        event: CallEvent,
+    },
+    /// A relayed message recorded.
+    Message {
+        conversation_id: ConversationId,
+        message: RelayedMessage,
+    },
+    /// A creation found no number for a participant.
+    PoolExhausted(Exhaustion),
+    /// A hook's answer was carried out.
+    Hook(HookDecision),
+    /// A missed call's notice written (a callee to be texted) or its SMS's outcome recorded.
+    MissedCall {
+        old: Option<MissedCallNotice>,
+        new: Option<MissedCallNotice>,
+    },
+    /// A pool number added, changed or taken out.
+    Number {
+        old: Option<PoolNumber>,
+        new: Option<PoolNumber>,
+    },
+    /// A sent text's owner or state recorded.
+    Text {
+        old: Option<SentText>,
+        new: Option<SentText>,
+    },
 }

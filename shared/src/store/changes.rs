@@ -3,47 +3,8 @@
 //! notifier sends, are read; every other item (routes, members, claims, leases) is `None`.
 
 use super::*;
-use crate::model::{MissedCallNotice, SentText};
+use crate::model::{Change, MissedCallNotice, SentText};
 use crate::store::sms::MessageItem;
-
-/// One change of the table, as records.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// A conversation written, updated or deleted (`None` on the side where it did not exist).
-    Conversation {
-        old: Option<Box<Conversation>>,
-        new: Option<Box<Conversation>>,
-    },
-    /// A call event kept for the first time (a repeat overwrites itself and changes nothing).
-    CallEvent {
-        conversation_id: ConversationId,
-        event: CallEvent,
-    },
-    /// A relayed message recorded.
-    Message {
-        conversation_id: ConversationId,
-        message: RelayedMessage,
-    },
-    /// A creation found no number for a participant.
-    PoolExhausted(super::Exhaustion),
-    /// A hook's answer was carried out.
-    Hook(super::HookDecision),
-    /// A missed call's notice written (a callee to be texted) or its SMS's outcome recorded.
-    MissedCall {
-        old: Option<MissedCallNotice>,
-        new: Option<MissedCallNotice>,
-    },
-    /// A pool number added, changed or taken out.
-    Number {
-        old: Option<PoolNumber>,
-        new: Option<PoolNumber>,
-    },
-    /// A sent text's owner or state recorded.
-    Text {
-        old: Option<SentText>,
-        new: Option<SentText>,
-    },
-}
 
 /// What the stream record with these images says changed; `None` for items the catalogue has
 /// no event for. An image that does not read as its item shape is an error.
