@@ -98,9 +98,7 @@ fn owner(c: &Conversation, kind: TextKind) -> TextOwner {
 
 /// How long the records of a conversation's texts are kept after it ends.
 fn retention(settings: &NotifyConfig) -> Retention {
-    Retention {
-        seconds: settings.retention_seconds,
-    }
+    settings.retention
 }
 
 /// What one round of [`deliver`] left.

@@ -6,7 +6,6 @@
 //! shares goes to the conversation whose code it starts with. Message text is never logged.
 
 use crate::config::SmsConfig;
-use crate::domain::Retention;
 use crate::domain::delivery::note_sent;
 use crate::domain::hooks::{self, TextOutcome, Unplanned, Verdict};
 use crate::error::error_chain;
@@ -375,10 +374,7 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
     now: i64,
 ) -> Result<Outcome, RelayError> {
     let store = &deps.store;
-    let retention = Retention {
-        seconds: deps.sms.retention_seconds,
-    };
-    let retain_until = retention.until(route.expires_at, now);
+    let retain_until = deps.sms.retention.until(route.expires_at, now);
     let mut record = RelayedMessage {
         message_id: m.message_id.clone(),
         from_index: route.caller_index,
