@@ -12,6 +12,7 @@ mod conversations;
 mod hooks;
 mod retention;
 mod sms;
+pub mod texts;
 mod vonage;
 
 pub use calls::*;
@@ -20,6 +21,7 @@ pub use conversations::*;
 pub use hooks::*;
 pub use retention::Retention;
 pub use sms::*;
+pub use texts::Texts;
 pub use vonage::*;
 
 #[derive(Debug, thiserror::Error)]
