@@ -32,6 +32,7 @@ fn created() -> (Conversation, Deps<MemoryStore, FakeVonage>) {
             template: TEMPLATE.into(),
             missed_call_template: MISSED.into(),
             give_up_after_seconds: 900,
+            texts: shared::config::Texts::default(),
             retention: shared::domain::Retention {
                 seconds: 30 * 24 * 3600,
             },

@@ -1,7 +1,8 @@
 //! What callers and callees hear and how a call behaves; what follows a missed call; where
 //! recordings are kept.
 
-use super::{ConfigError, DEFAULT_ANNOUNCEMENT, Source, number, optional, required, text};
+use super::texts::Key;
+use super::{ConfigError, Source, Texts, number, optional, required};
 
 /// What a caller hears and how a connected call behaves.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub struct CallConfig {
     pub accept_prompt: String,
     /// Told to the caller when the callee did not take the call at the prompt (`{callee}`).
     pub declined: String,
+    /// Every text above in each language the catalogue has; the fields hold the default
+    /// language's.
+    pub texts: Texts,
 }
 
 impl CallConfig {
@@ -33,29 +37,19 @@ impl CallConfig {
                 reason: "Vonage allows at most 7200".into(),
             });
         }
+        let texts = Texts::from_source(src)?;
         Ok(Self {
-            announcement: text(src, "ANNOUNCEMENT_TEXT", DEFAULT_ANNOUNCEMENT),
-            out_of_service: text(
-                src,
-                "OUT_OF_SERVICE_TEXT",
-                "The number you have called is not in service.",
-            ),
-            unavailable: text(
-                src,
-                "UNAVAILABLE_TEXT",
-                "We cannot connect your call right now. Please try again in a few minutes.",
-            ),
+            announcement: texts.default_text(Key::Announcement).to_owned(),
+            out_of_service: texts.default_text(Key::OutOfService).to_owned(),
+            unavailable: texts.default_text(Key::Unavailable).to_owned(),
             ring_timeout_seconds: number(src, "RING_TIMEOUT_SECONDS", 45)?,
             call_limit_seconds,
             public_base_url: optional(src, "PUBLIC_BASE_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
-            recording_notice: text(src, "RECORDING_NOTICE_TEXT", "This call is recorded."),
-            accept_prompt: text(src, "WHISPER_ACCEPT_PROMPT", "Press 1 to take the call."),
-            declined: text(
-                src,
-                "WHISPER_DECLINED_TEXT",
-                "Sorry, your {callee} cannot take your call right now.",
-            ),
+            recording_notice: texts.default_text(Key::RecordingNotice).to_owned(),
+            accept_prompt: texts.default_text(Key::WhisperAccept).to_owned(),
+            declined: texts.default_text(Key::WhisperDeclined).to_owned(),
+            texts,
         })
     }
 }
@@ -75,33 +69,36 @@ pub struct MissedCallConfig {
     /// Base URL of the webhooks (`PUBLIC_BASE_URL`), for the voicemail's recording; taken from
     /// the request when unset.
     pub public_base_url: Option<String>,
+    /// Both texts in each language the catalogue has.
+    pub texts: Texts,
 }
 
 impl MissedCallConfig {
-    const SPOKEN: &str =
-        "Sorry, your {callee} could not take your call. We have let them know you called.";
     const QUIET_SECONDS: i64 = 600;
-    const VOICEMAIL: &str =
-        "Sorry, your {callee} could not take your call. Please leave a message after the tone.";
 
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let texts = Texts::from_source(src)?;
         Ok(Self {
-            spoken: text(src, "MISSED_CALL_TEXT", Self::SPOKEN),
+            spoken: texts.default_text(Key::MissedCall).to_owned(),
             quiet_seconds: number(src, "MISSED_CALL_SMS_INTERVAL_SECONDS", Self::QUIET_SECONDS)?,
-            voicemail: text(src, "VOICEMAIL_TEXT", Self::VOICEMAIL),
+            voicemail: texts.default_text(Key::Voicemail).to_owned(),
             public_base_url: optional(src, "PUBLIC_BASE_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            texts,
         })
     }
 }
 
 impl Default for MissedCallConfig {
+    /// The built-in English texts alone.
     fn default() -> Self {
+        let texts = Texts::default();
         Self {
-            spoken: Self::SPOKEN.to_owned(),
+            spoken: texts.default_text(Key::MissedCall).to_owned(),
             quiet_seconds: Self::QUIET_SECONDS,
-            voicemail: Self::VOICEMAIL.to_owned(),
+            voicemail: texts.default_text(Key::Voicemail).to_owned(),
             public_base_url: None,
+            texts,
         }
     }
 }

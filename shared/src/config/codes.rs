@@ -1,6 +1,7 @@
 //! Access codes (PRODUCT.md, "Access codes").
 
-use super::{ConfigError, Source, number, text};
+use super::texts::Key;
+use super::{ConfigError, Source, Texts, number};
 
 /// Access codes (PRODUCT.md, "Access codes"): on when `ACCESS_CODES` is, with what callers are
 /// told and how many wrong codes they may type.
@@ -41,6 +42,7 @@ impl AccessCodeConfig {
         let Some(digits) = access_code_digits(src)? else {
             return Ok(None);
         };
+        let texts = Texts::from_source(src)?;
         Ok(Some(Self {
             digits,
             retries: number(src, "ACCESS_CODE_RETRIES", 2)?,
@@ -48,27 +50,11 @@ impl AccessCodeConfig {
             lockout_seconds: number::<i64>(src, "ACCESS_CODE_LOCKOUT_SECONDS", 3600)?.max(1),
             daily_budget: 10_i64.pow(u32::from(digits))
                 / (number::<i64>(src, "ACCESS_CODE_GUESS_ODDS", 1000)?.max(1) + 1),
-            prompt: text(
-                src,
-                "ACCESS_CODE_PROMPT",
-                "Please enter your access code, then press hash.",
-            ),
-            retry: text(src, "ACCESS_CODE_RETRY_TEXT", "That code is not right."),
-            refused: text(
-                src,
-                "ACCESS_CODE_REFUSED_TEXT",
-                "Sorry, that code is not right. Please check the code in your text message and call again. Goodbye.",
-            ),
-            locked: text(
-                src,
-                "ACCESS_CODE_LOCKED_TEXT",
-                "Too many wrong codes were entered from your phone. Please try again later. Goodbye.",
-            ),
-            sms_reply: text(
-                src,
-                "ACCESS_CODE_SMS_REPLY",
-                "This number serves more than one of your conversations. Start your text with the {digits}-digit code of the conversation it is for, as in: {example} Hello.",
-            ),
+            prompt: texts.default_text(Key::AccessCode).to_owned(),
+            retry: texts.default_text(Key::AccessCodeRetry).to_owned(),
+            refused: texts.default_text(Key::AccessCodeRefused).to_owned(),
+            locked: texts.default_text(Key::AccessCodeLocked).to_owned(),
+            sms_reply: texts.default_text(Key::AccessCodeSms).to_owned(),
         }))
     }
 }

@@ -3,7 +3,8 @@
 use crate::values::NumberType;
 
 use super::codes::access_code_digits;
-use super::{ConfigError, Retention, Source, number, optional, text};
+use super::texts::Key;
+use super::{ConfigError, Retention, Source, Texts, number, optional, text};
 
 /// How conversations are created.
 #[derive(Debug, Clone)]
@@ -39,23 +40,21 @@ pub struct ConversationConfig {
 
 impl ConversationConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let texts = Texts::from_source(src)?;
         let c = Self {
             default_ttl_seconds: number(src, "DEFAULT_TTL_SECONDS", 3600)?,
             min_ttl_seconds: number(src, "MIN_TTL_SECONDS", 60)?,
             max_ttl_seconds: number(src, "MAX_TTL_SECONDS", 7 * 24 * 3600)?,
             retention: Retention::from_source(src)?,
-            notify_template: text(
-                src,
-                "NOTIFY_SMS_TEMPLATE",
-                "To reach your {other}, call {proxy}. This number works for this conversation only.",
-            ),
+            notify_template: texts.default_text(Key::NotifySms).to_owned(),
             cool_off_seconds: number(src, "COOL_OFF_SECONDS", 600)?,
             sticky: number(src, "STICKY_NUMBERS", false)?,
             auto_rent: auto_rent(src)?,
             insight_keep_seconds: number::<i64>(src, "INSIGHT_CACHE_DAYS", 30)?.max(0) * 24 * 3600,
             call_defaults: crate::model::CallSettings {
-                announcement: Some(text(src, "ANNOUNCEMENT_TEXT", DEFAULT_ANNOUNCEMENT)),
-                whisper: optional(src, "WHISPER_TEXT"),
+                announcement: Some(texts.default_text(Key::Announcement).to_owned()),
+                whisper: optional(src, "WHISPER_TEXT")
+                    .map(|_| texts.default_text(Key::Whisper).to_owned()),
                 whisper_accept: number(src, "WHISPER_ACCEPT", false)?,
                 record: number(src, "RECORD_CALLS", false)?,
                 missed_call: missed_call_mode(src)?,
@@ -84,9 +83,6 @@ fn missed_call_mode(src: &dyn Source) -> Result<crate::model::MissedCallMode, Co
         },
     )
 }
-
-/// Spoken to a caller before connecting, unless configured or asked otherwise.
-pub const DEFAULT_ANNOUNCEMENT: &str = "Connecting your call.";
 
 /// Renting numbers on the fly when the pool runs out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The texts participants are sent and how texts are relayed.
 
-use super::{AccessCodeConfig, ConfigError, ConversationConfig, Retention, Source, number, text};
+use super::texts::Key;
+use super::{AccessCodeConfig, ConfigError, ConversationConfig, Retention, Source, Texts, number};
 
 /// The notification SMS, sent from the table's change stream.
 #[derive(Debug, Clone)]
@@ -17,20 +18,20 @@ pub struct NotifyConfig {
     /// How long a conversation's records (its texts' delivery states among them) are kept after
     /// it ends (`RETENTION_DAYS`).
     pub retention: Retention,
+    /// Both texts, and the access code's hint, in each language the catalogue has.
+    pub texts: Texts,
 }
 
 impl NotifyConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let conversations = ConversationConfig::from_source(src)?;
+        let texts = Texts::from_source(src)?;
         Ok(Self {
             template: conversations.notify_template,
             retention: conversations.retention,
-            missed_call_template: text(
-                src,
-                "MISSED_CALL_SMS_TEMPLATE",
-                "Your {caller} tried to call you. Call back on {proxy}.",
-            ),
+            missed_call_template: texts.default_text(Key::MissedCallSms).to_owned(),
             give_up_after_seconds: number(src, "NOTIFY_RETRY_SECONDS", 900)?,
+            texts,
         })
     }
 }
@@ -42,21 +43,19 @@ pub struct ExpiryConfig {
     pub concurrency: usize,
     /// The SMS each participant gets when a conversation expires; `None` (the default) sends none.
     pub notify_template: Option<String>,
+    /// The text in each language the catalogue has.
+    pub texts: Texts,
 }
 
 impl ExpiryConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let notify: bool = number(src, "EXPIRY_NOTIFY", false)?;
+        let texts = Texts::from_source(src)?;
         Ok(Self {
             max_per_run: number(src, "EXPIRY_MAX_PER_RUN", 2000)?,
             concurrency: number(src, "EXPIRY_CONCURRENCY", 8)?,
-            notify_template: notify.then(|| {
-                text(
-                    src,
-                    "EXPIRY_SMS_TEMPLATE",
-                    "Your conversation has ended. This number no longer reaches your {other}.",
-                )
-            }),
+            notify_template: notify.then(|| texts.default_text(Key::ExpirySms).to_owned()),
+            texts,
         })
     }
 }
@@ -75,31 +74,21 @@ pub struct SmsConfig {
     pub retention: Retention,
     /// Access codes, when on: a text on a number its sender shares starts with the code.
     pub codes: Option<AccessCodeConfig>,
+    /// The replies in each language the catalogue has.
+    pub texts: Texts,
 }
 
 impl SmsConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
         let reply: bool = number(src, "SMS_UNKNOWN_REPLY", false)?;
+        let texts = Texts::from_source(src)?;
         Ok(Self {
-            unknown_reply: reply.then(|| {
-                text(
-                    src,
-                    "SMS_UNKNOWN_REPLY_TEXT",
-                    "This number is not in service.",
-                )
-            }),
-            opt_out_reply: text(
-                src,
-                "SMS_OPT_OUT_TEXT",
-                "You will get no more messages from this number. Reply START to receive them again.",
-            ),
-            opt_in_reply: text(
-                src,
-                "SMS_OPT_IN_TEXT",
-                "You will receive messages from this number again.",
-            ),
+            unknown_reply: reply.then(|| texts.default_text(Key::SmsUnknownReply).to_owned()),
+            opt_out_reply: texts.default_text(Key::SmsOptOut).to_owned(),
+            opt_in_reply: texts.default_text(Key::SmsOptIn).to_owned(),
             retention: Retention::from_source(src)?,
             codes: AccessCodeConfig::from_source(src)?,
+            texts,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! shares goes to the conversation whose code it starts with. Message text is never logged.
 
 use crate::config::SmsConfig;
+use crate::config::texts::Key;
 use crate::domain::delivery::note_sent;
 use crate::domain::hooks::{self, TextOutcome, Unplanned, Verdict};
 use crate::error::error_chain;
@@ -15,6 +16,7 @@ use crate::phone::Msisdn;
 use crate::ports::{AccessCodes, HookLog, Leases, RouteReader, SmsLedger, SmsSender};
 use crate::store::{Channel, MessagePart, RelayedMessage, StoreError};
 use crate::values::AccessCode;
+use crate::values::Language;
 use crate::values::MessageStatus;
 use crate::vonage::VonageError;
 
@@ -132,12 +134,17 @@ where
         .as_ref()
         .filter(|r| now < r.expires_at && r.mode.sms());
 
+    // Replies go out in the sender's language, where a route of theirs here knows it.
+    let language = found.as_ref().and_then(|r| r.language.as_ref());
+    let texts = &deps.sms.texts;
     // Opt-out and opt-in keywords are never relayed; they hold for this sender and number.
     let word = keyword(&m.text);
     if m.concat.is_none() && OPT_OUT.contains(&word.as_str()) {
         let first_time = store.opt_out(&m.sender, &m.proxy, now).await?;
         if first_time {
-            send(deps, &m.proxy, &m.sender, &deps.sms.opt_out_reply, None).await?;
+            let reply = texts.localized(Key::SmsOptOut, language);
+            let reply = reply.unwrap_or(&deps.sms.opt_out_reply);
+            send(deps, &m.proxy, &m.sender, reply, None).await?;
         }
         return Ok(Outcome::OptedOut {
             confirmed: first_time,
@@ -146,7 +153,9 @@ where
     if m.concat.is_none() && OPT_IN.contains(&word.as_str()) {
         let was_out = store.opt_in(&m.sender, &m.proxy).await?;
         if was_out {
-            send(deps, &m.proxy, &m.sender, &deps.sms.opt_in_reply, None).await?;
+            let reply = texts.localized(Key::SmsOptIn, language);
+            let reply = reply.unwrap_or(&deps.sms.opt_in_reply);
+            send(deps, &m.proxy, &m.sender, reply, None).await?;
         }
         return Ok(Outcome::OptedIn { confirmed: was_out });
     }
@@ -154,7 +163,7 @@ where
     // A sender holding this number in several conversations says which with its code.
     if let Some(codes) = &deps.sms.codes {
         if found.as_ref().is_some_and(|r| r.ambiguous) {
-            return addressed(deps, codes, m, now).await;
+            return addressed(deps, codes, m, language, now).await;
         }
         // A shared route goes when any conversation sharing it closes: the others' texts are
         // still addressed by code.
@@ -174,7 +183,7 @@ where
         {
             return out_of_session(deps, hook, m, found.as_ref(), now).await;
         }
-        return unknown_sender(deps, m, now).await;
+        return unknown_sender(deps, m, language, now).await;
     };
 
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
@@ -192,6 +201,7 @@ async fn addressed<S, V>(
     deps: &Relay<'_, S, V>,
     codes: &crate::config::AccessCodeConfig,
     m: &Inbound,
+    language: Option<&Language>,
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
@@ -205,8 +215,11 @@ where
         Err(e) => Err(e),
         Ok(Some((route, rest))) => intercepted(deps, m, &route, rest, parts, now).await,
         Ok(None) => {
-            let reply = codes
-                .sms_reply
+            let reply = deps
+                .sms
+                .texts
+                .localized(Key::AccessCodeSms, language)
+                .unwrap_or(&codes.sms_reply)
                 .replace("{digits}", &codes.digits.to_string())
                 .replace("{example}", &"12345678"[..usize::from(codes.digits)]);
             reply_unless_opted_out(deps, m, &reply)
@@ -348,7 +361,7 @@ where
             .await
             .map(|()| Outcome::HookReplied),
         TextOutcome::Ignore => Ok(Outcome::HookIgnored),
-        TextOutcome::Default(_) => unknown_sender(deps, m, now).await,
+        TextOutcome::Default(_) => unknown_sender(deps, m, None, now).await,
     };
     released_on_failure(deps, m, result).await
 }
@@ -431,6 +444,7 @@ async fn deliver<S: SmsLedger, V: SmsSender>(
 async fn unknown_sender<S, V>(
     deps: &Relay<'_, S, V>,
     m: &Inbound,
+    language: Option<&Language>,
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
@@ -448,6 +462,11 @@ where
     {
         return Ok(Outcome::Unknown { replied: false });
     }
+    let reply = deps
+        .sms
+        .texts
+        .localized(Key::SmsUnknownReply, language)
+        .unwrap_or(reply);
     send(deps, &m.proxy, &m.sender, reply, None).await?;
     Ok(Outcome::Unknown { replied: true })
 }
