@@ -340,6 +340,7 @@ async fn scenario() {
         notify: Some(expiry::Notify {
             vonage: client,
             template: "Ended; no longer reaches your {other}.".into(),
+            texts: shared::config::Texts::default(),
         }),
     };
     let report = expiry::sweep(

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use lambda_http::{Body, Request, Response};
 use shared::config::{
     AccessCodeConfig, AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig,
-    WebhookMethods, table_name,
+    WebhookMethods, table_name, texts::Key,
 };
 use shared::domain::calls::CallStore;
 use shared::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
@@ -323,11 +323,15 @@ async fn decide<S: AnswerStore, V>(
             Some(_) => {}
         }
     }
+    // A caller whose conversation here has ended is still told in their language.
+    let language = route.as_ref().and_then(|r| r.language.clone());
     let expired = match route {
         Some(route) if call.now < route.expires_at => {
             if !route.mode.voice() {
                 tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
-                return (Ncco::say(&deps.call.out_of_service), Outcome::VoiceOff);
+                let language = route.language.as_ref();
+                let ncco = say(deps, Key::OutOfService, &deps.call.out_of_service, language);
+                return (ncco, Outcome::VoiceOff);
             }
             return known(deps, req, &route, call, RoutedBy::CallerId).await;
         }
@@ -343,20 +347,22 @@ async fn decide<S: AnswerStore, V>(
             None
         }
     };
-    out_of_session(deps, req, &proxy, &caller, expired, call).await
+    out_of_session(deps, req, &proxy, &caller, expired, language.as_ref(), call).await
 }
 
 /// A call no open conversation takes: put to the out-of-session hook when there is one, else
-/// told the number is not in service. `expired`: the conversation whose route it matched, past
-/// its expiry.
+/// told the number is not in service (in `language`, the caller's where a route of theirs
+/// knows it). `expired`: the conversation whose route it matched, past its expiry.
 async fn out_of_session<S: AnswerStore, V>(
     deps: &Deps<S, V>,
     req: &Request,
     proxy: &Msisdn,
     caller: &Msisdn,
     expired: Option<ConversationId>,
+    language: Option<&Language>,
     call: &Call<'_>,
 ) -> (Ncco, Outcome) {
+    let out_of_service = || say(deps, Key::OutOfService, &deps.call.out_of_service, language);
     let (key, now, deadline) = (call.key, call.now, call.deadline);
     let unplanned = if expired.is_some() {
         Outcome::Expired
@@ -364,7 +370,7 @@ async fn out_of_session<S: AnswerStore, V>(
         Outcome::UnknownCaller
     };
     let Some(hook) = &deps.hooks.hooks.out_of_session else {
-        return (Ncco::say(&deps.call.out_of_service), unplanned);
+        return (out_of_service(), unplanned);
     };
     let unplanned_call = Unplanned {
         channel: Channel::Voice,
@@ -391,7 +397,7 @@ async fn out_of_session<S: AnswerStore, V>(
         ),
         CallOutcome::Say(text) => (Ncco::say(&text), Outcome::HookSaid),
         CallOutcome::Reject => (Ncco::reject(), Outcome::HookRejected),
-        CallOutcome::Default(_) => (Ncco::say(&deps.call.out_of_service), unplanned),
+        CallOutcome::Default(_) => (out_of_service(), unplanned),
     }
 }
 
@@ -420,8 +426,16 @@ async fn known<S: AnswerStore, V>(
         .await;
         if let Verdict::Deny(text) = verdict {
             tracing::info!(outcome = "denied", conversation_id = %route.conversation_id, "intercept hook denied the call");
-            let text = text.unwrap_or_else(|| deps.call.out_of_service.clone());
-            return (Ncco::say(&text), Outcome::Denied);
+            let ncco = match text {
+                Some(text) => Ncco::say(&text),
+                None => say(
+                    deps,
+                    Key::OutOfService,
+                    &deps.call.out_of_service,
+                    route.language.as_ref(),
+                ),
+            };
+            return (ncco, Outcome::Denied);
         }
     }
     let outcome = match routed_by {
@@ -450,10 +464,14 @@ fn ask_code<S, V>(
             ..Carried::default()
         },
     );
+    let texts = &deps.call.texts;
+    let asking = texts.localized(Key::AccessCode, language);
+    let asking = asking.unwrap_or(&codes.prompt);
     let prompt = if attempt > 1 {
-        format!("{} {}", codes.retry, codes.prompt)
+        let retry = texts.localized(Key::AccessCodeRetry, language);
+        format!("{} {asking}", retry.unwrap_or(&codes.retry))
     } else {
-        codes.prompt.clone()
+        asking.to_owned()
     };
     let outcome = if attempt > 1 {
         Outcome::CodeRetried
@@ -531,7 +549,9 @@ async fn typed_code<S: AnswerStore, V>(
         if typed.is_empty() {
             tracing::info!("no code typed");
             return match &caller {
-                Some(caller) => out_of_session(deps, req, &proxy, caller, None, &call).await,
+                Some(caller) => {
+                    out_of_session(deps, req, &proxy, caller, None, None, &call).await
+                }
                 None => (Ncco::say(&deps.call.out_of_service), Outcome::UnknownCaller),
             };
         }
@@ -647,12 +667,10 @@ fn connect<S, V>(
             },
         )
     });
+    let language = route.language.as_ref();
     Ncco::connect(Bridge {
-        announcement: route
-            .announcement
-            .as_deref()
-            .unwrap_or(&deps.call.announcement),
-        language: route.language.as_ref(),
+        announcement: &announcement(deps, route),
+        language,
         callee: &route.callee,
         caller_id: &route.callee_proxy,
         ring_timeout: deps.call.ring_timeout_seconds,
@@ -672,7 +690,12 @@ fn connect<S, V>(
         on_answer,
         synchronous: route.missed_call.follows_up(),
         record: route.record.then(|| Recording {
-            notice: &deps.call.recording_notice,
+            notice: in_language(
+                deps,
+                Key::RecordingNotice,
+                &deps.call.recording_notice,
+                language,
+            ),
             event_url: seal.url(
                 &format!("{base}/webhooks/recording"),
                 call.sealed_for,
@@ -683,6 +706,47 @@ fn connect<S, V>(
             ),
         }),
     })
+}
+
+/// What the caller on `route` hears before connecting: the conversation's announcement; the
+/// configured one in the caller's language where the conversation has the configured one
+/// (as creation fills it in); the configured one, as it stands, on a route from before
+/// announcements were kept.
+fn announcement<'a, S, V>(deps: &'a Deps<S, V>, route: &'a Route) -> std::borrow::Cow<'a, str> {
+    let configured = deps.call.announcement.as_str();
+    let Some(text) = route.announcement.as_deref() else {
+        return configured.into();
+    };
+    let language = route.language.as_ref();
+    let Some(own) = deps.call.texts.localized(Key::Announcement, language) else {
+        return text.into();
+    };
+    let fill = |template: &str| template.replace("{callee}", route.callee_name());
+    if fill(configured) == text {
+        fill(own).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Text `key` in `language` where the catalogue has it there, else `default` (the default
+/// language's, as configured).
+fn in_language<'a, S, V>(
+    deps: &'a Deps<S, V>,
+    key: Key,
+    default: &'a str,
+    language: Option<&Language>,
+) -> &'a str {
+    deps.call.texts.localized(key, language).unwrap_or(default)
+}
+
+/// Text `key` spoken: in `language` where the catalogue has it there, else `default` as every
+/// caller hears it.
+fn say<S, V>(deps: &Deps<S, V>, key: Key, default: &str, language: Option<&Language>) -> Ncco {
+    match deps.call.texts.localized(key, language) {
+        Some(own) => Ncco::speak(own, language),
+        None => Ncco::say(default),
+    }
 }
 
 /// A call leg's id as Vonage gives it (letters, digits and dashes), fit for our own URLs.
@@ -712,16 +776,26 @@ pub async fn whisper<S: AnswerStore, V>(
         &conversation.participants[1 - caller],
     );
     let settings = &conversation.call;
+    let language = to.language.as_ref();
     let mut texts = Vec::new();
     if settings.record {
-        texts.push(deps.call.recording_notice.clone());
+        let notice = &deps.call.recording_notice;
+        texts.push(in_language(deps, Key::RecordingNotice, notice, language).to_owned());
     }
     if let Some(text) = settings.whisper.as_deref() {
+        // The configured whisper (as creation fills it in) is said in the callee's language.
+        let configured = deps.hooks.conversations.call_defaults.whisper.as_deref();
+        let text = match configured {
+            Some(configured) if configured == text => {
+                in_language(deps, Key::Whisper, text, language)
+            }
+            _ => text,
+        };
         texts.push(spoken(text, &conversation, from, to));
     }
     let ask = settings.whisper_accept.then(|| {
         (
-            deps.call.accept_prompt.as_str(),
+            in_language(deps, Key::WhisperAccept, &deps.call.accept_prompt, language),
             deps.auth.seal().url(
                 &format!("{}/webhooks/whisper", base_url(deps, req)),
                 signed.field("conversation_uuid"),
@@ -733,7 +807,7 @@ pub async fn whisper<S: AnswerStore, V>(
         )
     });
     tracing::info!(conversation_id = %conversation.id, accept = ask.is_some(), "whisper to the callee");
-    Ncco::tell(&texts, to.language.as_ref(), ask)
+    Ncco::tell(&texts, language, ask)
 }
 
 /// The conversation and caller index a whisper URL carries, if it is open at `now`, with what
@@ -789,10 +863,9 @@ pub async fn accept<S: AnswerStore, V: CallControl>(
         &conversation.participants[caller],
         &conversation.participants[1 - caller],
     );
-    let told = Ncco::speak(
-        &spoken(&deps.call.declined, &conversation, from, to),
-        from.language.as_ref(),
-    );
+    let language = from.language.as_ref();
+    let declined = in_language(deps, Key::WhisperDeclined, &deps.call.declined, language);
+    let told = Ncco::speak(&spoken(declined, &conversation, from, to), language);
     let tell_caller = async {
         match &caller_leg {
             Some(leg) => voice.transfer(leg, &told).await,

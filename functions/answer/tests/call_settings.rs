@@ -38,10 +38,19 @@ fn conversation(call: CallSettings, languages: [Option<&str>; 2]) -> Conversatio
     c
 }
 
+/// The call settings with the built-in English texts alone: these tests are about who hears
+/// what, when and in which voice; what each language's texts say is `languages.rs`'s.
+fn english() -> CallConfig {
+    CallConfig {
+        texts: shared::config::Texts::default(),
+        ..CallConfig::from_source(&|_: &str| None).unwrap()
+    }
+}
+
 fn deps(c: &Conversation, methods: WebhookMethods) -> Deps<MemoryStore> {
     Deps {
         store: MemoryStore::with([c.clone()]),
-        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        call: english(),
         auth: WebhookAuth::Off,
         methods,
         hooks: CallHooks::off().unwrap(),
@@ -292,7 +301,7 @@ async fn a_whisper_that_cannot_be_said_is_silence() {
 fn accepting(c: &Conversation) -> Deps<MemoryStore, FakeVonage> {
     Deps {
         store: MemoryStore::with([c.clone()]),
-        call: CallConfig::from_source(&|_: &str| None).unwrap(),
+        call: english(),
         auth: WebhookAuth::Off,
         methods: WebhookMethods::Any,
         hooks: CallHooks::off().unwrap(),

@@ -3,8 +3,7 @@
 use event::Deps;
 use lambda_http::Error;
 use shared::config::{
-    AwsBudget, ConversationConfig, Env, MissedCallConfig, WebhookMethods, request_timeout,
-    table_name,
+    AwsBudget, Env, MissedCallConfig, WebhookMethods, request_timeout, table_name,
 };
 use shared::domain::Retention;
 use shared::runtime::{Service, serve, webhook_fallback};
@@ -18,9 +17,7 @@ async fn main() -> Result<(), Error> {
             store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
             auth: webhook_auth(&Env).await?,
             methods: WebhookMethods::from_source(&Env)?,
-            retention: Retention {
-                seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
-            },
+            retention: Retention::from_source(&Env)?,
             missed: MissedCallConfig::from_source(&Env)?,
         })
     };

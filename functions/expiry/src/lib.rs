@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use shared::config::Texts;
+use shared::config::texts::Key;
 use shared::domain::conversation::{self, ClosePolicy};
 use shared::domain::notify;
 use shared::error::error_chain;
@@ -36,8 +38,10 @@ pub struct Deps<S = Store, V = VonageClient> {
 
 pub struct Notify<V = VonageClient> {
     pub vonage: V,
-    /// `{other}` is the other participant's label.
+    /// `{other}` is the other participant's label: the default language's text.
     pub template: String,
+    /// The text in each language the catalogue has (`expiry_sms`).
+    pub texts: Texts,
 }
 
 /// The EventBridge scheduled event that starts a run (its fields are only logged).
@@ -141,7 +145,7 @@ async fn close<S: Conversations, V: SmsSender>(
                 notify::tell_both(
                     &n.vonage,
                     &c,
-                    &n.template,
+                    (&n.texts, Key::ExpirySms, &n.template),
                     "end-of-conversation SMS not sent",
                 )
                 .await;

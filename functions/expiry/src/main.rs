@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
             Some(template) => Some(Notify {
                 vonage: vonage_client(&Env).await?,
                 template,
+                texts: config.texts.clone(),
             }),
             None => None,
         };

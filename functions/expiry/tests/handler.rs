@@ -44,6 +44,7 @@ async fn the_sweep_closes_what_expired_and_tells_the_participants() {
     let notify = Notify {
         vonage: FakeVonage::default(),
         template: "Your conversation with the {other} has ended.".into(),
+        texts: shared::config::Texts::default(),
     };
     let deps = deps(store, Some(notify));
     let report = sweep(&deps, now, far()).await;

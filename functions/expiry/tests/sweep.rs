@@ -173,6 +173,7 @@ async fn participants_can_be_told_the_conversation_ended() {
     d.notify = Some(Notify {
         vonage: VonageClient::new(&mock_config(&vonage)).unwrap(),
         template: "Your conversation has ended. This number no longer reaches your {other}.".into(),
+        texts: shared::config::Texts::default(),
     });
     assert_eq!(sweep(&d, now, far()).await.closed, 1);
     let mut sms = sent_sms(&vonage).await;

@@ -32,7 +32,10 @@ fn created() -> (Conversation, Deps<MemoryStore, FakeVonage>) {
             template: TEMPLATE.into(),
             missed_call_template: MISSED.into(),
             give_up_after_seconds: 900,
-            retention_seconds: 30 * 24 * 3600,
+            texts: shared::config::Texts::default(),
+            retention: shared::domain::Retention {
+                seconds: 30 * 24 * 3600,
+            },
         },
         pause: Duration::ZERO,
     };

@@ -3,8 +3,7 @@
 use lambda_http::Error;
 use recordings::Deps;
 use shared::config::{
-    AwsBudget, ConversationConfig, Env, RecordingConfig, VoiceConfig, WebhookMethods,
-    request_timeout, table_name,
+    AwsBudget, Env, RecordingConfig, VoiceConfig, WebhookMethods, request_timeout, table_name,
 };
 use shared::domain::Retention;
 use shared::files::Bucket;
@@ -31,9 +30,7 @@ async fn main() -> Result<(), Error> {
             voice: VoiceClient::new(&voice)?,
             auth: webhook_auth(&Env).await?,
             methods: WebhookMethods::from_source(&Env)?,
-            retention: Retention {
-                seconds: ConversationConfig::from_source(&Env)?.retention_seconds,
-            },
+            retention: Retention::from_source(&Env)?,
             link: std::time::Duration::from_secs(recordings.link_seconds),
         })
     };

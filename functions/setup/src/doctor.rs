@@ -535,6 +535,31 @@ impl<S: Pool> Doctor<S> {
 }
 
 /// The answer URL did not answer at all.
+/// The texts catalogue as the functions will read it from these settings (`TEXTS` and the
+/// single-text settings): a text with a placeholder it does not allow, malformed `TEXTS`, an
+/// unknown key or language would stop every function that speaks or texts from starting.
+pub fn wording(src: &dyn shared::config::Source) -> Line {
+    const CHECK: &str = "wording";
+    match shared::config::Texts::from_source(src) {
+        Ok(texts) => Line::ok(
+            CHECK,
+            format!(
+                "every text in {}",
+                texts
+                    .languages()
+                    .map(|l| l.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
+        Err(e) => Line::failed(
+            CHECK,
+            e.to_string(),
+            "correct the setting (README, \"Texts and languages\") and deploy again",
+        ),
+    }
+}
+
 fn not_reached(check: &'static str, expected: &Expected, e: &reqwest::Error) -> Line {
     Line::failed(
         check,
@@ -658,7 +683,24 @@ fn ncco_actions(text: &str) -> Option<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::ncco_actions;
+    use super::{ncco_actions, wording};
+
+    #[test]
+    fn bad_texts_fail_the_wording_line() {
+        let line = wording(&|name: &str| {
+            (name == "TEXTS").then(|| r#"{"es-ES": {"announcement": "Hola {caller}"}}"#.to_owned())
+        });
+        assert!(!line.ok);
+        assert!(
+            line.detail
+                .contains("es-ES.announcement may use {callee} but not {caller}"),
+            "{}",
+            line.detail
+        );
+        let line = wording(&|_: &str| None);
+        assert!(line.ok, "{}", line.detail);
+        assert!(line.detail.contains("es-ES"), "{}", line.detail);
+    }
 
     #[test]
     fn an_ncco_is_a_list_of_complete_known_actions() {

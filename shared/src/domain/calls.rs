@@ -5,6 +5,7 @@
 //! the caller hears why, and the callee is to be texted (a notice the notifier sends).
 
 use crate::config::MissedCallConfig;
+use crate::config::texts::Key;
 use crate::domain::Retention;
 use crate::model::{
     CallEvent, Conversation, Direction, MissedCallMode, MissedCallNotice, Notification, spoken,
@@ -161,7 +162,15 @@ async fn follow_up<S: CallStore>(
             .as_deref()
             .unwrap_or(&incoming.base_url);
         Ncco::voicemail(
-            &spoken(&missed.voicemail, c, caller, callee),
+            &spoken(
+                missed
+                    .texts
+                    .localized(Key::Voicemail, language)
+                    .unwrap_or(&missed.voicemail),
+                c,
+                caller,
+                callee,
+            ),
             language,
             incoming.seal.url(
                 &format!("{base}/webhooks/recording"),
@@ -174,7 +183,11 @@ async fn follow_up<S: CallStore>(
             ),
         )
     } else {
-        Ncco::speak(&spoken(&missed.spoken, c, caller, callee), language)
+        let text = missed
+            .texts
+            .localized(Key::MissedCall, language)
+            .unwrap_or(&missed.spoken);
+        Ncco::speak(&spoken(text, c, caller, callee), language)
     };
     Ok(Recorded {
         outcome: Outcome::Missed { texted },

@@ -67,9 +67,7 @@ pub struct ClosePolicy {
 impl From<&ConversationConfig> for ClosePolicy {
     fn from(c: &ConversationConfig) -> Self {
         Self {
-            retention: Retention {
-                seconds: c.retention_seconds,
-            },
+            retention: c.retention,
             cool_off_seconds: c.cool_off_seconds.max(0),
         }
     }

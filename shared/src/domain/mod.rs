@@ -15,17 +15,6 @@ pub mod numbers;
 pub mod relay;
 pub mod rent;
 
-/// How long a conversation's records (its call log, messages, the pairs it gave back) are kept
-/// after it ends (`RETENTION_SECONDS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    pub seconds: i64,
-}
-
-impl Retention {
-    /// Until when a record of something that ends at `end` is kept, seen at `now`: an end
-    /// already past counts from now.
-    pub fn until(self, end: i64, now: i64) -> i64 {
-        end.max(now) + self.seconds
-    }
-}
+/// How long a conversation's records are kept after it ends (`RETENTION_DAYS`), read by
+/// `config`.
+pub use crate::config::Retention;

@@ -2,7 +2,8 @@
 //! after the conversation is written), a call they did not take ([`missed_call`]), and, if
 //! configured, that it has ended. One template function fills every placeholder.
 
-use crate::config::NotifyConfig;
+use crate::config::texts::Key;
+use crate::config::{NotifyConfig, Texts};
 use crate::domain::Retention;
 use crate::domain::delivery::note_sent;
 use crate::error::error_chain;
@@ -51,29 +52,37 @@ pub fn text(template: &str, c: &Conversation, me: &Participant, other: &Particip
 }
 
 /// A participant's proxy-number text with their access code in it: where the template has
-/// `{code}`, else as a sentence after it ("If asked for a code, enter 4821.").
-pub fn with_code(body: String, me: &Participant) -> String {
+/// `{code}`, else as a sentence after it, `hint` ("If asked for a code, enter {code}.").
+pub fn with_code(body: String, me: &Participant, hint: &str) -> String {
     let Some(code) = &me.code else {
         return body;
     };
     if body.contains("{code}") {
         return body.replace("{code}", code.as_str());
     }
-    format!("{body} If asked for a code, enter {}.", code.as_str())
+    format!("{body} {}", hint.replace("{code}", code.as_str()))
 }
 
-/// Sends each participant, from their own proxy number, `template` filled for them (a landline
-/// is sent nothing). Both SMS go out together; a failure is logged (as `failure`) and reported,
+/// Text `key` for `me`, in their language where the catalogue has it, else `default` (the
+/// default language's, as configured).
+pub fn in_language<'a>(texts: &'a Texts, key: Key, default: &'a str, me: &Participant) -> &'a str {
+    texts
+        .localized(key, me.language.as_ref())
+        .unwrap_or(default)
+}
+
+/// Sends each participant, from their own proxy number, `template` (in their language where
+/// `texts` has text `key` in it) filled for them (a landline is sent nothing). Both SMS go out together; a failure is logged (as `failure`) and reported,
 /// never fatal.
 pub async fn tell_both<V: SmsSender>(
     sms: &V,
     c: &Conversation,
-    template: &str,
+    (texts, key, template): (&Texts, Key, &str),
     failure: &str,
 ) -> [bool; 2] {
     let tell = |i: usize| {
         let (me, other) = (&c.participants[i], &c.participants[1 - i]);
-        let body = text(template, c, me, other);
+        let body = text(in_language(texts, key, template, me), c, me, other);
         async move {
             if !me.takes_texts() {
                 return false;
@@ -105,9 +114,7 @@ fn owner(c: &Conversation, kind: TextKind) -> TextOwner {
 
 /// How long the records of a conversation's texts are kept after it ends.
 fn retention(settings: &NotifyConfig) -> Retention {
-    Retention {
-        seconds: settings.retention_seconds,
-    }
+    settings.retention
 }
 
 /// What one round of [`deliver`] left.
@@ -196,7 +203,17 @@ async fn deliver_one<S: NotifyStore, V: SmsSender>(
         }
         return Ok(Delivery::Done);
     }
-    let body = with_code(text(&settings.template, c, me, other), me);
+    let t = &settings.texts;
+    let body = with_code(
+        text(
+            in_language(t, Key::NotifySms, &settings.template, me),
+            c,
+            me,
+            other,
+        ),
+        me,
+        t.get(Key::AccessCodeHint, me.language.as_ref()),
+    );
     let sent = sms
         .send_sms(&me.proxy_number, &me.number, &body, Some(c.id.as_str()))
         .await;
@@ -294,7 +311,13 @@ pub async fn missed_call<S: NotifyStore, V: SmsSender>(
     {
         finish(NotificationStatus::Failed, Some(OPTED_OUT.to_owned()))
     } else {
-        let body = text(&settings.missed_call_template, &c, callee, other);
+        let template = in_language(
+            &settings.texts,
+            Key::MissedCallSms,
+            &settings.missed_call_template,
+            callee,
+        );
+        let body = text(template, &c, callee, other);
         let sent = sms
             .send_sms(
                 &callee.proxy_number,

@@ -6,7 +6,7 @@
 //! shares goes to the conversation whose code it starts with. Message text is never logged.
 
 use crate::config::SmsConfig;
-use crate::domain::Retention;
+use crate::config::texts::Key;
 use crate::domain::delivery::note_sent;
 use crate::domain::hooks::{self, TextOutcome, Unplanned, Verdict};
 use crate::error::error_chain;
@@ -18,6 +18,7 @@ use crate::ports::{
     AccessCodes, Conversations, HookLog, Leases, RouteReader, SmsLedger, SmsSender, TextLedger,
 };
 use crate::values::AccessCode;
+use crate::values::Language;
 use crate::values::MessageStatus;
 use crate::vonage::VonageError;
 
@@ -142,12 +143,17 @@ where
         .as_ref()
         .filter(|r| now < r.expires_at && r.mode.sms());
 
+    // Replies go out in the sender's language, where a route of theirs here knows it.
+    let language = found.as_ref().and_then(|r| r.language.as_ref());
+    let texts = &deps.sms.texts;
     // Opt-out and opt-in keywords are never relayed; they hold for this sender and number.
     let word = keyword(&m.text);
     if m.concat.is_none() && OPT_OUT.contains(&word.as_str()) {
         let first_time = store.opt_out(&m.sender, &m.proxy, now).await?;
         if first_time {
-            send(deps, &m.proxy, &m.sender, &deps.sms.opt_out_reply, None).await?;
+            let reply = texts.localized(Key::SmsOptOut, language);
+            let reply = reply.unwrap_or(&deps.sms.opt_out_reply);
+            send(deps, &m.proxy, &m.sender, reply, None).await?;
         }
         return Ok(Outcome::OptedOut {
             confirmed: first_time,
@@ -156,7 +162,9 @@ where
     if m.concat.is_none() && OPT_IN.contains(&word.as_str()) {
         let was_out = store.opt_in(&m.sender, &m.proxy).await?;
         if was_out {
-            send(deps, &m.proxy, &m.sender, &deps.sms.opt_in_reply, None).await?;
+            let reply = texts.localized(Key::SmsOptIn, language);
+            let reply = reply.unwrap_or(&deps.sms.opt_in_reply);
+            send(deps, &m.proxy, &m.sender, reply, None).await?;
         }
         return Ok(Outcome::OptedIn { confirmed: was_out });
     }
@@ -164,7 +172,7 @@ where
     // A sender holding this number in several conversations says which with its code.
     if let Some(codes) = &deps.sms.codes {
         if found.as_ref().is_some_and(|r| r.ambiguous) {
-            return addressed(deps, codes, m, now).await;
+            return addressed(deps, codes, m, language, now).await;
         }
         // A shared route goes when any conversation sharing it closes: the others' texts are
         // still addressed by code.
@@ -184,7 +192,7 @@ where
         {
             return out_of_session(deps, hook, m, found.as_ref(), now).await;
         }
-        return unknown_sender(deps, m, now).await;
+        return unknown_sender(deps, m, language, now).await;
     };
 
     let Some((text, parts)) = whole_text(deps, m, now).await? else {
@@ -202,6 +210,7 @@ async fn addressed<S, V>(
     deps: &Relay<'_, S, V>,
     codes: &crate::config::AccessCodeConfig,
     m: &Inbound,
+    language: Option<&Language>,
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
@@ -215,8 +224,11 @@ where
         Err(e) => Err(e),
         Ok(Some((route, rest))) => intercepted(deps, m, &route, rest, parts, now).await,
         Ok(None) => {
-            let reply = codes
-                .sms_reply
+            let reply = deps
+                .sms
+                .texts
+                .localized(Key::AccessCodeSms, language)
+                .unwrap_or(&codes.sms_reply)
                 .replace("{digits}", &codes.digits.to_string())
                 .replace("{example}", &"12345678"[..usize::from(codes.digits)]);
             reply_unless_opted_out(deps, m, &reply)
@@ -358,7 +370,7 @@ where
             .await
             .map(|()| Outcome::HookReplied),
         TextOutcome::Ignore => Ok(Outcome::HookIgnored),
-        TextOutcome::Default(_) => unknown_sender(deps, m, now).await,
+        TextOutcome::Default(_) => unknown_sender(deps, m, None, now).await,
     };
     released_on_failure(deps, m, result).await
 }
@@ -384,10 +396,7 @@ async fn deliver<S: SmsLedger + TextLedger, V: SmsSender>(
     now: i64,
 ) -> Result<Outcome, RelayError> {
     let store = &deps.store;
-    let retention = Retention {
-        seconds: deps.sms.retention_seconds,
-    };
-    let retain_until = retention.until(route.expires_at, now);
+    let retain_until = deps.sms.retention.until(route.expires_at, now);
     let mut record = RelayedMessage {
         message_id: m.message_id.clone(),
         from_index: route.caller_index,
@@ -444,6 +453,7 @@ async fn deliver<S: SmsLedger + TextLedger, V: SmsSender>(
 async fn unknown_sender<S, V>(
     deps: &Relay<'_, S, V>,
     m: &Inbound,
+    language: Option<&Language>,
     now: i64,
 ) -> Result<Outcome, RelayError>
 where
@@ -461,6 +471,11 @@ where
     {
         return Ok(Outcome::Unknown { replied: false });
     }
+    let reply = deps
+        .sms
+        .texts
+        .localized(Key::SmsUnknownReply, language)
+        .unwrap_or(reply);
     send(deps, &m.proxy, &m.sender, reply, None).await?;
     Ok(Outcome::Unknown { replied: true })
 }

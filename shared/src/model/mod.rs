@@ -248,7 +248,7 @@ impl Participant {
 
     /// How this participant is named to the other one: their label, or a neutral word.
     pub fn display_name(&self) -> &str {
-        self.label.as_ref().map_or("contact", Label::as_str)
+        self.label.as_ref().map_or(NEUTRAL_NAME, Label::as_str)
     }
 }
 
@@ -479,6 +479,9 @@ pub struct Route {
     /// The caller's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
+    /// The callee's label, for the configured announcement in the caller's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee_label: Option<Label>,
     /// Whether the callee hears something when they pick up, before the two are bridged (a
     /// whisper, the recording notice, the prompt to take the call: see
     /// [`CallSettings::on_answer`]); what they hear is read from the conversation then.
@@ -500,6 +503,13 @@ pub struct Route {
 }
 
 impl Route {
+    /// The callee's label, or the neutral word a text uses without one.
+    pub fn callee_name(&self) -> &str {
+        self.callee_label
+            .as_ref()
+            .map_or(NEUTRAL_NAME, Label::as_str)
+    }
+
     fn between(c: &Conversation, index: u8, caller: &Participant, callee: &Participant) -> Self {
         Self {
             proxy_number: caller.proxy_number.clone(),
@@ -518,6 +528,7 @@ impl Route {
                 .as_deref()
                 .map(|text| spoken(text, c, caller, callee)),
             language: caller.language.clone(),
+            callee_label: callee.label.clone(),
             whisper: c.call.on_answer(),
             record: c.call.record,
             missed_call: c.call.missed_call,
@@ -526,6 +537,9 @@ impl Route {
         }
     }
 }
+
+/// What a text calls a participant without a label.
+pub const NEUTRAL_NAME: &str = "contact";
 
 /// Most characters one spoken text may have (the NCCO schema's `talk.text`).
 pub const MAX_SPOKEN_CHARS: usize = 1500;

@@ -55,7 +55,8 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
             .unwrap_or_else(|| "scripts/put-secret STACK".into()),
         signatures_off_locally,
     };
-    let lines = doctor.examine(&expected).await;
+    let mut lines = doctor.examine(&expected).await;
+    lines.push(setup::doctor::wording(&Env));
     print!("{}", render(&lines));
     Ok(if lines.iter().all(|l| l.ok) {
         ExitCode::SUCCESS
