@@ -3,6 +3,7 @@
 //! relay. Use cases take the ports they need (`crate::ports`) and return domain results and
 //! errors of their own; `problem` turns those into HTTP answers, in one place.
 
+pub mod answer;
 pub mod assign;
 pub mod calls;
 pub mod conversation;

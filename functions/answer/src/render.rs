@@ -1,0 +1,207 @@
+//! Plans as NCCOs: what the caller is told (in their language where the texts catalogue has
+//! it), the code prompt, and the connect with the URLs it carries, sealed for the call.
+
+use std::borrow::Cow;
+
+use lambda_http::Request;
+use shared::config::texts::Key;
+use shared::domain::answer::{InboundCall, Plan, Said};
+use shared::http::request_base_url;
+use shared::model::{Route, RoutedBy};
+use shared::ncco::{Bridge, Ncco, Recording};
+use shared::seal::Carried;
+use shared::values::Language;
+
+use crate::Deps;
+
+/// The NCCO for `plan`, decided for `call`.
+pub(crate) fn plan<S, V>(deps: &Deps<S, V>, req: &Request, call: &InboundCall, plan: Plan) -> Ncco {
+    match plan {
+        Plan::Connect { route, routed_by } => connect(deps, req, &route, call, routed_by),
+        Plan::AskCode { attempt, language } => {
+            ask_code(deps, req, call, attempt, language.as_ref())
+        }
+        Plan::Say { text, language } => {
+            let codes = deps.codes.as_ref();
+            let (key, default) = match &text {
+                Said::Hook(words) => return Ncco::say(words),
+                Said::OutOfService => (Key::OutOfService, &deps.call.out_of_service),
+                Said::Unavailable => (Key::Unavailable, &deps.call.unavailable),
+                Said::CodeLocked => (
+                    Key::AccessCodeLocked,
+                    codes.map_or(&deps.call.out_of_service, |c| &c.locked),
+                ),
+                Said::CodeRefused => (
+                    Key::AccessCodeRefused,
+                    codes.map_or(&deps.call.out_of_service, |c| &c.refused),
+                ),
+            };
+            say(deps, key, default, language.as_ref())
+        }
+        Plan::Reject => Ncco::reject(),
+    }
+}
+
+/// The prompt for an access code (try `attempt`), in the caller's language when it is known;
+/// the keys typed are posted to `/webhooks/code`.
+fn ask_code<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    call: &InboundCall,
+    attempt: u8,
+    language: Option<&Language>,
+) -> Ncco {
+    let Some(codes) = &deps.codes else {
+        return Ncco::say(&deps.call.out_of_service);
+    };
+    let url = deps.auth.seal().url(
+        &format!("{}/webhooks/code", base_url(deps, req)),
+        &call.sealed_for,
+        &Carried {
+            attempt: Some(attempt),
+            ..Carried::default()
+        },
+    );
+    let texts = &deps.call.texts;
+    let asking = texts.localized(Key::AccessCode, language);
+    let asking = asking.unwrap_or(&codes.prompt);
+    let prompt = if attempt > 1 {
+        let retry = texts.localized(Key::AccessCodeRetry, language);
+        format!("{} {asking}", retry.unwrap_or(&codes.retry))
+    } else {
+        asking.to_owned()
+    };
+    Ncco::ask_code(&prompt, language, codes.digits, url)
+}
+
+/// The base of our own webhook URLs: `PUBLIC_BASE_URL`, or the one the request came in on.
+pub(crate) fn base_url<S, V>(deps: &Deps<S, V>, req: &Request) -> String {
+    deps.call
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| request_base_url(req))
+}
+
+/// Connects the caller (whose leg is the call's) to the other participant of `route`, with the
+/// other participant's proxy number as caller ID (rule 1); a recorded call is announced and
+/// recorded first. What the connect's URLs carry back is sealed for the call.
+fn connect<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    route: &Route,
+    call: &InboundCall,
+    routed_by: RoutedBy,
+) -> Ncco {
+    let base = base_url(deps, req);
+    let seal = deps.auth.seal();
+    tracing::info!(
+        outcome = "connected",
+        conversation_id = %route.conversation_id,
+        callee = %route.callee.masked(),
+        caller_id = %route.callee_proxy.masked(),
+        "connecting"
+    );
+    let leg = Carried {
+        conversation_id: Some(route.conversation_id.to_string()),
+        caller: Some(route.caller_index),
+        ..Carried::default()
+    };
+    let on_answer = route.whisper.then(|| {
+        seal.url(
+            &format!("{base}/webhooks/whisper"),
+            &call.sealed_for,
+            &Carried {
+                leg: leg_id(&call.leg).map(str::to_owned),
+                ..leg.clone()
+            },
+        )
+    });
+    let language = route.language.as_ref();
+    Ncco::connect(Bridge {
+        announcement: &announcement(deps, route),
+        language,
+        callee: &route.callee,
+        caller_id: &route.callee_proxy,
+        ring_timeout: deps.call.ring_timeout_seconds,
+        call_limit: deps.call.call_limit_seconds,
+        // A code-routed leg names its conversation: caller ID cannot.
+        event_url: &match routed_by {
+            RoutedBy::CallerId => format!("{base}/webhooks/event"),
+            RoutedBy::Code => seal.url(
+                &format!("{base}/webhooks/event"),
+                &call.sealed_for,
+                &Carried {
+                    routed: Some("code".into()),
+                    ..leg.clone()
+                },
+            ),
+        },
+        on_answer,
+        synchronous: route.missed_call.follows_up(),
+        record: route.record.then(|| Recording {
+            notice: in_language(
+                deps,
+                Key::RecordingNotice,
+                &deps.call.recording_notice,
+                language,
+            ),
+            event_url: seal.url(
+                &format!("{base}/webhooks/recording"),
+                &call.sealed_for,
+                &Carried {
+                    conversation_id: leg.conversation_id.clone(),
+                    ..Carried::default()
+                },
+            ),
+        }),
+    })
+}
+
+/// What the caller on `route` hears before connecting: the conversation's announcement; the
+/// configured one in the caller's language where the conversation has the configured one
+/// (as creation fills it in); the configured one, as it stands, on a route from before
+/// announcements were kept.
+fn announcement<'a, S, V>(deps: &'a Deps<S, V>, route: &'a Route) -> Cow<'a, str> {
+    let configured = deps.call.announcement.as_str();
+    let Some(text) = route.announcement.as_deref() else {
+        return configured.into();
+    };
+    let language = route.language.as_ref();
+    let Some(own) = deps.call.texts.localized(Key::Announcement, language) else {
+        return text.into();
+    };
+    let fill = |template: &str| template.replace("{callee}", route.callee_name());
+    if fill(configured) == text {
+        fill(own).into()
+    } else {
+        text.into()
+    }
+}
+
+/// Text `key` in `language` where the catalogue has it there, else `default` (the default
+/// language's, as configured).
+pub(crate) fn in_language<'a, S, V>(
+    deps: &'a Deps<S, V>,
+    key: Key,
+    default: &'a str,
+    language: Option<&Language>,
+) -> &'a str {
+    deps.call.texts.localized(key, language).unwrap_or(default)
+}
+
+/// Text `key` spoken: in `language` where the catalogue has it there, else `default` as every
+/// caller hears it.
+fn say<S, V>(deps: &Deps<S, V>, key: Key, default: &str, language: Option<&Language>) -> Ncco {
+    match deps.call.texts.localized(key, language) {
+        Some(own) => Ncco::speak(own, language),
+        None => Ncco::say(default),
+    }
+}
+
+/// A call leg's id as Vonage gives it (letters, digits and dashes), fit for our own URLs.
+pub(crate) fn leg_id(leg: &str) -> Option<&str> {
+    (!leg.is_empty()
+        && leg.len() <= 64
+        && leg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    .then_some(leg)
+}
