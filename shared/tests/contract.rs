@@ -1147,11 +1147,13 @@ mod ledgers {
     use shared::model::{
         CallEvent, CallRecording, CallRef, Channel, ConversationStatus, CreateConflict, ExpiryMode,
         HookDecision, HookKind, MessagePart, Notification, NotificationStatus, RecordingKind,
-        RelayedMessage, WriteError,
+        RelayedMessage, SentText, TextKind, TextOwner, WriteError,
     };
     use shared::phone::Msisdn;
     use shared::values::ConversationId;
     use testkit::{Inspect, add_pool, conversation};
+
+    use shared::model::DeliveryState::{Delivered, Failed, Submitted};
 
     const A: &str = "447700900001";
     const B: &str = "447700900002";
@@ -1449,6 +1451,100 @@ mod ledgers {
         assert_eq!(found, expiring, "past their expiry, and only those");
     }
 
+    fn owner(kind: TextKind) -> TextOwner {
+        TextOwner {
+            conversation_id: "c-42".parse().unwrap(),
+            reference: Some("ride-42".parse().unwrap()),
+            kind,
+        }
+    }
+
+    fn relayed() -> TextOwner {
+        owner(TextKind::Relayed { from_index: 0 })
+    }
+
+    /// The steps every store must take alike, with what each answers and what is then known.
+    async fn the_ledger_keeps_the_furthest_state<S: Inspect>(store: &S) {
+        let now = shared::now();
+        // Owner first, then the statuses, one repeated and one late.
+        store.note_sent("m1", &relayed(), now + 60).await.unwrap();
+        assert!(
+            !store
+                .note_status("m1", Submitted, None, None, now)
+                .await
+                .unwrap(),
+            "sent is submitted already"
+        );
+        assert!(
+            store
+                .note_status("m1", Delivered, None, None, now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .note_status("m1", Delivered, None, None, now)
+                .await
+                .unwrap(),
+            "a repeat"
+        );
+        assert!(
+            !store
+                .note_status("m1", Submitted, None, None, now)
+                .await
+                .unwrap(),
+            "late"
+        );
+        assert!(
+            !store
+                .note_status("m1", Failed, Some("rejected"), Some("1250"), now)
+                .await
+                .unwrap(),
+            "a final state stays"
+        );
+        // A status before its send is recorded: kept, and the owner joins it without undoing it.
+        assert!(
+            store
+                .note_status("m2", Failed, Some("undeliverable"), Some("1320"), now)
+                .await
+                .unwrap()
+        );
+        store.note_sent("m2", &relayed(), now + 60).await.unwrap();
+        // A status for a text no one here sent is kept without an owner.
+        assert!(
+            store
+                .note_status("m3", Delivered, None, None, now)
+                .await
+                .unwrap()
+        );
+
+        let texts = store
+            .texts(&[
+                "m1".into(),
+                "m2".into(),
+                "m3".into(),
+                "m4".into(),
+                "m1".into(),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(texts.len(), 3, "m4 was never heard of");
+        let expect =
+            |id: &str, owned: bool, state, reason: Option<&str>, code: Option<&str>| SentText {
+                id: id.into(),
+                owner: owned.then(relayed),
+                state,
+                reason: reason.map(Into::into),
+                error_code: code.map(Into::into),
+            };
+        assert_eq!(texts["m1"], expect("m1", true, Delivered, None, None));
+        assert_eq!(
+            texts["m2"],
+            expect("m2", true, Failed, Some("undeliverable"), Some("1320"))
+        );
+        assert_eq!(texts["m3"], expect("m3", false, Delivered, None, None));
+    }
+
     contract!(
         racing_creations_for_the_same_pairs_let_one_win,
         a_call_log_keeps_each_event_once_and_notes_activity,
@@ -1456,5 +1552,6 @@ mod ledgers {
         an_inbound_text_is_handled_once_whole_and_opt_outs_hold,
         a_hook_decision_is_kept_once,
         expired_conversations_are_found_page_by_page,
+        the_ledger_keeps_the_furthest_state,
     );
 }

@@ -1,19 +1,17 @@
-//! What became of each sent text, on the real local DynamoDB-API server and on the in-memory
-//! store alike (the same steps, the same answers): the owner and the statuses come in any order,
-//! a state only moves forward, and a repeat changes nothing. The item's images, as the change
-//! stream carries them, mean each delivery event once, valid against its schema.
+//! What became of each sent text, as the change stream carries it: the item's images mean each
+//! delivery event once, valid against its schema. (The ledger itself, the owner and statuses in
+//! any order, is in the contract suite.)
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use shared::domain::events::derive;
 use shared::model::Change;
-use shared::model::{DeliveryState, SentText, TextKind, TextOwner};
+use shared::model::{DeliveryState, TextKind, TextOwner};
 use shared::ports::TextLedger;
 use shared::store::read_change;
-use testkit::fakes::MemoryStore;
 use testkit::{all_items, assert_event, fresh_store};
 
-use DeliveryState::{Delivered, Failed, Submitted};
+use DeliveryState::{Delivered, Failed};
 
 fn owner(kind: TextKind) -> TextOwner {
     TextOwner {
@@ -25,98 +23,6 @@ fn owner(kind: TextKind) -> TextOwner {
 
 fn relayed() -> TextOwner {
     owner(TextKind::Relayed { from_index: 0 })
-}
-
-/// The steps every store must take alike, with what each answers and what is then known.
-async fn the_ledger_keeps_the_furthest_state(store: &impl TextLedger) {
-    let now = shared::now();
-    // Owner first, then the statuses, one repeated and one late.
-    store.note_sent("m1", &relayed(), now + 60).await.unwrap();
-    assert!(
-        !store
-            .note_status("m1", Submitted, None, None, now)
-            .await
-            .unwrap(),
-        "sent is submitted already"
-    );
-    assert!(
-        store
-            .note_status("m1", Delivered, None, None, now)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .note_status("m1", Delivered, None, None, now)
-            .await
-            .unwrap(),
-        "a repeat"
-    );
-    assert!(
-        !store
-            .note_status("m1", Submitted, None, None, now)
-            .await
-            .unwrap(),
-        "late"
-    );
-    assert!(
-        !store
-            .note_status("m1", Failed, Some("rejected"), Some("1250"), now)
-            .await
-            .unwrap(),
-        "a final state stays"
-    );
-    // A status before its send is recorded: kept, and the owner joins it without undoing it.
-    assert!(
-        store
-            .note_status("m2", Failed, Some("undeliverable"), Some("1320"), now)
-            .await
-            .unwrap()
-    );
-    store.note_sent("m2", &relayed(), now + 60).await.unwrap();
-    // A status for a text no one here sent is kept without an owner.
-    assert!(
-        store
-            .note_status("m3", Delivered, None, None, now)
-            .await
-            .unwrap()
-    );
-
-    let texts = store
-        .texts(&[
-            "m1".into(),
-            "m2".into(),
-            "m3".into(),
-            "m4".into(),
-            "m1".into(),
-        ])
-        .await
-        .unwrap();
-    assert_eq!(texts.len(), 3, "m4 was never heard of");
-    let expect =
-        |id: &str, owned: bool, state, reason: Option<&str>, code: Option<&str>| SentText {
-            id: id.into(),
-            owner: owned.then(relayed),
-            state,
-            reason: reason.map(Into::into),
-            error_code: code.map(Into::into),
-        };
-    assert_eq!(texts["m1"], expect("m1", true, Delivered, None, None));
-    assert_eq!(
-        texts["m2"],
-        expect("m2", true, Failed, Some("undeliverable"), Some("1320"))
-    );
-    assert_eq!(texts["m3"], expect("m3", false, Delivered, None, None));
-}
-
-#[tokio::test]
-async fn the_local_store_keeps_the_furthest_state() {
-    the_ledger_keeps_the_furthest_state(&fresh_store().await).await;
-}
-
-#[tokio::test]
-async fn the_memory_store_does_the_same() {
-    the_ledger_keeps_the_furthest_state(&MemoryStore::default()).await;
 }
 
 /// The `TEXT` item of `id` as the stream would carry it now.

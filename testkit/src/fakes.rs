@@ -1,8 +1,9 @@
 //! In-memory fakes of the ports, for handler and use-case tests that need no server. They keep
 //! the ports' promises (rule 2 and the cool-off on creation, one record per call, leg and
 //! status, in-progress on the first answer, sliding expiry, claims taken once) in the simplest
-//! way; the store's own tests check the real thing against the local DynamoDB-API server, and
-//! the Vonage client's tests check its requests against the specs with Prism.
+//! way. `MemoryStore` is held to the real store by the contract suite (`shared/tests/
+//! contract.rs`), which runs every store behaviour on both; the Vonage client's tests check its
+//! requests against the specs with Prism.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
