@@ -32,10 +32,7 @@ macro_rules! contract {
 /// Conversations written whole under rule 2, closed, reopened and listed; routes, the pool count, the number check kept, the last conversation of a pair, missed-call notices.
 mod conversations {
     use shared::model::{CloseOutcome, CreateConflict, ListFilter, WriteError};
-    use shared::model::{
-        CloseReason, Conversation, ConversationStatus, ExpiryMode, NumberState, Participant,
-        PoolNumber,
-    };
+    use shared::model::{CloseReason, Conversation, ConversationStatus, NumberState, PoolNumber};
     use shared::phone::Msisdn;
     use testkit::Inspect;
 
@@ -53,35 +50,14 @@ mod conversations {
         }
     }
 
+    /// A rider and a driver, each on a proxy number, with a reference of the conversation's own.
     fn conversation(id: &str, a: (&str, &str), b: (&str, &str), expires_at: i64) -> Conversation {
-        let p = |(number, proxy): (&str, &str), label: &str| Participant {
-            number: m(number),
-            label: label.parse().ok(),
-            proxy_number: m(proxy),
-            country: "GB".parse().unwrap(),
-            notification: None,
-            language: None,
-            code: None,
-            shared: false,
-            checked: Default::default(),
-            facts: Default::default(),
-        };
-        Conversation {
-            id: id.parse().unwrap(),
-            status: ConversationStatus::Active,
-            created_at: 1_000,
-            expires_at,
-            reference: format!("ref-{id}").parse().ok(),
-            participants: [p(a, "rider"), p(b, "driver")],
-            closed_at: None,
-            close_reason: None,
-            expiry_mode: ExpiryMode::Absolute,
-            ttl_seconds: 3600,
-            last_activity: None,
-            mode: Default::default(),
-            intercept: false,
-            call: Default::default(),
-        }
+        let mut c = testkit::conversation(id, a, b, 1_000, expires_at);
+        c.reference = format!("ref-{id}").parse().ok();
+        c.participants[0].label = "rider".parse().ok();
+        c.participants[1].label = "driver".parse().ok();
+        c.ttl_seconds = 3600;
+        c
     }
 
     const A: &str = "447700900001";

@@ -177,7 +177,8 @@ mod tests {
     use secrecy::SecretString;
     use std::collections::HashMap;
 
-    fn src(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    /// A source of the settings `pairs` names, and no others.
+    pub(crate) fn src(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
