@@ -146,12 +146,17 @@ impl Hooks {
     /// From `OUT_OF_SESSION_URL`, `INTERCEPT_URL` and `HOOK_TIMEOUT_MS`, signed with
     /// `HOOK_SECRET` (from Secrets Manager in the stack), which a configured hook requires.
     pub async fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let config = HookConfig::from_source(src)?;
+        Self::from_config(&HookConfig::from_source(src)?, src).await
+    }
+
+    /// The hooks `config` describes, with the hook secret found as `src` says (read only when
+    /// a hook is set).
+    pub async fn from_config(config: &HookConfig, src: &dyn Source) -> Result<Self, ConfigError> {
         if !config.any() {
             return Ok(Self::default());
         }
         let secret = require(src, HOOK_SECRET).await?;
-        Self::new(&config, secret)
+        Self::new(config, secret)
     }
 
     pub fn new(config: &HookConfig, secret: SecretString) -> Result<Self, ConfigError> {

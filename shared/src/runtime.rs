@@ -5,6 +5,11 @@
 //! hand serving). If they cannot be built at all, the request gets the function's own safe
 //! answer and the next request tries again. Every request, start included, has a time budget:
 //! past it the function answers on its own instead of letting Lambda time out.
+//!
+//! A function's settings are read from the environment once, at start, into its own
+//! `Settings`, which implements [`Start`]: each `main.rs` hands them to [`serve_http`] (an HTTP
+//! function) or [`Invoked`] (one the change stream or a schedule invokes). Settings that
+//! cannot be read count as dependencies that cannot be built.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,8 +19,22 @@ use lambda_http::{Body, Error, Request, RequestExt, Response, run, service_fn};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::config::{ConfigError, StoreConfig};
 use crate::error::error_chain;
 use crate::problem::ApiError;
+use crate::store::Store;
+
+/// A function's settings, read once at start, and how its dependencies are built from them
+/// (again every [`DEPS_MAX_AGE`]: the secrets they hold are read as they are then).
+pub trait Start: Sync {
+    type Deps: Send + Sync;
+    fn build(&self) -> impl Future<Output = Result<Self::Deps, Error>> + Send;
+}
+
+/// The store the settings name, with their budget.
+pub async fn store(config: &StoreConfig) -> Store {
+    Store::from_env(config.table.clone(), &config.budget).await
+}
 
 /// A function's dependencies, ready to handle a request.
 pub trait Handler: Send + Sync {
@@ -191,6 +210,77 @@ where
         Ok::<_, Error>(service.call(req).await)
     }))
     .await
+}
+
+/// Runs an HTTP function with the settings read at start: its dependencies built from them as
+/// [`Service`] says, each request answered within `timeout(&settings)`. Settings that could
+/// not be read give every request `fallback`'s answer to a function that could not start, the
+/// error logged with each, as dependencies that cannot be built do; only a request budget
+/// (`REQUEST_TIMEOUT_MS`) that could not be read stops the function at start.
+pub async fn serve_http<S, O>(
+    settings: Result<S, ConfigError>,
+    timeout: impl FnOnce(&S) -> Duration,
+    fallback: O,
+) -> Result<(), Error>
+where
+    S: Start,
+    S::Deps: Handler,
+    O: Fn(Failure) -> Response<Body> + Sync,
+{
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(e) if e.variable() == "REQUEST_TIMEOUT_MS" => return Err(e.into()),
+        Err(e) => {
+            crate::telemetry::init();
+            let (e, fallback) = (&e, &fallback);
+            return run(service_fn(move |_: Request| async move {
+                tracing::error!(error = %e, "the function could not start");
+                Ok::<_, Error>(fallback(Failure::Start))
+            }))
+            .await;
+        }
+    };
+    let timeout = timeout(&settings);
+    serve(Service::new(|| settings.build(), fallback, timeout)).await
+}
+
+/// How long a function the stream or a schedule invokes may spend building its dependencies
+/// again before the ones in hand serve.
+const INVOKED_REBUILD: Duration = Duration::from_secs(5);
+
+type BuildFn<D> =
+    Box<dyn Fn() -> futures::future::BoxFuture<'static, Result<D, Error>> + Send + Sync>;
+
+/// The dependencies of a function the change stream or a schedule invokes, built from the
+/// settings read at start as [`Rebuilt`] says. Settings that could not be read fail every
+/// invocation, as dependencies that cannot be built do.
+pub struct Invoked<S: Start> {
+    deps: Rebuilt<S::Deps, BuildFn<S::Deps>>,
+}
+
+impl<S: Start + Send + 'static> Invoked<S> {
+    /// Starts the function's logs, and keeps `settings` for the first invocation.
+    pub fn start(settings: Result<S, ConfigError>) -> Self {
+        crate::telemetry::init();
+        let settings = Arc::new(settings);
+        let build: BuildFn<S::Deps> = Box::new(move || {
+            let settings = settings.clone();
+            Box::pin(async move {
+                match settings.as_ref() {
+                    Ok(settings) => settings.build().await,
+                    Err(e) => Err(e.clone().into()),
+                }
+            })
+        });
+        Self {
+            deps: Rebuilt::new(build),
+        }
+    }
+
+    /// The dependencies for one invocation.
+    pub async fn get(&self) -> Result<Arc<S::Deps>, Error> {
+        self.deps.get(INVOKED_REBUILD).await
+    }
 }
 
 /// The fallback of the management API: a problem+json `500` when the function cannot start,

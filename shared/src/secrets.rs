@@ -543,14 +543,17 @@ fn invalid(reason: &str) -> ConfigError {
     }
 }
 
-/// The Vonage client the settings describe, with the API secret and, where the stack's secret
-/// holds them, the application's id and key, which Identity Insights and the Messages API take
-/// tokens of.
+/// The Vonage client `settings` describe (read at start, without the API secret), with the API
+/// secret and, where the stack's secret holds them, the application's id and key, which
+/// Identity Insights and the Messages API take tokens of; the secrets are found as `src` says.
 pub async fn vonage_client(
+    settings: &crate::config::VonageConfig,
     src: &dyn Source,
 ) -> Result<crate::vonage::VonageClient, Box<dyn std::error::Error + Send + Sync>> {
-    let mut config =
-        crate::config::VonageConfig::from_source(src, require(src, API_SECRET).await?)?;
+    let mut config = crate::config::VonageConfig {
+        api_secret: require(src, API_SECRET).await?,
+        ..settings.clone()
+    };
     if config.public_base_url.is_none() {
         config.public_base_url = resolve(src, WEBHOOK_BASE).await?.map(|b| {
             secrecy::ExposeSecret::expose_secret(&b)

@@ -12,10 +12,66 @@ use secrecy::SecretString;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use shared::config::VonageConfig;
+use shared::config::{ConfigError, Source, VonageConfig};
 use shared::phone::Msisdn;
 use shared::store::Store;
 use shared::table;
+
+/// Settings from a list in place of the environment: what a function's `Settings::from_source`
+/// reads in tests.
+#[derive(Debug, Clone, Default)]
+pub struct MapSource(std::collections::HashMap<String, String>);
+
+impl MapSource {
+    pub fn new(pairs: &[(&str, &str)]) -> Self {
+        Self(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    /// The same settings with `name` set to `value`.
+    pub fn with(&self, name: &str, value: &str) -> Self {
+        let mut changed = self.clone();
+        changed.0.insert(name.to_owned(), value.to_owned());
+        changed
+    }
+
+    /// The same settings without `name`.
+    pub fn without(&self, name: &str) -> Self {
+        let mut changed = self.clone();
+        changed.0.remove(name);
+        changed
+    }
+}
+
+impl Source for MapSource {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// Asserts that `read` refuses `env` changed by each of `bad` (a setting and its value, an
+/// empty value leaving the setting out) with the error naming that setting.
+pub fn assert_refused<T: std::fmt::Debug>(
+    read: impl Fn(&dyn Source) -> Result<T, ConfigError>,
+    env: &MapSource,
+    bad: &[(&str, &str)],
+) {
+    for &(name, value) in bad {
+        let changed = if value.is_empty() {
+            env.without(name)
+        } else {
+            env.with(name, value)
+        };
+        match read(&changed) {
+            Ok(read) => panic!("{name}={value:?} was taken: {read:?}"),
+            Err(e) => assert_eq!(e.variable(), name, "{name}={value:?}: {e}"),
+        }
+    }
+}
 
 /// The repository's `template.yaml`.
 pub fn template_path() -> String {

@@ -4,6 +4,10 @@
 pub mod create;
 pub mod view;
 
+mod settings;
+
+pub use settings::Settings;
+
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::config::ConversationConfig;
 use shared::domain::conversation::{self, ClosePolicy, Reopened};

@@ -3,6 +3,10 @@
 //! synchronous event URL: for a call the callee did not take it answers the NCCO the caller
 //! hears next (`200`); every other event gets `204`.
 
+mod settings;
+
+pub use settings::Settings;
+
 use lambda_http::{Body, Request, Response};
 use shared::config::{MissedCallConfig, WebhookMethods};
 use shared::domain::Retention;

@@ -4,6 +4,10 @@
 //! run, stops before the Lambda deadline, and leaves the rest (and anything that failed) to the
 //! next run, which finds them still in the index.
 
+mod settings;
+
+pub use settings::Settings;
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;

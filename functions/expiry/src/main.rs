@@ -1,43 +1,16 @@
-//! Wiring only: configuration and clients, built again as `shared::runtime::Rebuilt` says, then
-//! the sweep.
+//! Wiring only: the settings read once, the dependencies built from them as
+//! `shared::runtime::Invoked` says, then the sweep.
 
-use std::time::Duration;
-
-use expiry::{Deps, Notify, handle};
+use expiry::{Settings, handle};
 use lambda_runtime::{Error, run, service_fn};
-use shared::config::{AwsBudget, ConversationConfig, Env, ExpiryConfig, table_name};
-use shared::domain::conversation::ClosePolicy;
-use shared::runtime::Rebuilt;
-use shared::secrets::vonage_client;
-use shared::store::Store;
+use shared::config::Env;
+use shared::runtime::Invoked;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let deps = Rebuilt::new(|| async {
-        let conversations = ConversationConfig::from_source(&Env)?;
-        let config = ExpiryConfig::from_source(&Env)?;
-        let notify = match config.notify_template.clone() {
-            Some(template) => Some(Notify {
-                vonage: vonage_client(&Env).await?,
-                template,
-                texts: config.texts.clone(),
-            }),
-            None => None,
-        };
-        Ok::<_, Error>(Deps {
-            store: Store::from_env(table_name(&Env)?, &AwsBudget::from_source(&Env)?).await,
-            closing: ClosePolicy::from(&conversations),
-            max_per_run: config.max_per_run,
-            concurrency: config.concurrency,
-            safety_margin: Duration::from_secs(3),
-            notify,
-        })
-    });
-    let deps = &deps;
+    let deps = &Invoked::start(Settings::from_source(&Env));
     run(service_fn(move |event| async move {
-        let deps = deps.get(Duration::from_secs(5)).await?;
-        handle(&deps, event).await
+        handle(&*deps.get().await?, event).await
     }))
     .await
 }

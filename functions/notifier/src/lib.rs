@@ -5,6 +5,10 @@
 //! the stream, and each outcome is recorded on the conversation (`notified`), which the
 //! publisher turns into `participant.notified` or `participant.notification_failed`.
 
+mod settings;
+
+pub use settings::Settings;
+
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::EventRecord;

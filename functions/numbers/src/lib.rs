@@ -2,6 +2,10 @@
 //! Voice application), `POST /numbers/provision` rents new ones, `GET /numbers` lists the pool
 //! with a summary, `DELETE /numbers/{msisdn}` retires a number and can cancel its rental.
 
+mod settings;
+
+pub use settings::Settings;
+
 use std::collections::BTreeMap;
 
 use lambda_http::{Body, Request, RequestExt, Response};

@@ -4,6 +4,10 @@
 //! waits on publishing. EventBridge delivers to subscribers with its own retries; the stream
 //! retries what could not be put (a bounded number of times, then the dead-letter queue).
 
+mod settings;
+
+pub use settings::Settings;
+
 use std::future::Future;
 
 use aws_lambda_events::event::dynamodb::EventRecord;

@@ -8,6 +8,10 @@
 //! - `GET /conversations/{id}/calls/{call_id}/recording` (management API): a short-lived
 //!   presigned link that downloads it.
 
+mod settings;
+
+pub use settings::Settings;
+
 use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};

@@ -18,6 +18,9 @@
 
 #[cfg(feature = "doctor")]
 pub mod doctor;
+mod settings;
+
+pub use settings::Settings;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -54,7 +57,7 @@ const LINK_CONCURRENCY: usize = 4;
 /// What the stack asks for: the custom resource's properties, or the function's environment
 /// for a sync (the template sets both from the same parameters).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct Requested {
     pub application_name: String,
     pub answer_url: String,
     pub fallback_url: String,
@@ -83,7 +86,7 @@ pub const NAMES: [(&str, &str); 9] = [
     ("MessageStatusUrl", "MESSAGE_STATUS_URL"),
 ];
 
-impl Settings {
+impl Requested {
     /// From the custom resource's `ResourceProperties`.
     pub fn from_properties(properties: &serde_json::Value) -> Result<Self, SetupError> {
         Self::read(|property, _| {
@@ -268,7 +271,7 @@ pub fn vonage_client(
 /// the pool linked to it.
 pub async fn apply<S: Pool + Clone + Send + Sync + 'static>(
     deps: &Deps<S>,
-    settings: &Settings,
+    settings: &Requested,
 ) -> Result<Applied, SetupError> {
     // A stack deployed with one secret: each field goes to its own before anything is read.
     let moved = deps.secret.settle().await?;
@@ -320,7 +323,7 @@ async fn record<S>(
     deps: &Deps<S>,
     app: &Application,
     recorded: &HashMap<String, String>,
-    settings: &Settings,
+    settings: &Requested,
 ) -> Result<(), SetupError> {
     let mut fields = Vec::new();
     let unchanged = |name: &str, value: &str| recorded.get(name).map(String::as_str) == Some(value);
@@ -421,7 +424,7 @@ async fn link_pool<S: Pool + Clone + Send + Sync + 'static>(
 /// created it.
 pub async fn remove<S: Pool + Clone + Send + Sync + 'static>(
     deps: &Deps<S>,
-    settings: &Settings,
+    settings: &Requested,
 ) -> Result<Removed, SetupError> {
     if let Some(adopted) = &settings.adopt_application_id {
         return Ok(Removed::Left(Some(adopted.clone())));
@@ -479,7 +482,7 @@ pub async fn custom_resource<S: Pool + Clone + Send + Sync + 'static>(
     let mut task = tokio::spawn(async move {
         match work {
             Work::Apply(properties) => {
-                let settings = Settings::from_properties(&properties)?;
+                let settings = Requested::from_properties(&properties)?;
                 Ok::<_, SetupError>(match apply(&deps, &settings).await? {
                     Applied::Ready { application_id, .. } => {
                         let reason = format!("the Vonage application {application_id} is set up");
@@ -494,7 +497,7 @@ pub async fn custom_resource<S: Pool + Clone + Send + Sync + 'static>(
             }
             Work::Remove(properties) => {
                 // Settings a Delete cannot read leave the application where it is.
-                let Ok(settings) = Settings::from_properties(&properties) else {
+                let Ok(settings) = Requested::from_properties(&properties) else {
                     return Ok((String::new(), "nothing to delete".into()));
                 };
                 Ok(match remove(&deps, &settings).await? {
@@ -542,17 +545,20 @@ fn fail(response: &mut CloudFormationCustomResourceResponse, reason: String) {
     response.reason = Some(reason.chars().take(1000).collect());
 }
 
-/// One invocation: `{"action": "sync"}` applies the settings of `env` and answers what was
-/// done; a CloudFormation request is carried out and answered at its pre-signed URL (and the
-/// invocation answers the status sent).
+/// One invocation: `{"action": "sync"}` applies `sync` (the function's environment, as
+/// [`Settings::sync`] reads it) and answers what was done; a CloudFormation request is carried
+/// out and answered at its pre-signed URL (and the invocation answers the status sent).
 pub async fn handle<S: Pool + Clone + Send + Sync + 'static>(
     deps: std::sync::Arc<Deps<S>>,
     event: serde_json::Value,
     deadline: tokio::time::Instant,
-    env: &dyn Source,
+    sync: &Result<Requested, String>,
 ) -> Result<serde_json::Value, SetupError> {
     if event.get("action").and_then(|a| a.as_str()) == Some("sync") {
-        let applied = apply(&deps, &Settings::from_source(env)?).await?;
+        let requested = sync
+            .as_ref()
+            .map_err(|why| SetupError::Settings(why.clone()))?;
+        let applied = apply(&deps, requested).await?;
         return Ok(serde_json::to_value(applied).unwrap_or_default());
     }
     let Some((url, response)) = custom_resource(deps.clone(), event, deadline).await else {

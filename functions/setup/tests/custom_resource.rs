@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use setup::{Deps, handle};
+use setup::{Deps, Settings, handle};
 use shared::secrets::StackSecrets;
 use shared::store::Store;
 use testkit::{SpecProxy, budget, fresh_store, vonage_config};
@@ -147,7 +147,7 @@ impl World {
             self.deps.clone(),
             event,
             tokio::time::Instant::now() + deadline,
-            &nothing,
+            &Settings::sync(&nothing),
         )
         .await
         .unwrap();
@@ -376,7 +376,7 @@ async fn create_sync_update_and_delete_do_what_the_stack_asks() {
         w.deps.clone(),
         sync,
         tokio::time::Instant::now() + LONG,
-        &env,
+        &Settings::sync(&env),
     )
     .await
     .unwrap();

@@ -6,6 +6,10 @@
 //! (Messages, JWT) and `/webhooks/delivery-receipt` (SMS API, `sig`), recorded by
 //! `shared::domain::delivery`.
 
+mod settings;
+
+pub use settings::Settings;
+
 use std::collections::HashMap;
 
 use lambda_http::{Body, Request, Response};

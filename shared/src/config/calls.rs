@@ -77,7 +77,12 @@ impl MissedCallConfig {
     const QUIET_SECONDS: i64 = 600;
 
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let texts = Texts::from_source(src)?;
+        Self::with_texts(src, &Texts::from_source(src)?)
+    }
+
+    /// The settings, with the texts catalogue already read.
+    pub fn with_texts(src: &dyn Source, texts: &Texts) -> Result<Self, ConfigError> {
+        let texts = texts.clone();
         Ok(Self {
             spoken: texts.default_text(Key::MissedCall).to_owned(),
             quiet_seconds: number(src, "MISSED_CALL_SMS_INTERVAL_SECONDS", Self::QUIET_SECONDS)?,

@@ -42,8 +42,19 @@ impl AccessCodeConfig {
         let Some(digits) = access_code_digits(src)? else {
             return Ok(None);
         };
-        let texts = Texts::from_source(src)?;
-        Ok(Some(Self {
+        Self::read(src, digits, &Texts::from_source(src)?).map(Some)
+    }
+
+    /// The same, with the texts catalogue already read.
+    pub fn with_texts(src: &dyn Source, texts: &Texts) -> Result<Option<Self>, ConfigError> {
+        let Some(digits) = access_code_digits(src)? else {
+            return Ok(None);
+        };
+        Self::read(src, digits, texts).map(Some)
+    }
+
+    fn read(src: &dyn Source, digits: u8, texts: &Texts) -> Result<Self, ConfigError> {
+        Ok(Self {
             digits,
             retries: number(src, "ACCESS_CODE_RETRIES", 2)?,
             max_failures: number::<u32>(src, "ACCESS_CODE_MAX_FAILURES", 6)?.max(1),
@@ -55,7 +66,7 @@ impl AccessCodeConfig {
             refused: texts.default_text(Key::AccessCodeRefused).to_owned(),
             locked: texts.default_text(Key::AccessCodeLocked).to_owned(),
             sms_reply: texts.default_text(Key::AccessCodeSms).to_owned(),
-        }))
+        })
     }
 }
 

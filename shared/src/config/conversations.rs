@@ -40,7 +40,11 @@ pub struct ConversationConfig {
 
 impl ConversationConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let texts = Texts::from_source(src)?;
+        Self::with_texts(src, &Texts::from_source(src)?)
+    }
+
+    /// The settings, with the texts catalogue already read.
+    pub fn with_texts(src: &dyn Source, texts: &Texts) -> Result<Self, ConfigError> {
         let c = Self {
             default_ttl_seconds: number(src, "DEFAULT_TTL_SECONDS", 3600)?,
             min_ttl_seconds: number(src, "MIN_TTL_SECONDS", 60)?,

@@ -24,12 +24,21 @@ pub use sms::*;
 pub use texts::Texts;
 pub use vonage::*;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("{0} must be set")]
     Missing(&'static str),
     #[error("{name} is not valid: {reason}")]
     Invalid { name: &'static str, reason: String },
+}
+
+impl ConfigError {
+    /// The setting that is missing or not valid.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::Missing(name) | Self::Invalid { name, .. } => name,
+        }
+    }
 }
 
 /// A source of settings: the process environment in Lambda, a map in tests.
@@ -91,6 +100,23 @@ fn base_url(src: &dyn Source, name: &str, default: &str) -> String {
 /// The DynamoDB table every function uses.
 pub fn table_name(src: &dyn Source) -> Result<String, ConfigError> {
     required(src, "TABLE_NAME")
+}
+
+/// The table and the budget of every request to it: what each function's store is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `TABLE_NAME`.
+    pub table: String,
+    pub budget: AwsBudget,
+}
+
+impl StoreConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: table_name(src)?,
+            budget: AwsBudget::from_source(src)?,
+        })
+    }
 }
 
 /// Time budgets and retries for every DynamoDB and Secrets Manager request a function makes, so

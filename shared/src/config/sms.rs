@@ -24,8 +24,13 @@ pub struct NotifyConfig {
 
 impl NotifyConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
-        let conversations = ConversationConfig::from_source(src)?;
-        let texts = Texts::from_source(src)?;
+        Self::with_texts(src, &Texts::from_source(src)?)
+    }
+
+    /// The settings, with the texts catalogue already read.
+    pub fn with_texts(src: &dyn Source, texts: &Texts) -> Result<Self, ConfigError> {
+        let conversations = ConversationConfig::with_texts(src, texts)?;
+        let texts = texts.clone();
         Ok(Self {
             template: conversations.notify_template,
             retention: conversations.retention,
@@ -49,8 +54,13 @@ pub struct ExpiryConfig {
 
 impl ExpiryConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Self::with_texts(src, &Texts::from_source(src)?)
+    }
+
+    /// The settings, with the texts catalogue already read.
+    pub fn with_texts(src: &dyn Source, texts: &Texts) -> Result<Self, ConfigError> {
         let notify: bool = number(src, "EXPIRY_NOTIFY", false)?;
-        let texts = Texts::from_source(src)?;
+        let texts = texts.clone();
         Ok(Self {
             max_per_run: number(src, "EXPIRY_MAX_PER_RUN", 2000)?,
             concurrency: number(src, "EXPIRY_CONCURRENCY", 8)?,
@@ -80,14 +90,19 @@ pub struct SmsConfig {
 
 impl SmsConfig {
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        Self::with_texts(src, &Texts::from_source(src)?)
+    }
+
+    /// The settings, with the texts catalogue already read.
+    pub fn with_texts(src: &dyn Source, texts: &Texts) -> Result<Self, ConfigError> {
         let reply: bool = number(src, "SMS_UNKNOWN_REPLY", false)?;
-        let texts = Texts::from_source(src)?;
+        let texts = texts.clone();
         Ok(Self {
             unknown_reply: reply.then(|| texts.default_text(Key::SmsUnknownReply).to_owned()),
             opt_out_reply: texts.default_text(Key::SmsOptOut).to_owned(),
             opt_in_reply: texts.default_text(Key::SmsOptIn).to_owned(),
             retention: Retention::from_source(src)?,
-            codes: AccessCodeConfig::from_source(src)?,
+            codes: AccessCodeConfig::with_texts(src, &texts)?,
             texts,
         })
     }

@@ -56,6 +56,12 @@ pub const DEFAULT_VOICE_URL: &str = "https://api.nexmo.com/v1/calls";
 pub const DEFAULT_FILES_URL: &str = "https://api.nexmo.com/v1/files";
 
 impl VoiceConfig {
+    /// The settings without the application's id and key, which the stack's secret supplies
+    /// each time a client is built.
+    pub fn without_credentials(src: &dyn Source) -> Result<Self, ConfigError> {
+        Self::from_source(src, String::new(), SecretString::from(String::new()))
+    }
+
     /// The settings, with the application's id and private key resolved by [`crate::secrets`].
     pub fn from_source(
         src: &dyn Source,
@@ -136,6 +142,12 @@ pub const DEFAULT_NUMBERS_URL: &str = "https://rest.nexmo.com";
 pub const DEFAULT_APPLICATIONS_URL: &str = "https://api.nexmo.com/v2/applications";
 
 impl VonageConfig {
+    /// The settings without the API secret, which [`crate::secrets::vonage_client`] reads each
+    /// time it builds a client.
+    pub fn without_secret(src: &dyn Source) -> Result<Self, ConfigError> {
+        Self::from_source(src, SecretString::from(String::new()))
+    }
+
     /// The settings, with the API secret resolved by [`crate::secrets`].
     pub fn from_source(src: &dyn Source, api_secret: SecretString) -> Result<Self, ConfigError> {
         Ok(Self {

@@ -10,16 +10,14 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use secrecy::SecretString;
 use setup::doctor::{Doctor, Expected, Role, render};
-use shared::config::{AwsBudget, ConfigError, Env, Source, VonageConfig, table_name};
+use shared::config::{ConfigError, Env, Source, StoreConfig, VonageConfig};
 use shared::secrets::StackSecrets;
-use shared::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let required = |name: &'static str| Env.get(name).ok_or(ConfigError::Missing(name));
-    let budget = AwsBudget::from_source(&Env)?;
+    let store = StoreConfig::from_source(&Env)?;
     let listed = Env.get("FUNCTION_ROLES").unwrap_or_default();
     let roles: Vec<Role> = listed
         .split(';')
@@ -31,11 +29,11 @@ async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
             })
         })
         .collect::<Result<_, _>>()?;
-    let sdk = shared::aws::sdk_config(&budget).await;
+    let sdk = shared::aws::sdk_config(&store.budget).await;
     let doctor = Doctor {
-        secret: StackSecrets::from_source(&Env, &budget).await?,
-        store: Store::from_env(table_name(&Env)?, &budget).await,
-        vonage: VonageConfig::from_source(&Env, SecretString::from(String::new()))?,
+        secret: StackSecrets::from_source(&Env, &store.budget).await?,
+        store: shared::runtime::store(&store).await,
+        vonage: VonageConfig::without_secret(&Env)?,
         iam: (!roles.is_empty()).then(|| aws_sdk_iam::Client::new(&sdk)),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
