@@ -14,28 +14,25 @@
 mod call;
 mod code;
 mod render;
+mod settings;
 mod whisper;
 
 use std::time::Duration;
 
 use lambda_http::{Body, Request, Response};
-use shared::config::{
-    AccessCodeConfig, AwsBudget, CallConfig, ConversationConfig, Source, VoiceConfig,
-    WebhookMethods, table_name,
-};
+use shared::config::{AccessCodeConfig, CallConfig, ConversationConfig, WebhookMethods};
 use shared::domain::answer::Rules;
 use shared::hook::Hooks;
 use shared::ncco::Ncco;
 use shared::ports::CallControl;
-use shared::problem::{ApiError, error_chain};
-use shared::secrets::{PRIVATE_KEY, application_id, resolve};
-use shared::signature::{ReadError, SignatureError, WebhookAuth, webhook_auth};
-use shared::store::Store;
+use shared::problem::ApiError;
+use shared::signature::{ReadError, SignatureError, WebhookAuth};
 use shared::telemetry;
 use shared::vonage::VoiceClient;
 
 pub use call::answer;
 pub use code::code;
+pub use settings::Settings;
 pub use shared::domain::answer::{ACTING_RESERVE, AnswerStore, Outcome};
 pub use whisper::{accept, whisper};
 
@@ -78,35 +75,6 @@ impl CallHooks {
 /// One call's whole budget, the function's start included (`REQUEST_TIMEOUT_MS`): Vonage hears
 /// an NCCO well within the 2 seconds rule 3 allows, whatever the store or Secrets Manager do.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1500);
-
-/// The function's dependencies from its settings: the store within its time budget, the
-/// signature secret and the hooks' secret (from Secrets Manager in the stack).
-pub async fn build(
-    src: &dyn Source,
-    call: CallConfig,
-    budget: Duration,
-) -> Result<Deps<Store>, lambda_http::Error> {
-    // Calls never wait on the Voice API: without a usable key they are answered all the same.
-    let voice = match (application_id(src).await?, resolve(src, PRIVATE_KEY).await?) {
-        (Some(id), Some(key)) => VoiceClient::new(&VoiceConfig::from_source(src, id, key)?)
-            .inspect_err(|e| tracing::error!(error = %error_chain(e), "no Voice API: the application's key cannot be used"))
-            .ok(),
-        _ => None,
-    };
-    Ok(Deps {
-        store: Store::from_env(table_name(src)?, &AwsBudget::from_source(src)?).await,
-        auth: webhook_auth(src).await?,
-        methods: WebhookMethods::from_source(src)?,
-        call,
-        hooks: CallHooks {
-            hooks: Hooks::from_source(src).await?,
-            conversations: ConversationConfig::from_source(src)?,
-            budget,
-        },
-        voice,
-        codes: AccessCodeConfig::from_source(src)?,
-    })
-}
 
 impl<S, V> Deps<S, V> {
     /// What the decisions go by besides the call and the store.

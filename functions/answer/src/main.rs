@@ -1,21 +1,19 @@
-//! Wiring only: dependencies built once per execution environment, then the handler.
+//! Wiring only: the settings read once, then the handler.
 
-use answer::{DEFAULT_TIMEOUT, build, unavailable};
+use answer::{Settings, unavailable};
 use lambda_http::Error;
-use shared::config::{CallConfig, Env, request_timeout};
-use shared::runtime::{Service, serve};
+use shared::config::{CallConfig, Env};
+use shared::runtime::serve_http;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let call = CallConfig::from_source(&Env)?;
-    let timeout = request_timeout(&Env, DEFAULT_TIMEOUT)?;
-    let apology = call.clone();
+    let settings = Settings::from_source(&Env);
     // Rule 3: whether the function cannot start or the store does not answer in time, the
-    // caller hears a message and Vonage gets a 200.
-    serve(Service::new(
-        move || build(&Env, call.clone(), timeout),
-        move |_| unavailable(&apology),
-        timeout,
-    ))
-    .await
+    // caller hears a message (the built-in one when the settings cannot be read) and Vonage
+    // gets a 200.
+    let apology = match &settings {
+        Ok(s) => s.call.clone(),
+        Err(_) => CallConfig::from_source(&|_: &str| None)?,
+    };
+    serve_http(settings, |s| s.timeout, move |_| unavailable(&apology)).await
 }

@@ -9,7 +9,7 @@ use shared::ports::Conversations;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use answer::{DEFAULT_TIMEOUT, Deps, build, unavailable};
+use answer::{DEFAULT_TIMEOUT, Deps, Settings, unavailable};
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::config::CallConfig;
 use shared::runtime::Service;
@@ -224,8 +224,12 @@ async fn an_unreadable_secret_gets_the_apology_then_recovers() {
     let src = move |k: &str| settings.get(k).cloned();
     let config = call_config();
     let apology = config.clone();
+    let settings = Settings {
+        call: config.clone(),
+        ..Settings::from_source(&src).unwrap()
+    };
     let service = Service::new(
-        || build(&src, config.clone(), DEFAULT_TIMEOUT),
+        || settings.build_from(&src),
         move |_| unavailable(&apology),
         DEFAULT_TIMEOUT,
     );

@@ -412,7 +412,6 @@ mod tests {
     use super::*;
     use crate::config::tests::src;
 
-
     fn lang(tag: &str) -> Language {
         tag.parse().unwrap()
     }
