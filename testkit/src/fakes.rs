@@ -93,11 +93,12 @@ impl State {
     /// took with it.
     fn live_routes(&self) -> impl Iterator<Item = Route> + '_ {
         self.open().flat_map(|c| c.routes()).filter(|r| {
-            !self.gone.contains(&(
-                r.proxy_number.clone(),
-                r.caller.clone(),
-                r.conversation_id.clone(),
-            ))
+            self.gone.is_empty()
+                || !self.gone.contains(&(
+                    r.proxy_number.clone(),
+                    r.caller.clone(),
+                    r.conversation_id.clone(),
+                ))
         })
     }
 

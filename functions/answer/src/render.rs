@@ -15,7 +15,12 @@ use shared::values::Language;
 use crate::Deps;
 
 /// The NCCO for `plan`, decided for `call`.
-pub(crate) fn plan<S, V>(deps: &Deps<S, V>, req: &Request, call: &InboundCall, plan: Plan) -> Ncco {
+pub(crate) fn plan<S, V>(
+    deps: &Deps<S, V>,
+    req: &Request,
+    call: &InboundCall<'_>,
+    plan: Plan,
+) -> Ncco {
     match plan {
         Plan::Connect { route, routed_by } => connect(deps, req, &route, call, routed_by),
         Plan::AskCode { attempt, language } => {
@@ -47,7 +52,7 @@ pub(crate) fn plan<S, V>(deps: &Deps<S, V>, req: &Request, call: &InboundCall, p
 fn ask_code<S, V>(
     deps: &Deps<S, V>,
     req: &Request,
-    call: &InboundCall,
+    call: &InboundCall<'_>,
     attempt: u8,
     language: Option<&Language>,
 ) -> Ncco {
@@ -56,7 +61,7 @@ fn ask_code<S, V>(
     };
     let url = deps.auth.seal().url(
         &format!("{}/webhooks/code", base_url(deps, req)),
-        &call.sealed_for,
+        call.sealed_for,
         &Carried {
             attempt: Some(attempt),
             ..Carried::default()
@@ -89,7 +94,7 @@ fn connect<S, V>(
     deps: &Deps<S, V>,
     req: &Request,
     route: &Route,
-    call: &InboundCall,
+    call: &InboundCall<'_>,
     routed_by: RoutedBy,
 ) -> Ncco {
     let base = base_url(deps, req);
@@ -109,9 +114,9 @@ fn connect<S, V>(
     let on_answer = route.whisper.then(|| {
         seal.url(
             &format!("{base}/webhooks/whisper"),
-            &call.sealed_for,
+            call.sealed_for,
             &Carried {
-                leg: leg_id(&call.leg).map(str::to_owned),
+                leg: leg_id(call.leg).map(str::to_owned),
                 ..leg.clone()
             },
         )
@@ -129,7 +134,7 @@ fn connect<S, V>(
             RoutedBy::CallerId => format!("{base}/webhooks/event"),
             RoutedBy::Code => seal.url(
                 &format!("{base}/webhooks/event"),
-                &call.sealed_for,
+                call.sealed_for,
                 &Carried {
                     routed: Some("code".into()),
                     ..leg.clone()
@@ -147,7 +152,7 @@ fn connect<S, V>(
             ),
             event_url: seal.url(
                 &format!("{base}/webhooks/recording"),
-                &call.sealed_for,
+                call.sealed_for,
                 &Carried {
                     conversation_id: leg.conversation_id.clone(),
                     ..Carried::default()

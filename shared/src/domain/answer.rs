@@ -32,19 +32,19 @@ pub const ACTING_RESERVE: std::time::Duration = std::time::Duration::from_millis
 
 /// One inbound call as its webhook signed it, read once.
 #[derive(Debug, Clone)]
-pub struct InboundCall {
+pub struct InboundCall<'a> {
     /// The proxy number called (`to`), if it is a number.
     pub proxy: Option<Msisdn>,
     /// The caller (`from`), if it is a number: a withheld caller is `None`.
     pub caller: Option<Msisdn>,
     /// Vonage's id of the whole call: the key of a hook's decision about it.
-    pub key: String,
+    pub key: &'a str,
     /// The call's `conversation_uuid` as signed, which what our URLs carry is sealed for.
-    pub sealed_for: String,
+    pub sealed_for: &'a str,
     /// The caller's leg (`uuid`), which a callee's refusal at the prompt transfers.
-    pub leg: String,
+    pub leg: &'a str,
     /// What our own URL carried back, opened.
-    pub carried: Option<Carried>,
+    pub carried: Option<&'a Carried>,
     /// The keys pressed at an `input`, if any.
     pub pressed: Option<String>,
     pub now: i64,
@@ -52,21 +52,20 @@ pub struct InboundCall {
     pub deadline: tokio::time::Instant,
 }
 
-impl InboundCall {
-    pub fn read(signed: &Signed, now: i64, deadline: tokio::time::Instant) -> Self {
-        let field = |name: &str| signed.field(name).to_owned();
-        let sealed_for = field("conversation_uuid");
+impl<'a> InboundCall<'a> {
+    pub fn read(signed: &'a Signed, now: i64, deadline: tokio::time::Instant) -> Self {
+        let sealed_for = signed.field("conversation_uuid");
         Self {
             proxy: Msisdn::from_digits(signed.field("to")),
             caller: Msisdn::from_digits(signed.field("from")),
             key: if sealed_for.is_empty() {
-                field("uuid")
+                signed.field("uuid")
             } else {
-                sealed_for.clone()
+                sealed_for
             },
             sealed_for,
-            leg: field("uuid"),
-            carried: signed.carried.clone(),
+            leg: signed.field("uuid"),
+            carried: signed.carried.as_ref(),
             pressed: pressed(&signed.fields),
             now,
             deadline,
@@ -195,7 +194,11 @@ fn out_of_service(language: Option<&Language>, outcome: Outcome) -> Decided {
 }
 
 /// The answer webhook's decision for `call`.
-pub async fn decide<S: AnswerStore>(store: &S, rules: &Rules<'_>, call: &InboundCall) -> Decided {
+pub async fn decide<S: AnswerStore>(
+    store: &S,
+    rules: &Rules<'_>,
+    call: &InboundCall<'_>,
+) -> Decided {
     let Some(proxy) = &call.proxy else {
         tracing::info!(outcome = "unknown_caller", "no usable to on the call");
         return out_of_service(None, Outcome::UnknownCaller);
@@ -225,8 +228,7 @@ pub async fn decide<S: AnswerStore>(store: &S, rules: &Rules<'_>, call: &Inbound
         }
     }
     // A caller whose conversation here has ended is still told in their language.
-    let language = route.as_ref().and_then(|r| r.language.clone());
-    let expired = match route {
+    let (expired, language) = match route {
         Some(route) if call.now < route.expires_at => {
             if !route.mode.voice() {
                 tracing::info!(outcome = "voice_off", conversation_id = %route.conversation_id, "conversation relays texts only");
@@ -236,14 +238,14 @@ pub async fn decide<S: AnswerStore>(store: &S, rules: &Rules<'_>, call: &Inbound
         }
         Some(route) => {
             tracing::info!(outcome = "expired", conversation_id = %route.conversation_id, "conversation has expired");
-            Some(route.conversation_id)
+            (Some(route.conversation_id), route.language)
         }
         None => {
             tracing::info!(
                 outcome = "unknown_caller",
                 "no route for this caller and number"
             );
-            None
+            (None, None)
         }
     };
     out_of_session(
@@ -268,7 +270,7 @@ async fn out_of_session<S: AnswerStore>(
     caller: &Msisdn,
     expired: Option<ConversationId>,
     language: Option<&Language>,
-    call: &InboundCall,
+    call: &InboundCall<'_>,
 ) -> Decided {
     let unplanned = if expired.is_some() {
         Outcome::Expired
@@ -282,7 +284,7 @@ async fn out_of_session<S: AnswerStore>(
         channel: Channel::Voice,
         proxy,
         caller,
-        key: &call.key,
+        key: call.key,
         text: None,
         expired: expired.as_ref(),
     };
@@ -316,7 +318,7 @@ async fn known<S: AnswerStore>(
     store: &S,
     rules: &Rules<'_>,
     route: Route,
-    call: &InboundCall,
+    call: &InboundCall<'_>,
     routed_by: RoutedBy,
 ) -> Decided {
     if route.intercept
@@ -328,7 +330,7 @@ async fn known<S: AnswerStore>(
             hook,
             Channel::Voice,
             &route,
-            &call.key,
+            call.key,
             call.now,
             budget,
         )
@@ -376,7 +378,7 @@ fn ask_code(language: Option<&Language>, attempt: u8) -> Decided {
 pub async fn typed_code<S: AnswerStore>(
     store: &S,
     rules: &Rules<'_>,
-    call: &InboundCall,
+    call: &InboundCall<'_>,
 ) -> Decided {
     let Some(codes) = rules.codes else {
         tracing::info!(
@@ -476,7 +478,7 @@ pub async fn typed_code<S: AnswerStore>(
 
 /// Which try at the code prompt this is, as our own URL says; without it, a first try only
 /// where plain parameters count.
-pub fn code_attempt(call: &InboundCall, plain_parameters: bool) -> Option<u8> {
+pub fn code_attempt(call: &InboundCall<'_>, plain_parameters: bool) -> Option<u8> {
     match &call.carried {
         Some(carried) => Some(carried.attempt.unwrap_or(1).max(1)),
         None if plain_parameters => Some(1),
