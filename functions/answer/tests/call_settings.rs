@@ -476,18 +476,14 @@ async fn whisper_of_any(deps: &Deps<MemoryStore, FakeVonage>) -> serde_json::Val
 /// callee hears the configured whisper in theirs. Every NCCO is checked against
 /// `vonage/ncco-schema.json`.
 mod languages {
-    use super::{A, B, BASE, ID, PA, PB};
-    use std::collections::HashMap;
-
-    use answer::{CallHooks, DEFAULT_TIMEOUT, Deps, Outcome, answer, handle};
-    use lambda_http::Request;
+    use super::{A, B, ID, PA, PB, inbound, json, whisper_of};
+    use answer::{CallHooks, DEFAULT_TIMEOUT, Deps, Outcome, answer};
     use shared::config::{AccessCodeConfig, CallConfig, ConversationConfig, WebhookMethods};
     use shared::hook::Hooks;
     use shared::model::{CallSettings, Conversation, Mode};
-    use shared::seal::Carried;
     use shared::signature::WebhookAuth;
+    use testkit::MapSource;
     use testkit::fakes::MemoryStore;
-    use testkit::requests::webhook_get as get;
 
     const NOW: i64 = 1_000;
 
@@ -504,23 +500,15 @@ mod languages {
             p.label = Some(label.parse().unwrap());
             p.language = Some(language.parse().unwrap());
         }
-        c.call = ConversationConfig::from_source(&source(settings))
+        c.call = ConversationConfig::from_source(&MapSource::new(settings))
             .unwrap()
             .call_defaults;
         c
     }
 
-    fn source(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k: &str| map.get(k).cloned()
-    }
-
     /// The answer function as `main` builds it from `settings`, on a store holding `c`.
     fn deps(c: &Conversation, settings: &[(&str, &str)]) -> Deps<MemoryStore> {
-        let src = source(settings);
+        let src = MapSource::new(settings);
         Deps {
             store: MemoryStore::with([c.clone()]),
             call: CallConfig::from_source(&src).unwrap(),
@@ -536,27 +524,13 @@ mod languages {
         }
     }
 
-    fn inbound(to: &str, from: &str) -> Request {
-        get(
-            "/webhooks/answer",
-            &[
-                ("to", to),
-                ("from", from),
-                ("uuid", "u1"),
-                ("conversation_uuid", "CON-1"),
-            ],
-        )
-    }
-
     async fn ncco_of(
         deps: &Deps<MemoryStore>,
         to: &str,
         from: &str,
     ) -> (serde_json::Value, Outcome) {
         let (ncco, outcome) = answer(deps, &inbound(to, from), NOW).await;
-        let json: serde_json::Value = serde_json::from_str(&ncco.to_json()).unwrap();
-        testkit::assert_ncco(&json);
-        (json, outcome)
+        (json(&ncco), outcome)
     }
 
     #[tokio::test]
@@ -654,7 +628,7 @@ mod languages {
         )];
         let c = ride(&settings);
         let deps = deps(&c, &settings);
-        let heard = whisper_of(&deps, 0).await;
+        let heard = whisper_of(&deps, "0").await;
         assert_eq!(
             (&heard[0]["text"], &heard[0]["language"]),
             (
@@ -663,7 +637,7 @@ mod languages {
             )
         );
         // The driver calling the rider: the Spanish whisper.
-        let heard = whisper_of(&deps, 1).await;
+        let heard = whisper_of(&deps, "1").await;
         assert_eq!(
             heard[0]["text"],
             "Tiene una llamada de su driver sobre ride-42."
@@ -675,32 +649,7 @@ mod languages {
             whisper: Some("Your {caller} is on the line.".into()),
             ..c.call
         };
-        let heard = whisper_of(&self::deps(&c, &settings), 0).await;
+        let heard = whisper_of(&self::deps(&c, &settings), "0").await;
         assert_eq!(heard[0]["text"], "Your rider is on the line.");
-    }
-
-    /// What the callee hears on picking up a call from participant `caller`.
-    async fn whisper_of(deps: &Deps<MemoryStore>, caller: u8) -> serde_json::Value {
-        let url = deps.auth.seal().url(
-            &format!("{BASE}/webhooks/whisper"),
-            "CON-1",
-            &Carried {
-                conversation_id: Some(ID.into()),
-                caller: Some(caller),
-                leg: Some("u1".into()),
-                ..Carried::default()
-            },
-        );
-        let body = serde_json::json!({"uuid": "callee-leg", "conversation_uuid": "CON-1"});
-        let (status, ncco) = testkit::requests::read(
-            handle(
-                deps,
-                testkit::requests::json("POST", url.trim_start_matches(BASE), Some(body)),
-            )
-            .await,
-        );
-        assert_eq!(status, 200);
-        testkit::assert_ncco(&ncco);
-        ncco
     }
 }
