@@ -1427,16 +1427,8 @@ mod ledgers {
         assert_eq!(found, expiring, "past their expiry, and only those");
     }
 
-    fn owner(kind: TextKind) -> TextOwner {
-        TextOwner {
-            conversation_id: "c-42".parse().unwrap(),
-            reference: Some("ride-42".parse().unwrap()),
-            kind,
-        }
-    }
-
     fn relayed() -> TextOwner {
-        owner(TextKind::Relayed { from_index: 0 })
+        testkit::text_owner(TextKind::Relayed { from_index: 0 })
     }
 
     /// The steps every store must take alike, with what each answers and what is then known.

@@ -9,20 +9,12 @@ use shared::model::Change;
 use shared::model::{DeliveryState, TextKind, TextOwner};
 use shared::ports::TextLedger;
 use shared::store::read_change;
-use testkit::{all_items, assert_event, fresh_store};
+use testkit::{all_items, assert_event, fresh_store, text_owner};
 
 use DeliveryState::{Delivered, Failed};
 
-fn owner(kind: TextKind) -> TextOwner {
-    TextOwner {
-        conversation_id: "c-42".parse().unwrap(),
-        reference: Some("ride-42".parse().unwrap()),
-        kind,
-    }
-}
-
 fn relayed() -> TextOwner {
-    owner(TextKind::Relayed { from_index: 0 })
+    text_owner(TextKind::Relayed { from_index: 0 })
 }
 
 /// The `TEXT` item of `id` as the stream would carry it now.
@@ -50,7 +42,7 @@ async fn each_delivery_is_published_once_whichever_comes_first() {
     let now = shared::now();
 
     // A notification: sent, then delivered.
-    let notification = owner(TextKind::Notification {
+    let notification = text_owner(TextKind::Notification {
         index: 1,
         label: Some("driver".parse().unwrap()),
     });
@@ -122,7 +114,7 @@ async fn each_delivery_is_published_once_whichever_comes_first() {
     store
         .note_sent(
             "x1",
-            &owner(TextKind::MissedCall { caller_index: 0 }),
+            &text_owner(TextKind::MissedCall { caller_index: 0 }),
             now + 60,
         )
         .await
@@ -144,7 +136,7 @@ async fn sent_texts_read_back_from_the_real_change_stream() {
             .await
             .unwrap();
     let now = shared::now();
-    let notification = owner(TextKind::Notification {
+    let notification = text_owner(TextKind::Notification {
         index: 0,
         label: Some("rider".parse().unwrap()),
     });

@@ -244,6 +244,15 @@ pub async fn sent_sms(server: &MockServer) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The owner of a text sent for conversation `c-42` (reference `ride-42`), as `kind` says.
+pub fn text_owner(kind: shared::model::TextKind) -> shared::model::TextOwner {
+    shared::model::TextOwner {
+        conversation_id: "c-42".parse().expect("a test conversation id"),
+        reference: Some("ride-42".parse().expect("a test reference")),
+        kind,
+    }
+}
+
 /// Adds active pool numbers in `country`.
 pub async fn add_pool(store: &impl shared::ports::Pool, numbers: &[&str], country: &str) {
     for n in numbers {
