@@ -68,11 +68,10 @@ fn ask_code<S, V>(
         },
     );
     let texts = &deps.call.texts;
-    let asking = texts.localized(Key::AccessCode, language);
-    let asking = asking.unwrap_or(&codes.prompt);
+    let asking = texts.localized_or(Key::AccessCode, language, &codes.prompt);
     let prompt = if attempt > 1 {
-        let retry = texts.localized(Key::AccessCodeRetry, language);
-        format!("{} {asking}", retry.unwrap_or(&codes.retry))
+        let retry = texts.localized_or(Key::AccessCodeRetry, language, &codes.retry);
+        format!("{retry} {asking}")
     } else {
         asking.to_owned()
     };
@@ -191,7 +190,7 @@ pub(crate) fn in_language<'a, S, V>(
     default: &'a str,
     language: Option<&Language>,
 ) -> &'a str {
-    deps.call.texts.localized(key, language).unwrap_or(default)
+    deps.call.texts.localized_or(key, language, default)
 }
 
 /// Text `key` spoken: in `language` where the catalogue has it there, else `default` as every

@@ -274,6 +274,17 @@ impl Texts {
             .unwrap_or_else(|| self.default_text(key))
     }
 
+    /// The text `key` in `language` where the catalogue has it there, else `default`: the
+    /// default language's text as the caller holds it (a setting already read).
+    pub fn localized_or<'a>(
+        &'a self,
+        key: Key,
+        language: Option<&Language>,
+        default: &'a str,
+    ) -> &'a str {
+        self.localized(key, language).unwrap_or(default)
+    }
+
     /// The text `key` in `language` when it is not the default language's text, so that a
     /// caller holding the default language's text (a setting already read) can keep it.
     pub fn localized(&self, key: Key, language: Option<&Language>) -> Option<&str> {

@@ -165,8 +165,7 @@ async fn follow_up<S: CallStore>(
             &spoken(
                 missed
                     .texts
-                    .localized(Key::Voicemail, language)
-                    .unwrap_or(&missed.voicemail),
+                    .localized_or(Key::Voicemail, language, &missed.voicemail),
                 c,
                 caller,
                 callee,
@@ -185,8 +184,7 @@ async fn follow_up<S: CallStore>(
     } else {
         let text = missed
             .texts
-            .localized(Key::MissedCall, language)
-            .unwrap_or(&missed.spoken);
+            .localized_or(Key::MissedCall, language, &missed.spoken);
         Ncco::speak(&spoken(text, c, caller, callee), language)
     };
     Ok(Recorded {

@@ -66,9 +66,7 @@ pub fn with_code(body: String, me: &Participant, hint: &str) -> String {
 /// Text `key` for `me`, in their language where the catalogue has it, else `default` (the
 /// default language's, as configured).
 pub fn in_language<'a>(texts: &'a Texts, key: Key, default: &'a str, me: &Participant) -> &'a str {
-    texts
-        .localized(key, me.language.as_ref())
-        .unwrap_or(default)
+    texts.localized_or(key, me.language.as_ref(), default)
 }
 
 /// Sends each participant, from their own proxy number, `template` (in their language where

@@ -151,8 +151,7 @@ where
     if m.concat.is_none() && OPT_OUT.contains(&word.as_str()) {
         let first_time = store.opt_out(&m.sender, &m.proxy, now).await?;
         if first_time {
-            let reply = texts.localized(Key::SmsOptOut, language);
-            let reply = reply.unwrap_or(&deps.sms.opt_out_reply);
+            let reply = texts.localized_or(Key::SmsOptOut, language, &deps.sms.opt_out_reply);
             send(deps, &m.proxy, &m.sender, reply, None).await?;
         }
         return Ok(Outcome::OptedOut {
@@ -162,8 +161,7 @@ where
     if m.concat.is_none() && OPT_IN.contains(&word.as_str()) {
         let was_out = store.opt_in(&m.sender, &m.proxy).await?;
         if was_out {
-            let reply = texts.localized(Key::SmsOptIn, language);
-            let reply = reply.unwrap_or(&deps.sms.opt_in_reply);
+            let reply = texts.localized_or(Key::SmsOptIn, language, &deps.sms.opt_in_reply);
             send(deps, &m.proxy, &m.sender, reply, None).await?;
         }
         return Ok(Outcome::OptedIn { confirmed: was_out });
@@ -227,8 +225,7 @@ where
             let reply = deps
                 .sms
                 .texts
-                .localized(Key::AccessCodeSms, language)
-                .unwrap_or(&codes.sms_reply)
+                .localized_or(Key::AccessCodeSms, language, &codes.sms_reply)
                 .replace("{digits}", &codes.digits.to_string())
                 .replace("{example}", &"12345678"[..usize::from(codes.digits)]);
             reply_unless_opted_out(deps, m, &reply)
@@ -474,8 +471,7 @@ where
     let reply = deps
         .sms
         .texts
-        .localized(Key::SmsUnknownReply, language)
-        .unwrap_or(reply);
+        .localized_or(Key::SmsUnknownReply, language, reply);
     send(deps, &m.proxy, &m.sender, reply, None).await?;
     Ok(Outcome::Unknown { replied: true })
 }
