@@ -1,7 +1,11 @@
 # Helpers sourced by the other scripts: background services with pid files under .local/.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.local"
+# Where a local stack keeps its pid files, logs and settings; a second stack beside the first
+# (scripts/smoke's, beside a running scripts/dev) names another with LOCAL_STATE.
+STATE="${LOCAL_STATE:-$ROOT/.local}"
 mkdir -p "$STATE"
+# The project's Python tools (scripts/bootstrap puts them in .venv) come first.
+export PATH="$ROOT/.venv/bin:$PATH"
 
 # start NAME PORT COMMAND...: runs COMMAND in the background (log in .local/NAME.log), then
 # waits until PORT accepts connections. If PORT is already answering, it must be NAME as these
