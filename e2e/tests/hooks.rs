@@ -564,15 +564,18 @@ fn a_tampered_body_fails_verification() {
     );
 }
 
-/// The verification code the README gives backends, run as written: it accepts what the hook
-/// client signs and refuses a tampered body, another secret and an old timestamp.
+/// The verification code docs/features.md gives backends, run as written: it accepts what the
+/// hook client signs and refuses a tampered body, another secret and an old timestamp.
 #[test]
-fn the_readme_verification_code_agrees_with_the_signature() {
-    let readme =
-        std::fs::read_to_string(format!("{}/../README.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let after = readme
+fn the_documented_verification_code_agrees_with_the_signature() {
+    let doc = std::fs::read_to_string(format!(
+        "{}/../docs/features.md",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let after = doc
         .split_once("<!-- hook-verification")
-        .expect("the README marks its verification code")
+        .expect("docs/features.md marks its verification code")
         .1;
     let code = after
         .split_once("```python\n")

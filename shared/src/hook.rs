@@ -1,7 +1,7 @@
 //! Calls to the marketplace backend's hooks (PRODUCT.md, "Hooks"): a JSON `POST` signed with the
 //! hook secret, answered within a time budget. The signature header is
 //! `Voice-Proxy-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`;
-//! [`verify`] is what a backend runs to check it (the README shows the same in a few lines).
+//! [`verify`] is what a backend runs to check it (docs/features.md shows the same in a few lines).
 
 use std::time::Duration;
 

@@ -555,7 +555,7 @@ pub fn wording(src: &dyn shared::config::Source) -> Line {
         Err(e) => Line::failed(
             CHECK,
             e.to_string(),
-            "correct the setting (README, \"Texts and languages\") and deploy again",
+            "correct the setting (docs/features.md, \"Texts and languages\") and deploy again",
         ),
     }
 }

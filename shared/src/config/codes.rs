@@ -20,7 +20,7 @@ pub struct AccessCodeConfig {
     /// typed spends as many as the number has live codes, its chance of being right in codes
     /// of its length. `10^digits / (ACCESS_CODE_GUESS_ODDS + 1)`, so that a stranger reaches a
     /// participant by guessing with a chance of at most 1 in `ACCESS_CODE_GUESS_ODDS` (1,000)
-    /// per number per day, however many caller IDs they use (README, "Access codes").
+    /// per number per day, however many caller IDs they use (docs/features.md, "Access codes").
     pub daily_budget: i64,
     /// `ACCESS_CODE_PROMPT`: asks for the code.
     pub prompt: String,

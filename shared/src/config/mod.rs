@@ -2,7 +2,7 @@
 //! by concern: the Vonage APIs (`vonage`), calls (`calls`), conversations (`conversations`),
 //! access codes (`codes`), texts sent and relayed (`sms`), the backend's hooks (`hooks`), how
 //! long records are kept (`retention`) and the texts people hear and read (`texts`). Every
-//! setting and its default is listed in the README.
+//! setting and its default is listed in docs/configuration.md.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
-//! The DynamoDB store: one table, every item type keyed by `pk`/`sk` (see the README's table
-//! design). Writes that must hold the product's invariants are conditional or transactional.
+//! The DynamoDB store: one table, every item type keyed by `pk`/`sk` (see docs/table-design.md).
+//! Writes that must hold the product's invariants are conditional or transactional.
 
 use std::collections::HashMap;
 
