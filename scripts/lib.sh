@@ -74,7 +74,7 @@ local_aws_env() {
 # stack_env FILE DYNAMO_PORT VONAGE_PORT TABLE LOG_LEVEL [EVENTS_PORT]: writes the functions'
 # environment for a local stack (the DynamoDB-API server and Vonage stand-in on those ports, and
 # EventBridge and SQS on EVENTS_PORT, by default the DynamoDB-API server's) to FILE.
-# Signature checks are off: local requests (curl, the benchmarks) are unsigned.
+# Signature checks are off here, for the benchmarks' unsigned requests; scripts/dev turns them on.
 stack_env() {
   cat >"$1" <<ENV
 AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$2

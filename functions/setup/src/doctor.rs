@@ -33,8 +33,8 @@ pub struct Expected {
     pub roles: Vec<Role>,
     /// How the fixes name the stack's scripts: `scripts/put-secret voice-proxy`, say.
     pub put_secret: String,
-    /// The stack's webhooks take unsigned requests on purpose: the local stack, whose functions
-    /// run with `WEBHOOK_SIGNATURES=off` beside a local endpoint. Never a deployed stack.
+    /// The stack's webhooks take unsigned requests on purpose: a local stack started with
+    /// `WEBHOOK_SIGNATURES=off` beside a local endpoint. Never a deployed stack.
     pub signatures_off_locally: bool,
 }
 
@@ -490,7 +490,7 @@ impl<S: Pool> Doctor<S> {
         if expected.signatures_off_locally {
             return Line::ok(
                 CHECK,
-                "not checked: the local stack takes unsigned requests on purpose (WEBHOOK_SIGNATURES=off, for the walk-through's curl); a deployed stack refuses them",
+                "not checked: this local stack takes unsigned requests on purpose (WEBHOOK_SIGNATURES=off); a deployed stack refuses them",
             );
         }
         let body = serde_json::json!({

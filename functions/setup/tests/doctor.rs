@@ -478,7 +478,7 @@ async fn the_local_stack_is_not_expected_to_refuse_unsigned_calls() {
     assert!(
         line(&run, "unsigned call")
             .detail
-            .starts_with("not checked: the local stack takes unsigned requests on purpose")
+            .starts_with("not checked: this local stack takes unsigned requests on purpose")
     );
     let calls = run.webhook.received_requests().await.unwrap();
     assert!(
