@@ -373,6 +373,7 @@ fn a_destroy_dry_run_names_the_stack_and_asks_aws_for_nothing() {
     // Numbers and the application first: both need the stack.
     assert!(position("numbers-release.json") < position("delete-stack"));
     assert!(position("DeleteApplication,ParameterValue=true") < position("delete-stack"));
+    assert!(position("detach-role-policy") < position("delete-stack"));
     assert!(position("delete-stack") < position("stack-delete-complete"));
 }
 
