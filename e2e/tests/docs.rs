@@ -27,10 +27,6 @@ fn is_standard(name: &str) -> bool {
     name.starts_with("AWS_") || name == "RUST_LOG"
 }
 
-/// Docs linked to before they are written on another branch: a link to one of them is
-/// accepted while the file is missing, and checked like any other once it exists.
-const WRITTEN_ELSEWHERE: [&str; 2] = ["docs/deploy.md", "docs/backend-access.md"];
-
 const README_MAX_LINES: usize = 200;
 
 fn root() -> PathBuf {
@@ -377,12 +373,7 @@ fn broken_links() -> Vec<String> {
                 };
                 let path = root().join(&linked);
                 if !path.exists() {
-                    let elsewhere = WRITTEN_ELSEWHERE
-                        .iter()
-                        .any(|w| Path::new(w) == linked.as_path());
-                    if !elsewhere {
-                        broken.push(format!("{}: {target} (no such file)", doc.display()));
-                    }
+                    broken.push(format!("{}: {target} (no such file)", doc.display()));
                     continue;
                 }
                 if let Some(anchor) = anchor {
