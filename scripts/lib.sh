@@ -108,3 +108,23 @@ ENV
     if [ -n "${!name:-}" ]; then echo "$name=${!name}" >>"$1"; fi
   done
 }
+
+# show_command WORD...: prints a command as one line a shell could run (scripts/deploy and
+# scripts/destroy's --dry-run): a word in single quotes when it holds anything but
+# [A-Za-z0-9_./:=,@%+-].
+show_command() {
+  local w out=""
+  for w in "$@"; do
+    if [[ -z $w || $w == *[^A-Za-z0-9_./:=,@%+-]* ]]; then w="'${w//\'/\'\\\'\'}'"; fi
+    out+="${out:+ }$w"
+  done
+  echo "$out"
+}
+
+# default_region: the region when none was given, AWS_REGION, AWS_DEFAULT_REGION, else the AWS
+# CLI's configured one (empty when there is none).
+default_region() {
+  local region=${AWS_REGION:-${AWS_DEFAULT_REGION:-}}
+  if [ -z "$region" ] && command -v aws >/dev/null; then region=$(aws configure get region 2>/dev/null || true); fi
+  echo "$region"
+}
