@@ -1146,6 +1146,7 @@ mod ledgers {
             call_id: call.into(),
             leg: leg.into(),
             direction: None,
+            shown_number: None,
             status: status.parse().unwrap(),
             at_ms,
             caller_index: 0,
@@ -1521,5 +1522,173 @@ mod ledgers {
         a_hook_decision_is_kept_once,
         expired_conversations_are_found_page_by_page,
         the_ledger_keeps_the_furthest_state,
+    );
+}
+
+/// Number health: each callee's leg counted once into its day's tallies, whatever order and
+/// however often its records come; the flag set once and cleared once.
+mod health {
+    use shared::model::{
+        ClearReason, CountedCall, HealthCleared, HealthFlag, NumberState, PoolNumber, Tally,
+    };
+    use shared::phone::Msisdn;
+    use testkit::Inspect;
+
+    fn m(d: &str) -> Msisdn {
+        Msisdn::from_digits(d).unwrap()
+    }
+
+    const P1: &str = "447700900101";
+    const P2: &str = "447700900102";
+    const DAY: i64 = 20_000;
+
+    fn call(shown: &str, id: &str, day: i64, answered: bool) -> CountedCall {
+        CountedCall {
+            shown_number: m(shown),
+            call_id: id.into(),
+            leg: format!("{id}-callee"),
+            day,
+            answered,
+        }
+    }
+
+    fn t(answered: u64, calls: u64) -> Tally {
+        Tally { answered, calls }
+    }
+
+    async fn each_leg_counts_once_whatever_the_order_of_its_records<S: Inspect>(store: &S) {
+        // Missed, then answered (a late record): one call, answered.
+        assert!(store.count_call(&call(P1, "c1", DAY, false)).await.unwrap());
+        assert!(store.count_call(&call(P1, "c1", DAY, true)).await.unwrap());
+        // Answered, then a missed status for the same leg: still one call, answered.
+        assert!(store.count_call(&call(P1, "c2", DAY, true)).await.unwrap());
+        assert!(!store.count_call(&call(P1, "c2", DAY, false)).await.unwrap());
+        // A missed call, on the next day, and on another number.
+        assert!(
+            store
+                .count_call(&call(P1, "c3", DAY + 1, false))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .count_call(&call(P2, "c4", DAY + 1, true))
+                .await
+                .unwrap()
+        );
+        // Every record delivered again changes nothing.
+        for (shown, id, day, answered) in [
+            (P1, "c1", DAY, false),
+            (P1, "c1", DAY, true),
+            (P1, "c2", DAY, true),
+            (P1, "c3", DAY + 1, false),
+            (P2, "c4", DAY + 1, true),
+        ] {
+            assert!(
+                !store
+                    .count_call(&call(shown, id, day, answered))
+                    .await
+                    .unwrap(),
+                "{id} counted twice"
+            );
+        }
+        // An answer that comes after the leg was counted on the day before joins that day.
+        assert!(store.count_call(&call(P2, "c5", DAY, false)).await.unwrap());
+        assert!(
+            store
+                .count_call(&call(P2, "c5", DAY + 1, true))
+                .await
+                .unwrap()
+        );
+
+        assert_eq!(
+            store.number_tally(&m(P1), DAY, DAY + 6).await.unwrap(),
+            t(2, 3)
+        );
+        assert_eq!(store.number_tally(&m(P1), DAY, DAY).await.unwrap(), t(2, 2));
+        assert_eq!(
+            store.number_tally(&m(P1), DAY + 1, DAY + 7).await.unwrap(),
+            t(0, 1)
+        );
+        assert_eq!(store.number_tally(&m(P2), DAY, DAY).await.unwrap(), t(1, 1));
+        assert_eq!(
+            store.number_tally(&m(P2), DAY - 6, DAY + 1).await.unwrap(),
+            t(2, 2)
+        );
+        assert_eq!(store.pool_tally(DAY, DAY + 1).await.unwrap(), t(4, 5));
+        assert_eq!(store.pool_tally(DAY + 2, DAY + 8).await.unwrap(), t(0, 0));
+    }
+
+    async fn a_flag_is_set_once_and_cleared_once<S: Inspect>(store: &S) {
+        store
+            .add_number(&PoolNumber::new(
+                m(P1),
+                "GB".parse().unwrap(),
+                NumberState::Active,
+                1,
+            ))
+            .await
+            .unwrap();
+        let flag = HealthFlag {
+            at: 1_000,
+            number: t(3, 40),
+            rest: t(650, 1_000),
+        };
+        assert!(
+            !store
+                .clear_flag(
+                    &m(P1),
+                    &HealthCleared {
+                        at: 900,
+                        reason: ClearReason::Cleared
+                    }
+                )
+                .await
+                .unwrap(),
+            "not flagged"
+        );
+        assert!(store.flag_number(&m(P1), &flag).await.unwrap());
+        let later = HealthFlag { at: 2_000, ..flag };
+        assert!(
+            !store.flag_number(&m(P1), &later).await.unwrap(),
+            "flagged once"
+        );
+        assert!(
+            !store.flag_number(&m(P2), &flag).await.unwrap(),
+            "not in the pool"
+        );
+        let stored = store.get_number(&m(P1)).await.unwrap().unwrap();
+        assert_eq!(stored.health_flag, Some(flag));
+        assert_eq!(stored.state, NumberState::Active);
+
+        let cleared = HealthCleared {
+            at: 3_000,
+            reason: ClearReason::Recovered,
+        };
+        assert!(store.clear_flag(&m(P1), &cleared).await.unwrap());
+        assert!(
+            !store
+                .clear_flag(
+                    &m(P1),
+                    &HealthCleared {
+                        at: 4_000,
+                        reason: ClearReason::Cleared
+                    }
+                )
+                .await
+                .unwrap()
+        );
+        let stored = store.get_number(&m(P1)).await.unwrap().unwrap();
+        assert_eq!(stored.health_flag, None);
+        assert_eq!(stored.health_cleared, Some(cleared));
+        assert!(store.get_number(&m(P2)).await.unwrap().is_none());
+        // The listing carries it too.
+        let listed = store.list_pool().await.unwrap();
+        assert_eq!(listed[0].health_cleared, Some(cleared));
+    }
+
+    contract!(
+        each_leg_counts_once_whatever_the_order_of_its_records,
+        a_flag_is_set_once_and_cleared_once,
     );
 }

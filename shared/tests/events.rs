@@ -22,6 +22,7 @@ fn call(status: &str, direction: Direction, caller_index: u8) -> CallEvent {
         call_id: "CON-1".into(),
         leg: "leg".into(),
         direction: Some(direction),
+        shown_number: None,
         status: status.parse().unwrap(),
         at_ms: 1_000,
         caller_index,

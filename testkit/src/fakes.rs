@@ -22,7 +22,7 @@ use shared::model::{
 use shared::phone::Msisdn;
 use shared::ports::{
     AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
-    MissedCalls, Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles,
+    MissedCalls, Notifications, NumberChecker, NumberHealth, NumberInventory, Pool, RecordingFiles,
     RecordingSource, RouteReader, SmsLedger, SmsSender, TextLedger,
 };
 use shared::values::{AccessCode, ConversationId, Country, Reference};
@@ -67,6 +67,10 @@ struct State {
     /// Routes of open conversations that are no longer in the table: a shared pair's route
     /// goes with whichever of its conversations closes first, as the store's close deletes it.
     gone: HashSet<(Msisdn, Msisdn, ConversationId)>,
+    /// (shown number, day) → that day's health tally; `None` for the whole pool's.
+    tallies: HashMap<(Option<Msisdn>, i64), shared::model::Tally>,
+    /// (call, leg) → (day counted on, answered): the callee's legs counted for health.
+    counted_calls: HashMap<(String, String), (i64, bool)>,
 }
 
 impl State {
@@ -891,6 +895,82 @@ impl SmsLedger for MemoryStore {
             .push((conversation_id.to_owned(), message.clone()));
         Ok(())
     }
+}
+
+impl NumberHealth for MemoryStore {
+    async fn count_call(&self, call: &shared::model::CountedCall) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let leg = (call.call_id.clone(), call.leg.clone());
+        let (day, calls, answered) = match s.counted_calls.get(&leg).copied() {
+            None => (call.day, 1, u64::from(call.answered)),
+            Some((day, false)) if call.answered => (day, 0, 1),
+            Some(_) => return Ok(false),
+        };
+        s.counted_calls.insert(leg, (day, call.answered));
+        for who in [Some(call.shown_number.clone()), None] {
+            let tally = s.tallies.entry((who, day)).or_default();
+            tally.calls += calls;
+            tally.answered += answered;
+        }
+        Ok(true)
+    }
+
+    async fn number_tally(
+        &self,
+        msisdn: &Msisdn,
+        from: i64,
+        to: i64,
+    ) -> Result<shared::model::Tally, StoreError> {
+        let s = self.request()?;
+        Ok(tally_of(&s, Some(msisdn), from, to))
+    }
+
+    async fn pool_tally(&self, from: i64, to: i64) -> Result<shared::model::Tally, StoreError> {
+        let s = self.request()?;
+        Ok(tally_of(&s, None, from, to))
+    }
+
+    async fn flag_number(
+        &self,
+        msisdn: &Msisdn,
+        flag: &shared::model::HealthFlag,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        Ok(match s.pool.get_mut(msisdn.as_str()) {
+            Some(n) if n.health_flag.is_none() => {
+                n.health_flag = Some(*flag);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn clear_flag(
+        &self,
+        msisdn: &Msisdn,
+        cleared: &shared::model::HealthCleared,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        Ok(match s.pool.get_mut(msisdn.as_str()) {
+            Some(n) if n.health_flag.is_some() => {
+                n.health_flag = None;
+                n.health_cleared = Some(*cleared);
+                true
+            }
+            _ => false,
+        })
+    }
+}
+
+/// The sum of `who`'s daily tallies (the pool's with `None`) over days `from..=to`.
+fn tally_of(s: &State, who: Option<&Msisdn>, from: i64, to: i64) -> shared::model::Tally {
+    let mut total = shared::model::Tally::default();
+    for ((number, day), tally) in &s.tallies {
+        if number.as_ref() == who && (from..=to).contains(day) {
+            total.add(tally);
+        }
+    }
+    total
 }
 
 impl ExpiryIndex for MemoryStore {

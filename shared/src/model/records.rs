@@ -370,3 +370,14 @@ pub enum Change {
         new: Option<SentText>,
     },
 }
+
+/// One call's outcome for number health: the callee's leg of call `call_id`, shown
+/// `shown_number`, answered or not, on `day` (days since the epoch, UTC, of its event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedCall {
+    pub shown_number: Msisdn,
+    pub call_id: String,
+    pub leg: String,
+    pub day: i64,
+    pub answered: bool,
+}

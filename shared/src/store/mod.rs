@@ -31,6 +31,7 @@ mod cursor;
 mod dynamo;
 mod error;
 mod expiry;
+mod health;
 mod hooks;
 mod insight;
 mod items;
