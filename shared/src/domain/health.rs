@@ -14,7 +14,7 @@
 //! hundreds of times a week, and must almost never cross it (BENCHMARKS.md, "Number health",
 //! measures how rarely, and how soon a labelled number is found).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use crate::model::{
     CallEvent, ClearReason, CountedCall, Direction, HealthCleared, HealthFlag, PoolNumber,
@@ -211,15 +211,17 @@ pub async fn observe<S: HealthStore>(
     now: i64,
 ) -> Result<Observed, StoreError> {
     let mut observed = Observed::default();
-    let mut numbers: BTreeMap<&Msisdn, ()> = BTreeMap::new();
+    let mut numbers: BTreeSet<&Msisdn> = BTreeSet::new();
+    // The store's futures are boxed: nested in a Lambda's loop, they go past the compiler's
+    // layout depth limit.
     for call in calls {
-        if store.count_call(call).await? {
+        if Box::pin(store.count_call(call)).await? {
             observed.counted += 1;
         }
-        numbers.insert(&call.shown_number, ());
+        numbers.insert(&call.shown_number);
     }
-    for msisdn in numbers.into_keys() {
-        match evaluate(store, msisdn, now).await? {
+    for msisdn in numbers {
+        match Box::pin(evaluate(store, msisdn, now)).await? {
             Some(Verdict::Flag) => observed.flagged.push(msisdn.clone()),
             Some(Verdict::Clear) => observed.cleared.push(msisdn.clone()),
             _ => {}

@@ -48,7 +48,7 @@ use cursor::*;
 use dynamo::*;
 use items::*;
 
-pub use changes::{conversation_image, missed_call_image, read_change};
+pub use changes::{call_event_image, conversation_image, missed_call_image, read_change};
 pub use texts::ORPHAN_SECONDS;
 
 pub const INDEX_EXPIRY: &str = "expiry";
