@@ -36,6 +36,9 @@ pub struct ConversationConfig {
     /// Access codes of this many digits (`ACCESS_CODES`, `ACCESS_CODE_DIGITS`); `None` (the
     /// default) gives no codes and never shares a number.
     pub access_codes: Option<u8>,
+    /// A number flagged by number health gets no new assignments (`QUARANTINE_FLAGGED`, on by
+    /// default); conversations that hold it keep it.
+    pub quarantine_flagged: bool,
 }
 
 impl ConversationConfig {
@@ -64,6 +67,7 @@ impl ConversationConfig {
                 missed_call: missed_call_mode(src)?,
             },
             access_codes: access_code_digits(src)?,
+            quarantine_flagged: number(src, "QUARANTINE_FLAGGED", true)?,
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
             return Err(ConfigError::Invalid {

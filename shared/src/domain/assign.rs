@@ -30,6 +30,9 @@ pub struct Policy<'a> {
     /// Access codes of this many digits (`ACCESS_CODES`): each participant gets one, and a
     /// participant for whom no distinct number is free shares one they hold already.
     pub access_codes: Option<u8>,
+    /// Numbers flagged by number health are never picked (`QUARANTINE_FLAGGED`), nor counted
+    /// against the auto-rent ceiling, so renting keeps the pool in service at its size.
+    pub quarantine_flagged: bool,
 }
 
 /// How often one creation tries again after its transaction met another one on the same items,
@@ -164,7 +167,11 @@ where
     let mut conflicts = 0;
     'attempts: loop {
         // The first pick counts as a use when ranking the second, to spread the load.
-        let mut counted = pool.clone();
+        let mut counted: Vec<PoolNumber> = pool
+            .iter()
+            .filter(|n| !(policy.quarantine_flagged && n.health_flag.is_some()))
+            .cloned()
+            .collect();
         let mut picks: Vec<Pick> = Vec::with_capacity(2);
         for (i, Person { country, .. }) in d.people.iter().enumerate() {
             let picked = {
@@ -201,6 +208,7 @@ where
                     auto_rent,
                     policy.application_id,
                     country,
+                    policy.quarantine_flagged,
                     crate::now(),
                 ))
                 .await?;

@@ -354,6 +354,7 @@ pub async fn for_creation<S, V>(
     policy: &AutoRent,
     application_id: Option<&str>,
     country: &Country,
+    quarantine_flagged: bool,
     now: i64,
 ) -> Result<Rented, StoreError>
 where
@@ -361,7 +362,15 @@ where
     V: NumberInventory,
 {
     let lease = format!("rent-{country}");
-    let work = rent_within_ceiling(store, vonage, policy, application_id, country, now);
+    let work = rent_within_ceiling(
+        store,
+        vonage,
+        policy,
+        application_id,
+        country,
+        quarantine_flagged,
+        now,
+    );
     match leased(store, &lease, now, 60, work).await? {
         Some(rented) => rented,
         None => {
@@ -377,12 +386,18 @@ async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
     policy: &AutoRent,
     application_id: Option<&str>,
     country: &Country,
+    quarantine_flagged: bool,
     now: i64,
 ) -> Result<Rented, StoreError> {
     let (pool, pending) = tokio::join!(store.list_pool(), store.list_pending());
+    // A quarantined number is out of service: its place may be rented again.
     let held = pool?
         .iter()
-        .filter(|n| &n.country == country && n.state != NumberState::Retired)
+        .filter(|n| {
+            &n.country == country
+                && n.state != NumberState::Retired
+                && !(quarantine_flagged && n.health_flag.is_some())
+        })
         .count()
         + pending?.iter().filter(|p| &p.country == country).count();
     if held >= policy.max_per_country {
