@@ -376,6 +376,51 @@ fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead
 }
 
 #[test]
+fn calls_reach_number_health_from_the_table_stream_with_a_filter_and_a_dead_letter_queue() {
+    let t = template();
+    let health = &functions(&t)["HealthFunction"]["Properties"];
+    let stream = stream_consumer(&t, "HealthFunction", "HealthDeadLetterQueue");
+    let filters = stream["FilterCriteria"]["Filters"].as_sequence().unwrap();
+    assert_eq!(filters.len(), 1, "nothing else reaches it");
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    // A callee's leg as the store writes it: its sort key and its direction.
+    let event = shared::model::CallEvent {
+        call_id: "CON-1".into(),
+        leg: "LEG-1".into(),
+        direction: Some(shared::model::Direction::Outbound),
+        shown_number: shared::phone::Msisdn::from_digits("447700900101"),
+        status: "answered".parse().unwrap(),
+        at_ms: 0,
+        caller_index: 0,
+        duration: None,
+        rate: None,
+        price: None,
+        detail: None,
+        routed_by: Default::default(),
+    };
+    let image =
+        shared::store::call_event_image(&shared::values::ConversationId::random(), &event, 0)
+            .unwrap();
+    let Some(serde_dynamo::AttributeValue::S(sk)) = image.get("sk") else {
+        panic!("a call event has a sort key")
+    };
+    assert!(sk.starts_with("CALL#"));
+    assert_eq!(
+        image.get("direction"),
+        Some(&serde_dynamo::AttributeValue::S("outbound".into()))
+    );
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "CALL#"}]}}, "NewImage": {"direction": {"S": ["outbound"]}}}}),
+        "new events of callees' legs reach it"
+    );
+    let policies = yaml(&health["Policies"]);
+    assert!(policies.contains("dynamodb:UpdateItem") && policies.contains("dynamodb:Query"));
+    assert!(!policies.contains("secretsmanager"), "it needs no secret");
+}
+
+#[test]
 fn https_delivery_of_events_exists_only_with_a_webhook_url() {
     let t = template();
     let resources = t["Resources"].as_mapping().unwrap();
@@ -445,6 +490,8 @@ fn the_dashboard_shows_the_product_metrics_beside_lambda_api_gateway_and_dynamod
         "HookCalls",
         "MissedCalls",
         "MissedCallTexts",
+        "NumbersFlagged",
+        "NumbersCleared",
         "AWS/Lambda",
         "AWS/ApiGateway",
         "AWS/DynamoDB",
@@ -843,7 +890,10 @@ fn stream_reads_are_granted_on_the_tables_stream_only() {
         readers, consumers,
         "exactly the functions a mapping hands the stream to may read it"
     );
-    assert_eq!(consumers, ["NotifierFunction", "PublisherFunction"]);
+    assert_eq!(
+        consumers,
+        ["HealthFunction", "NotifierFunction", "PublisherFunction"]
+    );
 }
 
 /// The one alarm on `namespace`/`metric` (with `FunctionName` `function`, when given), which

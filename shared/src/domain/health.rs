@@ -174,6 +174,7 @@ pub async fn evaluate<S: HealthStore>(
             };
             let flagged = store.flag_number(msisdn, &flag).await?;
             if flagged {
+                crate::telemetry::count("NumbersFlagged", &[]);
                 tracing::warn!(msisdn = %msisdn.masked(), answered = number.answered, calls = number.calls, "number flagged: callees answer it clearly less than the rest of the pool");
             }
             flagged.then_some(Verdict::Flag)
@@ -185,6 +186,7 @@ pub async fn evaluate<S: HealthStore>(
             };
             let done = store.clear_flag(msisdn, &cleared).await?;
             if done {
+                crate::telemetry::count("NumbersCleared", &[("Reason", "recovered")]);
                 tracing::info!(msisdn = %msisdn.masked(), "number's health flag cleared: it recovered");
             }
             done.then_some(Verdict::Clear)
@@ -243,6 +245,7 @@ pub async fn clear<S: HealthStore>(
         reason: ClearReason::Cleared,
     };
     if store.clear_flag(msisdn, &cleared).await? {
+        crate::telemetry::count("NumbersCleared", &[("Reason", "cleared")]);
         tracing::info!(msisdn = %msisdn.masked(), "number's health flag cleared by an operator");
     }
     store.get_number(msisdn).await
