@@ -1617,6 +1617,12 @@ mod health {
         );
         assert_eq!(store.pool_tally(DAY, DAY + 1).await.unwrap(), t(4, 5));
         assert_eq!(store.pool_tally(DAY + 2, DAY + 8).await.unwrap(), t(0, 0));
+        // No days: nothing.
+        assert_eq!(store.pool_tally(DAY + 1, DAY).await.unwrap(), t(0, 0));
+        assert_eq!(
+            store.number_tally(&m(P1), DAY + 1, DAY).await.unwrap(),
+            t(0, 0)
+        );
     }
 
     async fn a_flag_is_set_once_and_cleared_once<S: Inspect>(store: &S) {

@@ -213,3 +213,54 @@ async fn a_number_callees_stop_answering_is_flagged_and_recovers() {
         Some(shared::model::ClearReason::Recovered)
     );
 }
+
+#[tokio::test]
+async fn after_an_operator_clears_a_number_the_calls_that_flagged_it_do_not_flag_it_again() {
+    let store = MemoryStore::default();
+    let pool: Vec<String> = (0..20).map(|i| format!("4477009004{i:02}")).collect();
+    let refs: Vec<&str> = pool.iter().map(String::as_str).collect();
+    add_pool(&store, &refs, "GB").await;
+    let deps = Deps { store };
+    let mut events = Vec::new();
+    for i in 0..400 {
+        let status = if i % 3 == 0 { "unanswered" } else { "answered" };
+        events.push(event(
+            &format!("h{i}"),
+            status,
+            Direction::Outbound,
+            refs[1 + i % 19],
+        ));
+    }
+    for i in 0..40 {
+        let status = if i % 10 == 0 { "answered" } else { "busy" };
+        events.push(event(
+            &format!("l{i}"),
+            status,
+            Direction::Outbound,
+            refs[0],
+        ));
+    }
+    let (_, report) = handle(&deps, stream_batch(records(&events))).await;
+    assert_eq!(report.flagged, 1, "{report:?}");
+    shared::domain::health::clear(&deps.store, &m(refs[0]), shared::now())
+        .await
+        .unwrap();
+    // More calls the same day, answered no better: the test waits for days after the clear.
+    let more: Vec<CallEvent> = (0..20)
+        .map(|i| event(&format!("m{i}"), "busy", Direction::Outbound, refs[0]))
+        .collect();
+    let (_, report) = handle(&deps, stream_batch(records(&more))).await;
+    assert_eq!((report.counted, report.flagged), (20, 0), "{report:?}");
+    let number = deps.store.get_number(&m(refs[0])).await.unwrap().unwrap();
+    assert!(number.health_flag.is_none());
+    // The pool still shows every call of the window.
+    assert_eq!(
+        tally(&deps.store, refs[0]).await,
+        Tally {
+            answered: 4,
+            calls: 60
+        }
+    );
+    let (from, to) = shared::domain::health::tested_days(&number, shared::now());
+    assert_eq!(from, to + 1, "no day after the clear has come yet");
+}

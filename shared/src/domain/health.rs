@@ -149,6 +149,18 @@ pub async fn tally<S: NumberHealth>(
     store.number_tally(msisdn, from, to).await
 }
 
+/// The days the test looks at for `number` at `now`: the window, but after an operator cleared
+/// it only the days after the clear, so the calls that flagged it do not flag it again at once.
+pub fn tested_days(number: &PoolNumber, now: i64) -> (i64, i64) {
+    let (from, to) = window(now);
+    match number.health_cleared {
+        Some(c) if number.health_flag.is_none() && c.reason == ClearReason::Cleared => {
+            (from.max(c.at.div_euclid(86_400) + 1), to)
+        }
+        _ => (from, to),
+    }
+}
+
 /// Runs the test on one pool number at `now` and carries out its verdict (conditionally: a
 /// number flagged or cleared meanwhile is left as it is). The verdict carried out, if any.
 pub async fn evaluate<S: HealthStore>(
@@ -159,7 +171,10 @@ pub async fn evaluate<S: HealthStore>(
     let Some(current) = store.get_number(msisdn).await? else {
         return Ok(None);
     };
-    let (from, to) = window(now);
+    let (from, to) = tested_days(&current, now);
+    if from > to {
+        return Ok(None);
+    }
     let (number, pool) = futures::try_join!(
         store.number_tally(msisdn, from, to),
         store.pool_tally(from, to)
