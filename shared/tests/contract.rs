@@ -741,6 +741,7 @@ mod pool {
             number_type: Some(NumberType::MobileLvn),
             since: 10,
             last_error: None,
+            replaces: None,
         };
         store.put_pending(&pending).await.unwrap();
         let bought = PendingNumber {

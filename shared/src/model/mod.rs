@@ -598,6 +598,19 @@ pub struct PoolNumber {
     /// How its last flag ended, once one has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_cleared: Option<HealthCleared>,
+    /// The flagged number this one was rented to replace (kept from its pending record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replacing>,
+}
+
+/// A flagged number, and its flag, that a rented number replaces in service. Recorded on the
+/// rented number's pending record before it is bought and carried into the pool with it, so a
+/// flag is replaced once however often its `number.flagged` is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacing {
+    pub number: Msisdn,
+    /// When the flag it replaces was raised (unix seconds): a later flag is replaced again.
+    pub flagged_at: i64,
 }
 
 /// Number health's rolling window, in days (today and the six before it, UTC): the store keeps
@@ -682,6 +695,7 @@ impl PoolNumber {
             number_type: None,
             health_flag: None,
             health_cleared: None,
+            replaces: None,
         }
     }
 }
@@ -713,6 +727,9 @@ pub struct PendingNumber {
     /// Why the last attempt stopped, masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The flagged number it is rented to replace, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replacing>,
 }
 
 /// A (proxy number, participant) pair given back when a conversation closed. It is not given to
