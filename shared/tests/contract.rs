@@ -666,7 +666,7 @@ mod conversations {
 /// The pool: cool-off of freed pairs, numbers on their way in, retiring and removing, and leases.
 mod pool {
     use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};
-    use shared::model::{CreateConflict, RemoveOutcome, WriteError};
+    use shared::model::{CreateConflict, RemoveOutcome, Replacing, WriteError};
     use shared::phone::Msisdn;
     use shared::values::{Feature, NumberType};
     use testkit::Inspect;
@@ -741,7 +741,11 @@ mod pool {
             number_type: Some(NumberType::MobileLvn),
             since: 10,
             last_error: None,
-            replaces: None,
+            // A flagged number's replacement names it, from its pending record into the pool.
+            replaces: Some(Replacing {
+                number: m(P2),
+                flagged_at: 5,
+            }),
         };
         store.put_pending(&pending).await.unwrap();
         let bought = PendingNumber {
@@ -755,7 +759,10 @@ mod pool {
             "not assignable yet"
         );
 
-        let number = PoolNumber::new(m(P1), "GB".parse().unwrap(), NumberState::Active, 20);
+        let number = PoolNumber {
+            replaces: bought.replaces.clone(),
+            ..PoolNumber::new(m(P1), "GB".parse().unwrap(), NumberState::Active, 20)
+        };
         assert!(store.complete_pending(&number).await.unwrap());
         assert!(store.list_pending().await.unwrap().is_empty());
         assert_eq!(store.list_pool().await.unwrap(), vec![number.clone()]);
