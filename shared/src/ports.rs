@@ -57,6 +57,17 @@ pub trait Conversations: Send + Sync {
     fn create_conversation(
         &self,
         c: &Conversation,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send {
+        self.create_conversation_with(c, false)
+    }
+
+    /// [`Self::create_conversation`]; with `quarantine_flagged` (`QUARANTINE_FLAGGED`), a proxy
+    /// number that number health flagged is refused too, as `NumberUnavailable`, in the same
+    /// transaction: a number flagged after it was picked is not given.
+    fn create_conversation_with(
+        &self,
+        c: &Conversation,
+        quarantine_flagged: bool,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// Opens a closed conversation again under the same rule 2 conditions as creation; a

@@ -220,6 +220,67 @@ mod conversations {
         );
     }
 
+    /// With `QUARANTINE_FLAGGED`, a number flagged between the pick and the write is refused as
+    /// a retired one is (the creation picks again); without it, and for a number not flagged,
+    /// the same write goes through.
+    async fn flagged_numbers_are_refused_by_the_transaction_when_quarantined<S: Inspect>(
+        store: &S,
+    ) {
+        use shared::model::{HealthFlag, Tally};
+        pool(
+            store,
+            &[(P1, NumberState::Active), (P2, NumberState::Active)],
+        )
+        .await;
+        let flag = HealthFlag {
+            at: 1_000,
+            number: Tally {
+                answered: 3,
+                calls: 40,
+            },
+            rest: Tally {
+                answered: 650,
+                calls: 1_000,
+            },
+        };
+        assert!(store.flag_number(&m(P2), &flag).await.unwrap());
+        let err = store
+            .create_conversation_with(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2), true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Conflict(CreateConflict::NumberUnavailable(n)) if n.as_str() == P2),
+            "{err:?}"
+        );
+        assert!(
+            store
+                .conversation(&"c1".parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let counts: Vec<i64> = store
+            .list_pool()
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.active_count)
+            .collect();
+        assert_eq!(counts, [0, 0], "a refused write leaves nothing behind");
+        // An unflagged number is given when quarantined.
+        store
+            .create_conversation_with(&conversation("c2", (A, P1), (B, P1), i64::MAX / 2), true)
+            .await
+            .unwrap();
+        // Not quarantined: the flagged number is given.
+        store
+            .create_conversation_with(&conversation("c3", (C, P2), (A, P2), i64::MAX / 2), false)
+            .await
+            .unwrap();
+        let p2 = store.get_number(&m(P2)).await.unwrap().unwrap();
+        assert_eq!(p2.active_count, 2);
+    }
+
     async fn closing_frees_routes_and_counts_once<S: Inspect>(store: &S) {
         pool(store, &[(P1, NumberState::Active)]).await;
         // Both participants on the same proxy number: two routes, one number used twice.
@@ -652,6 +713,7 @@ mod conversations {
         a_conversation_routes_both_ways_with_one_key_each,
         a_taken_pair_is_refused_and_nothing_is_written,
         reserved_numbers_are_refused_by_the_transaction,
+        flagged_numbers_are_refused_by_the_transaction_when_quarantined,
         closing_frees_routes_and_counts_once,
         lists_by_status_and_participant_page_by_page,
         adding_a_number_twice_keeps_the_first,

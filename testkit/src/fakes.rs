@@ -175,12 +175,16 @@ impl Conversations for MemoryStore {
     }
 
     /// Checks what the store's transaction checks, in its order, and writes all or nothing.
-    async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
+    async fn create_conversation_with(
+        &self,
+        c: &Conversation,
+        quarantine_flagged: bool,
+    ) -> Result<(), WriteError> {
         let mut s = self.request()?;
         if s.conversations.contains_key(&c.id) {
             return Err(WriteError::Conflict(CreateConflict::AlreadyWritten));
         }
-        claim_pairs(&mut s, c, c.created_at)?;
+        claim_pairs(&mut s, c, c.created_at, quarantine_flagged)?;
         s.conversations.insert(c.id.clone(), c.clone());
         Ok(())
     }
@@ -198,7 +202,7 @@ impl Conversations for MemoryStore {
         if !unchanged {
             return Err(WriteError::Conflict(CreateConflict::Contention));
         }
-        claim_pairs(&mut s, reopened, now)?;
+        claim_pairs(&mut s, reopened, now, false)?;
         s.conversations
             .insert(reopened.id.clone(), reopened.clone());
         Ok(())
@@ -1423,9 +1427,14 @@ impl NumberInventory for FakeVonage {
 }
 
 /// Rule 2 as the creation and reopen transactions keep it: both pairs free, no cool-off from
-/// someone else at `now`, the reference free, the numbers active; then the counts and the
-/// reference taken.
-fn claim_pairs(s: &mut State, c: &Conversation, now: i64) -> Result<(), WriteError> {
+/// someone else at `now`, the reference free, the numbers active (and not flagged, with
+/// `refuse_flagged`); then the counts and the reference taken.
+fn claim_pairs(
+    s: &mut State,
+    c: &Conversation,
+    now: i64,
+    refuse_flagged: bool,
+) -> Result<(), WriteError> {
     let routes = c.routes();
     for (i, r) in routes.iter().enumerate() {
         if !r.ambiguous && s.route(&r.proxy_number, &r.caller).is_some() {
@@ -1456,10 +1465,9 @@ fn claim_pairs(s: &mut State, c: &Conversation, now: i64) -> Result<(), WriteErr
         return Err(WriteError::Conflict(CreateConflict::ReferenceTaken));
     }
     for p in &c.participants {
-        let usable = s
-            .pool
-            .get(p.proxy_number.as_str())
-            .is_some_and(|n| n.state == NumberState::Active);
+        let usable = s.pool.get(p.proxy_number.as_str()).is_some_and(|n| {
+            n.state == NumberState::Active && !(refuse_flagged && n.health_flag.is_some())
+        });
         if !usable {
             return Err(WriteError::Conflict(CreateConflict::NumberUnavailable(
                 p.proxy_number.clone(),

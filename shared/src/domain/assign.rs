@@ -153,7 +153,8 @@ where
             .then(|| holdings[i].previous_with(counterpart[i]).cloned())
             .flatten()
     });
-    // Numbers retired or reserved meanwhile: never picked again, not even to share.
+    // Numbers retired or reserved (or, quarantined, flagged) meanwhile: never picked again, not
+    // even to share.
     let mut unavailable: HashSet<Msisdn> = HashSet::new();
     let mut codes: [Option<AccessCode>; 2] = [0, 1].map(|_| {
         policy
@@ -235,7 +236,10 @@ where
             continue;
         }
         let conversation = d.with_proxies(&picks, &codes);
-        match store.create_conversation(&conversation).await {
+        match store
+            .create_conversation_with(&conversation, policy.quarantine_flagged)
+            .await
+        {
             Ok(()) | Err(WriteError::Conflict(CreateConflict::AlreadyWritten)) => {
                 return Ok(Written::Created(Box::new(conversation)));
             }

@@ -313,7 +313,8 @@ pub enum CreateConflict {
     /// Participant `index`'s access code is another open conversation's on the same proxy
     /// number.
     CodeTaken(usize),
-    /// This pool number was retired or reserved meanwhile.
+    /// This pool number was retired or reserved meanwhile (or, with `QUARANTINE_FLAGGED`,
+    /// flagged by number health).
     NumberUnavailable(Msisdn),
     /// Another conversation holds the same `reference`.
     ReferenceTaken,
