@@ -1,8 +1,10 @@
 //! Number health, end to end on one local store: calls reported to the event webhook as Vonage
 //! reports them, the change stream handed to the `health` function and to the publisher as
 //! Lambda would hand it. Callees stop answering one proxy number: it is flagged
-//! (`number.flagged`), creation skips it while the conversation that holds it keeps it,
-//! `GET /numbers` shows its health, and an operator's clear brings it back (`number.cleared`).
+//! (`number.flagged`), the bus's rule hands that event to the `replace` function, which rents one
+//! number in its country once (the Numbers API's Prism mock), creation skips it while the
+//! conversation that holds it keeps it, `GET /numbers` shows its health, and an operator's clear
+//! brings it back (`number.cleared`).
 #![cfg(feature = "services")] // needs the local servers: scripts/test
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -133,6 +135,49 @@ async fn a_number_callees_stop_answering_is_flagged_skipped_and_cleared() {
         ),
         (&json!(labelled), &json!(30), &json!(3))
     );
+
+    // The bus's rule hands number.flagged to the replacement, as EventBridge shapes it: with
+    // auto-rent on, one number is rented in the flagged number's country, once.
+    let replace = replace::Deps {
+        store: store.clone(),
+        vonage: VonageClient::new(&testkit::vonage_config(
+            "http://127.0.0.1:9/ni",
+            "http://127.0.0.1:9/sms",
+            &std::env::var("PRISM_NUMBERS_URL").unwrap(),
+        ))
+        .unwrap(),
+        application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+        auto_rent: Some(shared::config::AutoRent {
+            max_per_country: 5,
+            features: "SMS,VOICE",
+            number_type: None,
+        }),
+        quarantine_flagged: true,
+    };
+    let delivered = || -> replace::BusEvent {
+        serde_json::from_value(json!({
+            "version": "0", "id": "e-1", "detail-type": flagged[0].detail_type,
+            "source": shared::domain::events::SOURCE, "account": "123456789012",
+            "time": flagged[0].detail["occurred_at"], "region": "us-east-1", "resources": [],
+            "detail": flagged[0].detail,
+        }))
+        .unwrap()
+    };
+    let rented = replace::handle(&replace, delivered()).await.unwrap();
+    // Prism offers the spec's example number, in GB as the pool is.
+    assert_eq!(
+        rented,
+        replace::Outcome::Rented {
+            msisdn: "447700900000".into()
+        }
+    );
+    let again = replace::handle(&replace, delivered()).await.unwrap();
+    assert!(
+        matches!(again, replace::Outcome::Unneeded { .. }),
+        "{again:?}"
+    );
+    let (_, pool) = call(&numbers, "GET", "/numbers", None).await;
+    assert_eq!(pool["numbers"].as_array().unwrap().len(), POOL.len() + 1);
 
     // New conversations get the other numbers; the one that holds it keeps it.
     for i in 0..3 {

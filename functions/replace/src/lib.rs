@@ -70,7 +70,8 @@ pub async fn handle<S: Pool + Leases, V: NumberInventory>(
         .as_str()
         .and_then(Msisdn::from_digits)
         .ok_or("number.flagged without a readable proxy_number")?;
-    let replaced = rent::replace_flagged(
+    // Renting's future is large (several Vonage calls under a lease): boxed.
+    let replaced = Box::pin(rent::replace_flagged(
         &deps.store,
         &deps.vonage,
         deps.auto_rent.as_ref(),
@@ -78,7 +79,7 @@ pub async fn handle<S: Pool + Leases, V: NumberInventory>(
         deps.application_id.as_deref(),
         &flagged,
         shared::now(),
-    )
+    ))
     .await;
     match replaced {
         Ok(Replaced::Rented(n)) => Ok(Outcome::Rented {
