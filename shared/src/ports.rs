@@ -12,11 +12,11 @@ use std::future::Future;
 
 use crate::files::FilesError;
 use crate::model::{
-    CallEvent, CallRecording, CallRef, CloseOutcome, Closing, CodeGuess, Conversation,
-    DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent, Holdings, HookDecision,
-    ListFilter, MessagePart, MissedCallNotice, Notification, NumberFacts, Page, PendingNumber,
-    PoolNumber, RelayedMessage, RemoveOutcome, Route, SentText, Sharing, StoreError, TextOwner,
-    WriteError,
+    CallEvent, CallRecording, CallRef, CloseOutcome, Closing, CodeGuess, Conversation, CountedCall,
+    DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent, HealthCleared, HealthFlag,
+    Holdings, HookDecision, ListFilter, MessagePart, MissedCallNotice, Notification, NumberFacts,
+    Page, PendingNumber, PoolNumber, RelayedMessage, RemoveOutcome, Route, SentText, Sharing,
+    StoreError, Tally, TextOwner, WriteError,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
@@ -57,6 +57,17 @@ pub trait Conversations: Send + Sync {
     fn create_conversation(
         &self,
         c: &Conversation,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send {
+        self.create_conversation_with(c, false)
+    }
+
+    /// [`Self::create_conversation`]; with `quarantine_flagged` (`QUARANTINE_FLAGGED`), a proxy
+    /// number that number health flagged is refused too, as `NumberUnavailable`, in the same
+    /// transaction: a number flagged after it was picked is not given.
+    fn create_conversation_with(
+        &self,
+        c: &Conversation,
+        quarantine_flagged: bool,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 
     /// Opens a closed conversation again under the same rule 2 conditions as creation; a
@@ -253,6 +264,42 @@ pub trait Pool: Send + Sync {
     fn record_exhaustion(&self, e: &Exhaustion) -> impl Future<Output = Stored<()>> + Send;
 }
 
+/// Number health (`store/health.rs`): each callee's leg counted once into its day's tally, for
+/// the number it was shown and for the whole pool (atomic counters, a bounded number of items
+/// per number: one a day, gone after the window), and the flag on a pool number.
+pub trait NumberHealth: Send + Sync {
+    /// Counts one call into its day. `false` when this leg was counted before with the same
+    /// outcome, or answered (a redelivered or late record): each leg counts once, answered if
+    /// any of its records says so, whatever order they come in.
+    fn count_call(&self, call: &CountedCall) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// A number's tally over days `from..=to` (days since the epoch, UTC).
+    fn number_tally(
+        &self,
+        msisdn: &Msisdn,
+        from: i64,
+        to: i64,
+    ) -> impl Future<Output = Stored<Tally>> + Send;
+
+    /// The whole pool's tally over days `from..=to`.
+    fn pool_tally(&self, from: i64, to: i64) -> impl Future<Output = Stored<Tally>> + Send;
+
+    /// Flags a pool number that is not flagged; `false` when it is flagged already or not in
+    /// the pool.
+    fn flag_number(
+        &self,
+        msisdn: &Msisdn,
+        flag: &HealthFlag,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    /// Clears a flagged number's flag; `false` when it was not flagged (or not in the pool).
+    fn clear_flag(
+        &self,
+        msisdn: &Msisdn,
+        cleared: &HealthCleared,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+}
+
 /// Access codes (`store/codes.rs`): the route a typed code takes, the guesses spent before it
 /// is looked up, and who shares proxy numbers.
 pub trait AccessCodes: Send + Sync {
@@ -431,6 +478,7 @@ pub trait StoreContract:
     + TextLedger
     + SmsLedger
     + ExpiryIndex
+    + NumberHealth
 {
 }
 
@@ -448,6 +496,7 @@ impl<T> StoreContract for T where
         + TextLedger
         + SmsLedger
         + ExpiryIndex
+        + NumberHealth
 {
 }
 

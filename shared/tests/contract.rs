@@ -220,6 +220,67 @@ mod conversations {
         );
     }
 
+    /// With `QUARANTINE_FLAGGED`, a number flagged between the pick and the write is refused as
+    /// a retired one is (the creation picks again); without it, and for a number not flagged,
+    /// the same write goes through.
+    async fn flagged_numbers_are_refused_by_the_transaction_when_quarantined<S: Inspect>(
+        store: &S,
+    ) {
+        use shared::model::{HealthFlag, Tally};
+        pool(
+            store,
+            &[(P1, NumberState::Active), (P2, NumberState::Active)],
+        )
+        .await;
+        let flag = HealthFlag {
+            at: 1_000,
+            number: Tally {
+                answered: 3,
+                calls: 40,
+            },
+            rest: Tally {
+                answered: 650,
+                calls: 1_000,
+            },
+        };
+        assert!(store.flag_number(&m(P2), &flag).await.unwrap());
+        let err = store
+            .create_conversation_with(&conversation("c1", (A, P1), (B, P2), i64::MAX / 2), true)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Conflict(CreateConflict::NumberUnavailable(n)) if n.as_str() == P2),
+            "{err:?}"
+        );
+        assert!(
+            store
+                .conversation(&"c1".parse().unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let counts: Vec<i64> = store
+            .list_pool()
+            .await
+            .unwrap()
+            .iter()
+            .map(|n| n.active_count)
+            .collect();
+        assert_eq!(counts, [0, 0], "a refused write leaves nothing behind");
+        // An unflagged number is given when quarantined.
+        store
+            .create_conversation_with(&conversation("c2", (A, P1), (B, P1), i64::MAX / 2), true)
+            .await
+            .unwrap();
+        // Not quarantined: the flagged number is given.
+        store
+            .create_conversation_with(&conversation("c3", (C, P2), (A, P2), i64::MAX / 2), false)
+            .await
+            .unwrap();
+        let p2 = store.get_number(&m(P2)).await.unwrap().unwrap();
+        assert_eq!(p2.active_count, 2);
+    }
+
     async fn closing_frees_routes_and_counts_once<S: Inspect>(store: &S) {
         pool(store, &[(P1, NumberState::Active)]).await;
         // Both participants on the same proxy number: two routes, one number used twice.
@@ -652,6 +713,7 @@ mod conversations {
         a_conversation_routes_both_ways_with_one_key_each,
         a_taken_pair_is_refused_and_nothing_is_written,
         reserved_numbers_are_refused_by_the_transaction,
+        flagged_numbers_are_refused_by_the_transaction_when_quarantined,
         closing_frees_routes_and_counts_once,
         lists_by_status_and_participant_page_by_page,
         adding_a_number_twice_keeps_the_first,
@@ -666,7 +728,7 @@ mod conversations {
 /// The pool: cool-off of freed pairs, numbers on their way in, retiring and removing, and leases.
 mod pool {
     use shared::model::{CloseReason, NumberState, PendingNumber, PendingStage, PoolNumber};
-    use shared::model::{CreateConflict, RemoveOutcome, WriteError};
+    use shared::model::{CreateConflict, RemoveOutcome, Replacing, WriteError};
     use shared::phone::Msisdn;
     use shared::values::{Feature, NumberType};
     use testkit::Inspect;
@@ -741,6 +803,11 @@ mod pool {
             number_type: Some(NumberType::MobileLvn),
             since: 10,
             last_error: None,
+            // A flagged number's replacement names it, from its pending record into the pool.
+            replaces: Some(Replacing {
+                number: m(P2),
+                flagged_at: 5,
+            }),
         };
         store.put_pending(&pending).await.unwrap();
         let bought = PendingNumber {
@@ -754,7 +821,10 @@ mod pool {
             "not assignable yet"
         );
 
-        let number = PoolNumber::new(m(P1), "GB".parse().unwrap(), NumberState::Active, 20);
+        let number = PoolNumber {
+            replaces: bought.replaces.clone(),
+            ..PoolNumber::new(m(P1), "GB".parse().unwrap(), NumberState::Active, 20)
+        };
         assert!(store.complete_pending(&number).await.unwrap());
         assert!(store.list_pending().await.unwrap().is_empty());
         assert_eq!(store.list_pool().await.unwrap(), vec![number.clone()]);
@@ -1146,6 +1216,7 @@ mod ledgers {
             call_id: call.into(),
             leg: leg.into(),
             direction: None,
+            shown_number: None,
             status: status.parse().unwrap(),
             at_ms,
             caller_index: 0,
@@ -1521,5 +1592,179 @@ mod ledgers {
         a_hook_decision_is_kept_once,
         expired_conversations_are_found_page_by_page,
         the_ledger_keeps_the_furthest_state,
+    );
+}
+
+/// Number health: each callee's leg counted once into its day's tallies, whatever order and
+/// however often its records come; the flag set once and cleared once.
+mod health {
+    use shared::model::{
+        ClearReason, CountedCall, HealthCleared, HealthFlag, NumberState, PoolNumber, Tally,
+    };
+    use shared::phone::Msisdn;
+    use testkit::Inspect;
+
+    fn m(d: &str) -> Msisdn {
+        Msisdn::from_digits(d).unwrap()
+    }
+
+    const P1: &str = "447700900101";
+    const P2: &str = "447700900102";
+    const DAY: i64 = 20_000;
+
+    fn call(shown: &str, id: &str, day: i64, answered: bool) -> CountedCall {
+        CountedCall {
+            shown_number: m(shown),
+            call_id: id.into(),
+            leg: format!("{id}-callee"),
+            day,
+            answered,
+        }
+    }
+
+    fn t(answered: u64, calls: u64) -> Tally {
+        Tally { answered, calls }
+    }
+
+    async fn each_leg_counts_once_whatever_the_order_of_its_records<S: Inspect>(store: &S) {
+        // Missed, then answered (a late record): one call, answered.
+        assert!(store.count_call(&call(P1, "c1", DAY, false)).await.unwrap());
+        assert!(store.count_call(&call(P1, "c1", DAY, true)).await.unwrap());
+        // Answered, then a missed status for the same leg: still one call, answered.
+        assert!(store.count_call(&call(P1, "c2", DAY, true)).await.unwrap());
+        assert!(!store.count_call(&call(P1, "c2", DAY, false)).await.unwrap());
+        // A missed call, on the next day, and on another number.
+        assert!(
+            store
+                .count_call(&call(P1, "c3", DAY + 1, false))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .count_call(&call(P2, "c4", DAY + 1, true))
+                .await
+                .unwrap()
+        );
+        // Every record delivered again changes nothing.
+        for (shown, id, day, answered) in [
+            (P1, "c1", DAY, false),
+            (P1, "c1", DAY, true),
+            (P1, "c2", DAY, true),
+            (P1, "c3", DAY + 1, false),
+            (P2, "c4", DAY + 1, true),
+        ] {
+            assert!(
+                !store
+                    .count_call(&call(shown, id, day, answered))
+                    .await
+                    .unwrap(),
+                "{id} counted twice"
+            );
+        }
+        // An answer that comes after the leg was counted on the day before joins that day.
+        assert!(store.count_call(&call(P2, "c5", DAY, false)).await.unwrap());
+        assert!(
+            store
+                .count_call(&call(P2, "c5", DAY + 1, true))
+                .await
+                .unwrap()
+        );
+
+        assert_eq!(
+            store.number_tally(&m(P1), DAY, DAY + 6).await.unwrap(),
+            t(2, 3)
+        );
+        assert_eq!(store.number_tally(&m(P1), DAY, DAY).await.unwrap(), t(2, 2));
+        assert_eq!(
+            store.number_tally(&m(P1), DAY + 1, DAY + 7).await.unwrap(),
+            t(0, 1)
+        );
+        assert_eq!(store.number_tally(&m(P2), DAY, DAY).await.unwrap(), t(1, 1));
+        assert_eq!(
+            store.number_tally(&m(P2), DAY - 6, DAY + 1).await.unwrap(),
+            t(2, 2)
+        );
+        assert_eq!(store.pool_tally(DAY, DAY + 1).await.unwrap(), t(4, 5));
+        assert_eq!(store.pool_tally(DAY + 2, DAY + 8).await.unwrap(), t(0, 0));
+        // No days: nothing.
+        assert_eq!(store.pool_tally(DAY + 1, DAY).await.unwrap(), t(0, 0));
+        assert_eq!(
+            store.number_tally(&m(P1), DAY + 1, DAY).await.unwrap(),
+            t(0, 0)
+        );
+    }
+
+    async fn a_flag_is_set_once_and_cleared_once<S: Inspect>(store: &S) {
+        store
+            .add_number(&PoolNumber::new(
+                m(P1),
+                "GB".parse().unwrap(),
+                NumberState::Active,
+                1,
+            ))
+            .await
+            .unwrap();
+        let flag = HealthFlag {
+            at: 1_000,
+            number: t(3, 40),
+            rest: t(650, 1_000),
+        };
+        assert!(
+            !store
+                .clear_flag(
+                    &m(P1),
+                    &HealthCleared {
+                        at: 900,
+                        reason: ClearReason::Cleared
+                    }
+                )
+                .await
+                .unwrap(),
+            "not flagged"
+        );
+        assert!(store.flag_number(&m(P1), &flag).await.unwrap());
+        let later = HealthFlag { at: 2_000, ..flag };
+        assert!(
+            !store.flag_number(&m(P1), &later).await.unwrap(),
+            "flagged once"
+        );
+        assert!(
+            !store.flag_number(&m(P2), &flag).await.unwrap(),
+            "not in the pool"
+        );
+        let stored = store.get_number(&m(P1)).await.unwrap().unwrap();
+        assert_eq!(stored.health_flag, Some(flag));
+        assert_eq!(stored.state, NumberState::Active);
+
+        let cleared = HealthCleared {
+            at: 3_000,
+            reason: ClearReason::Recovered,
+        };
+        assert!(store.clear_flag(&m(P1), &cleared).await.unwrap());
+        assert!(
+            !store
+                .clear_flag(
+                    &m(P1),
+                    &HealthCleared {
+                        at: 4_000,
+                        reason: ClearReason::Cleared
+                    }
+                )
+                .await
+                .unwrap()
+        );
+        let stored = store.get_number(&m(P1)).await.unwrap().unwrap();
+        assert_eq!(stored.health_flag, None);
+        assert_eq!(stored.health_cleared, Some(cleared));
+        assert!(store.get_number(&m(P2)).await.unwrap().is_none());
+        // The listing carries it too.
+        let listed = store.list_pool().await.unwrap();
+        assert_eq!(listed[0].health_cleared, Some(cleared));
+    }
+
+    contract!(
+        each_leg_counts_once_whatever_the_order_of_its_records,
+        a_flag_is_set_once_and_cleared_once,
     );
 }

@@ -9,7 +9,7 @@ use shared::model::{
     CallEvent, CloseReason, ConversationStatus, Direction, Notification, NotificationStatus,
     NumberState, PoolNumber,
 };
-use shared::model::{Exhaustion, RelayedMessage};
+use shared::model::{ClearReason, Exhaustion, HealthCleared, HealthFlag, RelayedMessage, Tally};
 use shared::phone::Msisdn;
 use shared::values::MessageStatus;
 use testkit::{assert_event, numbered_conversation};
@@ -22,6 +22,7 @@ fn call(status: &str, direction: Direction, caller_index: u8) -> CallEvent {
         call_id: "CON-1".into(),
         leg: "leg".into(),
         direction: Some(direction),
+        shown_number: None,
         status: status.parse().unwrap(),
         at_ms: 1_000,
         caller_index,
@@ -68,6 +69,25 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
     );
     let retired = PoolNumber {
         state: NumberState::Retired,
+        ..number.clone()
+    };
+    let flagged = PoolNumber {
+        health_flag: Some(HealthFlag {
+            at: now,
+            number: Tally {
+                answered: 6,
+                calls: 40,
+            },
+            rest: Tally {
+                answered: 650,
+                calls: 1_000,
+            },
+        }),
+        ..number.clone()
+    };
+    let cleared = |reason| PoolNumber {
+        health_flag: None,
+        health_cleared: Some(HealthCleared { at: now, reason }),
         ..number.clone()
     };
     let mut pending = c.clone();
@@ -153,7 +173,7 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
         ),
         (
             Change::Number {
-                old: Some(number),
+                old: Some(number.clone()),
                 new: Some(retired.clone()),
             },
             vec!["number.retired"],
@@ -195,6 +215,38 @@ fn scenario() -> (Vec<(Change, Vec<&'static str>)>, Vec<String>) {
                 new: Some(Box::new(attempted)),
             },
             vec![],
+        ),
+        // Number health: flagged, used again while flagged, then cleared each way.
+        (
+            Change::Number {
+                old: Some(number.clone()),
+                new: Some(flagged.clone()),
+            },
+            vec!["number.flagged"],
+        ),
+        (
+            Change::Number {
+                old: Some(flagged.clone()),
+                new: Some(PoolNumber {
+                    active_count: 3,
+                    ..flagged.clone()
+                }),
+            },
+            vec![],
+        ),
+        (
+            Change::Number {
+                old: Some(flagged.clone()),
+                new: Some(cleared(ClearReason::Recovered)),
+            },
+            vec!["number.cleared"],
+        ),
+        (
+            Change::Number {
+                old: Some(flagged),
+                new: Some(cleared(ClearReason::Cleared)),
+            },
+            vec!["number.cleared"],
         ),
     ];
     (changes, real)
@@ -240,6 +292,28 @@ fn each_change_means_the_catalogued_events_valid_and_without_real_numbers() {
             &serde_json::json!("vonage_error")
         )
     );
+    let n = changes.len();
+    let flagged = derive(&changes[n - 4].0, "record-f", 1_764_000_000);
+    assert_eq!(
+        (
+            &flagged[0].detail["proxy_number"],
+            &flagged[0].detail["answered"],
+            &flagged[0].detail["calls"],
+            &flagged[0].detail["rate"],
+            &flagged[0].detail["pool_rate"]
+        ),
+        (
+            &serde_json::json!(PA),
+            &serde_json::json!(6),
+            &serde_json::json!(40),
+            &serde_json::json!(0.15),
+            &serde_json::json!(0.65)
+        )
+    );
+    for (i, reason) in [(n - 2, "recovered"), (n - 1, "cleared")] {
+        let cleared = derive(&changes[i].0, "record-c", 1_764_000_000);
+        assert_eq!(cleared[0].detail["reason"], reason);
+    }
     let missed = derive(&changes[6].0, "record-6", 1_764_000_000);
     assert_eq!(
         (

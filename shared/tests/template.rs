@@ -376,6 +376,174 @@ fn new_conversations_are_notified_from_the_table_stream_with_a_filter_and_a_dead
 }
 
 #[test]
+fn calls_reach_number_health_from_the_table_stream_with_a_filter_and_a_dead_letter_queue() {
+    let t = template();
+    let health = &functions(&t)["HealthFunction"]["Properties"];
+    let stream = stream_consumer(&t, "HealthFunction", "HealthDeadLetterQueue");
+    let filters = stream["FilterCriteria"]["Filters"].as_sequence().unwrap();
+    assert_eq!(filters.len(), 1, "nothing else reaches it");
+    let pattern: serde_json::Value =
+        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    // A callee's leg as the store writes it: its sort key and its direction.
+    let event = shared::model::CallEvent {
+        call_id: "CON-1".into(),
+        leg: "LEG-1".into(),
+        direction: Some(shared::model::Direction::Outbound),
+        shown_number: shared::phone::Msisdn::from_digits("447700900101"),
+        status: "answered".parse().unwrap(),
+        at_ms: 0,
+        caller_index: 0,
+        duration: None,
+        rate: None,
+        price: None,
+        detail: None,
+        routed_by: Default::default(),
+    };
+    let image =
+        shared::store::call_event_image(&shared::values::ConversationId::random(), &event, 0)
+            .unwrap();
+    let Some(serde_dynamo::AttributeValue::S(sk)) = image.get("sk") else {
+        panic!("a call event has a sort key")
+    };
+    assert!(sk.starts_with("CALL#"));
+    assert_eq!(
+        image.get("direction"),
+        Some(&serde_dynamo::AttributeValue::S("outbound".into()))
+    );
+    assert_eq!(
+        pattern,
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "CALL#"}]}}, "NewImage": {"direction": {"S": ["outbound"]}}}}),
+        "new events of callees' legs reach it"
+    );
+    let policies = yaml(&health["Policies"]);
+    assert!(policies.contains("dynamodb:UpdateItem") && policies.contains("dynamodb:Query"));
+    assert!(!policies.contains("secretsmanager"), "it needs no secret");
+}
+
+#[test]
+fn number_flagged_reaches_the_replacement_through_a_bus_rule_with_retries_and_a_dead_letter_queue()
+{
+    let t = template();
+    let resources = &t["Resources"];
+    let rule = &resources["FlaggedNumberRule"];
+    assert_eq!(rule["Type"], "AWS::Events::Rule");
+    let rule = &rule["Properties"];
+    assert!(is_ref(&rule["EventBusName"], "EventBus"), "the stack's bus");
+    assert_eq!(
+        rule["EventPattern"]["source"],
+        serde_yaml::to_value([shared::domain::events::SOURCE]).unwrap()
+    );
+    assert_eq!(
+        rule["EventPattern"]["detail-type"],
+        serde_yaml::to_value([replace_detail_type()]).unwrap()
+    );
+    let targets = rule["Targets"].as_sequence().unwrap();
+    assert_eq!(targets.len(), 1);
+    let target = &targets[0];
+    assert_eq!(yaml(&target["Arn"]).trim(), "!GetAtt ReplaceFunction.Arn");
+    let retries = target["RetryPolicy"]["MaximumRetryAttempts"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=185).contains(&retries), "a bounded retry");
+    assert_eq!(
+        yaml(&target["DeadLetterConfig"]["Arn"]).trim(),
+        "!GetAtt ReplaceDeadLetterQueue.Arn"
+    );
+
+    // The rule invokes asynchronously: the function's own failures are retried by Lambda a
+    // bounded number of times, then land in the same queue.
+    let f = &functions(&t)["ReplaceFunction"];
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "replace");
+    let f = &f["Properties"];
+    let invoke = &f["EventInvokeConfig"];
+    let retries = invoke["MaximumRetryAttempts"].as_u64().unwrap();
+    assert!((1..=2).contains(&retries));
+    assert_eq!(invoke["DestinationConfig"]["OnFailure"]["Type"], "SQS");
+    assert_eq!(
+        yaml(&invoke["DestinationConfig"]["OnFailure"]["Destination"]).trim(),
+        "!GetAtt ReplaceDeadLetterQueue.Arn"
+    );
+    let vars = &f["Environment"]["Variables"];
+    for (var, parameter) in [
+        ("AUTO_RENT", "AutoRent"),
+        ("AUTO_RENT_MAX_PER_COUNTRY", "AutoRentMaxPerCountry"),
+        ("QUARANTINE_FLAGGED", "QuarantineFlagged"),
+    ] {
+        assert!(is_ref(&vars[var], parameter), "{var}");
+        assert!(
+            is_ref(
+                &functions(&t)["ConversationsFunction"]["Properties"]["Environment"]["Variables"]
+                    [var],
+                parameter
+            ),
+            "the creation reads {var} from the same parameter"
+        );
+    }
+
+    // Only the rule may invoke it, and only the rule may dead-letter into its queue.
+    let permissions: Vec<&Value> = resources
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Permission")
+        .map(|r| &r["Properties"])
+        .filter(|p| yaml(&p["FunctionName"]).contains("ReplaceFunction"))
+        .collect();
+    assert_eq!(permissions.len(), 1);
+    assert_eq!(permissions[0]["Principal"], "events.amazonaws.com");
+    assert_eq!(
+        yaml(&permissions[0]["SourceArn"]).trim(),
+        "!GetAtt FlaggedNumberRule.Arn"
+    );
+    let queue_policy = &resources["ReplaceDeadLetterQueuePolicy"]["Properties"];
+    assert!(is_ref(&queue_policy["Queues"][0], "ReplaceDeadLetterQueue"));
+    let statement = &queue_policy["PolicyDocument"]["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(statement["Action"], "sqs:SendMessage");
+    assert_eq!(
+        yaml(&statement["Condition"]["ArnEquals"]["aws:SourceArn"]).trim(),
+        "!GetAtt FlaggedNumberRule.Arn"
+    );
+
+    // Its role: the table and its collection index, the account's and the application's
+    // secrets (renting and linking), its own queue; no stream, no webhook secret, no bus.
+    let policies = yaml(&f["Policies"]);
+    for needed in [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "index/collection",
+        "VonageSecret",
+        "ApplicationSecret",
+        "ReplaceDeadLetterQueue.Arn",
+    ] {
+        assert!(policies.contains(needed), "{needed} in {policies}");
+    }
+    for unneeded in ["StreamArn", "WebhookSecret", "events:", "index/participant"] {
+        assert!(!policies.contains(unneeded), "{unneeded} in {policies}");
+    }
+    assert!(
+        yaml(&t["Outputs"]["FunctionRoles"])
+            .contains("ReplaceFunctionRole.Arn}|account,application"),
+        "the doctor checks the secrets it reads"
+    );
+
+    let alarm = &resources["ReplaceDeadLetterAlarm"]["Properties"];
+    assert_eq!(alarm["Namespace"], "AWS/SQS");
+    assert!(yaml(&alarm["Dimensions"]).contains("ReplaceDeadLetterQueue.QueueName"));
+    assert!(yaml(&alarm["AlarmActions"]).contains("HasAlarmTopic"));
+}
+
+/// The detail-type the replacement takes, as the catalogue spells it.
+fn replace_detail_type() -> &'static str {
+    shared::domain::events::DETAIL_TYPES
+        .into_iter()
+        .find(|d| *d == "number.flagged")
+        .unwrap()
+}
+
+#[test]
 fn https_delivery_of_events_exists_only_with_a_webhook_url() {
     let t = template();
     let resources = t["Resources"].as_mapping().unwrap();
@@ -445,6 +613,8 @@ fn the_dashboard_shows_the_product_metrics_beside_lambda_api_gateway_and_dynamod
         "HookCalls",
         "MissedCalls",
         "MissedCallTexts",
+        "NumbersFlagged",
+        "NumbersCleared",
         "AWS/Lambda",
         "AWS/ApiGateway",
         "AWS/DynamoDB",
@@ -843,7 +1013,10 @@ fn stream_reads_are_granted_on_the_tables_stream_only() {
         readers, consumers,
         "exactly the functions a mapping hands the stream to may read it"
     );
-    assert_eq!(consumers, ["NotifierFunction", "PublisherFunction"]);
+    assert_eq!(
+        consumers,
+        ["HealthFunction", "NotifierFunction", "PublisherFunction"]
+    );
 }
 
 /// The one alarm on `namespace`/`metric` (with `FunctionName` `function`, when given), which

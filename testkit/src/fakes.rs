@@ -22,7 +22,7 @@ use shared::model::{
 use shared::phone::Msisdn;
 use shared::ports::{
     AccessCodes, CallControl, CallLog, Conversations, ExpiryIndex, HookLog, InsightCache, Leases,
-    MissedCalls, Notifications, NumberChecker, NumberInventory, Pool, RecordingFiles,
+    MissedCalls, Notifications, NumberChecker, NumberHealth, NumberInventory, Pool, RecordingFiles,
     RecordingSource, RouteReader, SmsLedger, SmsSender, TextLedger,
 };
 use shared::values::{AccessCode, ConversationId, Country, Reference};
@@ -67,6 +67,10 @@ struct State {
     /// Routes of open conversations that are no longer in the table: a shared pair's route
     /// goes with whichever of its conversations closes first, as the store's close deletes it.
     gone: HashSet<(Msisdn, Msisdn, ConversationId)>,
+    /// (shown number, day) → that day's health tally; `None` for the whole pool's.
+    tallies: HashMap<(Option<Msisdn>, i64), shared::model::Tally>,
+    /// (call, leg) → (day counted on, answered): the callee's legs counted for health.
+    counted_calls: HashMap<(String, String), (i64, bool)>,
 }
 
 impl State {
@@ -171,12 +175,16 @@ impl Conversations for MemoryStore {
     }
 
     /// Checks what the store's transaction checks, in its order, and writes all or nothing.
-    async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
+    async fn create_conversation_with(
+        &self,
+        c: &Conversation,
+        quarantine_flagged: bool,
+    ) -> Result<(), WriteError> {
         let mut s = self.request()?;
         if s.conversations.contains_key(&c.id) {
             return Err(WriteError::Conflict(CreateConflict::AlreadyWritten));
         }
-        claim_pairs(&mut s, c, c.created_at)?;
+        claim_pairs(&mut s, c, c.created_at, quarantine_flagged)?;
         s.conversations.insert(c.id.clone(), c.clone());
         Ok(())
     }
@@ -194,7 +202,7 @@ impl Conversations for MemoryStore {
         if !unchanged {
             return Err(WriteError::Conflict(CreateConflict::Contention));
         }
-        claim_pairs(&mut s, reopened, now)?;
+        claim_pairs(&mut s, reopened, now, false)?;
         s.conversations
             .insert(reopened.id.clone(), reopened.clone());
         Ok(())
@@ -893,6 +901,82 @@ impl SmsLedger for MemoryStore {
     }
 }
 
+impl NumberHealth for MemoryStore {
+    async fn count_call(&self, call: &shared::model::CountedCall) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        let leg = (call.call_id.clone(), call.leg.clone());
+        let (day, calls, answered) = match s.counted_calls.get(&leg).copied() {
+            None => (call.day, 1, u64::from(call.answered)),
+            Some((day, false)) if call.answered => (day, 0, 1),
+            Some(_) => return Ok(false),
+        };
+        s.counted_calls.insert(leg, (day, call.answered));
+        for who in [Some(call.shown_number.clone()), None] {
+            let tally = s.tallies.entry((who, day)).or_default();
+            tally.calls += calls;
+            tally.answered += answered;
+        }
+        Ok(true)
+    }
+
+    async fn number_tally(
+        &self,
+        msisdn: &Msisdn,
+        from: i64,
+        to: i64,
+    ) -> Result<shared::model::Tally, StoreError> {
+        let s = self.request()?;
+        Ok(tally_of(&s, Some(msisdn), from, to))
+    }
+
+    async fn pool_tally(&self, from: i64, to: i64) -> Result<shared::model::Tally, StoreError> {
+        let s = self.request()?;
+        Ok(tally_of(&s, None, from, to))
+    }
+
+    async fn flag_number(
+        &self,
+        msisdn: &Msisdn,
+        flag: &shared::model::HealthFlag,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        Ok(match s.pool.get_mut(msisdn.as_str()) {
+            Some(n) if n.health_flag.is_none() => {
+                n.health_flag = Some(*flag);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn clear_flag(
+        &self,
+        msisdn: &Msisdn,
+        cleared: &shared::model::HealthCleared,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        Ok(match s.pool.get_mut(msisdn.as_str()) {
+            Some(n) if n.health_flag.is_some() => {
+                n.health_flag = None;
+                n.health_cleared = Some(*cleared);
+                true
+            }
+            _ => false,
+        })
+    }
+}
+
+/// The sum of `who`'s daily tallies (the pool's with `None`) over days `from..=to`.
+fn tally_of(s: &State, who: Option<&Msisdn>, from: i64, to: i64) -> shared::model::Tally {
+    let mut total = shared::model::Tally::default();
+    for ((number, day), tally) in &s.tallies {
+        if number.as_ref() == who && (from..=to).contains(day) {
+            total.add(tally);
+        }
+    }
+    total
+}
+
 impl ExpiryIndex for MemoryStore {
     async fn expired(
         &self,
@@ -1343,9 +1427,14 @@ impl NumberInventory for FakeVonage {
 }
 
 /// Rule 2 as the creation and reopen transactions keep it: both pairs free, no cool-off from
-/// someone else at `now`, the reference free, the numbers active; then the counts and the
-/// reference taken.
-fn claim_pairs(s: &mut State, c: &Conversation, now: i64) -> Result<(), WriteError> {
+/// someone else at `now`, the reference free, the numbers active (and not flagged, with
+/// `refuse_flagged`); then the counts and the reference taken.
+fn claim_pairs(
+    s: &mut State,
+    c: &Conversation,
+    now: i64,
+    refuse_flagged: bool,
+) -> Result<(), WriteError> {
     let routes = c.routes();
     for (i, r) in routes.iter().enumerate() {
         if !r.ambiguous && s.route(&r.proxy_number, &r.caller).is_some() {
@@ -1376,10 +1465,9 @@ fn claim_pairs(s: &mut State, c: &Conversation, now: i64) -> Result<(), WriteErr
         return Err(WriteError::Conflict(CreateConflict::ReferenceTaken));
     }
     for p in &c.participants {
-        let usable = s
-            .pool
-            .get(p.proxy_number.as_str())
-            .is_some_and(|n| n.state == NumberState::Active);
+        let usable = s.pool.get(p.proxy_number.as_str()).is_some_and(|n| {
+            n.state == NumberState::Active && !(refuse_flagged && n.health_flag.is_some())
+        });
         if !usable {
             return Err(WriteError::Conflict(CreateConflict::NumberUnavailable(
                 p.proxy_number.clone(),

@@ -64,6 +64,7 @@ mod tests {
             ("STICKY_NUMBERS", "true"),
             ("ACCESS_CODES", "true"),
             ("ACCESS_CODE_DIGITS", "4"),
+            ("QUARANTINE_FLAGGED", "false"),
         ]);
         let s = Settings::from_source(&env).unwrap();
         assert_eq!(s.timeout, Duration::from_millis(9000));
@@ -81,6 +82,7 @@ mod tests {
         assert_eq!(s.conversations.retention.seconds, 7 * 24 * 3600);
         assert!(s.conversations.sticky);
         assert_eq!(s.conversations.access_codes, Some(4));
+        assert!(!s.conversations.quarantine_flagged);
         assert_refused(
             Settings::from_source,
             &env,
@@ -96,6 +98,7 @@ mod tests {
                 ("RETENTION_DAYS", "forever"),
                 ("ACCESS_CODE_DIGITS", "12"),
                 ("MISSED_CALL", "shout"),
+                ("QUARANTINE_FLAGGED", "sometimes"),
             ],
         );
     }

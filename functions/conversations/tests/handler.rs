@@ -584,6 +584,7 @@ async fn the_call_log_shows_why_a_call_was_missed_and_its_recordings() {
             call_id: "CON-1".into(),
             leg: "out".into(),
             direction: Some(Direction::Outbound),
+            shown_number: None,
             status: status.parse().unwrap(),
             at_ms,
             caller_index: 0,

@@ -146,6 +146,7 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
             call_id: call_id.to_owned(),
             leg: leg.to_owned(),
             direction,
+            shown_number: None,
             status,
             at_ms,
             caller_index: 0,

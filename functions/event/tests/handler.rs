@@ -113,3 +113,32 @@ async fn an_event_for_a_call_nobody_knows_is_acknowledged_and_kept_nowhere() {
     assert_eq!(handle(&deps, stranger).await.status(), 204);
     assert!(deps.store.events(ID).is_empty());
 }
+
+#[tokio::test]
+async fn the_callees_leg_names_the_number_their_phone_showed_for_number_health() {
+    let deps = deps();
+    for (leg, status, second) in [
+        ("in", "started", 0),
+        ("out", "ringing", 1),
+        ("out", "answered", 3),
+    ] {
+        assert_eq!(
+            handle(&deps, event(leg, status, second)).await.status(),
+            204
+        );
+    }
+    let kept = deps.store.events(ID);
+    assert_eq!(kept.len(), 3);
+    for e in kept {
+        let expected = match e.direction {
+            // The callee (participant 1) sees their own proxy number as caller ID.
+            Some(shared::model::Direction::Outbound) => Some(PB),
+            _ => None,
+        };
+        assert_eq!(
+            e.shown_number.as_ref().map(|n| n.as_str()),
+            expected,
+            "{e:?}"
+        );
+    }
+}

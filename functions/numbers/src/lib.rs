@@ -1,6 +1,7 @@
 //! The proxy-number pool: `POST /numbers` adds a number the account owns (linking it to the
 //! Voice application), `POST /numbers/provision` rents new ones, `GET /numbers` lists the pool
-//! with a summary, `DELETE /numbers/{msisdn}` retires a number and can cancel its rental.
+//! with a summary and each number's health, `DELETE /numbers/{msisdn}` retires a number and can
+//! cancel its rental, `POST /numbers/{msisdn}/health/clear` clears a number's health flag.
 
 mod settings;
 
@@ -8,23 +9,28 @@ pub use settings::Settings;
 
 use std::collections::BTreeMap;
 
+use futures::{StreamExt, TryStreamExt};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
+use shared::domain::health;
 use shared::domain::numbers::{self, NewNumber};
 use shared::domain::rent::{self, Failure, MAX_COUNT, ProvisionRequest, Provisioner};
 use shared::http::{json_response, read_json};
-use shared::model::{NumberState, PendingNumber, PoolNumber};
+use shared::model::{NumberState, PendingNumber, PoolNumber, Tally};
 use shared::model::{RemoveOutcome, Sharing};
 use shared::phone::Msisdn;
-use shared::ports::{AccessCodes, Leases, NumberInventory, Pool};
+use shared::ports::{AccessCodes, Leases, NumberHealth, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::store::Store;
 use shared::values::{Country, Feature, NumberType};
 use shared::vonage::{NumberQuery, VonageClient, VonageError, features_param};
 
 /// What the numbers API needs of the store.
-pub trait NumbersStore: Pool + Leases + AccessCodes {}
-impl<T: Pool + Leases + AccessCodes> NumbersStore for T {}
+pub trait NumbersStore: Pool + Leases + AccessCodes + NumberHealth {}
+impl<T: Pool + Leases + AccessCodes + NumberHealth> NumbersStore for T {}
+
+/// Numbers whose health tallies `GET /numbers` reads at once.
+const TALLIES_AT_ONCE: usize = 8;
 
 /// What the numbers API needs: the pool and leases (`Store` in the stack, an in-memory fake in
 /// handler tests) and the account's number inventory (the Vonage client, or a fake).
@@ -105,6 +111,35 @@ pub struct NumberView {
     pub number_type: Option<NumberType>,
     pub active_conversations: i64,
     pub added_at: String,
+    /// Number health over the window (`GET /numbers` and clearing a flag show it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthView>,
+}
+
+/// A number's health: the calls in which it was shown to the callee over the last 7 days, how
+/// many they answered, and since when it is flagged (`null` when it is not).
+#[derive(Debug, Serialize)]
+pub struct HealthView {
+    pub answered: u64,
+    pub calls: u64,
+    /// `answered / calls`, to four places; `null` with no calls.
+    pub rate: Option<f64>,
+    pub flagged_at: Option<String>,
+}
+
+impl NumberView {
+    /// The number's view with its health over the window.
+    pub fn with_health(n: &PoolNumber, tally: Tally) -> Self {
+        Self {
+            health: Some(HealthView {
+                answered: tally.answered,
+                calls: tally.calls,
+                rate: tally.rate().map(|r| (r * 10_000.0).round() / 10_000.0),
+                flagged_at: n.health_flag.map(|f| shared::rfc3339(f.at)),
+            }),
+            ..Self::from(n)
+        }
+    }
 }
 
 impl From<&PoolNumber> for NumberView {
@@ -117,6 +152,7 @@ impl From<&PoolNumber> for NumberView {
             number_type: n.number_type,
             active_conversations: n.active_count.max(0),
             added_at: shared::rfc3339(n.added_at),
+            health: None,
         }
     }
 }
@@ -177,7 +213,14 @@ pub struct PoolView {
 }
 
 impl PoolView {
-    pub fn new(pool: &[PoolNumber], pending: &[PendingNumber], sharing: Sharing) -> Self {
+    /// The pool's view; `tallies` are the numbers' health, in the pool's order (none: no
+    /// health shown).
+    pub fn new(
+        pool: &[PoolNumber],
+        tallies: &[Tally],
+        pending: &[PendingNumber],
+        sharing: Sharing,
+    ) -> Self {
         let mut countries: BTreeMap<&Country, CountrySummary> = BTreeMap::new();
         for n in pool {
             let c = countries
@@ -197,7 +240,14 @@ impl PoolView {
             c.active_conversations += n.active_count.max(0);
         }
         Self {
-            numbers: pool.iter().map(NumberView::from).collect(),
+            numbers: if tallies.len() == pool.len() {
+                pool.iter()
+                    .zip(tallies)
+                    .map(|(n, t)| NumberView::with_health(n, *t))
+                    .collect()
+            } else {
+                pool.iter().map(NumberView::from).collect()
+            },
             pending: pending.iter().map(PendingView::from).collect(),
             summary: Summary {
                 max_concurrent_per_participant: pool
@@ -246,17 +296,8 @@ async fn route<S: NumbersStore, V: NumberInventory>(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (req.method().as_str(), segments.as_slice()) {
         ("POST", ["numbers"]) => add(deps, read_json(req)?).await,
-        ("GET", ["numbers"]) => {
-            let (pool, pending, sharing) = tokio::join!(
-                deps.store.list_pool(),
-                deps.store.list_pending(),
-                deps.store.sharing()
-            );
-            Ok(json_response(
-                200,
-                &PoolView::new(&pool?, &pending?, sharing?),
-            ))
-        }
+        ("GET", ["numbers"]) => list(deps).await,
+        ("POST", ["numbers", msisdn, "health", "clear"]) => clear_health(deps, msisdn).await,
         ("POST", ["numbers", "provision"]) => provision(deps, read_json(req)?).await,
         ("DELETE", ["numbers", msisdn]) if *msisdn != "provision" => {
             let release = match req.query_string_parameters().first("release") {
@@ -270,9 +311,13 @@ async fn route<S: NumbersStore, V: NumberInventory>(
             };
             remove(deps, msisdn, release).await
         }
-        (method, ["numbers"] | ["numbers", "provision"] | ["numbers", _]) => {
-            Err(ApiError::MethodNotAllowed(method.to_owned()))
-        }
+        (
+            method,
+            ["numbers"]
+            | ["numbers", "provision"]
+            | ["numbers", _]
+            | ["numbers", _, "health", "clear"],
+        ) => Err(ApiError::MethodNotAllowed(method.to_owned())),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
 }
@@ -386,6 +431,46 @@ async fn provision<S: NumbersStore, V: NumberInventory>(
         201
     };
     Ok(json_response(status, &view))
+}
+
+/// The pool, with each number's health over the window, the numbers being bought, and a
+/// summary.
+async fn list<S: NumbersStore, V: NumberInventory>(
+    deps: &Deps<S, V>,
+) -> Result<Response<Body>, ApiError> {
+    let (pool, pending, sharing) = tokio::join!(
+        deps.store.list_pool(),
+        deps.store.list_pending(),
+        deps.store.sharing()
+    );
+    let pool = pool?;
+    let now = shared::now();
+    let store = &deps.store;
+    let numbers: Vec<Msisdn> = pool.iter().map(|n| n.msisdn.clone()).collect();
+    let tallies: Vec<Tally> = futures::stream::iter(numbers)
+        .map(|msisdn| async move { health::tally(store, &msisdn, now).await })
+        .buffered(TALLIES_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok(json_response(
+        200,
+        &PoolView::new(&pool, &tallies, &pending?, sharing?),
+    ))
+}
+
+/// Clears a number's health flag (an operator's word that it is fine again): `200` with the
+/// number and its health, whether or not it was flagged.
+async fn clear_health<S: NumbersStore, V: NumberInventory>(
+    deps: &Deps<S, V>,
+    raw: &str,
+) -> Result<Response<Body>, ApiError> {
+    let msisdn = Msisdn::parse(raw).map_err(|e| ApiError::InvalidNumber(format!("msisdn: {e}")))?;
+    let now = shared::now();
+    let number = health::clear(&deps.store, &msisdn, now)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("{} is not in the pool", msisdn.as_str())))?;
+    let tally = health::tally(&deps.store, &msisdn, now).await?;
+    Ok(json_response(200, &NumberView::with_health(&number, tally)))
 }
 
 /// Retires a number; with `release`, also cancels its rental and takes it out of the pool,

@@ -29,6 +29,15 @@ async fn the_numbers_events_play_as_named() {
     assert_eq!(provisioned.status(), 201, "{}", text(&provisioned));
     assert!(text(&provisioned).contains("447700900102"));
 
+    // Not flagged: clearing changes nothing and shows its health.
+    let cleared = handle(&deps, load("numbers-health-clear.json")).await;
+    assert_eq!(cleared.status(), 200, "{}", text(&cleared));
+    assert!(
+        text(&cleared).contains(r#""flagged_at":null"#),
+        "{}",
+        text(&cleared)
+    );
+
     let retired = handle(&deps, load("numbers-retire.json")).await;
     assert_eq!(retired.status(), 200, "{}", text(&retired));
     assert!(text(&retired).contains(r#""state":"retired""#));

@@ -220,3 +220,78 @@ async fn bad_input_gets_a_problem() {
     }
     assert!(deps.vonage.requests().is_empty());
 }
+
+#[tokio::test]
+async fn the_pool_shows_each_numbers_health_and_an_operator_clears_a_flag() {
+    use shared::model::{CountedCall, HealthFlag, Tally};
+    use shared::phone::Msisdn;
+    use shared::ports::NumberHealth;
+    let deps = app();
+    for n in ["447700900101", "447700900102"] {
+        deps.vonage.own(offer(n));
+        let (status, _) = call(&deps, "POST", "/numbers", Some(json!({"msisdn": n}))).await;
+        assert_eq!(status, 201);
+    }
+    let labelled = Msisdn::from_digits("447700900101").unwrap();
+    let today = shared::domain::health::window(shared::now()).1;
+    for i in 0..8 {
+        let counted = CountedCall {
+            shown_number: labelled.clone(),
+            call_id: format!("c{i}"),
+            leg: format!("l{i}"),
+            day: today,
+            answered: i < 2,
+        };
+        assert!(deps.store.count_call(&counted).await.unwrap());
+    }
+    let at = 1_795_546_800;
+    let flag = HealthFlag {
+        at,
+        number: Tally {
+            answered: 2,
+            calls: 8,
+        },
+        rest: Tally {
+            answered: 650,
+            calls: 1_000,
+        },
+    };
+    assert!(deps.store.flag_number(&labelled, &flag).await.unwrap());
+
+    let (status, pool) = call(&deps, "GET", "/numbers", None).await;
+    assert_eq!(status, 200, "{pool}");
+    let health = |pool: &serde_json::Value, n: &str| {
+        pool["numbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["msisdn"] == n)
+            .unwrap()["health"]
+            .clone()
+    };
+    assert_eq!(
+        health(&pool, "447700900101"),
+        json!({"answered": 2, "calls": 8, "rate": 0.25, "flagged_at": shared::rfc3339(at)})
+    );
+    assert_eq!(
+        health(&pool, "447700900102"),
+        json!({"answered": 0, "calls": 0, "rate": null, "flagged_at": null})
+    );
+
+    let (status, cleared) = call(&deps, "POST", "/numbers/447700900101/health/clear", None).await;
+    assert_eq!(status, 200, "{cleared}");
+    assert_eq!(cleared["health"]["flagged_at"], json!(null));
+    assert_eq!(cleared["health"]["calls"], 8);
+    let stored = deps.store.number_now("447700900101").unwrap();
+    assert_eq!(
+        stored.health_cleared.map(|c| c.reason),
+        Some(shared::model::ClearReason::Cleared)
+    );
+    // Clearing again changes nothing; a number not in the pool is not found.
+    let (status, _) = call(&deps, "POST", "/numbers/447700900101/health/clear", None).await;
+    assert_eq!(status, 200);
+    let (status, problem) = call(&deps, "POST", "/numbers/447700900199/health/clear", None).await;
+    assert_eq!((status, &problem["code"]), (404, &json!("not_found")));
+    let (status, _) = call(&deps, "GET", "/numbers/447700900101/health/clear", None).await;
+    assert_eq!(status, 405);
+}

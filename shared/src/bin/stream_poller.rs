@@ -2,9 +2,13 @@
 //! local table's change stream and hands each function the batches Lambda would, through
 //! `cargo lambda watch`'s invoke endpoint, retrying from the earliest record a function reports
 //! as failed (partial batch response). It also subscribes a queue to the event bus and appends
-//! every event that reaches it to a file, one JSON line each, as a marketplace consumer sees it.
+//! every event that reaches it to a file, one JSON line each, as a marketplace consumer sees it,
+//! and plays the stack's rules on the bus: an event of a detail-type a function takes (a
+//! `DETAIL_TYPE=FUNCTION` argument, such as `number.flagged=replace`) is handed to it as the
+//! rule's target gets it.
 //!
-//! `stream-poller TABLE INVOKE_URL EVENTS_LOG FUNCTION...`; the bus is `EVENT_BUS_NAME`.
+//! `stream-poller TABLE INVOKE_URL EVENTS_LOG FUNCTION|DETAIL_TYPE=FUNCTION...`; the bus is
+//! `EVENT_BUS_NAME`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -27,8 +31,14 @@ struct Consumer {
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [table, invoke_url, events_log, functions @ ..] = args.as_slice() else {
-        return Err("usage: stream-poller TABLE INVOKE_URL EVENTS_LOG FUNCTION...".into());
+        return Err(
+            "usage: stream-poller TABLE INVOKE_URL EVENTS_LOG FUNCTION|DETAIL_TYPE=FUNCTION..."
+                .into(),
+        );
     };
+    let (rules, functions): (Vec<&String>, Vec<&String>) =
+        functions.iter().partition(|f| f.contains('='));
+    let rules: Vec<(&str, &str)> = rules.iter().filter_map(|r| r.split_once('=')).collect();
     let bus = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is not set")?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
@@ -40,7 +50,7 @@ async fn main() -> Result<(), Error> {
     let mut consumers: Vec<Consumer> = functions
         .iter()
         .map(|name| Consumer {
-            name: name.clone(),
+            name: (*name).clone(),
             pending: Vec::new(),
         })
         .collect();
@@ -48,7 +58,7 @@ async fn main() -> Result<(), Error> {
         .create(true)
         .append(true)
         .open(events_log)?;
-    println!("stream-poller: {table} → {functions:?}; events in {events_log}");
+    println!("stream-poller: {table} → {functions:?}; events in {events_log}, and to {rules:?}");
     loop {
         match reader.next(1000).await {
             Ok(records) => {
@@ -65,7 +75,7 @@ async fn main() -> Result<(), Error> {
                 eprintln!("stream-poller: {} not invoked ({e}); retrying", c.name);
             }
         }
-        if let Err(e) = drain(&sqs, &queue, &mut log).await {
+        if let Err(e) = drain(&sqs, &queue, &mut log, &http, invoke_url, &rules).await {
             eprintln!("stream-poller: reading the events queue failed: {e}");
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -111,11 +121,63 @@ async fn deliver(http: &reqwest::Client, invoke_url: &str, c: &mut Consumer) -> 
     Ok(())
 }
 
-/// Appends every event waiting in the subscribed queue to the log, one line each.
+/// Hands `event` to each function whose rule takes its detail-type. Lambda invokes a rule's
+/// target asynchronously and tries a failed invocation twice more; so does this, then says so
+/// (where the stack would dead-letter it).
+async fn play_rules(http: &reqwest::Client, invoke_url: &str, rules: &[(&str, &str)], event: &str) {
+    let detail_type = serde_json::from_str::<serde_json::Value>(event)
+        .ok()
+        .and_then(|e| e["detail-type"].as_str().map(str::to_owned));
+    let Some(detail_type) = detail_type else {
+        return;
+    };
+    for (_, function) in rules.iter().filter(|(d, _)| *d == detail_type) {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            invoke_url.trim_end_matches('/')
+        );
+        let mut last = String::new();
+        for _ in 0..3 {
+            match http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(event.to_owned())
+                .send()
+                .await
+            {
+                // A function's error is a 200 with this header from Lambda's invoke API.
+                Ok(r)
+                    if r.status().is_success()
+                        && !r.headers().contains_key("x-amz-function-error") =>
+                {
+                    last.clear();
+                    break;
+                }
+                Ok(r) => {
+                    last = format!(
+                        "HTTP {}: {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        if !last.is_empty() {
+            eprintln!("stream-poller: {detail_type} not handled by {function} ({last})");
+        }
+    }
+}
+
+/// Appends every event waiting in the subscribed queue to the log, one line each, and hands
+/// each to the function its detail-type's rule names, if any.
 async fn drain(
     sqs: &aws_sdk_sqs::Client,
     queue: &str,
     log: &mut std::fs::File,
+    http: &reqwest::Client,
+    invoke_url: &str,
+    rules: &[(&str, &str)],
 ) -> Result<(), Error> {
     loop {
         let out = sqs
@@ -131,6 +193,7 @@ async fn drain(
         for m in messages {
             if let Some(body) = m.body() {
                 writeln!(log, "{body}")?;
+                play_rules(http, invoke_url, rules, body).await;
             }
             if let Some(handle) = m.receipt_handle() {
                 sqs.delete_message()

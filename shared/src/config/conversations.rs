@@ -36,6 +36,9 @@ pub struct ConversationConfig {
     /// Access codes of this many digits (`ACCESS_CODES`, `ACCESS_CODE_DIGITS`); `None` (the
     /// default) gives no codes and never shares a number.
     pub access_codes: Option<u8>,
+    /// A number flagged by number health gets no new assignments (`QUARANTINE_FLAGGED`, on by
+    /// default); conversations that hold it keep it.
+    pub quarantine_flagged: bool,
 }
 
 impl ConversationConfig {
@@ -53,7 +56,7 @@ impl ConversationConfig {
             notify_template: texts.default_text(Key::NotifySms).to_owned(),
             cool_off_seconds: number(src, "COOL_OFF_SECONDS", 600)?,
             sticky: number(src, "STICKY_NUMBERS", false)?,
-            auto_rent: auto_rent(src)?,
+            auto_rent: AutoRent::from_source(src)?,
             insight_keep_seconds: number::<i64>(src, "INSIGHT_CACHE_DAYS", 30)?.max(0) * 24 * 3600,
             call_defaults: crate::model::CallSettings {
                 announcement: Some(texts.default_text(Key::Announcement).to_owned()),
@@ -64,6 +67,7 @@ impl ConversationConfig {
                 missed_call: missed_call_mode(src)?,
             },
             access_codes: access_code_digits(src)?,
+            quarantine_flagged: quarantine_flagged(src)?,
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
             return Err(ConfigError::Invalid {
@@ -97,6 +101,19 @@ pub struct AutoRent {
     pub features: &'static str,
     /// `mobile-lvn`, `landline` or `landline-toll-free`; any when unset.
     pub number_type: Option<NumberType>,
+}
+
+/// `QUARANTINE_FLAGGED`: a number flagged by number health gets no new assignments (on by
+/// default).
+pub fn quarantine_flagged(src: &dyn Source) -> Result<bool, ConfigError> {
+    number(src, "QUARANTINE_FLAGGED", true)
+}
+
+impl AutoRent {
+    /// `AUTO_RENT` and its settings; `None` when it is off (the default).
+    pub fn from_source(src: &dyn Source) -> Result<Option<Self>, ConfigError> {
+        auto_rent(src)
+    }
 }
 
 fn auto_rent(src: &dyn Source) -> Result<Option<AutoRent>, ConfigError> {

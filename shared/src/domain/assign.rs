@@ -30,6 +30,9 @@ pub struct Policy<'a> {
     /// Access codes of this many digits (`ACCESS_CODES`): each participant gets one, and a
     /// participant for whom no distinct number is free shares one they hold already.
     pub access_codes: Option<u8>,
+    /// Numbers flagged by number health are never picked (`QUARANTINE_FLAGGED`), nor counted
+    /// against the auto-rent ceiling, so renting keeps the pool in service at its size.
+    pub quarantine_flagged: bool,
 }
 
 /// How often one creation tries again after its transaction met another one on the same items,
@@ -150,7 +153,8 @@ where
             .then(|| holdings[i].previous_with(counterpart[i]).cloned())
             .flatten()
     });
-    // Numbers retired or reserved meanwhile: never picked again, not even to share.
+    // Numbers retired or reserved (or, quarantined, flagged) meanwhile: never picked again, not
+    // even to share.
     let mut unavailable: HashSet<Msisdn> = HashSet::new();
     let mut codes: [Option<AccessCode>; 2] = [0, 1].map(|_| {
         policy
@@ -164,7 +168,11 @@ where
     let mut conflicts = 0;
     'attempts: loop {
         // The first pick counts as a use when ranking the second, to spread the load.
-        let mut counted = pool.clone();
+        let mut counted: Vec<PoolNumber> = pool
+            .iter()
+            .filter(|n| !(policy.quarantine_flagged && n.health_flag.is_some()))
+            .cloned()
+            .collect();
         let mut picks: Vec<Pick> = Vec::with_capacity(2);
         for (i, Person { country, .. }) in d.people.iter().enumerate() {
             let picked = {
@@ -201,6 +209,7 @@ where
                     auto_rent,
                     policy.application_id,
                     country,
+                    policy.quarantine_flagged,
                     crate::now(),
                 ))
                 .await?;
@@ -227,7 +236,10 @@ where
             continue;
         }
         let conversation = d.with_proxies(&picks, &codes);
-        match store.create_conversation(&conversation).await {
+        match store
+            .create_conversation_with(&conversation, policy.quarantine_flagged)
+            .await
+        {
             Ok(()) | Err(WriteError::Conflict(CreateConflict::AlreadyWritten)) => {
                 return Ok(Written::Created(Box::new(conversation)));
             }

@@ -93,6 +93,13 @@ pub async fn record<S: CallStore>(
     };
     let mut event = event.clone();
     event.caller_index = call.caller_index;
+    // The callee's phone shows their own proxy number: number health counts the call there.
+    if event.direction == Some(Direction::Outbound) {
+        event.shown_number = conversation
+            .participants
+            .get(1 - usize::from(call.caller_index.min(1)))
+            .map(|p| p.proxy_number.clone());
+    }
     let keep_until = retention.until(conversation.expires_at, now);
     // Caller ID cannot place the caller's own leg of a call an access code routed: remembered
     // from the callee's leg while the call is under way, its later events (its end, its price)

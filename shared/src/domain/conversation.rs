@@ -242,6 +242,7 @@ where
         auto_rent: settings.auto_rent.as_ref(),
         application_id,
         access_codes: settings.access_codes,
+        quarantine_flagged: settings.quarantine_flagged,
     };
     // Holdings were read for the numbers as typed; one the number check wrote another way is
     // read again under the number calls will reach.

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::model::Change;
 use crate::model::HookKind;
 use crate::model::{
-    CloseReason, Conversation, ConversationStatus, DeliveryState, Direction, NotificationStatus,
-    NumberState, SentText, TextKind,
+    ClearReason, CloseReason, Conversation, ConversationStatus, DeliveryState, Direction,
+    NotificationStatus, NumberState, SentText, TextKind,
 };
 use crate::values::MessageStatus;
 
@@ -17,7 +17,7 @@ use crate::values::MessageStatus;
 pub const SOURCE: &str = "voice-proxy";
 
 /// Every detail-type the catalogue has; each has a JSON Schema in `schemas/events/`.
-pub const DETAIL_TYPES: [&str; 17] = [
+pub const DETAIL_TYPES: [&str; 19] = [
     "conversation.created",
     "conversation.closed",
     "participant.notified",
@@ -32,6 +32,8 @@ pub const DETAIL_TYPES: [&str; 17] = [
     "number.added",
     "number.retired",
     "number.released",
+    "number.flagged",
+    "number.cleared",
     "pool.exhausted",
     "call.out_of_session",
     "call.intercepted",
@@ -187,11 +189,31 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
             let number = |n: &crate::model::PoolNumber| json!({"proxy_number": n.msisdn.as_str(), "country": n.country});
             match (old, new) {
                 (None, Some(n)) => push("number.added", number(n)),
-                (Some(before), Some(after))
-                    if before.state != NumberState::Retired
-                        && after.state == NumberState::Retired =>
-                {
-                    push("number.retired", number(after))
+                (Some(before), Some(after)) => {
+                    if before.state != NumberState::Retired && after.state == NumberState::Retired {
+                        push("number.retired", number(after));
+                    }
+                    match (&before.health_flag, &after.health_flag) {
+                        (None, Some(flag)) => {
+                            let mut detail = number(after);
+                            detail["answered"] = json!(flag.number.answered);
+                            detail["calls"] = json!(flag.number.calls);
+                            detail["rate"] = json!(rounded(flag.number.rate()));
+                            detail["pool_rate"] = json!(rounded(flag.rest.rate()));
+                            push("number.flagged", detail);
+                        }
+                        (Some(_), None) => {
+                            let mut detail = number(after);
+                            detail["reason"] = json!(
+                                after
+                                    .health_cleared
+                                    .map_or(ClearReason::Cleared, |c| c.reason)
+                                    .as_str()
+                            );
+                            push("number.cleared", detail);
+                        }
+                        _ => {}
+                    }
                 }
                 (Some(n), None) => push("number.released", number(n)),
                 _ => {}
@@ -264,6 +286,11 @@ fn delivered(old: Option<&SentText>, new: Option<&SentText>) -> Option<(&'static
         TextKind::MissedCall { .. } => return None,
     };
     Some((detail_type, detail))
+}
+
+/// An answer rate to four places (`0` with no calls).
+fn rounded(rate: Option<f64>) -> f64 {
+    (rate.unwrap_or(0.0) * 10_000.0).round() / 10_000.0
 }
 
 /// `conversation_id` and, when it has one, `reference`.

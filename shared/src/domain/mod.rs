@@ -10,6 +10,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod hooks;
 pub mod notify;
 pub mod numbers;

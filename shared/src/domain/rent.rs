@@ -4,7 +4,8 @@
 //! is finished by the next provisioning call instead of being forgotten.
 //!
 //! One renter at a time: `POST /numbers/provision` holds the [`PROVISION_LEASE`], a creation
-//! that rents a number holds the lease of its country ([`for_creation`]).
+//! that rents a number, and the replacement of a flagged one ([`replace_flagged`]), hold the
+//! lease of its country ([`for_creation`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use serde::Serialize;
 use crate::config::AutoRent;
 use crate::error::error_chain;
 use crate::model::StoreError;
-use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber};
+use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber, Replacing};
 use crate::phone::Msisdn;
 use crate::ports::{Leases, NumberInventory, Pool};
 use crate::values::{Country, Feature};
@@ -77,6 +78,16 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
         request: &ProvisionRequest,
         now: i64,
     ) -> Result<Report, StoreError> {
+        self.provision_replacing(request, None, now).await
+    }
+
+    /// [`Self::provision`], each number rented recorded as the replacement of `replaces`.
+    async fn provision_replacing(
+        &self,
+        request: &ProvisionRequest,
+        replaces: Option<&Replacing>,
+        now: i64,
+    ) -> Result<Report, StoreError> {
         let (mut report, pending) = self.recover_listed(now).await?;
         let count = request.count.min(MAX_COUNT) as usize;
         if count == 0 {
@@ -107,7 +118,10 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
             if pending.contains(&msisdn) || self.store.get_number(&msisdn).await?.is_some() {
                 continue;
             }
-            if let Some(number) = self.rent(msisdn, country, &offer, now, &mut report).await? {
+            if let Some(number) = self
+                .rent(msisdn, country, &offer, replaces, now, &mut report)
+                .await?
+            {
                 report.added.push(number);
                 added += 1;
             } else if report.failed.last().is_some_and(|f| f.pending) {
@@ -136,6 +150,7 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
         msisdn: Msisdn,
         country: Country,
         offer: &NumberOffer,
+        replaces: Option<&Replacing>,
         now: i64,
         report: &mut Report,
     ) -> Result<Option<PoolNumber>, StoreError> {
@@ -147,6 +162,7 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
             number_type: offer.number_type.as_deref().and_then(|t| t.parse().ok()),
             since: now,
             last_error: None,
+            replaces: replaces.cloned(),
         };
         if !self.store.claim_pending(&pending).await? {
             // Another request is buying this very number: its record is not ours to touch.
@@ -208,6 +224,7 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
         let number = PoolNumber {
             features: pending.features,
             number_type: pending.number_type,
+            replaces: pending.replaces,
             ..PoolNumber::new(msisdn, pending.country, NumberState::Active, now)
         };
         if !self.store.complete_pending(&number).await? {
@@ -354,6 +371,7 @@ pub async fn for_creation<S, V>(
     policy: &AutoRent,
     application_id: Option<&str>,
     country: &Country,
+    quarantine_flagged: bool,
     now: i64,
 ) -> Result<Rented, StoreError>
 where
@@ -361,7 +379,15 @@ where
     V: NumberInventory,
 {
     let lease = format!("rent-{country}");
-    let work = rent_within_ceiling(store, vonage, policy, application_id, country, now);
+    let work = rent_within_ceiling(
+        store,
+        vonage,
+        policy,
+        application_id,
+        country,
+        quarantine_flagged,
+        now,
+    );
     match leased(store, &lease, now, 60, work).await? {
         Some(rented) => rented,
         None => {
@@ -377,15 +403,11 @@ async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
     policy: &AutoRent,
     application_id: Option<&str>,
     country: &Country,
+    quarantine_flagged: bool,
     now: i64,
 ) -> Result<Rented, StoreError> {
     let (pool, pending) = tokio::join!(store.list_pool(), store.list_pending());
-    let held = pool?
-        .iter()
-        .filter(|n| &n.country == country && n.state != NumberState::Retired)
-        .count()
-        + pending?.iter().filter(|p| &p.country == country).count();
-    if held >= policy.max_per_country {
+    if held(&pool?, &pending?, country, quarantine_flagged) >= policy.max_per_country {
         return Ok(Rented::Refused(format!(
             ", and the pool holds its ceiling of {} numbers for {country}",
             policy.max_per_country
@@ -426,6 +448,194 @@ async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
         "number rented for a new conversation"
     );
     Ok(Rented::Added)
+}
+
+/// The numbers that count against a country's ceiling: those in service (not retired, and not
+/// flagged when flagged numbers are quarantined: a quarantined number's place may be rented
+/// again) and those on their way in.
+fn held(
+    pool: &[PoolNumber],
+    pending: &[PendingNumber],
+    country: &Country,
+    quarantine_flagged: bool,
+) -> usize {
+    pool.iter()
+        .filter(|n| {
+            &n.country == country
+                && n.state != NumberState::Retired
+                && !(quarantine_flagged && n.health_flag.is_some())
+        })
+        .count()
+        + pending.iter().filter(|p| &p.country == country).count()
+}
+
+/// What replacing a flagged number came to, when nothing went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replaced {
+    /// A number was rented in the flagged number's country and added to the pool.
+    Rented(PoolNumber),
+    /// Nothing was rented, and nothing is to be: why.
+    Unneeded(String),
+}
+
+/// Why a flagged number's replacement is to be tried again.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplaceError {
+    #[error("another renter holds the lease for {0}; try again when it has finished")]
+    Busy(Country),
+    #[error("no number rented for {country}: {reason}")]
+    NotRented { country: Country, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Keeps the pool in service at its size when number health flags `flagged`: with flagged
+/// numbers quarantined and `policy` (auto-rent) on, rents one number in the same country,
+/// within the country's ceiling, holding the country's lease as a creation that rents does.
+///
+/// Once per flag: the rented number's pending record names the flag it replaces before it is
+/// bought, and the pool item it becomes keeps it, so a `number.flagged` delivered again finds
+/// its replacement (or finishes it, when it was left pending) instead of renting another. A
+/// number no longer flagged, or retired, is not replaced. Renting that fails is an error, for
+/// the caller to try again; a number whose purchase had no clear answer stays pending, as
+/// every rented number does, and counts against the ceiling.
+pub async fn replace_flagged<S, V>(
+    store: &S,
+    vonage: &V,
+    policy: Option<&AutoRent>,
+    quarantine_flagged: bool,
+    application_id: Option<&str>,
+    flagged: &Msisdn,
+    now: i64,
+) -> Result<Replaced, ReplaceError>
+where
+    S: Pool + Leases,
+    V: NumberInventory,
+{
+    let unneeded = |why: &str| Ok(Replaced::Unneeded(why.to_owned()));
+    if !quarantine_flagged {
+        return unneeded("QUARANTINE_FLAGGED is off: a flagged number stays in service");
+    }
+    let Some(policy) = policy else {
+        return unneeded("AUTO_RENT is off");
+    };
+    let Some(number) = store.get_number(flagged).await? else {
+        return unneeded("the number is not in the pool");
+    };
+    let Some(flag) = number.health_flag else {
+        return unneeded("the number is no longer flagged");
+    };
+    if number.state == NumberState::Retired {
+        return unneeded("the number is retired");
+    }
+    let replacing = Replacing {
+        number: flagged.clone(),
+        flagged_at: flag.at,
+    };
+    let country = number.country;
+    let work = replace_within_ceiling(
+        store,
+        vonage,
+        policy,
+        application_id,
+        &replacing,
+        &country,
+        now,
+    );
+    match leased(store, &format!("rent-{country}"), now, 60, work).await? {
+        Some(replaced) => replaced,
+        None => Err(ReplaceError::Busy(country)),
+    }
+}
+
+async fn replace_within_ceiling<S: Pool, V: NumberInventory>(
+    store: &S,
+    vonage: &V,
+    policy: &AutoRent,
+    application_id: Option<&str>,
+    replacing: &Replacing,
+    country: &Country,
+    now: i64,
+) -> Result<Replaced, ReplaceError> {
+    let (pool, pending) = tokio::join!(store.list_pool(), store.list_pending());
+    let (pool, pending) = (pool?, pending?);
+    if let Some(n) = pool.iter().find(|n| n.replaces.as_ref() == Some(replacing)) {
+        return Ok(Replaced::Unneeded(format!(
+            "already replaced by {}",
+            n.msisdn.masked()
+        )));
+    }
+    let Some(application_id) = application_id else {
+        return Err(ReplaceError::NotRented {
+            country: country.clone(),
+            reason: "renting one needs VONAGE_APPLICATION_ID".into(),
+        });
+    };
+    let provisioner = Provisioner {
+        store,
+        vonage,
+        application_id,
+    };
+    if pending
+        .iter()
+        .any(|p| p.replaces.as_ref() == Some(replacing))
+    {
+        // Its replacement was left on its way in: finish it rather than rent another.
+        let report = provisioner.recover(now).await?;
+        return match report
+            .recovered
+            .into_iter()
+            .find(|n| n.replaces.as_ref() == Some(replacing))
+        {
+            Some(n) => Ok(Replaced::Rented(n)),
+            None => Err(ReplaceError::NotRented {
+                country: country.clone(),
+                reason: "its replacement is still pending".into(),
+            }),
+        };
+    }
+    if held(&pool, &pending, country, true) >= policy.max_per_country {
+        return Ok(Replaced::Unneeded(format!(
+            "the pool holds its ceiling of {} numbers for {country}",
+            policy.max_per_country
+        )));
+    }
+    let request = ProvisionRequest {
+        query: NumberQuery {
+            country: country.clone(),
+            features: Some(policy.features),
+            number_type: policy.number_type,
+            starts_with: None,
+            size: 0,
+        },
+        count: 1,
+    };
+    let report = provisioner
+        .provision_replacing(&request, Some(replacing), now)
+        .await?;
+    match report.added.into_iter().next() {
+        Some(n) => {
+            tracing::info!(
+                msisdn = %n.msisdn.masked(),
+                flagged = %replacing.number.masked(),
+                country = %country,
+                "number rented to replace a flagged one"
+            );
+            Ok(Replaced::Rented(n))
+        }
+        None => Err(ReplaceError::NotRented {
+            country: country.clone(),
+            reason: report
+                .failed
+                .iter()
+                .map(|f| f.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+                .chars()
+                .take(1000)
+                .collect(),
+        }),
+    }
 }
 
 /// The features Vonage lists for a number, those this service knows.

@@ -591,6 +591,95 @@ pub struct PoolNumber {
     /// `mobile-lvn`, `landline` or `landline-toll-free`, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number_type: Option<NumberType>,
+    /// Set while callees answer this number clearly less than the rest of the pool (PRODUCT.md,
+    /// "Number health"); with `QUARANTINE_FLAGGED` it gets no new assignments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_flag: Option<HealthFlag>,
+    /// How its last flag ended, once one has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_cleared: Option<HealthCleared>,
+    /// The flagged number this one was rented to replace (kept from its pending record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replacing>,
+}
+
+/// A flagged number, and its flag, that a rented number replaces in service. Recorded on the
+/// rented number's pending record before it is bought and carried into the pool with it, so a
+/// flag is replaced once however often its `number.flagged` is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacing {
+    pub number: Msisdn,
+    /// When the flag it replaces was raised (unix seconds): a later flag is replaced again.
+    pub flagged_at: i64,
+}
+
+/// Number health's rolling window, in days (today and the six before it, UTC): the store keeps
+/// each day's tally until it has left the window.
+pub const HEALTH_WINDOW_DAYS: i64 = 7;
+
+/// Calls in which a proxy number was shown to the callee, and how many the callee answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub answered: u64,
+    pub calls: u64,
+}
+
+impl Tally {
+    /// The share answered; `None` with no calls.
+    pub fn rate(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+        (self.calls > 0).then(|| self.answered as f64 / self.calls as f64)
+    }
+
+    /// What is left of `self` without `part` (the rest of the pool without one number).
+    pub fn without(&self, part: &Tally) -> Tally {
+        Tally {
+            answered: self.answered.saturating_sub(part.answered),
+            calls: self.calls.saturating_sub(part.calls),
+        }
+    }
+
+    pub fn add(&mut self, other: &Tally) {
+        self.answered += other.answered;
+        self.calls += other.calls;
+    }
+}
+
+/// Why a number was flagged: when, and the counts the test was run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthFlag {
+    /// Unix seconds.
+    pub at: i64,
+    /// The number's calls over the window.
+    pub number: Tally,
+    /// The rest of the pool's calls over the same window.
+    pub rest: Tally,
+}
+
+/// How a flag ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCleared {
+    /// Unix seconds.
+    pub at: i64,
+    pub reason: ClearReason,
+}
+
+/// `recovered`: its answer rate is no longer clearly below the pool's; `cleared`: an operator
+/// cleared it (`POST /numbers/{msisdn}/health/clear`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClearReason {
+    Recovered,
+    Cleared,
+}
+
+impl ClearReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Recovered => "recovered",
+            Self::Cleared => "cleared",
+        }
+    }
 }
 
 impl PoolNumber {
@@ -604,6 +693,9 @@ impl PoolNumber {
             added_at: now,
             features: Vec::new(),
             number_type: None,
+            health_flag: None,
+            health_cleared: None,
+            replaces: None,
         }
     }
 }
@@ -635,6 +727,9 @@ pub struct PendingNumber {
     /// Why the last attempt stopped, masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The flagged number it is rented to replace, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replacing>,
 }
 
 /// A (proxy number, participant) pair given back when a conversation closed. It is not given to
@@ -670,6 +765,10 @@ pub struct CallEvent {
     pub leg: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
+    /// On the callee's leg: the proxy number their phone showed as caller ID (the callee's own
+    /// proxy number), which number health counts the call against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_number: Option<Msisdn>,
     pub status: CallStatus,
     /// Unix milliseconds of Vonage's `timestamp`.
     pub at_ms: i64,

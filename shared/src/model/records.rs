@@ -313,7 +313,8 @@ pub enum CreateConflict {
     /// Participant `index`'s access code is another open conversation's on the same proxy
     /// number.
     CodeTaken(usize),
-    /// This pool number was retired or reserved meanwhile.
+    /// This pool number was retired or reserved meanwhile (or, with `QUARANTINE_FLAGGED`,
+    /// flagged by number health).
     NumberUnavailable(Msisdn),
     /// Another conversation holds the same `reference`.
     ReferenceTaken,
@@ -369,4 +370,15 @@ pub enum Change {
         old: Option<SentText>,
         new: Option<SentText>,
     },
+}
+
+/// One call's outcome for number health: the callee's leg of call `call_id`, shown
+/// `shown_number`, answered or not, on `day` (days since the epoch, UTC, of its event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedCall {
+    pub shown_number: Msisdn,
+    pub call_id: String,
+    pub leg: String,
+    pub day: i64,
+    pub answered: bool,
 }

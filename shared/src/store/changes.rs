@@ -122,3 +122,21 @@ pub fn missed_call_image(
         quiet_until,
     )?))
 }
+
+/// The image a stream record carries for a call event kept on conversation `id`, as the store
+/// writes it.
+pub fn call_event_image(
+    id: &ConversationId,
+    event: &CallEvent,
+    keep_until: i64,
+) -> Result<serde_dynamo::Item, StoreError> {
+    let (pk, sk) = keys::call_event(id, &event.call_id, &event.leg, &event.status);
+    Ok(serde_dynamo::Item::from(to_item::<_, Item>(
+        CallEventItem {
+            pk,
+            sk,
+            event: event.clone(),
+            ttl: keep_until,
+        },
+    )?))
+}

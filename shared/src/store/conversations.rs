@@ -26,10 +26,15 @@ impl Conversations for Store {
 
     /// Writes a new conversation with its two routes, its members, its reference and the pool's
     /// usage counts in one transaction. Each route is written only if that (proxy number,
-    /// participant) pair is free, each proxy number only if it is still active, and the
-    /// reference only if no other conversation holds it: rule 2 holds under any concurrency.
+    /// participant) pair is free, each proxy number only if it is still active (and, with
+    /// `quarantine_flagged`, not flagged), and the reference only if no other conversation holds
+    /// it: rule 2 holds under any concurrency.
     #[tracing::instrument(skip_all, fields(conversation_id = %c.id))]
-    async fn create_conversation(&self, c: &Conversation) -> Result<(), WriteError> {
+    async fn create_conversation_with(
+        &self,
+        c: &Conversation,
+        quarantine_flagged: bool,
+    ) -> Result<(), WriteError> {
         let mut items = Vec::with_capacity(8);
         // What each transaction item stands for, to read the cancellation reasons by position.
         let mut meaning = Vec::with_capacity(8);
@@ -50,7 +55,13 @@ impl Conversations for Store {
             items.push(put_new(&self.table, item));
             meaning.push(None);
         }
-        self.claim_pairs(c, c.created_at, &mut items, &mut meaning)?;
+        self.claim_pairs(
+            c,
+            c.created_at,
+            quarantine_flagged,
+            &mut items,
+            &mut meaning,
+        )?;
 
         self.write_claiming(items, &meaning).await
     }
@@ -89,7 +100,8 @@ impl Conversations for Store {
             items.push(tx_update(update));
             meaning.push(None);
         }
-        self.claim_pairs(reopened, now, &mut items, &mut meaning)?;
+        // A reopened conversation holds its numbers again, flagged or not.
+        self.claim_pairs(reopened, now, false, &mut items, &mut meaning)?;
         self.write_claiming(items, &meaning).await
     }
 
@@ -185,7 +197,7 @@ impl Conversations for Store {
                 items.push(tx_delete(delete));
             }
             for (msisdn, uses) in usage(&current) {
-                items.push(usage_update(&self.table, &msisdn, -uses));
+                items.push(usage_update(&self.table, &msisdn, -uses, false));
             }
             let out = self
                 .client
@@ -293,12 +305,13 @@ impl Store {
 
     /// The transaction items that give `c` its pairs under rule 2 at `now`: both routes (each
     /// only if that pair is free), the cool-off checks, its reference (only if no other
-    /// conversation holds it) and the pool's usage counts (each number only if still active),
-    /// with what a refusal of each means.
+    /// conversation holds it) and the pool's usage counts (each number only if still active,
+    /// and not flagged when `refuse_flagged`), with what a refusal of each means.
     fn claim_pairs(
         &self,
         c: &Conversation,
         now: i64,
+        refuse_flagged: bool,
         items: &mut Vec<TransactWriteItem>,
         meaning: &mut Vec<Option<CreateConflict>>,
     ) -> Result<(), WriteError> {
@@ -363,7 +376,7 @@ impl Store {
             meaning.push(Some(CreateConflict::ReferenceTaken));
         }
         for (msisdn, uses) in usage(c) {
-            items.push(usage_update(&self.table, &msisdn, uses));
+            items.push(usage_update(&self.table, &msisdn, uses, refuse_flagged));
             meaning.push(Some(CreateConflict::NumberUnavailable(msisdn)));
         }
         Ok(())
@@ -414,8 +427,14 @@ impl Store {
 }
 
 /// Moves a pool number's usage count by `delta` routes. Taking a number on (`delta > 0`) needs
-/// it still `active`; giving it back needs only that it exists.
-pub(super) fn usage_update(table: &str, msisdn: &Msisdn, delta: i64) -> TransactWriteItem {
+/// it still `active` (and not flagged, when `refuse_flagged`); giving it back needs only that
+/// it exists.
+pub(super) fn usage_update(
+    table: &str,
+    msisdn: &Msisdn,
+    delta: i64,
+    refuse_flagged: bool,
+) -> TransactWriteItem {
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key(keys::number(msisdn))))
@@ -423,7 +442,11 @@ pub(super) fn usage_update(table: &str, msisdn: &Msisdn, delta: i64) -> Transact
         .expression_attribute_values(":d", n(delta));
     let update = if delta > 0 {
         update
-            .condition_expression("#state = :active")
+            .condition_expression(if refuse_flagged {
+                "#state = :active AND attribute_not_exists(health_flag)"
+            } else {
+                "#state = :active"
+            })
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":active", s("active"))
     } else {

@@ -188,3 +188,20 @@ pub fn participant_freed(proxy: &Msisdn) -> String {
 pub fn conversation_of(pk: &str) -> Option<ConversationId> {
     pk.strip_prefix("CONV#")?.parse().ok()
 }
+
+// ---- number health -----------------------------------------------------------------------------
+
+/// The partition of a proxy number's daily health tallies.
+pub fn health(msisdn: &Msisdn) -> String {
+    format!("HEALTH#{}", msisdn.as_str())
+}
+/// The partition of the whole pool's daily health tallies.
+pub const HEALTH_POOL: &str = "HEALTH#POOL";
+/// One day's tally in a health partition (days since the epoch, UTC).
+pub fn health_day(day: i64) -> String {
+    format!("DAY#{day:06}")
+}
+/// The record that a callee's leg was counted (and whether answered), so it counts once.
+pub fn health_call(call_id: &str, leg: &str) -> (String, String) {
+    (format!("HEALTHCALL#{call_id}#{leg}"), "HEALTHCALL".into())
+}

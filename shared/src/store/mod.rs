@@ -31,6 +31,7 @@ mod cursor;
 mod dynamo;
 mod error;
 mod expiry;
+mod health;
 mod hooks;
 mod insight;
 mod items;
@@ -47,7 +48,7 @@ use cursor::*;
 use dynamo::*;
 use items::*;
 
-pub use changes::{conversation_image, missed_call_image, read_change};
+pub use changes::{call_event_image, conversation_image, missed_call_image, read_change};
 pub use texts::ORPHAN_SECONDS;
 
 pub const INDEX_EXPIRY: &str = "expiry";
