@@ -454,6 +454,15 @@ fn the_backend_policy_covers_every_management_route_and_no_webhook() {
             if path.starts_with("/webhooks/") {
                 webhooks += 1;
                 assert!(!allowed, "the backend policy allows the webhook {request}");
+            } else if path == "/console" || path.starts_with("/console/") {
+                // The operator console's pages (method ANY), for staff signed in to its pool.
+                for method in ["GET", "POST"] {
+                    let request = format!("{method}{path}");
+                    assert!(
+                        !allowed && !patterns.iter().any(|p| glob(p, &request)),
+                        "the backend policy allows the console's {request}"
+                    );
+                }
             } else {
                 management += 1;
                 assert!(allowed, "the backend policy misses {request}");

@@ -1,8 +1,9 @@
 //! `template.yaml` against the workspace: every function is a binary of the workspace, every
 //! route reaches the function that handles it (the same one the local router sends it to), the
-//! management API needs IAM authorization while webhooks do not (and are throttled), no secret is
-//! in plain text, no function may scan the table, use a wildcard action or read a stream beyond
-//! the table's, and no function can switch webhook signature checks off.
+//! management API needs IAM authorization while webhooks (and the operator console, which checks
+//! its own sign-in) do not, webhooks are throttled, no secret is in plain text, no function may
+//! scan the table, use a wildcard action or read a stream beyond the table's, and no function can
+//! switch webhook signature checks off; the console has a user pool of its own.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
@@ -89,7 +90,7 @@ fn every_route_reaches_the_function_the_local_router_uses() {
     let all = routes(&t);
     for (method, path, binary, _) in &all {
         assert_eq!(
-            router.get(path).and_then(|f| f.as_str()),
+            router.get(&local_path(path)).and_then(|f| f.as_str()),
             Some(binary.as_str()),
             "{method} {path}"
         );
@@ -111,6 +112,8 @@ fn every_route_reaches_the_function_the_local_router_uses() {
         ("POST", "/webhooks/event"),
         ("GET", "/webhooks/inbound-sms"),
         ("POST", "/webhooks/inbound-sms"),
+        ("ANY", "/console"),
+        ("ANY", "/console/{proxy+}"),
     ];
     for (method, path) in expected {
         assert!(
@@ -120,12 +123,31 @@ fn every_route_reaches_the_function_the_local_router_uses() {
     }
 }
 
+/// The local router's spelling of an API Gateway path: a greedy `{name+}` is `{*name}` there
+/// (`cargo lambda watch` matches paths with `matchit`).
+fn local_path(path: &str) -> String {
+    regex::Regex::new(r"\{([a-z_]+)\+\}")
+        .unwrap()
+        .replace_all(path, "{*$1}")
+        .into_owned()
+}
+
+/// The operator console's routes: its pages check the console's own sign-in.
+fn is_console(path: &str) -> bool {
+    path == "/console" || path.starts_with("/console/")
+}
+
 #[test]
 fn the_management_api_needs_iam_and_webhooks_rely_on_signatures() {
     let t = template();
     for (method, path, _, auth) in routes(&t) {
         if path.starts_with("/webhooks/") {
             assert_eq!(auth, None, "{method} {path} must stay reachable by Vonage");
+        } else if is_console(&path) {
+            assert_eq!(
+                auth, None,
+                "{method} {path}: a browser cannot sign requests"
+            );
         } else {
             assert_eq!(
                 auth.as_deref(),
@@ -208,7 +230,7 @@ fn openapi_describes_exactly_the_management_routes() {
     documented.sort();
     let mut management: Vec<(String, String)> = routes(&template())
         .into_iter()
-        .filter(|(_, path, _, _)| !path.starts_with("/webhooks/"))
+        .filter(|(_, path, _, _)| !path.starts_with("/webhooks/") && !is_console(path))
         .map(|(method, path, _, _)| (method, path))
         .collect();
     management.sort();
@@ -1087,4 +1109,161 @@ fn throttles_a_spent_code_budget_and_refused_webhooks_raise_alarms() {
         above(refused) >= 1.0,
         "a stray unsigned request is no alarm"
     );
+}
+
+/// PRODUCT.md, "Operator console": the console signs staff in against a user pool of the
+/// stack's own, where only an administrator creates users (the first supervisor from a
+/// parameter, invited by e-mail), through an app client without a secret that takes a user name
+/// and password; its function reads the pool's ids from the stack, reaches the table and the
+/// recordings' prefix of the bucket, and nothing else.
+#[test]
+fn the_console_signs_in_against_the_stacks_own_user_pool() {
+    let t = template();
+    let resources = &t["Resources"];
+    let pool = &resources["ConsoleUserPool"];
+    assert_eq!(pool["Type"], "AWS::Cognito::UserPool");
+    assert!(pool["DeletionPolicy"].is_string() && pool["UpdateReplacePolicy"] == "Retain");
+    let pool = &pool["Properties"];
+    let admin = &pool["AdminCreateUserConfig"];
+    assert_eq!(admin["AllowAdminCreateUserOnly"], true, "no self sign-up");
+    let invite = admin["InviteMessageTemplate"]["EmailMessage"]
+        .as_str()
+        .unwrap();
+    assert!(invite.contains("{username}") && invite.contains("{####}"));
+    let password = &pool["Policies"]["PasswordPolicy"];
+    assert!(password["MinimumLength"].as_u64().unwrap() >= 12);
+    for rule in [
+        "RequireLowercase",
+        "RequireUppercase",
+        "RequireNumbers",
+        "RequireSymbols",
+    ] {
+        assert_eq!(password[rule], true, "{rule}");
+    }
+
+    let client = &resources["ConsoleUserPoolClient"];
+    assert_eq!(client["Type"], "AWS::Cognito::UserPoolClient");
+    let client = &client["Properties"];
+    assert!(is_ref(&client["UserPoolId"], "ConsoleUserPool"));
+    assert_eq!(client["GenerateSecret"], false);
+    assert_eq!(
+        client["ExplicitAuthFlows"],
+        serde_yaml::to_value(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]).unwrap()
+    );
+    assert_eq!(client["PreventUserExistenceErrors"], "ENABLED");
+    for token in ["AccessToken", "IdToken"] {
+        assert_eq!(
+            client[format!("{token}Validity")].as_u64(),
+            Some(1),
+            "{token}"
+        );
+        assert_eq!(client["TokenValidityUnits"][token], "hours", "{token}");
+    }
+
+    let mut groups: Vec<&str> = resources
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Cognito::UserPoolGroup")
+        .map(|r| {
+            assert!(is_ref(&r["Properties"]["UserPoolId"], "ConsoleUserPool"));
+            r["Properties"]["GroupName"].as_str().unwrap()
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(groups, ["agents", "supervisors"]);
+
+    // The first supervisor: only with the parameter set, invited by e-mail, in supervisors.
+    let parameter = &t["Parameters"]["ConsoleSupervisorEmail"];
+    assert_eq!(parameter["Default"], "");
+    let pattern = regex::Regex::new(parameter["AllowedPattern"].as_str().unwrap()).unwrap();
+    assert!(pattern.is_match("") && pattern.is_match("lead@example.com"));
+    assert!(!pattern.is_match("lead") && !pattern.is_match("lead@example.com evil"));
+    let condition = yaml(&t["Conditions"]["HasConsoleSupervisor"]);
+    assert!(condition.contains("ConsoleSupervisorEmail"), "{condition}");
+    let user = &resources["ConsoleSupervisor"];
+    assert_eq!(user["Type"], "AWS::Cognito::UserPoolUser");
+    assert_eq!(user["Condition"], "HasConsoleSupervisor");
+    assert!(is_ref(
+        &user["Properties"]["Username"],
+        "ConsoleSupervisorEmail"
+    ));
+    assert_eq!(user["Properties"]["DesiredDeliveryMediums"][0], "EMAIL");
+    let attachment = &resources["ConsoleSupervisorInGroup"];
+    assert_eq!(
+        attachment["Type"],
+        "AWS::Cognito::UserPoolUserToGroupAttachment"
+    );
+    assert_eq!(attachment["Condition"], "HasConsoleSupervisor");
+    assert!(is_ref(
+        &attachment["Properties"]["GroupName"],
+        "ConsoleSupervisorsGroup"
+    ));
+    assert_eq!(
+        resources["ConsoleSupervisorsGroup"]["Properties"]["GroupName"],
+        "supervisors"
+    );
+    assert!(is_ref(
+        &attachment["Properties"]["Username"],
+        "ConsoleSupervisor"
+    ));
+
+    // The function: the pool's ids and the bucket from the stack; secure cookies (the default).
+    let f = &functions(&t)["ConsoleFunction"];
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "console");
+    let f = &f["Properties"];
+    let vars = &f["Environment"]["Variables"];
+    assert!(is_ref(&vars["CONSOLE_USER_POOL_ID"], "ConsoleUserPool"));
+    assert!(is_ref(&vars["CONSOLE_CLIENT_ID"], "ConsoleUserPoolClient"));
+    assert!(is_ref(&vars["RECORDINGS_BUCKET"], "RecordingsBucket"));
+    assert!(
+        vars.get("CONSOLE_SECURE_COOKIE").is_none(),
+        "never off when deployed"
+    );
+    let policies = yaml(&f["Policies"]);
+    for needed in [
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "index/expiry",
+        "index/participant",
+        "index/collection",
+        "s3:GetObject",
+        "${RecordingsBucket.Arn}/recordings/*",
+    ] {
+        assert!(policies.contains(needed), "{needed} in {policies}");
+    }
+    // Signing in is one of Cognito's public calls; reveals reach the bus from the stream.
+    for unneeded in [
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "secretsmanager",
+        "cognito-idp",
+        "events:",
+        "StreamArn",
+        "BatchWriteItem",
+    ] {
+        assert!(!policies.contains(unneeded), "{unneeded} in {policies}");
+    }
+
+    let url = &t["Outputs"]["ConsoleUrl"]["Value"];
+    let Some((tag, Value::String(url))) = intrinsic(url) else {
+        panic!("{url:?}")
+    };
+    assert_eq!(tag, "!Sub");
+    assert!(
+        url.starts_with("https://${HttpApi}.") && url.ends_with("/console"),
+        "{url}"
+    );
+    assert!(is_ref(
+        &t["Outputs"]["ConsoleUserPoolId"]["Value"],
+        "ConsoleUserPool"
+    ));
+    assert!(is_ref(
+        &t["Outputs"]["ConsoleClientId"]["Value"],
+        "ConsoleUserPoolClient"
+    ));
 }
