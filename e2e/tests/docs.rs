@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Upper-case string literals in the code that are not settings, each with why.
-const NOT_SETTINGS: [(&str, &str); 2] = [
+const NOT_SETTINGS: [(&str, &str); 3] = [
     (
         "CARGO_PKG_VERSION",
         "read by `env!` at compile time, for the User-Agent header",
@@ -18,6 +18,10 @@ const NOT_SETTINGS: [(&str, &str); 2] = [
     (
         "INVALID_NUMBER_FORMAT",
         "an error code in Identity Insights' answers",
+    ),
+    (
+        "NEW_PASSWORD",
+        "a Cognito challenge response's key, in the console's sign-in",
     ),
 ];
 
