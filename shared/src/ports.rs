@@ -13,9 +13,9 @@ use std::future::Future;
 use crate::files::FilesError;
 use crate::model::{
     CallEvent, CallRecording, CallRef, CloseOutcome, Closing, CodeGuess, Conversation, CountedCall,
-    DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent, HealthCleared, HealthFlag,
+    DayCounter, DayCounts, DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent, HealthCleared, HealthFlag,
     Holdings, HookDecision, ListFilter, MessagePart, MissedCallNotice, Notification, NumberFacts,
-    Page, PendingNumber, PoolNumber, RelayedMessage, RemoveOutcome, Route, SentText, Sharing,
+    Page, PendingNumber, PoolNumber, RelayedMessage, RemoveOutcome, Reveal, Route, SentText, Sharing,
     StoreError, Tally, TextOwner, WriteError,
 };
 use crate::ncco::Ncco;
@@ -78,6 +78,15 @@ pub trait Conversations: Send + Sync {
         reopened: &Conversation,
         now: i64,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Moves an open conversation's expiry (with its routes and codes) to `expires_at`: the
+    /// conversation as it is then, or `None` when it is unknown, closed, or already expires at
+    /// `expires_at` or later.
+    fn extend_conversation(
+        &self,
+        c: &Conversation,
+        expires_at: i64,
+    ) -> impl Future<Output = Stored<Option<Conversation>>> + Send;
 
     /// Closes it (routes given back, pairs cooling off); closing a closed one changes nothing.
     fn close_conversation(
@@ -464,6 +473,29 @@ pub trait ExpiryIndex: Send + Sync {
 }
 
 /// Every store port: what the in-memory stand-in and the contract suite cover.
+/// The console's reveal log (`store/reveals.rs`): each time a supervisor was shown a
+/// participant's real number, kept with the conversation.
+pub trait RevealLog: Send + Sync {
+    fn record_reveal(&self, reveal: &Reveal) -> impl Future<Output = Stored<()>> + Send;
+
+    /// A conversation's reveals, oldest first.
+    fn reveals(&self, id: &ConversationId) -> impl Future<Output = Stored<Vec<Reveal>>> + Send;
+}
+
+/// The console overview's day counts (`store/stats.rs`): atomic counters per day (UTC), each
+/// change counted once by the id of the stream record that carried it.
+pub trait DayStats: Send + Sync {
+    /// Adds one to `counter` on `day`; `false` when `change_id` was counted before.
+    fn count_once(
+        &self,
+        change_id: &str,
+        day: i64,
+        counter: DayCounter,
+    ) -> impl Future<Output = Stored<bool>> + Send;
+
+    fn day_counts(&self, day: i64) -> impl Future<Output = Stored<DayCounts>> + Send;
+}
+
 pub trait StoreContract:
     RouteReader
     + Conversations
@@ -479,6 +511,8 @@ pub trait StoreContract:
     + SmsLedger
     + ExpiryIndex
     + NumberHealth
+    + RevealLog
+    + DayStats
 {
 }
 
@@ -497,6 +531,8 @@ impl<T> StoreContract for T where
         + SmsLedger
         + ExpiryIndex
         + NumberHealth
+    + RevealLog
+    + DayStats
 {
 }
 

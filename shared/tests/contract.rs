@@ -402,7 +402,7 @@ mod conversations {
 
         let active = ListFilter {
             status: Some(ConversationStatus::Active),
-            participant: None,
+            ..ListFilter::default()
         };
         let page = store.list_conversations(&active, 100, None).await.unwrap();
         assert_eq!(
@@ -411,8 +411,8 @@ mod conversations {
         );
 
         let of_a = ListFilter {
-            status: None,
             participant: Some(m(A)),
+            ..ListFilter::default()
         };
         let page = store.list_conversations(&of_a, 100, None).await.unwrap();
         assert_eq!(
@@ -422,6 +422,7 @@ mod conversations {
         let closed_of_c = ListFilter {
             status: Some(ConversationStatus::Closed),
             participant: Some(m(C)),
+            ..ListFilter::default()
         };
         let page = store
             .list_conversations(&closed_of_c, 100, None)
@@ -438,6 +439,153 @@ mod conversations {
                 .await
                 .is_err()
         );
+
+        // By the proxy number a participant was given, open and closed alike, newest first.
+        let ids = |page: shared::model::Page<Conversation>| {
+            page.items
+                .iter()
+                .map(|c| c.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let on = |proxy: &str, participant: Option<&str>, status| ListFilter {
+            status,
+            participant: participant.map(m),
+            proxy_number: Some(m(proxy)),
+        };
+        let all_on_p1 = on(P1, None, None);
+        assert_eq!(
+            ids(store.list_conversations(&all_on_p1, 100, None).await.unwrap()),
+            ["d2", "d1", "d0", "c2", "c1", "c0"]
+        );
+        let closed_on_p1 = on(P1, None, Some(ConversationStatus::Closed));
+        assert_eq!(
+            ids(store.list_conversations(&closed_on_p1, 100, None).await.unwrap()),
+            ["c2", "c1", "c0"]
+        );
+        let a_on_p1 = on(P1, Some(A), None);
+        assert_eq!(
+            ids(store.list_conversations(&a_on_p1, 100, None).await.unwrap()),
+            ["d0", "c1", "c0"]
+        );
+        let c_on_p1 = on(P1, Some(C), None);
+        assert_eq!(
+            ids(store.list_conversations(&c_on_p1, 100, None).await.unwrap()),
+            ["d1"]
+        );
+        let none_on = on("447700900199", None, None);
+        assert!(
+            store
+                .list_conversations(&none_on, 100, None)
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+    }
+
+    /// An operator's extension moves an open conversation's expiry, with its routes, and only
+    /// forward; a closed one is not extended.
+    async fn an_extension_moves_expiry_and_routes_forward_only<S: Inspect>(store: &S) {
+        pool(
+            store,
+            &[(P1, NumberState::Active), (P2, NumberState::Active)],
+        )
+        .await;
+        let c = conversation("e1", (A, P1), (B, P2), 5_000);
+        store.create_conversation(&c).await.unwrap();
+        let extended = store.extend_conversation(&c, 9_000).await.unwrap().unwrap();
+        assert_eq!(extended.expires_at, 9_000);
+        assert_eq!(
+            store.route(&m(P1), &m(A)).await.unwrap().unwrap().expires_at,
+            9_000,
+            "the route moves with it, so calls connect until the new expiry"
+        );
+        assert!(
+            store.extend_conversation(&c, 8_000).await.unwrap().is_none(),
+            "never backwards"
+        );
+        store
+            .close_conversation(&c.id, &testkit::closing(CloseReason::Closed, 2_000, 9_000))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .extend_conversation(&extended, 20_000)
+                .await
+                .unwrap()
+                .is_none(),
+            "a closed conversation is reopened, not extended"
+        );
+        assert!(
+            store
+                .extend_conversation(&conversation("e2", (A, P1), (B, P2), 5_000), 9_000)
+                .await
+                .unwrap()
+                .is_none(),
+            "an unknown one"
+        );
+    }
+
+    /// Each reveal is kept with its conversation, oldest first, and read back whole.
+    async fn reveals_are_kept_with_their_conversation<S: Inspect>(store: &S) {
+        use shared::model::Reveal;
+        let id: shared::values::ConversationId = "r1".parse().unwrap();
+        let reveal = |index: u8, at_ms: i64| Reveal {
+            conversation_id: id.clone(),
+            reference: "ride-1".parse().ok(),
+            index,
+            label: "driver".parse().ok(),
+            by: "sam".into(),
+            reason: format!("rider's complaint {at_ms}"),
+            at_ms,
+        };
+        store.record_reveal(&reveal(1, 2_000)).await.unwrap();
+        store.record_reveal(&reveal(0, 1_000)).await.unwrap();
+        store
+            .record_reveal(&Reveal {
+                conversation_id: "r2".parse().unwrap(),
+                ..reveal(0, 1_500)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.reveals(&id).await.unwrap(),
+            [reveal(0, 1_000), reveal(1, 2_000)]
+        );
+        assert!(store.reveals(&"r3".parse().unwrap()).await.unwrap().is_empty());
+    }
+
+    /// The overview's counters: each change once, by its id, into its day.
+    async fn day_counts_count_each_change_once<S: Inspect>(store: &S) {
+        use shared::model::{DayCounter, DayCounts};
+        assert_eq!(store.day_counts(20_000).await.unwrap(), DayCounts::default());
+        for (id, day, counter) in [
+            ("e1", 20_000, DayCounter::Conversations),
+            ("e2", 20_000, DayCounter::Conversations),
+            ("e3", 20_000, DayCounter::TextsDelivered),
+            ("e4", 20_000, DayCounter::TextsFailed),
+            ("e5", 20_000, DayCounter::Exhausted),
+            ("e6", 20_001, DayCounter::Conversations),
+        ] {
+            assert!(store.count_once(id, day, counter).await.unwrap(), "{id}");
+        }
+        assert!(
+            !store
+                .count_once("e1", 20_000, DayCounter::Conversations)
+                .await
+                .unwrap(),
+            "a redelivered record counts nothing"
+        );
+        assert_eq!(
+            store.day_counts(20_000).await.unwrap(),
+            DayCounts {
+                conversations: 2,
+                texts_delivered: 1,
+                texts_failed: 1,
+                exhausted: 1,
+            }
+        );
+        assert_eq!(store.day_counts(20_001).await.unwrap().conversations, 1);
     }
 
     async fn adding_a_number_twice_keeps_the_first<S: Inspect>(store: &S) {
@@ -722,6 +870,9 @@ mod conversations {
         reopening_racing_a_creation_for_the_same_pairs_lets_one_win,
         a_callers_last_conversation_is_the_one_that_freed_their_pair,
         a_missed_call_notice_is_written_once_per_caller_and_quiet_interval,
+        an_extension_moves_expiry_and_routes_forward_only,
+        reveals_are_kept_with_their_conversation,
+        day_counts_count_each_change_once,
     );
 }
 

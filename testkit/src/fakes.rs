@@ -71,6 +71,10 @@ struct State {
     tallies: HashMap<(Option<Msisdn>, i64), shared::model::Tally>,
     /// (call, leg) → (day counted on, answered): the callee's legs counted for health.
     counted_calls: HashMap<(String, String), (i64, bool)>,
+    /// (conversation, at ms, index) → a console reveal.
+    reveals: BTreeMap<(ConversationId, i64, u8), shared::model::Reveal>,
+    day_counts: HashMap<i64, shared::model::DayCounts>,
+    counted_changes: HashSet<String>,
 }
 
 impl State {
@@ -272,6 +276,22 @@ impl Conversations for MemoryStore {
     }
 
     /// Newest first; the cursor is how many were skipped.
+    async fn extend_conversation(
+        &self,
+        c: &Conversation,
+        expires_at: i64,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let mut s = self.request()?;
+        let Some(stored) = s.conversations.get_mut(&c.id) else {
+            return Ok(None);
+        };
+        if stored.status == ConversationStatus::Closed || stored.expires_at >= expires_at {
+            return Ok(None);
+        }
+        stored.expires_at = expires_at;
+        Ok(Some(stored.clone()))
+    }
+
     async fn list_conversations(
         &self,
         filter: &ListFilter,
@@ -288,10 +308,13 @@ impl Conversations for MemoryStore {
             .values()
             .filter(|c| filter.status.is_none_or(|st| c.status == st))
             .filter(|c| {
-                filter
-                    .participant
-                    .as_ref()
-                    .is_none_or(|p| c.participants.iter().any(|x| &x.number == p))
+                c.participants.iter().any(|x| {
+                    filter.participant.as_ref().is_none_or(|p| &x.number == p)
+                        && filter
+                            .proxy_number
+                            .as_ref()
+                            .is_none_or(|p| &x.proxy_number == p)
+                })
             })
             .collect();
         all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
@@ -304,6 +327,48 @@ impl Conversations for MemoryStore {
             .collect();
         let next_cursor = (skip + limit < all.len()).then(|| (skip + limit).to_string());
         Ok(Page { items, next_cursor })
+    }
+}
+
+impl shared::ports::RevealLog for MemoryStore {
+    async fn record_reveal(&self, reveal: &shared::model::Reveal) -> Result<(), StoreError> {
+        let mut s = self.request()?;
+        let key = (reveal.conversation_id.clone(), reveal.at_ms, reveal.index);
+        s.reveals.insert(key, reveal.clone());
+        Ok(())
+    }
+
+    async fn reveals(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Vec<shared::model::Reveal>, StoreError> {
+        let s = self.request()?;
+        Ok(s.reveals
+            .iter()
+            .filter(|((c, _, _), _)| c == id)
+            .map(|(_, r)| r.clone())
+            .collect())
+    }
+}
+
+impl shared::ports::DayStats for MemoryStore {
+    async fn count_once(
+        &self,
+        change_id: &str,
+        day: i64,
+        counter: shared::model::DayCounter,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.request()?;
+        if !s.counted_changes.insert(change_id.to_owned()) {
+            return Ok(false);
+        }
+        s.day_counts.entry(day).or_default().add(counter, 1);
+        Ok(true)
+    }
+
+    async fn day_counts(&self, day: i64) -> Result<shared::model::DayCounts, StoreError> {
+        let s = self.request()?;
+        Ok(s.day_counts.get(&day).copied().unwrap_or_default())
     }
 }
 

@@ -99,6 +99,53 @@ pub async fn close<S: Conversations>(
     Ok(outcome)
 }
 
+/// Why a conversation's expiry was not moved.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtendError {
+    #[error("no conversation with this id")]
+    NotFound,
+    #[error("the conversation is closed or expired; reopen it instead")]
+    Closed,
+    #[error("the conversation already expires as late as the longest lifetime allows")]
+    AtLimit,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Moves an open conversation's expiry `seconds` later, to at most `max_ttl_seconds` from
+/// `now` (an operator's extension): the conversation as it is then. Its routes and codes move
+/// with it, so calls keep connecting until the new expiry.
+pub async fn extend<S: Conversations>(
+    store: &S,
+    id: &ConversationId,
+    seconds: i64,
+    max_ttl_seconds: i64,
+    now: i64,
+) -> Result<Conversation, ExtendError> {
+    let Some(c) = store.conversation(id).await? else {
+        return Err(ExtendError::NotFound);
+    };
+    if !c.is_open_at(now) {
+        return Err(ExtendError::Closed);
+    }
+    let until = (c.expires_at + seconds.max(0)).min(now + max_ttl_seconds);
+    if until <= c.expires_at {
+        return Err(ExtendError::AtLimit);
+    }
+    match store.extend_conversation(&c, until).await? {
+        Some(extended) => {
+            tracing::info!(conversation_id = %c.id, expires_at = until, "conversation extended");
+            Ok(extended)
+        }
+        // Closed, or moved by someone else, in between.
+        None => match store.conversation(id).await? {
+            Some(now_is) if now_is.is_open_at(now) && now_is.expires_at >= until => Ok(now_is),
+            Some(_) => Err(ExtendError::Closed),
+            None => Err(ExtendError::NotFound),
+        },
+    }
+}
+
 /// What reopening came to.
 #[derive(Debug, Clone)]
 pub enum Reopened {

@@ -17,7 +17,7 @@ use crate::values::MessageStatus;
 pub const SOURCE: &str = "voice-proxy";
 
 /// Every detail-type the catalogue has; each has a JSON Schema in `schemas/events/`.
-pub const DETAIL_TYPES: [&str; 19] = [
+pub const DETAIL_TYPES: [&str; 20] = [
     "conversation.created",
     "conversation.closed",
     "participant.notified",
@@ -37,6 +37,7 @@ pub const DETAIL_TYPES: [&str; 19] = [
     "pool.exhausted",
     "call.out_of_session",
     "call.intercepted",
+    "console.number_revealed",
 ];
 
 /// One event, ready to publish.
@@ -225,6 +226,21 @@ pub fn derive(change: &Change, change_id: &str, occurred_at: i64) -> Vec<Event> 
             if let Some((detail_type, detail)) = delivered(old.as_ref(), new.as_ref()) {
                 push(detail_type, detail);
             }
+        }
+        Change::Reveal(r) => {
+            let mut detail = json!({
+                "conversation_id": r.conversation_id,
+                "index": r.index,
+                "revealed_by": r.by,
+                "reason": r.reason,
+            });
+            if let Some(reference) = &r.reference {
+                detail["reference"] = json!(reference);
+            }
+            if let Some(label) = &r.label {
+                detail["label"] = json!(label);
+            }
+            push("console.number_revealed", detail)
         }
     }
     events

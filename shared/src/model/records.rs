@@ -118,6 +118,8 @@ pub struct Closing {
 pub struct ListFilter {
     pub status: Option<ConversationStatus>,
     pub participant: Option<Msisdn>,
+    /// Conversations that gave this proxy number to a participant.
+    pub proxy_number: Option<Msisdn>,
 }
 
 #[derive(Debug, Clone)]
@@ -370,6 +372,79 @@ pub enum Change {
         old: Option<SentText>,
         new: Option<SentText>,
     },
+    /// A supervisor revealed a participant's number in the console.
+    Reveal(Reveal),
+}
+
+/// A participant's real number shown to a supervisor in the console: who saw it, when and why.
+/// The number itself is not kept here; the conversation has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reveal {
+    pub conversation_id: ConversationId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    /// The participant whose number was shown (0 or 1), and their label.
+    pub index: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<crate::values::Label>,
+    /// The supervisor's user name in the console's user pool.
+    pub by: String,
+    /// What they wrote as the reason.
+    pub reason: String,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+}
+
+/// What the console's overview counts per day (UTC), each change counted once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DayCounter {
+    Conversations,
+    TextsDelivered,
+    TextsFailed,
+    Exhausted,
+}
+
+impl DayCounter {
+    pub const ALL: [DayCounter; 4] = [
+        Self::Conversations,
+        Self::TextsDelivered,
+        Self::TextsFailed,
+        Self::Exhausted,
+    ];
+
+    /// Its attribute on the day's item.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conversations => "conversations",
+            Self::TextsDelivered => "texts_delivered",
+            Self::TextsFailed => "texts_failed",
+            Self::Exhausted => "exhausted",
+        }
+    }
+}
+
+/// A day's counts (`DayCounter`s), zero where nothing was counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    #[serde(default)]
+    pub conversations: u64,
+    #[serde(default)]
+    pub texts_delivered: u64,
+    #[serde(default)]
+    pub texts_failed: u64,
+    #[serde(default)]
+    pub exhausted: u64,
+}
+
+impl DayCounts {
+    pub fn add(&mut self, counter: DayCounter, by: u64) {
+        match counter {
+            DayCounter::Conversations => self.conversations += by,
+            DayCounter::TextsDelivered => self.texts_delivered += by,
+            DayCounter::TextsFailed => self.texts_failed += by,
+            DayCounter::Exhausted => self.exhausted += by,
+        }
+    }
 }
 
 /// One call's outcome for number health: the callee's leg of call `call_id`, shown

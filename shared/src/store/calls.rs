@@ -149,68 +149,98 @@ impl CallLog for Store {
         }
 
         if let Some(pushed) = c.slid_expiry(at) {
-            let conv = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::conversation(&c.id))))
-                .update_expression("SET expires_at = :e, gsi1sk = :sk")
-                .condition_expression("#status <> :closed AND expires_at < :e")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":e", n(pushed))
-                .expression_attribute_values(":sk", s(keys::expiry_sort_key(pushed, &c.id)))
-                .expression_attribute_values(":closed", s("closed"));
-            let slide = |key_of: (String, String)| {
-                tx_update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(key_of)))
-                        .update_expression("SET expires_at = :e")
-                        .condition_expression("conversation_id = :id")
-                        .expression_attribute_values(":e", n(pushed))
-                        .expression_attribute_values(":id", s(c.id.as_str())),
-                )
-            };
-            // The conversation and its access codes slide together; so do its routes, unless
-            // one is no longer its own (its participant shares that number now, and their
-            // calls there go by code).
-            let mut base = vec![tx_update(conv)];
-            let mut routes = Vec::new();
-            for (route, p) in c.routes().iter().zip(&c.participants) {
-                if let Some(code) = &p.code {
-                    base.push(slide(keys::access_code(&route.proxy_number, code)));
-                }
-                if !p.shared {
-                    routes.push(slide(keys::route(&route.proxy_number, &route.caller)));
-                }
-            }
-            let with_routes = !routes.is_empty();
-            let out = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(base.iter().cloned().chain(routes).collect()))
-                .send()
-                .await;
-            match out {
-                Err(e)
-                    if condition_failed(&e)
-                        && with_routes
-                        && c.participants.iter().any(|p| p.code.is_some()) =>
-                {
-                    let out = self
-                        .client
-                        .transact_write_items()
-                        .set_transact_items(Some(base))
-                        .send()
-                        .await;
-                    ignore_cancelled(out)?;
-                }
-                out => ignore_cancelled(out)?,
-            }
+            self.push_expiry(c, pushed).await?;
         }
         Ok(())
     }
 }
 
+/// `true` when a transaction was written, `false` when one of its conditions failed.
+fn applied<T, R>(
+    out: Result<
+        T,
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+) -> Result<bool, StoreError>
+where
+    aws_sdk_dynamodb::Error: From<
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(tx_error(e)),
+    }
+}
+
 impl Store {
+    /// Moves an open conversation's expiry forward to `pushed`, with its routes and access
+    /// codes: `false` when it is closed or already expires at `pushed` or later. Sliding expiry
+    /// and an operator's extension both move it here.
+    pub(super) async fn push_expiry(
+        &self,
+        c: &Conversation,
+        pushed: i64,
+    ) -> Result<bool, StoreError> {
+        let conv = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::conversation(&c.id))))
+            .update_expression("SET expires_at = :e, gsi1sk = :sk")
+            .condition_expression("#status <> :closed AND expires_at < :e")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":e", n(pushed))
+            .expression_attribute_values(":sk", s(keys::expiry_sort_key(pushed, &c.id)))
+            .expression_attribute_values(":closed", s("closed"));
+        let slide = |key_of: (String, String)| {
+            tx_update(
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(key_of)))
+                    .update_expression("SET expires_at = :e")
+                    .condition_expression("conversation_id = :id")
+                    .expression_attribute_values(":e", n(pushed))
+                    .expression_attribute_values(":id", s(c.id.as_str())),
+            )
+        };
+        // The conversation and its access codes slide together; so do its routes, unless
+        // one is no longer its own (its participant shares that number now, and their
+        // calls there go by code).
+        let mut base = vec![tx_update(conv)];
+        let mut routes = Vec::new();
+        for (route, p) in c.routes().iter().zip(&c.participants) {
+            if let Some(code) = &p.code {
+                base.push(slide(keys::access_code(&route.proxy_number, code)));
+            }
+            if !p.shared {
+                routes.push(slide(keys::route(&route.proxy_number, &route.caller)));
+            }
+        }
+        let with_routes = !routes.is_empty();
+        let out = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(base.iter().cloned().chain(routes).collect()))
+            .send()
+            .await;
+        match out {
+            Err(e)
+                if condition_failed(&e)
+                    && with_routes
+                    && c.participants.iter().any(|p| p.code.is_some()) =>
+            {
+                let out = self
+                    .client
+                    .transact_write_items()
+                    .set_transact_items(Some(base))
+                    .send()
+                    .await;
+                applied(out)
+            }
+            out => applied(out),
+        }
+    }
+
     /// Gives a closed conversation's call log the conversation's retention. Best effort: each
     /// event was written with a TTL already, so a failure here only keeps it a little longer.
     pub(super) async fn stamp_call_log(&self, id: &ConversationId, retain_until: i64) {

@@ -92,6 +92,12 @@ pub fn read_change(
                 new: new.map(read).transpose()?.flatten(),
             })
         }
+        sk if sk.starts_with(keys::REVEAL) => match (old, new) {
+            (None, Some(new)) => Some(Change::Reveal(
+                from_item::<_, super::reveals::RevealItem>(new)?.reveal,
+            )),
+            _ => None,
+        },
         sk if sk.starts_with("SMS#") => match (old, new) {
             (None, Some(new)) => {
                 let item: MessageItem = from_item(new)?;

@@ -50,6 +50,8 @@ impl Conversations for Store {
                 status: c.status,
                 gsi2pk: keys::participant(&p.number),
                 gsi2sk: keys::participant_conversation(c),
+                gsi1pk: Some(keys::proxy_conversations(&p.proxy_number)),
+                gsi1sk: Some(keys::created_sort_key(c)),
                 ttl: None,
             })?;
             items.push(put_new(&self.table, item));
@@ -103,6 +105,18 @@ impl Conversations for Store {
         // A reopened conversation holds its numbers again, flagged or not.
         self.claim_pairs(reopened, now, false, &mut items, &mut meaning)?;
         self.write_claiming(items, &meaning).await
+    }
+
+    #[tracing::instrument(skip_all, fields(conversation_id = %c.id))]
+    async fn extend_conversation(
+        &self,
+        c: &Conversation,
+        expires_at: i64,
+    ) -> Result<Option<Conversation>, StoreError> {
+        if !self.push_expiry(c, expires_at).await? {
+            return Ok(None);
+        }
+        self.conversation(&c.id).await
     }
 
     /// Closes a conversation: status `closed`, its routes and reference deleted, members marked,
@@ -243,18 +257,23 @@ impl Conversations for Store {
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
-        query = match &filter.participant {
-            Some(p) => query
+        query = match (&filter.participant, &filter.proxy_number) {
+            (_, Some(proxy)) => query
+                .index_name(INDEX_EXPIRY)
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(":p", s(keys::proxy_conversations(proxy))),
+            (Some(p), None) => query
                 .index_name(INDEX_PARTICIPANT)
                 .key_condition_expression("gsi2pk = :p AND begins_with(gsi2sk, :c)")
                 .expression_attribute_values(":p", s(keys::participant(p)))
                 .expression_attribute_values(":c", s(keys::PARTICIPANT_CONVERSATIONS)),
-            None => query
+            (None, None) => query
                 .index_name(INDEX_COLLECTION)
                 .key_condition_expression("gsi3pk = :p")
                 .expression_attribute_values(":p", s(keys::CONVERSATIONS)),
         };
-        if let Some(status) = filter.status {
+        // The expiry index keeps keys only: a proxy number's members are filtered once read.
+        if let (Some(status), None) = (filter.status, &filter.proxy_number) {
             query = query
                 .filter_expression("#status = :status")
                 .expression_attribute_names("#status", "status")
@@ -263,7 +282,29 @@ impl Conversations for Store {
         let out = query.send().await?;
         let mut items = Vec::new();
         for item in out.items.unwrap_or_default() {
-            if filter.participant.is_some() {
+            if filter.proxy_number.is_some() {
+                // The index keeps the keys only: the member's partition names its conversation.
+                let Some(AttributeValue::S(pk)) = item.get("pk") else {
+                    continue;
+                };
+                let Some(id) = keys::conversation_of(pk) else {
+                    continue;
+                };
+                if items.iter().any(|c: &Conversation| c.id == id) {
+                    continue; // both participants were given this number
+                }
+                if let Some(c) = self.conversation(&id).await? {
+                    // The participant filter, when both are given, is applied to what was read.
+                    let participant = filter.participant.as_ref().is_none_or(|p| {
+                        c.participants.iter().any(|x| {
+                            &x.number == p && filter.proxy_number.as_ref() == Some(&x.proxy_number)
+                        })
+                    });
+                    if participant && filter.status.is_none_or(|st| c.status == st) {
+                        items.push(c);
+                    }
+                }
+            } else if filter.participant.is_some() {
                 let member: MemberItem = from_item(item)?;
                 if let Some(c) = self.conversation(&member.conversation_id).await? {
                     items.push(c);

@@ -74,6 +74,13 @@ pub(super) struct MemberItem {
     pub(super) status: ConversationStatus,
     pub(super) gsi2pk: String,
     pub(super) gsi2sk: String,
+    /// The proxy number this participant was given (`keys::proxy_conversations`), on the
+    /// `expiry` index, so the console finds a proxy number's conversations without a scan.
+    /// Members written before it was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) gsi1sk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) ttl: Option<i64>,
 }

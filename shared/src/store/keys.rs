@@ -197,6 +197,23 @@ pub fn health(msisdn: &Msisdn) -> String {
 }
 /// The partition of the whole pool's daily health tallies.
 pub const HEALTH_POOL: &str = "HEALTH#POOL";
+/// The `expiry` index partition of the members given proxy number `proxy`.
+pub fn proxy_conversations(proxy: &Msisdn) -> String {
+    format!("PROXY#{}", proxy.as_str())
+}
+/// A supervisor's reveal of a participant's number, in its conversation's partition.
+pub fn reveal(id: &ConversationId, at_ms: i64, index: u8) -> (String, String) {
+    (format!("CONV#{id}"), format!("{REVEAL}{at_ms:015}#{index}"))
+}
+pub const REVEAL: &str = "REVEAL#";
+/// The console overview's counts of one day (days since the epoch, UTC).
+pub fn day_stats(day: i64) -> (String, String) {
+    ("STATS".into(), format!("DAY#{day:06}"))
+}
+/// The record that a stream record's change was counted into the day's counts.
+pub fn counted_change(change_id: &str) -> (String, String) {
+    (format!("COUNTED#{change_id}"), "COUNTED".into())
+}
 /// One day's tally in a health partition (days since the epoch, UTC).
 pub fn health_day(day: i64) -> String {
     format!("DAY#{day:06}")

@@ -40,8 +40,10 @@ mod leases;
 mod missed;
 mod notifications;
 mod pool;
+mod reveals;
 mod routes;
 mod sms;
+mod stats;
 mod texts;
 
 use cursor::*;
