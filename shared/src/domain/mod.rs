@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod hooks;
 pub mod notify;
+pub mod overview;
 pub mod numbers;
 pub mod relay;
 pub mod rent;
