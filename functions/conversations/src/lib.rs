@@ -178,12 +178,13 @@ async fn list<S: StorePorts, V>(
             ApiError::InvalidRequest("status must be active, in-progress or closed".into())
         })?),
     };
-    let participant = match q.first("participant") {
-        None => None,
-        Some(p) => Some(
-            Msisdn::parse(p).map_err(|e| ApiError::InvalidNumber(format!("participant: {e}")))?,
-        ),
+    let number = |name: &str| match q.first(name) {
+        None => Ok(None),
+        Some(p) => Msisdn::parse(p)
+            .map(Some)
+            .map_err(|e| ApiError::InvalidNumber(format!("{name}: {e}"))),
     };
+    let (participant, proxy_number) = (number("participant")?, number("proxy_number")?);
     let limit = match q.first("limit") {
         None => DEFAULT_PAGE,
         Some(l) => l
@@ -195,6 +196,7 @@ async fn list<S: StorePorts, V>(
     let filter = ListFilter {
         status,
         participant,
+        proxy_number,
     };
     let page = deps
         .store
