@@ -8,6 +8,7 @@ use std::time::Duration;
 
 mod calls;
 mod codes;
+mod console;
 mod conversations;
 mod hooks;
 mod retention;
@@ -17,6 +18,7 @@ mod vonage;
 
 pub use calls::*;
 pub use codes::*;
+pub use console::*;
 pub use conversations::*;
 pub use hooks::*;
 pub use retention::Retention;
