@@ -13,10 +13,10 @@ use std::future::Future;
 use crate::files::FilesError;
 use crate::model::{
     CallEvent, CallRecording, CallRef, CloseOutcome, Closing, CodeGuess, Conversation, CountedCall,
-    DayCounter, DayCounts, DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent, HealthCleared, HealthFlag,
-    Holdings, HookDecision, ListFilter, MessagePart, MissedCallNotice, Notification, NumberFacts,
-    Page, PendingNumber, PoolNumber, RelayedMessage, RemoveOutcome, Reveal, Route, SentText, Sharing,
-    StoreError, Tally, TextOwner, WriteError,
+    DayCounter, DayCounts, DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent,
+    HealthCleared, HealthFlag, Holdings, HookDecision, ListFilter, MessagePart, MissedCallNotice,
+    Notification, NumberFacts, Page, PendingNumber, PoolNumber, RelayedMessage, RemoveOutcome,
+    Reveal, Route, SentText, Sharing, StoreError, Tally, TextOwner, WriteError,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
@@ -531,8 +531,8 @@ impl<T> StoreContract for T where
         + SmsLedger
         + ExpiryIndex
         + NumberHealth
-    + RevealLog
-    + DayStats
+        + RevealLog
+        + DayStats
 {
 }
 

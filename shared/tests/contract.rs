@@ -454,12 +454,18 @@ mod conversations {
         };
         let all_on_p1 = on(P1, None, None);
         assert_eq!(
-            ids(store.list_conversations(&all_on_p1, 100, None).await.unwrap()),
+            ids(store
+                .list_conversations(&all_on_p1, 100, None)
+                .await
+                .unwrap()),
             ["d2", "d1", "d0", "c2", "c1", "c0"]
         );
         let closed_on_p1 = on(P1, None, Some(ConversationStatus::Closed));
         assert_eq!(
-            ids(store.list_conversations(&closed_on_p1, 100, None).await.unwrap()),
+            ids(store
+                .list_conversations(&closed_on_p1, 100, None)
+                .await
+                .unwrap()),
             ["c2", "c1", "c0"]
         );
         let a_on_p1 = on(P1, Some(A), None);
@@ -496,12 +502,21 @@ mod conversations {
         let extended = store.extend_conversation(&c, 9_000).await.unwrap().unwrap();
         assert_eq!(extended.expires_at, 9_000);
         assert_eq!(
-            store.route(&m(P1), &m(A)).await.unwrap().unwrap().expires_at,
+            store
+                .route(&m(P1), &m(A))
+                .await
+                .unwrap()
+                .unwrap()
+                .expires_at,
             9_000,
             "the route moves with it, so calls connect until the new expiry"
         );
         assert!(
-            store.extend_conversation(&c, 8_000).await.unwrap().is_none(),
+            store
+                .extend_conversation(&c, 8_000)
+                .await
+                .unwrap()
+                .is_none(),
             "never backwards"
         );
         store
@@ -552,13 +567,22 @@ mod conversations {
             store.reveals(&id).await.unwrap(),
             [reveal(0, 1_000), reveal(1, 2_000)]
         );
-        assert!(store.reveals(&"r3".parse().unwrap()).await.unwrap().is_empty());
+        assert!(
+            store
+                .reveals(&"r3".parse().unwrap())
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     /// The overview's counters: each change once, by its id, into its day.
     async fn day_counts_count_each_change_once<S: Inspect>(store: &S) {
         use shared::model::{DayCounter, DayCounts};
-        assert_eq!(store.day_counts(20_000).await.unwrap(), DayCounts::default());
+        assert_eq!(
+            store.day_counts(20_000).await.unwrap(),
+            DayCounts::default()
+        );
         for (id, day, counter) in [
             ("e1", 20_000, DayCounter::Conversations),
             ("e2", 20_000, DayCounter::Conversations),

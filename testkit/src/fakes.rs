@@ -338,10 +338,7 @@ impl shared::ports::RevealLog for MemoryStore {
         Ok(())
     }
 
-    async fn reveals(
-        &self,
-        id: &ConversationId,
-    ) -> Result<Vec<shared::model::Reveal>, StoreError> {
+    async fn reveals(&self, id: &ConversationId) -> Result<Vec<shared::model::Reveal>, StoreError> {
         let s = self.request()?;
         Ok(s.reveals
             .iter()

@@ -15,9 +15,9 @@ use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use shared::domain::health::{self, HealthStore};
 use shared::domain::overview::{self, Counted};
-use shared::ports::DayStats;
 use shared::error::error_chain;
 use shared::model::{Change, CountedCall};
+use shared::ports::DayStats;
 use shared::store::Store;
 use shared::stream::{self, Batch};
 

@@ -13,8 +13,8 @@ pub mod events;
 pub mod health;
 pub mod hooks;
 pub mod notify;
-pub mod overview;
 pub mod numbers;
+pub mod overview;
 pub mod relay;
 pub mod rent;
 

@@ -5,14 +5,19 @@
 use crate::model::{Change, DayCounter, DeliveryState, StoreError};
 use crate::ports::DayStats;
 
-
 /// The counter a change adds one to, if any.
 pub fn counter_of(change: &Change) -> Option<DayCounter> {
     match change {
-        Change::Conversation { old: None, new: Some(_) } => Some(DayCounter::Conversations),
+        Change::Conversation {
+            old: None,
+            new: Some(_),
+        } => Some(DayCounter::Conversations),
         Change::PoolExhausted(_) => Some(DayCounter::Exhausted),
         // A text's state only moves forward: it is counted when it first reaches a final one.
-        Change::Text { old, new: Some(new) } => {
+        Change::Text {
+            old,
+            new: Some(new),
+        } => {
             let before = old.as_ref().map(|t| t.state);
             match new.state {
                 state if before == Some(state) => None,
