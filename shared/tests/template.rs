@@ -403,9 +403,43 @@ fn calls_reach_number_health_from_the_table_stream_with_a_filter_and_a_dead_lett
     let health = &functions(&t)["HealthFunction"]["Properties"];
     let stream = stream_consumer(&t, "HealthFunction", "HealthDeadLetterQueue");
     let filters = stream["FilterCriteria"]["Filters"].as_sequence().unwrap();
-    assert_eq!(filters.len(), 1, "nothing else reaches it");
-    let pattern: serde_json::Value =
-        serde_json::from_str(filters[0]["Pattern"].as_str().unwrap()).unwrap();
+    assert_eq!(filters.len(), 4, "nothing else reaches it");
+    let patterns: Vec<serde_json::Value> = filters
+        .iter()
+        .map(|f| serde_json::from_str(f["Pattern"].as_str().unwrap()).unwrap())
+        .collect();
+    let pattern = patterns[0].clone();
+    // What the console's overview counts: new conversations, creations with no number free,
+    // and texts reaching a final state, in the state's stored spelling.
+    assert_eq!(
+        patterns[1],
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["CONV"]}}}})
+    );
+    assert_eq!(
+        patterns[2],
+        serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "EXHAUSTED#"}]}}}})
+    );
+    let finals = [
+        shared::model::DeliveryState::Delivered,
+        shared::model::DeliveryState::Failed,
+    ]
+    .map(|s| serde_json::to_value(s).unwrap());
+    assert_eq!(
+        patterns[3],
+        serde_json::json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": ["TEXT"]}}, "NewImage": {"state": {"S": finals}}}})
+    );
+    let conversation = shared::store::conversation_image(&testkit::conversation(
+        "c1",
+        ("447700900001", "447700900101"),
+        ("447700900002", "447700900102"),
+        1,
+        2,
+    ))
+    .unwrap();
+    assert_eq!(
+        conversation.get("sk"),
+        Some(&serde_dynamo::AttributeValue::S("CONV".into()))
+    );
     // A callee's leg as the store writes it: its sort key and its direction.
     let event = shared::model::CallEvent {
         call_id: "CON-1".into(),
