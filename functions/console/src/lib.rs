@@ -461,10 +461,13 @@ async fn signed_in<S, I: Identity, F>(
             Ok(session) => {
                 let max_age = (session.expires_at - shared::now()).max(0);
                 tracing::info!(user = %session.username, role = session.role.as_str(), "signed in to the console");
-                Ok(redirect(
+                let mut r = redirect(
                     "/console/search",
                     Some(&cookie_with(deps, COOKIE, &token, max_age)),
-                ))
+                );
+                // The sign-in form's token has served its purpose.
+                set_cookie(&mut r, &cookie_with(deps, SIGN_IN_COOKIE, "", 0));
+                Ok(r)
             }
             Err(e) => {
                 tracing::warn!(reason = %e, "a token the pool gave was refused");

@@ -264,3 +264,52 @@ async fn after_an_operator_clears_a_number_the_calls_that_flagged_it_do_not_flag
     let (from, to) = shared::domain::health::tested_days(&number, shared::now());
     assert_eq!(from, to + 1, "no day after the clear has come yet");
 }
+
+/// The console overview's counts: each new conversation once, however often its record comes,
+/// a change to one not at all, and a failing store hands the records back.
+#[tokio::test]
+async fn new_conversations_are_counted_into_their_day_once() {
+    use shared::model::DayCounts;
+    use shared::ports::DayStats;
+    use shared::store::conversation_image;
+    let deps = Deps {
+        store: MemoryStore::default(),
+    };
+    let now = shared::now();
+    let c = |n: usize| {
+        testkit::conversation(
+            &format!("c{n}"),
+            ("447700900001", P1),
+            ("447700900002", P2),
+            now,
+            now + 60,
+        )
+    };
+    let mut closed = c(1);
+    closed.status = shared::model::ConversationStatus::Closed;
+    let batch = vec![
+        stream_record(1, None, Some(conversation_image(&c(1)).unwrap())),
+        stream_record(2, None, Some(conversation_image(&c(2)).unwrap())),
+        stream_record(
+            3,
+            Some(conversation_image(&c(1)).unwrap()),
+            Some(conversation_image(&closed).unwrap()),
+        ),
+    ];
+    deps.store.fail(true);
+    let (response, _) = handle(&deps, stream_batch(batch.clone())).await;
+    assert_eq!(response.batch_item_failures.len(), 2, "the two it counts");
+    deps.store.fail(false);
+    let (response, report) = handle(&deps, stream_batch(batch.clone())).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(report.tallied, 2);
+    let (_, again) = handle(&deps, stream_batch(batch)).await;
+    assert_eq!(again.tallied, 0, "a redelivered batch counts nothing");
+    assert_eq!(
+        deps.store.day_counts(now.div_euclid(86_400)).await.unwrap(),
+        DayCounts {
+            conversations: 2,
+            ..DayCounts::default()
+        }
+    );
+}

@@ -49,3 +49,44 @@ pub async fn count<S: DayStats>(store: &S, changes: &[Counted]) -> Result<usize,
     }
     Ok(new)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Exhaustion, SentText};
+
+    fn text(state: DeliveryState) -> Option<SentText> {
+        Some(SentText {
+            id: "m1".into(),
+            owner: None,
+            state,
+            reason: None,
+            error_code: None,
+        })
+    }
+
+    #[test]
+    fn a_text_counts_when_it_first_reaches_a_final_state() {
+        use DeliveryState::{Delivered, Failed, Submitted};
+        let change = |old, new| Change::Text { old, new };
+        assert_eq!(counter_of(&change(None, text(Submitted))), None);
+        assert_eq!(
+            counter_of(&change(text(Submitted), text(Delivered))),
+            Some(DayCounter::TextsDelivered)
+        );
+        assert_eq!(
+            counter_of(&change(None, text(Failed))),
+            Some(DayCounter::TextsFailed),
+            "a receipt before the send is recorded"
+        );
+        assert_eq!(counter_of(&change(text(Delivered), text(Delivered))), None);
+        assert_eq!(
+            counter_of(&Change::PoolExhausted(Exhaustion {
+                country: "GB".parse().unwrap(),
+                index: 0,
+                at_ms: 1,
+            })),
+            Some(DayCounter::Exhausted)
+        );
+    }
+}
