@@ -131,11 +131,7 @@ async fn sign_in(
         ),
     )
     .await;
-    let session = cookies(&r).into_iter().find_map(|c| {
-        c.strip_prefix("console_session=")
-            .map(|v| v.split(';').next().unwrap().to_owned())
-            .filter(|v| !v.is_empty())
-    });
+    let session = cookie_value(&r, "console_session");
     (r, session)
 }
 
@@ -158,15 +154,7 @@ async fn people_sign_in_through_the_pool_and_its_keys_decide_every_request() {
     let page = handle(&deps, get("/console/search", Some(&ann))).await;
     assert_eq!(page.status().as_u16(), 200);
     assert!(text(&page).contains("ann · agent"));
-    let r = handle(
-        &deps,
-        post(
-            "/console/conversations/c1/close",
-            Some(&ann),
-            &[("csrf", &csrf(&ann))],
-        ),
-    )
-    .await;
+    let r = handle(&deps, act("/console/conversations/c1/close", &ann, &[])).await;
     assert_eq!(
         r.status().as_u16(),
         403,
@@ -209,15 +197,7 @@ async fn people_sign_in_through_the_pool_and_its_keys_decide_every_request() {
     let r = handle(&deps, get("/console/search", Some(&foreign))).await;
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(header(&r, "location"), Some("/console/sign-in"));
-    let r = handle(
-        &deps,
-        post(
-            "/console/conversations/c1/close",
-            Some(&foreign),
-            &[("csrf", &csrf(&foreign))],
-        ),
-    )
-    .await;
+    let r = handle(&deps, act("/console/conversations/c1/close", &foreign, &[])).await;
     assert_eq!(r.status().as_u16(), 401);
     // Their own access token is no session either.
     let access = c
@@ -259,13 +239,7 @@ async fn an_invited_user_chooses_a_password_at_the_first_sign_in() {
         .captures(&page)
         .unwrap()[1]
         .to_owned();
-    let form_token = cookies(&r)
-        .into_iter()
-        .find_map(|c| {
-            c.strip_prefix("console_sign_in=")
-                .map(|v| v.split(';').next().unwrap().to_owned())
-        })
-        .unwrap();
+    let form_token = cookie_value(&r, "console_sign_in").unwrap();
     let r = handle(
         &deps,
         with_cookie(

@@ -220,16 +220,7 @@ async fn every_page_is_sent_with_headers_that_forbid_script_frames_and_caching()
 async fn signing_in_sets_an_http_only_strict_secure_cookie_and_signing_out_clears_it() {
     let deps = deps(MemoryStore::default());
     let page = handle(&deps, get("/console/sign-in", None)).await;
-    let form_cookie = cookies(&page)
-        .into_iter()
-        .find(|c| c.starts_with("console_sign_in="))
-        .unwrap();
-    let form_token = form_cookie
-        .trim_start_matches("console_sign_in=")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let form_token = cookie_value(&page, "console_sign_in").unwrap();
     assert!(
         text(&page).contains(&form_token),
         "the form carries the cookie's token"
@@ -287,12 +278,7 @@ async fn signing_in_sets_an_http_only_strict_secure_cookie_and_signing_out_clear
     for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/console"] {
         assert!(session.contains(attribute), "{attribute} in {session}");
     }
-    let token = session
-        .trim_start_matches("console_session=")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = cookie_value(&r, "console_session").unwrap();
     let search = handle(&deps, get("/console/search", Some(&token))).await;
     assert_eq!(search.status().as_u16(), 200);
     assert!(text(&search).contains("sam · supervisor"));
@@ -341,13 +327,7 @@ async fn an_invited_user_chooses_a_password_before_the_first_session() {
             .iter()
             .all(|c| !c.starts_with("console_session=ey"))
     );
-    let form_token = cookies(&r)
-        .into_iter()
-        .find_map(|c| {
-            c.strip_prefix("console_sign_in=")
-                .map(|v| v.split(';').next().unwrap().to_owned())
-        })
-        .unwrap();
+    let form_token = cookie_value(&r, "console_sign_in").unwrap();
     let choose = |password: &str| {
         with_cookie(
             post(
@@ -476,10 +456,10 @@ async fn what_people_type_is_shown_escaped() {
     let reason = format!("asked by the rider {attack} \"quoted\"");
     let r = handle(
         &deps,
-        post(
+        act(
             &format!("/console/conversations/{}/reveal", c.id),
-            Some(&sam),
-            &[("csrf", &csrf(&sam)), ("index", "0"), ("reason", &reason)],
+            &sam,
+            &[("index", "0"), ("reason", &reason)],
         ),
     )
     .await;
@@ -521,10 +501,10 @@ async fn a_supervisor_closes_extends_and_reopens_behind_confirmations() {
     assert!(text(&confirm).contains(&format!("value=\"{}\"", csrf(&sam))));
     let r = handle(
         &deps,
-        post(
+        act(
             "/console/conversations/c1/extend",
-            Some(&sam),
-            &[("csrf", &csrf(&sam)), ("seconds", "86400")],
+            &sam,
+            &[("seconds", "86400")],
         ),
     )
     .await;
@@ -534,24 +514,16 @@ async fn a_supervisor_closes_extends_and_reopens_behind_confirmations() {
     assert_eq!(extended.expires_at, c.expires_at + 86_400);
     let bad = handle(
         &deps,
-        post(
+        act(
             "/console/conversations/c1/extend",
-            Some(&sam),
-            &[("csrf", &csrf(&sam)), ("seconds", "99")],
+            &sam,
+            &[("seconds", "99")],
         ),
     )
     .await;
     assert_eq!(bad.status().as_u16(), 400);
 
-    let r = handle(
-        &deps,
-        post(
-            "/console/conversations/c1/close",
-            Some(&sam),
-            &[("csrf", &csrf(&sam))],
-        ),
-    )
-    .await;
+    let r = handle(&deps, act("/console/conversations/c1/close", &sam, &[])).await;
     assert_eq!(r.status().as_u16(), 303);
     let closed = deps.store.conversation(&c.id).await.unwrap().unwrap();
     assert_eq!(closed.status, ConversationStatus::Closed);
@@ -560,10 +532,10 @@ async fn a_supervisor_closes_extends_and_reopens_behind_confirmations() {
     assert!(page.contains("id=\"action-reopen\""));
     let late = handle(
         &deps,
-        post(
+        act(
             "/console/conversations/c1/extend",
-            Some(&sam),
-            &[("csrf", &csrf(&sam)), ("seconds", "3600")],
+            &sam,
+            &[("seconds", "3600")],
         ),
     )
     .await;
@@ -573,15 +545,7 @@ async fn a_supervisor_closes_extends_and_reopens_behind_confirmations() {
         "a closed conversation is reopened, not extended"
     );
 
-    let r = handle(
-        &deps,
-        post(
-            "/console/conversations/c1/reopen",
-            Some(&sam),
-            &[("csrf", &csrf(&sam))],
-        ),
-    )
-    .await;
+    let r = handle(&deps, act("/console/conversations/c1/reopen", &sam, &[])).await;
     assert_eq!(r.status().as_u16(), 303);
     let reopened = deps.store.conversation(&c.id).await.unwrap().unwrap();
     assert_eq!(reopened.status, ConversationStatus::Active);
@@ -666,10 +630,10 @@ async fn bad_forms_unknown_pages_and_methods_get_clear_answers() {
     let big = "x".repeat(console::MAX_FORM_BYTES + 1);
     let r = handle(
         &deps,
-        post(
+        act(
             "/console/conversations/c1/reveal",
-            Some(&sam),
-            &[("csrf", &csrf(&sam)), ("reason", &big)],
+            &sam,
+            &[("reason", &big)],
         ),
     )
     .await;

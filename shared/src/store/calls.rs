@@ -155,25 +155,6 @@ impl CallLog for Store {
     }
 }
 
-/// `true` when a transaction was written, `false` when one of its conditions failed.
-fn applied<T, R>(
-    out: Result<
-        T,
-        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-    >,
-) -> Result<bool, StoreError>
-where
-    aws_sdk_dynamodb::Error: From<
-        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-    >,
-{
-    match out {
-        Ok(_) => Ok(true),
-        Err(e) if condition_failed(&e) => Ok(false),
-        Err(e) => Err(tx_error(e)),
-    }
-}
-
 impl Store {
     /// Moves an open conversation's expiry forward to `pushed`, with its routes and access
     /// codes: `false` when it is closed or already expires at `pushed` or later. Sliding expiry

@@ -179,9 +179,24 @@ where
         SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
     >,
 {
+    applied(out).map(|_| ())
+}
+
+/// `true` when a transaction was written, `false` when one of its conditions failed.
+pub(super) fn applied<T, R>(
+    out: Result<
+        T,
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+) -> Result<bool, StoreError>
+where
+    aws_sdk_dynamodb::Error: From<
+        SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    >,
+{
     match out {
-        Ok(_) => Ok(()),
-        Err(e) if condition_failed(&e) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
         Err(e) => Err(tx_error(e)),
     }
 }

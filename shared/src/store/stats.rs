@@ -48,11 +48,7 @@ impl DayStats for Store {
             ))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(tx_error(e)),
-        }
+        applied(out)
     }
 
     async fn day_counts(&self, day: i64) -> Result<DayCounts, StoreError> {

@@ -224,6 +224,23 @@ pub fn header<'a>(r: &'a Response<Body>, name: &str) -> Option<&'a str> {
     r.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The value a response sets cookie `name` to, if it sets one that is not empty.
+pub fn cookie_value(r: &Response<Body>, name: &str) -> Option<String> {
+    cookies(r).into_iter().find_map(|c| {
+        c.strip_prefix(&format!("{name}="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// A supervisor's action: its form, with `token`'s session's CSRF token first.
+pub fn act(path: &str, token: &str, fields: &[(&str, &str)]) -> Request {
+    let csrf = csrf(token);
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    post(path, Some(token), &all)
+}
+
 pub fn cookies(r: &Response<Body>) -> Vec<String> {
     r.headers()
         .get_all("set-cookie")
