@@ -1068,11 +1068,30 @@ mod pool {
         assert!(store.acquire_lease("rent-GB", "z", 162, 60).await.unwrap());
     }
 
+    /// A pool number's area is kept with it, from the pool's listing and its own read alike.
+    async fn a_numbers_area_is_kept<S: Inspect>(store: &S) {
+        let located = PoolNumber {
+            location: Some("California".into()),
+            ..PoolNumber::new(m(P1), "US".parse().unwrap(), NumberState::Active, 1)
+        };
+        assert!(store.add_number(&located).await.unwrap());
+        let plain = PoolNumber::new(m(P2), "US".parse().unwrap(), NumberState::Active, 1);
+        assert!(store.add_number(&plain).await.unwrap());
+        assert_eq!(
+            store.get_number(&m(P1)).await.unwrap(),
+            Some(located.clone())
+        );
+        let mut listed = store.list_pool().await.unwrap();
+        listed.sort_by(|a, b| a.msisdn.cmp(&b.msisdn));
+        assert_eq!(listed, [located, plain]);
+    }
+
     contract!(
         a_freed_pair_cools_off_except_for_the_same_counterpart,
         a_pending_number_becomes_a_pool_number_once,
         a_number_in_use_is_retired_but_not_removed,
         a_lease_has_one_holder_until_it_lapses,
+        a_numbers_area_is_kept,
     );
 }
 

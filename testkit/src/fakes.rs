@@ -620,7 +620,7 @@ impl Pool for MemoryStore {
                 RemoveOutcome::InUse(n.active_count)
             }
             Some(_) => match s.pool.remove(msisdn.as_str()) {
-                Some(n) => RemoveOutcome::Removed(n),
+                Some(n) => RemoveOutcome::Removed(Box::new(n)),
                 None => RemoveOutcome::NotFound,
             },
         })

@@ -19,7 +19,7 @@ use shared::http::{json_response, read_json};
 use shared::model::{NumberState, PendingNumber, PoolNumber, Tally};
 use shared::model::{RemoveOutcome, Sharing};
 use shared::phone::Msisdn;
-use shared::ports::{AccessCodes, Leases, NumberHealth, NumberInventory, Pool};
+use shared::ports::{AccessCodes, Leases, NumberChecker, NumberHealth, NumberInventory, Pool};
 use shared::problem::ApiError;
 use shared::store::Store;
 use shared::values::{Country, Feature, NumberType};
@@ -111,6 +111,10 @@ pub struct NumberView {
     pub number_type: Option<NumberType>,
     pub active_conversations: i64,
     pub added_at: String,
+    /// Its area within its country (the number check's `offline_location`), when known: a
+    /// participant of that area is given it first (`GEO_MATCH`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
     /// Number health over the window (`GET /numbers` and clearing a flag show it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthView>,
@@ -152,6 +156,7 @@ impl From<&PoolNumber> for NumberView {
             number_type: n.number_type,
             active_conversations: n.active_count.max(0),
             added_at: shared::rfc3339(n.added_at),
+            area: n.location.clone(),
             health: None,
         }
     }
@@ -278,7 +283,7 @@ pub struct RemovedView {
     pub released: bool,
 }
 
-pub async fn handle<S: NumbersStore, V: NumberInventory>(
+pub async fn handle<S: NumbersStore, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     req: Request,
 ) -> Response<Body> {
@@ -288,7 +293,7 @@ pub async fn handle<S: NumbersStore, V: NumberInventory>(
     }
 }
 
-async fn route<S: NumbersStore, V: NumberInventory>(
+async fn route<S: NumbersStore, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
@@ -328,7 +333,7 @@ fn check_country(country: &str) -> Result<Country, ApiError> {
         .map_err(|e| ApiError::InvalidRequest(format!("country must be {e}")))
 }
 
-async fn add<S: Pool, V: NumberInventory>(
+async fn add<S: Pool, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     body: AddNumber,
 ) -> Result<Response<Body>, ApiError> {
@@ -379,7 +384,7 @@ fn new_number(body: AddNumber) -> Result<NewNumber, ApiError> {
 
 pub use rent::{PROVISION_LEASE, PROVISION_LEASE_SECONDS};
 
-async fn provision<S: NumbersStore, V: NumberInventory>(
+async fn provision<S: NumbersStore, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     body: ProvisionBody,
 ) -> Result<Response<Body>, ApiError> {
@@ -435,7 +440,7 @@ async fn provision<S: NumbersStore, V: NumberInventory>(
 
 /// The pool, with each number's health over the window, the numbers being bought, and a
 /// summary.
-async fn list<S: NumbersStore, V: NumberInventory>(
+async fn list<S: NumbersStore, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
 ) -> Result<Response<Body>, ApiError> {
     let (pool, pending, sharing) = tokio::join!(
@@ -460,7 +465,7 @@ async fn list<S: NumbersStore, V: NumberInventory>(
 
 /// Clears a number's health flag (an operator's word that it is fine again): `200` with the
 /// number and its health, whether or not it was flagged.
-async fn clear_health<S: NumbersStore, V: NumberInventory>(
+async fn clear_health<S: NumbersStore, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     raw: &str,
 ) -> Result<Response<Body>, ApiError> {
@@ -475,7 +480,7 @@ async fn clear_health<S: NumbersStore, V: NumberInventory>(
 
 /// Retires a number; with `release`, also cancels its rental and takes it out of the pool,
 /// once no active conversation uses it.
-async fn remove<S: Pool, V: NumberInventory>(
+async fn remove<S: Pool, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     raw: &str,
     release: bool,
@@ -524,7 +529,7 @@ async fn remove<S: Pool, V: NumberInventory>(
             Ok(json_response(
                 200,
                 &RemovedView {
-                    number: NumberView::from(&number),
+                    number: NumberView::from(number.as_ref()),
                     released: true,
                 },
             ))
@@ -534,7 +539,7 @@ async fn remove<S: Pool, V: NumberInventory>(
     }
 }
 
-impl<S: NumbersStore, V: NumberInventory> shared::runtime::Handler for Deps<S, V> {
+impl<S: NumbersStore, V: NumberInventory + NumberChecker> shared::runtime::Handler for Deps<S, V> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

@@ -295,3 +295,70 @@ async fn the_pool_shows_each_numbers_health_and_an_operator_clears_a_flag() {
     let (status, _) = call(&deps, "GET", "/numbers/447700900101/health/clear", None).await;
     assert_eq!(status, 405);
 }
+
+/// Each number added, by hand or rented, is checked once for its area, which `GET /numbers`
+/// shows and creation matches participants to; a check that cannot answer adds it without one.
+#[tokio::test]
+async fn a_number_added_keeps_its_area_from_the_number_check() {
+    use shared::model::NumberFacts;
+    use shared::vonage::Insight;
+    let deps = app();
+    let located = |number: &str, area: &str| Insight::Valid {
+        international: shared::phone::Msisdn::from_digits(number).unwrap(),
+        country: "GB".parse().unwrap(),
+        facts: NumberFacts {
+            location: Some(area.into()),
+            ..NumberFacts::default()
+        },
+    };
+    deps.vonage.own(offer("447700900101"));
+    deps.vonage
+        .insight("447700900101", located("447700900101", "London"));
+    deps.vonage.offer([offer("447700900102")]);
+    deps.vonage
+        .insight("447700900102", located("447700900102", "Manchester"));
+    let (status, added) = call(
+        &deps,
+        "POST",
+        "/numbers",
+        Some(json!({"msisdn": "447700900101"})),
+    )
+    .await;
+    assert_eq!((status, &added["area"]), (201, &json!("London")), "{added}");
+    let (status, _) = call(
+        &deps,
+        "POST",
+        "/numbers/provision",
+        Some(json!({"country": "GB", "count": 1})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        deps.store
+            .number_now("447700900102")
+            .unwrap()
+            .location
+            .as_deref(),
+        Some("Manchester")
+    );
+
+    deps.vonage.own(offer("447700900103"));
+    deps.vonage.fail("insight", true);
+    let (status, added) = call(
+        &deps,
+        "POST",
+        "/numbers",
+        Some(json!({"msisdn": "447700900103"})),
+    )
+    .await;
+    assert_eq!(status, 201, "added all the same");
+    assert!(added.get("area").is_none(), "{added}");
+    let (_, pool) = call(&deps, "GET", "/numbers", None).await;
+    let areas: Vec<&serde_json::Value> = pool["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| &n["area"])
+        .collect();
+    assert!(areas.contains(&&json!("London")) && areas.contains(&&json!("Manchester")));
+}

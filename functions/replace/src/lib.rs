@@ -15,7 +15,7 @@ use shared::domain::events::SOURCE;
 use shared::domain::rent::{self, Replaced};
 use shared::error::error_chain;
 use shared::phone::Msisdn;
-use shared::ports::{Leases, NumberInventory, Pool};
+use shared::ports::{Leases, NumberChecker, NumberInventory, Pool};
 use shared::store::Store;
 use shared::vonage::VonageClient;
 
@@ -56,7 +56,7 @@ pub enum Outcome {
 /// Replaces the number a `number.flagged` names. An event of another kind is passed over;
 /// renting that failed, a busy country or a store that failed is an error, for Lambda to try
 /// the event again.
-pub async fn handle<S: Pool + Leases, V: NumberInventory>(
+pub async fn handle<S: Pool + Leases, V: NumberInventory + NumberChecker>(
     deps: &Deps<S, V>,
     event: BusEvent,
 ) -> Result<Outcome, lambda_runtime::Error> {

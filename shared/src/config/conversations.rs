@@ -39,6 +39,28 @@ pub struct ConversationConfig {
     /// A number flagged by number health gets no new assignments (`QUARANTINE_FLAGGED`, on by
     /// default); conversations that hold it keep it.
     pub quarantine_flagged: bool,
+    /// How closely a proxy number is matched to its participant (`GEO_MATCH`).
+    pub geo_match: GeoMatch,
+}
+
+/// `GEO_MATCH`: a participant gets a proxy number from their own area where the pool has one
+/// (`area`, the default), else from their country; or from their country only (`country`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GeoMatch {
+    Country,
+    #[default]
+    Area,
+}
+
+fn geo_match(src: &dyn Source) -> Result<GeoMatch, ConfigError> {
+    match optional(src, "GEO_MATCH").as_deref().map(str::trim) {
+        None | Some("area") => Ok(GeoMatch::Area),
+        Some("country") => Ok(GeoMatch::Country),
+        Some(other) => Err(ConfigError::Invalid {
+            name: "GEO_MATCH",
+            reason: format!("{other} is not country or area"),
+        }),
+    }
 }
 
 impl ConversationConfig {
@@ -68,6 +90,7 @@ impl ConversationConfig {
             },
             access_codes: access_code_digits(src)?,
             quarantine_flagged: quarantine_flagged(src)?,
+            geo_match: geo_match(src)?,
         };
         if !(c.min_ttl_seconds..=c.max_ttl_seconds).contains(&c.default_ttl_seconds) {
             return Err(ConfigError::Invalid {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-use crate::config::AutoRent;
+use crate::config::{AutoRent, GeoMatch};
 use crate::domain::error::CreateError;
 use crate::domain::rent::{self, Rented};
 use crate::model::{
@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::model::{CreateConflict, Holdings, StoreError, WriteError};
 use crate::phone::Msisdn;
-use crate::ports::{Conversations, Leases, NumberInventory, Pool};
+use crate::ports::{Conversations, Leases, NumberChecker, NumberInventory, Pool};
 use crate::values::{AccessCode, ConversationId, Country, Label, Language, Reference};
 
 /// How numbers are assigned: plain values, from the conversation settings.
@@ -33,6 +33,8 @@ pub struct Policy<'a> {
     /// Numbers flagged by number health are never picked (`QUARANTINE_FLAGGED`), nor counted
     /// against the auto-rent ceiling, so renting keeps the pool in service at its size.
     pub quarantine_flagged: bool,
+    /// Prefer a number from the participant's own area within their country (`GEO_MATCH`).
+    pub geo_match: GeoMatch,
 }
 
 /// How often one creation tries again after its transaction met another one on the same items,
@@ -141,7 +143,7 @@ pub async fn assign_and_write<S, V>(
 ) -> Result<Written, CreateError>
 where
     S: Conversations + Pool + Leases,
-    V: NumberInventory,
+    V: NumberInventory + NumberChecker,
 {
     let (a, b) = (&d.people[0].number, &d.people[1].number);
     let counterpart = [b, a];
@@ -174,18 +176,25 @@ where
             .cloned()
             .collect();
         let mut picks: Vec<Pick> = Vec::with_capacity(2);
-        for (i, Person { country, .. }) in d.people.iter().enumerate() {
+        for (i, Person { country, facts, .. }) in d.people.iter().enumerate() {
+            let place = Place {
+                country,
+                area: facts
+                    .location
+                    .as_deref()
+                    .filter(|_| policy.geo_match == GeoMatch::Area),
+            };
             let picked = {
                 let rng = &mut rand::rng();
-                let distinct = pick(&counted, &excluded[i], country, preferred[i].as_ref(), rng)
-                    .map(|n| Pick {
+                let distinct =
+                    pick(&counted, &excluded[i], place, preferred[i].as_ref(), rng).map(|n| Pick {
                         msisdn: n.msisdn.clone(),
                         shared: false,
                     });
                 // With access codes, a participant no distinct number is free for shares one.
                 distinct.or_else(|| {
                     policy.access_codes?;
-                    pick(&counted, &unavailable, country, None, rng).map(|n| Pick {
+                    pick(&counted, &unavailable, place, None, rng).map(|n| Pick {
                         msisdn: n.msisdn.clone(),
                         shared: true,
                     })
@@ -278,19 +287,37 @@ where
     }
 }
 
-/// The best proxy number for a participant in `country`: an active number they may be given
-/// (not in `excluded`); `preferred` (the number they had before with the same counterpart) if
-/// it is one; else one in their country if there is one, the least used among those, with ties
-/// broken at random so parallel creations spread over the pool. `None` when nothing fits.
+/// Where a participant is: their country, and with `GEO_MATCH=area` their area within it (the
+/// number check's `offline_location`), when known.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub country: &'a Country,
+    pub area: Option<&'a str>,
+}
+
+/// The best proxy number for a participant at `place`: an active number they may be given (not
+/// in `excluded`); `preferred` (the number they had before with the same counterpart) if it is
+/// one; else one in their country if there is one, from their area among those if there is one
+/// (numbers whose area is not known count as another area), the least used among those, with
+/// ties broken at random so parallel creations spread over the pool. `None` when nothing fits.
 /// Reserved and retired numbers are never picked.
 pub fn pick<'a>(
     pool: &'a [PoolNumber],
     excluded: &HashSet<Msisdn>,
-    country: &Country,
+    place: Place<'_>,
     preferred: Option<&Msisdn>,
     rng: &mut impl Rng,
 ) -> Option<&'a PoolNumber> {
-    let rank = |n: &PoolNumber| (&n.country != country, n.active_count.max(0));
+    let rank = |n: &PoolNumber| {
+        let elsewhere = place
+            .area
+            .is_some_and(|area| n.location.as_deref() != Some(area));
+        (
+            &n.country != place.country,
+            elsewhere,
+            n.active_count.max(0),
+        )
+    };
     let candidates: Vec<&PoolNumber> = pool
         .iter()
         .filter(|n| n.state == NumberState::Active && !excluded.contains(&n.msisdn))
@@ -309,6 +336,51 @@ mod tests {
 
     fn c(country: &str) -> Country {
         country.parse().unwrap()
+    }
+
+    fn at(country: &Country) -> Place<'_> {
+        Place {
+            country,
+            area: None,
+        }
+    }
+
+    #[test]
+    fn prefers_the_participants_area_within_their_country_then_the_least_used() {
+        let located = |msisdn: &str, country: &str, area: Option<&str>, active: i64| PoolNumber {
+            location: area.map(str::to_owned),
+            ..number(msisdn, country, NumberState::Active, active)
+        };
+        let pool = vec![
+            located("12125550100", "US", Some("New York"), 3),
+            located("12125550101", "US", Some("New York"), 1),
+            located("13105550100", "US", Some("California"), 0),
+            located("13105550101", "US", None, 0),
+            located("447700900010", "GB", Some("New York"), 0),
+        ];
+        let us = c("US");
+        let mut rng = rand::rng();
+        let none = HashSet::new();
+        let picked = |area: Option<&str>, excluded: &HashSet<Msisdn>, rng: &mut _| {
+            pick(&pool, excluded, Place { country: &us, area }, None, rng)
+                .map(|n| n.msisdn.as_str().to_owned())
+        };
+        assert_eq!(
+            picked(Some("New York"), &none, &mut rng).as_deref(),
+            Some("12125550101"),
+            "their area first, the least used there, never another country's same name"
+        );
+        let ny: HashSet<Msisdn> = pool[..2].iter().map(|n| n.msisdn.clone()).collect();
+        let fallback = picked(Some("New York"), &ny, &mut rng).unwrap();
+        assert!(
+            ["13105550100", "13105550101"].contains(&fallback.as_str()),
+            "then their country: {fallback}"
+        );
+        let unknown = picked(None, &none, &mut rng).unwrap();
+        assert!(
+            ["13105550100", "13105550101"].contains(&unknown.as_str()),
+            "no area known: the country's least used, as before: {unknown}"
+        );
     }
 
     fn number(msisdn: &str, country: &str, state: NumberState, active: i64) -> PoolNumber {
@@ -330,21 +402,21 @@ mod tests {
         let mut rng = rand::rng();
         let none = HashSet::new();
         assert_eq!(
-            pick(&pool, &none, &c("GB"), None, &mut rng)
+            pick(&pool, &none, at(&c("GB")), None, &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
             "447700900011"
         );
         assert_eq!(
-            pick(&pool, &none, &c("US"), None, &mut rng)
+            pick(&pool, &none, at(&c("US")), None, &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
             "12025550100"
         );
         assert_eq!(
-            pick(&pool, &none, &c("FR"), None, &mut rng)
+            pick(&pool, &none, at(&c("FR")), None, &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
@@ -352,7 +424,7 @@ mod tests {
         );
         let held: HashSet<Msisdn> = pool[..3].iter().map(|n| n.msisdn.clone()).collect();
         assert!(
-            pick(&pool, &held, &c("GB"), None, &mut rng).is_none(),
+            pick(&pool, &held, at(&c("GB")), None, &mut rng).is_none(),
             "reserved and retired are never picked"
         );
     }
@@ -368,7 +440,7 @@ mod tests {
         let busy = Msisdn::from_digits("447700900011").unwrap();
         let none = HashSet::new();
         assert_eq!(
-            pick(&pool, &none, &c("GB"), Some(&busy), &mut rng)
+            pick(&pool, &none, at(&c("GB")), Some(&busy), &mut rng)
                 .unwrap()
                 .msisdn,
             busy,
@@ -376,7 +448,7 @@ mod tests {
         );
         let held = HashSet::from([busy.clone()]);
         assert_eq!(
-            pick(&pool, &held, &c("GB"), Some(&busy), &mut rng)
+            pick(&pool, &held, at(&c("GB")), Some(&busy), &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
@@ -385,7 +457,7 @@ mod tests {
         );
         let reserved = Msisdn::from_digits("447700900012").unwrap();
         assert_eq!(
-            pick(&pool, &none, &c("GB"), Some(&reserved), &mut rng)
+            pick(&pool, &none, at(&c("GB")), Some(&reserved), &mut rng)
                 .unwrap()
                 .msisdn
                 .as_str(),
@@ -403,7 +475,7 @@ mod tests {
         let mut rng = rand::rng();
         let seen: HashSet<String> = (0..64)
             .map(|_| {
-                pick(&pool, &HashSet::new(), &c("GB"), None, &mut rng)
+                pick(&pool, &HashSet::new(), at(&c("GB")), None, &mut rng)
                     .unwrap()
                     .msisdn
                     .as_str()

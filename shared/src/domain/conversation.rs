@@ -290,6 +290,7 @@ where
         application_id,
         access_codes: settings.access_codes,
         quarantine_flagged: settings.quarantine_flagged,
+        geo_match: settings.geo_match,
     };
     // Holdings were read for the numbers as typed; one the number check wrote another way is
     // read again under the number calls will reach.

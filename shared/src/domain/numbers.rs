@@ -2,10 +2,12 @@
 //! written, so the pool never holds a number calls cannot reach. What `POST /numbers` does, and
 //! what the set-up does for the numbers a deploy names.
 
+use crate::error::error_chain;
 use crate::model::{NumberState, PoolNumber, StoreError};
 use crate::phone::Msisdn;
-use crate::ports::{NumberInventory, Pool};
+use crate::ports::{NumberChecker, NumberInventory, Pool};
 use crate::values::{Country, Feature};
+use crate::vonage::Insight;
 use crate::vonage::VonageError;
 
 /// A number to add, its fields read and checked at the edge.
@@ -30,7 +32,7 @@ pub enum AddError {
 
 /// Adds `new` to the pool, linked to `application_id`. A number already in the pool is
 /// [`AddError::Duplicate`], and nothing is written.
-pub async fn add<S: Pool, V: NumberInventory>(
+pub async fn add<S: Pool, V: NumberInventory + NumberChecker>(
     store: &S,
     vonage: &V,
     application_id: &str,
@@ -44,8 +46,10 @@ pub async fn add<S: Pool, V: NumberInventory>(
         .link_number(&new.msisdn, &new.country, application_id)
         .await
         .map_err(AddError::Vonage)?;
+    let location = locate(vonage, &new.msisdn).await;
     let number = PoolNumber {
         features: new.features,
+        location,
         ..PoolNumber::new(new.msisdn, new.country, new.state, now)
     };
     if !store.add_number(&number).await? {
@@ -53,4 +57,18 @@ pub async fn add<S: Pool, V: NumberInventory>(
     }
     tracing::info!(msisdn = %number.msisdn.masked(), country = %number.country, "number added to the pool");
     Ok(number)
+}
+
+/// Where a number belongs within its country, as the number check says (its
+/// `offline_location`), for matching participants to numbers of their area. A check that cannot
+/// answer leaves it unknown: the number is added all the same, and matched by country.
+pub async fn locate<V: NumberChecker>(vonage: &V, msisdn: &Msisdn) -> Option<String> {
+    match vonage.check_number(msisdn).await {
+        Ok(Insight::Valid { facts, .. }) => facts.location,
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(msisdn = %msisdn.masked(), error = %error_chain(&e), "a pool number's area not known");
+            None
+        }
+    }
 }

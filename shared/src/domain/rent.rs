@@ -17,7 +17,7 @@ use crate::error::error_chain;
 use crate::model::StoreError;
 use crate::model::{NumberState, PendingNumber, PendingStage, PoolNumber, Replacing};
 use crate::phone::Msisdn;
-use crate::ports::{Leases, NumberInventory, Pool};
+use crate::ports::{Leases, NumberChecker, NumberInventory, Pool};
 use crate::values::{Country, Feature};
 use crate::vonage::{NumberOffer, NumberQuery, VonageError};
 
@@ -70,7 +70,7 @@ pub struct Provisioner<'a, S, V> {
     pub application_id: &'a str,
 }
 
-impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
+impl<S: Pool, V: NumberInventory + NumberChecker> Provisioner<'_, S, V> {
     /// Finishes what earlier requests left pending, then rents `count` numbers matching the
     /// query. Vonage refusing one number moves on to the next offer; a store failure stops.
     pub async fn provision(
@@ -221,10 +221,12 @@ impl<S: Pool, V: NumberInventory> Provisioner<'_, S, V> {
                 .push(failure(Some(&msisdn), Step::Link, &e, true));
             return Ok(None);
         }
+        let location = crate::domain::numbers::locate(self.vonage, &msisdn).await;
         let number = PoolNumber {
             features: pending.features,
             number_type: pending.number_type,
             replaces: pending.replaces,
+            location,
             ..PoolNumber::new(msisdn, pending.country, NumberState::Active, now)
         };
         if !self.store.complete_pending(&number).await? {
@@ -313,7 +315,7 @@ pub async fn provision_exclusively<S, V>(
 ) -> Result<Report, ProvisionError>
 where
     S: Pool + Leases,
-    V: NumberInventory,
+    V: NumberInventory + NumberChecker,
 {
     let work = provisioner.provision(request, now);
     match leased(
@@ -376,7 +378,7 @@ pub async fn for_creation<S, V>(
 ) -> Result<Rented, StoreError>
 where
     S: Pool + Leases,
-    V: NumberInventory,
+    V: NumberInventory + NumberChecker,
 {
     let lease = format!("rent-{country}");
     let work = rent_within_ceiling(
@@ -397,7 +399,7 @@ where
     }
 }
 
-async fn rent_within_ceiling<S: Pool, V: NumberInventory>(
+async fn rent_within_ceiling<S: Pool, V: NumberInventory + NumberChecker>(
     store: &S,
     vonage: &V,
     policy: &AutoRent,
@@ -510,7 +512,7 @@ pub async fn replace_flagged<S, V>(
 ) -> Result<Replaced, ReplaceError>
 where
     S: Pool + Leases,
-    V: NumberInventory,
+    V: NumberInventory + NumberChecker,
 {
     let unneeded = |why: &str| Ok(Replaced::Unneeded(why.to_owned()));
     if !quarantine_flagged {
@@ -548,7 +550,7 @@ where
     }
 }
 
-async fn replace_within_ceiling<S: Pool, V: NumberInventory>(
+async fn replace_within_ceiling<S: Pool, V: NumberInventory + NumberChecker>(
     store: &S,
     vonage: &V,
     policy: &AutoRent,

@@ -601,6 +601,10 @@ pub struct PoolNumber {
     /// The flagged number this one was rented to replace (kept from its pending record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Replacing>,
+    /// Where the number belongs within its country (the number check's `offline_location`,
+    /// such as `California`), looked up when it was added; `None` when the check could not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// A flagged number, and its flag, that a rented number replaces in service. Recorded on the
@@ -696,6 +700,7 @@ impl PoolNumber {
             health_flag: None,
             health_cleared: None,
             replaces: None,
+            location: None,
         }
     }
 }

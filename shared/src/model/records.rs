@@ -216,7 +216,7 @@ impl Holdings {
 /// What became of a request to take a number out of the pool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoveOutcome {
-    Removed(PoolNumber),
+    Removed(Box<PoolNumber>),
     /// Active conversations still use it.
     InUse(i64),
     NotFound,

@@ -138,7 +138,7 @@ impl Pool for Store {
                 .map(from_item::<_, NumberItem>)
                 .transpose()?
             {
-                Some(i) => RemoveOutcome::Removed(i.number),
+                Some(i) => RemoveOutcome::Removed(Box::new(i.number)),
                 None => RemoveOutcome::NotFound,
             },
         )
