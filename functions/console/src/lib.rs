@@ -170,7 +170,7 @@ async fn route<S: ConsoleStore, I: Identity, F: RecordingFiles>(
         ("GET", ["overview"]) => overview(deps, session.ok_or(Refusal::SignIn)?).await,
         ("GET", ["conversations", id]) => {
             let s = session.ok_or(Refusal::SignIn)?;
-            conversation_page(deps, s, &conversation_id(id)?, None).await
+            conversation_page(deps, s, &conversation_id(id)?).await
         }
         (
             "GET",
@@ -195,7 +195,7 @@ async fn route<S: ConsoleStore, I: Identity, F: RecordingFiles>(
             ],
         ) => {
             let s = supervisor(session)?;
-            confirm_page(deps, req, s, &conversation_id(id)?, action, None).await
+            confirm_page(deps, req, s, &conversation_id(id)?, action).await
         }
         (
             "POST",
@@ -615,7 +615,6 @@ pub async fn conversation_page<S: ConsoleStore, I, F>(
     deps: &Deps<S, I, F>,
     s: &Session,
     id: &ConversationId,
-    flash: Option<String>,
 ) -> Answer {
     let Some(c) = deps.store.conversation(id).await? else {
         return Err(Refusal::NotFound(format!("no conversation {id}")));
@@ -647,7 +646,6 @@ pub async fn conversation_page<S: ConsoleStore, I, F>(
         200,
         &ConversationPage {
             user: Some(UserView::of(s, "")),
-            flash,
             supervisor: s.role == Role::Supervisor,
             c: history.facts(now),
             timeline: history.timeline(id),
@@ -743,7 +741,6 @@ async fn confirm_page<S: ConsoleStore, I, F>(
     s: &Session,
     id: &ConversationId,
     action: &str,
-    problem: Option<String>,
 ) -> Answer {
     let Some(c) = deps.store.conversation(id).await? else {
         return Err(Refusal::NotFound(format!("no conversation {id}")));
@@ -764,7 +761,7 @@ async fn confirm_page<S: ConsoleStore, I, F>(
         _ => ("reveal", "Reveal a participant's number?", format!("You will see {whose}'s real number. Your name, the time and your reason are kept with the conversation and published to the marketplace's backend."), "Reveal it"),
     };
     Ok(html(
-        if problem.is_some() { 400 } else { 200 },
+        200,
         &ConfirmPage {
             user: Some(UserView::of(s, "")),
             id: id.clone(),
@@ -774,7 +771,6 @@ async fn confirm_page<S: ConsoleStore, I, F>(
             button,
             csrf: s.csrf(),
             index,
-            problem,
         },
     ))
 }

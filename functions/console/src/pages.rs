@@ -157,7 +157,6 @@ pub struct RevealRow {
 #[template(path = "conversation.html")]
 pub struct ConversationPage {
     pub user: Option<UserView>,
-    pub flash: Option<String>,
     pub supervisor: bool,
     pub c: ConversationFacts,
     pub timeline: Vec<Entry>,
@@ -354,7 +353,6 @@ pub struct ConfirmPage {
     pub button: &'static str,
     pub csrf: String,
     pub index: usize,
-    pub problem: Option<String>,
 }
 
 #[derive(Template)]
