@@ -127,7 +127,7 @@ pub async fn handle<S: ConsoleStore, I: Identity, F: RecordingFiles>(
         None => None,
     };
     let post = req.method() == http::Method::POST;
-    match route(deps, &req, session.as_ref()).await {
+    let mut response = match route(deps, &req, session.as_ref()).await {
         Ok(response) => response,
         Err(Refusal::SignIn) if !post => redirect("/console/sign-in", Some(&expired_cookie(deps))),
         Err(refusal) => {
@@ -137,7 +137,17 @@ pub async fn handle<S: ConsoleStore, I: Identity, F: RecordingFiles>(
             }
             response
         }
-    }
+    };
+    let csp = if deps.console.secure_cookie {
+        CSP
+    } else {
+        CSP_LOCAL
+    };
+    response.headers_mut().insert(
+        "Content-Security-Policy",
+        http::HeaderValue::from_static(csp),
+    );
+    response
 }
 
 async fn route<S: ConsoleStore, I: Identity, F: RecordingFiles>(
@@ -239,7 +249,7 @@ fn conversation_id(raw: &str) -> Result<ConversationId, Refusal> {
 // ---- responses ------------------------------------------------------------------------------
 
 fn response(status: u16, content_type: &str, body: String) -> Response<Body> {
-    let mut r = Response::builder()
+    Response::builder()
         .status(status)
         .header("Content-Type", content_type)
         .header("Cache-Control", "no-store")
@@ -247,19 +257,14 @@ fn response(status: u16, content_type: &str, body: String) -> Response<Body> {
         .header("X-Frame-Options", "DENY")
         .header("Referrer-Policy", "no-referrer")
         .body(Body::from(body))
-        .unwrap_or_default();
-    if content_type.starts_with("text/html") {
-        r.headers_mut().insert(
-            "Content-Security-Policy",
-            http::HeaderValue::from_static(CSP),
-        );
-    }
-    r
+        .unwrap_or_default()
 }
 
 /// No script at all, styles and forms from the console only, never in a frame; recordings
-/// play from the bucket's short-lived links.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self' https: http://127.0.0.1:* http://localhost:*; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// play from the bucket's short-lived links (HTTPS; the local stand-in's are plain HTTP on
+/// the loopback).
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP_LOCAL: &str = "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self' http://127.0.0.1:* http://localhost:*; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 fn html(status: u16, page: &impl Template) -> Response<Body> {
     match page.render() {

@@ -204,6 +204,10 @@ async fn every_page_is_sent_with_headers_that_forbid_script_frames_and_caching()
             "no script is allowed at all: {csp}"
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(
+            !csp.contains("http:"),
+            "recordings over HTTPS only, but for the local stack: {csp}"
+        );
         assert_eq!(header(&r, "x-frame-options"), Some("DENY"), "{path}");
         assert_eq!(header(&r, "cache-control"), Some("no-store"), "{path}");
         assert_eq!(header(&r, "x-content-type-options"), Some("nosniff"));
