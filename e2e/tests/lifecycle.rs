@@ -66,6 +66,7 @@ async fn the_call_log_names_participants_by_label() {
         vonage: shared::vonage::VonageClient::new(&testkit::mock_config(&vonage)).unwrap(),
         conversations: shared::config::ConversationConfig::from_source(&|_: &str| None).unwrap(),
         application_id: None,
+        calls: None::<conversations::calls::Calls>,
     };
     let req = http::Request::builder()
         .method("GET")

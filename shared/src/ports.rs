@@ -21,7 +21,10 @@ use crate::model::{
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
 use crate::values::{AccessCode, ConversationId, Country, Reference};
-use crate::vonage::{Insight, NumberOffer, NumberQuery, VoiceClient, VonageClient, VonageError};
+use crate::vonage::{
+    Insight, NewCall, NumberOffer, NumberQuery, StartedCall, VoiceClient, VonageClient,
+    VonageError,
+};
 
 type Stored<T> = Result<T, StoreError>;
 type Sent<T> = Result<T, VonageError>;
@@ -577,6 +580,12 @@ pub trait CallControl: Send + Sync {
     fn transfer(&self, leg: &str, ncco: &Ncco) -> impl Future<Output = Sent<()>> + Send;
 }
 
+/// Calls the backend starts, through the Voice API (click-to-call).
+pub trait CallStarter: Send + Sync {
+    /// Rings `call.to` from `call.from` and plays them `call.ncco` when they answer.
+    fn create_call(&self, call: &NewCall<'_>) -> impl Future<Output = Sent<StartedCall>> + Send;
+}
+
 /// Sends one SMS; the message id.
 pub trait SmsSender: Send + Sync {
     fn send_sms(
@@ -660,4 +669,8 @@ delegate!(VoiceClient => RecordingSource {
 delegate!(VoiceClient => CallControl {
     fn hang_up(&self, leg: &str) -> Sent<()>;
     fn transfer(&self, leg: &str, ncco: &Ncco) -> Sent<()>;
+});
+
+delegate!(VoiceClient => CallStarter {
+    fn create_call(&self, call: &NewCall<'_>) -> Sent<StartedCall>;
 });

@@ -1400,6 +1400,7 @@ mod ledgers {
             price: None,
             detail: None,
             routed_by: Default::default(),
+            initiated_by: Default::default(),
         }
     }
 

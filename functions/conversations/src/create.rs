@@ -221,7 +221,7 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<Label>, Api
         .transpose()
         .map_err(|e| ApiError::InvalidRequest(format!("participants[{index}].label must be {e}")))
 }
-pub async fn create<S, V>(deps: &Deps<S, V>, req: CreateRequest) -> Result<Answer, ApiError>
+pub async fn create<S, V, C>(deps: &Deps<S, V, C>, req: CreateRequest) -> Result<Answer, ApiError>
 where
     S: Conversations + Pool + Leases + InsightCache,
     V: NumberChecker + NumberInventory,

@@ -14,7 +14,8 @@ use shared::domain::calls;
 use shared::domain::calls::CallStore;
 pub use shared::domain::calls::{Incoming, Outcome, Recorded};
 use shared::http::empty_response;
-use shared::model::{CallEvent, Direction, RoutedBy};
+use shared::model::{CallEvent, Direction, InitiatedBy, RoutedBy};
+use shared::seal::STARTED_BY_API;
 use shared::model::{CallRef, StoreError};
 use shared::problem::{ApiError, error_chain};
 use shared::signature::{Signed, WebhookAuth};
@@ -123,9 +124,11 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
         Some("outbound") => Some(Direction::Outbound),
         _ => None,
     };
-    // A leg an access code connected names its conversation and caller in our own event URL.
+    // A leg an access code connected, and every leg of a call the API started, names its
+    // conversation and caller in our own event URL.
+    let started = carried.routed.as_deref() == Some(STARTED_BY_API);
     let routed = match (&carried.conversation_id, carried.caller) {
-        (Some(id), Some(caller)) if carried.routed.as_deref() == Some("code") => Some(CallRef {
+        (Some(id), Some(caller)) if started || carried.routed.as_deref() == Some("code") => Some(CallRef {
             conversation_id: id.parse().map_err(|_| {
                 ApiError::InvalidRequest("conversation_id is not a conversation id".into())
             })?,
@@ -154,10 +157,15 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
             rate: decimal("rate"),
             price: decimal("price"),
             detail: get("detail").filter(|d| token(d, 64)).map(str::to_owned),
-            routed_by: if routed.is_some() {
+            routed_by: if routed.is_some() && !started {
                 RoutedBy::Code
             } else {
                 RoutedBy::CallerId
+            },
+            initiated_by: if started {
+                InitiatedBy::Api
+            } else {
+                InitiatedBy::Caller
             },
         },
         to: get("to").unwrap_or_default().to_owned(),

@@ -8,7 +8,8 @@ use crate::config::MissedCallConfig;
 use crate::config::texts::Key;
 use crate::domain::Retention;
 use crate::model::{
-    CallEvent, Conversation, Direction, MissedCallMode, MissedCallNotice, Notification, spoken,
+    CallEvent, Conversation, Direction, InitiatedBy, MissedCallMode, MissedCallNotice,
+    Notification, spoken,
 };
 use crate::model::{CallRef, StoreError};
 use crate::ncco::Ncco;
@@ -93,6 +94,17 @@ pub async fn record<S: CallStore>(
     };
     let mut event = event.clone();
     event.caller_index = call.caller_index;
+    // Vonage rang the caller of a call the API started: their leg is the caller's all the same
+    // (the call log's, number health's and a missed call's "callee" is the other one).
+    if event.initiated_by == InitiatedBy::Api
+        && event.direction == Some(Direction::Outbound)
+        && conversation
+            .participants
+            .get(usize::from(call.caller_index.min(1)))
+            .is_some_and(|p| p.number.as_str() == incoming.to)
+    {
+        event.direction = Some(Direction::Inbound);
+    }
     // The callee's phone shows their own proxy number: number health counts the call there.
     if event.direction == Some(Direction::Outbound) {
         event.shown_number = conversation

@@ -785,6 +785,35 @@ pub struct CallEvent {
     /// How the call found its conversation.
     #[serde(default, skip_serializing_if = "RoutedBy::is_caller_id")]
     pub routed_by: RoutedBy,
+    /// Who started the call: the caller dialling a proxy number, or the management API
+    /// (click-to-call), whose caller's leg is kept as the caller's (`inbound`) leg although
+    /// Vonage rang it.
+    #[serde(default, skip_serializing_if = "InitiatedBy::is_caller")]
+    pub initiated_by: InitiatedBy,
+}
+
+/// Who started a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitiatedBy {
+    /// The caller dialled their proxy number.
+    #[default]
+    Caller,
+    /// `POST /conversations/{id}/calls`: Vonage rang the caller from their proxy number.
+    Api,
+}
+
+impl InitiatedBy {
+    pub fn is_caller(&self) -> bool {
+        *self == Self::Caller
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Caller => "caller",
+            Self::Api => "api",
+        }
+    }
 }
 
 /// How a call found its conversation: the caller's number, or the access code they typed.
@@ -825,6 +854,8 @@ pub struct Interaction {
     pub missed: Option<Missed>,
     /// Whether caller ID or an access code routed it.
     pub routed_by: RoutedBy,
+    /// Whether the caller dialled it or the management API started it.
+    pub initiated_by: InitiatedBy,
     /// Every status of every leg with its time, in order.
     pub statuses: Vec<StatusAt>,
 }
@@ -942,6 +973,11 @@ impl Interaction {
                     RoutedBy::Code
                 } else {
                     RoutedBy::CallerId
+                },
+                initiated_by: if mine.iter().any(|e| e.initiated_by == InitiatedBy::Api) {
+                    InitiatedBy::Api
+                } else {
+                    InitiatedBy::Caller
                 },
                 statuses: mine
                     .iter()
