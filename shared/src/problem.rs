@@ -143,9 +143,7 @@ impl ApiError {
             Self::VonageUnavailable(_) => {
                 "A Vonage API is unavailable; try again later.".to_owned()
             }
-            Self::VonageRefused(_) => {
-                "Vonage refused the request; nothing was changed.".to_owned()
-            }
+            Self::VonageRefused(_) => "Vonage refused the request; nothing was changed.".to_owned(),
             Self::StoreUnavailable(_) => {
                 "The data store is busy or did not answer in time; try again shortly.".to_owned()
             }

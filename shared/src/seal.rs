@@ -145,7 +145,10 @@ impl Seal {
                     .ok()
                     .and_then(|json| serde_json::from_slice(&json).ok())
                     .ok_or(SealError::Malformed)?;
-                match (claimed.routed.as_deref(), claimed.conversation_id.as_deref()) {
+                match (
+                    claimed.routed.as_deref(),
+                    claimed.conversation_id.as_deref(),
+                ) {
                     (Some(STARTED_BY_API), Some(id)) => {
                         self.open_bound(&started_binding(id), sealed)
                     }

@@ -74,7 +74,8 @@ pub async fn start<S: StorePorts, V, C: CallStarter>(
         }));
     };
     let index = usize::from(asked.from_index);
-    let route = &c.routes()[index];
+    let routes = c.routes();
+    let route = &routes[index];
     let caller = &c.participants[index];
     let base = calls
         .call

@@ -142,9 +142,7 @@ async fn route<S: StorePorts, V: VonagePorts, C: CallStarter>(
             | ["conversations", _]
             | ["conversations", _, "reopen"]
             | ["conversations", _, "calls"],
-        ) => {
-            Err(ApiError::MethodNotAllowed(method.to_owned()))
-        }
+        ) => Err(ApiError::MethodNotAllowed(method.to_owned())),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
 }

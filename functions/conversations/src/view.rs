@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use shared::model::{InitiatedBy, RelayedMessage};
 use shared::model::{
     CallRecording, CallSettings, Checked, CloseReason, Conversation, DeliveryState, Direction,
     ExpiryMode, Interaction, LineType, Missed, Mode, NotificationStatus, Participant,
     RecordingKind, RoutedBy, SentText,
 };
+use shared::model::{InitiatedBy, RelayedMessage};
 use shared::rfc3339;
 use shared::values::{
     CallStatus, ConversationId, Country, Label, Language, MessageStatus, Reference,

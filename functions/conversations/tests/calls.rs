@@ -99,13 +99,16 @@ async fn a_call_rings_the_caller_from_their_own_proxy_and_connects_them_as_if_th
         let actions = started.ncco.as_array().unwrap();
         assert_eq!(
             actions[0],
-            json!({"action": "talk", "text": "Connecting your call."})
+            json!({"action": "talk", "text": "Connecting your call.", "language": "en-GB"})
         );
         let connect = actions.last().unwrap();
         assert_eq!(connect["action"], "connect");
         assert_eq!(connect["from"], proxies[1 - from_index]);
         assert_eq!(connect["endpoint"][0]["number"], numbers[1 - from_index]);
-        assert_eq!(connect["eventType"], "synchronous", "missed calls follow up");
+        assert_eq!(
+            connect["eventType"], "synchronous",
+            "missed calls follow up"
+        );
         // Both legs' events name the conversation and the caller, sealed for the conversation.
         for url in [
             started.event_url.as_str(),
@@ -148,8 +151,7 @@ async fn the_conversations_call_settings_come_with_it() {
     assert_ncco(&started.ncco);
     let actions = started.ncco.as_array().unwrap();
     assert_eq!(
-        actions[0]["text"],
-        "Putting you through to your rider.",
+        actions[0]["text"], "Putting you through to your rider.",
         "the driver calls the rider"
     );
     assert_eq!(actions[1]["text"], "This call is recorded.");
@@ -180,20 +182,26 @@ async fn closed_expired_and_unknown_conversations_are_refused_with_nothing_sent(
     );
     assert_eq!(status, 200);
     let (status, body) = start(&app, id, json!({"from_index": 0})).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conversation_closed")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conversation_closed"))
+    );
 
     // Past its expiry, whether or not the sweep has run (rule 4).
     let now = shared::now();
     let expired = testkit::conversation(
         "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
-        ("447700900003", "447700900103"),
-        ("447700900004", "447700900104"),
+        ("447700900003", PA),
+        ("447700900004", PB),
         now - 3600,
         now - 1,
     );
     app.store.create_conversation(&expired).await.unwrap();
     let (status, body) = start(&app, &expired.id.to_string(), json!({"from_index": 1})).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conversation_closed")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("conversation_closed"))
+    );
 
     for unknown in ["0d8f3c1e-1f2a-4b5c-9d8e-7f6a5b4c3d2e", "not-an-id"] {
         let (status, body) = start(&app, unknown, json!({"from_index": 0})).await;
@@ -216,7 +224,11 @@ async fn a_bad_body_is_refused_before_anything_is_read_or_sent() {
         (json!({"from_index": "0"}), "invalid_request"),
     ] {
         let (status, answer) = read(handle(&app, request("POST", &path, Some(body.clone()))).await);
-        assert_eq!((status, answer["code"].as_str()), (400, Some(code)), "{body}");
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some(code)),
+            "{body}"
+        );
     }
     let (status, answer) = read(
         handle(
@@ -225,7 +237,10 @@ async fn a_bad_body_is_refused_before_anything_is_read_or_sent() {
         )
         .await,
     );
-    assert_eq!((status, answer["code"].as_str()), (400, Some("invalid_json")));
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("invalid_json"))
+    );
     let (status, _) = read(handle(&app, request("GET", &path, None)).await);
     assert_eq!(status, 405);
     assert!(voice(&app).started_calls().is_empty());
@@ -250,28 +265,38 @@ async fn a_voice_api_that_fails_or_refuses_leaves_nothing_written() {
     .await;
     assert!(response.headers().contains_key("retry-after"));
     let (status, body) = read(response);
-    assert_eq!((status, body["code"].as_str()), (503, Some("vonage_unavailable")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("vonage_unavailable"))
+    );
     voice(&app).fail("voice", false);
 
     voice(&app).refuse("voice", true);
     let (status, body) = start(&app, id, json!({"from_index": 0})).await;
-    assert_eq!((status, body["code"].as_str()), (502, Some("vonage_refused")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (502, Some("vonage_refused"))
+    );
     assert!(!body.to_string().contains(A), "no number in the problem");
 
     let after = app.store.conversation(&id.parse().unwrap()).await.unwrap();
     assert_eq!(before, after);
-    assert!(app
-        .store
-        .call_events(&id.parse().unwrap())
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        app.store
+            .call_events(&id.parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Without the application's key there is no Voice API to ask.
     let mut without = app;
     without.calls = None;
     let (status, body) = start(&without, id, json!({"from_index": 0})).await;
-    assert_eq!((status, body["code"].as_str()), (503, Some("vonage_unavailable")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("vonage_unavailable"))
+    );
 }
 
 #[tokio::test]
