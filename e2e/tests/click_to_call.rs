@@ -87,6 +87,7 @@ async fn stack() -> Stack {
             methods: WebhookMethods::Any,
             retention: shared::domain::Retention { seconds: 86_400 },
             missed: Default::default(),
+            timers: None,
         },
         store,
         stand_in,

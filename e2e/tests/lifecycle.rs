@@ -39,6 +39,7 @@ async fn the_call_log_names_participants_by_label() {
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
         missed: Default::default(),
+        timers: None,
     };
     // The callee's leg (proxy(driver) → driver) of the rider's call.
     for (status, second, extra) in [

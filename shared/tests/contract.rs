@@ -106,6 +106,7 @@ mod conversations {
             missed_call: shared::model::MissedCallMode::Silent,
             record: true,
             whisper_accept: false,
+            ..Default::default()
         };
         store.create_conversation(&c).await.unwrap();
 

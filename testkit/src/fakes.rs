@@ -1430,6 +1430,18 @@ impl CallControl for FakeVonage {
         lock(&self.legs).push((leg.to_owned(), ncco.to_json()));
         Ok(())
     }
+
+    async fn talk(
+        &self,
+        leg: &str,
+        text: &str,
+        language: Option<&shared::values::Language>,
+    ) -> Result<(), VonageError> {
+        self.request("voice", Api::Voice)?;
+        let language = language.map_or(String::new(), |l| format!(" ({l})"));
+        lock(&self.legs).push((leg.to_owned(), format!("talk: {text}{language}")));
+        Ok(())
+    }
 }
 
 impl shared::ports::CallStarter for FakeVonage {

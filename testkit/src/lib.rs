@@ -927,3 +927,53 @@ pub async fn fresh_bucket() -> shared::files::Bucket {
         .expect("bucket created");
     bucket
 }
+
+/// A new, empty schedule group on the local AWS stand-in (`AWS_ENDPOINT_URL_SCHEDULER`), and
+/// the call timers that schedule warnings in it for a warning function and role of the test's.
+pub async fn fresh_timers() -> shared::scheduler::Scheduler {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_SCHEDULER").is_ok(),
+        "AWS_ENDPOINT_URL_SCHEDULER is not set: run the tests with scripts/test, which starts the \
+         local AWS stand-in"
+    );
+    let config = shared::config::WarningConfig {
+        group: format!("calls-{}", uuid::Uuid::new_v4().simple()),
+        target_arn: "arn:aws:lambda:us-east-1:123456789012:function:warn".into(),
+        role_arn: "arn:aws:iam::123456789012:role/warn-schedules".into(),
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let client = aws_sdk_scheduler::Client::new(&sdk);
+    client
+        .create_schedule_group()
+        .name(&config.group)
+        .send()
+        .await
+        .expect("schedule group created");
+    shared::scheduler::Scheduler::with_client(client, &config)
+}
+
+/// The schedule `name` of `timers`' group as the stand-in keeps it, or `None`.
+pub async fn schedule(
+    timers: &shared::scheduler::Scheduler,
+    name: &str,
+) -> Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput> {
+    match timers
+        .client()
+        .get_schedule()
+        .group_name(timers.group())
+        .name(name)
+        .send()
+        .await
+    {
+        Ok(found) => Some(found),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("get_schedule failed: {e:?}"),
+    }
+}

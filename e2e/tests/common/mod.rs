@@ -63,6 +63,7 @@ impl Stack {
                     seconds: retention_seconds,
                 },
                 missed: Default::default(),
+                timers: None,
             },
             texts: sms::Deps {
                 store: store.clone(),

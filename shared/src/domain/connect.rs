@@ -93,7 +93,7 @@ pub fn bridge(config: &CallConfig, route: &Route, urls: &Urls<'_>) -> Ncco {
         callee: &route.callee,
         caller_id: &route.callee_proxy,
         ring_timeout: config.ring_timeout_seconds,
-        call_limit: config.call_limit_seconds,
+        call_limit: route.limit_seconds.unwrap_or(config.call_limit_seconds),
         event_url: &event_url,
         on_answer,
         synchronous: route.missed_call.follows_up(),

@@ -309,6 +309,14 @@ pub struct CallSettings {
     /// What a call the callee does not take leads to.
     #[serde(default)]
     pub missed_call: MissedCallMode,
+    /// Longest a connected call may last, in seconds (at most 7200); `None`: as configured
+    /// (`CALL_LIMIT_SECONDS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<u32>,
+    /// Both parties hear a warning this many seconds before `limit_seconds` cuts the call
+    /// (an EventBridge Scheduler one-time schedule made when the callee answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_before_seconds: Option<u32>,
 }
 
 impl CallSettings {
@@ -500,6 +508,9 @@ pub struct Route {
     /// The callee's number is a landline: texts are not relayed to it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub callee_landline: bool,
+    /// The conversation's call limit, in seconds; `None`: as configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<u32>,
 }
 
 impl Route {
@@ -534,6 +545,7 @@ impl Route {
             missed_call: c.call.missed_call,
             ambiguous: caller.shared,
             callee_landline: !callee.takes_texts(),
+            limit_seconds: c.call.limit_seconds,
         }
     }
 }

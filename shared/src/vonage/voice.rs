@@ -105,7 +105,7 @@ impl VoiceClient {
         });
         let response = send_retrying(0, self.backoff, api, false, &[], || {
             self.http
-                .post(&self.voice_url)
+                .post(self.voice_url.as_str())
                 .bearer_auth(&token)
                 .json(&body)
         })
@@ -125,6 +125,30 @@ impl VoiceClient {
     pub async fn hang_up(&self, leg: &str) -> Result<(), VonageError> {
         self.modify(leg, &serde_json::json!({"action": "hangup"}))
             .await
+    }
+
+    /// `PUT {voice}/{leg}/talk`: speaks `text` into a leg in `language` (Vonage's default voice
+    /// without one) while the call goes on. A leg that has ended answers `404`.
+    #[tracing::instrument(skip_all)]
+    pub async fn talk(
+        &self,
+        leg: &str,
+        text: &str,
+        language: Option<&crate::values::Language>,
+    ) -> Result<(), VonageError> {
+        let api = Api::Voice;
+        if leg.is_empty() || !leg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(VonageError::rejected(api, "leg", "not a call leg's id"));
+        }
+        let token = self.token.sign(api)?;
+        let url = format!("{}/{leg}/talk", self.voice_url);
+        let mut body = serde_json::json!({"text": text});
+        if let Some(language) = language {
+            body["language"] = serde_json::json!(language);
+        }
+        self.send(api, || self.http.put(&url).bearer_auth(&token).json(&body))
+            .await
+            .map(drop)
     }
 
     /// Takes a leg out of what it is doing and plays it `ncco` instead.
