@@ -253,6 +253,17 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(401, {"title": "Unauthorized", "detail": "Invalid token"})
             number = json.loads(raw or b"{}").get("phone_number") or ""
             return self.reply(200, {"request_id": str(uuid.uuid4()), "insights": insights(number)})
+        if url.path == "/v1/calls":
+            # Click-to-call: the call is "started" and nothing rings; its events are the
+            # tester's to post (scripts/sign-webhook), with the event URL it names.
+            with LOCK:
+                app = application_of(self.headers.get("Authorization") or "")
+            if app is None:
+                return self.reply(401, {"title": "Unauthorized", "detail": "Invalid token"})
+            body = json.loads(raw or b"{}")
+            print("Voice: call started, event URL %s" % (body.get("event_url") or [""])[0], flush=True)
+            return self.reply(201, {"uuid": str(uuid.uuid4()), "status": "started",
+                                    "direction": "outbound", "conversation_uuid": "CON-" + str(uuid.uuid4())})
         if url.path == "/v1/messages":
             with LOCK:
                 app = application_of(self.headers.get("Authorization") or "")

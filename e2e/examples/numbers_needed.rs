@@ -29,6 +29,7 @@ async fn fits(k: usize, pool: usize, codes: bool, vonage: &VonageClient) -> bool
         vonage: vonage.clone(),
         conversations,
         application_id: None,
+        calls: None::<conversations::calls::Calls>,
     };
     for i in 0..k {
         let body = json!({"participants": [

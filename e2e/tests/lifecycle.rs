@@ -39,6 +39,7 @@ async fn the_call_log_names_participants_by_label() {
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
         missed: Default::default(),
+        timers: None,
     };
     // The callee's leg (proxy(driver) → driver) of the rider's call.
     for (status, second, extra) in [
@@ -66,6 +67,7 @@ async fn the_call_log_names_participants_by_label() {
         vonage: shared::vonage::VonageClient::new(&testkit::mock_config(&vonage)).unwrap(),
         conversations: shared::config::ConversationConfig::from_source(&|_: &str| None).unwrap(),
         application_id: None,
+        calls: None::<conversations::calls::Calls>,
     };
     let req = http::Request::builder()
         .method("GET")

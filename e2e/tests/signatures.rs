@@ -141,6 +141,7 @@ async fn the_event_webhook_refuses_unsigned_events_and_writes_nothing() {
         methods: WebhookMethods::Post,
         retention: shared::domain::Retention { seconds: 60 },
         missed: Default::default(),
+        timers: None,
     };
     let body = r#"{"from":"447700900001","to":"447700900101","uuid":"u1","conversation_uuid":"CON-1","status":"started","direction":"inbound"}"#;
     for (what, req, status) in cases("/webhooks/event", body) {
@@ -192,6 +193,7 @@ async fn strict_webhooks_refuse_get_even_when_signed() {
         methods: WebhookMethods::Post,
         retention: shared::domain::Retention { seconds: 60 },
         missed: Default::default(),
+        timers: None,
     };
     refused(event::handle(&deps, get("/webhooks/event")).await, "event");
     assert!(all_items(&store).await.is_empty());

@@ -16,6 +16,7 @@ pub mod ports;
 pub mod problem;
 pub mod request;
 pub mod runtime;
+pub mod scheduler;
 pub mod seal;
 pub mod secrets;
 pub mod signature;

@@ -12,16 +12,19 @@ use std::future::Future;
 
 use crate::files::FilesError;
 use crate::model::{
-    CallEvent, CallRecording, CallRef, CloseOutcome, Closing, CodeGuess, Conversation, CountedCall,
-    DayCounter, DayCounts, DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor, GuessSpent,
-    HealthCleared, HealthFlag, Holdings, HookDecision, ListFilter, MessagePart, MissedCallNotice,
-    Notification, NumberFacts, Page, PendingNumber, PoolNumber, RelayedMessage, RemoveOutcome,
-    Reveal, Route, SentText, Sharing, StoreError, Tally, TextOwner, WriteError,
+    CallEvent, CallRecording, CallRef, CallWarning, CloseOutcome, Closing, CodeGuess, Conversation,
+    CountedCall, DayCounter, DayCounts, DeliveryState, Exhaustion, ExpiredPage, ExpiryCursor,
+    GuessSpent, HealthCleared, HealthFlag, Holdings, HookDecision, ListFilter, MessagePart,
+    MissedCallNotice, Notification, NumberFacts, Page, PendingNumber, PoolNumber, RelayedMessage,
+    RemoveOutcome, Reveal, Route, SentText, Sharing, StoreError, Tally, TextOwner, TimerError,
+    WriteError,
 };
 use crate::ncco::Ncco;
 use crate::phone::Msisdn;
-use crate::values::{AccessCode, ConversationId, Country, Reference};
-use crate::vonage::{Insight, NumberOffer, NumberQuery, VoiceClient, VonageClient, VonageError};
+use crate::values::{AccessCode, ConversationId, Country, Language, Reference};
+use crate::vonage::{
+    Insight, NewCall, NumberOffer, NumberQuery, StartedCall, VoiceClient, VonageClient, VonageError,
+};
 
 type Stored<T> = Result<T, StoreError>;
 type Sent<T> = Result<T, VonageError>;
@@ -536,6 +539,21 @@ impl<T> StoreContract for T where
 {
 }
 
+// ---- timers ------------------------------------------------------------------------------------
+
+/// One-time timers for calls in progress (`crate::scheduler`: EventBridge Scheduler), named
+/// after the call, so setting one twice sets it once.
+pub trait CallTimers: Send + Sync {
+    /// Schedules `warning` to be spoken at `warning.at`; one already set for the call stays.
+    fn set_warning(
+        &self,
+        warning: &CallWarning,
+    ) -> impl Future<Output = Result<(), TimerError>> + Send;
+
+    /// Cancels the call's warning; one that is not set (or has gone off) is fine.
+    fn cancel_warning(&self, call_id: &str) -> impl Future<Output = Result<(), TimerError>> + Send;
+}
+
 // ---- Vonage and the bucket --------------------------------------------------------------------
 
 /// Where recordings are kept (the stack's bucket).
@@ -575,6 +593,20 @@ pub trait CallControl: Send + Sync {
 
     /// Takes a leg out of what it is doing and plays it `ncco` instead.
     fn transfer(&self, leg: &str, ncco: &Ncco) -> impl Future<Output = Sent<()>> + Send;
+
+    /// Speaks `text` into a leg, in `language`, while the call goes on.
+    fn talk(
+        &self,
+        leg: &str,
+        text: &str,
+        language: Option<&Language>,
+    ) -> impl Future<Output = Sent<()>> + Send;
+}
+
+/// Calls the backend starts, through the Voice API (click-to-call).
+pub trait CallStarter: Send + Sync {
+    /// Rings `call.to` from `call.from` and plays them `call.ncco` when they answer.
+    fn create_call(&self, call: &NewCall<'_>) -> impl Future<Output = Sent<StartedCall>> + Send;
 }
 
 /// Sends one SMS; the message id.
@@ -660,4 +692,9 @@ delegate!(VoiceClient => RecordingSource {
 delegate!(VoiceClient => CallControl {
     fn hang_up(&self, leg: &str) -> Sent<()>;
     fn transfer(&self, leg: &str, ncco: &Ncco) -> Sent<()>;
+    fn talk(&self, leg: &str, text: &str, language: Option<&Language>) -> Sent<()>;
+});
+
+delegate!(VoiceClient => CallStarter {
+    fn create_call(&self, call: &NewCall<'_>) -> Sent<StartedCall>;
 });

@@ -49,6 +49,9 @@ pub enum ApiError {
     PostOnly(String),
     #[error("a Vonage API did not answer correctly")]
     VonageUnavailable(#[source] crate::vonage::VonageError),
+    /// Vonage answered, and refused what was asked (a `4xx` that a retry would not change).
+    #[error("Vonage refused the request")]
+    VonageRefused(#[source] crate::vonage::VonageError),
     /// The store throttled, timed out or conflicted after bounded retries.
     #[error("the store is unavailable")]
     StoreUnavailable(#[source] crate::model::StoreError),
@@ -113,6 +116,7 @@ impl ApiError {
                 (401, "unauthorized", "Unauthorized")
             }
             Self::VonageUnavailable(_) => (503, "vonage_unavailable", "Vonage unavailable"),
+            Self::VonageRefused(_) => (502, "vonage_refused", "Vonage refused the request"),
             Self::StoreUnavailable(_) => (503, "store_unavailable", "Store unavailable"),
             Self::Unavailable => (503, "unavailable", "Service unavailable"),
             Self::Internal(_) => (500, "internal", "Internal error"),
@@ -139,6 +143,7 @@ impl ApiError {
             Self::VonageUnavailable(_) => {
                 "A Vonage API is unavailable; try again later.".to_owned()
             }
+            Self::VonageRefused(_) => "Vonage refused the request; nothing was changed.".to_owned(),
             Self::StoreUnavailable(_) => {
                 "The data store is busy or did not answer in time; try again shortly.".to_owned()
             }

@@ -15,6 +15,9 @@ use sha2::Sha256;
 /// The query parameter a sealed value travels in.
 pub const PARAM: &str = "s";
 
+/// [`Carried::routed`] of a call the management API started (click-to-call).
+pub const STARTED_BY_API: &str = "api";
+
 /// What one of our URLs carries. Every field is optional: each URL names what it needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Carried {
@@ -30,7 +33,7 @@ pub struct Carried {
     /// The code prompt's attempt, from 1.
     #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u8>,
-    /// How the call was routed (`code`).
+    /// How the call was routed (`code`), or that the API started it (`api`).
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub routed: Option<String>,
     /// The caller's leg, which a callee's refusal transfers.
@@ -118,8 +121,45 @@ impl Seal {
         format!("{url}{joiner}{PARAM}={}", self.seal(call, carried))
     }
 
-    /// What `sealed` carries, if it was sealed by this key for `call`.
+    /// `url` with `carried` sealed for a call the management API is about to start, which has
+    /// no `conversation_uuid` yet: bound to the conversation `carried` names instead, and
+    /// marked as started by the API ([`STARTED_BY_API`]), the only kind of value that opens
+    /// this way.
+    pub fn url_for_started_call(&self, url: &str, carried: &Carried) -> String {
+        let carried = Carried {
+            routed: Some(STARTED_BY_API.into()),
+            ..carried.clone()
+        };
+        let bound = started_binding(carried.conversation_id.as_deref().unwrap_or_default());
+        self.url(url, &bound, &carried)
+    }
+
+    /// What `sealed` carries, if it was sealed by this key for `call`, or for the conversation
+    /// of a call the management API started ([`Self::url_for_started_call`]).
     pub fn open(&self, call: &str, sealed: &str) -> Result<Carried, SealError> {
+        match self.open_bound(call, sealed) {
+            Err(SealError::Broken) => {
+                let (payload, _) = sealed.split_once('.').ok_or(SealError::Malformed)?;
+                let claimed: Carried = URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .ok()
+                    .and_then(|json| serde_json::from_slice(&json).ok())
+                    .ok_or(SealError::Malformed)?;
+                match (
+                    claimed.routed.as_deref(),
+                    claimed.conversation_id.as_deref(),
+                ) {
+                    (Some(STARTED_BY_API), Some(id)) => {
+                        self.open_bound(&started_binding(id), sealed)
+                    }
+                    _ => Err(SealError::Broken),
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn open_bound(&self, call: &str, sealed: &str) -> Result<Carried, SealError> {
         let (payload, tag) = sealed.split_once('.').ok_or(SealError::Malformed)?;
         let tag = URL_SAFE_NO_PAD
             .decode(tag)
@@ -132,6 +172,12 @@ impl Seal {
             .map_err(|_| SealError::Malformed)?;
         serde_json::from_slice(&json).map_err(|_| SealError::Malformed)
     }
+}
+
+/// What a started call's values are bound to: its conversation, under a name no
+/// `conversation_uuid` has.
+fn started_binding(conversation_id: &str) -> String {
+    format!("api-started:{conversation_id}")
 }
 
 fn mac(key: &[u8]) -> Mac256 {
@@ -189,5 +235,36 @@ mod tests {
         );
         assert_eq!(seal.open("CON-1", "no-dot"), Err(SealError::Malformed));
         assert_eq!(seal.open("CON-1", "a.***"), Err(SealError::Malformed));
+    }
+
+    #[test]
+    fn a_started_calls_value_opens_on_any_leg_of_it_and_no_other_value_does_so() {
+        let seal = Seal::new(SecretString::from("k"));
+        let url = seal.url_for_started_call("https://x/webhooks/event", &carried());
+        let sealed = url.split_once("?s=").map(|(_, s)| s).unwrap_or_default();
+        let opened = seal.open("CON-9", sealed).expect("opens");
+        assert_eq!(opened.routed.as_deref(), Some(STARTED_BY_API));
+        assert_eq!(opened.conversation_id, carried().conversation_id);
+        // A value sealed for one call does not open on another by claiming to be started.
+        let bound = seal.seal(
+            "CON-1",
+            &Carried {
+                routed: Some(STARTED_BY_API.into()),
+                ..carried()
+            },
+        );
+        assert_eq!(seal.open("CON-2", &bound), Err(SealError::Broken));
+        // Nor does a started call's value with its conversation changed.
+        let (_, tag) = sealed.split_once('.').unwrap_or_default();
+        let edited = Carried {
+            conversation_id: Some("another".into()),
+            routed: Some(STARTED_BY_API.into()),
+            ..carried()
+        };
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&edited).unwrap_or_default());
+        assert_eq!(
+            seal.open("CON-9", &format!("{payload}.{tag}")),
+            Err(SealError::Broken)
+        );
     }
 }

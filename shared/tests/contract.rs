@@ -106,6 +106,7 @@ mod conversations {
             missed_call: shared::model::MissedCallMode::Silent,
             record: true,
             whisper_accept: false,
+            ..Default::default()
         };
         store.create_conversation(&c).await.unwrap();
 
@@ -1419,6 +1420,7 @@ mod ledgers {
             price: None,
             detail: None,
             routed_by: Default::default(),
+            initiated_by: Default::default(),
         }
     }
 

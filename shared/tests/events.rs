@@ -31,6 +31,7 @@ fn call(status: &str, direction: Direction, caller_index: u8) -> CallEvent {
         price: (status == "completed").then(|| "0.00980000".into()),
         detail: None,
         routed_by: Default::default(),
+        initiated_by: Default::default(),
     }
 }
 

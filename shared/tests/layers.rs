@@ -28,6 +28,7 @@ const LAYERS: [(&str, &[&str]); 5] = [
             "sms_signature",
             "hook",
             "secrets",
+            "scheduler",
             "table",
             "telemetry",
         ],

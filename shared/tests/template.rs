@@ -454,6 +454,7 @@ fn calls_reach_number_health_from_the_table_stream_with_a_filter_and_a_dead_lett
         price: None,
         detail: None,
         routed_by: Default::default(),
+        initiated_by: Default::default(),
     };
     let image =
         shared::store::call_event_image(&shared::values::ConversationId::random(), &event, 0)

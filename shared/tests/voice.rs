@@ -121,3 +121,74 @@ async fn a_recording_past_the_size_cap_is_not_kept() {
     assert_eq!(kept.size, 1024 * 1024);
     assert_eq!(kept.collect().await.unwrap().len(), 1024 * 1024);
 }
+
+#[tokio::test]
+async fn a_call_is_created_as_the_spec_says_and_signed_by_the_application() {
+    use shared::phone::Msisdn;
+    use shared::vonage::NewCall;
+    let (private, public) = application_key_pair();
+    let stand_in = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "uuid": "63f61863-4a51-4f6b-86e1-46edebcf9356", "status": "started",
+            "direction": "outbound", "conversation_uuid": "f972836a-550f-45fa-956c-12a2ab5b7d22",
+        })))
+        .mount(&stand_in)
+        .await;
+    // voice.yml with its call endpoints told apart (testkit::voice_spec_for_calls says why).
+    let prism = SpecProxy::start_file(&testkit::voice_spec_for_calls(), &stand_in.uri());
+    let voice = voice_client(&prism.url, &stand_in.uri(), APP, &private);
+    let (to, from) = (
+        Msisdn::from_digits("447700900001").unwrap(),
+        Msisdn::from_digits("447700900101").unwrap(),
+    );
+    let ncco = Ncco::speak("Connecting your call.", None);
+    let started = voice
+        .create_call(&NewCall {
+            to: &to,
+            from: &from,
+            ncco: &ncco,
+            event_url: "https://proxy.example.com/webhooks/event?s=abc.def",
+            ringing_timer: 500,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        started.conversation_uuid,
+        "f972836a-550f-45fa-956c-12a2ab5b7d22"
+    );
+    let requests = stand_in.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "it passed the spec, once");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&requests[0].body).unwrap(),
+        json!({
+            "to": [{"type": "phone", "number": "447700900001"}],
+            "from": {"type": "phone", "number": "447700900101"},
+            "ncco": [{"action": "talk", "text": "Connecting your call."}],
+            "event_url": ["https://proxy.example.com/webhooks/event?s=abc.def"],
+            "event_method": "POST",
+            "ringing_timer": 120,
+        })
+    );
+    assert_eq!(claims(&requests[0], &public)["application_id"], APP);
+
+    // A refusal is not retried (a second try could ring twice); nor is a failure.
+    let refusing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&refusing)
+        .await;
+    let voice = voice_client(&refusing.uri(), &refusing.uri(), APP, &private);
+    let failed = voice
+        .create_call(&NewCall {
+            to: &to,
+            from: &from,
+            ncco: &ncco,
+            event_url: "https://proxy.example.com/webhooks/event",
+            ringing_timer: 45,
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(refusing.received_requests().await.unwrap().len(), 1);
+}

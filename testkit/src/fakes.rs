@@ -1257,12 +1257,31 @@ pub struct FakeVonage {
     requests: Mutex<Vec<&'static str>>,
     /// Call legs told what to do: (leg, `hangup` or the NCCO it was transferred to).
     legs: Mutex<Vec<(String, String)>>,
+    /// Calls started through the Voice API.
+    started: Mutex<Vec<StartedCallRecord>>,
+}
+
+/// A call the fake Voice API was asked to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartedCallRecord {
+    pub to: String,
+    pub from: String,
+    pub ncco: serde_json::Value,
+    pub event_url: String,
+    pub ringing_timer: u32,
+    /// The `conversation_uuid` it answered with.
+    pub call_id: String,
 }
 
 impl FakeVonage {
     /// What each call leg was told, in order: (leg, `hangup` or the NCCO transferred to).
     pub fn legs(&self) -> Vec<(String, String)> {
         lock(&self.legs).clone()
+    }
+
+    /// The calls started through the Voice API, in order.
+    pub fn started_calls(&self) -> Vec<StartedCallRecord> {
+        lock(&self.started).clone()
     }
 
     /// What Number Insight says of `number`.
@@ -1410,6 +1429,42 @@ impl CallControl for FakeVonage {
         self.request("voice", Api::Voice)?;
         lock(&self.legs).push((leg.to_owned(), ncco.to_json()));
         Ok(())
+    }
+
+    async fn talk(
+        &self,
+        leg: &str,
+        text: &str,
+        language: Option<&shared::values::Language>,
+    ) -> Result<(), VonageError> {
+        self.request("voice", Api::Voice)?;
+        let language = language.map_or(String::new(), |l| format!(" ({l})"));
+        lock(&self.legs).push((leg.to_owned(), format!("talk: {text}{language}")));
+        Ok(())
+    }
+}
+
+impl shared::ports::CallStarter for FakeVonage {
+    async fn create_call(
+        &self,
+        call: &shared::vonage::NewCall<'_>,
+    ) -> Result<shared::vonage::StartedCall, VonageError> {
+        self.request("voice", Api::Voice)?;
+        let mut started = lock(&self.started);
+        let n = started.len() + 1;
+        let call_id = format!("CON-{n:08}-0000-4000-8000-000000000000");
+        started.push(StartedCallRecord {
+            to: call.to.as_str().to_owned(),
+            from: call.from.as_str().to_owned(),
+            ncco: serde_json::to_value(call.ncco).unwrap_or_default(),
+            event_url: call.event_url.to_owned(),
+            ringing_timer: call.ringing_timer,
+            call_id: call_id.clone(),
+        });
+        Ok(shared::vonage::StartedCall {
+            uuid: format!("leg-{n}"),
+            conversation_uuid: call_id,
+        })
     }
 }
 

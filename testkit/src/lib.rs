@@ -384,6 +384,11 @@ impl SpecProxy {
     /// Starts Prism (`PRISM_BIN`, set by scripts/test) on a free port for `spec` (a file name
     /// in `../shared/vonage`) in front of `upstream`.
     pub fn start(spec: &str, upstream: &str) -> Self {
+        Self::start_file(&spec_path(spec), upstream)
+    }
+
+    /// [`Self::start`] for a spec at `path`.
+    pub fn start_file(spec: &str, upstream: &str) -> Self {
         // A free port can be taken by another test's server between our probe and Prism's own
         // bind; Prism then exits, while that other server answers on the port. So the proxy
         // counts as started only when our process still runs and Prism itself answers.
@@ -398,21 +403,12 @@ impl SpecProxy {
     fn try_start(spec: &str, upstream: &str) -> Option<Self> {
         let prism = std::env::var("PRISM_BIN")
             .expect("PRISM_BIN is not set: run the tests with scripts/test, which installs Prism");
-        let spec = format!("{}/../../shared/vonage/{spec}", env!("CARGO_MANIFEST_DIR"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let child = std::process::Command::new(prism)
-            .args([
-                "proxy",
-                &spec,
-                upstream,
-                "--errors",
-                "-h",
-                "127.0.0.1",
-                "-p",
-            ])
+            .args(["proxy", spec, upstream, "--errors", "-h", "127.0.0.1", "-p"])
             .arg(port.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -434,6 +430,39 @@ impl SpecProxy {
         }
         None
     }
+}
+
+/// The path of the Vonage spec `file` in `../shared/vonage`.
+fn spec_path(file: &str) -> String {
+    format!("{}/../../shared/vonage/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `voice.yml` with its call endpoints told apart, written to a file of its own: the path.
+///
+/// The published spec lists a create-call request's `to` as `oneOf` a phone, SIP, websocket or
+/// VBC endpoint, but its SIP endpoint requires only `type` (which no `enum` pins), so every
+/// phone endpoint matches it too and no request with a phone `to` passes a strict `oneOf`
+/// (Prism answers `422` to any). Here the SIP endpoint requires its `uri`, as Vonage's own
+/// reference says it has, and each endpoint's `type` is the one word it documents; nothing
+/// else changes.
+pub fn voice_spec_for_calls() -> String {
+    let text = std::fs::read_to_string(spec_path("voice.yml")).expect("voice.yml");
+    let mut spec: serde_yaml::Value = serde_yaml::from_str(&text).expect("voice.yml is YAML");
+    let schemas = &mut spec["components"]["schemas"];
+    schemas["EndpointSip"]["required"] = serde_yaml::from_str("[type, uri]").expect("YAML");
+    for (endpoint, word) in [
+        ("EndpointPhoneTo", "phone"),
+        ("EndpointPhoneFrom", "phone"),
+        ("EndpointSip", "sip"),
+        ("EndpointWebsocket", "websocket"),
+        ("EndpointVBCExtension", "vbc"),
+    ] {
+        schemas[endpoint]["properties"]["type"]["enum"] =
+            serde_yaml::from_str(&format!("[{word}]")).expect("YAML");
+    }
+    let path = std::env::temp_dir().join(format!("voice-for-calls-{}.yml", std::process::id()));
+    std::fs::write(&path, serde_yaml::to_string(&spec).expect("YAML")).expect("written");
+    path.to_string_lossy().into_owned()
 }
 
 /// Whether Prism answers on `port`: a path no spec has gets one of Prism's own errors.
@@ -493,8 +522,10 @@ pub async fn assert_spec_accepts(stand_in: &MockServer, prefix: &str, prism_url:
         let method =
             reqwest::Method::from_bytes(r.method.as_str().as_bytes()).expect("an HTTP method");
         let mut replay = client.request(method, &url).body(r.body.clone());
-        if let Some(ct) = r.headers.get("content-type") {
-            replay = replay.header("content-type", ct.as_bytes());
+        for name in ["content-type", "authorization"] {
+            if let Some(value) = r.headers.get(name) {
+                replay = replay.header(name, value.as_bytes());
+            }
         }
         let answer = replay.send().await.expect("the Prism mock answers");
         let status = answer.status();
@@ -895,4 +926,54 @@ pub async fn fresh_bucket() -> shared::files::Bucket {
         .await
         .expect("bucket created");
     bucket
+}
+
+/// A new, empty schedule group on the local AWS stand-in (`AWS_ENDPOINT_URL_SCHEDULER`), and
+/// the call timers that schedule warnings in it for a warning function and role of the test's.
+pub async fn fresh_timers() -> shared::scheduler::Scheduler {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_SCHEDULER").is_ok(),
+        "AWS_ENDPOINT_URL_SCHEDULER is not set: run the tests with scripts/test, which starts the \
+         local AWS stand-in"
+    );
+    let config = shared::config::WarningConfig {
+        group: format!("calls-{}", uuid::Uuid::new_v4().simple()),
+        target_arn: "arn:aws:lambda:us-east-1:123456789012:function:warn".into(),
+        role_arn: "arn:aws:iam::123456789012:role/warn-schedules".into(),
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let client = aws_sdk_scheduler::Client::new(&sdk);
+    client
+        .create_schedule_group()
+        .name(&config.group)
+        .send()
+        .await
+        .expect("schedule group created");
+    shared::scheduler::Scheduler::with_client(client, &config)
+}
+
+/// The schedule `name` of `timers`' group as the stand-in keeps it, or `None`.
+pub async fn schedule(
+    timers: &shared::scheduler::Scheduler,
+    name: &str,
+) -> Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput> {
+    match timers
+        .client()
+        .get_schedule()
+        .group_name(timers.group())
+        .name(name)
+        .send()
+        .await
+    {
+        Ok(found) => Some(found),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("get_schedule failed: {e:?}"),
+    }
 }

@@ -44,6 +44,7 @@ impl Stack {
                 vonage: vonage.clone(),
                 conversations: ConversationConfig::from_source(&none).unwrap(),
                 application_id: None,
+                calls: None,
             },
             answer: answer::Deps {
                 store: store.clone(),
@@ -62,6 +63,7 @@ impl Stack {
                     seconds: retention_seconds,
                 },
                 missed: Default::default(),
+                timers: None,
             },
             texts: sms::Deps {
                 store: store.clone(),

@@ -121,6 +121,7 @@ fn bench(c: &mut Criterion) {
         whisper_accept: true,
         record: true,
         missed_call: shared::model::MissedCallMode::Message,
+        ..Default::default()
     };
     let every_setting = Deps {
         store: MemoryStore::with([full]),

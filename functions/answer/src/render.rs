@@ -1,14 +1,13 @@
 //! Plans as NCCOs: what the caller is told (in their language where the texts catalogue has
 //! it), the code prompt, and the connect with the URLs it carries, sealed for the call.
 
-use std::borrow::Cow;
-
 use lambda_http::Request;
 use shared::config::texts::Key;
 use shared::domain::answer::{InboundCall, Plan, Said};
+use shared::domain::connect::{self, Sealing, Urls};
 use shared::http::request_base_url;
 use shared::model::{Route, RoutedBy};
-use shared::ncco::{Bridge, Ncco, Recording};
+use shared::ncco::Ncco;
 use shared::seal::Carried;
 use shared::values::Language;
 
@@ -87,8 +86,8 @@ pub(crate) fn base_url<S, V>(deps: &Deps<S, V>, req: &Request) -> String {
 }
 
 /// Connects the caller (whose leg is the call's) to the other participant of `route`, with the
-/// other participant's proxy number as caller ID (rule 1); a recorded call is announced and
-/// recorded first. What the connect's URLs carry back is sealed for the call.
+/// other participant's proxy number as caller ID (rule 1), as `shared::domain::connect` builds
+/// it for every call; what the connect's URLs carry back is sealed for the call.
 fn connect<S, V>(
     deps: &Deps<S, V>,
     req: &Request,
@@ -105,81 +104,19 @@ fn connect<S, V>(
         caller_id = %route.callee_proxy.masked(),
         "connecting"
     );
-    let leg = Carried {
-        conversation_id: Some(route.conversation_id.to_string()),
-        caller: Some(route.caller_index),
-        ..Carried::default()
-    };
-    let on_answer = route.whisper.then(|| {
-        seal.url(
-            &format!("{base}/webhooks/whisper"),
-            call.sealed_for,
-            &Carried {
-                leg: leg_id(call.leg).map(str::to_owned),
-                ..leg.clone()
+    connect::bridge(
+        &deps.call,
+        route,
+        &Urls {
+            base: &base,
+            seal: &seal,
+            sealing: Sealing::Call {
+                call: call.sealed_for,
+                caller_leg: leg_id(call.leg),
+                routed_by,
             },
-        )
-    });
-    let language = route.language.as_ref();
-    Ncco::connect(Bridge {
-        announcement: &announcement(deps, route),
-        language,
-        callee: &route.callee,
-        caller_id: &route.callee_proxy,
-        ring_timeout: deps.call.ring_timeout_seconds,
-        call_limit: deps.call.call_limit_seconds,
-        // A code-routed leg names its conversation: caller ID cannot.
-        event_url: &match routed_by {
-            RoutedBy::CallerId => format!("{base}/webhooks/event"),
-            RoutedBy::Code => seal.url(
-                &format!("{base}/webhooks/event"),
-                call.sealed_for,
-                &Carried {
-                    routed: Some("code".into()),
-                    ..leg.clone()
-                },
-            ),
         },
-        on_answer,
-        synchronous: route.missed_call.follows_up(),
-        record: route.record.then(|| Recording {
-            notice: in_language(
-                deps,
-                Key::RecordingNotice,
-                &deps.call.recording_notice,
-                language,
-            ),
-            event_url: seal.url(
-                &format!("{base}/webhooks/recording"),
-                call.sealed_for,
-                &Carried {
-                    conversation_id: leg.conversation_id.clone(),
-                    ..Carried::default()
-                },
-            ),
-        }),
-    })
-}
-
-/// What the caller on `route` hears before connecting: the conversation's announcement; the
-/// configured one in the caller's language where the conversation has the configured one
-/// (as creation fills it in); the configured one, as it stands, on a route from before
-/// announcements were kept.
-fn announcement<'a, S, V>(deps: &'a Deps<S, V>, route: &'a Route) -> Cow<'a, str> {
-    let configured = deps.call.announcement.as_str();
-    let Some(text) = route.announcement.as_deref() else {
-        return configured.into();
-    };
-    let language = route.language.as_ref();
-    let Some(own) = deps.call.texts.localized(Key::Announcement, language) else {
-        return text.into();
-    };
-    let fill = |template: &str| template.replace("{callee}", route.callee_name());
-    if fill(configured) == text {
-        fill(own).into()
-    } else {
-        text.into()
-    }
+    )
 }
 
 /// Text `key` in `language` where the catalogue has it there, else `default` (the default

@@ -49,7 +49,16 @@ fn every_event_file_parses_and_names_a_function() {
     for entry in std::fs::read_dir(events_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         let function = name.split('-').next().unwrap();
-        if ["expiry", "publisher", "notifier", "setup", "replace"].contains(&function) {
+        if [
+            "expiry",
+            "publisher",
+            "notifier",
+            "setup",
+            "replace",
+            "warn",
+        ]
+        .contains(&function)
+        {
             continue;
         }
         assert!(

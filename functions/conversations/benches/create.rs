@@ -85,6 +85,7 @@ async fn app(vonage: &MockServer) -> Deps {
             .with_number_check(NumberCheck::IdentityInsights(insights)),
         conversations: ConversationConfig::from_source(&|_: &str| None).unwrap(),
         application_id: None,
+        calls: None,
     }
 }
 

@@ -55,6 +55,14 @@ pub struct CallRequest {
     /// leads to.
     #[serde(default)]
     pub missed_call: Option<MissedCallMode>,
+    /// Longest a connected call may last, in seconds (1 to 7200); by default
+    /// `CALL_LIMIT_SECONDS`.
+    #[serde(default)]
+    pub limit_seconds: Option<u32>,
+    /// Both parties are warned this many seconds before `limit_seconds` cuts the call
+    /// (0 < warn < limit; it needs `limit_seconds`).
+    #[serde(default)]
+    pub warn_before_seconds: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,6 +162,28 @@ fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSett
                 .into(),
         ));
     }
+    let limit_seconds = asked.limit_seconds.or(defaults.limit_seconds);
+    if limit_seconds.is_some_and(|l| !(1..=7200).contains(&l)) {
+        return Err(ApiError::InvalidRequest(
+            "call.limit_seconds is 1 to 7200: Vonage cuts a call at two hours".into(),
+        ));
+    }
+    let warn_before_seconds = asked.warn_before_seconds.or(defaults.warn_before_seconds);
+    if let Some(warn) = warn_before_seconds {
+        match limit_seconds {
+            None => {
+                return Err(ApiError::InvalidRequest(
+                    "call.warn_before_seconds warns before call.limit_seconds: it needs it".into(),
+                ));
+            }
+            Some(limit) if warn == 0 || warn >= limit => {
+                return Err(ApiError::InvalidRequest(format!(
+                    "call.warn_before_seconds is more than 0 and less than call.limit_seconds ({limit})"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     Ok(CallSettings {
         announcement: text(
             "announcement",
@@ -171,6 +201,8 @@ fn call_settings(defaults: &CallSettings, asked: CallRequest) -> Result<CallSett
         whisper_accept: asked.whisper_accept.unwrap_or(defaults.whisper_accept),
         record,
         missed_call,
+        limit_seconds,
+        warn_before_seconds,
     })
 }
 
@@ -221,7 +253,7 @@ fn check_label(index: usize, label: Option<String>) -> Result<Option<Label>, Api
         .transpose()
         .map_err(|e| ApiError::InvalidRequest(format!("participants[{index}].label must be {e}")))
 }
-pub async fn create<S, V>(deps: &Deps<S, V>, req: CreateRequest) -> Result<Answer, ApiError>
+pub async fn create<S, V, C>(deps: &Deps<S, V, C>, req: CreateRequest) -> Result<Answer, ApiError>
 where
     S: Conversations + Pool + Leases + InsightCache,
     V: NumberChecker + NumberInventory,

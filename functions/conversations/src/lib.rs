@@ -1,6 +1,8 @@
 //! The conversations API: `POST /conversations`, `GET /conversations`, `GET` and
-//! `DELETE /conversations/{id}`.
+//! `DELETE /conversations/{id}`, `POST /conversations/{id}/reopen`, and
+//! `POST /conversations/{id}/calls` (click-to-call).
 
+pub mod calls;
 pub mod create;
 pub mod view;
 
@@ -16,26 +18,30 @@ use shared::model::{CloseOutcome, ListFilter};
 use shared::model::{CloseReason, Conversation, ConversationStatus, Interaction};
 use shared::phone::Msisdn;
 use shared::ports::{
-    CallLog, Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool, SmsLedger,
-    TextLedger,
+    CallLog, CallStarter, Conversations, InsightCache, Leases, NumberChecker, NumberInventory,
+    Pool, SmsLedger, TextLedger,
 };
 use shared::problem::ApiError;
 use shared::store::Store;
 use shared::values::ConversationId;
-use shared::vonage::VonageClient;
+use shared::vonage::{VoiceClient, VonageClient};
 
+use crate::calls::Calls;
 use crate::create::Answer;
 use crate::view::{ConversationView, ListView};
 
 /// What the conversations API needs: conversations, the pool and leases (`Store` in the stack,
 /// an in-memory fake in handler tests), Number Insight, SMS and the number inventory (the Vonage
 /// client, or a fake), and the settings.
-pub struct Deps<S = Store, V = VonageClient> {
+pub struct Deps<S = Store, V = VonageClient, C = VoiceClient> {
     pub store: S,
     pub vonage: V,
     pub conversations: ConversationConfig,
     /// The Vonage application rented numbers are linked to (needed only with auto-rent).
     pub application_id: Option<String>,
+    /// Click-to-call: the Voice API and what a connect says; `None` where the application's
+    /// key is not in the secret yet (`503 vonage_unavailable` then).
+    pub calls: Option<Calls<C>>,
 }
 
 /// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 20 s Lambda timeout:
@@ -58,8 +64,8 @@ impl<T: Conversations + CallLog + SmsLedger + Pool + Leases + InsightCache + Tex
 pub trait VonagePorts: NumberChecker + NumberInventory {}
 impl<T: NumberChecker + NumberInventory> VonagePorts for T {}
 
-pub async fn handle<S: StorePorts, V: VonagePorts>(
-    deps: &Deps<S, V>,
+pub async fn handle<S: StorePorts, V: VonagePorts, C: CallStarter>(
+    deps: &Deps<S, V, C>,
     req: Request,
 ) -> Response<Body> {
     match route(deps, &req).await {
@@ -68,8 +74,8 @@ pub async fn handle<S: StorePorts, V: VonagePorts>(
     }
 }
 
-async fn route<S: StorePorts, V: VonagePorts>(
-    deps: &Deps<S, V>,
+async fn route<S: StorePorts, V: VonagePorts, C: CallStarter>(
+    deps: &Deps<S, V, C>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let path = shared::http::path(req);
@@ -129,9 +135,14 @@ async fn route<S: StorePorts, V: VonagePorts>(
                 },
             )
         }
-        (_, ["conversations"] | ["conversations", _] | ["conversations", _, "reopen"]) => {
-            Err(ApiError::MethodNotAllowed(method.to_owned()))
-        }
+        ("POST", ["conversations", id, "calls"]) => calls::start(deps, req, id).await,
+        (
+            _,
+            ["conversations"]
+            | ["conversations", _]
+            | ["conversations", _, "reopen"]
+            | ["conversations", _, "calls"],
+        ) => Err(ApiError::MethodNotAllowed(method.to_owned())),
         _ => Err(ApiError::NotFound(format!("no route for {path}"))),
     }
 }
@@ -162,13 +173,16 @@ fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
     ConversationId::from_uuid(raw).ok_or_else(not_found)
 }
 
-async fn find<S: StorePorts, V>(deps: &Deps<S, V>, raw_id: &str) -> Result<Conversation, ApiError> {
+async fn find<S: StorePorts, V, C>(
+    deps: &Deps<S, V, C>,
+    raw_id: &str,
+) -> Result<Conversation, ApiError> {
     let id = conversation_id(raw_id)?;
     deps.store.conversation(&id).await?.ok_or_else(not_found)
 }
 
-async fn list<S: StorePorts, V>(
-    deps: &Deps<S, V>,
+async fn list<S: StorePorts, V, C>(
+    deps: &Deps<S, V, C>,
     req: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let q = req.query_string_parameters();
@@ -216,7 +230,7 @@ async fn list<S: StorePorts, V>(
     ))
 }
 
-impl<S: StorePorts, V: VonagePorts> shared::runtime::Handler for Deps<S, V> {
+impl<S: StorePorts, V: VonagePorts, C: CallStarter> shared::runtime::Handler for Deps<S, V, C> {
     async fn handle(&self, req: Request) -> Response<Body> {
         handle(self, req).await
     }

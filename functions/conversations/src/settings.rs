@@ -4,11 +4,16 @@ use std::time::Duration;
 
 use lambda_http::Error;
 use shared::config::{
-    ConfigError, ConversationConfig, Env, Source, StoreConfig, VonageConfig, request_timeout,
+    CallConfig, ConfigError, ConversationConfig, Env, Source, StoreConfig, VoiceConfig,
+    VonageConfig, request_timeout,
 };
+use shared::problem::error_chain;
 use shared::runtime::Start;
-use shared::secrets::{application_id, vonage_client};
+use shared::secrets::{PRIVATE_KEY, application_id, resolve, vonage_client};
+use shared::signature::webhook_auth;
+use shared::vonage::VoiceClient;
 
+use crate::calls::Calls;
 use crate::{DEFAULT_TIMEOUT, Deps};
 
 #[derive(Debug, Clone)]
@@ -19,6 +24,12 @@ pub struct Settings {
     /// Every Vonage setting but the API secret, which each build reads.
     pub vonage: VonageConfig,
     pub conversations: ConversationConfig,
+    /// What a call `POST /conversations/{id}/calls` starts hears and how long it rings, as the
+    /// answer webhook's connect.
+    pub call: CallConfig,
+    /// The Voice API's settings (`VONAGE_VOICE_URL`, ...) but the application's id and key,
+    /// which each build reads.
+    pub voice: VoiceConfig,
 }
 
 impl Settings {
@@ -28,7 +39,32 @@ impl Settings {
             store: StoreConfig::from_source(src)?,
             vonage: VonageConfig::without_secret(src)?,
             conversations: ConversationConfig::from_source(src)?,
+            call: CallConfig::from_source(src)?,
+            voice: VoiceConfig::without_credentials(src)?,
         })
+    }
+
+    /// Click-to-call's Voice API, signing with the application's key where the secret holds it
+    /// (`None` before the set-up has put it there), and the webhooks' seal, which the event
+    /// webhook opens.
+    async fn calls(&self, src: &dyn Source) -> Result<Option<Calls>, Error> {
+        let seal = webhook_auth(src).await?.seal();
+        let (Some(id), Some(key)) = (application_id(src).await?, resolve(src, PRIVATE_KEY).await?)
+        else {
+            return Ok(None);
+        };
+        Ok(VoiceClient::new(&VoiceConfig {
+            application_id: id,
+            private_key: key,
+            ..self.voice.clone()
+        })
+        .inspect_err(|e| tracing::error!(error = %error_chain(e), "no click-to-call: the application's key cannot be used"))
+        .ok()
+        .map(|voice| Calls {
+            voice,
+            call: self.call.clone(),
+            seal,
+        }))
     }
 }
 
@@ -41,6 +77,7 @@ impl Start for Settings {
             vonage: vonage_client(&self.vonage, &Env).await?,
             conversations: self.conversations.clone(),
             application_id: application_id(&Env).await?,
+            calls: self.calls(&Env).await?,
         })
     }
 }
@@ -65,6 +102,8 @@ mod tests {
             ("ACCESS_CODES", "true"),
             ("ACCESS_CODE_DIGITS", "4"),
             ("QUARANTINE_FLAGGED", "false"),
+            ("VONAGE_VOICE_URL", "http://127.0.0.1:4623/"),
+            ("RING_TIMEOUT_SECONDS", "25"),
         ]);
         let s = Settings::from_source(&env).unwrap();
         assert_eq!(s.timeout, Duration::from_millis(9000));
@@ -83,6 +122,8 @@ mod tests {
         assert!(s.conversations.sticky);
         assert_eq!(s.conversations.access_codes, Some(4));
         assert!(!s.conversations.quarantine_flagged);
+        assert_eq!(s.voice.voice_url, "http://127.0.0.1:4623");
+        assert_eq!(s.call.ring_timeout_seconds, 25);
         assert_refused(
             Settings::from_source,
             &env,
@@ -99,6 +140,8 @@ mod tests {
                 ("ACCESS_CODE_DIGITS", "12"),
                 ("MISSED_CALL", "shout"),
                 ("QUARANTINE_FLAGGED", "sometimes"),
+                ("RING_TIMEOUT_SECONDS", "long"),
+                ("CALL_LIMIT_SECONDS", "9000"),
             ],
         );
     }

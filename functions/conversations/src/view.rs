@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use shared::model::RelayedMessage;
 use shared::model::{
     CallRecording, CallSettings, Checked, CloseReason, Conversation, DeliveryState, Direction,
     ExpiryMode, Interaction, LineType, Missed, Mode, NotificationStatus, Participant,
     RecordingKind, RoutedBy, SentText,
 };
+use shared::model::{InitiatedBy, RelayedMessage};
 use shared::rfc3339;
 use shared::values::{
     CallStatus, ConversationId, Country, Label, Language, MessageStatus, Reference,
@@ -93,6 +93,9 @@ pub struct CallView {
     pub missed: Option<Missed>,
     /// `caller_id`, or `code` for a call an access code routed.
     pub routed_by: RoutedBy,
+    /// `caller` (they dialled their proxy number), or `api` for a call
+    /// `POST /conversations/{id}/calls` started.
+    pub initiated_by: InitiatedBy,
     /// Its recordings (a recorded call, or a voicemail the caller left); a link to one from
     /// `GET /conversations/{id}/calls/{call_id}/recording`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -151,6 +154,7 @@ impl CallView {
             rate: i.rate.clone(),
             missed: i.missed.clone(),
             routed_by: i.routed_by,
+            initiated_by: i.initiated_by,
             recordings: recordings
                 .iter()
                 .filter(|r| r.call_id == i.call_id)

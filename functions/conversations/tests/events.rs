@@ -20,11 +20,13 @@ async fn the_conversations_events_play_as_named() {
     let (status, list, _) = app.call(load("conversations-list.json")).await;
     assert_eq!(status, 200);
     assert_eq!(list["conversations"][0]["id"], created["id"]);
-    // The get, close and reopen events name a conversation this fresh table does not hold.
+    // The get, close, reopen and call events name a conversation this fresh table does not
+    // hold.
     for file in [
         "conversations-get.json",
         "conversations-close.json",
         "conversations-reopen.json",
+        "conversations-calls.json",
     ] {
         let (status, body, _) = app.call(load(file)).await;
         assert_eq!(

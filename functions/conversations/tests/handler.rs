@@ -27,6 +27,7 @@ fn app(store: MemoryStore, settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeV
         conversations: ConversationConfig::from_source(&move |k: &str| settings.get(k).cloned())
             .unwrap(),
         application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+        calls: None,
     }
 }
 
@@ -593,6 +594,7 @@ async fn the_call_log_shows_why_a_call_was_missed_and_its_recordings() {
             price: None,
             detail: None,
             routed_by: Default::default(),
+            initiated_by: Default::default(),
         };
         deps.store.record_event(&id, &event, 0).await.unwrap();
     }

@@ -184,6 +184,7 @@ fn renting_app(
         conversations: ConversationConfig::from_source(&move |k: &str| settings.get(k).cloned())
             .unwrap(),
         application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+        calls: None,
     }
 }
 

@@ -33,6 +33,7 @@ fn app(store: MemoryStore, settings: &[(&str, &str)]) -> Deps<MemoryStore, FakeV
         conversations: ConversationConfig::from_source(&move |k: &str| settings.get(k).cloned())
             .unwrap(),
         application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+        calls: None,
     }
 }
 

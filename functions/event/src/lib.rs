@@ -12,11 +12,13 @@ use shared::config::{MissedCallConfig, WebhookMethods};
 use shared::domain::Retention;
 use shared::domain::calls;
 use shared::domain::calls::CallStore;
-pub use shared::domain::calls::{Incoming, Outcome, Recorded};
+pub use shared::domain::calls::{CallError, Incoming, Outcome, Recorded};
 use shared::http::empty_response;
-use shared::model::{CallEvent, Direction, RoutedBy};
-use shared::model::{CallRef, StoreError};
+use shared::model::CallRef;
+use shared::model::{CallEvent, Direction, InitiatedBy, RoutedBy};
 use shared::problem::{ApiError, error_chain};
+use shared::scheduler::Scheduler;
+use shared::seal::STARTED_BY_API;
 use shared::signature::{Signed, WebhookAuth};
 use shared::store::Store;
 use shared::values::CallStatus;
@@ -31,8 +33,11 @@ pub struct Deps<S = Store> {
     /// How long call records are kept after their conversation's expiry.
     pub retention: Retention,
     /// What the caller hears after a call the callee did not take, and how often the callee
-    /// is texted about it.
+    /// is texted about it (and the texts catalogue, for a call's warning before its limit).
     pub missed: MissedCallConfig,
+    /// Where a call's warning before its limit is scheduled (EventBridge Scheduler); `None`
+    /// where no warnings are (`CALL_WARNING_*` unset).
+    pub timers: Option<Scheduler>,
 }
 
 /// One request's budget (`REQUEST_TIMEOUT_MS`), inside the function's 10 s Lambda timeout:
@@ -66,10 +71,14 @@ pub async fn handle<S: CallStore>(deps: &Deps<S>, req: Request) -> Response<Body
             .unwrap_or_else(|_| empty_response(204)),
         Ok(_) => empty_response(204),
         // Vonage retries an event on a 503 (and on 429 and 504, not on a 500): better than
-        // losing it. Each event is kept once, however often it comes.
-        Err(e) => {
+        // losing it. Each event is kept once, however often it comes, and a warning set once.
+        Err(CallError::Store(e)) => {
             tracing::error!(call_id = %incoming.event.call_id, error = %error_chain(&e), "call event not recorded");
             ApiError::StoreUnavailable(e).into_response()
+        }
+        Err(CallError::Timer(e)) => {
+            tracing::error!(call_id = %incoming.event.call_id, error = %error_chain(&e), "call's warning not set");
+            ApiError::Unavailable.into_response()
         }
     }
 }
@@ -123,17 +132,21 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
         Some("outbound") => Some(Direction::Outbound),
         _ => None,
     };
-    // A leg an access code connected names its conversation and caller in our own event URL.
+    // A leg an access code connected, and every leg of a call the API started, names its
+    // conversation and caller in our own event URL.
+    let started = carried.routed.as_deref() == Some(STARTED_BY_API);
     let routed = match (&carried.conversation_id, carried.caller) {
-        (Some(id), Some(caller)) if carried.routed.as_deref() == Some("code") => Some(CallRef {
-            conversation_id: id.parse().map_err(|_| {
-                ApiError::InvalidRequest("conversation_id is not a conversation id".into())
-            })?,
-            caller_index: match caller {
-                0 | 1 => caller,
-                _ => return Err(ApiError::InvalidRequest("caller is 0 or 1".into())),
-            },
-        }),
+        (Some(id), Some(caller)) if started || carried.routed.as_deref() == Some("code") => {
+            Some(CallRef {
+                conversation_id: id.parse().map_err(|_| {
+                    ApiError::InvalidRequest("conversation_id is not a conversation id".into())
+                })?,
+                caller_index: match caller {
+                    0 | 1 => caller,
+                    _ => return Err(ApiError::InvalidRequest("caller is 0 or 1".into())),
+                },
+            })
+        }
         _ => None,
     };
     let decimal = |k: &str| {
@@ -154,10 +167,15 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
             rate: decimal("rate"),
             price: decimal("price"),
             detail: get("detail").filter(|d| token(d, 64)).map(str::to_owned),
-            routed_by: if routed.is_some() {
+            routed_by: if routed.is_some() && !started {
                 RoutedBy::Code
             } else {
                 RoutedBy::CallerId
+            },
+            initiated_by: if started {
+                InitiatedBy::Api
+            } else {
+                InitiatedBy::Caller
             },
         },
         to: get("to").unwrap_or_default().to_owned(),
@@ -168,14 +186,22 @@ pub fn parse_signed(req: &Request, auth: &WebhookAuth) -> Result<Option<Incoming
     }))
 }
 
-/// Keeps an event on its conversation, notes the activity there, and follows up a call the
-/// callee did not take.
+/// Keeps an event on its conversation, notes the activity there, times the call's warning
+/// before its limit, and follows up a call the callee did not take.
 pub async fn record<S: CallStore>(
     deps: &Deps<S>,
     incoming: &Incoming,
     now: i64,
-) -> Result<Recorded, StoreError> {
-    calls::record(&deps.store, deps.retention, &deps.missed, incoming, now).await
+) -> Result<Recorded, CallError> {
+    calls::record_and_time(
+        &deps.store,
+        deps.timers.as_ref(),
+        deps.retention,
+        &deps.missed,
+        incoming,
+        now,
+    )
+    .await
 }
 
 impl<S: CallStore> shared::runtime::Handler for Deps<S> {

@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use lambda_http::Error;
 use shared::config::{
-    ConfigError, Env, MissedCallConfig, Source, StoreConfig, WebhookMethods, request_timeout,
+    ConfigError, Env, MissedCallConfig, Source, StoreConfig, WarningConfig, WebhookMethods,
+    request_timeout,
 };
 use shared::domain::Retention;
 use shared::runtime::Start;
+use shared::scheduler::Scheduler;
 use shared::signature::webhook_auth;
 
 use crate::{DEFAULT_TIMEOUT, Deps};
@@ -20,6 +22,8 @@ pub struct Settings {
     pub methods: WebhookMethods,
     pub retention: Retention,
     pub missed: MissedCallConfig,
+    /// Where a call's warning before its limit is scheduled; `None`: no warnings.
+    pub warnings: Option<WarningConfig>,
 }
 
 impl Settings {
@@ -30,6 +34,7 @@ impl Settings {
             methods: WebhookMethods::from_source(src)?,
             retention: Retention::from_source(src)?,
             missed: MissedCallConfig::from_source(src)?,
+            warnings: WarningConfig::from_source(src)?,
         })
     }
 }
@@ -44,6 +49,10 @@ impl Start for Settings {
             methods: self.methods,
             retention: self.retention,
             missed: self.missed.clone(),
+            timers: match &self.warnings {
+                Some(w) => Some(Scheduler::new(w, &self.store.budget).await),
+                None => None,
+            },
         })
     }
 }
@@ -64,6 +73,15 @@ mod tests {
             ("RETENTION_DAYS", "2"),
             ("MISSED_CALL_SMS_INTERVAL_SECONDS", "60"),
             ("PUBLIC_BASE_URL", "https://proxy.example.com/"),
+            ("CALL_WARNING_SCHEDULE_GROUP", "proxy-calls"),
+            (
+                "CALL_WARNING_FUNCTION_ARN",
+                "arn:aws:lambda:us-east-1:123456789012:function:warn",
+            ),
+            (
+                "CALL_WARNING_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/proxy-warn",
+            ),
         ]);
         let s = Settings::from_source(&env).unwrap();
         assert_eq!(s.timeout, Duration::from_millis(700));
@@ -72,6 +90,21 @@ mod tests {
         assert_eq!(s.methods, WebhookMethods::Any);
         assert_eq!(s.retention.seconds, 2 * 24 * 3600);
         assert_eq!(s.missed.quiet_seconds, 60);
+        assert_eq!(
+            s.warnings.as_ref().map(|w| w.group.as_str()),
+            Some("proxy-calls")
+        );
+        assert!(
+            Settings::from_source(
+                &env.without("CALL_WARNING_SCHEDULE_GROUP")
+                    .without("CALL_WARNING_FUNCTION_ARN")
+                    .without("CALL_WARNING_ROLE_ARN")
+            )
+            .unwrap()
+            .warnings
+            .is_none(),
+            "no warnings without their settings"
+        );
         assert_eq!(
             s.missed.public_base_url.as_deref(),
             Some("https://proxy.example.com")
@@ -87,6 +120,7 @@ mod tests {
                 ("RETENTION_DAYS", "a month"),
                 ("MISSED_CALL_SMS_INTERVAL_SECONDS", "often"),
                 ("TEXTS", "{"),
+                ("CALL_WARNING_ROLE_ARN", ""),
             ],
         );
     }

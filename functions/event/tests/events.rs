@@ -34,6 +34,7 @@ async fn every_status_event_plays_as_named() {
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
         missed: Default::default(),
+        timers: None,
     };
 
     let statuses = [

@@ -80,6 +80,7 @@ async fn every_event_is_kept_once_while_writes_fail() {
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
         missed: Default::default(),
+        timers: None,
     };
 
     let mut events = Vec::new();

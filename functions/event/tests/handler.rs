@@ -24,6 +24,7 @@ fn deps() -> Deps<MemoryStore> {
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
         missed: Default::default(),
+        timers: None,
     }
 }
 

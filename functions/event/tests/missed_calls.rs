@@ -48,6 +48,7 @@ fn deps(c: Conversation) -> Deps<MemoryStore> {
         methods: shared::config::WebhookMethods::Any,
         retention: shared::domain::Retention { seconds: 86_400 },
         missed: Default::default(),
+        timers: None,
     }
 }
 

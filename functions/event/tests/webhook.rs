@@ -67,6 +67,7 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
             methods: shared::config::WebhookMethods::Any,
             retention: shared::domain::Retention { seconds: 86_400 },
             missed: Default::default(),
+            timers: None,
         },
         c,
     )

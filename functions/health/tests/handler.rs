@@ -34,6 +34,7 @@ fn event(call: &str, status: &str, direction: Direction, shown: &str) -> CallEve
         price: None,
         detail: None,
         routed_by: Default::default(),
+        initiated_by: Default::default(),
     }
 }
 

@@ -71,6 +71,7 @@ async fn a_labelled_number_is_flagged_through_the_stream_and_no_healthy_one_is()
                 price: None,
                 detail: None,
                 routed_by: Default::default(),
+                initiated_by: Default::default(),
             };
             store
                 .record_event(&conversation, &event, keep_until)

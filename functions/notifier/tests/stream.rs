@@ -41,6 +41,7 @@ async fn an_sms_outage_at_creation_is_sent_when_vonage_is_back() {
         vonage: client.clone(),
         conversations: settings,
         application_id: None,
+        calls: None::<conversations::calls::Calls>,
     };
     let notifier = notifier::Deps {
         store: store.clone(),

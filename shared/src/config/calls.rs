@@ -136,3 +136,35 @@ impl RecordingConfig {
         })
     }
 }
+
+/// Where a call's warning before its limit is scheduled (`CALL_WARNING_SCHEDULE_GROUP`,
+/// `CALL_WARNING_FUNCTION_ARN`, `CALL_WARNING_ROLE_ARN`): an EventBridge Scheduler group, the
+/// function its one-time schedules invoke, and the role Scheduler assumes to invoke it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningConfig {
+    pub group: String,
+    pub target_arn: String,
+    pub role_arn: String,
+}
+
+impl WarningConfig {
+    /// The three settings, or `None` when none is set (no warnings are scheduled); some set
+    /// without the others are refused.
+    pub fn from_source(src: &dyn Source) -> Result<Option<Self>, ConfigError> {
+        let names = [
+            "CALL_WARNING_SCHEDULE_GROUP",
+            "CALL_WARNING_FUNCTION_ARN",
+            "CALL_WARNING_ROLE_ARN",
+        ];
+        let values = names.map(|n| optional(src, n));
+        if values.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let [group, target_arn, role_arn] = names.map(|n| required(src, n));
+        Ok(Some(Self {
+            group: group?,
+            target_arn: target_arn?,
+            role_arn: role_arn?,
+        }))
+    }
+}

@@ -87,6 +87,8 @@ impl ConversationConfig {
                 whisper_accept: number(src, "WHISPER_ACCEPT", false)?,
                 record: number(src, "RECORD_CALLS", false)?,
                 missed_call: missed_call_mode(src)?,
+                limit_seconds: None,
+                warn_before_seconds: None,
             },
             access_codes: access_code_digits(src)?,
             quarantine_flagged: quarantine_flagged(src)?,

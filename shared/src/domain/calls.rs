@@ -5,15 +5,18 @@
 //! the caller hears why, and the callee is to be texted (a notice the notifier sends).
 
 use crate::config::MissedCallConfig;
+use crate::config::Texts;
 use crate::config::texts::Key;
 use crate::domain::Retention;
 use crate::model::{
-    CallEvent, Conversation, Direction, MissedCallMode, MissedCallNotice, Notification, spoken,
+    CallEvent, Conversation, Direction, InitiatedBy, MissedCallMode, MissedCallNotice,
+    Notification, spoken,
 };
 use crate::model::{CallRef, StoreError};
+use crate::model::{CallWarning, Participant, SpokenLeg, TimerError};
 use crate::ncco::Ncco;
 use crate::phone::{Msisdn, mask};
-use crate::ports::{CallLog, Conversations, MissedCalls, RouteReader};
+use crate::ports::{CallLog, CallTimers, Conversations, MissedCalls, RouteReader};
 
 /// What following a call needs of the store.
 pub trait CallStore: CallLog + Conversations + RouteReader + MissedCalls {}
@@ -67,6 +70,15 @@ impl From<Outcome> for Recorded {
     }
 }
 
+/// Why an event could not be handled: the store, or the timer of a call's warning.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Timer(#[from] TimerError),
+}
+
 /// Keeps an event on its conversation, notes the activity there, and follows up a call its
 /// callee did not take.
 pub async fn record<S: CallStore>(
@@ -76,6 +88,112 @@ pub async fn record<S: CallStore>(
     incoming: &Incoming,
     now: i64,
 ) -> Result<Recorded, StoreError> {
+    let Some((conversation, event)) = keep(store, retention, incoming, now).await? else {
+        return Ok(Outcome::UnknownCall.into());
+    };
+    follow_up(store, missed, &conversation, &event, incoming, now).await
+}
+
+/// [`record`], and the call's warning before its limit timed (`timers`, where warnings are
+/// scheduled): set when the callee answers, cancelled when a leg ends.
+pub async fn record_and_time<S: CallStore, T: CallTimers>(
+    store: &S,
+    timers: Option<&T>,
+    retention: Retention,
+    missed: &MissedCallConfig,
+    incoming: &Incoming,
+    now: i64,
+) -> Result<Recorded, CallError> {
+    let Some((conversation, event)) = keep(store, retention, incoming, now).await? else {
+        return Ok(Outcome::UnknownCall.into());
+    };
+    if let Some(timers) = timers {
+        time_warning(store, timers, &missed.texts, &conversation, &event, now).await?;
+    }
+    Ok(follow_up(store, missed, &conversation, &event, incoming, now).await?)
+}
+
+/// Sets or cancels the warning of a call of `c` (one whose conversation has `limit_seconds`
+/// and `warn_before_seconds`) as `event` says. The callee's leg answered sets it, for the
+/// limit less the warning after that answer, to be spoken into both legs in each party's
+/// language; any leg's end (completed, or a call not taken) cancels it. A cancel that fails is
+/// logged: the warning then finds the call gone, and its schedule deletes itself.
+async fn time_warning<S: CallLog, T: CallTimers>(
+    store: &S,
+    timers: &T,
+    texts: &Texts,
+    c: &Conversation,
+    event: &CallEvent,
+    now: i64,
+) -> Result<(), CallError> {
+    let (Some(limit), Some(warn)) = (c.call.limit_seconds, c.call.warn_before_seconds) else {
+        return Ok(());
+    };
+    if event.status.rank() == 4 {
+        if let Err(e) = timers.cancel_warning(&event.call_id).await {
+            tracing::warn!(call_id = %event.call_id, error = %crate::error::error_chain(&e), "a call's warning not cancelled");
+        }
+        return Ok(());
+    }
+    if event.direction != Some(Direction::Outbound) || !event.status.is_answered() {
+        return Ok(());
+    }
+    let at = event.at_ms.div_euclid(1000) + i64::from(limit) - i64::from(warn);
+    if at <= now {
+        return Ok(());
+    }
+    let caller_index = usize::from(event.caller_index.min(1));
+    let (caller, callee) = (
+        &c.participants[caller_index],
+        &c.participants[1 - caller_index],
+    );
+    // The caller's leg, as its own events named it.
+    let caller_leg = store
+        .call_events(&c.id)
+        .await?
+        .into_iter()
+        .find(|e| e.call_id == event.call_id && e.direction == Some(Direction::Inbound))
+        .map(|e| e.leg);
+    let spoken = |leg: String, p: &Participant| {
+        let language = p.language.as_ref();
+        let text = texts
+            .localized_or(
+                Key::CallLimitWarning,
+                language,
+                texts.default_text(Key::CallLimitWarning),
+            )
+            .replace("{seconds}", &warn.to_string());
+        SpokenLeg {
+            leg,
+            text,
+            language: language.cloned(),
+        }
+    };
+    let mut legs = Vec::with_capacity(2);
+    if let Some(leg) = caller_leg {
+        legs.push(spoken(leg, caller));
+    }
+    legs.push(spoken(event.leg.clone(), callee));
+    timers
+        .set_warning(&CallWarning {
+            conversation_id: c.id.clone(),
+            call_id: event.call_id.clone(),
+            at,
+            legs,
+        })
+        .await?;
+    tracing::info!(conversation_id = %c.id, call_id = %event.call_id, at, "call's warning set");
+    Ok(())
+}
+
+/// Keeps an event on the conversation its call went through and notes the activity there: the
+/// conversation and the event as kept; `None` for a call no conversation knows.
+async fn keep<S: CallStore>(
+    store: &S,
+    retention: Retention,
+    incoming: &Incoming,
+    now: i64,
+) -> Result<Option<(Conversation, CallEvent)>, StoreError> {
     let event = &incoming.event;
     let Some(call) = find_call(store, retention, incoming).await? else {
         tracing::info!(
@@ -85,14 +203,25 @@ pub async fn record<S: CallStore>(
             from = %mask(&incoming.from),
             "event for a call no conversation knows"
         );
-        return Ok(Outcome::UnknownCall.into());
+        return Ok(None);
     };
     let Some(conversation) = store.conversation(&call.conversation_id).await? else {
         tracing::info!(call_id = %event.call_id, "event for a conversation that is gone");
-        return Ok(Outcome::UnknownCall.into());
+        return Ok(None);
     };
     let mut event = event.clone();
     event.caller_index = call.caller_index;
+    // Vonage rang the caller of a call the API started: their leg is the caller's all the same
+    // (the call log's, number health's and a missed call's "callee" is the other one).
+    if event.initiated_by == InitiatedBy::Api
+        && event.direction == Some(Direction::Outbound)
+        && conversation
+            .participants
+            .get(usize::from(call.caller_index.min(1)))
+            .is_some_and(|p| p.number.as_str() == incoming.to)
+    {
+        event.direction = Some(Direction::Inbound);
+    }
     // The callee's phone shows their own proxy number: number health counts the call there.
     if event.direction == Some(Direction::Outbound) {
         event.shown_number = conversation
@@ -120,7 +249,7 @@ pub async fn record<S: CallStore>(
         )
         .await?;
     tracing::info!(conversation_id = %conversation.id, call_id = %event.call_id, status = %event.status, "call event recorded");
-    follow_up(store, missed, &conversation, &event, incoming, now).await
+    Ok(Some((conversation, event)))
 }
 
 /// A call the callee did not take (their leg busy, unanswered, rejected, failed or timed out)

@@ -322,6 +322,7 @@ mod tests {
             price: None,
             detail: None,
             routed_by: Default::default(),
+            initiated_by: Default::default(),
         };
         let answered = counted(&event("answered", Direction::Outbound)).unwrap();
         assert!(answered.answered);

@@ -6,6 +6,7 @@
 pub mod answer;
 pub mod assign;
 pub mod calls;
+pub mod connect;
 pub mod conversation;
 pub mod delivery;
 pub mod error;

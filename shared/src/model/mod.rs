@@ -309,6 +309,14 @@ pub struct CallSettings {
     /// What a call the callee does not take leads to.
     #[serde(default)]
     pub missed_call: MissedCallMode,
+    /// Longest a connected call may last, in seconds (at most 7200); `None`: as configured
+    /// (`CALL_LIMIT_SECONDS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<u32>,
+    /// Both parties hear a warning this many seconds before `limit_seconds` cuts the call
+    /// (an EventBridge Scheduler one-time schedule made when the callee answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_before_seconds: Option<u32>,
 }
 
 impl CallSettings {
@@ -500,6 +508,9 @@ pub struct Route {
     /// The callee's number is a landline: texts are not relayed to it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub callee_landline: bool,
+    /// The conversation's call limit, in seconds; `None`: as configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<u32>,
 }
 
 impl Route {
@@ -534,6 +545,7 @@ impl Route {
             missed_call: c.call.missed_call,
             ambiguous: caller.shared,
             callee_landline: !callee.takes_texts(),
+            limit_seconds: c.call.limit_seconds,
         }
     }
 }
@@ -790,6 +802,35 @@ pub struct CallEvent {
     /// How the call found its conversation.
     #[serde(default, skip_serializing_if = "RoutedBy::is_caller_id")]
     pub routed_by: RoutedBy,
+    /// Who started the call: the caller dialling a proxy number, or the management API
+    /// (click-to-call), whose caller's leg is kept as the caller's (`inbound`) leg although
+    /// Vonage rang it.
+    #[serde(default, skip_serializing_if = "InitiatedBy::is_caller")]
+    pub initiated_by: InitiatedBy,
+}
+
+/// Who started a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InitiatedBy {
+    /// The caller dialled their proxy number.
+    #[default]
+    Caller,
+    /// `POST /conversations/{id}/calls`: Vonage rang the caller from their proxy number.
+    Api,
+}
+
+impl InitiatedBy {
+    pub fn is_caller(&self) -> bool {
+        *self == Self::Caller
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Caller => "caller",
+            Self::Api => "api",
+        }
+    }
 }
 
 /// How a call found its conversation: the caller's number, or the access code they typed.
@@ -830,6 +871,8 @@ pub struct Interaction {
     pub missed: Option<Missed>,
     /// Whether caller ID or an access code routed it.
     pub routed_by: RoutedBy,
+    /// Whether the caller dialled it or the management API started it.
+    pub initiated_by: InitiatedBy,
     /// Every status of every leg with its time, in order.
     pub statuses: Vec<StatusAt>,
 }
@@ -947,6 +990,11 @@ impl Interaction {
                     RoutedBy::Code
                 } else {
                     RoutedBy::CallerId
+                },
+                initiated_by: if mine.iter().any(|e| e.initiated_by == InitiatedBy::Api) {
+                    InitiatedBy::Api
+                } else {
+                    InitiatedBy::Caller
                 },
                 statuses: mine
                     .iter()

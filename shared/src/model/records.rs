@@ -457,3 +457,32 @@ pub struct CountedCall {
     pub day: i64,
     pub answered: bool,
 }
+
+/// A warning to speak into a connected call shortly before its limit cuts it (PRODUCT.md,
+/// "Calls the backend starts, and calls that respect people"): what the one-time schedule made
+/// when the callee answered hands the warning function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallWarning {
+    pub conversation_id: ConversationId,
+    /// Vonage's `conversation_uuid` of the call: the schedule is named after it.
+    pub call_id: String,
+    /// When to speak it, Unix seconds.
+    pub at: i64,
+    /// Each leg it is spoken into, in its party's language.
+    pub legs: Vec<SpokenLeg>,
+}
+
+/// A text spoken into one leg of a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpokenLeg {
+    /// Vonage's `uuid` of the leg.
+    pub leg: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<crate::values::Language>,
+}
+
+/// A timer that could not be set or cancelled.
+#[derive(Debug, thiserror::Error)]
+#[error("the scheduler did not set or cancel the timer")]
+pub struct TimerError(#[source] pub Box<dyn std::error::Error + Send + Sync>);

@@ -18,7 +18,7 @@ pub use applications::{AppWebhook, Application, ApplicationSpec};
 pub use identity_insights::IdentityInsightsClient;
 pub use messages::MessagesClient;
 pub use numbers::{NumberOffer, NumberQuery, features_param};
-pub use voice::VoiceClient;
+pub use voice::{NewCall, StartedCall, VoiceClient};
 
 use std::time::Duration;
 
@@ -74,6 +74,8 @@ pub enum VonageError {
         code: String,
         message: String,
     },
+    #[error("{api} API has no credentials here (the application's key is not in the secret yet)")]
+    NotConfigured { api: Api },
     #[error("{api} API answered with a body that could not be read")]
     Decode {
         api: Api,
@@ -98,7 +100,10 @@ impl VonageError {
     /// error (`5`). Anything else (bad credentials, a barred number) fails the same way again.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Timeout { .. } | Self::Transport { .. } | Self::Decode { .. } => true,
+            Self::Timeout { .. }
+            | Self::Transport { .. }
+            | Self::Decode { .. }
+            | Self::NotConfigured { .. } => true,
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             Self::Rejected { api, code, .. } => *api == Api::Sms && (code == "1" || code == "5"),
         }

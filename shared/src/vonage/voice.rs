@@ -1,12 +1,36 @@
 //! The Voice API (`voice.yml`) for calls in progress, and the recordings Vonage keeps.
 
 use crate::files::Download;
+use crate::ncco::Ncco;
+use crate::phone::Msisdn;
 use std::time::Duration;
 
 use reqwest::{Client, RequestBuilder};
 
 use super::jwt::{ApplicationToken, SetupError};
 use super::{Api, VonageError, http_client, send_retrying};
+
+/// A call the Voice API is to start: `to` rung from `from`, `ncco` played when they answer.
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    pub to: &'a Msisdn,
+    /// The proxy number that stands for the other participant on `to`'s phone.
+    pub from: &'a Msisdn,
+    pub ncco: &'a Ncco,
+    pub event_url: &'a str,
+    /// Seconds `to`'s phone rings before Vonage gives up (at most 120).
+    pub ringing_timer: u32,
+}
+
+/// The call Vonage started: its leg to the participant (`uuid`) and the call itself
+/// (`conversation_uuid`, which every leg's events name).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct StartedCall {
+    #[serde(default)]
+    pub uuid: String,
+    #[serde(default)]
+    pub conversation_uuid: String,
+}
 
 /// The Voice API (`voice.yml`) for calls in progress, and the recordings Vonage keeps, with the
 /// application's JWT (RS256, signed with its private key, a fresh `jti` per request). Cheap to
@@ -64,11 +88,67 @@ impl VoiceClient {
         send_retrying(self.max_retries, self.backoff, api, true, &[], build).await
     }
 
+    /// `POST {voice}`: Vonage rings `to` from `from` (a proxy number of the account) and, when
+    /// they answer, plays them `ncco`; each leg's progress goes to `event_url`. Not retried on
+    /// a timeout or a `5xx`: a second attempt could ring the participant twice.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_call(&self, call: &NewCall<'_>) -> Result<StartedCall, VonageError> {
+        let api = Api::Voice;
+        let token = self.token.sign(api)?;
+        let body = serde_json::json!({
+            "to": [{"type": "phone", "number": call.to.as_str()}],
+            "from": {"type": "phone", "number": call.from.as_str()},
+            "ncco": call.ncco,
+            "event_url": [call.event_url],
+            "event_method": "POST",
+            "ringing_timer": call.ringing_timer.clamp(1, 120),
+        });
+        let response = send_retrying(0, self.backoff, api, false, &[], || {
+            self.http
+                .post(self.voice_url.as_str())
+                .bearer_auth(&token)
+                .json(&body)
+        })
+        .await?;
+        let started: StartedCall = response
+            .json()
+            .await
+            .map_err(|e| VonageError::from_reqwest(api, e))?;
+        if started.conversation_uuid.is_empty() || started.uuid.is_empty() {
+            return Err(VonageError::rejected(api, "call", "no call was named"));
+        }
+        Ok(started)
+    }
+
     /// Ends one leg of a call.
     #[tracing::instrument(skip_all)]
     pub async fn hang_up(&self, leg: &str) -> Result<(), VonageError> {
         self.modify(leg, &serde_json::json!({"action": "hangup"}))
             .await
+    }
+
+    /// `PUT {voice}/{leg}/talk`: speaks `text` into a leg in `language` (Vonage's default voice
+    /// without one) while the call goes on. A leg that has ended answers `404`.
+    #[tracing::instrument(skip_all)]
+    pub async fn talk(
+        &self,
+        leg: &str,
+        text: &str,
+        language: Option<&crate::values::Language>,
+    ) -> Result<(), VonageError> {
+        let api = Api::Voice;
+        if leg.is_empty() || !leg.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(VonageError::rejected(api, "leg", "not a call leg's id"));
+        }
+        let token = self.token.sign(api)?;
+        let url = format!("{}/{leg}/talk", self.voice_url);
+        let mut body = serde_json::json!({"text": text});
+        if let Some(language) = language {
+            body["language"] = serde_json::json!(language);
+        }
+        self.send(api, || self.http.put(&url).bearer_auth(&token).json(&body))
+            .await
+            .map(drop)
     }
 
     /// Takes a leg out of what it is doing and plays it `ncco` instead.

@@ -320,6 +320,7 @@ pub async fn calls(store: &MemoryStore, c: &shared::model::Conversation, n: usiz
                 price: duration.map(|_| "0.007".into()),
                 detail: None,
                 routed_by: Default::default(),
+                initiated_by: Default::default(),
             };
             store.record_event(&c.id, &event, i64::MAX).await.unwrap();
         }

@@ -51,6 +51,7 @@ impl App {
             vonage: client,
             conversations,
             application_id: Some("aaaaaaaa-bbbb-cccc-dddd-0123456789ab".into()),
+            calls: None,
         };
         Self { deps, vonage }
     }
