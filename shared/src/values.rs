@@ -262,7 +262,7 @@ text_value!(
 );
 
 impl CallStatus {
-    /// The callee picked up (a person or a machine).
+    /// The callee's phone picked up (a machine that answers is then hung up on: `machine`).
     pub fn is_answered(&self) -> bool {
         self.0 == "answered"
     }
@@ -273,9 +273,9 @@ impl CallStatus {
         MISSED.contains(&self.as_str())
     }
 
-    /// Missed on the callee's side (busy, unanswered, rejected, failed, timeout), not because
-    /// the caller gave up: the caller is still on the line to be told, and the callee to be
-    /// texted.
+    /// Missed on the callee's side (busy, unanswered, rejected, failed, timeout, machine), not
+    /// because the caller gave up: the caller is still on the line to be told, and the callee to
+    /// be texted.
     pub fn is_missed_by_callee(&self) -> bool {
         self.is_missed() && self.0 != "cancelled"
     }
@@ -292,9 +292,11 @@ impl CallStatus {
     }
 }
 
-/// Call statuses of the callee's leg that mean the call was not taken.
-const MISSED: [&str; 6] = [
+/// Call statuses of the callee's leg that mean the call was not taken (`machine`: a machine
+/// answered, and every connect hangs up on one).
+const MISSED: [&str; 7] = [
     "busy",
+    "machine",
     "unanswered",
     "rejected",
     "failed",

@@ -103,6 +103,8 @@ fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
     let Some(Action::Connect(c)) = ncco.actions().last() else {
         panic!("no connect in {ncco:?}")
     };
+    // No caller hears the callee's own voicemail greeting.
+    assert_eq!(c.machine_detection, "hangup");
     let shared::ncco::Endpoint::Phone { number, .. } = &c.endpoint[0];
     (number.clone(), c.from.clone(), c.event_url.clone())
 }

@@ -123,11 +123,11 @@ pub async fn record<S: CallStore>(
     follow_up(store, missed, &conversation, &event, incoming, now).await
 }
 
-/// A call the callee did not take (their leg busy, unanswered, rejected, failed or timed out)
-/// in an open conversation that follows missed calls up: the caller is told, in their
-/// language (and, with `voicemail`, asked to leave a message, which is recorded), and a notice
-/// for the callee's SMS is written unless this caller's last one is still in its quiet
-/// interval. Anything else is just recorded.
+/// A call the callee did not take (their leg busy, unanswered, rejected, failed, timed out or
+/// answered by a machine) in an open conversation that follows missed calls up: the caller is
+/// told, in their language (and, with `voicemail`, asked to leave a message, which is
+/// recorded), and a notice for the callee's SMS is written unless this caller's last one is
+/// still in its quiet interval. Anything else is just recorded.
 async fn follow_up<S: CallStore>(
     store: &S,
     missed: &MissedCallConfig,

@@ -354,7 +354,8 @@ pub struct MissedCallNotice {
     pub caller_index: u8,
     /// Vonage's id of the call.
     pub call_id: String,
-    /// The callee's leg's last status (`busy`, `unanswered`, `rejected`, `failed`, `timeout`).
+    /// The callee's leg's last status (`busy`, `unanswered`, `rejected`, `failed`, `timeout`,
+    /// `machine`).
     pub reason: CallStatus,
     /// Unix seconds.
     pub at: i64,
@@ -866,8 +867,8 @@ pub enum RecordingKind {
 /// they let ring.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Missed {
-    /// `busy`, `unanswered`, `rejected`, `failed`, `timeout`, or `cancelled` (the caller hung up
-    /// first).
+    /// `busy`, `unanswered`, `rejected`, `failed`, `timeout`, `machine` (a machine answered and
+    /// was hung up on), or `cancelled` (the caller hung up first).
     pub reason: CallStatus,
     pub rang: bool,
 }
@@ -932,11 +933,15 @@ impl Interaction {
                 duration: terminal.and_then(|e| e.duration),
                 price: (!prices.is_empty()).then(|| format!("{:.8}", prices.iter().sum::<f64>())),
                 rate: terminal.and_then(|e| e.rate.clone()),
-                missed: terminal
-                    .filter(|e| e.status.is_missed() && answered.is_none())
+                // A machine that answered was hung up on: missed, whatever followed.
+                missed: deciding
+                    .iter()
+                    .find(|e| e.status == "machine")
+                    .or(terminal.filter(|e| e.status.is_missed() && answered.is_none()))
                     .map(|e| Missed {
                         reason: e.status.clone(),
-                        rang: deciding.iter().any(|e| e.status == "ringing"),
+                        rang: e.status == "machine"
+                            || deciding.iter().any(|e| e.status == "ringing"),
                     }),
                 routed_by: if mine.iter().any(|e| e.routed_by == RoutedBy::Code) {
                     RoutedBy::Code
