@@ -76,6 +76,8 @@ fn conversation(expires_at: i64) -> Conversation {
         shared: false,
         checked: Default::default(),
         facts: Default::default(),
+        time_zone: None,
+        quiet_hours: None,
     };
     Conversation {
         id: "c1".parse().unwrap(),

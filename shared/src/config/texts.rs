@@ -65,10 +65,12 @@ pub enum Key {
     SmsOptOut,
     /// The reply to an opt-in.
     SmsOptIn,
+    /// Told to a caller whose callee is in their quiet hours: the call is not put through.
+    QuietHours,
 }
 
 /// Each key: its name, the setting that sets its default-language text, its placeholders.
-const KEYS: [(Key, &str, &str, &[&str]); 21] = [
+const KEYS: [(Key, &str, &str, &[&str]); 22] = [
     (
         Key::Announcement,
         "announcement",
@@ -165,14 +167,15 @@ const KEYS: [(Key, &str, &str, &[&str]); 21] = [
     ),
     (Key::SmsOptOut, "sms_opt_out", "SMS_OPT_OUT_TEXT", &[]),
     (Key::SmsOptIn, "sms_opt_in", "SMS_OPT_IN_TEXT", &[]),
+    (Key::QuietHours, "quiet_hours", "QUIET_HOURS_TEXT", SPOKEN),
 ];
 
 /// What a spoken text about one call may name: both participants' labels and the reference.
 const SPOKEN: &[&str] = &["{caller}", "{callee}", "{reference}"];
 
 impl Key {
-    pub const ALL: [Key; 21] = {
-        let mut all = [Key::Announcement; 21];
+    pub const ALL: [Key; 22] = {
+        let mut all = [Key::Announcement; 22];
         let mut i = 0;
         while i < KEYS.len() {
             all[i] = KEYS[i].0;
