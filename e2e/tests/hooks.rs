@@ -203,6 +203,88 @@ async fn the_lost_item_call_reopens_the_ride_and_reaches_the_driver() {
     assert_eq!(connect(&ncco), (RIDER.to_owned(), proxy(&ride, 0)));
 }
 
+/// Every way a call is connected to a participant's phone hangs up on a machine that answers:
+/// a known route (after the intercept hook allows it), an access code's route, the
+/// out-of-session hook's one-off bridge and its reopen.
+#[tokio::test]
+async fn every_connect_hangs_up_on_a_machine() {
+    let mut w = world().await;
+    let hangs_up = |ncco: &Value, how: &str| {
+        let connect = ncco
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["action"] == "connect")
+            .unwrap_or_else(|| panic!("{how}: {ncco} connects nobody"));
+        assert_eq!(connect["machineDetection"], "hangup", "{how}: {ncco}");
+    };
+    // Codes on, so a phone caller ID does not know is routed by the code typed.
+    let codes = shared::config::AccessCodeConfig::from_source(&|name: &str| match name {
+        "ACCESS_CODES" => Some("true".into()),
+        "ACCESS_CODE_DIGITS" => Some("4".into()),
+        _ => None,
+    })
+    .unwrap();
+    w.stack.api.conversations.access_codes = Some(4);
+    w.stack.answer.codes = codes;
+    let ride = w.create(RIDER, DRIVER, json!({"intercept": true})).await;
+    let id = ride["id"].as_str().unwrap();
+    let rider_line = proxy(&ride, 0);
+
+    // A known route, the intercept hook allowing it.
+    w.hook_answers("/intercept", answers(json!({"action": "allow"})))
+        .await;
+    let (ncco, outcome) = w.call(&rider_line, RIDER, "m-known").await;
+    assert_eq!(outcome, Outcome::Connected, "{ncco}");
+    hangs_up(&ncco, "a known route");
+
+    // An access code typed from a phone caller ID does not know.
+    let (asking, outcome) = w.call(&rider_line, STRANGER, "m-code").await;
+    assert_eq!(outcome, Outcome::CodeAsked, "{asking}");
+    let input = asking
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "input")
+        .unwrap();
+    let url = input["eventUrl"][0].as_str().unwrap();
+    let path = &url[url.find("/webhooks/").unwrap()..];
+    let typed = json_request(
+        "POST",
+        path,
+        Some(json!({
+            "to": rider_line, "from": STRANGER, "uuid": "m-code", "conversation_uuid": "CON-m-code",
+            "dtmf": {"digits": ride["participants"][0]["code"], "timed_out": false},
+        })),
+    );
+    let (ncco, outcome) = answer::code(&w.stack.answer, &typed, shared::now()).await;
+    let ncco = common::checked(&ncco);
+    assert_eq!(outcome, Outcome::CodeConnected, "{ncco}");
+    hangs_up(&ncco, "an access code's route");
+
+    // The out-of-session hook's bridge and reopen, once the ride has closed (codes off: caller
+    // ID alone finds the freed pair).
+    w.stack.answer.codes = None;
+    w.close(&ride).await;
+    w.hook_answers(
+        "/out-of-session",
+        answers(json!({"action": "connect", "conversation_id": id})),
+    )
+    .await;
+    let (ncco, outcome) = w.call(&rider_line, RIDER, "m-bridge").await;
+    assert_eq!(outcome, Outcome::HookConnected, "{ncco}");
+    hangs_up(&ncco, "the hook's bridge");
+    w.hook_answers(
+        "/out-of-session",
+        answers(json!({"action": "reopen", "conversation_id": id, "ttl_seconds": 900})),
+    )
+    .await;
+    let (ncco, outcome) = w.call(&rider_line, RIDER, "m-reopen").await;
+    assert_eq!(outcome, Outcome::HookConnected, "{ncco}");
+    hangs_up(&ncco, "the hook's reopen");
+    assert_eq!(w.get(&ride).await["status"], "active");
+}
+
 #[tokio::test]
 async fn each_call_action_does_what_it_says() {
     let w = world().await;

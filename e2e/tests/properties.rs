@@ -155,6 +155,7 @@ proptest! {
             let json = serde_json::to_value(connect.unwrap()).unwrap();
             prop_assert_eq!(&json["endpoint"][0]["number"], callee);
             prop_assert_eq!(&json["from"], caller_id);
+            prop_assert_eq!(&json["machineDetection"], "hangup");
         } else {
             prop_assert_ne!(outcome, Outcome::Connected);
             prop_assert!(matches!(ncco.actions(), [Action::Talk(_)]));

@@ -93,8 +93,16 @@ pub struct Connect {
     /// answered there for a call the callee did not take is what the caller hears next.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_type: Option<&'static str>,
+    /// `hangup`: a machine that answers (a voicemail greeting, which may say the callee's name
+    /// or number) is hung up on, and the callee's leg ends with the status `machine`.
+    pub machine_detection: &'static str,
     pub endpoint: Vec<Endpoint>,
 }
+
+/// What every connect does with a machine that answers the callee's phone: hangs up, so no
+/// caller hears a callee's own greeting (PRODUCT.md, "Calls the backend starts, and calls that
+/// respect people").
+pub const MACHINE_DETECTION: &str = "hangup";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -180,12 +188,22 @@ impl Ncco {
             event_url: vec![b.event_url.to_owned()],
             event_method: "POST",
             event_type: b.synchronous.then_some("synchronous"),
+            machine_detection: MACHINE_DETECTION,
             endpoint: vec![Endpoint::Phone {
                 number: b.callee.as_str().to_owned(),
                 on_answer: b.on_answer.map(|url| OnAnswer { url }),
             }],
         }));
         Self(actions)
+    }
+
+    /// `text` said first, in `language`, then this NCCO.
+    pub fn after(mut self, text: &str, language: Option<&Language>) -> Self {
+        if !text.trim().is_empty() {
+            self.0
+                .insert(0, Action::Talk(Talk::new(truncate(text), language)));
+        }
+        self
     }
 
     /// Spoken to one side, in their language: the whisper a callee hears.
@@ -327,6 +345,7 @@ mod tests {
                 {"action": "talk", "text": "Connecting"},
                 {"action": "connect", "from": "447700900011", "timeout": 30, "limit": 3600,
                  "eventUrl": ["https://x/webhooks/event"], "eventMethod": "POST",
+                 "machineDetection": "hangup",
                  "endpoint": [{"type": "phone", "number": "447700900002"}]}
             ])
         );

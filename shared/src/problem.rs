@@ -222,6 +222,7 @@ impl From<crate::domain::conversation::CreateError> for ApiError {
             E::NotValid { .. } => Self::NumberNotValid(e.to_string()),
             E::NotCallable { .. } | E::ProxyNumber(_) => Self::InvalidNumber(e.to_string()),
             E::SameParticipant => Self::SameParticipant,
+            E::NoTimeZone(_) => Self::InvalidRequest(e.to_string()),
             E::PoolExhausted { detail, .. } => Self::PoolExhausted(detail),
             E::ReferenceBusy => Self::Conflict(e.to_string()),
             E::Store(e) => e.into(),

@@ -69,6 +69,54 @@ macro_rules! text_value {
     };
 }
 
+text_value!(
+    /// A time zone by its tz database name (`Europe/Madrid`), one `chrono-tz` knows.
+    TimeZone,
+    |s| s.len() <= 64 && s.parse::<chrono_tz::Tz>().is_ok(),
+    "a tz database time zone name, such as Europe/Madrid"
+);
+
+impl TimeZone {
+    /// The zone, to compute local times in.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        // Checked when the value was made.
+        self.0.parse().unwrap_or(chrono_tz::Tz::UTC)
+    }
+
+    /// The local time of day at unix second `at` in this zone.
+    pub fn clock_at(&self, at: i64) -> ClockTime {
+        use chrono::Timelike;
+        let local = chrono::DateTime::from_timestamp(at, 0)
+            .unwrap_or_default()
+            .with_timezone(&self.tz());
+        ClockTime(format!("{:02}:{:02}", local.hour(), local.minute()))
+    }
+}
+
+text_value!(
+    /// A time of day on a 24-hour clock, `HH:MM` (`07:00`, `22:30`).
+    ClockTime,
+    |s| {
+        let b = s.as_bytes();
+        b.len() == 5
+            && b[2] == b':'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 2 || c.is_ascii_digit())
+            && s[..2].parse::<u8>().is_ok_and(|h| h < 24)
+            && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
+    },
+    "a time of day as HH:MM on a 24-hour clock"
+);
+
+impl ClockTime {
+    /// Minutes since midnight.
+    pub fn minutes(&self) -> u16 {
+        let part = |r: std::ops::Range<usize>| self.0[r].parse::<u16>().unwrap_or(0);
+        part(0..2) * 60 + part(3..5)
+    }
+}
+
 /// Most characters in a label: labels go into SMS texts and spoken whispers.
 pub const MAX_LABEL_CHARS: usize = 32;
 /// Most characters in a conversation's reference.
@@ -262,7 +310,7 @@ text_value!(
 );
 
 impl CallStatus {
-    /// The callee picked up (a person or a machine).
+    /// The callee's phone picked up (a machine that answers is then hung up on: `machine`).
     pub fn is_answered(&self) -> bool {
         self.0 == "answered"
     }
@@ -273,11 +321,17 @@ impl CallStatus {
         MISSED.contains(&self.as_str())
     }
 
-    /// Missed on the callee's side (busy, unanswered, rejected, failed, timeout), not because
-    /// the caller gave up: the caller is still on the line to be told, and the callee to be
-    /// texted.
+    /// Missed on the callee's side (busy, unanswered, rejected, failed, timeout, machine), not
+    /// because the caller gave up: the caller is still on the line to be told, and the callee to
+    /// be texted.
     pub fn is_missed_by_callee(&self) -> bool {
         self.is_missed() && self.0 != "cancelled"
+    }
+
+    /// Not one of Vonage's: the reason of a missed call that was not put through because the
+    /// callee was in their quiet hours.
+    pub fn quiet_hours() -> Self {
+        Self("quiet_hours".to_owned())
     }
 
     /// The status's place in a call's life: later stages win, whatever order events arrive in.
@@ -292,9 +346,11 @@ impl CallStatus {
     }
 }
 
-/// Call statuses of the callee's leg that mean the call was not taken.
-const MISSED: [&str; 6] = [
+/// Call statuses of the callee's leg that mean the call was not taken (`machine`: a machine
+/// answered, and every connect hangs up on one).
+const MISSED: [&str; 7] = [
     "busy",
+    "machine",
     "unanswered",
     "rejected",
     "failed",
@@ -530,5 +586,39 @@ mod tests {
         }
         assert!(AccessCode::try_from("12".to_owned()).is_err());
         assert!(AccessCode::try_from("123456789".to_owned()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day_are_hh_mm_on_a_24_hour_clock() {
+        for good in ["00:00", "07:00", "22:30", "23:59"] {
+            assert_eq!(good.parse::<ClockTime>().unwrap().as_str(), good);
+        }
+        assert_eq!("07:30".parse::<ClockTime>().unwrap().minutes(), 450);
+        for bad in [
+            "24:00", "7:00", "07:60", "0700", "07:0a", " 07:00", "+7:00", "",
+        ] {
+            assert!(bad.parse::<ClockTime>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_zones_are_names_the_tz_database_knows() {
+        for good in ["Europe/Madrid", "America/Los_Angeles", "Asia/Tokyo", "UTC"] {
+            assert!(good.parse::<TimeZone>().is_ok(), "{good}");
+        }
+        for bad in ["Mars/Olympus_Mons", "unknown", "", "+02:00"] {
+            assert!(bad.parse::<TimeZone>().is_err(), "{bad}");
+        }
+        let tokyo: TimeZone = "Asia/Tokyo".parse().unwrap();
+        // 2026-12-06T13:00Z.
+        assert_eq!(tokyo.clock_at(1_796_562_000).as_str(), "22:00");
+        let madrid: TimeZone = "Europe/Madrid".parse().unwrap();
+        // 2026-07-01T12:00Z: summer time, UTC+2.
+        assert_eq!(madrid.clock_at(1_782_907_200).as_str(), "14:00");
     }
 }

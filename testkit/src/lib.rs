@@ -333,6 +333,8 @@ pub fn conversation(
         shared: false,
         checked: Default::default(),
         facts: Default::default(),
+        time_zone: None,
+        quiet_hours: None,
     };
     Conversation {
         id: id.parse().expect("a test conversation id"),

@@ -133,13 +133,17 @@ pub fn checked(ncco: &shared::ncco::Ncco) -> Value {
     ncco
 }
 
-/// The connect action of an NCCO.
+/// The connect action of an NCCO; every one hangs up on a machine that answers, so no caller
+/// hears the callee's own greeting.
 fn connect_action(ncco: &Value) -> &Value {
-    ncco.as_array()
+    let connect = ncco
+        .as_array()
         .unwrap()
         .iter()
         .find(|a| a["action"] == "connect")
-        .unwrap_or_else(|| panic!("{ncco} connects nobody"))
+        .unwrap_or_else(|| panic!("{ncco} connects nobody"));
+    assert_eq!(connect["machineDetection"], "hangup", "{ncco}");
+    connect
 }
 
 /// The (callee, caller ID) a connect NCCO rings.

@@ -84,6 +84,7 @@ impl<S, V> Deps<S, V> {
             hooks: &self.hooks.hooks,
             conversations: &self.hooks.conversations,
             plain_parameters: self.methods == WebhookMethods::Any,
+            missed: &self.call.missed,
         }
     }
 

@@ -3,7 +3,8 @@
 
 use lambda_http::Request;
 use shared::config::texts::Key;
-use shared::domain::answer::{InboundCall, Plan, Said};
+use shared::domain::answer::{self, InboundCall, Plan, Said};
+use shared::domain::calls;
 use shared::domain::connect::{self, Sealing, Urls};
 use shared::http::request_base_url;
 use shared::model::{Route, RoutedBy};
@@ -43,7 +44,37 @@ pub(crate) fn plan<S, V>(
             say(deps, key, default, language.as_ref())
         }
         Plan::Reject => Ncco::reject(),
+        Plan::Quiet { route } => quiet(deps, req, &route, call),
     }
+}
+
+/// What a caller whose callee is in their quiet hours hears, in the caller's language: that
+/// the callee is not taking calls now, then what the conversation's missed-call setting says
+/// (the voicemail's prompt and recording, or nothing more), as after a call the callee did not
+/// take (`domain::calls`).
+fn quiet<S, V>(deps: &Deps<S, V>, req: &Request, route: &Route, call: &InboundCall<'_>) -> Ncco {
+    let missed = &deps.call.missed;
+    let language = route.language.as_ref();
+    let lead = route.spoken(missed.texts.localized_or(
+        Key::QuietHours,
+        language,
+        &missed.quiet_hours,
+    ));
+    calls::caller_hears(
+        missed,
+        &answer::untaken(route, call),
+        language,
+        &|text: &str| route.spoken(text),
+        Some(&lead),
+        || {
+            calls::voicemail_url(
+                &deps.auth.seal(),
+                &base_url(deps, req),
+                call.sealed_for,
+                &route.conversation_id,
+            )
+        },
+    )
 }
 
 /// The prompt for an access code (try `attempt`), in the caller's language when it is known;

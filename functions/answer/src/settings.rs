@@ -104,6 +104,8 @@ mod tests {
             ("ACCESS_CODE_DIGITS", "5"),
             ("INTERCEPT_URL", "https://backend.example.com/intercept"),
             ("MAX_TTL_SECONDS", "7200"),
+            ("MISSED_CALL_SMS_INTERVAL_SECONDS", "300"),
+            ("QUIET_HOURS_TEXT", "Your {callee} is asleep."),
         ]);
         let s = Settings::from_source(&env).unwrap();
         assert_eq!(s.timeout, Duration::from_millis(1200));
@@ -113,6 +115,8 @@ mod tests {
         assert_eq!(s.codes.as_ref().map(|c| c.digits), Some(5));
         assert!(s.hooks.intercept_url.is_some());
         assert_eq!(s.conversations.max_ttl_seconds, 7200);
+        assert_eq!(s.call.missed.quiet_seconds, 300);
+        assert_eq!(s.call.missed.quiet_hours, "Your {callee} is asleep.");
         assert_refused(
             Settings::from_source,
             &env,
@@ -123,6 +127,8 @@ mod tests {
                 ("ACCESS_CODE_DIGITS", "twelve"),
                 ("INTERCEPT_URL", "not a url"),
                 ("TEXTS", "{"),
+                ("MISSED_CALL_SMS_INTERVAL_SECONDS", "soon"),
+                ("QUIET_HOURS_TEXT", "Your {driver} is asleep."),
             ],
         );
     }

@@ -76,6 +76,8 @@ fn conversation(expires_at: i64) -> Conversation {
         shared: false,
         checked: Default::default(),
         facts: Default::default(),
+        time_zone: None,
+        quiet_hours: None,
     };
     Conversation {
         id: "c1".parse().unwrap(),
@@ -103,6 +105,8 @@ fn connect_of(ncco: &Ncco) -> (String, String, Vec<String>) {
     let Some(Action::Connect(c)) = ncco.actions().last() else {
         panic!("no connect in {ncco:?}")
     };
+    // No caller hears the callee's own voicemail greeting.
+    assert_eq!(c.machine_detection, "hangup");
     let shared::ncco::Endpoint::Phone { number, .. } = &c.endpoint[0];
     (number.clone(), c.from.clone(), c.event_url.clone())
 }

@@ -175,6 +175,10 @@ async fn every_setting_does_what_it_says_and_the_caller_id_is_always_the_proxy()
                     missed_call.follows_up().then_some("synchronous"),
                     "a missed call can be followed up only when the connect reports it as it happens"
                 );
+                assert_eq!(
+                    connect.machine_detection, "hangup",
+                    "a machine that answers is hung up on, whatever the settings"
+                );
                 let Endpoint::Phone { number, on_answer } = &connect.endpoint[0];
                 assert_eq!(number, B);
                 assert_eq!(

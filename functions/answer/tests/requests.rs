@@ -74,6 +74,8 @@ async fn every_inbound_call_is_one_dynamodb_request() {
         shared: false,
         checked: Default::default(),
         facts: Default::default(),
+        time_zone: None,
+        quiet_hours: None,
     };
     let conversation = |id: &str, a: &str, b: &str, expires_at: i64| Conversation {
         id: id.parse().unwrap(),

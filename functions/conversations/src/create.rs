@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 use shared::domain::conversation::{self, Created, NewConversation};
-use shared::model::{CallSettings, ExpiryMode, MAX_SPOKEN_CHARS, MissedCallMode, Mode};
+use shared::model::{CallSettings, ExpiryMode, MAX_SPOKEN_CHARS, MissedCallMode, Mode, QuietHours};
 use shared::phone::Msisdn;
 use shared::ports::{Conversations, InsightCache, Leases, NumberChecker, NumberInventory, Pool};
 use shared::problem::ApiError;
-use shared::values::{Label, Language, Reference};
+use shared::values::{ClockTime, Label, Language, Reference, TimeZone};
 
 use crate::Deps;
 use crate::view::ConversationView;
@@ -74,6 +74,21 @@ pub struct ParticipantRequest {
     /// A BCP 47 tag from the NCCO schema's list; by default, their country's language.
     #[serde(default)]
     pub language: Option<String>,
+    /// Their time zone (tz database name); by default, the number check's.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// When calls do not ring them, on their clock.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHoursRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursRequest {
+    /// `HH:MM`, 24-hour clock.
+    pub start: String,
+    /// `HH:MM`, 24-hour clock; before `start` for a window across midnight.
+    pub end: String,
 }
 
 /// What creation answers: a new conversation (`201`) or the one that already holds the
@@ -102,6 +117,14 @@ fn check(
         check_language(0, a.language)?,
         check_language(1, b.language)?,
     ];
+    let time_zones = [
+        check_time_zone(0, a.time_zone)?,
+        check_time_zone(1, b.time_zone)?,
+    ];
+    let quiet_hours = [
+        check_quiet_hours(0, a.quiet_hours)?,
+        check_quiet_hours(1, b.quiet_hours)?,
+    ];
     if numbers[0] == numbers[1] {
         return Err(ApiError::SameParticipant);
     }
@@ -120,6 +143,8 @@ fn check(
         mode: req.mode,
         intercept: req.intercept,
         languages,
+        time_zones,
+        quiet_hours,
         call: call_settings(&settings.call_defaults, req.call.unwrap_or_default())?,
     })
 }
@@ -131,6 +156,40 @@ fn check_language(index: usize, language: Option<String>) -> Result<Option<Langu
         .map_err(|e| {
             ApiError::InvalidRequest(format!("participants[{index}].language must be {e}"))
         })
+}
+
+fn check_time_zone(index: usize, zone: Option<String>) -> Result<Option<TimeZone>, ApiError> {
+    zone.map(|z| z.trim().parse::<TimeZone>())
+        .transpose()
+        .map_err(|e| {
+            ApiError::InvalidRequest(format!("participants[{index}].time_zone must be {e}"))
+        })
+}
+
+/// Quiet hours: two times of day on a 24-hour clock, not the same (a window may cross
+/// midnight); whether a time zone is known for them is the creation's to say, once the number
+/// check has answered.
+fn check_quiet_hours(
+    index: usize,
+    asked: Option<QuietHoursRequest>,
+) -> Result<Option<QuietHours>, ApiError> {
+    let Some(asked) = asked else {
+        return Ok(None);
+    };
+    let time = |name: &str, t: &str| {
+        t.parse::<ClockTime>().map_err(|e| {
+            ApiError::InvalidRequest(format!(
+                "participants[{index}].quiet_hours.{name} must be {e}"
+            ))
+        })
+    };
+    let (start, end) = (time("start", &asked.start)?, time("end", &asked.end)?);
+    if start == end {
+        return Err(ApiError::InvalidRequest(format!(
+            "participants[{index}].quiet_hours.start and end must differ"
+        )));
+    }
+    Ok(Some(QuietHours { start, end }))
 }
 
 /// The call settings asked for, each left out taken from `defaults`; a text may use only its

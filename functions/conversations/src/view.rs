@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use shared::model::{
     CallRecording, CallSettings, Checked, CloseReason, Conversation, DeliveryState, Direction,
-    ExpiryMode, Interaction, LineType, Missed, Mode, NotificationStatus, Participant,
+    ExpiryMode, Interaction, LineType, Missed, Mode, NotificationStatus, Participant, QuietHours,
     RecordingKind, RoutedBy, SentText,
 };
 use shared::model::{InitiatedBy, RelayedMessage};
@@ -222,9 +222,13 @@ pub struct ParticipantView {
     /// The kind of line, where the check said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<LineType>,
-    /// Their time zone (tz database), where the check said.
+    /// Their time zone (tz database): the one given at creation, else the check's where it
+    /// said.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// When calls do not ring them, in `time_zone`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
 }
 
 impl ConversationView {
@@ -353,7 +357,12 @@ impl From<&Participant> for ParticipantView {
             checked: p.checked,
             sms: p.takes_texts(),
             line: p.facts.line,
-            time_zone: p.facts.time_zone.clone(),
+            time_zone: p
+                .time_zone
+                .as_ref()
+                .map(|z| z.as_str().to_owned())
+                .or_else(|| p.facts.time_zone.clone()),
+            quiet_hours: p.quiet_hours.clone(),
         }
     }
 }

@@ -745,3 +745,122 @@ async fn a_conversation_shows_how_far_each_notification_got_and_claims_no_delive
         (&json!("failed"), &json!("undeliverable"))
     );
 }
+
+#[tokio::test]
+async fn quiet_hours_and_time_zones_are_kept_shown_and_checked() {
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    // The number check tells the rider's time zone; the driver's is given, over the check's.
+    for (number, zone) in [(A, "Asia/Tokyo"), (B, "Europe/London")] {
+        deps.vonage.insight(
+            number,
+            Insight::Valid {
+                international: shared::phone::Msisdn::from_digits(number).unwrap(),
+                country: "GB".parse().unwrap(),
+                facts: shared::model::NumberFacts {
+                    time_zone: Some(zone.into()),
+                    ..Default::default()
+                },
+            },
+        );
+    }
+    let mut body = pair();
+    body["participants"][0]["quiet_hours"] = json!({"start": "22:00", "end": "07:00"});
+    body["participants"][1]["time_zone"] = json!("America/Los_Angeles");
+    body["participants"][1]["quiet_hours"] = json!({"start": "21:30", "end": "06:45"});
+    let (status, created) = call(&deps, "POST", "/conversations", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let (_, read_back) = call(&deps, "GET", &format!("/conversations/{id}"), None).await;
+    for shown in [&created, &read_back] {
+        let [rider, driver] = [&shown["participants"][0], &shown["participants"][1]];
+        assert_eq!(rider["time_zone"], "Asia/Tokyo", "{shown}");
+        assert_eq!(
+            rider["quiet_hours"],
+            json!({"start": "22:00", "end": "07:00"})
+        );
+        assert_eq!(driver["time_zone"], "America/Los_Angeles", "{shown}");
+        assert_eq!(
+            driver["quiet_hours"],
+            json!({"start": "21:30", "end": "06:45"})
+        );
+    }
+    // Each route carries its callee's window, on the callee's clock, for the answer webhook.
+    let stored = deps.store.conversation_now(id).unwrap();
+    let [to_driver, to_rider] = stored.routes();
+    let window = |r: &shared::model::Route| {
+        let q = r.callee_quiet.clone().unwrap();
+        (
+            q.hours.start.as_str().to_owned(),
+            q.hours.end.as_str().to_owned(),
+            q.time_zone.as_str().to_owned(),
+        )
+    };
+    assert_eq!(
+        window(&to_driver),
+        ("21:30".into(), "06:45".into(), "America/Los_Angeles".into())
+    );
+    assert_eq!(
+        window(&to_rider),
+        ("22:00".into(), "07:00".into(), "Asia/Tokyo".into())
+    );
+
+    // Refused, with nothing written.
+    let before = deps.store.conversations_now().len();
+    for (participant, says) in [
+        (
+            json!({"quiet_hours": {"start": "22:00", "end": "22:00"}}),
+            "participants[0].quiet_hours.start and end must differ",
+        ),
+        (
+            json!({"quiet_hours": {"start": "24:00", "end": "07:00"}}),
+            "participants[0].quiet_hours.start must be a time of day as HH:MM",
+        ),
+        (
+            json!({"quiet_hours": {"start": "22:00", "end": "7:00"}}),
+            "participants[0].quiet_hours.end must be a time of day as HH:MM",
+        ),
+        (
+            json!({"time_zone": "Mars/Olympus_Mons"}),
+            "participants[0].time_zone must be a tz database time zone name",
+        ),
+        (
+            json!({"quiet_hours": {"start": "22:00"}}),
+            "missing field `end`",
+        ),
+    ] {
+        let mut body = pair();
+        for (k, v) in participant.as_object().unwrap() {
+            body["participants"][0][k] = v.clone();
+        }
+        let (status, problem) = call(&deps, "POST", "/conversations", Some(body)).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
+    assert_eq!(deps.store.conversations_now().len(), before);
+    // Quiet hours with no time zone known: the check told none, and none was given.
+    let deps = app(MemoryStore::with_pool(&[PA, PB], "GB"), &[]);
+    let mut body = pair();
+    body["participants"][1]["quiet_hours"] = json!({"start": "22:00", "end": "07:00"});
+    let (status, problem) = call(&deps, "POST", "/conversations", Some(body.clone())).await;
+    assert_eq!(
+        (status, &problem["code"]),
+        (400, &json!("invalid_request")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("participants[1].quiet_hours need a time zone"),
+        "{problem}"
+    );
+    assert_eq!(deps.store.conversations_now().len(), 0);
+    // Given, they are enough.
+    body["participants"][1]["time_zone"] = json!("Europe/Madrid");
+    let (status, created) = call(&deps, "POST", "/conversations", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["participants"][1]["time_zone"], "Europe/Madrid");
+}

@@ -48,6 +48,7 @@ async fn every_status_event_plays_as_named() {
         "rejected",
         "timeout",
         "unanswered",
+        "machine",
     ];
     // The callee's leg: a status that says the callee did not take the call is followed up
     // (the caller hears why, with a 200 and an NCCO); the first of them writes the notice that

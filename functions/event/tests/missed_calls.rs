@@ -317,3 +317,74 @@ async fn a_failing_store_answers_503_and_the_retry_is_followed_up() {
             .is_some()
     );
 }
+
+/// Every connect hangs up on a machine that answers the callee's phone: their leg's `machine`
+/// is a missed call like any other, whether or not Vonage said `answered` first. The caller
+/// hears what the missed-call setting says, the callee is texted, the call log says why, and
+/// `call.missed` is published with the reason `machine`.
+#[tokio::test]
+async fn a_machine_that_answers_is_a_missed_call() {
+    for (mode, answered_first) in [
+        (MissedCallMode::Message, false),
+        (MissedCallMode::Message, true),
+        (MissedCallMode::Voicemail, false),
+    ] {
+        let case = format!("{mode:?} answered first: {answered_first}");
+        let deps = deps(ride(mode));
+        let call = format!("CON-machine-{answered_first}-{mode:?}");
+        let mut before = vec!["started", "ringing"];
+        if answered_first {
+            before.push("answered");
+        }
+        for (second, status) in before.into_iter().enumerate() {
+            let response = handle(&deps, callee_leg(&call, 0, status, second as u32)).await;
+            assert_eq!(response.status(), 204, "{case}: {status}");
+        }
+        let response = handle(&deps, callee_leg(&call, 0, "machine", 10)).await;
+        assert_eq!(response.status(), 200, "{case}");
+        let ncco = ncco_of(&response);
+        match mode {
+            MissedCallMode::Voicemail => {
+                assert_eq!(ncco[1]["action"], "record", "{case}: {ncco}");
+                assert_eq!(ncco[1]["beepStart"], true);
+            }
+            _ => assert_eq!(
+                ncco,
+                json!([{"action": "talk", "language": "es-ES",
+                    "text": "Sorry, your driver could not take your call. We have let them know you called."}]),
+                "{case}"
+            ),
+        }
+        let notice = deps.store.missed_call_now(&ID.parse().unwrap(), 0).unwrap();
+        assert_eq!(notice.reason, "machine", "{case}");
+        assert_eq!(notice.call_id, call);
+        // Vonage ends the leg after hanging up: recorded, nothing more to say.
+        let response = handle(&deps, callee_leg(&call, 0, "completed", 11)).await;
+        assert_eq!(response.status(), 204, "{case}");
+
+        let events = deps.store.call_events(&ID.parse().unwrap()).await.unwrap();
+        let log = Interaction::fold(&events);
+        assert_eq!(log.len(), 1, "{case}");
+        assert_eq!(
+            log[0].missed,
+            Some(Missed {
+                reason: "machine".parse().unwrap(),
+                rang: true
+            }),
+            "{case}"
+        );
+        let machine = events.iter().find(|e| e.status == "machine").unwrap();
+        let published = derive(
+            &Change::CallEvent {
+                conversation_id: ID.parse().unwrap(),
+                event: machine.clone(),
+            },
+            "change-1",
+            NOW,
+        );
+        assert_eq!(published.len(), 1, "{case}");
+        assert_eq!(published[0].detail_type, "call.missed");
+        assert_eq!(published[0].detail["reason"], "machine");
+        testkit::assert_event(&published[0], &[A, B]);
+    }
+}

@@ -42,6 +42,8 @@ async fn setup(mode: ExpiryMode, expires_in: i64) -> (Deps, Conversation) {
         shared: false,
         checked: Default::default(),
         facts: Default::default(),
+        time_zone: None,
+        quiet_hours: None,
     };
     let c = Conversation {
         id: "5d0f1a2b-0000-4000-8000-000000000001".parse().unwrap(),

@@ -26,6 +26,9 @@ pub struct CallConfig {
     /// Every text above in each language the catalogue has; the fields hold the default
     /// language's.
     pub texts: Texts,
+    /// What follows a call not put through because the callee is in their quiet hours, as it
+    /// follows a call the callee did not take.
+    pub missed: MissedCallConfig,
 }
 
 impl CallConfig {
@@ -49,12 +52,14 @@ impl CallConfig {
             recording_notice: texts.default_text(Key::RecordingNotice).to_owned(),
             accept_prompt: texts.default_text(Key::WhisperAccept).to_owned(),
             declined: texts.default_text(Key::WhisperDeclined).to_owned(),
+            missed: MissedCallConfig::with_texts(src, &texts)?,
             texts,
         })
     }
 }
 
-/// What follows a call the callee did not take (the event webhook's part of it).
+/// What follows a call the callee did not take, or that their quiet hours kept from them (the
+/// event webhook's part of it, and the answer webhook's).
 #[derive(Debug, Clone)]
 pub struct MissedCallConfig {
     /// Spoken to the caller in their language (`{callee}`, the callee's label), as
@@ -66,10 +71,13 @@ pub struct MissedCallConfig {
     /// Asks the caller to leave a message, in their language (`{callee}`), as
     /// `VOICEMAIL_TEXT` sets it.
     pub voicemail: String,
+    /// Told to a caller whose callee is in their quiet hours, in their language (`{callee}`), as
+    /// `QUIET_HOURS_TEXT` sets it.
+    pub quiet_hours: String,
     /// Base URL of the webhooks (`PUBLIC_BASE_URL`), for the voicemail's recording; taken from
     /// the request when unset.
     pub public_base_url: Option<String>,
-    /// Both texts in each language the catalogue has.
+    /// These texts in each language the catalogue has.
     pub texts: Texts,
 }
 
@@ -87,6 +95,7 @@ impl MissedCallConfig {
             spoken: texts.default_text(Key::MissedCall).to_owned(),
             quiet_seconds: number(src, "MISSED_CALL_SMS_INTERVAL_SECONDS", Self::QUIET_SECONDS)?,
             voicemail: texts.default_text(Key::Voicemail).to_owned(),
+            quiet_hours: texts.default_text(Key::QuietHours).to_owned(),
             public_base_url: optional(src, "PUBLIC_BASE_URL")
                 .map(|u| u.trim_end_matches('/').to_owned()),
             texts,
@@ -102,6 +111,7 @@ impl Default for MissedCallConfig {
             spoken: texts.default_text(Key::MissedCall).to_owned(),
             quiet_seconds: Self::QUIET_SECONDS,
             voicemail: texts.default_text(Key::Voicemail).to_owned(),
+            quiet_hours: texts.default_text(Key::QuietHours).to_owned(),
             public_base_url: None,
             texts,
         }

@@ -67,10 +67,12 @@ pub enum Key {
     SmsOptIn,
     /// Spoken to both parties of a connected call shortly before its limit cuts it.
     CallLimitWarning,
+    /// Told to a caller whose callee is in their quiet hours: the call is not put through.
+    QuietHours,
 }
 
 /// Each key: its name, the setting that sets its default-language text, its placeholders.
-const KEYS: [(Key, &str, &str, &[&str]); 22] = [
+const KEYS: [(Key, &str, &str, &[&str]); 23] = [
     (
         Key::Announcement,
         "announcement",
@@ -173,14 +175,15 @@ const KEYS: [(Key, &str, &str, &[&str]); 22] = [
         "CALL_LIMIT_WARNING_TEXT",
         &["{seconds}"],
     ),
+    (Key::QuietHours, "quiet_hours", "QUIET_HOURS_TEXT", SPOKEN),
 ];
 
 /// What a spoken text about one call may name: both participants' labels and the reference.
 const SPOKEN: &[&str] = &["{caller}", "{callee}", "{reference}"];
 
 impl Key {
-    pub const ALL: [Key; 22] = {
-        let mut all = [Key::Announcement; 22];
+    pub const ALL: [Key; 23] = {
+        let mut all = [Key::Announcement; 23];
         let mut i = 0;
         while i < KEYS.len() {
             all[i] = KEYS[i].0;

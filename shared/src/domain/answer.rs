@@ -3,14 +3,15 @@
 //! prompt) into a [`Plan`], which the answer function renders as an NCCO. One route lookup on
 //! the way in; a caller ID that cannot route to exactly one conversation is asked for a code
 //! when codes are on; a call no open conversation takes goes to the out-of-session hook, and a
-//! call of a conversation with `intercept` to its intercept hook, when they are configured.
-//! Every way out names its [`Outcome`]; none is an error, so the caller always hears something
-//! (rule 3).
+//! call of a conversation with `intercept` to its intercept hook, when they are configured. A
+//! call that would ring its callee inside their quiet hours is not connected, however it was
+//! routed, and is followed up as a missed call (`domain::calls`). Every way out names its
+//! [`Outcome`]; none is an error, so the caller always hears something (rule 3).
 
 use std::collections::HashMap;
 
-use crate::config::{AccessCodeConfig, ConversationConfig};
-use crate::domain::calls::CallStore;
+use crate::config::{AccessCodeConfig, ConversationConfig, MissedCallConfig};
+use crate::domain::calls::{self, CallStore, Untaken};
 use crate::domain::hooks::{self, CallOutcome, Unplanned, Verdict};
 use crate::error::error_chain;
 use crate::hook::Hooks;
@@ -20,7 +21,7 @@ use crate::ports::{AccessCodes, HookLog};
 use crate::seal::Carried;
 use crate::signature::Signed;
 use crate::telemetry;
-use crate::values::{AccessCode, ConversationId, Language};
+use crate::values::{AccessCode, CallStatus, ConversationId, Language};
 
 /// What answering a call needs of the store.
 pub trait AnswerStore: CallStore + HookLog + AccessCodes {}
@@ -101,6 +102,10 @@ pub enum Plan {
     },
     /// Ended without a word (the out-of-session hook's `reject`).
     Reject,
+    /// Not connected: the callee of `route` is in their quiet hours. The caller is told so in
+    /// their language, and the conversation's missed-call setting follows (the notice for the
+    /// callee's SMS is written already; a voicemail is rendered).
+    Quiet { route: Route },
 }
 
 /// Which text the caller is told.
@@ -151,6 +156,8 @@ pub enum Outcome {
     CodeRefused,
     /// The caller is locked out of codes on this number: the call ended.
     CodeLocked,
+    /// The callee is in their quiet hours: the call was not connected.
+    QuietHours,
 }
 
 impl Outcome {
@@ -172,6 +179,7 @@ impl Outcome {
             Self::CodeRetried => "code_retried",
             Self::CodeRefused => "code_refused",
             Self::CodeLocked => "code_locked",
+            Self::QuietHours => "quiet_hours",
         }
     }
 }
@@ -185,6 +193,8 @@ pub struct Rules<'a> {
     pub conversations: &'a ConversationConfig,
     /// Whether a code webhook without our sealed attempt counts (local `any` mode only).
     pub plain_parameters: bool,
+    /// What follows a call not put through (the callee's quiet hours), as a missed call.
+    pub missed: &'a MissedCallConfig,
 }
 
 type Decided = (Plan, Outcome);
@@ -299,6 +309,9 @@ async fn out_of_session<S: AnswerStore>(
     )
     .await;
     match decided {
+        CallOutcome::Connect(route) if route.callee_quiet_at(call.now) => {
+            quiet(store, rules, *route, call).await
+        }
         CallOutcome::Connect(route) => (
             Plan::Connect {
                 route: *route,
@@ -344,11 +357,47 @@ async fn known<S: AnswerStore>(
             return (said, Outcome::Denied);
         }
     }
+    if route.callee_quiet_at(call.now) {
+        return quiet(store, rules, route, call).await;
+    }
     let outcome = match routed_by {
         RoutedBy::CallerId => Outcome::Connected,
         RoutedBy::Code => Outcome::CodeConnected,
     };
     (Plan::Connect { route, routed_by }, outcome)
+}
+
+/// A call that would ring its callee inside their quiet hours: not connected, and followed up
+/// as a call the callee did not take (`domain::calls`): the notice for the callee's SMS is
+/// written here where the conversation asks for one; what the caller hears is rendered from
+/// the plan. A store that cannot take the notice leaves the caller told all the same.
+async fn quiet<S: AnswerStore>(
+    store: &S,
+    rules: &Rules<'_>,
+    route: Route,
+    call: &InboundCall<'_>,
+) -> Decided {
+    let untaken = untaken(&route, call);
+    let texted = calls::claim_notice(store, rules.missed, &untaken, call.now)
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error = %error_chain(e), "the missed call's notice was not written");
+        })
+        .unwrap_or(false);
+    tracing::info!(outcome = "quiet_hours", conversation_id = %route.conversation_id, texted, "the callee is in their quiet hours: not connected");
+    (Plan::Quiet { route }, Outcome::QuietHours)
+}
+
+/// A call on `route` its callee's quiet hours kept from them, as a missed call.
+pub fn untaken<'a>(route: &'a Route, call: &'a InboundCall<'_>) -> Untaken<'a> {
+    Untaken {
+        conversation_id: &route.conversation_id,
+        caller_index: route.caller_index,
+        call_id: call.key,
+        reason: CallStatus::quiet_hours(),
+        mode: route.missed_call,
+        record: route.record,
+    }
 }
 
 /// The prompt for an access code (try `attempt`), in the caller's language when it is known.

@@ -68,6 +68,10 @@ pub struct Draft {
     pub people: [Person; 2],
     /// The language each participant asked for; by default, their country's.
     pub languages: [Option<Language>; 2],
+    /// The time zone given for each participant, over the number check's.
+    pub time_zones: [Option<crate::values::TimeZone>; 2],
+    /// Each participant's quiet hours.
+    pub quiet_hours: [Option<crate::model::QuietHours>; 2],
     pub call: CallSettings,
 }
 
@@ -102,6 +106,8 @@ impl Draft {
                 shared: picks[i].shared,
                 checked: person.checked,
                 facts: person.facts.clone(),
+                time_zone: self.time_zones[i].clone(),
+                quiet_hours: self.quiet_hours[i].clone(),
             }
         });
         Conversation {

@@ -17,6 +17,7 @@ use crate::model::{CallWarning, Participant, SpokenLeg, TimerError};
 use crate::ncco::Ncco;
 use crate::phone::{Msisdn, mask};
 use crate::ports::{CallLog, CallTimers, Conversations, MissedCalls, RouteReader};
+use crate::values::{CallStatus, ConversationId, Language};
 
 /// What following a call needs of the store.
 pub trait CallStore: CallLog + Conversations + RouteReader + MissedCalls {}
@@ -252,11 +253,11 @@ async fn keep<S: CallStore>(
     Ok(Some((conversation, event)))
 }
 
-/// A call the callee did not take (their leg busy, unanswered, rejected, failed or timed out)
-/// in an open conversation that follows missed calls up: the caller is told, in their
-/// language (and, with `voicemail`, asked to leave a message, which is recorded), and a notice
-/// for the callee's SMS is written unless this caller's last one is still in its quiet
-/// interval. Anything else is just recorded.
+/// A call the callee did not take (their leg busy, unanswered, rejected, failed, timed out or
+/// answered by a machine) in an open conversation that follows missed calls up: the caller is
+/// told, in their language (and, with `voicemail`, asked to leave a message, which is
+/// recorded), and a notice for the callee's SMS is written unless this caller's last one is
+/// still in its quiet interval. Anything else is just recorded.
 async fn follow_up<S: CallStore>(
     store: &S,
     missed: &MissedCallConfig,
@@ -273,60 +274,139 @@ async fn follow_up<S: CallStore>(
         return Ok(Outcome::Recorded.into());
     }
     let caller_index = event.caller_index.min(1);
-    let notice = MissedCallNotice {
-        conversation_id: c.id.clone(),
+    let untaken = Untaken {
+        conversation_id: &c.id,
         caller_index,
-        call_id: event.call_id.clone(),
+        call_id: &event.call_id,
         reason: event.status.clone(),
+        mode: c.call.missed_call,
+        record: c.call.record,
+    };
+    let texted = claim_notice(store, missed, &untaken, now).await?;
+    let (caller, callee) = (
+        &c.participants[usize::from(caller_index)],
+        &c.participants[1 - usize::from(caller_index)],
+    );
+    let base = missed
+        .public_base_url
+        .as_deref()
+        .unwrap_or(&incoming.base_url);
+    let caller_hears = caller_hears(
+        missed,
+        &untaken,
+        caller.language.as_ref(),
+        &|text: &str| spoken(text, c, caller, callee),
+        None,
+        || voicemail_url(&incoming.seal, base, &event.call_id, &c.id),
+    );
+    Ok(Recorded {
+        outcome: Outcome::Missed { texted },
+        caller_hears: Some(caller_hears),
+    })
+}
+
+/// A call its callee did not take, or that was not put through to them (their quiet hours),
+/// as following it up needs it: the event webhook's and the answer webhook's alike.
+#[derive(Debug, Clone)]
+pub struct Untaken<'a> {
+    pub conversation_id: &'a ConversationId,
+    /// Who called: the callee is the other participant.
+    pub caller_index: u8,
+    /// Vonage's id of the call (`conversation_uuid`).
+    pub call_id: &'a str,
+    /// The callee's leg's last status, or `quiet_hours`.
+    pub reason: CallStatus,
+    /// The conversation's missed-call setting.
+    pub mode: MissedCallMode,
+    /// The conversation records its calls (which a voicemail needs).
+    pub record: bool,
+}
+
+/// The notice for the callee's SMS, written (conditionally) where the conversation follows
+/// missed calls up, at most once per caller in the quiet interval; whether it was written.
+pub async fn claim_notice<S: MissedCalls>(
+    store: &S,
+    missed: &MissedCallConfig,
+    untaken: &Untaken<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let reason = untaken.reason.as_str();
+    crate::telemetry::count("MissedCalls", &[("Reason", reason)]);
+    if !untaken.mode.follows_up() {
+        tracing::info!(conversation_id = %untaken.conversation_id, call_id = %untaken.call_id, reason, "missed call: no follow-up asked");
+        return Ok(false);
+    }
+    let notice = MissedCallNotice {
+        conversation_id: untaken.conversation_id.clone(),
+        caller_index: untaken.caller_index.min(1),
+        call_id: untaken.call_id.to_owned(),
+        reason: untaken.reason.clone(),
         at: now,
         notification: Notification::pending(),
     };
     let texted = store
         .claim_missed_call(&notice, now + missed.quiet_seconds)
         .await?;
-    let (caller, callee) = (
-        &c.participants[usize::from(caller_index)],
-        &c.participants[1 - usize::from(caller_index)],
-    );
-    tracing::info!(conversation_id = %c.id, call_id = %event.call_id, reason = %event.status, texted, "missed call followed up");
-    crate::telemetry::count("MissedCalls", &[("Reason", event.status.as_str())]);
-    let language = caller.language.as_ref();
+    tracing::info!(conversation_id = %untaken.conversation_id, call_id = %untaken.call_id, reason, texted, "missed call followed up");
+    Ok(texted)
+}
+
+/// What the caller of a call the callee did not take hears next, in their `language`: with
+/// `voicemail` (in a conversation that records), the voicemail prompt and the recording of
+/// their message (posted to `recording_url()`); else the missed-call text. `lead`, already
+/// filled, is said first (the quiet hours' text), and stands for the missed-call text.
+/// `fill` fills a text's placeholders for this call.
+pub fn caller_hears(
+    missed: &MissedCallConfig,
+    untaken: &Untaken<'_>,
+    language: Option<&Language>,
+    fill: &dyn Fn(&str) -> String,
+    lead: Option<&str>,
+    recording_url: impl FnOnce() -> String,
+) -> Ncco {
     // A voicemail only where the conversation allows recording (creation refuses it otherwise).
-    let caller_hears = if c.call.missed_call == MissedCallMode::Voicemail && c.call.record {
-        let base = missed
-            .public_base_url
-            .as_deref()
-            .unwrap_or(&incoming.base_url);
-        Ncco::voicemail(
-            &spoken(
+    if untaken.mode == MissedCallMode::Voicemail && untaken.record {
+        let prompt = fill(
+            missed
+                .texts
+                .localized_or(Key::Voicemail, language, &missed.voicemail),
+        );
+        let ncco = Ncco::voicemail(&prompt, language, recording_url());
+        return match lead {
+            Some(lead) => ncco.after(lead, language),
+            None => ncco,
+        };
+    }
+    match lead {
+        Some(lead) => Ncco::speak(lead, language),
+        None => Ncco::speak(
+            &fill(
                 missed
                     .texts
-                    .localized_or(Key::Voicemail, language, &missed.voicemail),
-                c,
-                caller,
-                callee,
+                    .localized_or(Key::MissedCall, language, &missed.spoken),
             ),
             language,
-            incoming.seal.url(
-                &format!("{base}/webhooks/recording"),
-                &event.call_id,
-                &crate::seal::Carried {
-                    conversation_id: Some(c.id.to_string()),
-                    kind: Some("voicemail".into()),
-                    ..Default::default()
-                },
-            ),
-        )
-    } else {
-        let text = missed
-            .texts
-            .localized_or(Key::MissedCall, language, &missed.spoken);
-        Ncco::speak(&spoken(text, c, caller, callee), language)
-    };
-    Ok(Recorded {
-        outcome: Outcome::Missed { texted },
-        caller_hears: Some(caller_hears),
-    })
+        ),
+    }
+}
+
+/// Where Vonage posts a voicemail left on call `call_id` of `conversation`: our recordings
+/// webhook, what it needs sealed for the call.
+pub fn voicemail_url(
+    seal: &crate::seal::Seal,
+    base: &str,
+    call_id: &str,
+    conversation: &ConversationId,
+) -> String {
+    seal.url(
+        &format!("{base}/webhooks/recording"),
+        call_id,
+        &crate::seal::Carried {
+            conversation_id: Some(conversation.to_string()),
+            kind: Some("voicemail".into()),
+            ..Default::default()
+        },
+    )
 }
 
 /// The conversation a call belongs to: remembered from its earlier events, or found through

@@ -30,6 +30,10 @@ pub struct NewConversation {
     pub intercept: bool,
     /// The language each participant asked for; by default, their country's.
     pub languages: [Option<crate::values::Language>; 2],
+    /// The time zone given for each participant; by default, the number check's.
+    pub time_zones: [Option<crate::values::TimeZone>; 2],
+    /// Each participant's quiet hours, which need a time zone, given or the number check's.
+    pub quiet_hours: [Option<crate::model::QuietHours>; 2],
     /// What callers and callees hear, the configured defaults filled in.
     pub call: crate::model::CallSettings,
 }
@@ -271,6 +275,18 @@ where
             return Err(CreateError::ProxyNumber(i));
         }
     }
+    // Quiet hours are kept on a clock: the one given, else the number check's.
+    for (i, person) in [&person_a, &person_b].into_iter().enumerate() {
+        let checked = person.facts.time_zone.as_deref();
+        if new.quiet_hours[i].is_some()
+            && new.time_zones[i].is_none()
+            && checked
+                .and_then(|z| z.parse::<crate::values::TimeZone>().ok())
+                .is_none()
+        {
+            return Err(CreateError::NoTimeZone(i));
+        }
+    }
 
     let draft = Draft {
         id: ConversationId::random(),
@@ -282,6 +298,8 @@ where
         reference: new.reference,
         people: [person_a, person_b],
         languages: new.languages,
+        time_zones: new.time_zones,
+        quiet_hours: new.quiet_hours,
         call: new.call,
     };
     let policy = assign::Policy {

@@ -32,6 +32,10 @@ pub enum CreateError {
         country: Country,
         detail: String,
     },
+    #[error(
+        "participants[{0}].quiet_hours need a time zone: give participants[{0}].time_zone (the number check did not tell one)"
+    )]
+    NoTimeZone(usize),
     #[error("another request with this reference is in progress; try again")]
     ReferenceBusy,
     #[error(transparent)]

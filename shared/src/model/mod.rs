@@ -7,8 +7,8 @@ pub use records::*;
 
 use crate::phone::Msisdn;
 use crate::values::{
-    AccessCode, CallStatus, ConversationId, Country, Feature, Label, Language, NumberType,
-    Reference,
+    AccessCode, CallStatus, ClockTime, ConversationId, Country, Feature, Label, Language,
+    NumberType, Reference, TimeZone,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +72,48 @@ pub struct Participant {
     /// What the check told of their number beyond its validity.
     #[serde(default, skip_serializing_if = "NumberFacts::is_empty")]
     pub facts: NumberFacts,
+    /// The time zone given for them at creation, which wins over the number check's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<TimeZone>,
+    /// When calls do not ring them, in their time zone (PRODUCT.md, "Calls the backend
+    /// starts, and calls that respect people").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// A daily window in which calls do not ring a participant, on their own clock: from `start`
+/// up to (not including) `end`, across midnight when `end` comes first (`22:00` to `07:00`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub start: ClockTime,
+    pub end: ClockTime,
+}
+
+impl QuietHours {
+    /// Whether the time of day `t` lies in the window.
+    pub fn contains(&self, t: &ClockTime) -> bool {
+        let (start, end, t) = (self.start.minutes(), self.end.minutes(), t.minutes());
+        if start <= end {
+            start <= t && t < end
+        } else {
+            t >= start || t < end
+        }
+    }
+}
+
+/// A participant's quiet hours with the time zone they are kept in, as a route carries them
+/// for its callee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietWindow {
+    pub hours: QuietHours,
+    pub time_zone: TimeZone,
+}
+
+impl QuietWindow {
+    /// Whether unix second `at` falls in the window, on the participant's clock.
+    pub fn covers(&self, at: i64) -> bool {
+        self.hours.contains(&self.time_zone.clock_at(at))
+    }
 }
 
 /// Who checked a participant's number.
@@ -250,6 +292,22 @@ impl Participant {
     pub fn display_name(&self) -> &str {
         self.label.as_ref().map_or(NEUTRAL_NAME, Label::as_str)
     }
+
+    /// Their time zone: the one given at creation, else the number check's where it is one
+    /// the tz database knows.
+    pub fn zone(&self) -> Option<TimeZone> {
+        self.time_zone
+            .clone()
+            .or_else(|| self.facts.time_zone.as_deref().and_then(|z| z.parse().ok()))
+    }
+
+    /// Their quiet hours in their time zone, when they have both.
+    pub fn quiet_window(&self) -> Option<QuietWindow> {
+        Some(QuietWindow {
+            hours: self.quiet_hours.clone()?,
+            time_zone: self.zone()?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -362,7 +420,8 @@ pub struct MissedCallNotice {
     pub caller_index: u8,
     /// Vonage's id of the call.
     pub call_id: String,
-    /// The callee's leg's last status (`busy`, `unanswered`, `rejected`, `failed`, `timeout`).
+    /// The callee's leg's last status (`busy`, `unanswered`, `rejected`, `failed`, `timeout`,
+    /// `machine`), or `quiet_hours` for a call not put through in the callee's quiet hours.
     pub reason: CallStatus,
     /// Unix seconds.
     pub at: i64,
@@ -511,6 +570,12 @@ pub struct Route {
     /// The conversation's call limit, in seconds; `None`: as configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_seconds: Option<u32>,
+    /// The caller's label, for what the caller is told when the call is not connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_label: Option<Label>,
+    /// The callee's quiet hours: a call inside them does not ring the callee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callee_quiet: Option<QuietWindow>,
 }
 
 impl Route {
@@ -546,7 +611,27 @@ impl Route {
             ambiguous: caller.shared,
             callee_landline: !callee.takes_texts(),
             limit_seconds: c.call.limit_seconds,
+            caller_label: caller.label.clone(),
+            callee_quiet: callee.quiet_window(),
         }
+    }
+
+    /// Whether a call at unix second `now` falls in the callee's quiet hours.
+    pub fn callee_quiet_at(&self, now: i64) -> bool {
+        self.callee_quiet.as_ref().is_some_and(|q| q.covers(now))
+    }
+
+    /// A call setting's text for a call on this route (as [`spoken`] fills it from the
+    /// conversation).
+    pub fn spoken(&self, template: &str) -> String {
+        fill(
+            template,
+            self.caller_label
+                .as_ref()
+                .map_or(NEUTRAL_NAME, Label::as_str),
+            self.callee_name(),
+            self.reference.as_ref(),
+        )
     }
 }
 
@@ -565,14 +650,22 @@ pub fn spoken(
     caller: &Participant,
     callee: &Participant,
 ) -> String {
+    fill(
+        template,
+        caller.display_name(),
+        callee.display_name(),
+        c.reference.as_ref(),
+    )
+}
+
+/// `template` with `{caller}`, `{callee}` and `{reference}` (or "your conversation") filled.
+fn fill(template: &str, caller: &str, callee: &str, reference: Option<&Reference>) -> String {
     template
-        .replace("{caller}", caller.display_name())
-        .replace("{callee}", callee.display_name())
+        .replace("{caller}", caller)
+        .replace("{callee}", callee)
         .replace(
             "{reference}",
-            c.reference
-                .as_ref()
-                .map_or("your conversation", Reference::as_str),
+            reference.map_or("your conversation", Reference::as_str),
         )
 }
 
@@ -914,8 +1007,8 @@ pub enum RecordingKind {
 /// they let ring.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Missed {
-    /// `busy`, `unanswered`, `rejected`, `failed`, `timeout`, or `cancelled` (the caller hung up
-    /// first).
+    /// `busy`, `unanswered`, `rejected`, `failed`, `timeout`, `machine` (a machine answered and
+    /// was hung up on), or `cancelled` (the caller hung up first).
     pub reason: CallStatus,
     pub rang: bool,
 }
@@ -980,11 +1073,15 @@ impl Interaction {
                 duration: terminal.and_then(|e| e.duration),
                 price: (!prices.is_empty()).then(|| format!("{:.8}", prices.iter().sum::<f64>())),
                 rate: terminal.and_then(|e| e.rate.clone()),
-                missed: terminal
-                    .filter(|e| e.status.is_missed() && answered.is_none())
+                // A machine that answered was hung up on: missed, whatever followed.
+                missed: deciding
+                    .iter()
+                    .find(|e| e.status == "machine")
+                    .or(terminal.filter(|e| e.status.is_missed() && answered.is_none()))
                     .map(|e| Missed {
                         reason: e.status.clone(),
-                        rang: deciding.iter().any(|e| e.status == "ringing"),
+                        rang: e.status == "machine"
+                            || deciding.iter().any(|e| e.status == "ringing"),
                     }),
                 routed_by: if mine.iter().any(|e| e.routed_by == RoutedBy::Code) {
                     RoutedBy::Code
@@ -1035,4 +1132,89 @@ pub fn features_param<S: AsRef<str>>(features: &[S]) -> Option<&'static str> {
         have.sort_unstable();
         have == wanted
     })
+}
+
+#[cfg(test)]
+mod quiet_tests {
+    use super::*;
+
+    fn hours(start: &str, end: &str) -> QuietHours {
+        QuietHours {
+            start: start.parse().unwrap(),
+            end: end.parse().unwrap(),
+        }
+    }
+
+    fn at(t: &str) -> ClockTime {
+        t.parse().unwrap()
+    }
+
+    #[test]
+    fn a_window_runs_from_its_start_up_to_its_end_across_midnight_or_not() {
+        let night = hours("22:00", "07:00");
+        for inside in ["22:00", "23:59", "00:00", "03:00", "06:59"] {
+            assert!(night.contains(&at(inside)), "{inside}");
+        }
+        for outside in ["21:59", "07:00", "12:00"] {
+            assert!(!night.contains(&at(outside)), "{outside}");
+        }
+        let lunch = hours("12:00", "13:30");
+        assert!(lunch.contains(&at("12:00")) && lunch.contains(&at("13:29")));
+        assert!(!lunch.contains(&at("11:59")) && !lunch.contains(&at("13:30")));
+    }
+
+    #[test]
+    fn a_window_is_kept_on_its_own_clock() {
+        let window = |zone: &str| QuietWindow {
+            hours: hours("22:00", "07:00"),
+            time_zone: zone.parse().unwrap(),
+        };
+        // 2026-12-06T06:00Z: 22:00 in Los Angeles, 15:00 in Tokyo; a minute before, 21:59.
+        let la_night = 1_796_536_800;
+        assert!(window("America/Los_Angeles").covers(la_night));
+        assert!(!window("America/Los_Angeles").covers(la_night - 60));
+        assert!(!window("Asia/Tokyo").covers(la_night));
+        // 2026-12-05T22:00Z: 07:00 in Tokyo, the window's end; a minute before, 06:59.
+        let tokyo_morning = 1_796_508_000;
+        assert!(!window("Asia/Tokyo").covers(tokyo_morning));
+        assert!(window("Asia/Tokyo").covers(tokyo_morning - 60));
+    }
+
+    #[test]
+    fn the_time_zone_given_wins_over_the_number_check_s() {
+        let mut p = Participant {
+            number: Msisdn::from_digits("447700900001").unwrap(),
+            label: None,
+            proxy_number: Msisdn::from_digits("447700900101").unwrap(),
+            country: "GB".parse().unwrap(),
+            notification: None,
+            language: None,
+            code: None,
+            shared: false,
+            checked: Checked::Vonage,
+            facts: NumberFacts {
+                time_zone: Some("Europe/London".into()),
+                ..Default::default()
+            },
+            time_zone: None,
+            quiet_hours: None,
+        };
+        assert_eq!(p.quiet_window(), None, "no quiet hours");
+        p.quiet_hours = Some(hours("22:00", "07:00"));
+        assert_eq!(
+            p.quiet_window().unwrap().time_zone.as_str(),
+            "Europe/London"
+        );
+        p.time_zone = Some("Europe/Madrid".parse().unwrap());
+        assert_eq!(
+            p.quiet_window().unwrap().time_zone.as_str(),
+            "Europe/Madrid"
+        );
+        // A participant written before quiet hours were kept reads as it was.
+        let old: Participant = serde_json::from_str(
+            r#"{"number":"447700900001","proxy_number":"447700900101","country":"GB"}"#,
+        )
+        .unwrap();
+        assert_eq!((old.time_zone, old.quiet_hours), (None, None));
+    }
 }
