@@ -179,3 +179,24 @@ async fn a_call_that_ends_first_or_has_no_warning_leaves_no_schedule() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_machine_answering_the_callee_s_phone_deletes_the_warning() {
+    let deps = app(true).await;
+    let now = shared::now();
+    let call = "CON-warn-4";
+    for (leg, status) in [("in", "answered"), ("out", "ringing"), ("out", "answered")] {
+        handle(&deps, event(call, leg, status, now)).await;
+    }
+    let name = Scheduler::warning_name(call);
+    assert!(
+        schedule(timers(&deps), &name).await.is_some(),
+        "set on the answer"
+    );
+    // Every connect hangs up on a machine: the callee's leg says so before it completes.
+    handle(&deps, event(call, "out", "machine", now + 2)).await;
+    assert!(
+        schedule(timers(&deps), &name).await.is_none(),
+        "deleted when a machine answered"
+    );
+}

@@ -117,8 +117,9 @@ pub async fn record_and_time<S: CallStore, T: CallTimers>(
 /// Sets or cancels the warning of a call of `c` (one whose conversation has `limit_seconds`
 /// and `warn_before_seconds`) as `event` says. The callee's leg answered sets it, for the
 /// limit less the warning after that answer, to be spoken into both legs in each party's
-/// language; any leg's end (completed, or a call not taken) cancels it. A cancel that fails is
-/// logged: the warning then finds the call gone, and its schedule deletes itself.
+/// language; any leg's end (completed, or a call not taken, a machine's answer included)
+/// cancels it. A cancel that fails is logged: the warning then finds the call gone, and its
+/// schedule deletes itself.
 async fn time_warning<S: CallLog, T: CallTimers>(
     store: &S,
     timers: &T,
@@ -130,7 +131,8 @@ async fn time_warning<S: CallLog, T: CallTimers>(
     let (Some(limit), Some(warn)) = (c.call.limit_seconds, c.call.warn_before_seconds) else {
         return Ok(());
     };
-    if event.status.rank() == 4 {
+    // A machine that answered is hung up on: the call was not taken, whatever comes after.
+    if event.status.rank() == 4 || event.status.is_missed() {
         if let Err(e) = timers.cancel_warning(&event.call_id).await {
             tracing::warn!(call_id = %event.call_id, error = %crate::error::error_chain(&e), "a call's warning not cancelled");
         }
