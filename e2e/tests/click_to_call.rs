@@ -178,6 +178,7 @@ async fn a_started_call_is_rule_1s_and_its_events_join_the_call_log() {
     let connect = &sent["ncco"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(connect["from"], PB);
     assert_eq!(connect["endpoint"][0]["number"], driver.number.as_str());
+    assert_eq!(connect["machineDetection"], "hangup");
 
     // The rider's leg (Vonage rang it: outbound, proxy(rider) → rider) reports to the create
     // request's event URL; the driver's leg to the connect's.

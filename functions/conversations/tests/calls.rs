@@ -109,6 +109,10 @@ async fn a_call_rings_the_caller_from_their_own_proxy_and_connects_them_as_if_th
             connect["eventType"], "synchronous",
             "missed calls follow up"
         );
+        assert_eq!(
+            connect["machineDetection"], "hangup",
+            "a machine that answers the callee's phone is hung up on"
+        );
         // Both legs' events name the conversation and the caller, sealed for the conversation.
         for url in [
             started.event_url.as_str(),
