@@ -6,6 +6,12 @@ STATE="${LOCAL_STATE:-$ROOT/.local}"
 mkdir -p "$STATE"
 # The project's Python tools (scripts/bootstrap puts them in .venv) come first.
 export PATH="$ROOT/.venv/bin:$PATH"
+# Every binary the local stack runs (the functions, the table's creation, the stream poller, the
+# doctor) comes out of one `cargo build` of the whole workspace with these features; `cargo lambda
+# watch` and scripts/doctor ask for the same, so they find it built and compile nothing again.
+STACK_FEATURES="shared/local,setup/doctor"
+DEBUG_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+build_stack() { cargo build --quiet --workspace --bins --features "$STACK_FEATURES"; }
 
 # start NAME PORT COMMAND...: runs COMMAND in the background (log in .local/NAME.log), then
 # waits until PORT accepts connections. If PORT is already answering, it must be NAME as these
