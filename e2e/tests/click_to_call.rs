@@ -161,6 +161,10 @@ async fn a_started_call_is_rule_1s_and_its_events_join_the_call_log() {
         json!([{"type": "phone", "number": rider.number.as_str()}])
     );
     assert_eq!(sent["from"], json!({"type": "phone", "number": PA}));
+    assert_eq!(
+        sent["machine_detection"], "hangup",
+        "the rider's voicemail is hung up on"
+    );
     assert_ncco(&sent["ncco"]);
     // ... and played what the answer webhook plays when the rider dials proxy(rider): the
     // driver, shown proxy(driver), with the same announcement, whisper and settings.
@@ -184,71 +188,36 @@ async fn a_started_call_is_rule_1s_and_its_events_join_the_call_log() {
     // request's event URL; the driver's leg to the connect's.
     let caller_url = local(sent["event_url"][0].as_str().unwrap()).to_owned();
     let callee_url = local(connect["eventUrl"][0].as_str().unwrap()).to_owned();
+    // The rider's leg (from PA) rings and answers first, then the driver's (from PB).
+    let rider_leg = |status, second| {
+        (
+            &caller_url,
+            CALLER_LEG,
+            PA,
+            rider.number.as_str(),
+            status,
+            second,
+        )
+    };
+    let driver_leg = |status, second| {
+        (
+            &callee_url,
+            CALLEE_LEG,
+            PB,
+            driver.number.as_str(),
+            status,
+            second,
+        )
+    };
     let legs = [
-        (
-            &caller_url,
-            CALLER_LEG,
-            PA,
-            rider.number.as_str(),
-            "started",
-            0,
-        ),
-        (
-            &caller_url,
-            CALLER_LEG,
-            PA,
-            rider.number.as_str(),
-            "ringing",
-            1,
-        ),
-        (
-            &caller_url,
-            CALLER_LEG,
-            PA,
-            rider.number.as_str(),
-            "answered",
-            4,
-        ),
-        (
-            &callee_url,
-            CALLEE_LEG,
-            PB,
-            driver.number.as_str(),
-            "started",
-            5,
-        ),
-        (
-            &callee_url,
-            CALLEE_LEG,
-            PB,
-            driver.number.as_str(),
-            "ringing",
-            6,
-        ),
-        (
-            &callee_url,
-            CALLEE_LEG,
-            PB,
-            driver.number.as_str(),
-            "answered",
-            9,
-        ),
-        (
-            &callee_url,
-            CALLEE_LEG,
-            PB,
-            driver.number.as_str(),
-            "completed",
-            40,
-        ),
-        (
-            &caller_url,
-            CALLER_LEG,
-            PA,
-            rider.number.as_str(),
-            "completed",
-            41,
-        ),
+        rider_leg("started", 0),
+        rider_leg("ringing", 1),
+        rider_leg("answered", 4),
+        driver_leg("started", 5),
+        driver_leg("ringing", 6),
+        driver_leg("answered", 9),
+        driver_leg("completed", 40),
+        rider_leg("completed", 41),
     ];
     for (url, leg, from, to, status, second) in legs {
         let fields = json!({

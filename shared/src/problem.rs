@@ -36,6 +36,9 @@ pub enum ApiError {
     NumberInUse(String),
     #[error("{0}")]
     ConversationClosed(String),
+    /// The participant a call would ring is inside their quiet hours.
+    #[error("{0}")]
+    QuietHours(String),
     #[error("the request is not signed by Vonage: {0}")]
     Unauthorized(#[source] crate::signature::SignatureError),
     #[error("the text is not signed by Vonage: {0}")]
@@ -109,6 +112,7 @@ impl ApiError {
             Self::DuplicateNumber(_) => (409, "duplicate_number", "Number already in the pool"),
             Self::NumberInUse(_) => (409, "number_in_use", "Number still in use"),
             Self::ConversationClosed(_) => (409, "conversation_closed", "Conversation closed"),
+            Self::QuietHours(_) => (409, "quiet_hours", "Not taking calls now"),
             Self::MethodNotAllowed(_) | Self::PostOnly(_) => {
                 (405, "method_not_allowed", "Method not allowed")
             }

@@ -4,7 +4,8 @@
 use lambda_http::Request;
 use shared::config::texts::Key;
 use shared::domain::answer::{ACTING_RESERVE, pressed};
-use shared::model::{ConversationStatus, spoken};
+use shared::domain::calls;
+use shared::model::{Conversation, ConversationStatus, spoken};
 use shared::ncco::Ncco;
 use shared::ports::CallControl;
 use shared::problem::error_chain;
@@ -112,7 +113,7 @@ pub async fn accept<S: AnswerStore, V: CallControl>(
         return Ncco::reject();
     };
     let callee_leg = leg_id(signed.field("uuid"));
-    let caller_leg = carried.leg.as_deref().and_then(leg_id).map(str::to_owned);
+    let sealed_leg = carried.leg.as_deref().and_then(leg_id).map(str::to_owned);
     let Some(voice) = &deps.voice else {
         tracing::warn!(conversation_id = %conversation.id, "the callee did not take the call, but no Voice API is configured: connecting");
         return Ncco::reject();
@@ -125,6 +126,12 @@ pub async fn accept<S: AnswerStore, V: CallControl>(
     let declined = in_language(deps, Key::WhisperDeclined, &deps.call.declined, language);
     let told = Ncco::speak(&spoken(declined, &conversation, from, to), language);
     let tell_caller = async {
+        let caller_leg = match sealed_leg {
+            Some(leg) => Some(leg),
+            // A call the backend started (click-to-call) rang its caller before any URL could
+            // name their leg: the call log has it, as the call's caller's leg.
+            None => logged_caller_leg(deps, &conversation, signed).await,
+        };
         match &caller_leg {
             Some(leg) => voice.transfer(leg, &told).await,
             None => Ok(()),
@@ -154,4 +161,23 @@ pub async fn accept<S: AnswerStore, V: CallControl>(
         }
     }
     Ncco::reject()
+}
+
+/// The caller's leg of the call `signed` names, as the event webhook logged it.
+async fn logged_caller_leg<S: AnswerStore, V>(
+    deps: &Deps<S, V>,
+    conversation: &Conversation,
+    signed: &Signed,
+) -> Option<String> {
+    let call_id = signed.field("conversation_uuid");
+    if call_id.is_empty() {
+        return None;
+    }
+    match deps.store.call_events(&conversation.id).await {
+        Ok(logged) => calls::caller_leg(&logged, call_id).map(str::to_owned),
+        Err(e) => {
+            tracing::error!(conversation_id = %conversation.id, error = %error_chain(&e), "whisper: the call log could not be read");
+            None
+        }
+    }
 }

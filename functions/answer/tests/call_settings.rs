@@ -9,8 +9,12 @@
 use answer::{CallHooks, Deps, Outcome, answer, handle};
 use lambda_http::{Body, Request};
 use shared::config::{CallConfig, WebhookMethods};
-use shared::model::{CallSettings, Conversation, ConversationStatus, MissedCallMode};
+use shared::model::{
+    CallEvent, CallSettings, Conversation, ConversationStatus, Direction, InitiatedBy,
+    MissedCallMode,
+};
 use shared::ncco::{Action, Endpoint, Ncco};
+use shared::ports::CallLog;
 use shared::seal::Carried;
 use shared::signature::WebhookAuth;
 use testkit::fakes::{FakeVonage, MemoryStore};
@@ -452,6 +456,72 @@ async fn the_callee_presses_1_to_take_the_call_and_anything_else_ends_it() {
     assert_eq!(
         press(&without, serde_json::json!("9")).await[0]["text"],
         shared::ncco::SILENCE
+    );
+}
+
+/// A call the backend started (click-to-call) rang its caller before any URL could name their
+/// leg: when the callee refuses it, the caller's leg is found in the call log, and told.
+#[tokio::test]
+async fn a_started_calls_caller_is_told_too_when_the_callee_refuses_it() {
+    let call = CallSettings {
+        whisper: Some("Your {caller} is calling.".into()),
+        whisper_accept: true,
+        ..Default::default()
+    };
+    let c = conversation(call, [Some("es-MX"), Some("de-DE")]);
+    let deps = accepting(&c);
+    let rider_answered = CallEvent {
+        call_id: "CON-1".into(),
+        leg: "rider-leg".into(),
+        direction: Some(Direction::Inbound),
+        shown_number: None,
+        status: "answered".parse().unwrap(),
+        at_ms: 1_000,
+        caller_index: 0,
+        duration: None,
+        rate: None,
+        price: None,
+        detail: None,
+        routed_by: Default::default(),
+        initiated_by: InitiatedBy::Api,
+    };
+    deps.store
+        .record_event(&c.id, &rider_answered, 0)
+        .await
+        .unwrap();
+    let url = deps.auth.seal().url_for_started_call(
+        &format!("{BASE}/webhooks/whisper"),
+        &Carried {
+            conversation_id: Some(ID.into()),
+            caller: Some(0),
+            step: Some("accept".into()),
+            ..Carried::default()
+        },
+    );
+    let body = serde_json::json!({"uuid": "callee-leg", "conversation_uuid": "CON-1", "dtmf": "2"});
+    let (status, ncco) = testkit::requests::read(
+        handle(
+            &deps,
+            testkit::requests::json("POST", url.trim_start_matches(BASE), Some(body)),
+        )
+        .await,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(ncco[0]["text"], shared::ncco::SILENCE);
+    let legs = deps.voice.as_ref().unwrap().legs();
+    assert!(
+        legs.contains(&("callee-leg".to_owned(), "hangup".to_owned())),
+        "{legs:?}"
+    );
+    let (_, told) = legs
+        .iter()
+        .find(|(l, _)| l == "rider-leg")
+        .unwrap_or_else(|| panic!("the rider's leg is told: {legs:?}"));
+    let told: serde_json::Value = serde_json::from_str(told).unwrap();
+    assert_eq!(
+        told,
+        serde_json::json!([{"action": "talk", "language": "es-MX",
+            "text": "Sorry, your driver cannot take your call right now."}])
     );
 }
 

@@ -77,6 +77,15 @@ pub async fn start<S: StorePorts, V, C: CallStarter>(
     let routes = c.routes();
     let route = &routes[index];
     let caller = &c.participants[index];
+    // A call that would ring someone inside their quiet hours is not made: not the participant
+    // Vonage rings first, and not the other, whom nobody is rung only to be told about.
+    let first_quiet = caller.quiet_window().is_some_and(|q| q.covers(now));
+    if first_quiet || route.callee_quiet_at(now) {
+        return Err(ApiError::QuietHours(format!(
+            "participant {} is in their quiet hours: the call would ring them now",
+            if first_quiet { index } else { 1 - index }
+        )));
+    }
     let base = calls
         .call
         .public_base_url

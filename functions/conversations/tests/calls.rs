@@ -2,8 +2,8 @@
 //! API: the call Vonage is asked to start rings the participant from their own proxy number and
 //! connects them to the other with the other's proxy number as caller ID (rule 1), in an NCCO
 //! the schema accepts, with its URLs sealed for the conversation; closed, expired and unknown
-//! conversations and bad bodies are refused with nothing sent, and a Voice API that fails or
-//! refuses leaves nothing written.
+//! conversations, a callee inside their quiet hours and bad bodies are refused with nothing sent,
+//! and a Voice API that fails or refuses leaves nothing written.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use conversations::calls::Calls;
@@ -310,4 +310,59 @@ async fn a_conversation_that_relays_texts_only_connects_no_calls() {
     let (status, body) = start(&app, c["id"].as_str().unwrap(), json!({"from_index": 0})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
     assert!(voice(&app).started_calls().is_empty());
+}
+
+#[tokio::test]
+async fn nobody_is_rung_inside_their_quiet_hours() {
+    let app = app();
+    // The driver's window is the two hours around now, on UTC's clock (across midnight too).
+    let minute = (shared::now() / 60).rem_euclid(24 * 60);
+    let clock = |m: i64| {
+        let m = m.rem_euclid(24 * 60);
+        format!("{:02}:{:02}", m / 60, m % 60)
+    };
+    let c = create(
+        &app,
+        json!({"participants": [
+            {"number": A, "label": "rider"},
+            {"number": B, "label": "driver", "time_zone": "UTC",
+             "quiet_hours": {"start": clock(minute - 60), "end": clock(minute + 60)}},
+        ]}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    let (status, body) = start(&app, id, json!({"from_index": 0})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("quiet_hours")),
+        "{body}"
+    );
+    assert!(
+        voice(&app).requests().is_empty(),
+        "the rider is not rung: nothing is sent"
+    );
+
+    // Nor is the driver rung first.
+    let (status, body) = start(&app, id, json!({"from_index": 1})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("quiet_hours")),
+        "{body}"
+    );
+    assert!(voice(&app).requests().is_empty());
+
+    // Outside the window, the call is made.
+    let app = self::app();
+    let c = create(
+        &app,
+        json!({"participants": [
+            {"number": A, "label": "rider"},
+            {"number": B, "label": "driver", "time_zone": "UTC",
+             "quiet_hours": {"start": clock(minute + 60), "end": clock(minute + 120)}},
+        ]}),
+    )
+    .await;
+    let (status, body) = start(&app, c["id"].as_str().unwrap(), json!({"from_index": 0})).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(voice(&app).started_calls().len(), 1);
 }

@@ -189,6 +189,15 @@ async fn time_warning<S: CallLog, T: CallTimers>(
     Ok(())
 }
 
+/// The caller's leg of call `call_id` among a conversation's logged events (a started call's
+/// leg to participant `from_index` is logged as the caller's too).
+pub fn caller_leg<'a>(logged: &'a [CallEvent], call_id: &str) -> Option<&'a str> {
+    logged
+        .iter()
+        .find(|e| e.call_id == call_id && e.direction == Some(Direction::Inbound))
+        .map(|e| e.leg.as_str())
+}
+
 /// Keeps an event on the conversation its call went through and notes the activity there: the
 /// conversation and the event as kept; `None` for a call no conversation knows.
 async fn keep<S: CallStore>(

@@ -102,6 +102,9 @@ impl VoiceClient {
             "event_url": [call.event_url],
             "event_method": "POST",
             "ringing_timer": call.ringing_timer.clamp(1, 120),
+            // The participant's own voicemail is hung up on, as on every connect: its greeting
+            // may say their name or number, and the other participant is then never rung.
+            "machine_detection": "hangup",
         });
         let response = send_retrying(0, self.backoff, api, false, &[], || {
             self.http
