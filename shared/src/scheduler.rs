@@ -1,7 +1,8 @@
 //! Timers for calls in progress, on EventBridge Scheduler: a call's warning before its limit is
 //! a one-time schedule (`at(...)`, UTC, deleted by Scheduler once it has run), named after the
 //! call in the stack's schedule group, which invokes the warning function with the warning as
-//! its input, through the role Scheduler assumes for it. No timer of our own.
+//! its input, through the role Scheduler assumes for it, in the minute before the warning's
+//! time ([`Scheduler::goes_off`]). No timer of our own.
 
 use aws_sdk_scheduler::types::{
     ActionAfterCompletion, FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, Target,
@@ -44,6 +45,17 @@ impl Scheduler {
             .take(56)
             .collect();
         format!("warning-{id}")
+    }
+
+    /// When a warning for Unix second `at`, set at `now`, goes off: Scheduler invokes a
+    /// schedule within the minute of its time (60-second precision), so it is set for the whole
+    /// minute before the one `at` falls in, and goes off up to two minutes early, never late;
+    /// the warning function waits for `at` itself. A warning due within two minutes goes off
+    /// in the next minute, which may be up to a minute past `at`.
+    pub fn goes_off(at: i64, now: i64) -> i64 {
+        let before = at.div_euclid(60) * 60 - 60;
+        let next_minute = (now.div_euclid(60) + 1) * 60;
+        before.max(next_minute)
     }
 
     /// The `at(...)` expression for Unix second `at`, in UTC.
@@ -90,7 +102,10 @@ impl CallTimers for Scheduler {
             .create_schedule()
             .name(Self::warning_name(&warning.call_id))
             .group_name(&self.config.group)
-            .schedule_expression(Self::at_expression(warning.at))
+            .schedule_expression(Self::at_expression(Self::goes_off(
+                warning.at,
+                crate::now(),
+            )))
             .schedule_expression_timezone("UTC")
             .flexible_time_window(window)
             .target(target)

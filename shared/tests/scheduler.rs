@@ -41,7 +41,8 @@ async fn a_warning_is_a_one_time_schedule_named_after_its_call() {
     let found = schedule(&timers, &name)
         .await
         .expect("the schedule is there");
-    assert_eq!(found.schedule_expression(), Some("at(2030-01-01T10:09:00)"));
+    // It goes off in the minute before: Scheduler is precise to the minute.
+    assert_eq!(found.schedule_expression(), Some("at(2030-01-01T10:08:00)"));
     assert_eq!(found.schedule_expression_timezone(), Some("UTC"));
     let target = found.target().unwrap();
     assert_eq!(
@@ -73,4 +74,25 @@ fn names_and_times_are_schedulers() {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     );
     assert_eq!(Scheduler::at_expression(0), "at(1970-01-01T00:00:00)");
+}
+
+/// A schedule goes off somewhere in the minute it is set for: set for the minute before the
+/// one its warning falls in, it is never late, and at most two minutes early; one due sooner
+/// than that goes off in the next minute.
+#[test]
+fn a_warning_goes_off_before_its_time_whatever_second_scheduler_picks() {
+    let now = 1_893_492_000; // 10:00:00
+    for at in (now + 120..now + 600).step_by(7) {
+        let minute = Scheduler::goes_off(at, now);
+        assert_eq!(minute % 60, 0, "a whole minute");
+        assert!(minute > now, "in the future");
+        for second in [0, 30, 59] {
+            let fired = minute + second;
+            assert!(fired < at, "{at}: late at {fired}");
+            assert!(at - fired <= 120, "{at}: {} s early", at - fired);
+        }
+    }
+    // Due within two minutes: the next minute, the earliest Scheduler can do.
+    assert_eq!(Scheduler::goes_off(now + 70, now + 5), now + 60);
+    assert_eq!(Scheduler::goes_off(now + 30, now), now + 60);
 }

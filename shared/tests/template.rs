@@ -1302,3 +1302,76 @@ fn the_console_signs_in_against_the_stacks_own_user_pool() {
         "ConsoleUserPoolClient"
     ));
 }
+
+#[test]
+fn a_calls_warning_is_a_schedule_of_the_stacks_group_that_invokes_the_warning_function_only() {
+    let t = template();
+    let r = &t["Resources"];
+    assert_eq!(r["CallSchedules"]["Type"], "AWS::Scheduler::ScheduleGroup");
+    let group_schedules = "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${CallSchedules}/*";
+
+    // The role Scheduler assumes: for the group's schedules only, and it invokes one function.
+    let role = &r["WarnScheduleRole"]["Properties"];
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], "scheduler.amazonaws.com");
+    assert!(is_ref(
+        &trust["Condition"]["StringEquals"]["aws:SourceAccount"],
+        "AWS::AccountId"
+    ));
+    assert_eq!(
+        intrinsic(&trust["Condition"]["ArnLike"]["aws:SourceArn"]),
+        Some(("!Sub".into(), &Value::String(group_schedules.into())))
+    );
+    let granted = &role["Policies"][0]["PolicyDocument"]["Statement"];
+    assert_eq!(granted.as_sequence().unwrap().len(), 1);
+    assert_eq!(granted[0]["Action"], "lambda:InvokeFunction");
+    assert_eq!(
+        yaml(&granted[0]["Resource"]),
+        yaml(&serde_yaml::from_str("!GetAtt WarnFunction.Arn").unwrap())
+    );
+
+    // The event function makes and deletes schedules in that group alone, and passes that role
+    // to Scheduler alone.
+    let event = &r["EventFunction"]["Properties"];
+    let vars = &event["Environment"]["Variables"];
+    assert!(is_ref(
+        &vars["CALL_WARNING_SCHEDULE_GROUP"],
+        "CallSchedules"
+    ));
+    let statements = &event["Policies"][0]["Statement"];
+    let scheduling = statements
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| yaml(&s["Action"]).contains("scheduler:"))
+        .unwrap();
+    assert_eq!(
+        yaml(&scheduling["Action"]),
+        yaml(
+            &serde_yaml::from_str("[scheduler:CreateSchedule, scheduler:DeleteSchedule]").unwrap()
+        )
+    );
+    assert_eq!(
+        intrinsic(&scheduling["Resource"]),
+        Some(("!Sub".into(), &Value::String(group_schedules.into())))
+    );
+    let passing = statements
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| yaml(&s["Action"]).contains("iam:PassRole"))
+        .unwrap();
+    assert_eq!(
+        passing["Condition"]["StringEquals"]["iam:PassedToService"],
+        "scheduler.amazonaws.com"
+    );
+    assert!(yaml(&passing["Resource"]).contains("WarnScheduleRole"));
+
+    // It waits for the warning's time, up to two minutes, within its own timeout.
+    let timeout = r["WarnFunction"]["Properties"]["Timeout"].as_i64().unwrap();
+    assert!(timeout >= 120 + 15, "{timeout}");
+
+    // The answer function reads a started call's caller leg from the call log.
+    let answer = yaml(&r["AnswerFunction"]["Properties"]["Policies"]);
+    assert!(answer.contains("dynamodb:Query"), "{answer}");
+}

@@ -90,7 +90,7 @@ async fn the_callee_answering_sets_the_warning_and_the_call_ending_deletes_it() 
         .expect("set on the answer");
     assert_eq!(
         found.schedule_expression().unwrap(),
-        Scheduler::at_expression(answered + 600 - 60)
+        Scheduler::at_expression(Scheduler::goes_off(answered + 600 - 60, shared::now()))
     );
     let input: CallWarning =
         serde_json::from_str(found.target().unwrap().input().unwrap()).unwrap();
@@ -142,6 +142,17 @@ async fn the_callee_answering_sets_the_warning_and_the_call_ending_deletes_it() 
             .await
             .status(),
         204
+    );
+    // The answer delivered again after the end sets nothing: the call is over.
+    assert_eq!(
+        handle(&deps, event(call, "out", "answered", answered))
+            .await
+            .status(),
+        204
+    );
+    assert!(
+        schedule(timers(&deps), &name).await.is_none(),
+        "no warning for a call that has ended"
     );
 }
 

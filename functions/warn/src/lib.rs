@@ -1,10 +1,12 @@
 //! A call's warning before its limit (PRODUCT.md, "Calls the backend starts, and calls that
 //! respect people"): the event webhook made a one-time EventBridge Scheduler schedule when the
-//! callee answered; when it goes off, Scheduler invokes this function with the warning, which
-//! speaks it into each leg of the call (each party in their own language) through the Voice
-//! API's talk. A leg that has ended (`404`: the call was over before its schedule was deleted)
-//! is passed over; any other failure fails the invocation, which Scheduler retries within the
-//! minute.
+//! callee answered. Scheduler is precise to the minute only, so the schedule goes off in the
+//! minute before the warning's time (`shared::scheduler`), and this function waits for the time
+//! itself, then speaks the warning into each leg of the call (each party in their own language)
+//! through the Voice API's talk. A leg that has ended (`404`: the call was over before its
+//! schedule was deleted) is passed over. A leg that could not be told is logged; only when no
+//! leg heard it does the invocation fail, for Scheduler to try again within the minute, so
+//! nobody hears it twice.
 
 mod settings;
 
@@ -27,16 +29,29 @@ pub struct Spoken {
     pub spoken: usize,
     /// Legs that had ended.
     pub ended: usize,
+    /// Legs the Voice API could not speak into.
+    pub failed: usize,
 }
 
+/// The longest wait for a warning's time: a schedule goes off at most two minutes early.
+pub const MAX_WAIT_SECONDS: i64 = 120;
+
+/// Speaks `warning` at its time, `now` being the Unix second the schedule went off.
 pub async fn handle<V: CallControl>(
     deps: &Deps<V>,
     warning: &CallWarning,
+    now: i64,
 ) -> Result<Spoken, lambda_runtime::Error> {
+    let early = (warning.at - now).clamp(0, MAX_WAIT_SECONDS);
+    if early > 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(early.unsigned_abs())).await;
+    }
     let mut outcome = Spoken {
         spoken: 0,
         ended: 0,
+        failed: 0,
     };
+    let mut last_error = None;
     for leg in &warning.legs {
         match deps
             .voice
@@ -46,8 +61,9 @@ pub async fn handle<V: CallControl>(
             Ok(()) => outcome.spoken += 1,
             Err(VonageError::Status { status: 404, .. }) => outcome.ended += 1,
             Err(e) => {
-                tracing::error!(conversation_id = %warning.conversation_id, call_id = %warning.call_id, error = %error_chain(&e), "warning not spoken");
-                return Err(e.into());
+                tracing::error!(conversation_id = %warning.conversation_id, call_id = %warning.call_id, error = %error_chain(&e), "warning not spoken into a leg");
+                outcome.failed += 1;
+                last_error = Some(e);
             }
         }
     }
@@ -56,8 +72,16 @@ pub async fn handle<V: CallControl>(
         call_id = %warning.call_id,
         spoken = outcome.spoken,
         ended = outcome.ended,
+        failed = outcome.failed,
+        waited = early,
         "call's warning spoken"
     );
-    shared::telemetry::count("CallWarnings", &[]);
-    Ok(outcome)
+    match last_error {
+        // Nobody heard it: Scheduler may try again.
+        Some(e) if outcome.spoken == 0 => Err(e.into()),
+        _ => {
+            shared::telemetry::count("CallWarnings", &[]);
+            Ok(outcome)
+        }
+    }
 }

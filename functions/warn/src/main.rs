@@ -12,7 +12,7 @@ async fn main() -> Result<(), Error> {
     let deps = &Invoked::start(Settings::from_source(&Env));
     run(service_fn(
         move |event: LambdaEvent<CallWarning>| async move {
-            handle(&*deps.get().await?, &event.payload).await
+            handle(&*deps.get().await?, &event.payload, shared::now()).await
         },
     ))
     .await

@@ -1,6 +1,7 @@
 //! The warning function speaks a call's warning into each of its legs through the Voice API's
-//! talk, each request checked against `voice.yml` by a Prism proxy in front of a stand-in; a
-//! leg that has ended is passed over, and any other failure fails the invocation.
+//! talk at the warning's time, each request checked against `voice.yml` by a Prism proxy in
+//! front of a stand-in; a leg that has ended is passed over, and the invocation fails only when
+//! no leg heard it.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use serde_json::json;
@@ -8,11 +9,14 @@ use shared::model::{CallWarning, SpokenLeg};
 use testkit::fakes::FakeVonage;
 use warn::{Deps, Spoken, handle};
 
+/// The warning's time.
+const AT: i64 = 1_893_492_540;
+
 fn warning() -> CallWarning {
     CallWarning {
         conversation_id: "0d8f3c1e-1f2a-4b5c-9d8e-7f6a5b4c3d2e".parse().unwrap(),
         call_id: "CON-1".into(),
-        at: 1_893_492_540,
+        at: AT,
         legs: vec![
             SpokenLeg {
                 leg: "aaaaaaaa-0000-4000-8000-000000000001".into(),
@@ -33,12 +37,13 @@ async fn each_leg_hears_its_own_text() {
     let deps = Deps {
         voice: FakeVonage::default(),
     };
-    let spoken = handle(&deps, &warning()).await.unwrap();
+    let spoken = handle(&deps, &warning(), AT).await.unwrap();
     assert_eq!(
         spoken,
         Spoken {
             spoken: 2,
-            ended: 0
+            ended: 0,
+            failed: 0,
         }
     );
     assert_eq!(
@@ -56,9 +61,56 @@ async fn each_leg_hears_its_own_text() {
     );
     deps.voice.fail("voice", true);
     assert!(
-        handle(&deps, &warning()).await.is_err(),
-        "retried by Scheduler"
+        handle(&deps, &warning(), AT).await.is_err(),
+        "nobody heard it: retried by Scheduler"
     );
+}
+
+/// The schedule goes off up to two minutes before the warning's time (Scheduler is precise to
+/// the minute): the function waits for the time itself, and never longer than that.
+#[tokio::test(start_paused = true)]
+async fn the_warning_waits_for_its_time() {
+    let deps = Deps {
+        voice: FakeVonage::default(),
+    };
+    for (early, waited) in [(0, 0), (-30, 0), (45, 45), (119, 119), (600, 120)] {
+        let started = tokio::time::Instant::now();
+        handle(&deps, &warning(), AT - early).await.unwrap();
+        assert_eq!(started.elapsed().as_secs(), waited, "{early} s early");
+    }
+}
+
+/// One leg told and the other refused: a second try would tell the first leg twice, so the
+/// invocation succeeds and the refusal is logged.
+#[tokio::test]
+async fn a_leg_that_could_not_be_told_does_not_repeat_the_warning_to_the_other() {
+    use testkit::{application_key_pair, voice_client};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let (private, _) = application_key_pair();
+    let vonage = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/aaaaaaaa-0000-4000-8000-000000000002/talk"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&vonage)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"message": "Talk started"})))
+        .mount(&vonage)
+        .await;
+    let deps = Deps {
+        voice: voice_client(&vonage.uri(), &vonage.uri(), "app", &private),
+    };
+    assert_eq!(
+        handle(&deps, &warning(), AT).await.unwrap(),
+        Spoken {
+            spoken: 1,
+            ended: 0,
+            failed: 1
+        }
+    );
+    assert_eq!(vonage.received_requests().await.unwrap().len(), 2);
 }
 
 #[cfg(feature = "services")] // needs Prism: scripts/test
@@ -80,12 +132,13 @@ async fn the_talk_requests_are_the_specs() {
     let deps = Deps {
         voice: voice_client(&prism.url, &stand_in.uri(), "app", &private),
     };
-    let spoken = handle(&deps, &warning()).await.unwrap();
+    let spoken = handle(&deps, &warning(), AT).await.unwrap();
     assert_eq!(
         spoken,
         Spoken {
             spoken: 2,
-            ended: 0
+            ended: 0,
+            failed: 0,
         }
     );
     let requests = stand_in.received_requests().await.unwrap();
@@ -129,10 +182,11 @@ async fn a_leg_that_has_ended_is_passed_over() {
         voice: voice_client(&vonage.uri(), &vonage.uri(), "app", &private),
     };
     assert_eq!(
-        handle(&deps, &warning()).await.unwrap(),
+        handle(&deps, &warning(), AT).await.unwrap(),
         Spoken {
             spoken: 1,
-            ended: 1
+            ended: 1,
+            failed: 0,
         }
     );
 }
@@ -149,10 +203,11 @@ async fn the_schedules_event_file_plays() {
         voice: FakeVonage::default(),
     };
     assert_eq!(
-        handle(&deps, &warning).await.unwrap(),
+        handle(&deps, &warning, warning.at).await.unwrap(),
         Spoken {
             spoken: 2,
-            ended: 0
+            ended: 0,
+            failed: 0,
         }
     );
 }

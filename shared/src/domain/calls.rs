@@ -108,10 +108,21 @@ pub async fn record_and_time<S: CallStore, T: CallTimers>(
     let Some((conversation, event)) = keep(store, retention, incoming, now).await? else {
         return Ok(Outcome::UnknownCall.into());
     };
-    if let Some(timers) = timers {
-        time_warning(store, timers, &missed.texts, &conversation, &event, now).await?;
-    }
-    Ok(follow_up(store, missed, &conversation, &event, incoming, now).await?)
+    // Side by side: a missed call's follow-up, which Vonage may be waiting on, does not wait
+    // for Scheduler.
+    let (timed, followed) = tokio::join!(
+        async {
+            match timers {
+                Some(timers) => {
+                    time_warning(store, timers, &missed.texts, &conversation, &event, now).await
+                }
+                None => Ok(()),
+            }
+        },
+        follow_up(store, missed, &conversation, &event, incoming, now)
+    );
+    timed?;
+    Ok(followed?)
 }
 
 /// Sets or cancels the warning of a call of `c` (one whose conversation has `limit_seconds`
@@ -150,13 +161,15 @@ async fn time_warning<S: CallLog, T: CallTimers>(
         &c.participants[caller_index],
         &c.participants[1 - caller_index],
     );
-    // The caller's leg, as its own events named it.
-    let caller_leg = store
-        .call_events(&c.id)
-        .await?
-        .into_iter()
-        .find(|e| e.call_id == event.call_id && e.direction == Some(Direction::Inbound))
-        .map(|e| e.leg);
+    let logged = store.call_events(&c.id).await?;
+    // An answer delivered again after the call ended (or after a machine's): no warning.
+    if logged
+        .iter()
+        .any(|e| e.call_id == event.call_id && (e.status.rank() == 4 || e.status.is_missed()))
+    {
+        return Ok(());
+    }
+    let caller_leg = caller_leg(&logged, &event.call_id).map(str::to_owned);
     let spoken = |leg: String, p: &Participant| {
         let language = p.language.as_ref();
         let text = texts
