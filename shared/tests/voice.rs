@@ -169,6 +169,7 @@ async fn a_call_is_created_as_the_spec_says_and_signed_by_the_application() {
             "event_url": ["https://proxy.example.com/webhooks/event?s=abc.def"],
             "event_method": "POST",
             "ringing_timer": 120,
+            "machine_detection": "hangup",
         })
     );
     assert_eq!(claims(&requests[0], &public)["application_id"], APP);
