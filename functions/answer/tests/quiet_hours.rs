@@ -7,12 +7,8 @@
 use answer::{CallHooks, Deps, Outcome, answer};
 use serde_json::Value;
 use shared::config::CallConfig;
-use shared::model::{
-    CallSettings, Conversation, ConversationStatus, ExpiryMode, MissedCallMode, Participant,
-    QuietHours,
-};
+use shared::model::{CallSettings, Conversation, MissedCallMode, QuietHours};
 use shared::ncco::Ncco;
-use shared::phone::Msisdn;
 use shared::ports::MissedCalls;
 use shared::signature::WebhookAuth;
 use testkit::fakes::MemoryStore;
@@ -47,10 +43,6 @@ const LA_SUMMER_2200: i64 = 1_782_968_400;
 /// 2026-07-02T04:59Z: 21:59 in Los Angeles on summer time.
 const LA_SUMMER_2159: i64 = 1_782_968_340;
 
-fn m(d: &str) -> Msisdn {
-    Msisdn::from_digits(d).unwrap()
-}
-
 fn night() -> QuietHours {
     QuietHours {
         start: "22:00".parse().unwrap(),
@@ -61,47 +53,25 @@ fn night() -> QuietHours {
 /// The rider (in Tokyo by the number check, speaking Spanish) and the driver (in Los Angeles,
 /// given at creation), both with quiet hours 22:00 to 07:00, open until 2027.
 fn conversation(missed_call: MissedCallMode, record: bool) -> Conversation {
-    let p = |n: &str, proxy: &str, label: &str| Participant {
-        number: m(n),
-        label: label.parse().ok(),
-        proxy_number: m(proxy),
-        country: "GB".parse().unwrap(),
-        notification: None,
-        language: None,
-        code: None,
-        shared: false,
-        checked: Default::default(),
-        facts: Default::default(),
-        time_zone: None,
-        quiet_hours: Some(night()),
+    let mut c = testkit::conversation("c1", (A, PA), (B, PB), 0, 1_830_000_000);
+    c.reference = Some("ride-42".parse().unwrap());
+    c.call = CallSettings {
+        record,
+        missed_call,
+        ..Default::default()
     };
-    let mut rider = p(A, PA, "rider");
+    let [rider, driver] = &mut c.participants;
+    rider.label = "rider".parse().ok();
+    driver.label = "driver".parse().ok();
+    for p in [&mut *rider, &mut *driver] {
+        p.quiet_hours = Some(night());
+    }
     rider.language = Some("es-ES".parse().unwrap());
     rider.facts.time_zone = Some("Asia/Tokyo".into());
-    let mut driver = p(B, PB, "driver");
     // Given at creation: it wins over the number check's.
     driver.facts.time_zone = Some("Europe/London".into());
     driver.time_zone = Some("America/Los_Angeles".parse().unwrap());
-    Conversation {
-        id: "c1".parse().unwrap(),
-        status: ConversationStatus::Active,
-        created_at: 0,
-        expires_at: 1_830_000_000,
-        reference: Some("ride-42".parse().unwrap()),
-        participants: [rider, driver],
-        closed_at: None,
-        close_reason: None,
-        expiry_mode: ExpiryMode::Absolute,
-        ttl_seconds: 3600,
-        last_activity: None,
-        mode: Default::default(),
-        intercept: false,
-        call: CallSettings {
-            record,
-            missed_call,
-            ..Default::default()
-        },
-    }
+    c
 }
 
 fn deps_of(c: &Conversation) -> Deps<MemoryStore> {
