@@ -1367,9 +1367,12 @@ fn a_calls_warning_is_a_schedule_of_the_stacks_group_that_invokes_the_warning_fu
     );
     assert!(yaml(&passing["Resource"]).contains("WarnScheduleRole"));
 
-    // It waits for the warning's time, up to two minutes, within its own timeout.
-    let timeout = r["WarnFunction"]["Properties"]["Timeout"].as_i64().unwrap();
+    // It waits for the warning's time, up to two minutes, within its own timeout; a warning
+    // that failed is not tried again a minute later.
+    let warn = &r["WarnFunction"]["Properties"];
+    let timeout = warn["Timeout"].as_i64().unwrap();
     assert!(timeout >= 120 + 15, "{timeout}");
+    assert_eq!(warn["EventInvokeConfig"]["MaximumRetryAttempts"], 0);
 
     // The answer function reads a started call's caller leg from the call log.
     let answer = yaml(&r["AnswerFunction"]["Properties"]["Policies"]);

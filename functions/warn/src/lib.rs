@@ -5,8 +5,9 @@
 //! itself, then speaks the warning into each leg of the call (each party in their own language)
 //! through the Voice API's talk. A leg that has ended (`404`: the call was over before its
 //! schedule was deleted) is passed over. A leg that could not be told is logged; only when no
-//! leg heard it does the invocation fail, for Scheduler to try again within the minute, so
-//! nobody hears it twice.
+//! leg heard it does the invocation fail (`WarnErrorsAlarm`). Scheduler invokes it
+//! asynchronously, and Lambda does not try it again (the template's `EventInvokeConfig`): its
+//! next try would come a minute later, when the warning is no use.
 
 mod settings;
 
@@ -77,7 +78,7 @@ pub async fn handle<V: CallControl>(
         "call's warning spoken"
     );
     match last_error {
-        // Nobody heard it: Scheduler may try again.
+        // Nobody heard it: a failed invocation, which the alarm counts.
         Some(e) if outcome.spoken == 0 => Err(e.into()),
         _ => {
             shared::telemetry::count("CallWarnings", &[]);
