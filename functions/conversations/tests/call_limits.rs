@@ -3,27 +3,15 @@
 //! by `GET`, and the limit of the connect a call of the conversation gets.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use conversations::calls::Calls;
+mod common;
+
 use conversations::{Deps, handle};
 use serde_json::{Value, json};
-use shared::config::{CallConfig, ConversationConfig};
-use shared::seal::Seal;
 use testkit::fakes::{FakeVonage, MemoryStore};
 use testkit::requests::{json as request, read};
 
 fn app() -> Deps<MemoryStore, FakeVonage, FakeVonage> {
-    let none = |_: &str| None;
-    Deps {
-        store: MemoryStore::with_pool(&["447700900101", "447700900102"], "GB"),
-        vonage: FakeVonage::default(),
-        conversations: ConversationConfig::from_source(&none).unwrap(),
-        application_id: None,
-        calls: Some(Calls {
-            voice: FakeVonage::default(),
-            call: CallConfig::from_source(&none).unwrap(),
-            seal: Seal::local(),
-        }),
-    }
+    common::in_memory_with_calls(&["447700900101", "447700900102"])
 }
 
 async fn create(app: &Deps<MemoryStore, FakeVonage, FakeVonage>, call: Value) -> (u16, Value) {

@@ -6,10 +6,10 @@
 //! and a Voice API that fails or refuses leaves nothing written.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use conversations::calls::Calls;
+mod common;
+
 use conversations::{Deps, handle};
 use serde_json::{Value, json};
-use shared::config::{CallConfig, ConversationConfig};
 use shared::ports::{CallLog, Conversations};
 use shared::seal::{PARAM, STARTED_BY_API, Seal};
 use testkit::assert_ncco;
@@ -24,18 +24,7 @@ const PB: &str = "447700900102";
 type App = Deps<MemoryStore, FakeVonage, FakeVonage>;
 
 fn app() -> App {
-    let none = |_: &str| None;
-    Deps {
-        store: MemoryStore::with_pool(&[PA, PB], "GB"),
-        vonage: FakeVonage::default(),
-        conversations: ConversationConfig::from_source(&none).unwrap(),
-        application_id: None,
-        calls: Some(Calls {
-            voice: FakeVonage::default(),
-            call: CallConfig::from_source(&none).unwrap(),
-            seal: Seal::local(),
-        }),
-    }
+    common::in_memory_with_calls(&[PA, PB])
 }
 
 fn voice(app: &App) -> &FakeVonage {

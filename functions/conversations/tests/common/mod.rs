@@ -261,3 +261,22 @@ pub async fn assert_consistent(
     }
     written
 }
+
+/// The conversations function on the in-memory store and fake Vonage, with click-to-call's
+/// Voice API (fake too) and the default settings; `pool` holds active GB numbers.
+pub fn in_memory_with_calls(
+    pool: &[&str],
+) -> Deps<testkit::fakes::MemoryStore, testkit::fakes::FakeVonage, testkit::fakes::FakeVonage> {
+    let none = |_: &str| None;
+    Deps {
+        store: testkit::fakes::MemoryStore::with_pool(pool, "GB"),
+        vonage: testkit::fakes::FakeVonage::default(),
+        conversations: ConversationConfig::from_source(&none).unwrap(),
+        application_id: None,
+        calls: Some(conversations::calls::Calls {
+            voice: testkit::fakes::FakeVonage::default(),
+            call: shared::config::CallConfig::from_source(&none).unwrap(),
+            seal: shared::seal::Seal::local(),
+        }),
+    }
+}
